@@ -1,0 +1,73 @@
+# engram: `make help` lists the targets. Everything installs into .venv at the repo root.
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+# pyo3 builds against the venv's interpreter, in cargo and maturin alike (no rebuilds between them).
+export PYO3_PYTHON := $(abspath $(VENV_PYTHON))
+MATURIN := VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(VENV_PYTHON):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
+
+$(VENV)/.dev-deps: python/pyproject.toml | $(VENV_PYTHON)
+	$(VENV_PYTHON) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=8" "mypy>=1.11"
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.dev-deps ## Create .venv (python3.11) with maturin, pytest and mypy
+
+.PHONY: build-dev
+build-dev: venv ## Build the Python extension (debug) into .venv
+	$(MATURIN) develop -m python/Cargo.toml
+
+.PHONY: build
+build: venv ## Build the Python extension (release) into .venv
+	$(MATURIN) develop --release -m python/Cargo.toml
+
+.PHONY: demo
+demo: build ## Build the extension (release) and run `engram demo`
+	$(VENV)/bin/engram demo
+
+.PHONY: format
+format: ## Format the Rust code
+	cargo fmt --all
+
+.PHONY: lint
+lint: venv ## cargo fmt --check, clippy (-D warnings) and mypy --strict over the package
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV_PYTHON) -m mypy --strict -p engram --config-file python/pyproject.toml
+
+.PHONY: test-rust
+test-rust: venv ## fmt check, clippy (-D warnings) and every cargo test
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo test --workspace
+	cargo run --quiet -p engram-store --example quickstart
+
+.PHONY: test-python
+test-python: build-dev ## Build the extension (debug) and run pytest (stubtest included)
+	cd python && $(abspath $(VENV_PYTHON)) -m pytest $(PYTEST_ARGS)
+
+.PHONY: test
+test: test-rust test-python ## Everything: Rust checks and tests, then the Python extension and pytest
+
+.PHONY: bench
+bench: ## Criterion benches of engram-store
+	cargo bench -p engram-store
+
+.PHONY: clean
+clean: ## Remove build output, .venv, caches and the demo database
+	cargo clean
+	rm -rf $(VENV) python/engram/*.so python/.pytest_cache python/.mypy_cache .mypy_cache
+	find python examples -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -f data/engram-demo.db data/engram-demo.db-wal data/engram-demo.db-shm

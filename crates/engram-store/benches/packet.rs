@@ -1,0 +1,54 @@
+//! The packet builder against the store size (events scale) and the candidate-set size
+//! (candidate scale). Latency must follow the candidate set, not the store.
+
+mod shared;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use engram_store::build_memory_packet;
+use engram_types::{BuildRequest, Purpose};
+
+use shared::dataset::{Layout, QUERY, epoch_end, target_scope};
+use shared::{backends, config, seed};
+
+/// Conversation window and lexical recall on, a realistic query, default policy and budget.
+fn request(layout: &Layout) -> BuildRequest {
+    BuildRequest::new(target_scope(layout), Purpose::Planner).with_query(QUERY).with_now(epoch_end())
+}
+
+fn events_scale(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("build_memory_packet_events_scale");
+    group.sample_size(50);
+    for events in config::sizes(&[10_000, 100_000], "ENGRAM_BENCH_EVENTS_SCALES") {
+        let layout = Layout::for_events(events);
+        for backend in backends(events, "events_scale") {
+            seed(backend.store.as_ref(), layout, 200);
+            let request = request(&layout);
+            group.bench_with_input(BenchmarkId::new(backend.name, events), &request, |bencher, request| {
+                bencher.iter(|| build_memory_packet(backend.store.as_ref(), request.clone()))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn candidate_scale(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("build_memory_packet_candidate_scale");
+    group.sample_size(30);
+    let layout = Layout::for_events(20_000);
+    for backend in backends(layout.events, "candidate_scale") {
+        seed(backend.store.as_ref(), layout, 2_000);
+        for candidates in [100, 500, 1_000, 5_000] {
+            let mut request = request(&layout);
+            request.policy.max_total_candidates = candidates as u32;
+            request.policy.candidates_per_source = (candidates / 4) as u32;
+            request.policy.max_facts = candidates as u32;
+            group.bench_with_input(BenchmarkId::new(backend.name, candidates), &request, |bencher, request| {
+                bencher.iter(|| build_memory_packet(backend.store.as_ref(), request.clone()))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, events_scale, candidate_scale);
+criterion_main!(benches);

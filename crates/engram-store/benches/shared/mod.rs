@@ -1,0 +1,114 @@
+//! What every bench shares: knobs, the dataset, and the backends to run on.
+
+#![allow(dead_code, reason = "each bench binary uses a different part of the harness")]
+
+pub mod config;
+pub mod dataset;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use engram_store::{InMemoryStore, SqliteStore, Store};
+
+use config::{SqliteMode, number, setting, sqlite_mode};
+use dataset::{EventStream, Layout, long_term};
+
+pub const SEED: u64 = 0x5eed_e17a;
+
+/// A backend under bench with a name for criterion ids.
+pub struct Backend {
+    pub name: &'static str,
+    pub store: Arc<dyn Store>,
+}
+
+/// The backends that can hold `events` events under the configured caps.
+pub fn backends(events: usize, label: &str) -> Vec<Backend> {
+    let mut backends = Vec::new();
+    if events <= number("ENGRAM_BENCH_INMEMORY_MAX_EVENTS", 300_000) {
+        backends.push(Backend { name: "inmemory", store: Arc::new(InMemoryStore::new()) });
+    }
+    let in_memory_cap = number("ENGRAM_BENCH_SQLITE_MAX_EVENTS", 1_000_000);
+    let use_file = match sqlite_mode() {
+        SqliteMode::File => true,
+        SqliteMode::Auto => events > in_memory_cap,
+        SqliteMode::Memory => false,
+    };
+    let sqlite = if use_file {
+        let path = sqlite_path(events, label);
+        if config::flag("ENGRAM_BENCH_RESET_DB") {
+            remove_database(&path);
+        }
+        SqliteStore::new(&path).map(|store| Arc::new(store) as Arc<dyn Store>)
+    } else if events <= in_memory_cap {
+        SqliteStore::in_memory().map(|store| Arc::new(store) as Arc<dyn Store>)
+    } else {
+        eprintln!(
+            "engram bench: skipping SQLite at {events} events (above ENGRAM_BENCH_SQLITE_MAX_EVENTS; set ENGRAM_BENCH_SQLITE_MODE=file or auto)"
+        );
+        return backends;
+    };
+    match sqlite {
+        Ok(store) => backends.push(Backend { name: "sqlite", store }),
+        Err(error) => eprintln!("engram bench: SQLite unavailable: {error}"),
+    }
+    backends
+}
+
+fn sqlite_path(events: usize, label: &str) -> PathBuf {
+    if let Some(file) = setting("ENGRAM_BENCH_SQLITE_FILE") {
+        return PathBuf::from(file);
+    }
+    let directory = setting("ENGRAM_BENCH_SQLITE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data"));
+    directory.join(format!("{label}-{events}.db"))
+}
+
+fn remove_database(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+/// Fills a store with the dataset (bulk appends, progress on stderr) unless a reused file
+/// already holds it.
+pub fn seed(store: &dyn Store, layout: Layout, facts_per_user: usize) {
+    let target = dataset::target_scope(&layout);
+    let already = store.stats(&target).map(|stats| stats.events).unwrap_or(0);
+    if already > 0 {
+        eprintln!("engram bench: reusing a store that already holds data for {}", target.user_id);
+        return;
+    }
+    let chunk = number("ENGRAM_BENCH_SQLITE_EVENT_CHUNK", 10_000);
+    let started = Instant::now();
+    let mut stream = EventStream::new(layout, SEED);
+    let mut written = 0usize;
+    let mut next_report = 100_000;
+    while stream.remaining() > 0 {
+        let events = stream.next_chunk(chunk);
+        written += events.len();
+        if let Err(error) = store.append_events(events) {
+            eprintln!("engram bench: seeding failed: {error}");
+            return;
+        }
+        if written >= next_report {
+            let rate = written as f64 / started.elapsed().as_secs_f64();
+            eprintln!("engram bench: seeded {written}/{} events ({rate:.0} events/s)", layout.events);
+            next_report += 100_000;
+        }
+    }
+    for user in 0..layout.users.min(50) {
+        let (facts, episodes, procedures) = long_term(user, facts_per_user, SEED);
+        for fact in facts {
+            let _ = store.upsert_fact(fact);
+        }
+        for episode in episodes {
+            let _ = store.append_episode(episode);
+        }
+        for procedure in procedures {
+            let _ = store.upsert_procedure(procedure);
+        }
+    }
+    eprintln!("engram bench: seeded {} events in {:.1}s", layout.events, started.elapsed().as_secs_f64());
+}

@@ -1,0 +1,10 @@
+//! engram's own lexical index: one analyzer for documents and queries on every backend, and
+//! BM25 computed in Rust from postings, so every backend ranks identically.
+
+mod analyzer;
+mod bm25;
+mod document;
+
+pub use analyzer::{analyze, cue_term, for_each_term};
+pub use bm25::{Bm25, TermScore};
+pub use document::DocumentTerms;

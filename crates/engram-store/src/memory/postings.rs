@@ -1,0 +1,88 @@
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::lexical::DocumentTerms;
+use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
+
+type SpaceKey = (RecordKind, String, String);
+
+fn space_key(kind: RecordKind, tenant_id: &str, space: &str) -> SpaceKey {
+    (kind, tenant_id.to_string(), space.to_string())
+}
+
+/// The lexical index: per (kind, tenant, space, term) the sequence numbers holding the term,
+/// and per (kind, tenant, space) the document count and total length.
+#[derive(Debug, Default)]
+pub(super) struct PostingsIndex {
+    terms: HashMap<SpaceKey, HashMap<String, BTreeSet<i64>>>,
+    totals: HashMap<SpaceKey, (u64, u64)>,
+}
+
+impl PostingsIndex {
+    pub(super) fn insert(
+        &mut self,
+        kind: RecordKind,
+        tenant_id: &str,
+        space: &str,
+        sequence: i64,
+        terms: &DocumentTerms,
+    ) {
+        let key = space_key(kind, tenant_id, space);
+        let postings = self.terms.entry(key.clone()).or_default();
+        for term in terms.frequencies.keys() {
+            postings.entry(term.clone()).or_default().insert(sequence);
+        }
+        let totals = self.totals.entry(key).or_default();
+        totals.0 += 1;
+        totals.1 += u64::from(terms.length);
+    }
+
+    pub(super) fn remove(
+        &mut self,
+        kind: RecordKind,
+        tenant_id: &str,
+        space: &str,
+        sequence: i64,
+        terms: &DocumentTerms,
+    ) {
+        let key = space_key(kind, tenant_id, space);
+        if let Some(postings) = self.terms.get_mut(&key) {
+            for term in terms.frequencies.keys() {
+                if let Some(sequences) = postings.get_mut(term) {
+                    sequences.remove(&sequence);
+                    if sequences.is_empty() {
+                        postings.remove(term);
+                    }
+                }
+            }
+        }
+        if let Some(totals) = self.totals.get_mut(&key) {
+            totals.0 = totals.0.saturating_sub(1);
+            totals.1 = totals.1.saturating_sub(u64::from(terms.length));
+        }
+    }
+
+    pub(super) fn read(&self, request: &PostingsRequest) -> Postings {
+        let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
+        let limit = request.per_term as usize;
+        for space in &request.spaces {
+            let key = space_key(request.kind, &request.tenant_id, space);
+            if let Some((documents, length)) = self.totals.get(&key) {
+                result.document_count += documents;
+                result.total_length += length;
+            }
+        }
+        for term in &request.terms {
+            let mut merged = TermPostings::default();
+            for space in &request.spaces {
+                let key = space_key(request.kind, &request.tenant_id, space);
+                let Some(sequences) = self.terms.get(&key).and_then(|postings| postings.get(term)) else { continue };
+                merged.document_frequency += sequences.len() as u64;
+                merged.sequences.extend(sequences.iter().rev().take(limit));
+            }
+            merged.sequences.sort_unstable_by(|left, right| right.cmp(left));
+            merged.sequences.truncate(limit);
+            result.terms.insert(term.clone(), merged);
+        }
+        result
+    }
+}

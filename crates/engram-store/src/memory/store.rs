@@ -1,0 +1,367 @@
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use engram_types::{
+    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, FactWriteOutcome, Insight, InsightInput,
+    InsightUpdate, Limits, Procedure, ProcedureInput, Scope, ShortTermState, ShortTermUpdate, WorkingState,
+    WorkingStatePatch,
+};
+
+use super::postings::PostingsIndex;
+use super::tables::{Row, Tables, run_key, session_key};
+use crate::error::{Error, Result};
+use crate::prepare::{self, FactPlan, Prepared};
+use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, visible_spaces};
+use crate::store::Store;
+
+/// A store in process memory: fast, isolated, gone when dropped. Behaves exactly like the
+/// durable backends (same conformance suite), which makes it the reference implementation.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    state: RwLock<State>,
+    limits: Limits,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    tables: Tables,
+    postings: PostingsIndex,
+}
+
+impl InMemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_limits(limits: Limits) -> Self {
+        Self { state: RwLock::default(), limits }
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, State>> {
+        self.state.read().map_err(|_| Error::storage("memory", "lock poisoned by a panicked writer"))
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, State>> {
+        self.state.write().map_err(|_| Error::storage("memory", "lock poisoned by a panicked writer"))
+    }
+}
+
+impl State {
+    fn insert<T>(&mut self, kind: RecordKind, prepared: Prepared<T>, wrap: fn(T) -> Record) -> i64 {
+        let sequence = self.tables.next();
+        self.insert_at(kind, sequence, prepared, wrap);
+        sequence
+    }
+
+    fn insert_at<T>(&mut self, kind: RecordKind, sequence: i64, prepared: Prepared<T>, wrap: fn(T) -> Record) {
+        let record = wrap(prepared.record);
+        let tenant_id = record.scope().tenant_id.clone();
+        self.tables.ids.insert((kind, tenant_id.clone(), record.id().to_string()), sequence);
+        self.postings.insert(kind, &tenant_id, &prepared.space, sequence, &prepared.terms);
+        self.tables.table(kind).insert(sequence, Row { record, space: prepared.space, terms: prepared.terms });
+    }
+
+    /// Removes a record's postings (it stays in its table), as when a fact is superseded.
+    fn unindex(&mut self, kind: RecordKind, sequence: i64) {
+        if let Some(row) = self.tables.table(kind).rows.get(&sequence) {
+            let tenant_id = row.record.scope().tenant_id.clone();
+            let (space, terms) = (row.space.clone(), row.terms.clone());
+            self.postings.remove(kind, &tenant_id, &space, sequence, &terms);
+        }
+    }
+
+    fn replace_record(&mut self, kind: RecordKind, sequence: i64, record: Record) {
+        let table = self.tables.table(kind);
+        if let Some(mut row) = table.remove(sequence) {
+            row.record = record;
+            table.insert(sequence, row);
+        }
+    }
+
+    fn id_taken(&self, kind: RecordKind, tenant_id: &str, id: &str) -> bool {
+        self.tables.ids.contains_key(&(kind, tenant_id.to_string(), id.to_string()))
+    }
+
+    fn lookup(&self, kind: RecordKind, tenant_id: &str, id: &str) -> Option<(i64, &Record)> {
+        let sequence = *self.tables.ids.get(&(kind, tenant_id.to_string(), id.to_string()))?;
+        let row = self.tables.tables.get(&kind)?.rows.get(&sequence)?;
+        Some((sequence, &row.record))
+    }
+}
+
+impl Store for InMemoryStore {
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn append_events(&self, events: Vec<EventInput>) -> Result<Vec<Event>> {
+        let prepared = prepare::events(events, prepare::now(), &self.limits)?;
+        let mut state = self.write()?;
+        let mut batch_ids = std::collections::HashSet::new();
+        for (index, item) in prepared.iter().enumerate() {
+            let event = &item.record;
+            if state.id_taken(RecordKind::Event, &event.scope.tenant_id, &event.event_id)
+                || !batch_ids.insert((&event.scope.tenant_id, &event.event_id))
+            {
+                return Err(Error::Conflict {
+                    entity: "event",
+                    id: event.event_id.clone(),
+                    detail: format!("events[{index}].event_id already exists in the tenant"),
+                });
+            }
+        }
+        let stored = prepared.iter().map(|item| item.record.clone()).collect();
+        for item in prepared {
+            state.insert(RecordKind::Event, item, Record::Event);
+        }
+        Ok(stored)
+    }
+
+    fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite> {
+        let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
+        let mut state = self.write()?;
+        let tenant_id = prepared.record.scope.tenant_id.clone();
+        let key = (tenant_id.clone(), prepared.space.clone(), prepared.record.fact_key.clone());
+        let active_sequence = state.tables.active_facts.get(&key).copied();
+        let active = active_sequence.and_then(|sequence| {
+            match state.tables.tables.get(&RecordKind::Fact)?.rows.get(&sequence) {
+                Some(Row { record: Record::Fact(fact), .. }) => Some(fact.clone()),
+                _ => None,
+            }
+        });
+        match prepare::plan_fact(active, prepared) {
+            FactPlan::Create(new) => {
+                check_new_fact_id(&state, &new.record)?;
+                let fact = new.record.clone();
+                let sequence = state.insert(RecordKind::Fact, new, Record::Fact);
+                state.tables.active_facts.insert(key, sequence);
+                Ok(FactWrite { fact, outcome: FactWriteOutcome::Created, superseded: None })
+            }
+            FactPlan::Supersede { previous, new } => {
+                check_new_fact_id(&state, &new.record)?;
+                let previous_id = previous.fact_id.clone();
+                if let Some(previous_sequence) = active_sequence {
+                    state.unindex(RecordKind::Fact, previous_sequence);
+                    state.replace_record(RecordKind::Fact, previous_sequence, Record::Fact(previous));
+                }
+                let fact = new.record.clone();
+                let sequence = state.insert(RecordKind::Fact, new, Record::Fact);
+                state.tables.active_facts.insert(key, sequence);
+                Ok(FactWrite { fact, outcome: FactWriteOutcome::Superseded, superseded: Some(previous_id) })
+            }
+            FactPlan::Refresh(fact) => {
+                if let Some(sequence) = active_sequence {
+                    state.replace_record(RecordKind::Fact, sequence, Record::Fact(fact.clone()));
+                }
+                Ok(FactWrite { fact, outcome: FactWriteOutcome::Refreshed, superseded: None })
+            }
+        }
+    }
+
+    fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
+        scope.validate(self.limits.max_id_bytes)?;
+        let state = self.read()?;
+        let spaces = visible_spaces(scope, RecordKind::Fact);
+        let mut history: Vec<(i64, Fact)> = state
+            .tables
+            .tables
+            .get(&RecordKind::Fact)
+            .map(|table| {
+                table
+                    .rows
+                    .iter()
+                    .filter_map(|(sequence, row)| match &row.record {
+                        Record::Fact(fact)
+                            if fact.fact_key == fact_key
+                                && fact.scope.tenant_id == scope.tenant_id
+                                && spaces.contains(&row.space) =>
+                        {
+                            Some((*sequence, fact.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        history.sort_by_key(|(sequence, fact)| (fact.recorded_at, *sequence));
+        Ok(history.into_iter().map(|(_, fact)| fact).collect())
+    }
+
+    fn append_episode(&self, episode: EpisodeInput) -> Result<Episode> {
+        let prepared = prepare::episode(episode, &self.limits)?;
+        let mut state = self.write()?;
+        let record = prepared.record.clone();
+        if state.id_taken(RecordKind::Episode, &record.scope.tenant_id, &record.episode_id) {
+            return Err(Error::Conflict {
+                entity: "episode",
+                id: record.episode_id,
+                detail: "episode_id already exists in the tenant".into(),
+            });
+        }
+        state.insert(RecordKind::Episode, prepared, Record::Episode);
+        Ok(record)
+    }
+
+    fn upsert_procedure(&self, procedure: ProcedureInput) -> Result<Procedure> {
+        let mut state = self.write()?;
+        let existing = procedure
+            .procedure_id
+            .as_ref()
+            .and_then(|id| state.lookup(RecordKind::Procedure, &procedure.scope.tenant_id, id))
+            .map(|(sequence, record)| (sequence, record.clone()));
+        if let Some((_, record)) = &existing
+            && !same_owner(record.scope(), &procedure.scope)
+        {
+            return Err(Error::Conflict {
+                entity: "procedure",
+                id: record.id().to_string(),
+                detail: "procedure_id belongs to another user or agent".into(),
+            });
+        }
+        let use_count = match &existing {
+            Some((_, Record::Procedure(old))) => old.use_count,
+            _ => 0,
+        };
+        let prepared = prepare::procedure(procedure, prepare::now(), use_count, &self.limits)?;
+        let record = prepared.record.clone();
+        match existing {
+            Some((sequence, _)) => {
+                state.unindex(RecordKind::Procedure, sequence);
+                state.tables.table(RecordKind::Procedure).remove(sequence);
+                state.insert_at(RecordKind::Procedure, sequence, prepared, Record::Procedure);
+            }
+            None => {
+                state.insert(RecordKind::Procedure, prepared, Record::Procedure);
+            }
+        }
+        Ok(record)
+    }
+
+    fn append_insight(&self, insight: InsightInput) -> Result<Insight> {
+        let prepared = prepare::insight(insight, prepare::now(), &self.limits)?;
+        let mut state = self.write()?;
+        let record = prepared.record.clone();
+        if state.id_taken(RecordKind::Insight, &record.scope.tenant_id, &record.insight_id) {
+            return Err(Error::Conflict {
+                entity: "insight",
+                id: record.insight_id,
+                detail: "insight_id already exists in the tenant".into(),
+            });
+        }
+        state.insert(RecordKind::Insight, prepared, Record::Insight);
+        Ok(record)
+    }
+
+    fn update_insight(&self, update: InsightUpdate) -> Result<Insight> {
+        update.validate(&self.limits)?;
+        let mut state = self.write()?;
+        let not_found = || Error::NotFound { entity: "insight", id: update.insight_id.clone() };
+        let (sequence, record) =
+            state.lookup(RecordKind::Insight, &update.scope.tenant_id, &update.insight_id).ok_or_else(not_found)?;
+        let Record::Insight(mut insight) = record.clone() else { return Err(not_found()) };
+        if run_key(&insight.scope) != run_key(&update.scope) {
+            return Err(not_found());
+        }
+        if let Some(validation) = update.validation {
+            insight.validation = validation;
+        }
+        if let Some(confidence) = update.confidence {
+            insight.confidence = confidence;
+        }
+        state.replace_record(RecordKind::Insight, sequence, Record::Insight(insight.clone()));
+        Ok(insight)
+    }
+
+    fn get_working_state(&self, scope: &Scope) -> Result<WorkingState> {
+        scope.validate(self.limits.max_id_bytes)?;
+        Ok(self.read()?.tables.working_states.get(&run_key(scope)).cloned().unwrap_or_default())
+    }
+
+    fn patch_working_state(&self, patch: WorkingStatePatch) -> Result<WorkingState> {
+        patch.validate(&self.limits)?;
+        let mut state = self.write()?;
+        let entry = state.tables.working_states.entry(run_key(&patch.scope)).or_default();
+        if let Some(expected) = patch.expected_version
+            && expected != entry.version
+        {
+            return Err(Error::stale_version(&patch.scope, expected, entry.version));
+        }
+        let mut next = entry.clone();
+        patch.apply_to(&mut next, prepare::now());
+        *entry = next.clone();
+        Ok(next)
+    }
+
+    fn get_short_term(&self, scope: &Scope) -> Result<ShortTermState> {
+        scope.validate(self.limits.max_id_bytes)?;
+        Ok(self.read()?.tables.short_terms.get(&session_key(scope)).cloned().unwrap_or_default())
+    }
+
+    fn update_short_term(&self, update: ShortTermUpdate) -> Result<ShortTermState> {
+        update.validate(&self.limits)?;
+        let mut state = self.write()?;
+        let entry = state.tables.short_terms.entry(session_key(&update.scope)).or_default();
+        update.apply_to(entry, prepare::now());
+        Ok(entry.clone())
+    }
+
+    fn fetch(&self, request: &FetchRequest) -> Result<Vec<Fetched>> {
+        request.scope.validate(self.limits.max_id_bytes)?;
+        request.validate()?;
+        let state = self.read()?;
+        Ok(state.tables.tables.get(&request.kind).map(|table| table.fetch(request)).unwrap_or_default())
+    }
+
+    fn postings(&self, request: &PostingsRequest) -> Result<Postings> {
+        Ok(self.read()?.postings.read(request))
+    }
+
+    fn stats(&self, scope: &Scope) -> Result<Stats> {
+        scope.validate(self.limits.max_id_bytes)?;
+        let state = self.read()?;
+        let mut stats = Stats {
+            working_state_version: state
+                .tables
+                .working_states
+                .get(&run_key(scope))
+                .map_or(0, |working| working.version),
+            ..Stats::default()
+        };
+        for (kind, table) in &state.tables.tables {
+            let spaces = visible_spaces(scope, *kind);
+            for row in table.rows.values() {
+                if row.record.scope().tenant_id != scope.tenant_id || !spaces.contains(&row.space) {
+                    continue;
+                }
+                match &row.record {
+                    Record::Event(event) => {
+                        stats.events += 1;
+                        stats.oldest_event = Some(stats.oldest_event.map_or(event.ts, |oldest| oldest.min(event.ts)));
+                        stats.newest_event = Some(stats.newest_event.map_or(event.ts, |newest| newest.max(event.ts)));
+                    }
+                    Record::Fact(fact) => *stats.facts.entry(fact.status.as_str().to_string()).or_insert(0) += 1,
+                    Record::Episode(_) => stats.episodes += 1,
+                    Record::Procedure(_) => stats.procedures += 1,
+                    Record::Insight(insight) => {
+                        *stats.insights.entry(insight.validation.as_str().to_string()).or_insert(0) += 1
+                    }
+                }
+            }
+        }
+        Ok(stats)
+    }
+}
+
+fn same_owner(left: &Scope, right: &Scope) -> bool {
+    left.tenant_id == right.tenant_id && left.user_id == right.user_id && left.agent_id == right.agent_id
+}
+
+fn check_new_fact_id(state: &State, fact: &Fact) -> Result<()> {
+    if state.id_taken(RecordKind::Fact, &fact.scope.tenant_id, &fact.fact_id) {
+        return Err(Error::Conflict {
+            entity: "fact",
+            id: fact.fact_id.clone(),
+            detail: "fact_id already exists in the tenant".into(),
+        });
+    }
+    Ok(())
+}

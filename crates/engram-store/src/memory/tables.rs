@@ -1,0 +1,142 @@
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use engram_types::Scope;
+
+use crate::lexical::DocumentTerms;
+use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible_spaces};
+
+/// A stored record with what its indexes need.
+#[derive(Debug, Clone)]
+pub(super) struct Row {
+    pub record: Record,
+    pub space: String,
+    pub terms: DocumentTerms,
+}
+
+type OrderKey = (i64, i64);
+type ImportanceKey = (u64, i64, i64);
+
+/// One record kind: rows by sequence, plus per (tenant, space) the orderings fetches walk.
+#[derive(Debug, Default)]
+pub(super) struct Table {
+    pub rows: BTreeMap<i64, Row>,
+    newest: HashMap<(String, String), BTreeSet<OrderKey>>,
+    important: HashMap<(String, String), BTreeSet<ImportanceKey>>,
+}
+
+fn order_key(record: &Record, sequence: i64) -> OrderKey {
+    (record.time().timestamp_millis(), sequence)
+}
+
+fn importance_key(record: &Record, sequence: i64) -> ImportanceKey {
+    // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders like the value.
+    ((record.weight() + 0.0).to_bits(), record.time().timestamp_millis(), sequence)
+}
+
+impl Table {
+    pub(super) fn insert(&mut self, sequence: i64, row: Row) {
+        let key = (row.record.scope().tenant_id.clone(), row.space.clone());
+        self.newest.entry(key.clone()).or_default().insert(order_key(&row.record, sequence));
+        self.important.entry(key).or_default().insert(importance_key(&row.record, sequence));
+        self.rows.insert(sequence, row);
+    }
+
+    pub(super) fn remove(&mut self, sequence: i64) -> Option<Row> {
+        let row = self.rows.remove(&sequence)?;
+        let key = (row.record.scope().tenant_id.clone(), row.space.clone());
+        if let Some(set) = self.newest.get_mut(&key) {
+            set.remove(&order_key(&row.record, sequence));
+        }
+        if let Some(set) = self.important.get_mut(&key) {
+            set.remove(&importance_key(&row.record, sequence));
+        }
+        Some(row)
+    }
+
+    /// Serves a fetch by walking the space orderings newest (or most important) first.
+    pub(super) fn fetch(&self, request: &FetchRequest) -> Vec<Fetched> {
+        let tenant_id = &request.scope.tenant_id;
+        let spaces = visible_spaces(&request.scope, request.kind);
+        let limit = request.limit as usize;
+        let mut found: Vec<(ImportanceKey, Fetched)> = Vec::new();
+        match &request.selector {
+            Selector::Sequences(sequences) => {
+                for sequence in sequences {
+                    if let Some(row) = self.rows.get(sequence)
+                        && spaces.contains(&row.space)
+                        && row.record.scope().tenant_id == *tenant_id
+                        && request.matches(&row.record)
+                    {
+                        found.push(((0, 0, *sequence), Fetched { sequence: *sequence, record: row.record.clone() }));
+                    }
+                }
+                found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+                found.truncate(limit);
+            }
+            Selector::Newest | Selector::MostImportant => {
+                for space in &spaces {
+                    let key = (tenant_id.clone(), space.clone());
+                    let mut taken = 0;
+                    let walk: Box<dyn Iterator<Item = (ImportanceKey, i64)>> = if request.selector == Selector::Newest {
+                        let Some(set) = self.newest.get(&key) else { continue };
+                        Box::new(set.iter().rev().map(|&(time, sequence)| ((0, time, sequence), sequence)))
+                    } else {
+                        let Some(set) = self.important.get(&key) else { continue };
+                        Box::new(set.iter().rev().map(|&key| (key, key.2)))
+                    };
+                    for (sort_key, sequence) in walk {
+                        if taken >= limit {
+                            break;
+                        }
+                        let Some(row) = self.rows.get(&sequence) else { continue };
+                        if request.matches(&row.record) {
+                            found.push((sort_key, Fetched { sequence, record: row.record.clone() }));
+                            taken += 1;
+                        }
+                    }
+                }
+                found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+                found.truncate(limit);
+            }
+        }
+        found.into_iter().map(|(_, fetched)| fetched).collect()
+    }
+}
+
+/// All tables and the per-scope state.
+#[derive(Debug, Default)]
+pub(super) struct Tables {
+    pub next_sequence: i64,
+    pub tables: HashMap<RecordKind, Table>,
+    /// (tenant, id) -> sequence, per kind, for unique ids and lookups.
+    pub ids: HashMap<(RecordKind, String, String), i64>,
+    /// (tenant, space, fact_key) -> sequence of the active fact.
+    pub active_facts: HashMap<(String, String, String), i64>,
+    pub working_states: HashMap<(String, String, String, String, String), engram_types::WorkingState>,
+    pub short_terms: HashMap<(String, String, String, String), engram_types::ShortTermState>,
+}
+
+impl Tables {
+    pub(super) fn table(&mut self, kind: RecordKind) -> &mut Table {
+        self.tables.entry(kind).or_default()
+    }
+
+    pub(super) fn next(&mut self) -> i64 {
+        self.next_sequence += 1;
+        self.next_sequence
+    }
+}
+
+pub(super) fn run_key(scope: &Scope) -> (String, String, String, String, String) {
+    (
+        scope.tenant_id.clone(),
+        scope.user_id.clone(),
+        scope.agent_id.clone(),
+        scope.session_id.clone(),
+        scope.run_id.clone(),
+    )
+}
+
+pub(super) fn session_key(scope: &Scope) -> (String, String, String, String) {
+    (scope.tenant_id.clone(), scope.user_id.clone(), scope.agent_id.clone(), scope.session_id.clone())
+}

@@ -1,0 +1,197 @@
+//! Stage 3: fill the budget. Sections claim tokens in the purpose's order; within a section
+//! items go best first, each in the richest form that fits (full, then compact, then a
+//! reference); what fits in no form is left out with the reason. Budgets are hard limits.
+
+use std::collections::BTreeMap;
+
+use engram_types::{
+    BuildRequest, Degradation, Event, ItemForm, OmissionReason, OmittedItem, Section, ShortTermState, WorkingState,
+};
+
+use super::candidates::Candidate;
+use super::purpose::section_order;
+use super::render;
+use crate::tokens::count_tokens_cached;
+
+/// What competes for budget: a scored record, a conversation turn, or a piece of state.
+#[derive(Debug, Clone)]
+pub(super) enum Content {
+    Record(Box<Candidate>),
+    Turn(Event),
+    WorkingState(WorkingState),
+    Summary(ShortTermState),
+    Quotes(ShortTermState),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub id: String,
+    pub section: Section,
+    pub score: f64,
+    /// 1-based rank within the section.
+    pub rank: u32,
+    pub content: Content,
+}
+
+impl Entry {
+    /// The item's text and lines in a form; `None` when the form adds nothing (e.g. a
+    /// compact form of a text that is short already).
+    fn render(&self, form: ItemForm) -> Option<(String, Vec<String>)> {
+        match &self.content {
+            Content::Record(candidate) => {
+                let full = render::record_text(&candidate.record);
+                let text = match form {
+                    ItemForm::Full => full,
+                    ItemForm::Compact => render::shorten(&full)?,
+                    ItemForm::Reference => String::new(),
+                };
+                let line = render::record_line(&candidate.record, &text, form);
+                Some((if form == ItemForm::Reference { line.clone() } else { text }, vec![line]))
+            }
+            Content::Turn(event) => {
+                let full = render::one_line(&event.text);
+                let text = match form {
+                    ItemForm::Full => full,
+                    ItemForm::Compact => render::shorten(&full)?,
+                    ItemForm::Reference => format!("[event {}] {}", event.event_id, event.role),
+                };
+                let line =
+                    if form == ItemForm::Reference { text.clone() } else { render::turn_line(&event.role, &text) };
+                Some((text, vec![line]))
+            }
+            Content::WorkingState(state) => {
+                let lines = render::working_state_lines(state, form);
+                if form == ItemForm::Compact && lines == render::working_state_lines(state, ItemForm::Full) {
+                    return None;
+                }
+                Some((lines.join("\n"), lines))
+            }
+            Content::Summary(short_term) => non_empty(render::summary_lines(short_term, form)),
+            Content::Quotes(short_term) => non_empty(render::quote_lines(short_term, form)),
+        }
+    }
+}
+
+fn non_empty(lines: Vec<String>) -> Option<(String, Vec<String>)> {
+    (!lines.is_empty()).then(|| (lines.join("\n"), lines))
+}
+
+/// An entry that made it, in the form it made it in.
+#[derive(Debug, Clone)]
+pub(super) struct Placed {
+    pub entry: Entry,
+    pub form: ItemForm,
+    pub text: String,
+    pub block: String,
+    pub tokens: u32,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Assembly {
+    /// Included entries per section, in the order the sections render.
+    pub placed: Vec<(Section, Vec<Placed>)>,
+    pub omitted: Vec<OmittedItem>,
+    pub degradations: Vec<Degradation>,
+    pub section_usage: BTreeMap<Section, u32>,
+    pub used_tokens: u32,
+}
+
+pub(super) fn assemble(mut entries: BTreeMap<Section, Vec<Entry>>, request: &BuildRequest) -> Assembly {
+    let budget = &request.budget;
+    let format = request.format;
+    let tokenizer = budget.tokenizer;
+    let mut assembly = Assembly::default();
+    let mut remaining_total = budget.max_tokens;
+    for section in section_order(request.purpose) {
+        let Some(section_entries) = entries.remove(&section) else { continue };
+        if section_entries.is_empty() {
+            continue;
+        }
+        let heading = render::heading(section, format);
+        let closing = render::closing(section, format);
+        let overhead = count_tokens_cached(tokenizer, &heading)
+            + closing.as_deref().map_or(0, |line| count_tokens_cached(tokenizer, line));
+        let mut remaining_section = budget.per_section.get(&section).copied().unwrap_or(u32::MAX);
+        let cap = request.policy.cap_for(section) as usize;
+        let mut placed: Vec<Placed> = Vec::new();
+        for entry in section_entries {
+            if placed.len() >= cap {
+                assembly.omitted.push(omission(&entry, OmissionReason::PolicyCap));
+                continue;
+            }
+            let first_overhead = if placed.is_empty() { overhead } else { 0 };
+            let room = remaining_section.min(remaining_total);
+            let mut smallest = u32::MAX;
+            let mut full_tokens = None;
+            let mut chosen = None;
+            for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
+                let Some((text, lines)) = entry.render(form) else { continue };
+                let block = render::block(format, &entry.id, form, &lines);
+                let tokens = count_tokens_cached(tokenizer, &block);
+                if form == ItemForm::Full {
+                    full_tokens = Some(tokens);
+                }
+                smallest = smallest.min(tokens + first_overhead);
+                if tokens + first_overhead <= room {
+                    chosen = Some((form, text, block, tokens));
+                    break;
+                }
+            }
+            let Some((form, text, block, tokens)) = chosen else {
+                let reason = if smallest > remaining_section {
+                    OmissionReason::SectionBudget
+                } else {
+                    OmissionReason::TotalBudget
+                };
+                tracing::debug!(section = section.as_str(), id = entry.id.as_str(), needed = smallest, room, reason = ?reason, "budget trim: left out");
+                assembly.omitted.push(omission(&entry, reason));
+                continue;
+            };
+            if form != ItemForm::Full {
+                let saved = full_tokens.unwrap_or(tokens).saturating_sub(tokens);
+                tracing::debug!(section = section.as_str(), id = entry.id.as_str(), form = ?form, saved, "budget trim: degraded");
+                assembly.degradations.push(Degradation {
+                    id: entry.id.clone(),
+                    section,
+                    from: ItemForm::Full,
+                    to: form,
+                    tokens_saved: saved,
+                });
+            }
+            let cost = tokens + first_overhead;
+            remaining_section -= cost;
+            remaining_total -= cost;
+            *assembly.section_usage.entry(section).or_insert(0) += cost;
+            placed.push(Placed { entry, form, text, block, tokens });
+        }
+        if !placed.is_empty() {
+            assembly.placed.push((section, placed));
+        }
+    }
+    assembly.used_tokens = budget.max_tokens - remaining_total;
+    assembly
+}
+
+fn omission(entry: &Entry, reason: OmissionReason) -> OmittedItem {
+    OmittedItem { id: entry.id.clone(), section: entry.section, reason, score: Some(entry.score) }
+}
+
+/// The packet text: each section's heading, its blocks in display order, its closing line.
+pub(super) fn render_text(assembly: &Assembly, request: &BuildRequest) -> String {
+    let mut text = String::new();
+    for (section, placed) in &assembly.placed {
+        text.push_str(&render::heading(*section, request.format));
+        let mut ordered: Vec<&Placed> = placed.iter().collect();
+        if *section == Section::ConversationWindow {
+            // Turns are chosen newest first (rank 1 is the newest) but read oldest first.
+            ordered.sort_by_key(|item| std::cmp::Reverse(item.entry.rank));
+        }
+        for item in ordered {
+            text.push_str(&item.block);
+        }
+        if let Some(line) = render::closing(*section, request.format) {
+            text.push_str(&line);
+        }
+    }
+    text
+}

@@ -1,0 +1,356 @@
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use engram_types::{
+    BudgetReport, BuildRequest, Citation, Explain, ExplainCounts, LongTermMemory, MemoryPacket, OmissionReason,
+    OmittedItem, PacketItem, PacketMeta, SCHEMA_VERSION, Section, SelectedItem, ShortTermMemory, Signals, StageTimings,
+};
+
+use super::assemble::{Assembly, Content, Entry, Placed, assemble, render_text};
+use super::candidates::{Candidate, QueryTerms, Source, gather};
+use super::score::{recency, round, score_section};
+use crate::error::Result;
+use crate::prepare::{self, normalize_time};
+use crate::record::Record;
+use crate::store::Store;
+
+/// Builds the memory packet for a request: the best context that fits the budget, with the
+/// reason for every item in it and every candidate left out. Deterministic: the same stored
+/// state and request (with `now` given) give the same packet, timings aside, on every backend.
+pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<MemoryPacket> {
+    let started = Instant::now();
+    request.validate(store.limits())?;
+    tracing::debug!(purpose = request.purpose.as_str(), "memory packet build started");
+    let now = request.now.map_or_else(prepare::now, normalize_time);
+    let query = QueryTerms::new(&request);
+
+    let stage = Instant::now();
+    let mut gathered = gather(store, &request, &query, now)?;
+    let candidates_us = elapsed_us(stage);
+
+    let stage = Instant::now();
+    let cue_count = query.cues.len();
+    for (section, candidates) in &mut gathered.sections {
+        score_section(*section, candidates, &request.policy, request.purpose, now, cue_count);
+    }
+    let mut omitted = std::mem::take(&mut gathered.omitted);
+    let mut counts = ExplainCounts::default();
+    for (section, candidates) in &gathered.sections {
+        counts.candidates.insert(*section, u32::try_from(candidates.len()).unwrap_or(u32::MAX));
+    }
+    let scored = limit_candidates(&mut gathered.sections, &request, &mut omitted);
+    let entries = entries(scored, &gathered, &request, now);
+    // Turns and state compete for the budget too: count them as that section's candidates.
+    for (section, list) in &entries {
+        if !counts.candidates.contains_key(section) {
+            counts.candidates.insert(*section, u32::try_from(list.len()).unwrap_or(u32::MAX));
+        }
+    }
+    let score_us = elapsed_us(stage);
+
+    let stage = Instant::now();
+    let assembly = assemble(entries, &request);
+    let assemble_us = elapsed_us(stage);
+
+    let stage = Instant::now();
+    let rendered = render_text(&assembly, &request);
+    omitted.extend(assembly.omitted.iter().cloned());
+    let packet =
+        packet(&request, now, query, gathered.capped_terms.into_iter().collect(), assembly, omitted, counts, rendered);
+    let render_us = elapsed_us(stage);
+
+    let mut packet = packet;
+    packet.explain.timings_us = StageTimings {
+        candidates: candidates_us,
+        score: score_us,
+        assemble: assemble_us,
+        render: render_us,
+        total: elapsed_us(started),
+    };
+    tracing::debug!(
+        purpose = request.purpose.as_str(),
+        tokens = packet.meta.tokens,
+        selected = packet.explain.selected.len(),
+        omitted = packet.explain.omitted.len(),
+        total_us = packet.explain.timings_us.total,
+        "memory packet built"
+    );
+    Ok(packet)
+}
+
+fn elapsed_us(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Applies `min_score` and `max_total_candidates` (best scores across sections survive).
+fn limit_candidates(
+    sections: &mut BTreeMap<Section, Vec<Candidate>>,
+    request: &BuildRequest,
+    omitted: &mut Vec<OmittedItem>,
+) -> BTreeMap<Section, Vec<Candidate>> {
+    let policy = &request.policy;
+    let mut all: Vec<Candidate> = Vec::new();
+    for candidates in sections.values_mut() {
+        for candidate in candidates.drain(..) {
+            if candidate.score < policy.min_score {
+                omitted.push(OmittedItem {
+                    id: candidate.id().to_string(),
+                    section: candidate.section,
+                    reason: OmissionReason::LowScore,
+                    score: Some(candidate.score),
+                });
+            } else {
+                all.push(candidate);
+            }
+        }
+    }
+    all.sort_by(|left, right| {
+        right
+            .score
+            .total_cmp(&left.score)
+            .then_with(|| left.section.cmp(&right.section))
+            .then_with(|| left.id().cmp(right.id()))
+    });
+    let mut kept: BTreeMap<Section, Vec<Candidate>> = BTreeMap::new();
+    for (position, candidate) in all.into_iter().enumerate() {
+        if position >= policy.max_total_candidates as usize {
+            omitted.push(OmittedItem {
+                id: candidate.id().to_string(),
+                section: candidate.section,
+                reason: OmissionReason::PolicyCap,
+                score: Some(candidate.score),
+            });
+        } else {
+            kept.entry(candidate.section).or_default().push(candidate);
+        }
+    }
+    // Within a section, best first, ties by id (the global sort kept that order).
+    kept
+}
+
+/// Everything that competes for the budget, per section, best first.
+fn entries(
+    scored: BTreeMap<Section, Vec<Candidate>>,
+    gathered: &super::candidates::Gathered,
+    request: &BuildRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> BTreeMap<Section, Vec<Entry>> {
+    let mut entries: BTreeMap<Section, Vec<Entry>> = BTreeMap::new();
+    if let Some(state) = &gathered.working_state {
+        entries.insert(
+            Section::WorkingState,
+            vec![state_entry("working_state", Section::WorkingState, Content::WorkingState(state.clone()))],
+        );
+    }
+    let short_term = &gathered.short_term;
+    if short_term.rolling_summary.as_deref().is_some_and(|summary| !summary.trim().is_empty()) {
+        entries.insert(
+            Section::RollingSummary,
+            vec![state_entry("rolling_summary", Section::RollingSummary, Content::Summary(short_term.clone()))],
+        );
+    }
+    if !short_term.key_quotes.is_empty() {
+        entries.insert(
+            Section::KeyQuotes,
+            vec![state_entry("key_quotes", Section::KeyQuotes, Content::Quotes(short_term.clone()))],
+        );
+    }
+    let half_life = request.policy.half_life_hours.recall;
+    let turns = gathered.window.len();
+    let window = gathered.window.iter().enumerate().rev().map(|(index, event)| Entry {
+        id: event.event_id.clone(),
+        section: Section::ConversationWindow,
+        score: round(recency(now, event.ts, half_life)),
+        rank: u32::try_from(turns - index).unwrap_or(u32::MAX),
+        content: Content::Turn(event.clone()),
+    });
+    entries.insert(Section::ConversationWindow, window.collect());
+    for (section, candidates) in scored {
+        let list = candidates
+            .into_iter()
+            .enumerate()
+            .map(|(index, candidate)| Entry {
+                id: candidate.id().to_string(),
+                section,
+                score: candidate.score,
+                rank: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                content: Content::Record(Box::new(candidate)),
+            })
+            .collect();
+        entries.insert(section, list);
+    }
+    entries
+}
+
+fn state_entry(id: &str, section: Section, content: Content) -> Entry {
+    Entry { id: id.to_string(), section, score: 1.0, rank: 1, content }
+}
+
+#[expect(clippy::too_many_arguments, reason = "one call site; the pieces are the stages' outputs")]
+fn packet(
+    request: &BuildRequest,
+    now: chrono::DateTime<chrono::Utc>,
+    query: QueryTerms,
+    capped_terms: Vec<String>,
+    assembly: Assembly,
+    omitted: Vec<OmittedItem>,
+    mut counts: ExplainCounts,
+    rendered: String,
+) -> MemoryPacket {
+    let mut short_term = ShortTermMemory::default();
+    let mut long_term = LongTermMemory::default();
+    let mut insight = Vec::new();
+    let mut citations = Vec::new();
+    let mut selected = Vec::new();
+    for (section, placed) in &assembly.placed {
+        counts.selected.insert(*section, u32::try_from(placed.len()).unwrap_or(u32::MAX));
+        for item in placed {
+            selected.push(selected_item(item));
+            match &item.entry.content {
+                Content::WorkingState(state) => {
+                    short_term.working_state = Some(state.clone());
+                    short_term.open_loops.clone_from(&state.open_loops);
+                }
+                Content::Summary(state) => short_term.rolling_summary.clone_from(&state.rolling_summary),
+                Content::Quotes(state) => short_term.key_quotes.clone_from(&state.key_quotes),
+                Content::Turn(event) => short_term.conversation_window.push(PacketItem {
+                    role: Some(event.role.clone()),
+                    session_id: Some(event.scope.session_id.clone()),
+                    ..base_item(item, event.ts)
+                }),
+                Content::Record(candidate) => {
+                    let packet_item = record_item(item, &candidate.record);
+                    if !packet_item.sources.is_empty() {
+                        citations.push(Citation {
+                            id: packet_item.id.clone(),
+                            section: *section,
+                            sources: packet_item.sources.clone(),
+                        });
+                    }
+                    match section {
+                        Section::Facts => long_term.facts.push(packet_item),
+                        Section::Episodes => long_term.episodes.push(packet_item),
+                        Section::Procedures => long_term.procedures.push(packet_item),
+                        Section::Recall => long_term.recall.push(packet_item),
+                        _ => insight.push(packet_item),
+                    }
+                }
+            }
+        }
+    }
+    short_term.conversation_window.sort_by_key(|left| left.ts);
+    let mut omissions = BTreeMap::new();
+    for item in &omitted {
+        *omissions.entry(item.reason).or_insert(0) += 1;
+        *counts.omitted.entry(item.section).or_insert(0) += 1;
+    }
+    counts.degraded = u32::try_from(assembly.degradations.len()).unwrap_or(u32::MAX);
+    MemoryPacket {
+        meta: PacketMeta {
+            schema_version: SCHEMA_VERSION.to_string(),
+            scope: request.scope.clone(),
+            purpose: request.purpose,
+            task_type: request.task_type.clone(),
+            generated_at: now,
+            tokens: assembly.used_tokens,
+            tokenizer: request.budget.tokenizer.as_str().to_string(),
+            policy_id: request.policy.policy_id.clone(),
+            format: request.format,
+        },
+        short_term,
+        long_term,
+        insight,
+        citations,
+        budget_report: BudgetReport {
+            max_tokens: request.budget.max_tokens,
+            used_tokens: assembly.used_tokens,
+            section_usage: assembly.section_usage,
+            omissions,
+            degradations: assembly.degradations,
+        },
+        explain: Explain {
+            selected,
+            omitted,
+            counts,
+            timings_us: StageTimings::default(),
+            query_terms: query.terms,
+            capped_terms,
+            warnings: Vec::new(),
+        },
+        rendered,
+    }
+}
+
+fn base_item(item: &Placed, ts: chrono::DateTime<chrono::Utc>) -> PacketItem {
+    PacketItem {
+        id: item.entry.id.clone(),
+        form: item.form,
+        text: item.text.clone(),
+        score: item.entry.score,
+        ts,
+        role: None,
+        session_id: None,
+        fact_key: None,
+        value: None,
+        confidence: None,
+        validation: None,
+        title: None,
+        sources: Vec::new(),
+    }
+}
+
+fn record_item(item: &Placed, record: &Record) -> PacketItem {
+    let base = base_item(item, record.time());
+    match record {
+        Record::Event(event) => {
+            PacketItem { role: Some(event.role.clone()), session_id: Some(event.scope.session_id.clone()), ..base }
+        }
+        Record::Fact(fact) => PacketItem {
+            fact_key: Some(fact.fact_key.clone()),
+            value: Some(fact.value.clone()),
+            confidence: Some(fact.confidence),
+            sources: fact.sources.clone(),
+            ..base
+        },
+        Record::Episode(episode) => PacketItem { sources: episode.sources.clone(), ..base },
+        Record::Procedure(procedure) => PacketItem { title: Some(procedure.title.clone()), ..base },
+        Record::Insight(insight) => PacketItem {
+            confidence: Some(insight.confidence),
+            validation: Some(insight.validation),
+            sources: insight.sources.clone(),
+            ..base
+        },
+    }
+}
+
+fn selected_item(item: &Placed) -> SelectedItem {
+    let entry = &item.entry;
+    let (signals, matched_terms, cue_hits, sources) = match &entry.content {
+        Content::Record(candidate) => (
+            candidate.signals,
+            candidate.matched_terms.clone(),
+            candidate.cue_hits.clone(),
+            candidate.sources.iter().map(|source| source.as_str().to_string()).collect::<Vec<_>>(),
+        ),
+        Content::Turn(_) => (
+            Signals { recency: entry.score, ..Signals::default() },
+            Vec::new(),
+            Vec::new(),
+            vec![Source::Window.as_str().to_string()],
+        ),
+        _ => (Signals::default(), Vec::new(), Vec::new(), vec![Source::State.as_str().to_string()]),
+    };
+    SelectedItem {
+        id: entry.id.clone(),
+        section: entry.section,
+        rank: entry.rank,
+        score: entry.score,
+        signals,
+        matched_terms,
+        cue_hits,
+        source: sources.first().cloned().unwrap_or_default(),
+        sources,
+        form: item.form,
+        tokens: item.tokens,
+    }
+}

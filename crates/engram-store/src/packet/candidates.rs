@@ -1,0 +1,397 @@
+//! Stage 1: candidates per section, each from a bounded query (lexical, cue, most recent,
+//! most important), merged by record id. Filters that need no score happen here too.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use engram_types::{
+    BuildRequest, Event, OmissionReason, OmittedItem, Section, ShortTermState, Signals, Timestamp, WorkingState,
+};
+
+use crate::error::Result;
+use crate::lexical::{Bm25, analyze, cue_term};
+use crate::prepare::{document_terms, document_text};
+use crate::record::{FetchRequest, Fetched, PostingsRequest, Reach, Record, RecordKind, Selector, visible_spaces};
+use crate::store::{Store, StoreExt};
+
+use super::purpose::admits_insight;
+
+/// Which query found a candidate. Ordered by how telling the source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Source {
+    Lexical,
+    Cue,
+    Recent,
+    Importance,
+    Window,
+    State,
+}
+
+impl Source {
+    pub(super) const fn as_str(self) -> &'static str {
+        match self {
+            Self::Lexical => "lexical",
+            Self::Cue => "cue",
+            Self::Recent => "recent",
+            Self::Importance => "importance",
+            Self::Window => "window",
+            Self::State => "state",
+        }
+    }
+}
+
+/// A record competing for a place in the packet.
+#[derive(Debug, Clone)]
+pub(super) struct Candidate {
+    pub section: Section,
+    pub record: Record,
+    pub sources: BTreeSet<Source>,
+    /// Raw BM25 of the query terms; normalized per section when scored.
+    pub bm25: f64,
+    pub matched_terms: Vec<String>,
+    pub cue_hits: Vec<String>,
+    pub signals: Signals,
+    pub score: f64,
+}
+
+impl Candidate {
+    fn new(section: Section, record: Record, source: Source) -> Self {
+        Self {
+            section,
+            record,
+            sources: BTreeSet::from([source]),
+            bm25: 0.0,
+            matched_terms: Vec::new(),
+            cue_hits: Vec::new(),
+            signals: Signals::default(),
+            score: 0.0,
+        }
+    }
+
+    pub(super) fn id(&self) -> &str {
+        self.record.id()
+    }
+}
+
+/// The analyzed query: text terms (query + keywords) and cue terms (tags, entities).
+#[derive(Debug, Clone, Default)]
+pub(super) struct QueryTerms {
+    pub terms: Vec<String>,
+    /// (index term, the cue as the agent wrote it)
+    pub cues: Vec<(String, String)>,
+}
+
+impl QueryTerms {
+    pub(super) fn new(request: &BuildRequest) -> Self {
+        let mut seen = HashSet::new();
+        let text = std::iter::once(request.query.as_deref().unwrap_or(""))
+            .chain(request.cues.keywords.iter().map(String::as_str));
+        let terms = text.flat_map(analyze).filter(|term| seen.insert(term.clone())).collect();
+        let tags = request.cues.tags.iter().map(|tag| (cue_term('#', tag), tag.clone()));
+        let entities = request.cues.entities.iter().map(|entity| (cue_term('@', entity), entity.clone()));
+        let cues = tags.chain(entities).filter(|(term, _)| seen.insert(term.clone())).collect();
+        Self { terms, cues }
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.terms.iter().cloned().chain(self.cues.iter().map(|(term, _)| term.clone())).collect()
+    }
+}
+
+/// Everything stage 1 found.
+#[derive(Debug, Default)]
+pub(super) struct Gathered {
+    pub working_state: Option<WorkingState>,
+    pub short_term: ShortTermState,
+    /// The conversation window, oldest first.
+    pub window: Vec<Event>,
+    pub sections: BTreeMap<Section, Vec<Candidate>>,
+    pub omitted: Vec<OmittedItem>,
+    pub capped_terms: BTreeSet<String>,
+}
+
+/// The scored sections and where their records live.
+const SCORED: [(Section, RecordKind, Reach); 5] = [
+    (Section::Facts, RecordKind::Fact, Reach::Space),
+    (Section::Episodes, RecordKind::Episode, Reach::Space),
+    (Section::Procedures, RecordKind::Procedure, Reach::Space),
+    (Section::Insights, RecordKind::Insight, Reach::Run),
+    (Section::Recall, RecordKind::Event, Reach::Space),
+];
+
+pub(super) fn gather(
+    store: &dyn Store,
+    request: &BuildRequest,
+    query: &QueryTerms,
+    now: Timestamp,
+) -> Result<Gathered> {
+    let policy = &request.policy;
+    let mut gathered = Gathered::default();
+    let working_state = store.get_working_state(&request.scope)?;
+    gathered.working_state = (working_state.version > 0).then_some(working_state);
+    gathered.short_term = store.get_short_term(&request.scope)?;
+    if policy.conversation_window > 0 {
+        gathered.window = store.conversation_window(&request.scope, policy.conversation_window)?;
+    }
+    let window_ids: HashSet<&str> = gathered.window.iter().map(|event| event.event_id.as_str()).collect();
+
+    for (section, kind, reach) in SCORED {
+        let mut found: BTreeMap<String, Candidate> = BTreeMap::new();
+        let mut add = |fetched: Vec<Fetched>, source: Source| {
+            for Fetched { record, .. } in fetched {
+                found
+                    .entry(record.id().to_string())
+                    .and_modify(|candidate| {
+                        candidate.sources.insert(source);
+                    })
+                    .or_insert_with(|| Candidate::new(section, record, source));
+            }
+        };
+        let mut statistics = None;
+        let searching = !query.terms.is_empty() || !query.cues.is_empty();
+        let small = if searching && section != Section::Recall {
+            small_section(store, request, query, kind, reach)?
+        } else {
+            None
+        };
+        if let Some(small) = small {
+            // Every record of the section is at hand: they are all the candidates each source
+            // would have returned, and their df is counted exactly from them.
+            for (record, document) in small.records {
+                let mut candidate = Candidate::new(section, record, Source::Recent);
+                candidate.sources.insert(Source::Importance);
+                if small.frequencies.iter().any(|(term, _)| document.frequency(term) > 0) {
+                    candidate.sources.insert(Source::Lexical);
+                }
+                if query.cues.iter().any(|(term, _)| document.frequency(term) > 0) {
+                    candidate.sources.insert(Source::Cue);
+                }
+                let (score, matched) = small.bm25.score_document(&document, &small.frequencies);
+                set_relevance(&mut candidate, score, matched);
+                found.insert(candidate.id().to_string(), candidate);
+            }
+        } else {
+            if searching {
+                let lexical = lexical_candidates(store, request, query, kind, reach, &mut gathered.capped_terms)?;
+                add(lexical.text_matches, Source::Lexical);
+                add(lexical.cue_matches, Source::Cue);
+                statistics = Some((lexical.bm25, lexical.frequencies));
+            }
+            // Events outside the window enter only by matching the query or a cue: recency
+            // alone is what the window is for.
+            if section != Section::Recall {
+                let limit = policy.candidates_per_source;
+                add(
+                    store.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, Selector::Newest, limit))?,
+                    Source::Recent,
+                );
+                add(
+                    store.fetch(&FetchRequest::new(
+                        kind,
+                        request.scope.clone(),
+                        reach,
+                        Selector::MostImportant,
+                        limit,
+                    ))?,
+                    Source::Importance,
+                );
+            }
+        }
+
+        let mut kept = Vec::new();
+        for candidate in found.into_values() {
+            match exclusion(request, &candidate, now, &window_ids) {
+                Some(reason) => {
+                    gathered.omitted.push(OmittedItem { id: candidate.id().to_string(), section, reason, score: None })
+                }
+                None => kept.push(candidate),
+            }
+        }
+        for candidate in &mut kept {
+            candidate.cue_hits = cue_hits(&candidate.record, query);
+            if let Some((bm25, frequencies)) = &statistics {
+                relevance(candidate, bm25, frequencies);
+            }
+        }
+        tracing::debug!(section = section.as_str(), candidates = kept.len(), "candidates gathered");
+        gathered.sections.insert(section, kept);
+    }
+    Ok(gathered)
+}
+
+/// A section whose spaces hold no more records than one candidate query returns.
+struct SmallSection {
+    /// Every current record, with its analyzed terms.
+    records: Vec<(Record, crate::lexical::DocumentTerms)>,
+    bm25: Bm25,
+    frequencies: Vec<(String, u64)>,
+}
+
+/// Reads a section whole when it is small: its spaces' document count first (no postings),
+/// and if every record fits in one newest-first read, that read. The candidates are then
+/// exactly those the postings, recency and importance reads would have found (each returns
+/// every record), at a fraction of the statements. `None` when the section is larger.
+fn small_section(
+    store: &dyn Store,
+    request: &BuildRequest,
+    query: &QueryTerms,
+    kind: RecordKind,
+    reach: Reach,
+) -> Result<Option<SmallSection>> {
+    let totals = store.postings(&PostingsRequest {
+        kind,
+        tenant_id: request.scope.tenant_id.clone(),
+        spaces: visible_spaces(&request.scope, kind),
+        terms: Vec::new(),
+        per_term: 1,
+    })?;
+    let limit = request.policy.candidates_per_source.min(request.policy.postings_per_term);
+    if totals.document_count > u64::from(limit) {
+        return Ok(None);
+    }
+    // The indexed records: active facts (superseded ones leave the index), every other record.
+    let mut every = FetchRequest::new(kind, request.scope.clone(), reach, Selector::Newest, limit);
+    every.active_only = kind == RecordKind::Fact;
+    let fetched = store.fetch(&every)?;
+    if fetched.len() as u64 != totals.document_count {
+        return Ok(None);
+    }
+    let records: Vec<(Record, crate::lexical::DocumentTerms)> = fetched
+        .into_iter()
+        .map(|fetched| {
+            let terms = document_terms(&fetched.record);
+            (fetched.record, terms)
+        })
+        .collect();
+    let frequencies = query
+        .terms
+        .iter()
+        .map(|term| (term.clone(), records.iter().filter(|(_, document)| document.frequency(term) > 0).count() as u64))
+        .collect();
+    let records = records.into_iter().filter(|(record, _)| record.is_active()).collect();
+    Ok(Some(SmallSection { records, bm25: Bm25::new(totals.document_count, totals.total_length), frequencies }))
+}
+
+/// What the lexical source of one section found, and the numbers BM25 needs.
+struct LexicalMatches {
+    text_matches: Vec<Fetched>,
+    cue_matches: Vec<Fetched>,
+    bm25: Bm25,
+    /// (query term, document frequency in the section's spaces)
+    frequencies: Vec<(String, u64)>,
+}
+
+/// Reads postings of the query and cue terms and fetches the best-placed documents. Documents
+/// are pre-ranked by the idf of the terms they hold (then newest first) before the fetch, so
+/// the fetch stays at `candidates_per_source` rows whatever the postings held.
+fn lexical_candidates(
+    store: &dyn Store,
+    request: &BuildRequest,
+    query: &QueryTerms,
+    kind: RecordKind,
+    reach: Reach,
+    capped_terms: &mut BTreeSet<String>,
+) -> Result<LexicalMatches> {
+    let postings = store.postings(&PostingsRequest {
+        kind,
+        tenant_id: request.scope.tenant_id.clone(),
+        spaces: visible_spaces(&request.scope, kind),
+        terms: query.all(),
+        per_term: request.policy.postings_per_term,
+    })?;
+    let bm25 = Bm25::new(postings.document_count, postings.total_length);
+    let mut text_rank: BTreeMap<i64, f64> = BTreeMap::new();
+    let mut cue_rank: BTreeMap<i64, f64> = BTreeMap::new();
+    let cue_terms: HashSet<&str> = query.cues.iter().map(|(term, _)| term.as_str()).collect();
+    for (term, term_postings) in &postings.terms {
+        if term_postings.document_frequency > term_postings.sequences.len() as u64 {
+            capped_terms.insert(term.clone());
+        }
+        let (ranks, weight) = if cue_terms.contains(term.as_str()) {
+            (&mut cue_rank, 1.0)
+        } else {
+            (&mut text_rank, bm25.idf(term_postings.document_frequency))
+        };
+        for sequence in &term_postings.sequences {
+            *ranks.entry(*sequence).or_insert(0.0) += weight;
+        }
+    }
+    let limit = request.policy.candidates_per_source;
+    let fetch = |ranks: BTreeMap<i64, f64>| -> Result<Vec<Fetched>> {
+        if ranks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ranked: Vec<(i64, f64)> = ranks.into_iter().collect();
+        ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then(right.0.cmp(&left.0)));
+        ranked.truncate(limit as usize);
+        let sequences = ranked.into_iter().map(|(sequence, _)| sequence).collect();
+        store.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, Selector::Sequences(sequences), limit))
+    };
+    let frequencies = query
+        .terms
+        .iter()
+        .map(|term| (term.clone(), postings.terms.get(term).map_or(0, |found| found.document_frequency)))
+        .collect();
+    Ok(LexicalMatches { text_matches: fetch(text_rank)?, cue_matches: fetch(cue_rank)?, bm25, frequencies })
+}
+
+/// Why a candidate cannot enter at all, before any scoring.
+fn exclusion(
+    request: &BuildRequest,
+    candidate: &Candidate,
+    now: Timestamp,
+    window_ids: &HashSet<&str>,
+) -> Option<OmissionReason> {
+    let record = &candidate.record;
+    if record.expires_at().is_some_and(|expires_at| expires_at <= now) {
+        return Some(OmissionReason::Expired);
+    }
+    if let Record::Fact(fact) = record
+        && fact.status == engram_types::FactStatus::Superseded
+    {
+        return Some(OmissionReason::Superseded);
+    }
+    if let Record::Insight(insight) = record
+        && !admits_insight(request.purpose, insight.validation)
+    {
+        return Some(OmissionReason::PurposeGate);
+    }
+    if candidate.section == Section::Recall && window_ids.contains(record.id()) {
+        return Some(OmissionReason::Duplicate);
+    }
+    if request.cues.time_range.as_ref().is_some_and(|range| !range.contains(record.time())) {
+        return Some(OmissionReason::TimeWindow);
+    }
+    None
+}
+
+/// The request's tags and entities a record carries, as the agent wrote them.
+fn cue_hits(record: &Record, query: &QueryTerms) -> Vec<String> {
+    let (tags, entities) = labels(record);
+    let own: HashSet<String> =
+        tags.iter().map(|tag| cue_term('#', tag)).chain(entities.iter().map(|entity| cue_term('@', entity))).collect();
+    query.cues.iter().filter(|(term, _)| own.contains(term)).map(|(_, cue)| cue.clone()).collect()
+}
+
+/// Exact BM25 of the query terms, with the matched terms by contribution.
+fn relevance(candidate: &mut Candidate, bm25: &Bm25, frequencies: &[(String, u64)]) {
+    let (score, matched) = bm25.score(&document_text(&candidate.record), frequencies);
+    set_relevance(candidate, score, matched);
+}
+
+fn set_relevance(candidate: &mut Candidate, score: f64, mut matched: Vec<crate::lexical::TermScore>) {
+    matched.sort_by(|left, right| {
+        right.contribution.total_cmp(&left.contribution).then_with(|| left.term.cmp(&right.term))
+    });
+    candidate.bm25 = score;
+    candidate.matched_terms = matched.into_iter().map(|term| term.term).collect();
+}
+
+fn labels(record: &Record) -> (&[String], &[String]) {
+    match record {
+        Record::Event(event) => (&event.tags, &event.entities),
+        Record::Fact(fact) => (&fact.tags, &fact.entities),
+        Record::Episode(episode) => (&episode.tags, &episode.entities),
+        Record::Procedure(procedure) => (&procedure.tags, &procedure.entities),
+        Record::Insight(insight) => (&insight.tags, &insight.entities),
+    }
+}

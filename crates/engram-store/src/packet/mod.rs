@@ -1,0 +1,11 @@
+//! Building a memory packet: candidates -> score -> assemble (budget, degrade) -> explain ->
+//! render. Everything here talks to `&dyn Store`, so every backend builds the same packet.
+
+mod assemble;
+mod build;
+mod candidates;
+mod purpose;
+mod render;
+mod score;
+
+pub use build::build_memory_packet;

@@ -1,0 +1,169 @@
+//! Text of the packet. Every block (a heading or one item) ends with a newline and the next
+//! block starts with `-`, `#` or `<`; BPE pre-tokenization never merges across such a
+//! boundary, so a packet's token count is exactly the sum of its blocks' counts. That lets
+//! the assembler charge each item its exact cost once, and `meta.tokens` equal the count of
+//! `rendered` without recounting it.
+
+use engram_types::{ItemForm, OutputFormat, Section, ShortTermState, Timestamp, WorkingState};
+
+use crate::record::Record;
+
+/// Longest compact text, in characters, before the ellipsis.
+const COMPACT_CHARS: usize = 160;
+
+pub(super) fn heading(section: Section, format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Markdown => format!("## {}\n", section.title()),
+        OutputFormat::Xml => format!("<{}>\n", section.as_str()),
+    }
+}
+
+/// The closing line a section needs in this format, if any.
+pub(super) fn closing(section: Section, format: OutputFormat) -> Option<String> {
+    match format {
+        OutputFormat::Markdown => None,
+        OutputFormat::Xml => Some(format!("</{}>\n", section.as_str())),
+    }
+}
+
+/// One item's block: its lines as `- line` (markdown) or one `<item>` element (xml).
+pub(super) fn block(format: OutputFormat, id: &str, form: ItemForm, lines: &[String]) -> String {
+    match format {
+        OutputFormat::Markdown => lines.iter().map(|line| format!("- {line}\n")).collect(),
+        OutputFormat::Xml => {
+            let form = match form {
+                ItemForm::Full => "full",
+                ItemForm::Compact => "compact",
+                ItemForm::Reference => "reference",
+            };
+            let body = lines.iter().map(|line| escape_xml(line)).collect::<Vec<_>>().join(" | ");
+            format!("<item id=\"{}\" form=\"{form}\">{body}</item>\n", escape_xml(id))
+        }
+    }
+}
+
+fn escape_xml(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Whitespace runs (newlines included) become single spaces: one item, one line.
+pub(super) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text cut at a word boundary near `COMPACT_CHARS`, or `None` if it is short already.
+pub(super) fn shorten(text: &str) -> Option<String> {
+    if text.chars().count() <= COMPACT_CHARS {
+        return None;
+    }
+    let cut: String = text.chars().take(COMPACT_CHARS).collect();
+    let at_word = cut.rfind(' ').filter(|&index| index > COMPACT_CHARS / 2).map_or(cut.as_str(), |index| &cut[..index]);
+    Some(format!("{}…", at_word.trim_end()))
+}
+
+fn date(instant: Timestamp) -> String {
+    instant.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The main text of a record as an item shows it (before any shortening).
+pub(super) fn record_text(record: &Record) -> String {
+    one_line(match record {
+        Record::Event(event) => &event.text,
+        Record::Fact(fact) => &fact.text,
+        Record::Episode(episode) => &episode.summary,
+        Record::Procedure(procedure) => &procedure.text,
+        Record::Insight(insight) => &insight.text,
+    })
+}
+
+/// A record's line given the (possibly shortened) text, or its reference line.
+pub(super) fn record_line(record: &Record, text: &str, form: ItemForm) -> String {
+    if form == ItemForm::Reference {
+        return match record {
+            Record::Event(event) => format!("[event {}] {} {}", event.event_id, date(event.ts), event.role),
+            Record::Fact(fact) => format!("[fact {}] {}", fact.fact_id, fact.fact_key),
+            Record::Episode(episode) => {
+                format!("[episode {}] {} to {}", episode.episode_id, date(episode.start_ts), date(episode.end_ts))
+            }
+            Record::Procedure(procedure) => {
+                format!("[procedure {}] {}", procedure.procedure_id, one_line(&procedure.title))
+            }
+            Record::Insight(insight) => format!("[insight {}] {}", insight.insight_id, insight.kind.as_str()),
+        };
+    }
+    match record {
+        Record::Event(event) => format!("[{} {}] {text}", date(event.ts), event.role),
+        Record::Fact(_) => text.to_string(),
+        Record::Episode(episode) => format!("{} to {}: {text}", date(episode.start_ts), date(episode.end_ts)),
+        Record::Procedure(_) => text.to_string(),
+        Record::Insight(insight) => format!(
+            "({}, {}, confidence {:.2}) {text}",
+            insight.kind.as_str(),
+            insight.validation.as_str(),
+            insight.confidence
+        ),
+    }
+}
+
+/// A conversation turn: `role: text`.
+pub(super) fn turn_line(role: &str, text: &str) -> String {
+    format!("{role}: {text}")
+}
+
+/// The working state's lines; compact keeps goal, plan and open loops.
+pub(super) fn working_state_lines(state: &WorkingState, form: ItemForm) -> Vec<String> {
+    if form == ItemForm::Reference {
+        return vec![format!("working state v{} (fetch with get_working_state)", state.version)];
+    }
+    let mut lines = Vec::new();
+    if let Some(goal) = &state.goal {
+        lines.push(format!("goal: {}", one_line(goal)));
+    }
+    let lists: [(&str, &Vec<String>, bool); 6] = [
+        ("plan", &state.plan, true),
+        ("open loops", &state.open_loops, true),
+        ("constraints", &state.constraints, false),
+        ("decisions", &state.decisions, false),
+        ("risks", &state.risks, false),
+        ("tool evidence", &state.tool_evidence, false),
+    ];
+    for (name, list, in_compact) in lists {
+        if !list.is_empty() && (form == ItemForm::Full || in_compact) {
+            lines.push(format!("{name}: {}", list.iter().map(|item| one_line(item)).collect::<Vec<_>>().join("; ")));
+        }
+    }
+    if form == ItemForm::Full {
+        for (key, value) in &state.slots {
+            let value = match value {
+                serde_json::Value::String(text) => one_line(text),
+                other => other.to_string(),
+            };
+            lines.push(format!("slot {key}: {value}"));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(format!("working state v{} (empty)", state.version));
+    }
+    lines
+}
+
+/// The rolling summary's line, shortened when compact.
+pub(super) fn summary_lines(short_term: &ShortTermState, form: ItemForm) -> Vec<String> {
+    let summary = one_line(short_term.rolling_summary.as_deref().unwrap_or(""));
+    match form {
+        ItemForm::Full => vec![summary],
+        ItemForm::Compact => shorten(&summary).map(|short| vec![short]).unwrap_or_default(),
+        ItemForm::Reference => vec!["session summary available (fetch with get_stm)".to_string()],
+    }
+}
+
+/// Key quotes, each on its line; compact keeps the first three.
+pub(super) fn quote_lines(short_term: &ShortTermState, form: ItemForm) -> Vec<String> {
+    let quotes = short_term.key_quotes.iter().map(|quote| format!("\"{}\"", one_line(quote)));
+    match form {
+        ItemForm::Full => quotes.collect(),
+        ItemForm::Compact if short_term.key_quotes.len() > 3 => quotes.take(3).collect(),
+        ItemForm::Compact => Vec::new(),
+        ItemForm::Reference => vec![format!("{} key quotes (fetch with get_stm)", short_term.key_quotes.len())],
+    }
+}

@@ -1,0 +1,84 @@
+//! Stage 2: normalized signals and a weighted score per candidate; ties break by id.
+
+use engram_types::{Policy, Purpose, Section, Signals, Timestamp};
+
+use super::candidates::Candidate;
+use crate::record::Record;
+
+/// `0.5 ^ (age / half-life)`; records from the future count as brand new.
+pub(super) fn recency(now: Timestamp, time: Timestamp, half_life_hours: f64) -> f64 {
+    let age_hours = ((now - time).num_milliseconds().max(0) as f64) / 3_600_000.0;
+    0.5_f64.powf(age_hours / half_life_hours)
+}
+
+/// Scores every candidate of a section in place and sorts them best first (ties by id).
+pub(super) fn score_section(
+    section: Section,
+    candidates: &mut [Candidate],
+    policy: &Policy,
+    purpose: Purpose,
+    now: Timestamp,
+    cue_count: usize,
+) {
+    let weights = policy.weights_for(purpose);
+    let total_weight = weights.relevance + weights.recency + weights.importance + weights.confidence + weights.cue;
+    let best_bm25 = candidates.iter().map(|candidate| candidate.bm25).fold(0.0_f64, f64::max);
+    let half_life = policy.half_life_hours.for_section(section);
+    for candidate in candidates.iter_mut() {
+        let (importance, confidence) = importance_and_confidence(&candidate.record);
+        let signals = Signals {
+            relevance: if best_bm25 > 0.0 { candidate.bm25 / best_bm25 } else { 0.0 },
+            recency: recency(now, candidate.record.time(), half_life),
+            importance,
+            confidence,
+            cue: if cue_count == 0 { 0.0 } else { candidate.cue_hits.len() as f64 / cue_count as f64 },
+        };
+        let weighted = weights.relevance * signals.relevance
+            + weights.recency * signals.recency
+            + weights.importance * signals.importance
+            + weights.confidence * signals.confidence
+            + weights.cue * signals.cue;
+        candidate.signals = round_signals(signals);
+        candidate.score = round(weighted / total_weight);
+    }
+    candidates.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id())));
+}
+
+fn importance_and_confidence(record: &Record) -> (f64, f64) {
+    match record {
+        Record::Event(event) => (event.importance, 1.0),
+        Record::Fact(fact) => (fact.importance, fact.confidence),
+        Record::Episode(episode) => (episode.importance, 1.0),
+        Record::Procedure(procedure) => (procedure.priority, 1.0),
+        Record::Insight(insight) => (0.5, insight.confidence),
+    }
+}
+
+/// Scores are reported to 6 decimals, so the JSON of a packet is stable and readable.
+pub(super) fn round(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
+fn round_signals(signals: Signals) -> Signals {
+    Signals {
+        relevance: round(signals.relevance),
+        recency: round(signals.recency),
+        importance: round(signals.importance),
+        confidence: round(signals.confidence),
+        cue: round(signals.cue),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recency_halves_every_half_life() {
+        let now = chrono::DateTime::from_timestamp(1_000_000, 0).unwrap_or_default();
+        let day_ago = now - chrono::Duration::hours(24);
+        assert!((recency(now, day_ago, 24.0) - 0.5).abs() < 1e-12);
+        assert!((recency(now, now, 24.0) - 1.0).abs() < 1e-12);
+        assert!((recency(now, now + chrono::Duration::hours(5), 24.0) - 1.0).abs() < 1e-12);
+    }
+}

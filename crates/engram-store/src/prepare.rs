@@ -1,0 +1,294 @@
+//! Turning write inputs into stored records, the same way for every backend: validation,
+//! defaults, generated ids, derived text, token counts and index terms.
+
+use chrono::{DateTime, Utc};
+use engram_types::{
+    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactStatus, Insight, InsightInput, Limits, Procedure,
+    ProcedureInput, ScopeLevel, Timestamp, Tokenizer,
+};
+
+use crate::error::{Error, Result};
+use crate::lexical::DocumentTerms;
+use crate::record::{Record, run_space_key, space_key};
+use crate::tokens::count_tokens;
+
+/// Tokens stored with each record are counted with this vocabulary.
+pub const STORED_TOKENIZER: Tokenizer = Tokenizer::O200kBase;
+
+/// A record ready to store, with its memory space and index terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared<T> {
+    pub record: T,
+    pub space: String,
+    pub terms: DocumentTerms,
+}
+
+/// Timestamps are kept to the millisecond on every backend, so reads compare equal everywhere.
+pub fn normalize_time(instant: Timestamp) -> Timestamp {
+    DateTime::<Utc>::from_timestamp_millis(instant.timestamp_millis()).unwrap_or(instant)
+}
+
+/// The wall clock, to the millisecond.
+pub fn now() -> Timestamp {
+    normalize_time(Utc::now())
+}
+
+/// Time-ordered (UUIDv7), so generated ids land at the end of the id index instead of on
+/// a random page of it.
+fn generated_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+fn tokens_of(text: &str) -> u32 {
+    count_tokens(STORED_TOKENIZER, text)
+}
+
+fn dedupe(labels: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    labels.into_iter().filter(|label| seen.insert(label.clone())).collect()
+}
+
+pub fn event(input: EventInput, now: Timestamp, limits: &Limits) -> Result<Prepared<Event>> {
+    input.validate(limits)?;
+    let text = input.derived_text();
+    let role = input.derived_role();
+    let space = space_key(&input.scope, ScopeLevel::User);
+    let record = Event {
+        event_id: input.event_id.unwrap_or_else(|| generated_id("evt")),
+        ts: normalize_time(input.ts.unwrap_or(now)),
+        kind: input.kind,
+        role,
+        token_count: tokens_of(&text),
+        text,
+        payload: input.payload,
+        tags: dedupe(input.tags),
+        entities: dedupe(input.entities),
+        importance: input.importance.unwrap_or(0.5),
+        expires_at: input.expires_at.map(normalize_time),
+        scope: input.scope,
+    };
+    let terms = document_terms(&Record::Event(record.clone()));
+    Ok(Prepared { record, space, terms })
+}
+
+/// Batches at least this long are prepared on several threads.
+const PARALLEL_PREPARE_MIN: usize = 128;
+
+/// [`event`] for every event of a bulk append, in order, after checking the batch size.
+/// Preparing (token counting, analysis) costs as much as storing, so a long batch is split
+/// over the machine's cores; the result, and the error (the one of the lowest index), are the
+/// same as preparing one by one.
+pub fn events(events: Vec<EventInput>, now: engram_types::Timestamp, limits: &Limits) -> Result<Vec<Prepared<Event>>> {
+    if events.len() > limits.max_batch {
+        return Err(Error::invalid(
+            "events",
+            format!("has {} events, the limit is {}", events.len(), limits.max_batch),
+        ));
+    }
+    let prepare_one = |(index, event): (usize, EventInput)| {
+        self::event(event, now, limits).map_err(|error| error.within_batch(index))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8);
+    if threads < 2 || events.len() < PARALLEL_PREPARE_MIN {
+        return events.into_iter().enumerate().map(prepare_one).collect();
+    }
+    let chunk_size = events.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<(usize, EventInput)>> = Vec::with_capacity(threads);
+    let mut numbered = events.into_iter().enumerate().peekable();
+    while numbered.peek().is_some() {
+        chunks.push(numbered.by_ref().take(chunk_size).collect());
+    }
+    let mut first = chunks.remove(0);
+    let (prepared, others) = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(prepare_one).collect::<Result<Vec<_>>>()))
+            .collect();
+        // This thread prepares the first chunk meanwhile.
+        let prepared = first.drain(..).map(prepare_one).collect::<Result<Vec<_>>>();
+        let others: Vec<Result<Vec<_>>> = handles
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| Err(Error::storage("engram", "an event preparation thread panicked")))
+            })
+            .collect();
+        (prepared, others)
+    });
+    // Chunks are in batch order, so the first error met is the one of the lowest index.
+    let mut prepared = prepared?;
+    for chunk in others {
+        prepared.extend(chunk?);
+    }
+    Ok(prepared)
+}
+
+pub fn fact(input: FactInput, now: Timestamp, limits: &Limits) -> Result<Prepared<Fact>> {
+    input.validate(limits)?;
+    let text = input.rendered_text();
+    let space = space_key(&input.scope, input.scope_level);
+    let recorded_at = normalize_time(input.recorded_at.unwrap_or(now));
+    let record = Fact {
+        fact_id: input.fact_id.unwrap_or_else(|| generated_id("fact")),
+        scope_level: input.scope_level,
+        fact_key: input.fact_key,
+        value: input.value,
+        token_count: tokens_of(&text),
+        text,
+        status: FactStatus::Active,
+        valid_from: normalize_time(input.valid_from.unwrap_or(recorded_at)),
+        valid_to: None,
+        recorded_at,
+        confidence: input.confidence.unwrap_or(0.8),
+        importance: input.importance.unwrap_or(0.5),
+        sources: dedupe(input.sources),
+        tags: dedupe(input.tags),
+        entities: dedupe(input.entities),
+        expires_at: input.expires_at.map(normalize_time),
+        superseded_by: None,
+        scope: input.scope,
+    };
+    let terms = document_terms(&Record::Fact(record.clone()));
+    Ok(Prepared { record, space, terms })
+}
+
+/// What an upsert must do, decided from the active fact with the same key (if any).
+#[expect(clippy::large_enum_variant, reason = "built once per upsert and consumed at once")]
+#[derive(Debug, Clone, PartialEq)]
+pub enum FactPlan {
+    /// Insert the new fact.
+    Create(Prepared<Fact>),
+    /// Mark `previous` superseded (its new state given) and insert the new fact.
+    Supersede { previous: Fact, new: Prepared<Fact> },
+    /// Same value: update the active fact in place (confidence, sources), no new row.
+    Refresh(Fact),
+}
+
+pub fn plan_fact(active: Option<Fact>, new: Prepared<Fact>) -> FactPlan {
+    let Some(mut active) = active else {
+        return FactPlan::Create(new);
+    };
+    if active.value == new.record.value {
+        active.confidence = new.record.confidence;
+        for source in new.record.sources {
+            if !active.sources.contains(&source) {
+                active.sources.push(source);
+            }
+        }
+        return FactPlan::Refresh(active);
+    }
+    active.status = FactStatus::Superseded;
+    active.valid_to = Some(new.record.valid_from.max(active.valid_from));
+    active.superseded_by = Some(new.record.fact_id.clone());
+    FactPlan::Supersede { previous: active, new }
+}
+
+pub fn episode(input: EpisodeInput, limits: &Limits) -> Result<Prepared<Episode>> {
+    input.validate(limits)?;
+    let space = space_key(&input.scope, input.scope_level);
+    let record = Episode {
+        episode_id: input.episode_id.unwrap_or_else(|| generated_id("ep")),
+        scope_level: input.scope_level,
+        start_ts: normalize_time(input.start_ts),
+        end_ts: normalize_time(input.end_ts),
+        token_count: tokens_of(&input.summary),
+        summary: input.summary,
+        highlights: input.highlights,
+        tags: dedupe(input.tags),
+        entities: dedupe(input.entities),
+        sources: dedupe(input.sources),
+        compression_level: input.compression_level,
+        importance: input.importance.unwrap_or(0.5),
+        expires_at: input.expires_at.map(normalize_time),
+        scope: input.scope,
+    };
+    let terms = document_terms(&Record::Episode(record.clone()));
+    Ok(Prepared { record, space, terms })
+}
+
+/// `use_count` carries over from the version being replaced.
+pub fn procedure(
+    input: ProcedureInput,
+    now: Timestamp,
+    use_count: u64,
+    limits: &Limits,
+) -> Result<Prepared<Procedure>> {
+    input.validate(limits)?;
+    let text = input.rendered_text();
+    let space = space_key(&input.scope, input.scope_level);
+    let record = Procedure {
+        procedure_id: input.procedure_id.unwrap_or_else(|| generated_id("proc")),
+        scope_level: input.scope_level,
+        task_type: input.task_type,
+        title: input.title,
+        steps: input.steps,
+        content: input.content,
+        token_count: tokens_of(&text),
+        text,
+        priority: input.priority.unwrap_or(0.5),
+        applicability: input.applicability,
+        tags: dedupe(input.tags),
+        entities: dedupe(input.entities),
+        use_count,
+        updated_at: normalize_time(input.updated_at.unwrap_or(now)),
+        expires_at: input.expires_at.map(normalize_time),
+        scope: input.scope,
+    };
+    let terms = document_terms(&Record::Procedure(record.clone()));
+    Ok(Prepared { record, space, terms })
+}
+
+pub fn insight(input: InsightInput, now: Timestamp, limits: &Limits) -> Result<Prepared<Insight>> {
+    input.validate(limits)?;
+    let space = run_space_key(&input.scope);
+    let record = Insight {
+        insight_id: input.insight_id.unwrap_or_else(|| generated_id("ins")),
+        kind: input.kind,
+        token_count: tokens_of(&input.text),
+        text: input.text,
+        confidence: input.confidence.unwrap_or(0.5),
+        validation: input.validation,
+        tags: dedupe(input.tags),
+        entities: dedupe(input.entities),
+        sources: dedupe(input.sources),
+        created_at: normalize_time(input.created_at.unwrap_or(now)),
+        expires_at: input.expires_at.map(normalize_time),
+        scope: input.scope,
+    };
+    let terms = document_terms(&Record::Insight(record.clone()));
+    Ok(Prepared { record, space, terms })
+}
+
+/// The text a record is indexed by (tags and entities are indexed apart, as cue terms).
+pub fn document_text(record: &Record) -> String {
+    fn key_words(key: &str) -> String {
+        key.replace(['.', '_', '-', '/', ':'], " ")
+    }
+    match record {
+        Record::Event(event) => event.text.clone(),
+        Record::Fact(fact) => format!("{} {}", key_words(&fact.fact_key), fact.text),
+        Record::Episode(episode) => std::iter::once(episode.summary.as_str())
+            .chain(episode.highlights.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Record::Procedure(procedure) => format!(
+            "{} {} {}",
+            key_words(&procedure.task_type),
+            procedure.applicability.as_deref().unwrap_or(""),
+            procedure.text
+        ),
+        Record::Insight(insight) => insight.text.clone(),
+    }
+}
+
+/// What a stored record contributes to the lexical index. Writes index these terms and the
+/// packet builder scores [`document_text`], so both always agree.
+pub fn document_terms(record: &Record) -> DocumentTerms {
+    let (tags, entities): (&[String], &[String]) = match record {
+        Record::Event(event) => (&event.tags, &event.entities),
+        Record::Fact(fact) => (&fact.tags, &fact.entities),
+        Record::Episode(episode) => (&episode.tags, &episode.entities),
+        Record::Procedure(procedure) => (&procedure.tags, &procedure.entities),
+        Record::Insight(insight) => (&insight.tags, &insight.entities),
+    };
+    DocumentTerms::new(&document_text(record), tags, entities)
+}

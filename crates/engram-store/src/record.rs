@@ -1,0 +1,297 @@
+//! The read primitives backends implement: fetching records by a bounded selector, and
+//! reading postings of the lexical index.
+
+use std::collections::BTreeMap;
+
+use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope, ScopeLevel, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// The five kinds of searchable record. Each has its own table and its own lexical index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Event,
+    Fact,
+    Episode,
+    Procedure,
+    Insight,
+}
+
+impl RecordKind {
+    pub const ALL: [Self; 5] = [Self::Event, Self::Fact, Self::Episode, Self::Procedure, Self::Insight];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Fact => "fact",
+            Self::Episode => "episode",
+            Self::Procedure => "procedure",
+            Self::Insight => "insight",
+        }
+    }
+}
+
+/// A stored record of any kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Event(Event),
+    Fact(Fact),
+    Episode(Episode),
+    Procedure(Procedure),
+    Insight(Insight),
+}
+
+/// Which records of a scope a fetch may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The scope's run (events, insights).
+    Run,
+    /// The scope's session (events).
+    Session,
+    /// The scope's memory space: (tenant, user, agent), plus records shared at agent or
+    /// tenant level (facts, episodes, procedures; for events, all the user's sessions).
+    Space,
+}
+
+/// How a fetch picks its records. Every selector is served by an index range with a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// Newest first (by event ts, fact recorded_at, episode end_ts, procedure updated_at,
+    /// insight created_at), ties by insertion order, newest first.
+    Newest,
+    /// Highest importance (procedures: priority; insights: confidence) first, then newest.
+    MostImportant,
+    /// These records, by the sequence numbers the lexical index returned.
+    Sequences(Vec<i64>),
+}
+
+/// One bounded read of records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchRequest {
+    pub kind: RecordKind,
+    pub scope: Scope,
+    pub reach: Reach,
+    pub selector: Selector,
+    pub limit: u32,
+    /// Only current records: active facts, insights not rejected. Expiry is not filtered here.
+    pub active_only: bool,
+    /// Events only: keep these event kinds (all when empty).
+    pub event_kinds: Vec<engram_types::EventKind>,
+    /// Only records whose time is strictly before / after these instants.
+    pub before: Option<Timestamp>,
+    pub after: Option<Timestamp>,
+}
+
+impl FetchRequest {
+    /// Checks the request is one every backend serves from an index with a limit. Events are
+    /// indexed newest first per session: a newest-first fetch of events must name a session
+    /// or run, and events are not fetched by importance (the lexical index reaches the rest).
+    pub fn validate(&self) -> Result<(), engram_types::ValidationError> {
+        if self.kind == RecordKind::Event {
+            if self.selector == Selector::MostImportant {
+                return Err(engram_types::ValidationError::new(
+                    "selector",
+                    "events are fetched newest first or by sequence, not by importance",
+                ));
+            }
+            if self.reach == Reach::Space && self.selector == Selector::Newest {
+                return Err(engram_types::ValidationError::new(
+                    "reach",
+                    "newest-first event fetches must name a session or run",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a record passes this request's filters other than tenant and space (which
+    /// every backend applies in its index lookup): activity, reach, time bounds, event kinds.
+    pub fn matches(&self, record: &Record) -> bool {
+        if self.active_only && !record.is_active() {
+            return false;
+        }
+        let owner = record.scope();
+        let within_reach = match self.reach {
+            Reach::Space => true,
+            Reach::Session => owner.session_id == self.scope.session_id,
+            Reach::Run => owner.run_id == self.scope.run_id && owner.session_id == self.scope.session_id,
+        };
+        let time = record.time();
+        if !within_reach
+            || self.before.is_some_and(|before| time >= before)
+            || self.after.is_some_and(|after| time <= after)
+        {
+            return false;
+        }
+        match record {
+            Record::Event(event) => self.event_kinds.is_empty() || self.event_kinds.contains(&event.kind),
+            _ => true,
+        }
+    }
+
+    pub fn new(kind: RecordKind, scope: Scope, reach: Reach, selector: Selector, limit: u32) -> Self {
+        Self {
+            kind,
+            scope,
+            reach,
+            selector,
+            limit,
+            active_only: true,
+            event_kinds: Vec::new(),
+            before: None,
+            after: None,
+        }
+    }
+}
+
+/// A record together with its insertion sequence (the lexical index's document id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched {
+    pub sequence: i64,
+    pub record: Record,
+}
+
+/// Read the newest `per_term` postings of each term, in the spaces visible from a scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostingsRequest {
+    pub kind: RecordKind,
+    pub tenant_id: String,
+    pub spaces: Vec<String>,
+    pub terms: Vec<String>,
+    pub per_term: u32,
+}
+
+/// The postings of one term: document frequency over the spaces read, and the newest
+/// sequence numbers (at most `per_term`), newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TermPostings {
+    pub document_frequency: u64,
+    pub sequences: Vec<i64>,
+}
+
+/// What a postings read returns: per term its postings, plus the totals BM25 needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Postings {
+    pub terms: BTreeMap<String, TermPostings>,
+    /// Documents in the spaces read.
+    pub document_count: u64,
+    /// Sum of the lexical lengths of those documents.
+    pub total_length: u64,
+}
+
+/// The memory spaces a scope can read: its own, then the agent-wide and tenant-wide ones.
+/// Identifiers cannot hold control characters, so the unit separator keeps keys unambiguous.
+pub fn visible_spaces(scope: &Scope, kind: RecordKind) -> Vec<String> {
+    match kind {
+        RecordKind::Event => vec![space_key(scope, ScopeLevel::User)],
+        RecordKind::Insight => vec![run_space_key(scope)],
+        _ => [ScopeLevel::User, ScopeLevel::Agent, ScopeLevel::Tenant]
+            .into_iter()
+            .map(|level| space_key(scope, level))
+            .collect(),
+    }
+}
+
+/// The memory space a record of `scope` at `level` lives in.
+pub fn space_key(scope: &Scope, level: ScopeLevel) -> String {
+    match level {
+        ScopeLevel::User => format!("u\u{1f}{}\u{1f}{}", scope.user_id, scope.agent_id),
+        ScopeLevel::Agent => format!("a\u{1f}{}", scope.agent_id),
+        ScopeLevel::Tenant => "t".to_string(),
+    }
+}
+
+/// Insights are scoped to their run: each run is its own space.
+pub fn run_space_key(scope: &Scope) -> String {
+    format!("r\u{1f}{}\u{1f}{}\u{1f}{}", scope.user_id, scope.agent_id, scope.run_id)
+}
+
+/// Counts of a scope's records, for `stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Events of the user's memory space (all sessions).
+    pub events: u64,
+    /// Facts by status.
+    pub facts: BTreeMap<String, u64>,
+    pub episodes: u64,
+    pub procedures: u64,
+    /// Insights of the run by validation state.
+    pub insights: BTreeMap<String, u64>,
+    pub oldest_event: Option<Timestamp>,
+    pub newest_event: Option<Timestamp>,
+    pub working_state_version: u64,
+}
+
+impl Record {
+    pub const fn kind(&self) -> RecordKind {
+        match self {
+            Self::Event(_) => RecordKind::Event,
+            Self::Fact(_) => RecordKind::Fact,
+            Self::Episode(_) => RecordKind::Episode,
+            Self::Procedure(_) => RecordKind::Procedure,
+            Self::Insight(_) => RecordKind::Insight,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Event(event) => &event.event_id,
+            Self::Fact(fact) => &fact.fact_id,
+            Self::Episode(episode) => &episode.episode_id,
+            Self::Procedure(procedure) => &procedure.procedure_id,
+            Self::Insight(insight) => &insight.insight_id,
+        }
+    }
+
+    pub const fn scope(&self) -> &Scope {
+        match self {
+            Self::Event(event) => &event.scope,
+            Self::Fact(fact) => &fact.scope,
+            Self::Episode(episode) => &episode.scope,
+            Self::Procedure(procedure) => &procedure.scope,
+            Self::Insight(insight) => &insight.scope,
+        }
+    }
+
+    /// The instant `Selector::Newest` orders by.
+    pub const fn time(&self) -> Timestamp {
+        match self {
+            Self::Event(event) => event.ts,
+            Self::Fact(fact) => fact.recorded_at,
+            Self::Episode(episode) => episode.end_ts,
+            Self::Procedure(procedure) => procedure.updated_at,
+            Self::Insight(insight) => insight.created_at,
+        }
+    }
+
+    /// The number `Selector::MostImportant` orders by.
+    pub const fn weight(&self) -> f64 {
+        match self {
+            Self::Event(event) => event.importance,
+            Self::Fact(fact) => fact.importance,
+            Self::Episode(episode) => episode.importance,
+            Self::Procedure(procedure) => procedure.priority,
+            Self::Insight(insight) => insight.confidence,
+        }
+    }
+
+    /// Current: an active fact, an insight not rejected; every other record.
+    pub fn is_active(&self) -> bool {
+        match self {
+            Self::Fact(fact) => fact.status == engram_types::FactStatus::Active,
+            Self::Insight(insight) => insight.validation != engram_types::ValidationState::Rejected,
+            _ => true,
+        }
+    }
+
+    pub const fn expires_at(&self) -> Option<Timestamp> {
+        match self {
+            Self::Event(event) => event.expires_at,
+            Self::Fact(fact) => fact.expires_at,
+            Self::Episode(episode) => episode.expires_at,
+            Self::Procedure(procedure) => procedure.expires_at,
+            Self::Insight(insight) => insight.expires_at,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Opening the database: pragmas, one writer connection and a small pool of readers.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::error::{BACKEND, poisoned, storage};
+use super::migrate;
+use crate::error::{Error, Result};
+
+/// Readers a file database keeps open; reads beyond that wait for a free one.
+const READERS: usize = 4;
+/// How long a statement waits for a lock held by another connection or process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Page cache of the writer, in KiB (negative `cache_size`): the hot tails of the indexes
+/// and the df table of active spaces stay in memory across bulk appends.
+const WRITER_CACHE_KIB: i64 = 256 * 1024;
+/// Page cache of each reader, in KiB.
+const READER_CACHE_KIB: i64 = 32 * 1024;
+/// WAL frames between automatic checkpoints. Larger than SQLite's 1000 so that the index and
+/// df pages rewritten by every bulk commit are copied back to the database once per
+/// checkpoint rather than once per commit (the WAL peaks near 16384 pages x 4 KiB = 64 MiB).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16384;
+/// Prepared statements kept per connection (every query engram runs fits).
+const STATEMENT_CACHE: usize = 128;
+
+/// The connections of one store. A file database has one writer and [`READERS`] readers (WAL
+/// lets them read while the writer writes); an in-memory database is a single connection
+/// that serves both, since separate connections would each see their own empty database.
+#[derive(Debug)]
+pub(super) struct Connections {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl Connections {
+    pub(super) fn open_file(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|error| Error::Unavailable {
+                backend: BACKEND,
+                detail: format!("cannot create {}: {error}", parent.display()),
+            })?;
+        }
+        let mut writer = Connection::open(path).map_err(storage)?;
+        configure(&writer, WRITER_CACHE_KIB)?;
+        // WAL must be switched on outside a transaction, before the migrations run.
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(storage)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::storage(BACKEND, format!("journal_mode is {mode}, WAL could not be enabled")));
+        }
+        // NORMAL in WAL mode survives any process crash; FULL (see `set_synchronous_full`)
+        // also survives power loss.
+        writer.pragma_update(None, "synchronous", "NORMAL").map_err(storage)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES).map_err(storage)?;
+        migrate::apply(&mut writer)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(path, flags).map_err(storage)?;
+                configure(&reader, READER_CACHE_KIB)?;
+                reader.pragma_update(None, "query_only", true).map_err(storage)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+    }
+
+    pub(super) fn open_memory() -> Result<Self> {
+        let mut connection = Connection::open_in_memory().map_err(storage)?;
+        configure(&connection, WRITER_CACHE_KIB)?;
+        migrate::apply(&mut connection)?;
+        Ok(Self { writer: Mutex::new(connection), readers: Vec::new(), next_reader: AtomicUsize::new(0) })
+    }
+
+    /// The writer. Every write runs in one `BEGIN IMMEDIATE` transaction on it.
+    pub(super) fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.writer.lock().map_err(|_| poisoned())
+    }
+
+    /// A free reader (the writer for an in-memory database); waits when all are busy.
+    pub(super) fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
+        if self.readers.is_empty() {
+            return self.writer();
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..self.readers.len() {
+            match self.readers[(start + offset) % self.readers.len()].try_lock() {
+                Ok(guard) => return Ok(guard),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+            }
+        }
+        self.readers[start % self.readers.len()].lock().map_err(|_| poisoned())
+    }
+
+    /// `synchronous = FULL` on the writer: every commit is fsynced. Only the writer commits.
+    pub(super) fn set_synchronous_full(&self) -> Result<()> {
+        self.writer()?.pragma_update(None, "synchronous", "FULL").map_err(storage)
+    }
+}
+
+fn configure(connection: &Connection, cache_kib: i64) -> Result<()> {
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(storage)?;
+    connection.pragma_update(None, "cache_size", -cache_kib).map_err(storage)?;
+    connection.pragma_update(None, "temp_store", "MEMORY").map_err(storage)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}

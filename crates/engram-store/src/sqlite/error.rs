@@ -1,0 +1,40 @@
+//! rusqlite errors -> engram error kinds, the same mapping for every statement.
+
+use rusqlite::ErrorCode;
+
+use crate::error::Error;
+
+pub(super) const BACKEND: &str = "sqlite";
+
+/// Busy/locked past the busy timeout means the database did not answer in time; a unique
+/// constraint is a conflict (callers check ids first, so this is a lost race); the rest is storage.
+pub(super) fn storage(error: rusqlite::Error) -> Error {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            Error::Unavailable { backend: BACKEND, detail: error.to_string() }
+        }
+        Some(ErrorCode::CannotOpen) => Error::Unavailable { backend: BACKEND, detail: error.to_string() },
+        Some(ErrorCode::ConstraintViolation) if is_unique_violation(&error) => {
+            Error::Conflict { entity: "record", id: String::new(), detail: error.to_string() }
+        }
+        _ => Error::Storage { backend: BACKEND, detail: error.to_string(), source: Some(Box::new(error)) },
+    }
+}
+
+pub(super) fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// A stored value engram cannot read back (bad JSON, unknown enum text).
+pub(super) fn corrupt(column: &str, detail: impl std::fmt::Display) -> Error {
+    Error::storage(BACKEND, format!("unreadable {column}: {detail}"))
+}
+
+pub(super) fn poisoned() -> Error {
+    Error::storage(BACKEND, "connection lock poisoned by a panicked thread")
+}

@@ -1,0 +1,17 @@
+//! `SqliteStore`: engram in one SQLite file (rusqlite, bundled), with its own lexical index
+//! kept in FTS5 tables used purely as postings stores.
+
+mod connection;
+mod error;
+mod events;
+mod facts;
+mod fetch;
+mod migrate;
+mod postings;
+mod records;
+mod rows;
+mod state;
+mod stats;
+mod store;
+
+pub use store::SqliteStore;

@@ -1,0 +1,61 @@
+//! `Store::stats`: counts over index ranges of the scope's visible spaces.
+
+use engram_types::Scope;
+use rusqlite::{Connection, params};
+
+use super::error::storage;
+use super::rows::{get, table_info, time};
+use super::state::working_state_version;
+use crate::error::Result;
+use crate::record::{RecordKind, Stats, visible_spaces};
+
+pub(super) fn stats(connection: &Connection, scope: &Scope) -> Result<Stats> {
+    let mut stats = Stats { working_state_version: working_state_version(connection, scope)?, ..Stats::default() };
+    for space in visible_spaces(scope, RecordKind::Event) {
+        let mut statement = connection
+            .prepare_cached("SELECT COUNT(*), MIN(ts), MAX(ts) FROM events WHERE tenant_id = ?1 AND space = ?2")
+            .map_err(storage)?;
+        let mut rows = statement.query(params![scope.tenant_id, space]).map_err(storage)?;
+        if let Some(row) = rows.next().map_err(storage)? {
+            stats.events += u64::try_from(get::<i64>(row, 0)?).unwrap_or(0);
+            if let Some(oldest) = get::<Option<i64>>(row, 1)? {
+                let oldest = time(oldest)?;
+                stats.oldest_event = Some(stats.oldest_event.map_or(oldest, |known| known.min(oldest)));
+            }
+            if let Some(newest) = get::<Option<i64>>(row, 2)? {
+                let newest = time(newest)?;
+                stats.newest_event = Some(stats.newest_event.map_or(newest, |known| known.max(newest)));
+            }
+        }
+    }
+    for (kind, group) in [
+        (RecordKind::Fact, Some("status")),
+        (RecordKind::Episode, None),
+        (RecordKind::Procedure, None),
+        (RecordKind::Insight, Some("validation")),
+    ] {
+        let table = table_info(kind).table;
+        let sql = match group {
+            Some(column) => {
+                format!("SELECT {column}, COUNT(*) FROM {table} WHERE tenant_id = ?1 AND space = ?2 GROUP BY {column}")
+            }
+            None => format!("SELECT '', COUNT(*) FROM {table} WHERE tenant_id = ?1 AND space = ?2"),
+        };
+        let mut statement = connection.prepare_cached(&sql).map_err(storage)?;
+        for space in visible_spaces(scope, kind) {
+            let mut rows = statement.query(params![scope.tenant_id, space]).map_err(storage)?;
+            while let Some(row) = rows.next().map_err(storage)? {
+                let (label, count): (String, i64) = (get(row, 0)?, get(row, 1)?);
+                let count = u64::try_from(count).unwrap_or(0);
+                match kind {
+                    RecordKind::Fact if count > 0 => *stats.facts.entry(label).or_insert(0) += count,
+                    RecordKind::Insight if count > 0 => *stats.insights.entry(label).or_insert(0) += count,
+                    RecordKind::Episode => stats.episodes += count,
+                    RecordKind::Procedure => stats.procedures += count,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(stats)
+}

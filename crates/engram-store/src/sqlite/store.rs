@@ -1,0 +1,178 @@
+use std::path::Path;
+
+use engram_types::{
+    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Limits,
+    Procedure, ProcedureInput, Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
+};
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::connection::Connections;
+use super::error::storage;
+use super::postings::{NewSpaces, SpaceIds};
+use super::{events, facts, fetch, postings, records, state, stats};
+use crate::error::{Error, Result};
+use crate::prepare::{self};
+use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Stats};
+use crate::store::Store;
+
+/// A durable store in one SQLite file (WAL, one writer and a pool of readers), or in memory.
+/// Behaves exactly like [`InMemoryStore`](crate::InMemoryStore): same records, same order,
+/// same errors, same postings.
+#[derive(Debug)]
+pub struct SqliteStore {
+    connections: Connections,
+    spaces: SpaceIds,
+    limits: Limits,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file at `path`, creating missing parent directories,
+    /// and applies pending migrations. Commits are durable across process crashes
+    /// (`synchronous = NORMAL` in WAL mode); see [`SqliteStore::with_synchronous_full`].
+    pub fn new(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self {
+            connections: Connections::open_file(path.as_ref())?,
+            spaces: SpaceIds::default(),
+            limits: Limits::default(),
+        })
+    }
+
+    /// A private in-memory database, gone when the store is dropped. One connection serves
+    /// reads and writes.
+    pub fn in_memory() -> Result<Self> {
+        Ok(Self { connections: Connections::open_memory()?, spaces: SpaceIds::default(), limits: Limits::default() })
+    }
+
+    /// The same store enforcing `limits` on writes.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Fsyncs every commit (`synchronous = FULL`): acknowledged writes also survive power
+    /// loss, at the cost of one fsync per transaction.
+    pub fn with_synchronous_full(self) -> Result<Self> {
+        self.connections.set_synchronous_full()?;
+        Ok(self)
+    }
+
+    /// The `EXPLAIN QUERY PLAN` lines of every statement [`Store::fetch`] runs for `request`.
+    pub fn explain_fetch(&self, request: &FetchRequest) -> Result<Vec<String>> {
+        fetch::explain(&*self.connections.reader()?, request)
+    }
+
+    /// The `EXPLAIN QUERY PLAN` lines of the statements [`Store::postings`] runs for `request`.
+    pub fn explain_postings(&self, request: &PostingsRequest) -> Result<Vec<String>> {
+        postings::explain(&*self.connections.reader()?, &self.spaces, request)
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the writer: committed when it
+    /// returns `Ok`, rolled back otherwise.
+    fn write<T>(&self, work: impl FnOnce(&Connection, &mut NewSpaces) -> Result<T>) -> Result<T> {
+        let mut connection = self.connections.writer()?;
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(storage)?;
+        let mut created = NewSpaces::default();
+        let value = work(&transaction, &mut created)?;
+        transaction.commit().map_err(storage)?;
+        self.spaces.remember(created)?;
+        Ok(value)
+    }
+
+    /// Runs `work` on a reader inside one read transaction: every statement sees one snapshot.
+    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut connection = self.connections.reader()?;
+        let transaction = connection.transaction().map_err(storage)?;
+        let value = work(&transaction)?;
+        transaction.commit().map_err(storage)?;
+        Ok(value)
+    }
+}
+
+impl Store for SqliteStore {
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn append_events(&self, events: Vec<EventInput>) -> Result<Vec<Event>> {
+        let prepared = prepare::events(events, prepare::now(), &self.limits)?;
+        match self.write(|connection, created| events::insert(connection, &self.spaces, &prepared, created)) {
+            Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
+            Err(error @ Error::Conflict { .. }) => {
+                // The unique index refused an id; name the first offending event as the
+                // in-memory store would (the batch was rolled back).
+                let named = self.read(|connection| events::first_conflict(connection, &prepared))?;
+                Err(named.unwrap_or(error))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite> {
+        let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
+        self.write(|connection, created| facts::upsert(connection, &self.spaces, prepared, created))
+    }
+
+    fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
+        scope.validate(self.limits.max_id_bytes)?;
+        self.read(|connection| facts::history(connection, scope, fact_key))
+    }
+
+    fn append_episode(&self, episode: EpisodeInput) -> Result<Episode> {
+        let prepared = prepare::episode(episode, &self.limits)?;
+        self.write(|connection, created| records::append_episode(connection, &self.spaces, &prepared, created))?;
+        Ok(prepared.record)
+    }
+
+    fn upsert_procedure(&self, procedure: ProcedureInput) -> Result<Procedure> {
+        self.write(|connection, created| {
+            records::upsert_procedure(connection, &self.spaces, procedure, &self.limits, created)
+        })
+    }
+
+    fn append_insight(&self, insight: InsightInput) -> Result<Insight> {
+        let prepared = prepare::insight(insight, prepare::now(), &self.limits)?;
+        self.write(|connection, created| records::append_insight(connection, &self.spaces, &prepared, created))?;
+        Ok(prepared.record)
+    }
+
+    fn update_insight(&self, update: InsightUpdate) -> Result<Insight> {
+        update.validate(&self.limits)?;
+        self.write(|connection, _| records::update_insight(connection, &update))
+    }
+
+    fn get_working_state(&self, scope: &Scope) -> Result<WorkingState> {
+        scope.validate(self.limits.max_id_bytes)?;
+        self.read(|connection| state::working_state(connection, scope))
+    }
+
+    fn patch_working_state(&self, patch: WorkingStatePatch) -> Result<WorkingState> {
+        patch.validate(&self.limits)?;
+        self.write(|connection, _| state::patch_working_state(connection, &patch))
+    }
+
+    fn get_short_term(&self, scope: &Scope) -> Result<ShortTermState> {
+        scope.validate(self.limits.max_id_bytes)?;
+        self.read(|connection| state::short_term(connection, scope))
+    }
+
+    fn update_short_term(&self, update: ShortTermUpdate) -> Result<ShortTermState> {
+        update.validate(&self.limits)?;
+        self.write(|connection, _| state::update_short_term(connection, &update))
+    }
+
+    fn fetch(&self, request: &FetchRequest) -> Result<Vec<Fetched>> {
+        request.scope.validate(self.limits.max_id_bytes)?;
+        request.validate()?;
+        self.read(|connection| fetch::fetch(connection, request))
+    }
+
+    fn postings(&self, request: &PostingsRequest) -> Result<Postings> {
+        self.read(|connection| postings::read(connection, request))
+    }
+
+    fn stats(&self, scope: &Scope) -> Result<Stats> {
+        scope.validate(self.limits.max_id_bytes)?;
+        self.read(|connection| stats::stats(connection, scope))
+    }
+}

@@ -1,0 +1,148 @@
+//! The `Store` trait every backend implements, and `StoreExt`, the conveniences built on it.
+
+use engram_types::{
+    Episode, EpisodeInput, Event, EventInput, EventKind, EventQuery, Fact, FactInput, FactWrite, Insight, InsightInput,
+    InsightUpdate, Limits, ListQuery, Procedure, ProcedureInput, Scope, ShortTermState, ShortTermUpdate, WorkingState,
+    WorkingStatePatch,
+};
+
+use crate::error::{Error, Result};
+use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats};
+
+/// Durable agent memory. Object-safe: the packet builder and the conformance suite take
+/// `&dyn Store`. Every read is bounded by an index range and a limit; every write is one
+/// transaction; every method checks its scope and rejects bad input before writing.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// The size limits this store enforces on writes.
+    fn limits(&self) -> &Limits;
+
+    /// Appends events in one transaction: all are stored or none. Ids must be new in the tenant.
+    fn append_events(&self, events: Vec<EventInput>) -> Result<Vec<Event>>;
+
+    /// Writes a fact: creates it, supersedes the active fact of the same key when the value
+    /// differs, or refreshes it (confidence, sources) when the value is the same.
+    fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite>;
+
+    /// Every version of a fact key visible from the scope, oldest first.
+    fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>>;
+
+    fn append_episode(&self, episode: EpisodeInput) -> Result<Episode>;
+
+    /// Creates a procedure, or replaces the one with the same `procedure_id` (keeping its use count).
+    fn upsert_procedure(&self, procedure: ProcedureInput) -> Result<Procedure>;
+
+    fn append_insight(&self, insight: InsightInput) -> Result<Insight>;
+
+    /// Changes an insight's validation state or confidence; `NotFound` outside its run.
+    fn update_insight(&self, update: InsightUpdate) -> Result<Insight>;
+
+    /// The run's working state; an empty state at version 0 when nothing was written.
+    fn get_working_state(&self, scope: &Scope) -> Result<WorkingState>;
+
+    /// Applies a patch atomically. With `expected_version` set and different from the stored
+    /// version, nothing changes and the call fails with `Conflict`.
+    fn patch_working_state(&self, patch: WorkingStatePatch) -> Result<WorkingState>;
+
+    /// The session's short-term state; empty when nothing was written.
+    fn get_short_term(&self, scope: &Scope) -> Result<ShortTermState>;
+
+    fn update_short_term(&self, update: ShortTermUpdate) -> Result<ShortTermState>;
+
+    /// One bounded read of records (the packet builder's candidate queries).
+    fn fetch(&self, request: &FetchRequest) -> Result<Vec<Fetched>>;
+
+    /// Postings of query terms in the lexical index: per term the df and the newest
+    /// `per_term` sequence numbers, plus the space totals.
+    fn postings(&self, request: &PostingsRequest) -> Result<Postings>;
+
+    /// Counts for a scope.
+    fn stats(&self, scope: &Scope) -> Result<Stats>;
+}
+
+/// Conveniences over [`Store`], for every store.
+pub trait StoreExt: Store {
+    /// Appends one event. Errors name fields as for a single event (`scope.user_id`).
+    fn append_event(&self, event: EventInput) -> Result<Event> {
+        let appended = self.append_events(vec![event]).map_err(|error| match error {
+            Error::InvalidInput(mut invalid) => {
+                if let Some(field) = invalid.field.strip_prefix("events[0].") {
+                    invalid.field = field.to_string();
+                }
+                Error::InvalidInput(invalid)
+            }
+            other => other,
+        })?;
+        appended.into_iter().next().ok_or_else(|| Error::storage("engram", "append returned no event"))
+    }
+
+    /// A run's (or, with `session_wide`, a session's) events, newest first.
+    fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>> {
+        let reach = if query.session_wide { Reach::Session } else { Reach::Run };
+        let mut request =
+            FetchRequest::new(RecordKind::Event, query.scope.clone(), reach, Selector::Newest, query.limit);
+        request.event_kinds.clone_from(&query.kinds);
+        request.before = query.before;
+        request.after = query.after;
+        let records = self.fetch(&request)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|fetched| if let Record::Event(event) = fetched.record { Some(event) } else { None })
+            .collect())
+    }
+
+    /// Active facts visible from the scope (own, agent-shared, tenant-shared), newest first.
+    fn list_facts(&self, query: &ListQuery) -> Result<Vec<Fact>> {
+        let records = fetch_space(self, RecordKind::Fact, query)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|record| if let Record::Fact(fact) = record { Some(fact) } else { None })
+            .collect())
+    }
+
+    fn list_episodes(&self, query: &ListQuery) -> Result<Vec<Episode>> {
+        let records = fetch_space(self, RecordKind::Episode, query)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|record| if let Record::Episode(episode) = record { Some(episode) } else { None })
+            .collect())
+    }
+
+    fn list_procedures(&self, query: &ListQuery) -> Result<Vec<Procedure>> {
+        let records = fetch_space(self, RecordKind::Procedure, query)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|record| if let Record::Procedure(procedure) = record { Some(procedure) } else { None })
+            .collect())
+    }
+
+    /// The run's insights, newest first (rejected ones only with `include_inactive`).
+    fn list_insights(&self, query: &ListQuery) -> Result<Vec<Insight>> {
+        let mut request =
+            FetchRequest::new(RecordKind::Insight, query.scope.clone(), Reach::Run, Selector::Newest, query.limit);
+        request.active_only = !query.include_inactive;
+        let records = self.fetch(&request)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|fetched| if let Record::Insight(insight) = fetched.record { Some(insight) } else { None })
+            .collect())
+    }
+
+    /// The latest `limit` message events of the session, oldest first.
+    fn conversation_window(&self, scope: &Scope, limit: u32) -> Result<Vec<Event>> {
+        let mut query = EventQuery::new(scope.clone());
+        query.limit = limit;
+        query.kinds = vec![EventKind::Message];
+        query.session_wide = true;
+        let mut events = self.list_events(&query)?;
+        events.reverse();
+        Ok(events)
+    }
+}
+
+impl<T: Store + ?Sized> StoreExt for T {}
+
+fn fetch_space<S: Store + ?Sized>(store: &S, kind: RecordKind, query: &ListQuery) -> Result<Vec<Record>> {
+    let mut request = FetchRequest::new(kind, query.scope.clone(), Reach::Space, Selector::Newest, query.limit);
+    request.active_only = !query.include_inactive;
+    Ok(store.fetch(&request)?.into_iter().map(|fetched| fetched.record).collect())
+}

@@ -1,0 +1,64 @@
+//! Runs the whole conformance suite on every backend.
+
+use engram_store::{InMemoryStore, SqliteStore, Store};
+
+/// A store under test, with whatever must live as long as it (a temporary directory).
+pub trait Fixture {
+    fn store(&self) -> &dyn Store;
+}
+
+impl Fixture for InMemoryStore {
+    fn store(&self) -> &dyn Store {
+        self
+    }
+}
+
+impl Fixture for SqliteStore {
+    fn store(&self) -> &dyn Store {
+        self
+    }
+}
+
+/// A SQLite file store in its own temporary directory, removed when the fixture drops.
+pub struct SqliteFile {
+    store: SqliteStore,
+    _directory: tempfile::TempDir,
+}
+
+impl SqliteFile {
+    pub fn new() -> Self {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::new(directory.path().join("engram.db")).unwrap();
+        Self { store, _directory: directory }
+    }
+}
+
+impl Fixture for SqliteFile {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+}
+
+macro_rules! define_tests {
+    ($make:expr; $($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let fixture = $make;
+                crate::conformance::$module::$case(crate::backends::Fixture::store(&fixture));
+            }
+        )*
+    };
+}
+
+mod memory {
+    crate::conformance::cases!(define_tests, engram_store::InMemoryStore::new());
+}
+
+mod sqlite_file {
+    crate::conformance::cases!(define_tests, crate::backends::SqliteFile::new());
+}
+
+mod sqlite_in_memory {
+    crate::conformance::cases!(define_tests, engram_store::SqliteStore::in_memory().unwrap());
+}

@@ -1,0 +1,107 @@
+use engram_store::{ErrorKind, Store, StoreExt};
+use engram_types::{EventInput, EventKind, EventQuery};
+use serde_json::json;
+
+use crate::support::{base_time, default_scope, message, minutes, scope};
+
+pub fn appended_events_list_newest_first(store: &dyn Store) {
+    let scope = default_scope();
+    for minute in 0..5 {
+        store.append_event(message(&scope, &format!("e{minute}"), minute, "user", &format!("turn {minute}"))).unwrap();
+    }
+    let events = store.list_events(&EventQuery::new(scope.clone())).unwrap();
+    let ids: Vec<&str> = events.iter().map(|event| event.event_id.as_str()).collect();
+    assert_eq!(ids, ["e4", "e3", "e2", "e1", "e0"]);
+    assert_eq!(events[0].text, "turn 4");
+    assert_eq!(events[0].role, "user");
+    let mut limited = EventQuery::new(scope);
+    limited.limit = 2;
+    assert_eq!(store.list_events(&limited).unwrap().len(), 2);
+}
+
+pub fn bulk_append_is_all_or_nothing(store: &dyn Store) {
+    let scope = default_scope();
+    let good = message(&scope, "ok-1", 0, "user", "fine");
+    let mut bad = message(&scope, "ok-2", 1, "user", "fine too");
+    bad.importance = Some(7.0);
+    let error = store.append_events(vec![good.clone(), bad]).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("events[1].importance"), "{error}");
+    assert!(store.list_events(&EventQuery::new(scope.clone())).unwrap().is_empty());
+
+    let stored = store
+        .append_events((0..50).map(|index| message(&scope, &format!("bulk-{index}"), index, "user", "bulk")).collect())
+        .unwrap();
+    assert_eq!(stored.len(), 50);
+    let mut query = EventQuery::new(scope);
+    query.limit = 1000;
+    assert_eq!(store.list_events(&query).unwrap().len(), 50);
+}
+
+pub fn duplicate_event_id_is_a_conflict(store: &dyn Store) {
+    let scope = default_scope();
+    store.append_event(message(&scope, "same", 0, "user", "first")).unwrap();
+    let error = store.append_event(message(&scope, "same", 1, "user", "second")).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict);
+    // Within one batch too, and the batch leaves nothing behind.
+    let batch = vec![message(&scope, "fresh", 2, "user", "a"), message(&scope, "fresh", 3, "user", "b")];
+    assert_eq!(store.append_events(batch).unwrap_err().kind(), ErrorKind::Conflict);
+    let events = store.list_events(&EventQuery::new(scope.clone())).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].text, "first");
+    // The same id in another tenant is a different event.
+    store
+        .append_event(message(&crate::support::scope("t2", "u1", "s1", "r1"), "same", 0, "user", "other tenant"))
+        .unwrap();
+}
+
+pub fn list_filters_by_time_and_kind(store: &dyn Store) {
+    let scope = default_scope();
+    let mut events: Vec<EventInput> =
+        (0..6).map(|minute| message(&scope, &format!("m{minute}"), minute, "user", "hello")).collect();
+    let mut tool =
+        EventInput::new(scope.clone(), EventKind::ToolCall, json!({"tool": "search", "arguments": {"q": "x"}}));
+    tool.event_id = Some("tool-1".into());
+    tool.ts = Some(base_time() + minutes(10));
+    events.push(tool);
+    store.append_events(events).unwrap();
+
+    let mut query = EventQuery::new(scope.clone());
+    query.after = Some(base_time() + minutes(1));
+    query.before = Some(base_time() + minutes(4));
+    let ids: Vec<String> = store.list_events(&query).unwrap().into_iter().map(|event| event.event_id).collect();
+    assert_eq!(ids, ["m3", "m2"]);
+
+    let mut tools = EventQuery::new(scope);
+    tools.kinds = vec![EventKind::ToolCall];
+    let found = store.list_events(&tools).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].role, "tool");
+    assert!(found[0].text.starts_with("search"), "{}", found[0].text);
+}
+
+pub fn conversation_window_is_latest_messages_of_session(store: &dyn Store) {
+    let first_run = scope("t1", "u1", "s1", "r1");
+    let second_run = scope("t1", "u1", "s1", "r2");
+    let other_session = scope("t1", "u1", "s2", "r3");
+    for minute in 0..4 {
+        store.append_event(message(&first_run, &format!("a{minute}"), minute, "user", "run one")).unwrap();
+        store.append_event(message(&second_run, &format!("b{minute}"), 10 + minute, "assistant", "run two")).unwrap();
+        store.append_event(message(&other_session, &format!("c{minute}"), 20 + minute, "user", "elsewhere")).unwrap();
+    }
+    let mut observation = EventInput::new(first_run.clone(), EventKind::Observation, json!({"text": "not a message"}));
+    observation.ts = Some(base_time() + minutes(30));
+    store.append_event(observation).unwrap();
+
+    let window = store.conversation_window(&second_run, 5).unwrap();
+    let ids: Vec<&str> = window.iter().map(|event| event.event_id.as_str()).collect();
+    assert_eq!(ids, ["a3", "b0", "b1", "b2", "b3"], "latest 5 messages of the session, oldest first");
+}
+
+pub fn generated_ids_and_token_counts(store: &dyn Store) {
+    let scope = default_scope();
+    let event = store.append_event(EventInput::new(scope, EventKind::Message, json!({"text": "hello world"}))).unwrap();
+    assert!(event.event_id.starts_with("evt_"), "{}", event.event_id);
+    assert_eq!(event.token_count, 2);
+    assert_eq!(event.role, "user");
+}

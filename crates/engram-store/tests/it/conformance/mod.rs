@@ -1,0 +1,53 @@
+//! The conformance suite: every function takes `&dyn Store` and states one behaviour. A
+//! behaviour that is not here is not promised. `cases!` lists them all, so each backend's
+//! test module runs exactly the same set.
+
+pub mod events;
+pub mod facts;
+pub mod isolation;
+pub mod packets;
+pub mod records;
+pub mod state;
+pub mod validation;
+
+/// Calls `$callback!($($args)*; module::case, ...)` with every conformance case.
+macro_rules! cases {
+    ($callback:ident, $($args:tt)*) => {
+        $callback!($($args)*;
+            events::appended_events_list_newest_first,
+            events::bulk_append_is_all_or_nothing,
+            events::duplicate_event_id_is_a_conflict,
+            events::list_filters_by_time_and_kind,
+            events::conversation_window_is_latest_messages_of_session,
+            events::generated_ids_and_token_counts,
+            facts::new_value_supersedes_and_history_keeps_both,
+            facts::same_value_refreshes_without_new_version,
+            facts::shared_facts_reach_agent_and_tenant,
+            facts::list_facts_includes_inactive_on_request,
+            records::episodes_list_newest_first,
+            records::procedure_upsert_replaces_and_keeps_use_count,
+            records::insights_update_within_their_run_only,
+            state::working_state_patches_merge_and_bump_version,
+            state::stale_expected_version_is_a_conflict,
+            state::concurrent_compare_and_set_loses_no_update,
+            state::short_term_state_round_trips,
+            isolation::tenants_and_users_never_see_each_other,
+            isolation::query_syntax_in_text_cannot_widen_a_match,
+            validation::bad_input_names_the_field_and_writes_nothing,
+            packets::same_now_gives_identical_packets,
+            packets::budget_is_a_hard_limit_and_every_omission_is_explained,
+            packets::rare_query_term_finds_its_fact,
+            packets::responder_never_sees_unvalidated_insights,
+            packets::expired_records_are_omitted_as_expired,
+            packets::over_budget_items_degrade_before_dropping,
+            packets::per_section_budget_is_respected,
+            packets::recall_brings_back_earlier_sessions,
+            packets::conversation_window_is_in_every_purpose,
+            packets::policy_caps_and_time_window_are_explained,
+            packets::working_state_comes_first,
+            packets::xml_and_cl100k_render_exactly,
+            packets::small_sections_read_whole_give_the_postings_path_packet,
+        );
+    };
+}
+pub(crate) use cases;

@@ -1,0 +1,326 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use engram_store::{Store, StoreExt};
+use engram_types::{
+    Budget, BuildRequest, FactInput, ItemForm, OmissionReason, OutputFormat, Purpose, Section, TimeRange, Tokenizer,
+    ValidationState, WorkingStatePatch,
+};
+use serde_json::json;
+
+use super::records::insight;
+use crate::support::{base_time, build, comparable, default_scope, message, minutes, scope};
+
+fn request(purpose: Purpose) -> BuildRequest {
+    BuildRequest::new(default_scope(), purpose).with_now(base_time() + minutes(24 * 60))
+}
+
+/// A fact about topic `index`, with enough words to cost real tokens.
+fn numbered_fact(index: usize) -> FactInput {
+    let mut fact = FactInput::new(default_scope(), format!("project.note_{index:04}"), json!(format!("note {index}")));
+    fact.text = Some(format!(
+        "Project note {index}: the team agreed to review module {index} before the quarterly planning meeting."
+    ));
+    fact.recorded_at = Some(base_time() + minutes(i64::try_from(index).unwrap_or(0)));
+    fact.importance = Some(((index % 10) as f64) / 10.0);
+    fact
+}
+
+pub fn same_now_gives_identical_packets(store: &dyn Store) {
+    seed_conversation(store);
+    let request = request(Purpose::Planner).with_query("what did we decide about the database migration");
+    let first = build(store, request.clone());
+    let second = build(store, request);
+    assert_eq!(comparable(&first), comparable(&second));
+    assert!(!first.explain.selected.is_empty());
+}
+
+/// 1,000 facts and max_tokens = 500: the packet fits, `meta.tokens` is the exact count of
+/// `rendered`, every candidate not included is in `explain.omitted` with a reason, and the
+/// section usage adds up to the tokens used.
+pub fn budget_is_a_hard_limit_and_every_omission_is_explained(store: &dyn Store) {
+    for chunk in (0..1000).collect::<Vec<_>>().chunks(100) {
+        for index in chunk {
+            store.upsert_fact(numbered_fact(*index)).unwrap();
+        }
+    }
+    seed_conversation(store);
+    let mut request = request(Purpose::Planner)
+        .with_query("quarterly planning review module 7")
+        .with_budget(Budget::with_max_tokens(500));
+    request.policy.max_facts = 1000;
+    let packet = build(store, request);
+    assert!(packet.meta.tokens <= 500, "{} tokens", packet.meta.tokens);
+    assert!(packet.meta.tokens > 400, "the budget is used, not wasted: {}", packet.meta.tokens);
+    assert_eq!(packet.meta.tokens, engram_store::tokens::count_tokens(Tokenizer::O200kBase, &packet.rendered));
+    assert_eq!(packet.budget_report.section_usage.values().sum::<u32>(), packet.budget_report.used_tokens);
+
+    let selected: BTreeSet<&str> = packet.explain.selected.iter().map(|item| item.id.as_str()).collect();
+    let omitted: BTreeSet<&str> = packet.explain.omitted.iter().map(|item| item.id.as_str()).collect();
+    assert!(selected.is_disjoint(&omitted));
+    for (section, count) in &packet.explain.counts.candidates {
+        let selected_here = packet.explain.selected.iter().filter(|item| item.section == *section).count();
+        let omitted_here = packet.explain.omitted.iter().filter(|item| item.section == *section).count();
+        assert!(
+            selected_here + omitted_here >= *count as usize,
+            "{section}: {count} candidates, {selected_here} selected, {omitted_here} omitted"
+        );
+    }
+    let fact_candidates = packet.explain.counts.candidates[&Section::Facts] as usize;
+    assert!(fact_candidates > 50, "several candidate sources feed the facts section: {fact_candidates}");
+    assert!(packet.explain.omitted.iter().any(|item| item.reason == OmissionReason::TotalBudget));
+    let reasons: usize = packet.budget_report.omissions.values().map(|count| *count as usize).sum();
+    assert_eq!(reasons, packet.explain.omitted.len());
+    for item in &packet.long_term.facts {
+        assert!(packet.rendered.contains(&item.text), "{} is in the packet but not rendered", item.id);
+    }
+}
+
+/// A query term found in exactly one of 500 facts puts that fact in the packet, with the term
+/// among its matched terms.
+pub fn rare_query_term_finds_its_fact(store: &dyn Store) {
+    for index in 0..500 {
+        let mut fact = numbered_fact(index);
+        if index == 137 {
+            fact.text = Some("The staging cluster runs on a decommissioned Zanzibar server.".into());
+        }
+        store.upsert_fact(fact).unwrap();
+    }
+    let packet = build(store, request(Purpose::Responder).with_query("which server is zanzibar?"));
+    let fact = packet.long_term.facts.iter().find(|fact| fact.fact_key.as_deref() == Some("project.note_0137"));
+    assert!(fact.is_some(), "the only fact with the rare term is in the packet:\n{}", packet.rendered);
+    let explained = packet.explain.selected.iter().find(|item| Some(&item.id) == fact.map(|fact| &fact.id)).unwrap();
+    assert!(explained.matched_terms.contains(&"zanzibar".to_string()), "{:?}", explained.matched_terms);
+    assert_eq!(explained.source, "lexical");
+    assert_eq!(explained.rank, 1, "the match outranks 499 recent or important facts");
+    assert!(explained.signals.relevance > 0.99);
+    assert_eq!(packet.explain.query_terms, ["server", "zanzibar"]);
+}
+
+pub fn responder_never_sees_unvalidated_insights(store: &dyn Store) {
+    store.append_insight(insight("guess", "the user probably wants a refund", ValidationState::Unvalidated)).unwrap();
+    store.append_insight(insight("testing", "retrying helps with refunds", ValidationState::Testing)).unwrap();
+    store.append_insight(insight("proven", "refunds need the order number", ValidationState::Validated)).unwrap();
+    let responder = build(store, request(Purpose::Responder).with_query("refund"));
+    let included: Vec<&str> = responder.insight.iter().map(|item| item.id.as_str()).collect();
+    assert_eq!(included, ["proven"]);
+    for id in ["guess", "testing"] {
+        let omitted = responder.explain.omitted.iter().find(|item| item.id == id).unwrap();
+        assert_eq!(omitted.reason, OmissionReason::PurposeGate);
+        assert!(!responder.rendered.contains(id));
+    }
+    let planner = build(store, request(Purpose::Planner).with_query("refund"));
+    assert_eq!(planner.insight.len(), 3, "the planner may weigh hypotheses");
+}
+
+pub fn expired_records_are_omitted_as_expired(store: &dyn Store) {
+    let mut expired = FactInput::new(default_scope(), "promo.code", json!("SPRING"));
+    expired.expires_at = Some(base_time());
+    store.upsert_fact(expired).unwrap();
+    store.upsert_fact(FactInput::new(default_scope(), "promo.channel", json!("email"))).unwrap();
+    let packet = build(store, request(Purpose::Responder).with_query("promo code"));
+    assert!(!packet.rendered.contains("SPRING"));
+    let keys: Vec<_> = packet.long_term.facts.iter().filter_map(|fact| fact.fact_key.clone()).collect();
+    assert_eq!(keys, ["promo.channel"]);
+    let omitted = packet.explain.omitted.iter().find(|item| item.reason == OmissionReason::Expired).unwrap();
+    assert_eq!(omitted.section, Section::Facts);
+}
+
+pub fn over_budget_items_degrade_before_dropping(store: &dyn Store) {
+    let mut long = FactInput::new(default_scope(), "incident.summary", json!("long"));
+    long.text = Some(format!(
+        "Incident report: {}",
+        "the payment gateway timed out under load and retries amplified it. ".repeat(12)
+    ));
+    long.importance = Some(1.0);
+    store.upsert_fact(long).unwrap();
+    let packet = build(
+        store,
+        request(Purpose::Planner).with_query("incident payment gateway").with_budget(Budget::with_max_tokens(60)),
+    );
+    let fact = &packet.long_term.facts[0];
+    assert_ne!(fact.form, ItemForm::Full);
+    let degradation = &packet.budget_report.degradations[0];
+    assert_eq!(degradation.id, fact.id);
+    assert!(degradation.tokens_saved > 0);
+    assert!(packet.meta.tokens <= 60);
+
+    let tiny = build(store, request(Purpose::Planner).with_query("incident").with_budget(Budget::with_max_tokens(12)));
+    assert!(tiny.meta.tokens <= 12);
+    let reference = tiny.long_term.facts.first().map(|fact| fact.form);
+    assert!(reference.is_none() || reference == Some(ItemForm::Reference));
+}
+
+pub fn per_section_budget_is_respected(store: &dyn Store) {
+    for index in 0..40 {
+        store.upsert_fact(numbered_fact(index)).unwrap();
+    }
+    seed_conversation(store);
+    let mut budget = Budget::with_max_tokens(4000);
+    budget.per_section = BTreeMap::from([(Section::Facts, 120), (Section::ConversationWindow, 40)]);
+    let packet = build(store, request(Purpose::Planner).with_query("planning").with_budget(budget));
+    assert!(packet.budget_report.section_usage[&Section::Facts] <= 120);
+    assert!(packet.budget_report.section_usage.get(&Section::ConversationWindow).copied().unwrap_or(0) <= 40);
+    assert!(
+        packet
+            .explain
+            .omitted
+            .iter()
+            .any(|item| item.reason == OmissionReason::SectionBudget && item.section == Section::Facts)
+    );
+    assert!(!packet.long_term.facts.is_empty());
+}
+
+/// A conversation over two sessions: the first about a database migration, the second now.
+fn seed_conversation(store: &dyn Store) {
+    let earlier = scope("t1", "u1", "s0", "r0");
+    let turns = [
+        ("user", "We need to plan the database migration to Postgres next week."),
+        ("assistant", "Understood. I will draft the migration plan with a rollback step."),
+        ("user", "Remember that the billing tables must be migrated last."),
+        ("assistant", "Noted: billing tables go last in the migration."),
+    ];
+    for (index, (role, text)) in turns.iter().enumerate() {
+        let minute = i64::try_from(index).unwrap_or(0);
+        store.append_event(message(&earlier, &format!("s0-{index}"), minute, role, text)).unwrap();
+    }
+    let now_session = default_scope();
+    let current =
+        [("user", "Good morning! Can you remind me where we are?"), ("assistant", "Sure, let me check our notes.")];
+    for (index, (role, text)) in current.iter().enumerate() {
+        let minute = 600 + i64::try_from(index).unwrap_or(0);
+        store.append_event(message(&now_session, &format!("s1-{index}"), minute, role, text)).unwrap();
+    }
+}
+
+pub fn recall_brings_back_earlier_sessions(store: &dyn Store) {
+    seed_conversation(store);
+    let packet = build(store, request(Purpose::Responder).with_query("which tables are migrated last?"));
+    let recalled: Vec<&str> = packet.long_term.recall.iter().map(|item| item.id.as_str()).collect();
+    let mut best_two = recalled.iter().take(2).copied().collect::<Vec<_>>();
+    best_two.sort_unstable();
+    assert_eq!(best_two, ["s0-2", "s0-3"], "the two turns about the last tables rank first: {recalled:?}");
+    let explained = packet.explain.selected.iter().find(|item| item.id == "s0-2").unwrap();
+    assert_eq!(explained.matched_terms.len(), 3, "{:?}", explained.matched_terms);
+    assert!(
+        recalled.iter().all(|id| id.starts_with("s0-")),
+        "the current session is in the window, not recalled: {recalled:?}"
+    );
+    assert_eq!(packet.long_term.recall[0].session_id.as_deref(), Some("s0"));
+    assert!(packet.rendered.contains("billing tables must be migrated last"));
+}
+
+pub fn conversation_window_is_in_every_purpose(store: &dyn Store) {
+    seed_conversation(store);
+    for purpose in [Purpose::Planner, Purpose::Tool, Purpose::Responder] {
+        let packet = build(store, request(purpose));
+        let window: Vec<&str> = packet.short_term.conversation_window.iter().map(|item| item.id.as_str()).collect();
+        assert_eq!(window, ["s1-0", "s1-1"], "{purpose:?}");
+        let first = packet.rendered.find("Good morning").unwrap();
+        let second = packet.rendered.find("let me check").unwrap();
+        assert!(first < second, "oldest turn first");
+    }
+    let mut off = request(Purpose::Planner);
+    off.policy.conversation_window = 0;
+    assert!(build(store, off).short_term.conversation_window.is_empty());
+}
+
+pub fn policy_caps_and_time_window_are_explained(store: &dyn Store) {
+    for index in 0..30 {
+        store.upsert_fact(numbered_fact(index)).unwrap();
+    }
+    let mut capped = request(Purpose::Planner).with_query("project note");
+    capped.policy.max_facts = 5;
+    capped.policy.max_total_candidates = 20;
+    let packet = build(store, capped);
+    assert_eq!(packet.long_term.facts.len(), 5);
+    let caps = packet.explain.omitted.iter().filter(|item| item.reason == OmissionReason::PolicyCap).count();
+    assert_eq!(caps, 25, "10 beyond max_total_candidates and 15 beyond max_facts");
+
+    let mut window = request(Purpose::Planner).with_query("project note");
+    window.cues.time_range =
+        Some(TimeRange { start: Some(base_time() + minutes(10)), end: Some(base_time() + minutes(19)) });
+    let packet = build(store, window);
+    assert_eq!(packet.long_term.facts.len(), 10);
+    assert!(packet.explain.omitted.iter().any(|item| item.reason == OmissionReason::TimeWindow));
+
+    let mut strict = request(Purpose::Planner).with_query("project note");
+    strict.policy.min_score = 0.99;
+    let packet = build(store, strict);
+    assert!(packet.long_term.facts.is_empty());
+    assert!(packet.explain.omitted.iter().all(|item| item.reason == OmissionReason::LowScore));
+}
+
+pub fn working_state_comes_first(store: &dyn Store) {
+    seed_conversation(store);
+    let mut patch = WorkingStatePatch::new(default_scope());
+    patch.goal = Some("finish the migration plan".into());
+    patch.open_loops = Some(vec!["confirm rollback window".into()]);
+    store.patch_working_state(patch).unwrap();
+    for purpose in [Purpose::Planner, Purpose::Tool, Purpose::Responder] {
+        let packet = build(store, request(purpose));
+        assert!(
+            packet.rendered.starts_with("## Working state\n- goal: finish the migration plan\n"),
+            "{}",
+            packet.rendered
+        );
+        assert_eq!(packet.short_term.open_loops, ["confirm rollback window"]);
+        assert_eq!(packet.explain.selected[0].section, Section::WorkingState);
+    }
+}
+
+pub fn xml_and_cl100k_render_exactly(store: &dyn Store) {
+    seed_conversation(store);
+    for index in 0..20 {
+        store.upsert_fact(numbered_fact(index)).unwrap();
+    }
+    let mut awkward = FactInput::new(default_scope(), "weird.text", json!("x"));
+    awkward.text = Some("  spaces\n\n/slashes/ <tags> & \"quotes\" <|endoftext|> 日本語のテキスト   \t end ".into());
+    store.upsert_fact(awkward).unwrap();
+    for (format, tokenizer) in [
+        (OutputFormat::Xml, Tokenizer::Cl100kBase),
+        (OutputFormat::Markdown, Tokenizer::Cl100kBase),
+        (OutputFormat::Xml, Tokenizer::O200kBase),
+    ] {
+        for max_tokens in [40, 150, 3000] {
+            let mut budget = Budget::with_max_tokens(max_tokens);
+            budget.tokenizer = tokenizer;
+            let mut request = request(Purpose::Planner).with_query("weird text endoftext").with_budget(budget);
+            request.format = format;
+            let packet = build(store, request);
+            assert!(packet.meta.tokens <= max_tokens);
+            if format == OutputFormat::Xml && max_tokens == 3000 {
+                assert!(packet.rendered.contains("&lt;tags&gt;"), "{}", packet.rendered);
+            }
+        }
+    }
+}
+
+/// A small section is read whole instead of through its postings; the packet must be exactly
+/// the one the postings path builds. `postings_per_term` below the section's size forces the
+/// postings path, and no query term is in more documents than that, so nothing is capped.
+pub fn small_sections_read_whole_give_the_postings_path_packet(store: &dyn Store) {
+    for index in 0..20 {
+        let mut fact = numbered_fact(index);
+        if index % 7 == 0 {
+            fact.text = Some(format!("Budget review {index}: the vendor contract renews in spring."));
+            fact.tags = vec!["finance".into()];
+        }
+        store.upsert_fact(fact).unwrap();
+    }
+    store.append_insight(insight("rejected", "vendor contract is cursed", ValidationState::Rejected)).unwrap();
+    store.append_insight(insight("kept", "vendor prefers email", ValidationState::Validated)).unwrap();
+    let mut whole = request(Purpose::Planner).with_query("vendor contract budget");
+    whole.cues.tags = vec!["finance".into()];
+    let mut postings = whole.clone();
+    postings.policy.postings_per_term = 4;
+    let whole = build(store, whole);
+    let postings = build(store, postings);
+    assert!(postings.explain.capped_terms.is_empty());
+    assert_eq!(comparable(&whole), comparable(&postings));
+    let matched = whole
+        .explain
+        .selected
+        .iter()
+        .find(|item| item.id.starts_with("fact") || item.matched_terms.contains(&"vendor".to_string()));
+    assert!(matched.is_some_and(|item| item.sources.contains(&"lexical".to_string())), "{:?}", whole.explain.selected);
+}

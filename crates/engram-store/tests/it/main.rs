@@ -1,0 +1,12 @@
+#![expect(clippy::unwrap_used, clippy::panic, reason = "a test fails loudly on the first surprise")]
+
+//! engram-store integration tests, one binary. The conformance suite (`conformance/`) is a set
+//! of functions over `&dyn Store`; `backends.rs` runs every one of them on every backend.
+
+mod backends;
+mod conformance;
+mod cross_backend;
+mod schema;
+mod sqlite;
+mod support;
+mod write_speed;

@@ -1,0 +1,82 @@
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Duration, Utc};
+use engram_store::{Store, build_memory_packet};
+use engram_types::{BuildRequest, EventInput, EventKind, MemoryPacket, Scope};
+use serde_json::json;
+
+/// A fixed instant, so packets are reproducible.
+pub fn base_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z").map(|time| time.with_timezone(&Utc)).unwrap_or_default()
+}
+
+pub fn minutes(count: i64) -> Duration {
+    Duration::minutes(count)
+}
+
+pub fn scope(tenant: &str, user: &str, session: &str, run: &str) -> Scope {
+    Scope {
+        tenant_id: tenant.into(),
+        user_id: user.into(),
+        agent_id: "agent".into(),
+        session_id: session.into(),
+        run_id: run.into(),
+    }
+}
+
+pub fn default_scope() -> Scope {
+    scope("t1", "u1", "s1", "r1")
+}
+
+/// A message event with an explicit id and time.
+pub fn message(scope: &Scope, id: &str, minute: i64, role: &str, text: &str) -> EventInput {
+    let mut event = EventInput::new(scope.clone(), EventKind::Message, json!({"role": role, "text": text}));
+    event.event_id = Some(id.into());
+    event.ts = Some(base_time() + minutes(minute));
+    event
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| match jsonschema::validator_for(&engram_types::packet_schema()) {
+        Ok(validator) => validator,
+        Err(error) => panic!("the packet schema does not compile: {error}"),
+    })
+}
+
+/// Builds a packet and checks it against the packet's JSON Schema and its own invariants:
+/// every packet the suite builds goes through here.
+pub fn build(store: &dyn Store, request: BuildRequest) -> MemoryPacket {
+    let packet = match build_memory_packet(store, request) {
+        Ok(packet) => packet,
+        Err(error) => panic!("build_memory_packet failed: {error}"),
+    };
+    check_packet(&packet);
+    packet
+}
+
+pub fn check_packet(packet: &MemoryPacket) {
+    let value = serde_json::to_value(packet).unwrap_or_default();
+    let errors: Vec<String> =
+        validator().iter_errors(&value).map(|error| format!("{error} at {}", error.instance_path())).collect();
+    assert!(errors.is_empty(), "packet violates its JSON Schema: {errors:?}");
+    let tokenizer = match packet.meta.tokenizer.as_str() {
+        "cl100k_base" => engram_types::Tokenizer::Cl100kBase,
+        _ => engram_types::Tokenizer::O200kBase,
+    };
+    assert_eq!(
+        packet.meta.tokens,
+        engram_store::tokens::count_tokens(tokenizer, &packet.rendered),
+        "meta.tokens is not the count of rendered"
+    );
+    assert!(packet.meta.tokens <= packet.budget_report.max_tokens, "over budget");
+    assert_eq!(packet.budget_report.used_tokens, packet.meta.tokens);
+    assert_eq!(packet.budget_report.section_usage.values().sum::<u32>(), packet.budget_report.used_tokens);
+}
+
+/// The packet as JSON with the wall-clock timings zeroed, for byte comparisons.
+pub fn comparable(packet: &MemoryPacket) -> String {
+    let mut packet = packet.clone();
+    packet.explain.timings_us = engram_types::StageTimings::default();
+    serde_json::to_string_pretty(&packet).unwrap_or_default()
+}

@@ -1,0 +1,189 @@
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{ValidationError, check_id, check_json, check_labels, check_unit};
+use crate::{Limits, Scope, Timestamp};
+
+/// What an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Message,
+    ToolCall,
+    ToolResult,
+    StatePatch,
+    Observation,
+    System,
+}
+
+impl EventKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Message => "message",
+            Self::ToolCall => "tool_call",
+            Self::ToolResult => "tool_result",
+            Self::StatePatch => "state_patch",
+            Self::Observation => "observation",
+            Self::System => "system",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "message" => Some(Self::Message),
+            "tool_call" => Some(Self::ToolCall),
+            "tool_result" => Some(Self::ToolResult),
+            "state_patch" => Some(Self::StatePatch),
+            "observation" => Some(Self::Observation),
+            "system" => Some(Self::System),
+            _ => None,
+        }
+    }
+}
+
+/// An event as the agent writes it. Absent `event_id` and `ts` are filled in by the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    pub scope: Scope,
+    #[serde(default)]
+    pub event_id: Option<String>,
+    #[serde(default)]
+    pub ts: Option<Timestamp>,
+    pub kind: EventKind,
+    /// Free JSON. `text` (or `content`) and `role` inside it become the event's text and role.
+    #[serde(default)]
+    pub payload: serde_json::Value,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub entities: Vec<String>,
+    /// 0..1, default 0.5.
+    #[serde(default)]
+    pub importance: Option<f64>,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl EventInput {
+    pub fn new(scope: Scope, kind: EventKind, payload: serde_json::Value) -> Self {
+        Self {
+            scope,
+            event_id: None,
+            ts: None,
+            kind,
+            payload,
+            tags: Vec::new(),
+            entities: Vec::new(),
+            importance: None,
+            expires_at: None,
+        }
+    }
+
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        self.scope.validate(limits.max_id_bytes)?;
+        if let Some(event_id) = &self.event_id {
+            check_id("event_id", event_id, limits.max_id_bytes)?;
+        }
+        check_json("payload", &self.payload, limits)?;
+        check_labels("tags", &self.tags, limits)?;
+        check_labels("entities", &self.entities, limits)?;
+        if let Some(importance) = self.importance {
+            check_unit("importance", importance)?;
+        }
+        Ok(())
+    }
+
+    /// The role of the speaker: `payload.role`, else one implied by the kind.
+    pub fn derived_role(&self) -> String {
+        if let Some(role) = self.payload.get("role").and_then(serde_json::Value::as_str) {
+            return role.to_string();
+        }
+        match self.kind {
+            EventKind::Message => "user",
+            EventKind::ToolCall | EventKind::ToolResult => "tool",
+            EventKind::System | EventKind::StatePatch => "system",
+            EventKind::Observation => "observation",
+        }
+        .to_string()
+    }
+
+    /// The searchable, renderable text: `payload.text`, `payload.content` or `payload.message`;
+    /// for tool calls the tool name and arguments; otherwise the payload as compact JSON.
+    pub fn derived_text(&self) -> String {
+        for key in ["text", "content", "message"] {
+            if let Some(text) = self.payload.get(key).and_then(serde_json::Value::as_str) {
+                return text.to_string();
+            }
+        }
+        if let Some(name) =
+            self.payload.get("tool").or_else(|| self.payload.get("name")).and_then(serde_json::Value::as_str)
+        {
+            let arguments = self
+                .payload
+                .get("arguments")
+                .or_else(|| self.payload.get("args"))
+                .or_else(|| self.payload.get("result"));
+            return match arguments {
+                Some(arguments) => format!("{name} {arguments}"),
+                None => name.to_string(),
+            };
+        }
+        match &self.payload {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Event {
+    pub event_id: String,
+    pub scope: Scope,
+    pub ts: Timestamp,
+    pub kind: EventKind,
+    pub payload: serde_json::Value,
+    pub role: String,
+    pub text: String,
+    pub tags: Vec<String>,
+    pub entities: Vec<String>,
+    pub importance: f64,
+    /// Tokens of `text` with the store's tokenizer, computed at write.
+    pub token_count: u32,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Newest-first listing of a run's events (or a session's, with `session_wide`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    pub scope: Scope,
+    #[serde(default = "crate::scope::default_list_limit")]
+    pub limit: u32,
+    /// Only events strictly before this instant.
+    #[serde(default)]
+    pub before: Option<Timestamp>,
+    /// Only events strictly after this instant.
+    #[serde(default)]
+    pub after: Option<Timestamp>,
+    /// Only these kinds (all when empty).
+    #[serde(default)]
+    pub kinds: Vec<EventKind>,
+    /// List the whole session's events instead of the run's.
+    #[serde(default)]
+    pub session_wide: bool,
+}
+
+impl EventQuery {
+    pub fn new(scope: Scope) -> Self {
+        Self {
+            scope,
+            limit: crate::scope::default_list_limit(),
+            before: None,
+            after: None,
+            kinds: Vec::new(),
+            session_wide: false,
+        }
+    }
+}

@@ -1,0 +1,169 @@
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{ValidationError, check_id, check_json, check_labels, check_text, check_unit};
+use crate::{Limits, Scope, ScopeLevel, Timestamp};
+
+/// Lifecycle of a fact version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FactStatus {
+    Active,
+    Superseded,
+    Disputed,
+    Deprecated,
+}
+
+impl FactStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Superseded => "superseded",
+            Self::Disputed => "disputed",
+            Self::Deprecated => "deprecated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(Self::Active),
+            "superseded" => Some(Self::Superseded),
+            "disputed" => Some(Self::Disputed),
+            "deprecated" => Some(Self::Deprecated),
+            _ => None,
+        }
+    }
+}
+
+/// A fact as the agent writes it. One fact per `fact_key` is active at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactInput {
+    pub scope: Scope,
+    pub fact_key: String,
+    pub value: serde_json::Value,
+    /// How the fact reads in a packet; defaults to `fact_key: value`.
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub fact_id: Option<String>,
+    /// 0..1, default 0.8.
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    /// 0..1, default 0.5.
+    #[serde(default)]
+    pub importance: Option<f64>,
+    /// Event ids this fact was learned from.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub entities: Vec<String>,
+    #[serde(default)]
+    pub valid_from: Option<Timestamp>,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub scope_level: ScopeLevel,
+    /// Transaction time of this write (default: now). Given for replay and tests.
+    #[serde(default)]
+    pub recorded_at: Option<Timestamp>,
+}
+
+impl FactInput {
+    pub fn new(scope: Scope, fact_key: impl Into<String>, value: serde_json::Value) -> Self {
+        Self {
+            scope,
+            fact_key: fact_key.into(),
+            value,
+            text: None,
+            fact_id: None,
+            confidence: None,
+            importance: None,
+            sources: Vec::new(),
+            tags: Vec::new(),
+            entities: Vec::new(),
+            valid_from: None,
+            expires_at: None,
+            scope_level: ScopeLevel::User,
+            recorded_at: None,
+        }
+    }
+
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        self.scope.validate(limits.max_id_bytes)?;
+        check_id("fact_key", &self.fact_key, limits.max_id_bytes)?;
+        if let Some(fact_id) = &self.fact_id {
+            check_id("fact_id", fact_id, limits.max_id_bytes)?;
+        }
+        check_json("value", &self.value, limits)?;
+        if let Some(text) = &self.text {
+            check_text("text", text, limits)?;
+        }
+        for (field, number) in [("confidence", self.confidence), ("importance", self.importance)] {
+            if let Some(number) = number {
+                check_unit(field, number)?;
+            }
+        }
+        check_labels("sources", &self.sources, limits)?;
+        check_labels("tags", &self.tags, limits)?;
+        check_labels("entities", &self.entities, limits)?;
+        Ok(())
+    }
+
+    /// The text the fact renders as: the given text, else `key: value`.
+    pub fn rendered_text(&self) -> String {
+        match &self.text {
+            Some(text) => text.clone(),
+            None => match &self.value {
+                serde_json::Value::String(value) => format!("{}: {value}", self.fact_key),
+                value => format!("{}: {value}", self.fact_key),
+            },
+        }
+    }
+}
+
+/// One stored version of a fact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Fact {
+    pub fact_id: String,
+    pub scope: Scope,
+    pub scope_level: ScopeLevel,
+    pub fact_key: String,
+    pub value: serde_json::Value,
+    pub text: String,
+    pub status: FactStatus,
+    pub valid_from: Timestamp,
+    pub valid_to: Option<Timestamp>,
+    pub recorded_at: Timestamp,
+    pub confidence: f64,
+    pub importance: f64,
+    pub sources: Vec<String>,
+    pub tags: Vec<String>,
+    pub entities: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+    /// The fact_id of the version that replaced this one.
+    pub superseded_by: Option<String>,
+    pub token_count: u32,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FactWriteOutcome {
+    /// No active fact had this key.
+    Created,
+    /// The active fact had another value; it is now superseded.
+    Superseded,
+    /// The active fact had the same value; its confidence and sources were refreshed.
+    Refreshed,
+}
+
+/// The result of an upsert: the now-active fact and what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FactWrite {
+    pub fact: Fact,
+    pub outcome: FactWriteOutcome,
+    /// The fact_id of the version this write superseded.
+    pub superseded: Option<String>,
+}

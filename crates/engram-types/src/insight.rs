@@ -1,0 +1,152 @@
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{ValidationError, check_id, check_labels, check_text, check_unit};
+use crate::{Limits, Scope, Timestamp};
+
+/// What sort of run-scoped idea an insight is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InsightKind {
+    #[default]
+    Hypothesis,
+    Strategy,
+    Pattern,
+}
+
+impl InsightKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Hypothesis => "hypothesis",
+            Self::Strategy => "strategy",
+            Self::Pattern => "pattern",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "hypothesis" => Some(Self::Hypothesis),
+            "strategy" => Some(Self::Strategy),
+            "pattern" => Some(Self::Pattern),
+            _ => None,
+        }
+    }
+}
+
+/// How far an insight has been checked. Only validated insights reach the responder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationState {
+    #[default]
+    Unvalidated,
+    Testing,
+    Validated,
+    Rejected,
+}
+
+impl ValidationState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unvalidated => "unvalidated",
+            Self::Testing => "testing",
+            Self::Validated => "validated",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "unvalidated" => Some(Self::Unvalidated),
+            "testing" => Some(Self::Testing),
+            "validated" => Some(Self::Validated),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// An insight as written, scoped to a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsightInput {
+    pub scope: Scope,
+    #[serde(default)]
+    pub insight_id: Option<String>,
+    #[serde(default)]
+    pub kind: InsightKind,
+    pub text: String,
+    /// 0..1, default 0.5.
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    #[serde(default)]
+    pub validation: ValidationState,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub entities: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl InsightInput {
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        self.scope.validate(limits.max_id_bytes)?;
+        if let Some(insight_id) = &self.insight_id {
+            check_id("insight_id", insight_id, limits.max_id_bytes)?;
+        }
+        check_text("text", &self.text, limits)?;
+        if self.text.trim().is_empty() {
+            return Err(ValidationError::new("text", "must not be empty"));
+        }
+        if let Some(confidence) = self.confidence {
+            check_unit("confidence", confidence)?;
+        }
+        check_labels("tags", &self.tags, limits)?;
+        check_labels("entities", &self.entities, limits)?;
+        check_labels("sources", &self.sources, limits)?;
+        Ok(())
+    }
+}
+
+/// A change to an insight's validation state or confidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsightUpdate {
+    pub scope: Scope,
+    pub insight_id: String,
+    #[serde(default)]
+    pub validation: Option<ValidationState>,
+    #[serde(default)]
+    pub confidence: Option<f64>,
+}
+
+impl InsightUpdate {
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        self.scope.validate(limits.max_id_bytes)?;
+        check_id("insight_id", &self.insight_id, limits.max_id_bytes)?;
+        if let Some(confidence) = self.confidence {
+            check_unit("confidence", confidence)?;
+        }
+        Ok(())
+    }
+}
+
+/// A stored insight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Insight {
+    pub insight_id: String,
+    pub scope: Scope,
+    pub kind: InsightKind,
+    pub text: String,
+    pub confidence: f64,
+    pub validation: ValidationState,
+    pub tags: Vec<String>,
+    pub entities: Vec<String>,
+    pub sources: Vec<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub token_count: u32,
+}

@@ -1,0 +1,48 @@
+//! engram's data model.
+//!
+//! Records (events, facts, episodes, procedures, insights, working state, short-term state),
+//! the [`BuildRequest`] with its [`Policy`] and [`Budget`], and the [`MemoryPacket`] a build
+//! returns. Everything here is plain data with serde and JSON Schema; no I/O.
+
+mod episode;
+mod event;
+mod fact;
+mod insight;
+mod limits;
+mod packet;
+mod policy;
+mod procedure;
+mod request;
+mod scope;
+mod section;
+mod short_term;
+mod validation;
+mod working_state;
+
+pub use episode::{CompressionLevel, Episode, EpisodeInput};
+pub use event::{Event, EventInput, EventKind, EventQuery};
+pub use fact::{Fact, FactInput, FactStatus, FactWrite, FactWriteOutcome};
+pub use insight::{Insight, InsightInput, InsightKind, InsightUpdate, ValidationState};
+pub use limits::Limits;
+pub use packet::{
+    BudgetReport, Citation, Degradation, Explain, ExplainCounts, ItemForm, LongTermMemory, MemoryPacket,
+    OmissionReason, OmittedItem, PacketItem, PacketMeta, SCHEMA_VERSION, SelectedItem, ShortTermMemory, Signals,
+    StageTimings,
+};
+pub use policy::{Budget, HalfLives, Policy, SectionCaps, Tokenizer, Weights};
+pub use procedure::{Procedure, ProcedureInput};
+pub use request::{BuildRequest, Cues, OutputFormat, Purpose, TimeRange};
+pub use scope::{ListQuery, Scope, ScopeLevel};
+pub use section::Section;
+pub use short_term::{ShortTermState, ShortTermUpdate};
+pub use validation::{ValidationError, from_json_value, parse_json};
+pub use working_state::{WorkingState, WorkingStatePatch};
+
+/// Timestamps are UTC instants, serialized as RFC 3339 strings.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// The JSON Schema of [`MemoryPacket`], generated from the types (the committed
+/// `schema/memory_packet.schema.json` is this, pretty-printed).
+pub fn packet_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(MemoryPacket)).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,231 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::validation::ValidationError;
+use crate::{Purpose, Section};
+
+/// Weights of the scoring signals. A candidate's score is the weighted mean of its signals.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub relevance: f64,
+    pub recency: f64,
+    pub importance: f64,
+    pub confidence: f64,
+    pub cue: f64,
+}
+
+impl Weights {
+    /// The defaults for a purpose: planners lean on importance and recency, tools on
+    /// relevance, responders on relevance and confidence.
+    pub const fn for_purpose(purpose: Purpose) -> Self {
+        match purpose {
+            Purpose::Planner => Self { relevance: 0.35, recency: 0.2, importance: 0.2, confidence: 0.1, cue: 0.15 },
+            Purpose::Tool => Self { relevance: 0.45, recency: 0.1, importance: 0.15, confidence: 0.1, cue: 0.2 },
+            Purpose::Responder => Self { relevance: 0.45, recency: 0.15, importance: 0.1, confidence: 0.15, cue: 0.15 },
+        }
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        let named = [
+            ("relevance", self.relevance),
+            ("recency", self.recency),
+            ("importance", self.importance),
+            ("confidence", self.confidence),
+            ("cue", self.cue),
+        ];
+        for (name, weight) in named {
+            if !weight.is_finite() || weight < 0.0 {
+                return Err(ValidationError::new(
+                    format!("weights.{name}"),
+                    format!("must be a finite number >= 0, got {weight}"),
+                ));
+            }
+        }
+        if named.iter().map(|(_, weight)| weight).sum::<f64>() <= 0.0 {
+            return Err(ValidationError::new("weights", "at least one weight must be above 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Recency half-lives per section, in hours.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct HalfLives {
+    pub facts: f64,
+    pub episodes: f64,
+    pub procedures: f64,
+    pub recall: f64,
+    pub insights: f64,
+}
+
+impl Default for HalfLives {
+    fn default() -> Self {
+        Self { facts: 24.0 * 30.0, episodes: 24.0 * 7.0, procedures: 24.0 * 90.0, recall: 24.0 * 7.0, insights: 24.0 }
+    }
+}
+
+impl HalfLives {
+    pub const fn for_section(&self, section: Section) -> f64 {
+        match section {
+            Section::Facts => self.facts,
+            Section::Episodes => self.episodes,
+            Section::Procedures => self.procedures,
+            Section::Insights => self.insights,
+            _ => self.recall,
+        }
+    }
+}
+
+/// Per-section caps on how many items a packet includes.
+pub type SectionCaps = BTreeMap<Section, u32>;
+
+/// What may enter a packet and how candidates are found and scored. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Echoed in `meta.policy_id`.
+    pub policy_id: Option<String>,
+    /// Cap on all candidates of a build, across sections (default 200).
+    pub max_total_candidates: u32,
+    /// Most facts in a packet (default 20).
+    pub max_facts: u32,
+    /// Most episodes (default 5).
+    pub max_episodes: u32,
+    /// Most procedures (default 5).
+    pub max_procedures: u32,
+    /// Most insights (default 5).
+    pub max_insights: u32,
+    /// Most recalled events from outside the conversation window (default 8).
+    pub max_recall: u32,
+    /// Latest message events of the session shown as the conversation (default 12; 0 turns it off).
+    pub conversation_window: u32,
+    /// Rows each candidate query (most recent, most important, each cue) may return (default 32).
+    pub candidates_per_source: u32,
+    /// Newest postings read per query term (default 64); rarer terms are read in full.
+    pub postings_per_term: u32,
+    /// Candidates scoring below this are left out with reason `low_score` (default 0).
+    pub min_score: f64,
+    pub half_life_hours: HalfLives,
+    /// Signal weights; the purpose's defaults when absent.
+    pub weights: Option<Weights>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            policy_id: None,
+            max_total_candidates: 200,
+            max_facts: 20,
+            max_episodes: 5,
+            max_procedures: 5,
+            max_insights: 5,
+            max_recall: 8,
+            conversation_window: 12,
+            candidates_per_source: 32,
+            postings_per_term: 64,
+            min_score: 0.0,
+            half_life_hours: HalfLives::default(),
+            weights: None,
+        }
+    }
+}
+
+impl Policy {
+    /// The cap on included items for a scored section.
+    pub const fn cap_for(&self, section: Section) -> u32 {
+        match section {
+            Section::Facts => self.max_facts,
+            Section::Episodes => self.max_episodes,
+            Section::Procedures => self.max_procedures,
+            Section::Insights => self.max_insights,
+            Section::Recall => self.max_recall,
+            Section::ConversationWindow => self.conversation_window,
+            _ => u32::MAX,
+        }
+    }
+
+    pub fn weights_for(&self, purpose: Purpose) -> Weights {
+        self.weights.unwrap_or_else(|| Weights::for_purpose(purpose))
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if !self.min_score.is_finite() {
+            return Err(ValidationError::new("min_score", "must be a finite number"));
+        }
+        if self.postings_per_term == 0 {
+            return Err(ValidationError::new("postings_per_term", "must be at least 1"));
+        }
+        let half_lives = self.half_life_hours;
+        for (name, hours) in [
+            ("facts", half_lives.facts),
+            ("episodes", half_lives.episodes),
+            ("procedures", half_lives.procedures),
+            ("recall", half_lives.recall),
+            ("insights", half_lives.insights),
+        ] {
+            if !hours.is_finite() || hours <= 0.0 {
+                return Err(ValidationError::new(
+                    format!("half_life_hours.{name}"),
+                    format!("must be a number of hours above 0, got {hours}"),
+                ));
+            }
+        }
+        if let Some(weights) = &self.weights {
+            weights.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// The BPE vocabulary used to count tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tokenizer {
+    /// GPT-4o family.
+    #[default]
+    O200kBase,
+    /// GPT-4 / GPT-3.5 family.
+    Cl100kBase,
+}
+
+impl Tokenizer {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::O200kBase => "o200k_base",
+            Self::Cl100kBase => "cl100k_base",
+        }
+    }
+}
+
+/// Token limits of a packet. `max_tokens` is hard: `meta.tokens` never exceeds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budget {
+    /// Most tokens in `rendered` (default 2000).
+    pub max_tokens: u32,
+    /// Most tokens per section, heading included.
+    pub per_section: BTreeMap<Section, u32>,
+    pub tokenizer: Tokenizer,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self { max_tokens: 2000, per_section: BTreeMap::new(), tokenizer: Tokenizer::O200kBase }
+    }
+}
+
+impl Budget {
+    pub fn with_max_tokens(max_tokens: u32) -> Self {
+        Self { max_tokens, ..Self::default() }
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.max_tokens == 0 {
+            return Err(ValidationError::new("max_tokens", "must be at least 1"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{ValidationError, check_text};
+use crate::{Limits, Scope, Timestamp};
+
+/// A session's short-term state: a rolling summary and the quotes worth keeping verbatim.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ShortTermState {
+    pub rolling_summary: Option<String>,
+    pub key_quotes: Vec<String>,
+    pub updated_at: Option<Timestamp>,
+}
+
+/// Replaces the parts given of a session's short-term state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShortTermUpdate {
+    pub scope: Scope,
+    #[serde(default)]
+    pub rolling_summary: Option<String>,
+    #[serde(default)]
+    pub key_quotes: Option<Vec<String>>,
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+}
+
+impl ShortTermUpdate {
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        self.scope.validate(limits.max_id_bytes)?;
+        if let Some(summary) = &self.rolling_summary {
+            check_text("rolling_summary", summary, limits)?;
+        }
+        for (index, quote) in self.key_quotes.iter().flatten().enumerate() {
+            check_text(&format!("key_quotes[{index}]"), quote, limits)?;
+        }
+        Ok(())
+    }
+
+    pub fn apply_to(&self, state: &mut ShortTermState, now: Timestamp) {
+        if let Some(summary) = &self.rolling_summary {
+            state.rolling_summary = Some(summary.clone());
+        }
+        if let Some(quotes) = &self.key_quotes {
+            state.key_quotes.clone_from(quotes);
+        }
+        state.updated_at = Some(self.updated_at.unwrap_or(now));
+    }
+}

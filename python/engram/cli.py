@@ -1,0 +1,283 @@
+"""The `engram` command: a demo, and packets and stats from a SQLite file.
+
+    engram demo                                   ingest a sample agent's memory, show two packets
+    engram packet --db PATH --request FILE.json   build a packet (FILE '-' reads stdin)
+    engram stats --db PATH --scope FILE.json      counts for a scope (or --tenant/--user/... flags)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
+
+from engram._engram import EngramError, Memory
+from engram.types import MemoryPacket, Scope, Stats
+
+DEMO_DB = Path("data") / "engram-demo.db"
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, max_width: int = 48) -> str:
+    """Rows as an aligned text table; numbers right-aligned, long cells shortened with '…'."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            text = "-"
+        elif isinstance(value, float):
+            text = f"{value:.3f}"
+        elif isinstance(value, (list, tuple)):
+            text = ", ".join(str(item) for item in value) or "-"
+        else:
+            text = str(value)
+        text = " ".join(text.split())
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    cells = [[cell(value) for value in row] for row in rows]
+    numeric = [
+        bool(rows) and all(isinstance(row[index], (int, float)) and not isinstance(row[index], bool) for row in rows)
+        for index in range(len(headers))
+    ]
+    widths = [max([len(header)] + [len(row[index]) for row in cells]) for index, header in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            value.rjust(widths[index]) if numeric[index] else value.ljust(widths[index])
+            for index, value in enumerate(values)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(headers), line(["-" * width for width in widths])]
+    out.extend(line(row) for row in cells)
+    return "\n".join(out)
+
+
+def heading(title: str) -> str:
+    return f"\n{title}\n{'=' * len(title)}"
+
+
+def explain_report(packet: MemoryPacket, section_limits: Optional[Mapping[str, int]] = None) -> str:
+    """The packet's explain as tables: what was selected and why, what was left out and why,
+    and where the tokens went (`section_limits`: the request's `budget.per_section`)."""
+    explain = packet["explain"]
+    report = packet["budget_report"]
+    parts: List[str] = []
+
+    selected_rows = [
+        (
+            item["section"],
+            item["id"],
+            item["rank"],
+            item["score"],
+            " ".join(
+                f"{name[:3]} {value:.2f}" for name, value in item["signals"].items() if value
+            ),
+            item["matched_terms"] + [f"#{cue}" for cue in item["cue_hits"]],
+            item["source"],
+            item["form"],
+            item["tokens"],
+        )
+        for item in explain["selected"]
+    ]
+    parts.append(heading(f"Selected ({len(selected_rows)})"))
+    parts.append(
+        table(
+            ["section", "id", "rank", "score", "signals", "matched terms / #cues", "source", "form", "tokens"],
+            selected_rows,
+            max_width=46,
+        )
+    )
+
+    omitted_rows = [(item["section"], item["id"], item["reason"], item["score"]) for item in explain["omitted"]]
+    parts.append(heading(f"Omitted ({len(omitted_rows)})"))
+    parts.append(table(["section", "id", "reason", "score"], omitted_rows) if omitted_rows else "(nothing left out)")
+
+    counts = explain["counts"]
+    sections = sorted(set(counts["candidates"]) | set(counts["selected"]) | set(report["section_usage"]))
+    per_section = dict(section_limits or {})
+    budget_rows = [
+        (
+            section,
+            counts["candidates"].get(section, 0),
+            counts["selected"].get(section, 0),
+            counts["omitted"].get(section, 0),
+            report["section_usage"].get(section, 0),
+            per_section.get(section),
+        )
+        for section in sections
+    ]
+    parts.append(heading("Budget"))
+    parts.append(table(["section", "candidates", "selected", "omitted", "tokens", "section limit"], budget_rows))
+    parts.append(
+        f"total: {report['used_tokens']} of {report['max_tokens']} tokens ({packet['meta']['tokenizer']}); "
+        f"omissions: {dict(report['omissions']) or 'none'}; degraded: {counts['degraded']}"
+    )
+    if report["degradations"]:
+        parts.append(
+            table(
+                ["section", "id", "from", "to", "tokens saved"],
+                [(d["section"], d["id"], d["from"], d["to"], d["tokens_saved"]) for d in report["degradations"]],
+            )
+        )
+    timings = explain["timings_us"]
+    parts.append(
+        "timings (us): "
+        + ", ".join(f"{stage} {timings[stage]}" for stage in ("candidates", "score", "assemble", "render", "total"))
+    )
+    if explain["query_terms"]:
+        parts.append(f"query terms: {', '.join(explain['query_terms'])}")
+    if explain["capped_terms"]:
+        parts.append(f"capped terms (only the newest postings competed): {', '.join(explain['capped_terms'])}")
+    for warning in explain["warnings"]:
+        parts.append(f"warning: {warning}")
+    return "\n".join(parts)
+
+
+def section_limits(request: Any) -> Dict[str, int]:
+    """A request's `budget.per_section` (the packet does not echo it)."""
+    budget = request.get("budget") if isinstance(request, dict) else None
+    per_section = budget.get("per_section") if isinstance(budget, dict) else None
+    return dict(per_section) if isinstance(per_section, dict) else {}
+
+
+def show_packet(packet: MemoryPacket, out: TextIO, title: str, limits: Optional[Mapping[str, int]] = None) -> None:
+    meta = packet["meta"]
+    print(heading(f"{title}: {meta['purpose']} packet, {meta['tokens']} tokens"), file=out)
+    print(packet["rendered"].rstrip(), file=out)
+    print(explain_report(packet, limits), file=out)
+
+
+def stats_report(stats: Stats) -> str:
+    rows: List[tuple[str, Any]] = [
+        ("events", stats["events"]),
+        ("facts", ", ".join(f"{k} {v}" for k, v in sorted(stats["facts"].items())) or 0),
+        ("episodes", stats["episodes"]),
+        ("procedures", stats["procedures"]),
+        ("insights (run)", ", ".join(f"{k} {v}" for k, v in sorted(stats["insights"].items())) or 0),
+        ("oldest event", stats["oldest_event"]),
+        ("newest event", stats["newest_event"]),
+        ("working state version", stats["working_state_version"]),
+    ]
+    return table(["what", "count"], [(name, str(value) if value is not None else None) for name, value in rows])
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from engram import _demo
+
+    path = Path(args.db)
+    # The demo writes fixed ids: start from an empty file each time.
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with Memory(path=path) as mem:
+        _demo.ingest(mem)
+        stats = mem.stats(_demo.CURRENT)
+        print(heading(f"Ingested into {path}"), file=out)
+        print(
+            f"3 sessions of a travel assistant for one user: {stats['events']} events, "
+            f"facts {dict(stats['facts'])}, {stats['episodes']} episodes, {stats['procedures']} procedures, "
+            f"insights {dict(stats['insights'])}, working state v{stats['working_state_version']}.",
+            file=out,
+        )
+        for title, request in (("1", _demo.planner_request()), ("2", _demo.responder_request())):
+            print(heading(f"Request {title}"), file=out)
+            for key, value in request.items():
+                if key != "scope":
+                    print(f"  {key}: {json.dumps(value, default=_iso)}", file=out)
+            show_packet(mem.build_memory_packet(request), out, f"Packet {title}", section_limits(request))
+    print(
+        f"\nTry: engram packet --db {path} --request FILE.json   |   engram stats --db {path} "
+        f"--tenant {_demo.TENANT} --user {_demo.USER} --agent {_demo.AGENT} --session session-3 --run session-3-run-1",
+        file=out,
+    )
+    return 0
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _open_existing(db: str) -> Memory:
+    if not Path(db).is_file():
+        raise SystemExit(f"engram: error: no database at {db}")
+    return Memory(path=db)
+
+
+def _read_json(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        return json.loads(text)
+    except (OSError, json.JSONDecodeError) as error:
+        raise SystemExit(f"engram: error: cannot read {source}: {error}") from error
+
+
+def cmd_packet(args: argparse.Namespace, out: TextIO) -> int:
+    request = _read_json(args.request)
+    with _open_existing(args.db) as mem:
+        packet = mem.build_memory_packet(request)
+    if args.json:
+        print(json.dumps(packet, indent=2), file=out)
+    else:
+        show_packet(packet, out, "Packet", section_limits(request))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
+    scope: Scope
+    if args.scope:
+        scope = _read_json(args.scope)
+    else:
+        parts = {"tenant_id": args.tenant, "user_id": args.user, "agent_id": args.agent,
+                 "session_id": args.session, "run_id": args.run}
+        missing = [f"--{name.removesuffix('_id')}" for name, value in parts.items() if value is None]
+        if missing:
+            raise SystemExit(f"engram: error: give --scope FILE.json, or all of {', '.join(missing)}")
+        scope = parts  # type: ignore[assignment]
+    with _open_existing(args.db) as mem:
+        stats = mem.stats(scope)
+    print(json.dumps(stats, indent=2) if args.json else stats_report(stats), file=out)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="engram", description="engram: memory and context for AI agents.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="ingest a sample agent's memory into SQLite and explain two packets")
+    demo.add_argument("--db", default=str(DEMO_DB), help=f"SQLite file to (re)create (default {DEMO_DB})")
+    demo.set_defaults(handler=cmd_demo)
+
+    packet = commands.add_parser("packet", help="build a memory packet from a request file")
+    packet.add_argument("--db", required=True, help="SQLite file")
+    packet.add_argument("--request", required=True, help="JSON build request ('-' reads stdin)")
+    packet.add_argument("--json", action="store_true", help="print the whole packet as JSON")
+    packet.set_defaults(handler=cmd_packet)
+
+    stats = commands.add_parser("stats", help="counts of a scope's records")
+    stats.add_argument("--db", required=True, help="SQLite file")
+    stats.add_argument("--scope", help="JSON scope file ('-' reads stdin)")
+    for part in ("tenant", "user", "agent", "session", "run"):
+        stats.add_argument(f"--{part}", help=f"scope {part}_id (instead of --scope)")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.set_defaults(handler=cmd_stats)
+    return root
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.handler(args, sys.stdout))
+    except EngramError as error:
+        print(f"engram: error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

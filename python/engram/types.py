@@ -1,0 +1,596 @@
+"""Shapes of what goes in and out of engram, as TypedDicts.
+
+Every input and result is a plain ``dict``; these types describe them for type checkers and
+readers. They mirror the serde form of the Rust types in ``engram-types`` key for key. Keys
+marked ``NotRequired`` may be left out (a default applies); unknown keys are rejected.
+Timestamps are RFC 3339 strings in results and may be given as strings or timezone-aware
+``datetime`` objects in inputs.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any, Dict, List, Literal, Optional, Union
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:  # pragma: no cover
+    from typing_extensions import NotRequired, TypedDict
+
+__all__ = [
+    "Json",
+    "Timestamp",
+    "EventKind",
+    "Purpose",
+    "ScopeLevel",
+    "FactStatus",
+    "FactWriteOutcome",
+    "CompressionLevel",
+    "InsightKind",
+    "ValidationState",
+    "Section",
+    "OmissionReason",
+    "ItemForm",
+    "OutputFormat",
+    "Tokenizer",
+    "Scope",
+    "EventInput",
+    "Event",
+    "EventQuery",
+    "ListQuery",
+    "FactInput",
+    "Fact",
+    "FactWrite",
+    "EpisodeInput",
+    "Episode",
+    "ProcedureInput",
+    "Procedure",
+    "InsightInput",
+    "InsightUpdate",
+    "Insight",
+    "WorkingState",
+    "WorkingStatePatch",
+    "ShortTermState",
+    "ShortTermUpdate",
+    "TimeRange",
+    "Cues",
+    "Weights",
+    "HalfLives",
+    "Policy",
+    "Budget",
+    "BuildRequest",
+    "PacketMeta",
+    "PacketItem",
+    "ShortTermMemory",
+    "LongTermMemory",
+    "Citation",
+    "Degradation",
+    "BudgetReport",
+    "Signals",
+    "SelectedItem",
+    "OmittedItem",
+    "ExplainCounts",
+    "StageTimings",
+    "Explain",
+    "MemoryPacket",
+    "Stats",
+]
+
+Json = Any
+"""Any JSON value: dict, list, str, int, float (finite), bool or None."""
+
+Timestamp = Union[str, datetime]
+"""An instant: an RFC 3339 string, or a timezone-aware ``datetime`` (inputs only)."""
+
+EventKind = Literal["message", "tool_call", "tool_result", "state_patch", "observation", "system"]
+Purpose = Literal["planner", "tool", "responder"]
+ScopeLevel = Literal["user", "agent", "tenant"]
+FactStatus = Literal["active", "superseded", "disputed", "deprecated"]
+FactWriteOutcome = Literal["created", "superseded", "refreshed"]
+CompressionLevel = Literal["raw", "phase", "milestone", "theme"]
+InsightKind = Literal["hypothesis", "strategy", "pattern"]
+ValidationState = Literal["unvalidated", "testing", "validated", "rejected"]
+Section = Literal[
+    "working_state",
+    "conversation_window",
+    "rolling_summary",
+    "key_quotes",
+    "facts",
+    "episodes",
+    "procedures",
+    "recall",
+    "insights",
+]
+OmissionReason = Literal[
+    "section_budget",
+    "total_budget",
+    "policy_cap",
+    "purpose_gate",
+    "expired",
+    "superseded",
+    "duplicate",
+    "time_window",
+    "low_score",
+]
+ItemForm = Literal["full", "compact", "reference"]
+OutputFormat = Literal["markdown", "xml"]
+Tokenizer = Literal["o200k_base", "cl100k_base"]
+
+
+class Scope(TypedDict):
+    """Who and where: every part non-empty, at most 128 bytes, no control characters."""
+
+    tenant_id: str
+    user_id: str
+    agent_id: str
+    session_id: str
+    run_id: str
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+class EventInput(TypedDict):
+    """An event to append. ``payload.text`` (or ``content``) and ``payload.role`` give its text and role."""
+
+    scope: Scope
+    kind: EventKind
+    event_id: NotRequired[Optional[str]]
+    ts: NotRequired[Optional[Timestamp]]
+    payload: NotRequired[Json]
+    tags: NotRequired[List[str]]
+    entities: NotRequired[List[str]]
+    importance: NotRequired[Optional[float]]
+    expires_at: NotRequired[Optional[Timestamp]]
+
+
+class Event(TypedDict):
+    event_id: str
+    scope: Scope
+    ts: str
+    kind: EventKind
+    payload: Json
+    role: str
+    text: str
+    tags: List[str]
+    entities: List[str]
+    importance: float
+    token_count: int
+    expires_at: Optional[str]
+
+
+class EventQuery(TypedDict):
+    """Newest-first listing of a run's events (the session's with ``session_wide``)."""
+
+    scope: Scope
+    limit: NotRequired[int]
+    before: NotRequired[Optional[Timestamp]]
+    after: NotRequired[Optional[Timestamp]]
+    kinds: NotRequired[List[EventKind]]
+    session_wide: NotRequired[bool]
+
+
+class ListQuery(TypedDict):
+    """Newest-first listing of facts, episodes, procedures or insights (limit defaults to 100)."""
+
+    scope: Scope
+    limit: NotRequired[int]
+    include_inactive: NotRequired[bool]
+
+
+# --- facts ----------------------------------------------------------------------------
+
+
+class FactInput(TypedDict):
+    scope: Scope
+    fact_key: str
+    value: Json
+    text: NotRequired[Optional[str]]
+    fact_id: NotRequired[Optional[str]]
+    confidence: NotRequired[Optional[float]]
+    importance: NotRequired[Optional[float]]
+    sources: NotRequired[List[str]]
+    tags: NotRequired[List[str]]
+    entities: NotRequired[List[str]]
+    valid_from: NotRequired[Optional[Timestamp]]
+    expires_at: NotRequired[Optional[Timestamp]]
+    scope_level: NotRequired[ScopeLevel]
+    recorded_at: NotRequired[Optional[Timestamp]]
+
+
+class Fact(TypedDict):
+    fact_id: str
+    scope: Scope
+    scope_level: ScopeLevel
+    fact_key: str
+    value: Json
+    text: str
+    status: FactStatus
+    valid_from: str
+    valid_to: Optional[str]
+    recorded_at: str
+    confidence: float
+    importance: float
+    sources: List[str]
+    tags: List[str]
+    entities: List[str]
+    expires_at: Optional[str]
+    superseded_by: Optional[str]
+    token_count: int
+
+
+class FactWrite(TypedDict):
+    fact: Fact
+    outcome: FactWriteOutcome
+    superseded: Optional[str]
+
+
+# --- episodes, procedures, insights ---------------------------------------------------
+
+
+class EpisodeInput(TypedDict):
+    scope: Scope
+    start_ts: Timestamp
+    end_ts: Timestamp
+    summary: str
+    episode_id: NotRequired[Optional[str]]
+    highlights: NotRequired[List[str]]
+    tags: NotRequired[List[str]]
+    entities: NotRequired[List[str]]
+    sources: NotRequired[List[str]]
+    compression_level: NotRequired[CompressionLevel]
+    importance: NotRequired[Optional[float]]
+    scope_level: NotRequired[ScopeLevel]
+    expires_at: NotRequired[Optional[Timestamp]]
+
+
+class Episode(TypedDict):
+    episode_id: str
+    scope: Scope
+    scope_level: ScopeLevel
+    start_ts: str
+    end_ts: str
+    summary: str
+    highlights: List[str]
+    tags: List[str]
+    entities: List[str]
+    sources: List[str]
+    compression_level: CompressionLevel
+    importance: float
+    token_count: int
+    expires_at: Optional[str]
+
+
+class ProcedureInput(TypedDict):
+    scope: Scope
+    task_type: str
+    title: str
+    procedure_id: NotRequired[Optional[str]]
+    steps: NotRequired[List[str]]
+    content: NotRequired[Optional[str]]
+    priority: NotRequired[Optional[float]]
+    applicability: NotRequired[Optional[str]]
+    tags: NotRequired[List[str]]
+    entities: NotRequired[List[str]]
+    scope_level: NotRequired[ScopeLevel]
+    updated_at: NotRequired[Optional[Timestamp]]
+    expires_at: NotRequired[Optional[Timestamp]]
+
+
+class Procedure(TypedDict):
+    procedure_id: str
+    scope: Scope
+    scope_level: ScopeLevel
+    task_type: str
+    title: str
+    steps: List[str]
+    content: Optional[str]
+    text: str
+    priority: float
+    applicability: Optional[str]
+    tags: List[str]
+    entities: List[str]
+    use_count: int
+    updated_at: str
+    token_count: int
+    expires_at: Optional[str]
+
+
+class InsightInput(TypedDict):
+    scope: Scope
+    text: str
+    insight_id: NotRequired[Optional[str]]
+    kind: NotRequired[InsightKind]
+    confidence: NotRequired[Optional[float]]
+    validation: NotRequired[ValidationState]
+    tags: NotRequired[List[str]]
+    entities: NotRequired[List[str]]
+    sources: NotRequired[List[str]]
+    created_at: NotRequired[Optional[Timestamp]]
+    expires_at: NotRequired[Optional[Timestamp]]
+
+
+class InsightUpdate(TypedDict):
+    scope: Scope
+    insight_id: str
+    validation: NotRequired[Optional[ValidationState]]
+    confidence: NotRequired[Optional[float]]
+
+
+class Insight(TypedDict):
+    insight_id: str
+    scope: Scope
+    kind: InsightKind
+    text: str
+    confidence: float
+    validation: ValidationState
+    tags: List[str]
+    entities: List[str]
+    sources: List[str]
+    created_at: str
+    expires_at: Optional[str]
+    token_count: int
+
+
+# --- working and short-term state -----------------------------------------------------
+
+
+class WorkingState(TypedDict):
+    goal: Optional[str]
+    plan: List[str]
+    slots: Dict[str, Json]
+    constraints: List[str]
+    decisions: List[str]
+    risks: List[str]
+    open_loops: List[str]
+    tool_evidence: List[str]
+    version: int
+    updated_at: Optional[str]
+
+
+class WorkingStatePatch(TypedDict):
+    """Fields left out are kept; lists given replace; ``slots`` merge (``None`` removes a key)."""
+
+    scope: Scope
+    expected_version: NotRequired[Optional[int]]
+    goal: NotRequired[Optional[str]]
+    plan: NotRequired[Optional[List[str]]]
+    slots: NotRequired[Optional[Dict[str, Json]]]
+    constraints: NotRequired[Optional[List[str]]]
+    decisions: NotRequired[Optional[List[str]]]
+    risks: NotRequired[Optional[List[str]]]
+    open_loops: NotRequired[Optional[List[str]]]
+    tool_evidence: NotRequired[Optional[List[str]]]
+    updated_at: NotRequired[Optional[Timestamp]]
+
+
+class ShortTermState(TypedDict):
+    rolling_summary: Optional[str]
+    key_quotes: List[str]
+    updated_at: Optional[str]
+
+
+class ShortTermUpdate(TypedDict):
+    scope: Scope
+    rolling_summary: NotRequired[Optional[str]]
+    key_quotes: NotRequired[Optional[List[str]]]
+    updated_at: NotRequired[Optional[Timestamp]]
+
+
+# --- build requests -------------------------------------------------------------------
+
+
+class TimeRange(TypedDict, total=False):
+    start: Optional[Timestamp]
+    end: Optional[Timestamp]
+
+
+class Cues(TypedDict, total=False):
+    tags: List[str]
+    entities: List[str]
+    keywords: List[str]
+    time_range: Optional[TimeRange]
+
+
+class Weights(TypedDict):
+    """Signal weights; all five are needed when given."""
+
+    relevance: float
+    recency: float
+    importance: float
+    confidence: float
+    cue: float
+
+
+class HalfLives(TypedDict, total=False):
+    """Recency half-lives per section, in hours."""
+
+    facts: float
+    episodes: float
+    procedures: float
+    recall: float
+    insights: float
+
+
+class Policy(TypedDict, total=False):
+    """What may enter a packet and how candidates are found and scored. Every key has a default."""
+
+    policy_id: Optional[str]
+    max_total_candidates: int
+    max_facts: int
+    max_episodes: int
+    max_procedures: int
+    max_insights: int
+    max_recall: int
+    conversation_window: int
+    candidates_per_source: int
+    postings_per_term: int
+    min_score: float
+    half_life_hours: HalfLives
+    weights: Optional[Weights]
+
+
+class Budget(TypedDict, total=False):
+    """Token limits: ``max_tokens`` (default 2000) is hard; ``per_section`` counts headings."""
+
+    max_tokens: int
+    per_section: Dict[Section, int]
+    tokenizer: Tokenizer
+
+
+class BuildRequest(TypedDict):
+    scope: Scope
+    purpose: Purpose
+    task_type: NotRequired[Optional[str]]
+    query: NotRequired[Optional[str]]
+    cues: NotRequired[Cues]
+    policy: NotRequired[Policy]
+    budget: NotRequired[Budget]
+    now: NotRequired[Optional[Timestamp]]
+    format: NotRequired[OutputFormat]
+
+
+# --- the memory packet ----------------------------------------------------------------
+
+
+class PacketMeta(TypedDict):
+    schema_version: str
+    scope: Scope
+    purpose: Purpose
+    task_type: Optional[str]
+    generated_at: str
+    tokens: int
+    tokenizer: str
+    policy_id: Optional[str]
+    format: OutputFormat
+
+
+class PacketItem(TypedDict):
+    id: str
+    form: ItemForm
+    text: str
+    score: float
+    ts: str
+    role: NotRequired[str]
+    session_id: NotRequired[str]
+    fact_key: NotRequired[str]
+    value: NotRequired[Json]
+    confidence: NotRequired[float]
+    validation: NotRequired[ValidationState]
+    title: NotRequired[str]
+    sources: NotRequired[List[str]]
+
+
+class ShortTermMemory(TypedDict):
+    working_state: Optional[WorkingState]
+    conversation_window: List[PacketItem]
+    rolling_summary: Optional[str]
+    key_quotes: List[str]
+    open_loops: List[str]
+
+
+class LongTermMemory(TypedDict):
+    facts: List[PacketItem]
+    episodes: List[PacketItem]
+    procedures: List[PacketItem]
+    recall: List[PacketItem]
+
+
+class Citation(TypedDict):
+    id: str
+    section: Section
+    sources: List[str]
+
+
+# `from` is a keyword, hence the functional form.
+Degradation = TypedDict(
+    "Degradation",
+    {"id": str, "section": Section, "from": ItemForm, "to": ItemForm, "tokens_saved": int},
+)
+
+
+class BudgetReport(TypedDict):
+    max_tokens: int
+    used_tokens: int
+    section_usage: Dict[Section, int]
+    omissions: Dict[OmissionReason, int]
+    degradations: List[Degradation]
+
+
+class Signals(TypedDict):
+    relevance: float
+    recency: float
+    importance: float
+    confidence: float
+    cue: float
+
+
+class SelectedItem(TypedDict):
+    id: str
+    section: Section
+    rank: int
+    score: float
+    signals: Signals
+    matched_terms: List[str]
+    cue_hits: List[str]
+    source: str
+    sources: List[str]
+    form: ItemForm
+    tokens: int
+
+
+class OmittedItem(TypedDict):
+    id: str
+    section: Section
+    reason: OmissionReason
+    score: Optional[float]
+
+
+class ExplainCounts(TypedDict):
+    candidates: Dict[Section, int]
+    selected: Dict[Section, int]
+    omitted: Dict[Section, int]
+    degraded: int
+
+
+class StageTimings(TypedDict):
+    """Microseconds per build stage."""
+
+    candidates: int
+    score: int
+    assemble: int
+    render: int
+    total: int
+
+
+class Explain(TypedDict):
+    selected: List[SelectedItem]
+    omitted: List[OmittedItem]
+    counts: ExplainCounts
+    timings_us: StageTimings
+    query_terms: List[str]
+    capped_terms: List[str]
+    warnings: List[str]
+
+
+class MemoryPacket(TypedDict):
+    meta: PacketMeta
+    short_term: ShortTermMemory
+    long_term: LongTermMemory
+    insight: List[PacketItem]
+    citations: List[Citation]
+    budget_report: BudgetReport
+    explain: Explain
+    rendered: str
+
+
+class Stats(TypedDict):
+    events: int
+    facts: Dict[str, int]
+    episodes: int
+    procedures: int
+    insights: Dict[str, int]
+    oldest_event: Optional[str]
+    newest_event: Optional[str]
+    working_state_version: int

@@ -1,0 +1,172 @@
+//! Python dicts and lists -> engram input types.
+//!
+//! A Python value is first checked and copied into a `serde_json::Value`, strictly: only what
+//! JSON can hold, plus timezone-aware `datetime`s, which become RFC 3339 strings. It is then
+//! deserialized into the engram type with `serde_path_to_error` (`engram_types::from_json_value`),
+//! so every error names the field path (`scope.user_id: missing`, `budget.max_tokens: invalid
+//! value: integer `-5`, expected u32`). pythonize's deserializer is not used on purpose: it
+//! reads a `str` as a list of characters, any object as a bool (truthiness), sets as lists
+//! and NaN as `null`, all of which must be errors here.
+
+use engram_types::ValidationError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Number, Value};
+
+/// Deepest nesting accepted from Python (the payload limit is 32 levels; requests add a few).
+/// Also stops self-referencing lists and dicts.
+const MAX_DEPTH: usize = 64;
+
+/// Converts the dict passed as `argument` into `T`. Errors name the field inside the dict
+/// (`scope.user_id`), or the argument itself when it is not a dict.
+pub(crate) fn from_dict<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> Result<T, ValidationError> {
+    if !object.is_instance_of::<PyDict>() {
+        return Err(ValidationError::new(argument, format!("expected a dict, got {}", type_name(object))));
+    }
+    let value = to_json(object, &mut Vec::new())?;
+    engram_types::from_json_value(value)
+}
+
+/// Converts the list (or tuple) passed as `argument` into a `Vec<T>`. Errors name the item
+/// and the field inside it (`events[2].kind`).
+pub(crate) fn from_list<T: DeserializeOwned>(
+    object: &Bound<'_, PyAny>,
+    argument: &str,
+) -> Result<Vec<T>, ValidationError> {
+    if !(object.is_instance_of::<PyList>() || object.is_instance_of::<PyTuple>()) {
+        return Err(ValidationError::new(argument, format!("expected a list, got {}", type_name(object))));
+    }
+    let mut path = vec![Segment::Key(argument.to_string())];
+    let value = to_json(object, &mut path)?;
+    engram_types::from_json_value(value)
+        .map_err(|error| ValidationError::new(format!("{argument}{}", error.field), error.problem))
+}
+
+/// Converts a plain string argument (a fact key), naming the argument on a wrong type.
+pub(crate) fn string_argument(object: &Bound<'_, PyAny>, argument: &str) -> Result<String, ValidationError> {
+    match object.cast::<PyString>() {
+        Ok(text) => text.to_str().map(str::to_owned).map_err(|_| ValidationError::new(argument, "is not valid UTF-8")),
+        Err(_) => Err(ValidationError::new(argument, format!("expected a string, got {}", type_name(object)))),
+    }
+}
+
+/// One step of the path to the value being converted, printed as serde_path_to_error does.
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn field_path(path: &[Segment]) -> String {
+    let mut text = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(key);
+            }
+            Segment::Index(index) => text.push_str(&format!("[{index}]")),
+        }
+    }
+    text
+}
+
+fn invalid(path: &[Segment], problem: impl Into<String>) -> ValidationError {
+    ValidationError::new(field_path(path), problem)
+}
+
+fn type_name(object: &Bound<'_, PyAny>) -> String {
+    object.get_type().qualname().map_or_else(|_| "object".to_string(), |name| name.to_string())
+}
+
+fn to_json(object: &Bound<'_, PyAny>, path: &mut Vec<Segment>) -> Result<Value, ValidationError> {
+    if path.len() > MAX_DEPTH {
+        return Err(invalid(path, format!("is nested more than {MAX_DEPTH} levels deep")));
+    }
+    if object.is_none() {
+        return Ok(Value::Null);
+    }
+    // bool before int: in Python, True is an int.
+    if let Ok(flag) = object.cast::<PyBool>() {
+        return Ok(Value::Bool(flag.is_true()));
+    }
+    if let Ok(integer) = object.cast::<PyInt>() {
+        if let Ok(small) = integer.extract::<i64>() {
+            return Ok(Value::Number(small.into()));
+        }
+        if let Ok(large) = integer.extract::<u64>() {
+            return Ok(Value::Number(large.into()));
+        }
+        return Err(invalid(path, "integer does not fit in 64 bits"));
+    }
+    if let Ok(float) = object.cast::<PyFloat>() {
+        let number = float.value();
+        return Number::from_f64(number)
+            .map(Value::Number)
+            .ok_or_else(|| invalid(path, format!("must be a finite number, got {number}")));
+    }
+    if let Ok(text) = object.cast::<PyString>() {
+        return text
+            .to_str()
+            .map(|text| Value::String(text.to_owned()))
+            .map_err(|_| invalid(path, "is not valid UTF-8"));
+    }
+    if let Ok(dict) = object.cast::<PyDict>() {
+        let mut map = Map::with_capacity(dict.len());
+        for (key, item) in dict.iter() {
+            let Ok(key) = key.cast::<PyString>() else {
+                return Err(invalid(path, format!("keys must be strings, got a key of type {}", type_name(&key))));
+            };
+            let key = key.to_str().map_err(|_| invalid(path, "has a key that is not valid UTF-8"))?.to_owned();
+            path.push(Segment::Key(key.clone()));
+            let value = to_json(&item, path)?;
+            path.pop();
+            map.insert(key, value);
+        }
+        return Ok(Value::Object(map));
+    }
+    if object.is_instance_of::<PyList>() || object.is_instance_of::<PyTuple>() {
+        let mut items = Vec::new();
+        for (index, item) in object.try_iter().map_err(|_| invalid(path, "cannot be iterated"))?.enumerate() {
+            let item = item.map_err(|_| invalid(path, "cannot be iterated"))?;
+            path.push(Segment::Index(index));
+            items.push(to_json(&item, path)?);
+            path.pop();
+        }
+        return Ok(Value::Array(items));
+    }
+    if let Ok(instant) = object.cast::<PyDateTime>() {
+        return datetime_to_json(instant, path);
+    }
+    if object.is_instance_of::<PyDate>() {
+        return Err(invalid(path, "a date has no time of day; pass a timezone-aware datetime or an RFC 3339 string"));
+    }
+    if object.is_instance_of::<PySet>() || object.is_instance_of::<PyFrozenSet>() {
+        return Err(invalid(path, "a set is not JSON (it has no order); use a list"));
+    }
+    Err(invalid(
+        path,
+        format!(
+            "a value of type {} is not JSON (use dict, list, str, int, float, bool, None or datetime)",
+            type_name(object)
+        ),
+    ))
+}
+
+/// A timezone-aware datetime becomes its RFC 3339 text; a naive one is refused rather than guessed.
+fn datetime_to_json(instant: &Bound<'_, PyDateTime>, path: &[Segment]) -> Result<Value, ValidationError> {
+    let offset = instant.call_method0("utcoffset").map_err(|_| invalid(path, "has an invalid timezone"))?;
+    if offset.is_none() {
+        return Err(invalid(
+            path,
+            "datetime has no timezone; pass an aware one (e.g. datetime.now(timezone.utc)) or an RFC 3339 string",
+        ));
+    }
+    let text = instant
+        .call_method1("isoformat", ("T",))
+        .and_then(|text| text.extract::<String>())
+        .map_err(|_| invalid(path, "datetime cannot be formatted"))?;
+    Ok(Value::String(text))
+}

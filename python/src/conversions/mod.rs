@@ -1,0 +1,25 @@
+//! Python objects <-> engram types, with no JSON text in between (polars' `Wrap<T>` idea:
+//! the conversions live here, not on the types).
+
+mod from_python;
+mod to_python;
+
+pub(crate) use from_python::{from_dict, from_list, string_argument};
+pub(crate) use to_python::to_python;
+
+use pyo3::prelude::*;
+use serde::Serialize;
+
+/// A Rust value on its way to Python as plain dicts and lists (the serde form of its type).
+#[derive(Debug)]
+pub(crate) struct Pythonized<T>(pub T);
+
+impl<'py, T: Serialize> IntoPyObject<'py> for Pythonized<T> {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.0)
+    }
+}

@@ -1,0 +1,424 @@
+//! `Memory` and `AsyncMemory`: twins over one core that holds the store.
+//!
+//! Every method converts its arguments first (with the GIL), then runs the store call without
+//! it: `Memory` inside `py.detach`, `AsyncMemory` on the runtime's blocking pool.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use engram_store::Store;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use serde::Serialize;
+
+use crate::backend::Options;
+use crate::conversions::Pythonized;
+use crate::operations::{self, Work};
+use crate::{errors, logging, runtime};
+
+/// Where `Memory()` keeps its SQLite file unless told otherwise (relative to the working directory).
+const DEFAULT_PATH: &str = "data/engram.db";
+
+/// The state both twins share: the open store, or nothing once closed.
+#[derive(Debug)]
+struct Core {
+    store: Mutex<Option<Arc<dyn Store>>>,
+    options: Options,
+}
+
+impl Core {
+    fn open(py: Python<'_>, options: Options) -> PyResult<Self> {
+        logging::refresh();
+        let opened = py.detach(|| options.open());
+        let store = opened.map_err(|error| errors::store_error(py, error))?;
+        Ok(Self { store: Mutex::new(Some(store)), options })
+    }
+
+    /// The open store; `EngramError` after `close()`.
+    fn store(&self, py: Python<'_>) -> PyResult<Arc<dyn Store>> {
+        let slot = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.clone().ok_or_else(|| errors::engram_error(py, "this memory is closed"))
+    }
+
+    /// Takes the store out; calls already running keep their handle and finish.
+    fn take(&self) -> Option<Arc<dyn Store>> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner).is_none()
+    }
+
+    /// Runs the work now, without the GIL, and returns its result as Python objects.
+    fn call<'py, T: Serialize + Send>(&self, py: Python<'py>, work: PyResult<Work<T>>) -> PyResult<Bound<'py, PyAny>> {
+        let work = work?;
+        let store = self.store(py)?;
+        let result = py.detach(move || work(&*store));
+        match result {
+            Ok(value) => Pythonized(value).into_pyobject(py),
+            Err(error) => Err(errors::store_error(py, error)),
+        }
+    }
+
+    /// Starts the work off the event loop and returns an awaitable of its result.
+    fn spawn<'py, T: Serialize + Send + 'static>(
+        &self,
+        py: Python<'py>,
+        work: PyResult<Work<T>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let prepared = work.and_then(|work| Ok((work, self.store(py)?)));
+        runtime::spawn(py, prepared)
+    }
+
+    fn repr(&self, class: &str) -> String {
+        let closed = if self.is_closed() { ", closed" } else { "" };
+        format!("{class}({}{closed})", self.options.describe())
+    }
+}
+
+impl Drop for Core {
+    /// A memory garbage-collected without `close()`: the store may close files or join
+    /// threads that log, so let go of the GIL while it drops.
+    fn drop(&mut self) {
+        if let Some(store) = self.take() {
+            Python::attach(|py| py.detach(move || drop(store)));
+        }
+    }
+}
+
+fn options(path: PathBuf, in_memory: bool, backend: String, dsn: Option<String>, database: Option<String>) -> Options {
+    Options { path, in_memory, backend, dsn, database }
+}
+
+/// Agent memory: events, facts, episodes, procedures, insights, working and short-term state,
+/// and the memory packets built from them. Every call releases the GIL while it works.
+///
+/// `Memory(in_memory=True)` keeps everything in process memory; `Memory(path=...)` uses an
+/// embedded SQLite file (created with its folder if missing); `backend="postgres"` or
+/// `"mysql"` with a `dsn` selects a server. Use as a context manager, or call `close()`.
+#[pyclass(frozen, module = "engram")]
+#[derive(Debug)]
+pub struct Memory {
+    core: Core,
+}
+
+#[pymethods]
+impl Memory {
+    #[new]
+    #[pyo3(
+        signature = (path = PathBuf::from(DEFAULT_PATH), in_memory = false, backend = "sqlite".to_string(), dsn = None, database = None),
+        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None)"
+    )]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        in_memory: bool,
+        backend: String,
+        dsn: Option<String>,
+        database: Option<String>,
+    ) -> PyResult<Self> {
+        Ok(Self { core: Core::open(py, options(path, in_memory, backend, dsn, database))? })
+    }
+
+    /// Closes the store. Later calls raise `EngramError`; closing twice is harmless.
+    fn close(&self, py: Python<'_>) {
+        let store = self.core.take();
+        // Dropping the last handle may close files or connections: do it without the GIL.
+        py.detach(move || drop(store));
+    }
+
+    /// True once `close()` has been called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (exc_type = None, exc_value = None, traceback = None))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyType>>,
+        exc_value: Option<&Bound<'_, PyAny>>,
+        traceback: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        let _ = (exc_type, exc_value, traceback);
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        self.core.repr("Memory")
+    }
+
+    /// Appends one event and returns it as stored (with its id, ts, role, text, token count).
+    fn append_event<'py>(&self, py: Python<'py>, event: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::append_event(event))
+    }
+
+    /// Appends events in one transaction: all are stored, or none.
+    fn append_events<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::append_events(events))
+    }
+
+    /// A run's events (or the session's, with `session_wide`), newest first.
+    fn list_events<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::list_events(query))
+    }
+
+    /// Writes a fact: created, superseding the active one of its key, or refreshing it.
+    fn upsert_fact<'py>(&self, py: Python<'py>, fact: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::upsert_fact(fact))
+    }
+
+    /// Active facts visible from the scope, newest first.
+    fn list_facts<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::list_facts(query))
+    }
+
+    /// Every version of a fact key visible from the scope, oldest first.
+    fn fact_history<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        fact_key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::fact_history(scope, fact_key))
+    }
+
+    /// Appends an episode: a summary of what happened over a time range.
+    fn append_episode<'py>(&self, py: Python<'py>, episode: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::append_episode(episode))
+    }
+
+    /// Episodes visible from the scope, newest first.
+    fn list_episodes<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::list_episodes(query))
+    }
+
+    /// Creates a procedure, or replaces the one with the same `procedure_id`.
+    fn upsert_procedure<'py>(&self, py: Python<'py>, procedure: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::upsert_procedure(procedure))
+    }
+
+    /// Procedures visible from the scope, newest first.
+    fn list_procedures<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::list_procedures(query))
+    }
+
+    /// Appends a run-scoped insight (hypothesis, strategy or pattern).
+    fn append_insight<'py>(&self, py: Python<'py>, insight: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::append_insight(insight))
+    }
+
+    /// Changes an insight's validation state or confidence; `NotFoundError` outside its run.
+    fn update_insight<'py>(&self, py: Python<'py>, update: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::update_insight(update))
+    }
+
+    /// The run's insights, newest first.
+    fn list_insights<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::list_insights(query))
+    }
+
+    /// The run's working state (empty, version 0, when nothing was written).
+    fn get_working_state<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::get_working_state(scope))
+    }
+
+    /// Applies a patch atomically; a stale `expected_version` raises `ConflictError`.
+    fn patch_working_state<'py>(&self, py: Python<'py>, patch: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::patch_working_state(patch))
+    }
+
+    /// The session's short-term state: rolling summary and key quotes.
+    fn get_stm<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::get_stm(scope))
+    }
+
+    /// Replaces the given parts of the session's short-term state.
+    fn update_stm<'py>(&self, py: Python<'py>, update: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::update_stm(update))
+    }
+
+    /// Builds the memory packet for a request: the best context within the budget, explained.
+    fn build_memory_packet<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::build_memory_packet(request))
+    }
+
+    /// Counts of the scope's records.
+    fn stats<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::stats(scope))
+    }
+}
+
+/// `Memory` for asyncio: the same constructor and methods, each returning an awaitable. Store
+/// work runs on engram's own threads, so the event loop never blocks and many calls overlap.
+/// Use with `async with`, or `await close()`.
+#[pyclass(frozen, module = "engram")]
+#[derive(Debug)]
+pub struct AsyncMemory {
+    core: Core,
+}
+
+#[pymethods]
+impl AsyncMemory {
+    #[new]
+    #[pyo3(
+        signature = (path = PathBuf::from(DEFAULT_PATH), in_memory = false, backend = "sqlite".to_string(), dsn = None, database = None),
+        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None)"
+    )]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        in_memory: bool,
+        backend: String,
+        dsn: Option<String>,
+        database: Option<String>,
+    ) -> PyResult<Self> {
+        Ok(Self { core: Core::open(py, options(path, in_memory, backend, dsn, database))? })
+    }
+
+    /// Closes the store (awaitable). Later calls raise `EngramError`; closing twice is harmless.
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let store = self.core.take();
+        runtime::awaitable(py, async move {
+            // Dropping the last handle may close files or connections: not on the event loop.
+            let _ = tokio::task::spawn_blocking(move || drop(store)).await;
+            Ok(())
+        })
+    }
+
+    /// True once `close()` has been called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn __aenter__<'py>(slf: Py<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        runtime::awaitable(py, async move { Ok(slf) })
+    }
+
+    #[pyo3(signature = (exc_type = None, exc_value = None, traceback = None))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        exc_type: Option<&Bound<'py, PyType>>,
+        exc_value: Option<&Bound<'py, PyAny>>,
+        traceback: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = (exc_type, exc_value, traceback);
+        let store = self.core.take();
+        runtime::awaitable(py, async move {
+            let _ = tokio::task::spawn_blocking(move || drop(store)).await;
+            Ok(false)
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        self.core.repr("AsyncMemory")
+    }
+
+    /// Appends one event and returns it as stored (with its id, ts, role, text, token count).
+    fn append_event<'py>(&self, py: Python<'py>, event: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::append_event(event))
+    }
+
+    /// Appends events in one transaction: all are stored, or none.
+    fn append_events<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::append_events(events))
+    }
+
+    /// A run's events (or the session's, with `session_wide`), newest first.
+    fn list_events<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::list_events(query))
+    }
+
+    /// Writes a fact: created, superseding the active one of its key, or refreshing it.
+    fn upsert_fact<'py>(&self, py: Python<'py>, fact: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::upsert_fact(fact))
+    }
+
+    /// Active facts visible from the scope, newest first.
+    fn list_facts<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::list_facts(query))
+    }
+
+    /// Every version of a fact key visible from the scope, oldest first.
+    fn fact_history<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        fact_key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::fact_history(scope, fact_key))
+    }
+
+    /// Appends an episode: a summary of what happened over a time range.
+    fn append_episode<'py>(&self, py: Python<'py>, episode: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::append_episode(episode))
+    }
+
+    /// Episodes visible from the scope, newest first.
+    fn list_episodes<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::list_episodes(query))
+    }
+
+    /// Creates a procedure, or replaces the one with the same `procedure_id`.
+    fn upsert_procedure<'py>(&self, py: Python<'py>, procedure: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::upsert_procedure(procedure))
+    }
+
+    /// Procedures visible from the scope, newest first.
+    fn list_procedures<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::list_procedures(query))
+    }
+
+    /// Appends a run-scoped insight (hypothesis, strategy or pattern).
+    fn append_insight<'py>(&self, py: Python<'py>, insight: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::append_insight(insight))
+    }
+
+    /// Changes an insight's validation state or confidence; `NotFoundError` outside its run.
+    fn update_insight<'py>(&self, py: Python<'py>, update: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::update_insight(update))
+    }
+
+    /// The run's insights, newest first.
+    fn list_insights<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::list_insights(query))
+    }
+
+    /// The run's working state (empty, version 0, when nothing was written).
+    fn get_working_state<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::get_working_state(scope))
+    }
+
+    /// Applies a patch atomically; a stale `expected_version` raises `ConflictError`.
+    fn patch_working_state<'py>(&self, py: Python<'py>, patch: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::patch_working_state(patch))
+    }
+
+    /// The session's short-term state: rolling summary and key quotes.
+    fn get_stm<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::get_stm(scope))
+    }
+
+    /// Replaces the given parts of the session's short-term state.
+    fn update_stm<'py>(&self, py: Python<'py>, update: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::update_stm(update))
+    }
+
+    /// Builds the memory packet for a request: the best context within the budget, explained.
+    fn build_memory_packet<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::build_memory_packet(request))
+    }
+
+    /// Counts of the scope's records.
+    fn stats<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::stats(scope))
+    }
+}

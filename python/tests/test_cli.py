@@ -1,0 +1,99 @@
+"""The engram command: demo, packet and stats."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engram import cli
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("demo") / "data" / "demo.db"
+    finished = subprocess.run(
+        [sys.executable, "-m", "engram.cli", "demo", "--db", str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert finished.returncode == 0, finished.stderr
+    return path, finished.stdout
+
+
+def test_demo_shows_packets_and_their_explain(demo: tuple[Path, str]) -> None:
+    path, output = demo
+    assert path.is_file()
+    for heading in ("Ingested into", "planner packet", "responder packet", "Selected (", "Omitted (", "Budget"):
+        assert heading in output, heading
+    assert "## Working state" in output and "Maria is vegetarian." in output
+    assert "fact-user-diet" in output  # a selected fact, by id
+    assert "purpose_gate" in output  # the unvalidated insight kept from the responder
+    assert "tokens" in output and "o200k_base" in output
+
+
+def test_demo_is_repeatable(demo: tuple[Path, str]) -> None:
+    path, first = demo
+    again = subprocess.run(
+        [sys.executable, "-m", "engram.cli", "demo", "--db", str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+
+    def without_timings(text: str) -> str:
+        return "\n".join(line for line in text.splitlines() if not line.startswith("timings"))
+
+    assert without_timings(again.stdout) == without_timings(first)
+
+
+def test_packet_command(demo: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from engram import _demo
+
+    path, _ = demo
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({**_demo.responder_request(), "now": _demo.NOW.isoformat()}), encoding="utf-8")
+    assert cli.main(["packet", "--db", str(path), "--request", str(request), "--json"]) == 0
+    packet = json.loads(capsys.readouterr().out)
+    assert packet["meta"]["purpose"] == "responder" and packet["meta"]["schema_version"] == "v1"
+    assert cli.main(["packet", "--db", str(path), "--request", str(request)]) == 0
+    assert "Selected (" in capsys.readouterr().out
+
+
+def test_stats_command(demo: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from engram import _demo
+
+    path, _ = demo
+    scope_file = tmp_path / "scope.json"
+    scope_file.write_text(json.dumps(_demo.CURRENT), encoding="utf-8")
+    assert cli.main(["stats", "--db", str(path), "--scope", str(scope_file), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["events"] == len(_demo.events())
+    assert stats["facts"] == {"active": 8, "superseded": 1}
+    flags = ["--tenant", _demo.TENANT, "--user", _demo.USER, "--agent", _demo.AGENT,
+             "--session", "session-3", "--run", "session-3-run-1"]
+    assert cli.main(["stats", "--db", str(path), *flags]) == 0
+    assert "working state version" in capsys.readouterr().out
+
+
+def test_bad_request_is_reported_naming_the_field(
+    demo: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = demo
+    request = tmp_path / "bad.json"
+    request.write_text(json.dumps({"scope": {"tenant_id": "t"}, "purpose": "planner"}), encoding="utf-8")
+    assert cli.main(["packet", "--db", str(path), "--request", str(request)]) == 1
+    assert "InvalidInputError: scope.user_id: missing" in capsys.readouterr().err
+
+
+def test_missing_database_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="no database"):
+        cli.main(["stats", "--db", str(tmp_path / "absent.db"), "--tenant", "t", "--user", "u", "--agent", "a",
+                  "--session", "s", "--run", "r"])
+
+
+def test_console_script_is_installed() -> None:
+    script = shutil.which("engram", path=str(Path(sys.executable).parent))
+    assert script is not None
+    finished = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0 and "demo" in finished.stdout

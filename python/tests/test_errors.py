@@ -1,0 +1,166 @@
+"""Bad input raises InvalidInputError naming the field, and leaves the store unchanged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Dict
+
+import pytest
+
+from engram import (
+    BackendUnavailableError,
+    ConflictError,
+    EngramError,
+    InvalidInputError,
+    Memory,
+    NotFoundError,
+    StorageError,
+)
+
+SCOPE = {"tenant_id": "default", "user_id": "u1", "agent_id": "a1", "session_id": "s1", "run_id": "r1"}
+
+
+def event(**changes: Any) -> Dict[str, Any]:
+    base: Dict[str, Any] = {"scope": SCOPE, "kind": "message", "payload": {"role": "user", "text": "hi"}}
+    base.update(changes)
+    return base
+
+
+def request(**changes: Any) -> Dict[str, Any]:
+    base: Dict[str, Any] = {"scope": SCOPE, "purpose": "planner"}
+    base.update(changes)
+    return base
+
+
+WITHOUT_USER = {key: value for key, value in SCOPE.items() if key != "user_id"}
+
+# (id, method, argument, field named)
+CASES = [
+    ("missing scope field", "append_event", event(scope=WITHOUT_USER), "scope.user_id"),
+    ("missing scope field in a request", "build_memory_packet", request(scope=WITHOUT_USER), "scope.user_id"),
+    ("empty scope field", "append_event", event(scope={**SCOPE, "run_id": ""}), "scope.run_id"),
+    ("missing required key", "upsert_fact", {"scope": SCOPE, "value": 1}, "fact_key"),
+    ("wrong type: scope is a string", "append_event", event(scope="default/u1"), "scope"),
+    ("wrong type: tags is a string", "append_event", event(tags="urgent"), "tags"),
+    ("wrong type: limit is a string", "list_events", {"scope": SCOPE, "limit": "ten"}, "limit"),
+    ("wrong type: bool for a count", "list_facts", {"scope": SCOPE, "limit": True}, "limit"),
+    ("wrong type: float for a count", "build_memory_packet", request(policy={"max_facts": 2.5}), "policy.max_facts"),
+    ("wrong type: argument is a list", "append_event", [event()], "event"),
+    ("wrong type: events is a dict", "append_events", event(), "events"),
+    ("wrong type: fact key", "fact_history", None, "fact_key"),
+    ("unknown purpose", "build_memory_packet", request(purpose="plannr"), "purpose"),
+    ("unknown event kind", "append_event", event(kind="chat"), "kind"),
+    ("negative budget", "build_memory_packet", request(budget={"max_tokens": -5}), "budget.max_tokens"),
+    ("negative per-section budget", "build_memory_packet",
+     request(budget={"per_section": {"facts": -1}}), "budget.per_section"),
+    ("zero budget", "build_memory_packet", request(budget={"max_tokens": 0}), "budget.max_tokens"),
+    ("negative policy cap", "build_memory_packet", request(policy={"max_facts": -1}), "policy.max_facts"),
+    ("unknown section in budget", "build_memory_packet",
+     request(budget={"per_section": {"factz": 10}}), "budget.per_section.factz"),
+    ("non-serializable payload: object", "append_event", event(payload={"thing": object()}), "payload.thing"),
+    ("non-serializable payload: set", "append_event", event(payload={"tags": {"a", "b"}}), "payload.tags"),
+    ("non-serializable payload: nested", "append_event", event(payload={"a": [1, {"b": b"raw"}]}), "payload.a[1].b"),
+    ("non-serializable payload: int keys", "append_event", event(payload={1: "one"}), "payload"),
+    ("NaN in payload", "append_event", event(payload={"score": float("nan")}), "payload.score"),
+    ("infinity in a fact value", "upsert_fact",
+     {"scope": SCOPE, "fact_key": "k", "value": float("inf")}, "value"),
+    ("NaN importance", "append_event", event(importance=float("nan")), "importance"),
+    ("importance out of range", "append_event", event(importance=1.5), "importance"),
+    ("naive datetime", "append_event", event(ts=datetime(2026, 5, 2, 18, 0)), "ts"),
+    ("bad timestamp string", "append_event", event(ts="yesterday"), "ts"),
+    ("time range ends before it starts", "build_memory_packet",
+     request(cues={"time_range": {"start": "2026-05-02T00:00:00Z", "end": "2026-05-01T00:00:00Z"}}),
+     "cues.time_range.end"),
+]
+
+
+def call(mem: Memory, method: str, argument: Any) -> Any:
+    if method == "fact_history":
+        return mem.fact_history(SCOPE, argument)
+    return getattr(mem, method)(argument)
+
+
+def snapshot(mem: Memory) -> Dict[str, Any]:
+    return {
+        "stats": mem.stats(SCOPE),
+        "events": mem.list_events({"scope": SCOPE}),
+        "facts": mem.list_facts({"scope": SCOPE, "include_inactive": True}),
+        "state": mem.get_working_state(SCOPE),
+    }
+
+
+@pytest.mark.parametrize(("method", "argument", "field"), [case[1:] for case in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_names_the_field_and_changes_nothing(mem: Memory, method: str, argument: Any, field: str) -> None:
+    mem.append_event(event(payload={"text": "already here"}))
+    mem.upsert_fact({"scope": SCOPE, "fact_key": "k", "value": "v"})
+    before = snapshot(mem)
+    with pytest.raises(InvalidInputError) as caught:
+        call(mem, method, argument)
+    error = caught.value
+    assert isinstance(error, ValueError) and isinstance(error, EngramError)
+    # A bad value under a section key is reported at `budget.per_section.?` (serde's path cannot
+    # name non-string map keys); an unknown section is named (`budget.per_section.factz`).
+    assert error.field == field or error.field == f"{field}.?", str(error)
+    assert str(error).startswith(f"{error.field}: ")
+    assert error.problem and error.problem in str(error)
+    assert snapshot(mem) == before
+
+
+UNKNOWN_KEYS = [
+    ("append_event", event(colour="blue"), "colour"),
+    ("build_memory_packet", request(policy={"max_facts": 5, "max_factz": 5}), "policy.max_factz"),
+    ("build_memory_packet", request(budget={"max_tokens": 5, "tokens": 5}), "budget.tokens"),
+    ("list_facts", {"scope": {**SCOPE, "org_id": "x"}}, "scope.org_id"),
+]
+
+
+@pytest.mark.parametrize(("method", "argument", "field"), UNKNOWN_KEYS, ids=[c[2] for c in UNKNOWN_KEYS])
+def test_unknown_keys_are_rejected_naming_them(mem: Memory, method: str, argument: Any, field: str) -> None:
+    before = snapshot(mem)
+    with pytest.raises(InvalidInputError) as caught:
+        call(mem, method, argument)
+    assert caught.value.field == field
+    assert str(caught.value) == f"{field}: unknown key"
+    assert snapshot(mem) == before
+
+
+def test_unknown_key_is_named_once(mem: Memory) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        mem.build_memory_packet(request(policy={"max_factz": 5}))
+    assert caught.value.field == "policy.max_factz"
+
+
+def test_messages_name_the_value_that_was_wrong(mem: Memory) -> None:
+    with pytest.raises(InvalidInputError, match="plannr"):
+        mem.build_memory_packet(request(purpose="plannr"))
+    with pytest.raises(InvalidInputError, match="-5"):
+        mem.build_memory_packet(request(budget={"max_tokens": -5}))
+
+
+def test_exception_tree() -> None:
+    assert issubclass(InvalidInputError, EngramError) and issubclass(InvalidInputError, ValueError)
+    assert issubclass(NotFoundError, EngramError) and issubclass(NotFoundError, LookupError)
+    for error in (ConflictError, StorageError, BackendUnavailableError):
+        assert issubclass(error, EngramError)
+    assert issubclass(EngramError, Exception)
+    assert InvalidInputError.__module__ == "engram"
+    assert InvalidInputError.__doc__
+
+
+def test_errors_from_the_store_keep_their_kind(mem: Memory) -> None:
+    mem.append_event(event(event_id="e1"))
+    with pytest.raises(ConflictError, match="e1"):
+        mem.append_event(event(event_id="e1"))
+    with pytest.raises(NotFoundError):
+        mem.update_insight({"scope": SCOPE, "insight_id": "nope", "validation": "rejected"})
+
+
+@pytest.mark.parametrize("make", [lambda: Memory(in_memory=True)], ids=["memory"])
+def test_failed_conversion_raises_before_any_store_work(make: Callable[[], Memory]) -> None:
+    mem = make()
+    mem.close()
+    # Bad input is reported even on a closed memory: arguments are checked first.
+    with pytest.raises(InvalidInputError):
+        mem.append_event(event(kind="chat"))
+    with pytest.raises(EngramError, match="closed"):
+        mem.append_event(event())

@@ -1,0 +1,62 @@
+"""The examples run as written, and the quick start is the README's, verbatim."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+
+def run(example: str, cwd: Path) -> str:
+    finished = subprocess.run(
+        [sys.executable, str(EXAMPLES / example)], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout + finished.stderr
+
+
+def readme_python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_quickstart_is_the_readme_quick_start() -> None:
+    quickstart = (EXAMPLES / "quickstart.py").read_text(encoding="utf-8")
+    assert quickstart in readme_python_blocks()
+
+
+def test_policy_demo_uses_the_readme_policy_and_budget() -> None:
+    snippet = next(block for block in readme_python_blocks() if "strict_policy" in block)
+    demo = (EXAMPLES / "policy_demo.py").read_text(encoding="utf-8")
+    for statement in re.findall(r"^(?:strict_policy|budget) = \{.*?^\}", snippet, flags=re.S | re.M):
+        assert statement in demo
+
+
+def test_quickstart(tmp_path: Path) -> None:
+    assert run("quickstart.py", tmp_path).strip() == "v1"
+
+
+def test_async_demo(tmp_path: Path) -> None:
+    output = run("async_demo.py", tmp_path)
+    assert "concierge" in output and "ticker ticked" in output
+
+
+def test_observability_demo(tmp_path: Path) -> None:
+    output = run("observability_demo.py", tmp_path)
+    assert "engram_store.packet.candidates: candidates gathered" in output
+    assert "budget trim" in output
+
+
+def test_policy_demo(tmp_path: Path) -> None:
+    output = run("policy_demo.py", tmp_path)
+    assert "facts included: 5 (max_facts 5)" in output
+
+
+@pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.py")))
+def test_every_example_is_tested(example: str) -> None:
+    assert f'"{example}"' in Path(__file__).read_text(encoding="utf-8")
