@@ -6,9 +6,17 @@
 mod error;
 pub mod lexical;
 mod memory;
+#[cfg(feature = "mysql")]
+mod mysql;
 mod packet;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod prepare;
 pub mod record;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod sql;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod server;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -16,10 +24,16 @@ pub mod tokens;
 
 pub use error::{Error, ErrorKind, Result};
 pub use memory::InMemoryStore;
+#[cfg(feature = "mysql")]
+pub use mysql::MySqlStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use packet::build_memory_packet;
 pub use record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats, TermPostings,
 };
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use server::{DEFAULT_DATABASE, ServerOptions};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreExt};

@@ -30,11 +30,6 @@ pub(super) fn is_unique_violation(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// A stored value engram cannot read back (bad JSON, unknown enum text).
-pub(super) fn corrupt(column: &str, detail: impl std::fmt::Display) -> Error {
-    Error::storage(BACKEND, format!("unreadable {column}: {detail}"))
-}
-
 pub(super) fn poisoned() -> Error {
     Error::storage(BACKEND, "connection lock poisoned by a panicked thread")
 }

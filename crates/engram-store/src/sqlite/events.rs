@@ -7,7 +7,7 @@ use engram_types::Event;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
-use super::postings::{IndexChanges, NewSpaces, SpaceIds};
+use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
 use super::rows::{millis, optional_millis, to_json};
 use crate::error::{Error, Result};
 use crate::prepare::Prepared;
@@ -60,7 +60,7 @@ pub(super) fn insert(
         let space_id = match last_space {
             Some((tenant_id, space, id)) if tenant_id == scope.tenant_id && space == item.space => id,
             _ => {
-                let id = spaces.resolve(connection, &scope.tenant_id, RecordKind::Event, &item.space, created)?;
+                let id = postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Event, &item.space, created)?;
                 last_space = Some((&scope.tenant_id, &item.space, id));
                 id
             }

@@ -4,7 +4,7 @@ use engram_types::{Fact, FactWrite, FactWriteOutcome, Scope};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
-use super::postings::{IndexChanges, NewSpaces, SpaceIds};
+use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
 use super::records::unindex;
 use super::rows::{FACT_COLUMNS, get, millis, optional_millis, read_fact, to_json};
 use crate::error::{Error, Result};
@@ -147,7 +147,7 @@ fn insert(
         })
         .map_err(storage)?;
     let sequence = connection.last_insert_rowid();
-    let space_id = spaces.resolve(connection, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)?;
+    let space_id = postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)?;
     changes.insert(RecordKind::Fact, sequence, &scope.tenant_id, space_id, &prepared.terms);
     Ok(())
 }

@@ -16,98 +16,66 @@
 //!   transaction's terms in Rust and upserts each distinct (space, term) once, in key order.
 //! * `lexical_totals` keeps documents and summed length per space for BM25's average length.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::error::{poisoned, storage};
+use super::error::storage;
 use super::rows::table_info;
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
+pub(super) use crate::sql::{NewSpaces, SpaceIds};
+use crate::sql::TermCounts;
 
-type SpaceKey = (String, RecordKind, String);
-
-/// Space ids (tenant, kind, space) -> integer, cached once committed (ids are never reused or
-/// changed, so a committed id stays right for the life of the database).
-#[derive(Debug, Default)]
-pub(super) struct SpaceIds {
-    committed: Mutex<HashMap<SpaceKey, i64>>,
+/// The id of an existing space, or `None` when nothing was ever indexed in it.
+pub(super) fn lookup(
+    connection: &Connection,
+    spaces: &SpaceIds,
+    tenant_id: &str,
+    kind: RecordKind,
+    space: &str,
+) -> Result<Option<i64>> {
+    if let Some(id) = spaces.cached(tenant_id, kind, space)? {
+        return Ok(Some(id));
+    }
+    let id: Option<i64> = connection
+        .prepare_cached("SELECT space_id FROM lexical_spaces WHERE tenant_id = ?1 AND kind = ?2 AND space = ?3")
+        .and_then(|mut statement| {
+            statement.query_row(params![tenant_id, kind.as_str(), space], |row| row.get(0)).optional()
+        })
+        .map_err(storage)?;
+    if let Some(id) = id {
+        spaces.learn(tenant_id, kind, space, id)?;
+    }
+    Ok(id)
 }
 
-/// Space ids created by a write transaction, remembered only once it commits.
-#[derive(Debug, Default)]
-pub(super) struct NewSpaces(Vec<(SpaceKey, i64)>);
-
-impl SpaceIds {
-    fn cached(&self, tenant_id: &str, kind: RecordKind, space: &str) -> Result<Option<i64>> {
-        let committed = self.committed.lock().map_err(|_| poisoned())?;
-        Ok(committed.get(&(tenant_id.to_string(), kind, space.to_string())).copied())
+/// The id of a space, created inside the writer's transaction when new. Ids created by this
+/// transaction are looked up first, so `lookup` (which caches what it finds) only ever sees
+/// committed ones.
+pub(super) fn resolve(
+    connection: &Connection,
+    spaces: &SpaceIds,
+    tenant_id: &str,
+    kind: RecordKind,
+    space: &str,
+    created: &mut NewSpaces,
+) -> Result<i64> {
+    if let Some(id) = created.find(tenant_id, kind, space) {
+        return Ok(id);
     }
-
-    /// The id of an existing space, or `None` when nothing was ever indexed in it.
-    pub(super) fn lookup(
-        &self,
-        connection: &Connection,
-        tenant_id: &str,
-        kind: RecordKind,
-        space: &str,
-    ) -> Result<Option<i64>> {
-        if let Some(id) = self.cached(tenant_id, kind, space)? {
-            return Ok(Some(id));
-        }
-        let id: Option<i64> = connection
-            .prepare_cached("SELECT space_id FROM lexical_spaces WHERE tenant_id = ?1 AND kind = ?2 AND space = ?3")
-            .and_then(|mut statement| {
-                statement.query_row(params![tenant_id, kind.as_str(), space], |row| row.get(0)).optional()
-            })
-            .map_err(storage)?;
-        if let Some(id) = id {
-            self.committed.lock().map_err(|_| poisoned())?.insert((tenant_id.to_string(), kind, space.to_string()), id);
-        }
-        Ok(id)
+    if let Some(id) = lookup(connection, spaces, tenant_id, kind, space)? {
+        return Ok(id);
     }
-
-    /// The id of a space, created inside the writer's transaction when new. Ids created by
-    /// this transaction are looked up first, so `lookup` (which caches what it finds) only
-    /// ever sees committed ones: a rolled-back id never reaches the cache.
-    pub(super) fn resolve(
-        &self,
-        connection: &Connection,
-        tenant_id: &str,
-        kind: RecordKind,
-        space: &str,
-        created: &mut NewSpaces,
-    ) -> Result<i64> {
-        let mine = created.0.iter().find(|((tenant, created_kind, created_space), _)| {
-            tenant == tenant_id && *created_kind == kind && created_space == space
-        });
-        if let Some((_, id)) = mine {
-            return Ok(*id);
-        }
-        if let Some(id) = self.lookup(connection, tenant_id, kind, space)? {
-            return Ok(id);
-        }
-        connection
-            .prepare_cached("INSERT INTO lexical_spaces (tenant_id, kind, space) VALUES (?1, ?2, ?3)")
-            .and_then(|mut statement| statement.execute(params![tenant_id, kind.as_str(), space]))
-            .map_err(storage)?;
-        let id = connection.last_insert_rowid();
-        created.0.push(((tenant_id.to_string(), kind, space.to_string()), id));
-        Ok(id)
-    }
-
-    /// Call after the transaction that created `created` committed.
-    pub(super) fn remember(&self, created: NewSpaces) -> Result<()> {
-        if created.0.is_empty() {
-            return Ok(());
-        }
-        let mut committed = self.committed.lock().map_err(|_| poisoned())?;
-        committed.extend(created.0);
-        Ok(())
-    }
+    connection
+        .prepare_cached("INSERT INTO lexical_spaces (tenant_id, kind, space) VALUES (?1, ?2, ?3)")
+        .and_then(|mut statement| statement.execute(params![tenant_id, kind.as_str(), space]))
+        .map_err(storage)?;
+    let id = connection.last_insert_rowid();
+    created.push(tenant_id, kind, space, id);
+    Ok(id)
 }
 
 /// The token of `term` in space `space_id`: the id, `x`, the term's bytes in hex. Only ASCII
@@ -136,19 +104,11 @@ fn token_query(space_id: i64, term: &str) -> String {
 /// [`IndexChanges::apply`].
 #[derive(Debug, Default)]
 pub(super) struct IndexChanges {
-    spaces: BTreeMap<i64, SpaceChanges>,
+    counts: TermCounts,
     /// New FTS5 documents per kind, as (sequence, tokens), inserted by `apply` in one
     /// statement per kind: FTS5 flushes its pending terms to a new segment at every statement
     /// savepoint, so one insert per record meant one tiny segment (and merge work) per record.
     documents: BTreeMap<RecordKind, Vec<(i64, String)>>,
-}
-
-#[derive(Debug, Default)]
-struct SpaceChanges {
-    tenant_id: String,
-    frequencies: BTreeMap<String, i64>,
-    documents: i64,
-    length: i64,
 }
 
 impl IndexChanges {
@@ -169,7 +129,7 @@ impl IndexChanges {
             push_token(&mut document, space_id, term);
         }
         self.documents.entry(kind).or_default().push((sequence, document));
-        self.count(tenant_id, space_id, terms, 1);
+        self.counts.count(tenant_id, space_id, terms, 1);
     }
 
     /// Removes a record's postings, as when a fact is superseded or a procedure replaced.
@@ -187,26 +147,8 @@ impl IndexChanges {
             .prepare_cached(&sql)
             .and_then(|mut statement| statement.execute(params![sequence]))
             .map_err(storage)?;
-        self.count(tenant_id, space_id, terms, -1);
+        self.counts.count(tenant_id, space_id, terms, -1);
         Ok(())
-    }
-
-    fn count(&mut self, tenant_id: &str, space_id: i64, terms: &DocumentTerms, sign: i64) {
-        let space = self
-            .spaces
-            .entry(space_id)
-            .or_insert_with(|| SpaceChanges { tenant_id: tenant_id.to_string(), ..SpaceChanges::default() });
-        for term in terms.frequencies.keys() {
-            // Look up by reference first: most terms of a batch were seen before.
-            match space.frequencies.get_mut(term.as_str()) {
-                Some(delta) => *delta += sign,
-                None => {
-                    space.frequencies.insert(term.clone(), sign);
-                }
-            }
-        }
-        space.documents += sign;
-        space.length += sign * i64::from(terms.length);
     }
 
     /// Writes the summed df and totals changes. The increments of a space go in one statement
@@ -237,7 +179,7 @@ impl IndexChanges {
                  ON CONFLICT (tenant_id, space_id) DO UPDATE SET documents = MAX(documents + ?3, 0), total_length = MAX(total_length + ?4, 0)",
             )
             .map_err(storage)?;
-        for (space_id, space) in &self.spaces {
+        for (space_id, space) in &self.counts.spaces {
             let tenant_id = &space.tenant_id;
             let increments: BTreeMap<&str, i64> = space
                 .frequencies
@@ -341,7 +283,7 @@ fn postings_query(kind: RecordKind, per_term: u32) -> String {
 /// `EXPLAIN QUERY PLAN` of every statement a postings read runs, for the first space and term.
 pub(super) fn explain(connection: &Connection, spaces: &SpaceIds, request: &PostingsRequest) -> Result<Vec<String>> {
     let space_id = match request.spaces.first() {
-        Some(space) => spaces.lookup(connection, &request.tenant_id, request.kind, space)?.unwrap_or(0),
+        Some(space) => lookup(connection, spaces, &request.tenant_id, request.kind, space)?.unwrap_or(0),
         None => 0,
     };
     let term = request.terms.first().cloned().unwrap_or_default();
@@ -360,12 +302,4 @@ pub(super) fn explain(connection: &Connection, spaces: &SpaceIds, request: &Post
         &[&token_query(space_id, &term)],
     )?);
     Ok(plans)
-}
-
-/// The terms a record was indexed with, as stored in its `lexical_terms` column.
-pub(super) fn stored_terms(frequencies: &str, length: i64) -> Result<DocumentTerms> {
-    Ok(DocumentTerms {
-        frequencies: super::rows::json("lexical_terms", frequencies)?,
-        length: u32::try_from(length).unwrap_or(u32::MAX),
-    })
 }

@@ -4,7 +4,8 @@ use engram_types::{Episode, Insight, InsightUpdate, Procedure, ProcedureInput, S
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
-use super::postings::{IndexChanges, NewSpaces, SpaceIds, stored_terms};
+use super::error::BACKEND;
+use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
 use super::rows::{
     INSIGHT_COLUMNS, PROCEDURE_COLUMNS, get, millis, optional_millis, read_insight, read_procedure, table_info,
     to_integer, to_json,
@@ -157,7 +158,7 @@ pub(super) fn upsert_procedure(
         })
         .map_err(storage)?;
     let sequence = sequence.unwrap_or_else(|| connection.last_insert_rowid());
-    let space_id = spaces.resolve(connection, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
+    let space_id = postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
     changes.apply(connection)?;
     Ok(prepared.record)
@@ -260,8 +261,8 @@ pub(super) fn unindex(
     let mut rows = statement.query(params![sequence]).map_err(storage)?;
     let Some(row) = rows.next().map_err(storage)? else { return Ok(()) };
     let (tenant_id, space): (String, String) = (get(row, 0)?, get(row, 1)?);
-    let terms = stored_terms(&get::<String>(row, 2)?, get(row, 3)?)?;
-    if let Some(space_id) = spaces.lookup(connection, &tenant_id, kind, &space)? {
+    let terms = crate::sql::stored_terms(BACKEND, &get::<String>(row, 2)?, get(row, 3)?)?;
+    if let Some(space_id) = postings::lookup(connection, spaces, &tenant_id, kind, &space)? {
         changes.remove(connection, kind, sequence, &tenant_id, space_id, &terms)?;
     }
     Ok(())
@@ -277,7 +278,7 @@ fn index<T>(
     created: &mut NewSpaces,
 ) -> Result<()> {
     let mut changes = IndexChanges::default();
-    let space_id = spaces.resolve(connection, tenant_id, kind, &prepared.space, created)?;
+    let space_id = postings::resolve(connection, spaces, tenant_id, kind, &prepared.space, created)?;
     changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
     changes.apply(connection)
 }

@@ -51,6 +51,20 @@ macro_rules! define_tests {
     };
 }
 
+/// Like `define_tests`, for fixtures that may be absent (an unreachable server skips).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+macro_rules! define_server_tests {
+    ($make:expr; $($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let Some(fixture) = $make else { return };
+                crate::conformance::$module::$case(fixture.store());
+            }
+        )*
+    };
+}
+
 mod memory {
     crate::conformance::cases!(define_tests, engram_store::InMemoryStore::new());
 }
@@ -61,4 +75,17 @@ mod sqlite_file {
 
 mod sqlite_in_memory {
     crate::conformance::cases!(define_tests, engram_store::SqliteStore::in_memory().unwrap());
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    crate::conformance::cases!(
+        define_server_tests,
+        crate::servers::ServerDatabase::create(crate::servers::Server::Postgres)
+    );
+}
+
+#[cfg(feature = "mysql")]
+mod mysql {
+    crate::conformance::cases!(define_server_tests, crate::servers::ServerDatabase::create(crate::servers::Server::MySql));
 }

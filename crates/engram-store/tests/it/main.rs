@@ -7,6 +7,8 @@ mod backends;
 mod conformance;
 mod cross_backend;
 mod schema;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod servers;
 mod sqlite;
 mod support;
 mod write_speed;

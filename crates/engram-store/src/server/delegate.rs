@@ -1,0 +1,73 @@
+//! `PostgresStore` and `MySqlStore` wrap a [`ServerStore`](super::ServerStore); this forwards
+//! the `Store` trait to it, once for both.
+
+/// Implements `Store` for a wrapper whose `inner` field is a `ServerStore`.
+macro_rules! delegate_store {
+    ($wrapper:ty) => {
+        impl $crate::store::Store for $wrapper {
+            fn limits(&self) -> &engram_types::Limits {
+                self.inner.limits()
+            }
+            fn append_events(
+                &self,
+                events: Vec<engram_types::EventInput>,
+            ) -> $crate::Result<Vec<engram_types::Event>> {
+                self.inner.append_events(events)
+            }
+            fn upsert_fact(&self, fact: engram_types::FactInput) -> $crate::Result<engram_types::FactWrite> {
+                self.inner.upsert_fact(fact)
+            }
+            fn fact_history(
+                &self,
+                scope: &engram_types::Scope,
+                fact_key: &str,
+            ) -> $crate::Result<Vec<engram_types::Fact>> {
+                self.inner.fact_history(scope, fact_key)
+            }
+            fn append_episode(&self, episode: engram_types::EpisodeInput) -> $crate::Result<engram_types::Episode> {
+                self.inner.append_episode(episode)
+            }
+            fn upsert_procedure(
+                &self,
+                procedure: engram_types::ProcedureInput,
+            ) -> $crate::Result<engram_types::Procedure> {
+                self.inner.upsert_procedure(procedure)
+            }
+            fn append_insight(&self, insight: engram_types::InsightInput) -> $crate::Result<engram_types::Insight> {
+                self.inner.append_insight(insight)
+            }
+            fn update_insight(&self, update: engram_types::InsightUpdate) -> $crate::Result<engram_types::Insight> {
+                self.inner.update_insight(update)
+            }
+            fn get_working_state(&self, scope: &engram_types::Scope) -> $crate::Result<engram_types::WorkingState> {
+                self.inner.get_working_state(scope)
+            }
+            fn patch_working_state(
+                &self,
+                patch: engram_types::WorkingStatePatch,
+            ) -> $crate::Result<engram_types::WorkingState> {
+                self.inner.patch_working_state(patch)
+            }
+            fn get_short_term(&self, scope: &engram_types::Scope) -> $crate::Result<engram_types::ShortTermState> {
+                self.inner.get_short_term(scope)
+            }
+            fn update_short_term(
+                &self,
+                update: engram_types::ShortTermUpdate,
+            ) -> $crate::Result<engram_types::ShortTermState> {
+                self.inner.update_short_term(update)
+            }
+            fn fetch(&self, request: &$crate::FetchRequest) -> $crate::Result<Vec<$crate::Fetched>> {
+                self.inner.fetch(request)
+            }
+            fn postings(&self, request: &$crate::PostingsRequest) -> $crate::Result<$crate::Postings> {
+                self.inner.postings(request)
+            }
+            fn stats(&self, scope: &engram_types::Scope) -> $crate::Result<$crate::Stats> {
+                self.inner.stats(scope)
+            }
+        }
+    };
+}
+
+pub(crate) use delegate_store;

@@ -1,0 +1,108 @@
+//! The only thing Postgres and MySQL do not share: how some SQL is spelled. Every statement is
+//! written once with `?` placeholders; [`Dialect::sql`] spells it for the server.
+
+use std::borrow::Cow;
+
+/// A SQL server engram talks to through sqlx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgres,
+    MySql,
+}
+
+/// How an upsert changes a column of the row already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Update {
+    /// Takes the new value.
+    Replace,
+    /// Adds the new value to the stored one, never going below zero.
+    AddAtLeastZero,
+}
+
+impl Dialect {
+    /// The backend's name in errors and logs.
+    pub(crate) const fn backend(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::MySql => "mysql",
+        }
+    }
+
+    /// `sql` with its `?` placeholders numbered `$1, $2, ...` for Postgres. engram's SQL has no
+    /// `?` inside literals, so every `?` is a placeholder.
+    pub(super) fn sql(self, sql: &str) -> Cow<'_, str> {
+        match self {
+            Self::MySql => Cow::Borrowed(sql),
+            Self::Postgres => {
+                let mut numbered = String::with_capacity(sql.len() + sql.len() / 8);
+                let mut index = 0_usize;
+                for character in sql.chars() {
+                    if character == '?' {
+                        index += 1;
+                        numbered.push('$');
+                        numbered.push_str(&index.to_string());
+                    } else {
+                        numbered.push(character);
+                    }
+                }
+                Cow::Owned(numbered)
+            }
+        }
+    }
+
+    /// The clause that turns an `INSERT INTO table ...` into an upsert on the `key` columns.
+    pub(super) fn upsert(self, table: &str, key: &str, updates: &[(&str, Update)]) -> String {
+        let assignments: Vec<String> = updates
+            .iter()
+            .map(|(column, update)| match (self, update) {
+                (Self::Postgres, Update::Replace) => format!("{column} = EXCLUDED.{column}"),
+                (Self::Postgres, Update::AddAtLeastZero) => {
+                    format!("{column} = GREATEST({table}.{column} + EXCLUDED.{column}, 0)")
+                }
+                (Self::MySql, Update::Replace) => format!("{column} = VALUES({column})"),
+                (Self::MySql, Update::AddAtLeastZero) => format!("{column} = GREATEST({column} + VALUES({column}), 0)"),
+            })
+            .collect();
+        match self {
+            Self::Postgres => format!("ON CONFLICT ({key}) DO UPDATE SET {}", assignments.join(", ")),
+            Self::MySql => format!("ON DUPLICATE KEY UPDATE {}", assignments.join(", ")),
+        }
+    }
+
+    /// The clause that makes an insert of an existing key do nothing.
+    pub(super) fn ignore_existing(self, key: &str, any_column: &str) -> String {
+        match self {
+            Self::Postgres => format!("ON CONFLICT ({key}) DO NOTHING"),
+            // A no-op assignment: unlike INSERT IGNORE, other errors still fail the statement.
+            Self::MySql => format!("ON DUPLICATE KEY UPDATE {any_column} = {any_column}"),
+        }
+    }
+
+    /// How a new row's generated key is read back: Postgres returns it from the insert itself.
+    pub(super) const fn returns_generated_keys(self) -> bool {
+        matches!(self, Self::Postgres)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_placeholders_are_numbered_in_order() {
+        assert_eq!(Dialect::Postgres.sql("a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
+        assert_eq!(Dialect::MySql.sql("a = ? AND b IN (?, ?)"), "a = ? AND b IN (?, ?)");
+    }
+
+    #[test]
+    fn upserts_add_without_going_negative() {
+        assert_eq!(
+            Dialect::Postgres.upsert("t", "k", &[("df", Update::AddAtLeastZero)]),
+            "ON CONFLICT (k) DO UPDATE SET df = GREATEST(t.df + EXCLUDED.df, 0)"
+        );
+        assert_eq!(
+            Dialect::MySql.upsert("t", "k", &[("df", Update::AddAtLeastZero)]),
+            "ON DUPLICATE KEY UPDATE df = GREATEST(df + VALUES(df), 0)"
+        );
+    }
+}

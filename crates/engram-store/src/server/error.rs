@@ -1,0 +1,48 @@
+//! sqlx errors -> engram error kinds, the same mapping on Postgres and MySQL.
+
+use sqlx::error::ErrorKind as DatabaseErrorKind;
+
+use super::dialect::Dialect;
+use crate::error::Error;
+
+/// The server could not be reached or did not answer (network, pool, TLS, shutdown, a cancelled
+/// statement) -> `Unavailable`; a unique key taken -> `Conflict`; a deadlock or serialization
+/// failure -> `Conflict` on the transaction (another process wrote the same keys; running the
+/// call again succeeds); the rest -> `Storage`.
+pub(super) fn database_error(dialect: Dialect, error: sqlx::Error) -> Error {
+    let backend = dialect.backend();
+    match &error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Error::Unavailable { backend, detail: error.to_string() },
+        sqlx::Error::Database(database) => {
+            let code = database.code().unwrap_or_default().to_string();
+            if database.kind() == DatabaseErrorKind::UniqueViolation {
+                Error::Conflict { entity: "record", id: String::new(), detail: database.message().to_string() }
+            } else if is_retryable_code(&code) {
+                Error::Conflict { entity: "transaction", id: String::new(), detail: database.message().to_string() }
+            } else if is_unavailable_code(dialect, &code, database.message()) {
+                Error::Unavailable { backend, detail: database.message().to_string() }
+            } else {
+                Error::Storage { backend, detail: error.to_string(), source: Some(Box::new(error)) }
+            }
+        }
+        _ => Error::Storage { backend, detail: error.to_string(), source: Some(Box::new(error)) },
+    }
+}
+
+/// Deadlock and serialization failure: the transaction can simply run again.
+fn is_retryable_code(code: &str) -> bool {
+    matches!(code, "40001" | "40P01")
+}
+
+/// SQLSTATE class 08 (connection), 57 (operator intervention: shutdown, cancelled statement),
+/// 53 (insufficient resources: too many connections); MySQL's lock wait timeout.
+fn is_unavailable_code(dialect: Dialect, code: &str, message: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("57")
+        || code.starts_with("53")
+        || (dialect == Dialect::MySql && message.contains("Lock wait timeout"))
+}

@@ -1,0 +1,166 @@
+//! Bulk event append: multi-row inserts, the new sequences read back, postings and df written
+//! once per batch.
+
+use std::collections::{HashMap, HashSet};
+
+use engram_types::Event;
+use sqlx::AnyConnection;
+
+use super::dialect::Dialect;
+use super::postings::{self, IndexChanges};
+use super::rows::get;
+use super::statement::{Statement, placeholders};
+use crate::error::{Error, Result};
+use crate::prepare::Prepared;
+use crate::record::RecordKind;
+use crate::sql::{NewSpaces, SpaceIds, millis, optional_millis, to_json};
+
+/// Events per multi-row insert (18 parameters each).
+const EVENTS_PER_INSERT: usize = 500;
+
+const INSERT: &str = "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length) VALUES ";
+const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Inserts the batch inside the caller's transaction. Ids are not checked first: the unique
+/// index rejects a taken one, and the caller then names it with [`first_conflict`].
+pub(super) async fn insert(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    prepared: &[Prepared<Event>],
+    created: &mut NewSpaces,
+) -> Result<()> {
+    let mut sequences: HashMap<(String, String), i64> = HashMap::with_capacity(prepared.len());
+    for chunk in prepared.chunks(EVENTS_PER_INSERT) {
+        let mut statement = Statement::new(format!("{INSERT}{}", vec![ROW; chunk.len()].join(", ")));
+        for item in chunk {
+            let event = &item.record;
+            let scope = &event.scope;
+            statement.push(&scope.tenant_id);
+            statement.push(&event.event_id);
+            statement.push(&scope.user_id);
+            statement.push(&scope.agent_id);
+            statement.push(&scope.session_id);
+            statement.push(&scope.run_id);
+            statement.push(&item.space);
+            statement.push(millis(event.ts));
+            statement.push(event.kind.as_str());
+            statement.push(&event.role);
+            statement.push(&event.text);
+            statement.push(to_json(&event.payload)?);
+            statement.push(to_json(&event.tags)?);
+            statement.push(to_json(&event.entities)?);
+            statement.push(event.importance);
+            statement.push(event.token_count);
+            statement.push(optional_millis(event.expires_at));
+            statement.push(item.terms.length);
+        }
+        if dialect.returns_generated_keys() {
+            statement.sql.push_str(" RETURNING tenant_id, event_id, seq");
+            for row in statement.fetch_all(connection, dialect).await? {
+                sequences.insert((get(&row, dialect, 0)?, get(&row, dialect, 1)?), get(&row, dialect, 2)?);
+            }
+        } else {
+            statement.execute(connection, dialect).await?;
+            read_sequences(connection, dialect, chunk, &mut sequences).await?;
+        }
+    }
+    let mut changes = IndexChanges::default();
+    let mut last_space: Option<(&str, &str, i64)> = None;
+    for item in prepared {
+        let scope = &item.record.scope;
+        let Some(&sequence) = sequences.get(&(scope.tenant_id.clone(), item.record.event_id.clone())) else {
+            return Err(Error::storage(dialect.backend(), "an inserted event is not there"));
+        };
+        // Batches usually run in a few spaces, often one: skip the lookup for a repeat.
+        let space_id = match last_space {
+            Some((tenant_id, space, id)) if tenant_id == scope.tenant_id && space == item.space => id,
+            _ => {
+                let id = postings::resolve(
+                    connection,
+                    dialect,
+                    spaces,
+                    &scope.tenant_id,
+                    RecordKind::Event,
+                    &item.space,
+                    created,
+                )
+                .await?;
+                last_space = Some((&scope.tenant_id, &item.space, id));
+                id
+            }
+        };
+        changes.insert(RecordKind::Event, sequence, &scope.tenant_id, space_id, &item.terms);
+    }
+    changes.apply(connection, dialect).await
+}
+
+/// The sequences just given to `chunk` (MySQL cannot return them from the insert), by
+/// (tenant, event id) through the unique index.
+async fn read_sequences(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    chunk: &[Prepared<Event>],
+    sequences: &mut HashMap<(String, String), i64>,
+) -> Result<()> {
+    let mut by_tenant: HashMap<&str, Vec<&str>> = HashMap::new();
+    for item in chunk {
+        by_tenant.entry(&item.record.scope.tenant_id).or_default().push(&item.record.event_id);
+    }
+    for (tenant_id, ids) in by_tenant {
+        let mut statement = Statement::new(format!(
+            "SELECT event_id, seq FROM events WHERE tenant_id = ? AND event_id IN ({})",
+            placeholders(ids.len())
+        ))
+        .bind(tenant_id);
+        for id in ids {
+            statement.push(id);
+        }
+        for row in statement.fetch_all(connection, dialect).await? {
+            sequences.insert((tenant_id.to_string(), get(&row, dialect, 0)?), get(&row, dialect, 1)?);
+        }
+    }
+    Ok(())
+}
+
+/// The error the in-memory store reports for this batch: the first event whose id is taken in
+/// its tenant or repeats an earlier id of the batch. `None` when every id is free.
+pub(super) async fn first_conflict(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    prepared: &[Prepared<Event>],
+) -> Result<Option<Error>> {
+    let mut batch_ids = HashSet::new();
+    let mut taken: HashSet<(String, String)> = HashSet::new();
+    let mut by_tenant: HashMap<&str, Vec<&str>> = HashMap::new();
+    for item in prepared {
+        by_tenant.entry(&item.record.scope.tenant_id).or_default().push(&item.record.event_id);
+    }
+    for (tenant_id, ids) in by_tenant {
+        for chunk in ids.chunks(1000) {
+            let mut statement = Statement::new(format!(
+                "SELECT event_id FROM events WHERE tenant_id = ? AND event_id IN ({})",
+                placeholders(chunk.len())
+            ))
+            .bind(tenant_id);
+            for id in chunk {
+                statement.push(*id);
+            }
+            for row in statement.fetch_all(connection, dialect).await? {
+                taken.insert((tenant_id.to_string(), get(&row, dialect, 0)?));
+            }
+        }
+    }
+    for (index, item) in prepared.iter().enumerate() {
+        let event = &item.record;
+        let key = (event.scope.tenant_id.clone(), event.event_id.clone());
+        if taken.contains(&key) || !batch_ids.insert(key) {
+            return Ok(Some(Error::Conflict {
+                entity: "event",
+                id: event.event_id.clone(),
+                detail: format!("events[{index}].event_id already exists in the tenant"),
+            }));
+        }
+    }
+    Ok(None)
+}

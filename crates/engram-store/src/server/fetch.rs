@@ -1,0 +1,75 @@
+//! `Store::fetch` on the servers: the shared range queries of `sql::fetch` sent as one
+//! `UNION ALL` statement (one round trip however many spaces and partitions), and by-sequence
+//! reads as one primary-key `IN` list.
+
+use sqlx::AnyConnection;
+
+use super::dialect::Dialect;
+use super::rows::ServerRow;
+use super::statement::{Param, Statement, placeholders};
+use crate::error::Result;
+use crate::record::{FetchRequest, Fetched, RecordKind, Selector, visible_spaces};
+use crate::sql::{SqlParam, merge_ranges, range_queries, read_record, select_sequences, table_info};
+
+pub(super) async fn fetch(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    request: &FetchRequest,
+) -> Result<Vec<Fetched>> {
+    match &request.selector {
+        Selector::Sequences(sequences) => {
+            if sequences.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut distinct = sequences.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let info = table_info(request.kind);
+            let spaces = visible_spaces(&request.scope, request.kind);
+            let mut statement = Statement::new(format!(
+                "SELECT {} FROM {} WHERE seq IN ({}) AND tenant_id = ? AND space IN ({})",
+                info.columns,
+                info.table,
+                placeholders(distinct.len()),
+                placeholders(spaces.len())
+            ));
+            for sequence in distinct {
+                statement.push(sequence);
+            }
+            statement.push(&request.scope.tenant_id);
+            for space in spaces {
+                statement.push(space);
+            }
+            let found = run(connection, dialect, request.kind, &statement).await?;
+            Ok(select_sequences(request, sequences, found))
+        }
+        Selector::Newest | Selector::MostImportant => {
+            let queries = range_queries(request);
+            let mut statement = Statement::new(
+                queries.iter().map(|query| format!("({})", query.sql)).collect::<Vec<_>>().join(" UNION ALL "),
+            );
+            for param in queries.into_iter().flat_map(|query| query.params) {
+                statement.push(match param {
+                    SqlParam::Text(text) => Param::Text(text),
+                    SqlParam::Integer(integer) => Param::Integer(integer),
+                });
+            }
+            let found = run(connection, dialect, request.kind, &statement).await?;
+            Ok(merge_ranges(request, found))
+        }
+    }
+}
+
+async fn run(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    kind: RecordKind,
+    statement: &Statement,
+) -> Result<Vec<Fetched>> {
+    statement
+        .fetch_all(connection, dialect)
+        .await?
+        .iter()
+        .map(|row| read_record(kind, &ServerRow { row, dialect }))
+        .collect()
+}

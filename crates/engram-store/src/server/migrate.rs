@@ -1,0 +1,78 @@
+//! Numbered SQL migrations per server, embedded in the binary and applied at open, each recorded
+//! in `engram_migrations`. A server-wide lock makes concurrent openers apply them once.
+
+use sqlx::{AnyConnection, Connection};
+
+use super::dialect::Dialect;
+use super::error::database_error;
+use super::statement::Statement;
+use crate::error::{Error, Result};
+
+/// (version, name, SQL) per server, in order. Append only: a released migration never changes.
+const POSTGRES: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const MYSQL: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/mysql/0001_init.sql"))];
+
+pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
+    let (lock, unlock) = match dialect {
+        Dialect::Postgres => {
+            ("SELECT 1 FROM pg_advisory_lock(726567261)", "SELECT 1 FROM pg_advisory_unlock(726567261)")
+        }
+        Dialect::MySql => ("SELECT GET_LOCK('engram_migrations', 60)", "SELECT RELEASE_LOCK('engram_migrations')"),
+    };
+    Statement::new(lock).fetch_all(connection, dialect).await?;
+    let applied = apply_locked(connection, dialect).await;
+    let released = Statement::new(unlock).fetch_all(connection, dialect).await;
+    applied.and(released.map(|_| ()))
+}
+
+async fn apply_locked(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
+    Statement::new(
+        "CREATE TABLE IF NOT EXISTS engram_migrations (version BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(connection, dialect)
+    .await?;
+    let latest = Statement::new("SELECT COALESCE(MAX(version), 0) FROM engram_migrations")
+        .fetch_optional(connection, dialect)
+        .await?
+        .map(|row| sqlx::Row::try_get::<i64, _>(&row, 0))
+        .transpose()
+        .map_err(|error| database_error(dialect, error))?
+        .unwrap_or(0);
+    let migrations = match dialect {
+        Dialect::Postgres => POSTGRES,
+        Dialect::MySql => MYSQL,
+    };
+    let known = migrations.last().map_or(0, |(version, _, _)| *version);
+    if latest > known {
+        return Err(Error::storage(
+            dialect.backend(),
+            format!("the database has schema version {latest}, this build knows up to {known}"),
+        ));
+    }
+    for (version, name, sql) in migrations.iter().filter(|(version, _, _)| *version > latest) {
+        // Postgres applies a migration atomically; MySQL commits each DDL statement on its own.
+        let mut transaction = connection.begin().await.map_err(|error| database_error(dialect, error))?;
+        for statement in statements(sql) {
+            Statement::new(statement).execute(&mut transaction, dialect).await?;
+        }
+        Statement::new("INSERT INTO engram_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+            .bind(*version)
+            .bind(*name)
+            .bind(crate::prepare::now().timestamp_millis())
+            .execute(&mut transaction, dialect)
+            .await?;
+        transaction.commit().await.map_err(|error| database_error(dialect, error))?;
+        tracing::debug!(backend = dialect.backend(), version, name, "applied migration");
+    }
+    Ok(())
+}
+
+/// The statements of a migration file: separated by `;` at the end of a line, comments and
+/// blank chunks dropped.
+fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
+    sql.split(";\n").filter_map(|chunk| {
+        let code: Vec<&str> =
+            chunk.lines().filter(|line| !line.trim_start().starts_with("--") && !line.trim().is_empty()).collect();
+        if code.is_empty() { None } else { Some(code.join("\n").trim_end_matches(';').to_string()) }
+    })
+}

@@ -1,0 +1,316 @@
+//! The lexical index on Postgres and MySQL (DESIGN.md "Lexical index"): postings as B-tree
+//! tables `{kind}_postings(tenant_id, space_id, term, seq)`, df in `lexical_terms`, totals in
+//! `lexical_totals`. A read is three statements whatever the number of terms and spaces: the
+//! spaces with their totals, every df, and the newest K postings of every present (space, term)
+//! as one `UNION ALL` of limited index ranges.
+
+use std::collections::BTreeMap;
+
+use sqlx::AnyConnection;
+
+use super::dialect::{Dialect, Update};
+use super::rows::get;
+use super::statement::{Statement, placeholders};
+use crate::error::Result;
+use crate::lexical::DocumentTerms;
+use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
+use crate::sql::{NewSpaces, SpaceIds, TermCounts, table_info};
+
+/// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
+const ROWS_PER_INSERT: usize = 2000;
+
+/// The id of an existing space, or `None` when nothing was ever indexed in it.
+pub(super) async fn lookup(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    tenant_id: &str,
+    kind: RecordKind,
+    space: &str,
+) -> Result<Option<i64>> {
+    if let Some(id) = spaces.cached(tenant_id, kind, space)? {
+        return Ok(Some(id));
+    }
+    let row = Statement::new("SELECT space_id FROM lexical_spaces WHERE tenant_id = ? AND kind = ? AND space = ?")
+        .bind(tenant_id)
+        .bind(kind.as_str())
+        .bind(space)
+        .fetch_optional(connection, dialect)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: i64 = get(&row, dialect, 0)?;
+    spaces.learn(tenant_id, kind, space, id)?;
+    Ok(Some(id))
+}
+
+/// The id of a space, created inside the caller's transaction when new (a concurrent writer
+/// creating the same space is absorbed by the unique key).
+pub(super) async fn resolve(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    tenant_id: &str,
+    kind: RecordKind,
+    space: &str,
+    created: &mut NewSpaces,
+) -> Result<i64> {
+    if let Some(id) = created.find(tenant_id, kind, space) {
+        return Ok(id);
+    }
+    if let Some(id) = lookup(connection, dialect, spaces, tenant_id, kind, space).await? {
+        return Ok(id);
+    }
+    Statement::new(format!(
+        "INSERT INTO lexical_spaces (tenant_id, kind, space) VALUES (?, ?, ?) {}",
+        dialect.ignore_existing("tenant_id, kind, space", "space_id")
+    ))
+    .bind(tenant_id)
+    .bind(kind.as_str())
+    .bind(space)
+    .execute(connection, dialect)
+    .await?;
+    let row = Statement::new("SELECT space_id FROM lexical_spaces WHERE tenant_id = ? AND kind = ? AND space = ?")
+        .bind(tenant_id)
+        .bind(kind.as_str())
+        .bind(space)
+        .fetch_optional(connection, dialect)
+        .await?;
+    let id: i64 = match row {
+        Some(row) => get(&row, dialect, 0)?,
+        None => return Err(crate::Error::storage(dialect.backend(), "a created lexical space is not there")),
+    };
+    created.push(tenant_id, kind, space, id);
+    Ok(id)
+}
+
+/// A document's postings: which record, in which space, with which terms.
+#[derive(Debug)]
+struct Document {
+    sequence: i64,
+    tenant_id: String,
+    space_id: i64,
+    terms: Vec<String>,
+}
+
+/// Index changes of one write transaction, written by [`IndexChanges::apply`].
+#[derive(Debug, Default)]
+pub(super) struct IndexChanges {
+    counts: TermCounts,
+    added: BTreeMap<RecordKind, Vec<Document>>,
+    removed: BTreeMap<RecordKind, Vec<Document>>,
+}
+
+impl IndexChanges {
+    pub(super) fn insert(
+        &mut self,
+        kind: RecordKind,
+        sequence: i64,
+        tenant_id: &str,
+        space_id: i64,
+        terms: &DocumentTerms,
+    ) {
+        self.counts.count(tenant_id, space_id, terms, 1);
+        self.added.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
+    }
+
+    /// Removes a record's postings, as when a fact is superseded or a procedure replaced.
+    pub(super) fn remove(
+        &mut self,
+        kind: RecordKind,
+        sequence: i64,
+        tenant_id: &str,
+        space_id: i64,
+        terms: &DocumentTerms,
+    ) {
+        self.counts.count(tenant_id, space_id, terms, -1);
+        self.removed.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
+    }
+
+    /// Writes postings, df and totals: removals first, then multi-row inserts and upserts, in
+    /// key order.
+    pub(super) async fn apply(self, connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
+        for (kind, documents) in &self.removed {
+            let postings = table_info(*kind).postings;
+            for document in documents.iter().filter(|document| !document.terms.is_empty()) {
+                let mut statement = Statement::new(format!(
+                    "DELETE FROM {postings} WHERE tenant_id = ? AND space_id = ? AND term IN ({}) AND seq = ?",
+                    placeholders(document.terms.len())
+                ))
+                .bind(&document.tenant_id)
+                .bind(document.space_id);
+                for term in &document.terms {
+                    statement.push(term);
+                }
+                statement.push(document.sequence);
+                statement.execute(connection, dialect).await?;
+            }
+        }
+        for (kind, documents) in &self.added {
+            let rows: Vec<(&str, i64, &str, i64)> = documents
+                .iter()
+                .flat_map(|document| {
+                    document.terms.iter().map(|term| {
+                        (document.tenant_id.as_str(), document.space_id, term.as_str(), document.sequence)
+                    })
+                })
+                .collect();
+            let postings = table_info(*kind).postings;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut statement = Statement::new(format!(
+                    "INSERT INTO {postings} (tenant_id, space_id, term, seq) VALUES {}",
+                    vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+                ));
+                for (tenant_id, space_id, term, sequence) in chunk {
+                    statement.push(*tenant_id);
+                    statement.push(*space_id);
+                    statement.push(*term);
+                    statement.push(*sequence);
+                }
+                statement.execute(connection, dialect).await?;
+            }
+        }
+        self.apply_counts(connection, dialect).await
+    }
+
+    async fn apply_counts(&self, connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
+        let add_df = dialect.upsert("lexical_terms", "tenant_id, space_id, term", &[("df", Update::AddAtLeastZero)]);
+        for (space_id, space) in &self.counts.spaces {
+            // A negative delta only ever hits a row that exists (its record was indexed), so
+            // every delta is one upsert; rows that reach zero are deleted after.
+            let deltas: Vec<(&String, &i64)> = space.frequencies.iter().filter(|(_, delta)| **delta != 0).collect();
+            for chunk in deltas.chunks(ROWS_PER_INSERT) {
+                let mut statement = Statement::new(format!(
+                    "INSERT INTO lexical_terms (tenant_id, space_id, term, df) VALUES {} {add_df}",
+                    vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+                ));
+                for (term, delta) in chunk {
+                    statement.push(&space.tenant_id);
+                    statement.push(*space_id);
+                    statement.push(*term);
+                    statement.push(**delta);
+                }
+                statement.execute(connection, dialect).await?;
+            }
+            let emptied: Vec<&String> =
+                space.frequencies.iter().filter(|(_, delta)| **delta < 0).map(|(term, _)| term).collect();
+            if !emptied.is_empty() {
+                let mut statement = Statement::new(format!(
+                    "DELETE FROM lexical_terms WHERE tenant_id = ? AND space_id = ? AND term IN ({}) AND df <= 0",
+                    placeholders(emptied.len())
+                ))
+                .bind(&space.tenant_id)
+                .bind(*space_id);
+                for term in emptied {
+                    statement.push(term);
+                }
+                statement.execute(connection, dialect).await?;
+            }
+            if space.documents != 0 || space.length != 0 {
+                Statement::new(format!(
+                    "INSERT INTO lexical_totals (tenant_id, space_id, documents, total_length) VALUES (?, ?, ?, ?) {}",
+                    dialect.upsert(
+                        "lexical_totals",
+                        "tenant_id, space_id",
+                        &[("documents", Update::AddAtLeastZero), ("total_length", Update::AddAtLeastZero)]
+                    )
+                ))
+                .bind(&space.tenant_id)
+                .bind(*space_id)
+                .bind(space.documents)
+                .bind(space.length)
+                .execute(connection, dialect)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn document(sequence: i64, tenant_id: &str, space_id: i64, terms: &DocumentTerms) -> Document {
+    Document { sequence, tenant_id: tenant_id.to_string(), space_id, terms: terms.frequencies.keys().cloned().collect() }
+}
+
+/// Reads postings as `memory/postings.rs` does: totals summed over the requested spaces, and
+/// per term the df summed and the newest `per_term` sequences merged across spaces.
+pub(super) async fn read(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    request: &PostingsRequest,
+) -> Result<Postings> {
+    let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
+    for term in &request.terms {
+        result.terms.insert(term.clone(), TermPostings::default());
+    }
+    if request.spaces.is_empty() || request.terms.is_empty() {
+        return Ok(result);
+    }
+    let mut statement = Statement::new(format!(
+        "SELECT s.space_id, COALESCE(t.documents, 0), COALESCE(t.total_length, 0)
+         FROM lexical_spaces s LEFT JOIN lexical_totals t ON t.tenant_id = s.tenant_id AND t.space_id = s.space_id
+         WHERE s.tenant_id = ? AND s.kind = ? AND s.space IN ({})",
+        placeholders(request.spaces.len())
+    ))
+    .bind(&request.tenant_id)
+    .bind(request.kind.as_str());
+    for space in &request.spaces {
+        statement.push(space);
+    }
+    let mut space_ids = Vec::new();
+    for row in statement.fetch_all(connection, dialect).await? {
+        space_ids.push(get::<i64>(&row, dialect, 0)?);
+        result.document_count += u64::try_from(get::<i64>(&row, dialect, 1)?).unwrap_or(0);
+        result.total_length += u64::try_from(get::<i64>(&row, dialect, 2)?).unwrap_or(0);
+    }
+    if space_ids.is_empty() {
+        return Ok(result);
+    }
+    let mut statement = Statement::new(format!(
+        "SELECT space_id, term, df FROM lexical_terms WHERE tenant_id = ? AND space_id IN ({}) AND term IN ({})",
+        placeholders(space_ids.len()),
+        placeholders(request.terms.len())
+    ))
+    .bind(&request.tenant_id);
+    for space_id in &space_ids {
+        statement.push(*space_id);
+    }
+    for term in &request.terms {
+        statement.push(term);
+    }
+    let mut present: Vec<(i64, String)> = Vec::new();
+    for row in statement.fetch_all(connection, dialect).await? {
+        let (space_id, term, df): (i64, String, i64) =
+            (get(&row, dialect, 0)?, get(&row, dialect, 1)?, get(&row, dialect, 2)?);
+        if let Some(merged) = result.terms.get_mut(&term) {
+            merged.document_frequency += u64::try_from(df).unwrap_or(0);
+            present.push((space_id, term));
+        }
+    }
+    if present.is_empty() {
+        return Ok(result);
+    }
+    // Sorted so that the same request is the same statement text (prepared once per connection).
+    present.sort();
+    let postings = table_info(request.kind).postings;
+    let range = format!(
+        "(SELECT term, seq FROM {postings} WHERE tenant_id = ? AND space_id = ? AND term = ? ORDER BY seq DESC LIMIT {})",
+        request.per_term
+    );
+    let mut statement = Statement::new(vec![range.as_str(); present.len()].join(" UNION ALL "));
+    for (space_id, term) in &present {
+        statement.push(&request.tenant_id);
+        statement.push(*space_id);
+        statement.push(term);
+    }
+    for row in statement.fetch_all(connection, dialect).await? {
+        let (term, sequence): (String, i64) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
+        if let Some(merged) = result.terms.get_mut(&term) {
+            merged.sequences.push(sequence);
+        }
+    }
+    let limit = request.per_term as usize;
+    for merged in result.terms.values_mut() {
+        merged.sequences.sort_unstable_by(|left, right| right.cmp(left));
+        merged.sequences.truncate(limit);
+    }
+    Ok(result)
+}

@@ -1,0 +1,320 @@
+//! Episodes, procedures and insights, and removing a record's postings.
+
+use engram_types::{Episode, Insight, InsightUpdate, Limits, Procedure, ProcedureInput, Scope};
+use sqlx::AnyConnection;
+
+use super::dialect::Dialect;
+use super::postings::{self, IndexChanges};
+use super::rows::{ServerRow, get};
+use super::statement::{Statement, insert_returning};
+use crate::error::{Error, Result};
+use crate::prepare::{self, Prepared};
+use crate::record::RecordKind;
+use crate::sql::{
+    INSIGHT_COLUMNS, NewSpaces, PROCEDURE_COLUMNS, SpaceIds, millis, optional_millis, read_insight, read_procedure,
+    stored_terms, table_info, to_integer, to_json,
+};
+
+pub(super) async fn append_episode(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    prepared: &Prepared<Episode>,
+    created: &mut NewSpaces,
+) -> Result<()> {
+    let episode = &prepared.record;
+    let scope = &episode.scope;
+    if id_taken(connection, dialect, RecordKind::Episode, &scope.tenant_id, &episode.episode_id).await? {
+        return Err(Error::Conflict {
+            entity: "episode",
+            id: episode.episode_id.clone(),
+            detail: "episode_id already exists in the tenant".into(),
+        });
+    }
+    let statement = Statement::new(
+        "INSERT INTO episodes (tenant_id, episode_id, user_id, agent_id, session_id, run_id, space, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, lexical_length, lexical_terms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&scope.tenant_id)
+    .bind(&episode.episode_id)
+    .bind(&scope.user_id)
+    .bind(&scope.agent_id)
+    .bind(&scope.session_id)
+    .bind(&scope.run_id)
+    .bind(&prepared.space)
+    .bind(episode.scope_level.as_str())
+    .bind(millis(episode.start_ts))
+    .bind(millis(episode.end_ts))
+    .bind(&episode.summary)
+    .bind(to_json(&episode.highlights)?)
+    .bind(to_json(&episode.tags)?)
+    .bind(to_json(&episode.entities)?)
+    .bind(to_json(&episode.sources)?)
+    .bind(episode.compression_level.as_str())
+    .bind(episode.importance)
+    .bind(episode.token_count)
+    .bind(optional_millis(episode.expires_at))
+    .bind(prepared.terms.length)
+    .bind(to_json(&prepared.terms.frequencies)?);
+    let sequence = insert_returning(statement, "seq", connection, dialect).await?;
+    index(connection, dialect, spaces, RecordKind::Episode, sequence, &scope.tenant_id, prepared, created).await
+}
+
+/// Creates a procedure, or replaces the one with the same id in place: same sequence, use
+/// count carried over, postings re-made. Checks ownership before validating the input, as the
+/// in-memory store does.
+pub(super) async fn upsert_procedure(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    input: ProcedureInput,
+    limits: &Limits,
+    created: &mut NewSpaces,
+) -> Result<Procedure> {
+    let existing: Option<(i64, Procedure)> = match &input.procedure_id {
+        Some(id) => {
+            let row = Statement::new(format!(
+                "SELECT {PROCEDURE_COLUMNS} FROM procedures WHERE tenant_id = ? AND procedure_id = ?"
+            ))
+            .bind(&input.scope.tenant_id)
+            .bind(id)
+            .fetch_optional(connection, dialect)
+            .await?;
+            match row {
+                Some(row) => Some((get(&row, dialect, 0)?, read_procedure(&ServerRow { row: &row, dialect })?)),
+                None => None,
+            }
+        }
+        None => None,
+    };
+    if let Some((_, old)) = &existing {
+        let (left, right) = (&old.scope, &input.scope);
+        if left.tenant_id != right.tenant_id || left.user_id != right.user_id || left.agent_id != right.agent_id {
+            return Err(Error::Conflict {
+                entity: "procedure",
+                id: old.procedure_id.clone(),
+                detail: "procedure_id belongs to another user or agent".into(),
+            });
+        }
+    }
+    let use_count = existing.as_ref().map_or(0, |(_, old)| old.use_count);
+    let prepared = prepare::procedure(input, prepare::now(), use_count, limits)?;
+    let procedure = &prepared.record;
+    let scope = &procedure.scope;
+    let mut changes = IndexChanges::default();
+    // The same columns either way: SET for a replacement, VALUES for a new row.
+    let columns = [
+        "tenant_id",
+        "procedure_id",
+        "user_id",
+        "agent_id",
+        "session_id",
+        "run_id",
+        "space",
+        "scope_level",
+        "task_type",
+        "title",
+        "steps",
+        "content",
+        "text",
+        "priority",
+        "applicability",
+        "tags",
+        "entities",
+        "use_count",
+        "updated_at",
+        "token_count",
+        "expires_at",
+        "lexical_length",
+        "lexical_terms",
+    ];
+    let mut statement = Statement::default()
+        .bind(&scope.tenant_id)
+        .bind(&procedure.procedure_id)
+        .bind(&scope.user_id)
+        .bind(&scope.agent_id)
+        .bind(&scope.session_id)
+        .bind(&scope.run_id)
+        .bind(&prepared.space)
+        .bind(procedure.scope_level.as_str())
+        .bind(&procedure.task_type)
+        .bind(&procedure.title)
+        .bind(to_json(&procedure.steps)?)
+        .bind(procedure.content.clone())
+        .bind(&procedure.text)
+        .bind(procedure.priority)
+        .bind(procedure.applicability.clone())
+        .bind(to_json(&procedure.tags)?)
+        .bind(to_json(&procedure.entities)?)
+        .bind(to_integer(procedure.use_count, "procedures.use_count")?)
+        .bind(millis(procedure.updated_at))
+        .bind(procedure.token_count)
+        .bind(optional_millis(procedure.expires_at))
+        .bind(prepared.terms.length)
+        .bind(to_json(&prepared.terms.frequencies)?);
+    let sequence = match &existing {
+        Some((sequence, _)) => {
+            unindex(connection, dialect, spaces, RecordKind::Procedure, *sequence, &mut changes).await?;
+            let assignments: Vec<String> = columns.iter().map(|column| format!("{column} = ?")).collect();
+            statement.sql = format!("UPDATE procedures SET {} WHERE seq = ?", assignments.join(", "));
+            statement.push(*sequence);
+            statement.execute(connection, dialect).await?;
+            *sequence
+        }
+        None => {
+            statement.sql = format!(
+                "INSERT INTO procedures ({}) VALUES ({})",
+                columns.join(", "),
+                super::statement::placeholders(columns.len())
+            );
+            insert_returning(statement, "seq", connection, dialect).await?
+        }
+    };
+    let space_id = postings::resolve(
+        connection,
+        dialect,
+        spaces,
+        &scope.tenant_id,
+        RecordKind::Procedure,
+        &prepared.space,
+        created,
+    )
+    .await?;
+    changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
+    changes.apply(connection, dialect).await?;
+    Ok(prepared.record)
+}
+
+pub(super) async fn append_insight(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    prepared: &Prepared<Insight>,
+    created: &mut NewSpaces,
+) -> Result<()> {
+    let insight = &prepared.record;
+    let scope = &insight.scope;
+    if id_taken(connection, dialect, RecordKind::Insight, &scope.tenant_id, &insight.insight_id).await? {
+        return Err(Error::Conflict {
+            entity: "insight",
+            id: insight.insight_id.clone(),
+            detail: "insight_id already exists in the tenant".into(),
+        });
+    }
+    let statement = Statement::new(
+        "INSERT INTO insights (tenant_id, insight_id, user_id, agent_id, session_id, run_id, space, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count, lexical_length, lexical_terms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&scope.tenant_id)
+    .bind(&insight.insight_id)
+    .bind(&scope.user_id)
+    .bind(&scope.agent_id)
+    .bind(&scope.session_id)
+    .bind(&scope.run_id)
+    .bind(&prepared.space)
+    .bind(insight.kind.as_str())
+    .bind(&insight.text)
+    .bind(insight.confidence)
+    .bind(insight.validation.as_str())
+    .bind(to_json(&insight.tags)?)
+    .bind(to_json(&insight.entities)?)
+    .bind(to_json(&insight.sources)?)
+    .bind(millis(insight.created_at))
+    .bind(optional_millis(insight.expires_at))
+    .bind(insight.token_count)
+    .bind(prepared.terms.length)
+    .bind(to_json(&prepared.terms.frequencies)?);
+    let sequence = insert_returning(statement, "seq", connection, dialect).await?;
+    index(connection, dialect, spaces, RecordKind::Insight, sequence, &scope.tenant_id, prepared, created).await
+}
+
+/// Changes validation and confidence; `NotFound` unless the insight belongs to the update's run.
+pub(super) async fn update_insight(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    update: &InsightUpdate,
+) -> Result<Insight> {
+    let not_found = || Error::NotFound { entity: "insight", id: update.insight_id.clone() };
+    let row = Statement::new(format!("SELECT {INSIGHT_COLUMNS} FROM insights WHERE tenant_id = ? AND insight_id = ?"))
+        .bind(&update.scope.tenant_id)
+        .bind(&update.insight_id)
+        .fetch_optional(connection, dialect)
+        .await?
+        .ok_or_else(not_found)?;
+    let sequence: i64 = get(&row, dialect, 0)?;
+    let mut insight = read_insight(&ServerRow { row: &row, dialect })?;
+    if !same_run(&insight.scope, &update.scope) {
+        return Err(not_found());
+    }
+    if let Some(validation) = update.validation {
+        insight.validation = validation;
+    }
+    if let Some(confidence) = update.confidence {
+        insight.confidence = confidence;
+    }
+    Statement::new("UPDATE insights SET validation = ?, confidence = ? WHERE seq = ?")
+        .bind(insight.validation.as_str())
+        .bind(insight.confidence)
+        .bind(sequence)
+        .execute(connection, dialect)
+        .await?;
+    Ok(insight)
+}
+
+/// Removes a stored record's postings (the row stays), from the terms stored with it.
+pub(super) async fn unindex(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    kind: RecordKind,
+    sequence: i64,
+    changes: &mut IndexChanges,
+) -> Result<()> {
+    let sql =
+        format!("SELECT tenant_id, space, lexical_terms, lexical_length FROM {} WHERE seq = ?", table_info(kind).table);
+    let Some(row) = Statement::new(sql).bind(sequence).fetch_optional(connection, dialect).await? else {
+        return Ok(());
+    };
+    let (tenant_id, space): (String, String) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
+    let terms = stored_terms(dialect.backend(), &get::<String>(&row, dialect, 2)?, get(&row, dialect, 3)?)?;
+    if let Some(space_id) = postings::lookup(connection, dialect, spaces, &tenant_id, kind, &space).await? {
+        changes.remove(kind, sequence, &tenant_id, space_id, &terms);
+    }
+    Ok(())
+}
+
+#[expect(clippy::too_many_arguments, reason = "one transaction's context, passed through")]
+async fn index<T: Sync>(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    kind: RecordKind,
+    sequence: i64,
+    tenant_id: &str,
+    prepared: &Prepared<T>,
+    created: &mut NewSpaces,
+) -> Result<()> {
+    let mut changes = IndexChanges::default();
+    let space_id = postings::resolve(connection, dialect, spaces, tenant_id, kind, &prepared.space, created).await?;
+    changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
+    changes.apply(connection, dialect).await
+}
+
+pub(super) async fn id_taken(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    kind: RecordKind,
+    tenant_id: &str,
+    id: &str,
+) -> Result<bool> {
+    let sql = format!("SELECT 1 FROM {} WHERE tenant_id = ? AND {}_id = ?", table_info(kind).table, kind.as_str());
+    Ok(Statement::new(sql).bind(tenant_id).bind(id).fetch_optional(connection, dialect).await?.is_some())
+}
+
+fn same_run(left: &Scope, right: &Scope) -> bool {
+    left.tenant_id == right.tenant_id
+        && left.user_id == right.user_id
+        && left.agent_id == right.agent_id
+        && left.session_id == right.session_id
+        && left.run_id == right.run_id
+}

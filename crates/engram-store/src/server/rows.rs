@@ -1,0 +1,58 @@
+//! sqlx rows as [`ColumnReader`]s.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::dialect::Dialect;
+use super::error::database_error;
+use crate::error::Result;
+use crate::sql::ColumnReader;
+
+/// A row of a server, with the dialect that names it in errors.
+pub(super) struct ServerRow<'a> {
+    pub row: &'a AnyRow,
+    pub dialect: Dialect,
+}
+
+impl ServerRow<'_> {
+    fn get<T>(&self, index: usize) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        self.row.try_get(index).map_err(|error| database_error(self.dialect, error))
+    }
+}
+
+impl ColumnReader for ServerRow<'_> {
+    fn backend(&self) -> &'static str {
+        self.dialect.backend()
+    }
+
+    fn text(&self, index: usize) -> Result<String> {
+        self.get(index)
+    }
+
+    fn optional_text(&self, index: usize) -> Result<Option<String>> {
+        self.get(index)
+    }
+
+    fn integer(&self, index: usize) -> Result<i64> {
+        self.get(index)
+    }
+
+    fn optional_integer(&self, index: usize) -> Result<Option<i64>> {
+        self.get(index)
+    }
+
+    fn real(&self, index: usize) -> Result<f64> {
+        self.get(index)
+    }
+}
+
+/// Reads column `index` of `row` (integers, text).
+pub(super) fn get<T>(row: &AnyRow, dialect: Dialect, index: usize) -> Result<T>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    ServerRow { row, dialect }.get(index)
+}

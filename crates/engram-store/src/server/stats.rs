@@ -1,0 +1,62 @@
+//! `Store::stats`: counts over index ranges of the scope's visible spaces.
+
+use engram_types::Scope;
+use sqlx::AnyConnection;
+
+use super::dialect::Dialect;
+use super::rows::get;
+use super::state::working_state_version;
+use super::statement::{Statement, placeholders};
+use crate::error::Result;
+use crate::record::{RecordKind, Stats, visible_spaces};
+use crate::sql::{table_info, time};
+
+pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scope: &Scope) -> Result<Stats> {
+    let backend = dialect.backend();
+    let mut stats =
+        Stats { working_state_version: working_state_version(connection, dialect, scope).await?, ..Stats::default() };
+    let spaces = visible_spaces(scope, RecordKind::Event);
+    let mut statement = Statement::new(format!(
+        "SELECT COUNT(*), MIN(ts), MAX(ts) FROM events WHERE tenant_id = ? AND space IN ({})",
+        placeholders(spaces.len())
+    ))
+    .bind(&scope.tenant_id);
+    for space in spaces {
+        statement.push(space);
+    }
+    if let Some(row) = statement.fetch_optional(connection, dialect).await? {
+        stats.events = u64::try_from(get::<i64>(&row, dialect, 0)?).unwrap_or(0);
+        stats.oldest_event = get::<Option<i64>>(&row, dialect, 1)?.map(|millis| time(backend, millis)).transpose()?;
+        stats.newest_event = get::<Option<i64>>(&row, dialect, 2)?.map(|millis| time(backend, millis)).transpose()?;
+    }
+    for (kind, group) in [
+        (RecordKind::Fact, Some("status")),
+        (RecordKind::Episode, None),
+        (RecordKind::Procedure, None),
+        (RecordKind::Insight, Some("validation")),
+    ] {
+        let table = table_info(kind).table;
+        let spaces = visible_spaces(scope, kind);
+        let filter = format!("tenant_id = ? AND space IN ({})", placeholders(spaces.len()));
+        let sql = match group {
+            Some(column) => format!("SELECT {column}, COUNT(*) FROM {table} WHERE {filter} GROUP BY {column}"),
+            None => format!("SELECT 'all', COUNT(*) FROM {table} WHERE {filter}"),
+        };
+        let mut statement = Statement::new(sql).bind(&scope.tenant_id);
+        for space in spaces {
+            statement.push(space);
+        }
+        for row in statement.fetch_all(connection, dialect).await? {
+            let (label, count): (String, i64) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
+            let count = u64::try_from(count).unwrap_or(0);
+            match kind {
+                RecordKind::Fact if count > 0 => *stats.facts.entry(label).or_insert(0) += count,
+                RecordKind::Insight if count > 0 => *stats.insights.entry(label).or_insert(0) += count,
+                RecordKind::Episode => stats.episodes += count,
+                RecordKind::Procedure => stats.procedures += count,
+                _ => {}
+            }
+        }
+    }
+    Ok(stats)
+}

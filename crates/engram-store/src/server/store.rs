@@ -1,0 +1,199 @@
+//! `ServerStore`: the `Store` implementation Postgres and MySQL share. `PostgresStore` and
+//! `MySqlStore` are this store with their dialect.
+
+use engram_types::{
+    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Limits,
+    Procedure, ProcedureInput, Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
+};
+
+use super::database::Database;
+use super::dialect::Dialect;
+use super::error::database_error;
+use super::options::{ServerOptions, Target};
+use super::{events, facts, fetch, postings, records, state, stats};
+use crate::error::{Error, Result};
+use crate::prepare;
+use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Stats};
+use crate::sql::{NewSpaces, SpaceIds};
+use crate::store::Store;
+
+/// A store on a Postgres or MySQL server.
+#[derive(Debug)]
+pub(crate) struct ServerStore {
+    database: Database,
+    spaces: SpaceIds,
+    limits: Limits,
+    /// Writes of this store run one at a time, as on SQLite: the read-check-write of an upsert
+    /// (one active fact per key, procedure ownership) then never races within a process, and
+    /// index upserts never deadlock one another.
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// Runs `$body` (a future using `$connection`, `$created` and `$dialect`) in one transaction on
+/// the store's writer: committed when it returns `Ok`, rolled back otherwise.
+macro_rules! in_transaction {
+    ($store:expr, |$connection:ident, $created:ident, $dialect:ident| $body:expr) => {{
+        let store: &ServerStore = $store;
+        let $dialect = store.database.dialect;
+        store.database.run(|pool| async move {
+            let _writer = store.writer.lock().await;
+            let mut transaction = pool.begin().await.map_err(|error| database_error($dialect, error))?;
+            let mut new_spaces = NewSpaces::default();
+            let value = {
+                let $connection = &mut *transaction;
+                let $created = &mut new_spaces;
+                $body.await?
+            };
+            transaction.commit().await.map_err(|error| database_error($dialect, error))?;
+            store.spaces.remember(new_spaces)?;
+            Ok(value)
+        })
+    }};
+}
+
+/// Runs `$body` on a pooled connection, outside any transaction (each read is one statement
+/// or a few independent ones).
+macro_rules! on_connection {
+    ($store:expr, |$connection:ident, $dialect:ident| $body:expr) => {{
+        let store: &ServerStore = $store;
+        let $dialect = store.database.dialect;
+        store.database.run(|pool| async move {
+            let mut pooled = pool.acquire().await.map_err(|error| database_error($dialect, error))?;
+            let $connection = &mut *pooled;
+            $body.await
+        })
+    }};
+}
+
+impl ServerStore {
+    pub(crate) fn open(dialect: Dialect, dsn: &str, options: ServerOptions) -> Result<Self> {
+        let target = Target::parse(dialect, dsn, options)?;
+        Ok(Self {
+            database: Database::open(dialect, &target)?,
+            spaces: SpaceIds::default(),
+            limits: Limits::default(),
+            writer: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Drops the database `dsn` (or `options.database`) names, if it exists.
+    pub(crate) fn drop_database(dialect: Dialect, dsn: &str, options: ServerOptions) -> Result<()> {
+        super::database::drop_database(dialect, &Target::parse(dialect, dsn, options)?)
+    }
+
+    pub(crate) fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Whether the connections to the server are encrypted (Postgres only: `pg_stat_ssl`).
+    pub(crate) fn uses_tls(&self) -> Result<bool> {
+        on_connection!(self, |connection, dialect| async move {
+            let row = super::statement::Statement::new(
+                "SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            )
+            .fetch_optional(connection, dialect)
+            .await?;
+            Ok(match row {
+                Some(row) => super::rows::get::<i32>(&row, dialect, 0)? == 1,
+                None => false,
+            })
+        })
+    }
+}
+
+impl Store for ServerStore {
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn append_events(&self, events: Vec<EventInput>) -> Result<Vec<Event>> {
+        let prepared = prepare::events(events, prepare::now(), &self.limits)?;
+        let spaces = &self.spaces;
+        let batch = &prepared;
+        match in_transaction!(self, |connection, created, dialect| events::insert(connection, dialect, spaces, batch, created)) {
+            Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
+            Err(error @ Error::Conflict { .. }) => {
+                // A unique key refused an id; name the first offending event as the in-memory
+                // store would (the batch was rolled back).
+                let named = on_connection!(self, |connection, dialect| events::first_conflict(connection, dialect, batch))?;
+                Err(named.unwrap_or(error))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite> {
+        let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
+        let spaces = &self.spaces;
+        in_transaction!(self, |connection, created, dialect| facts::upsert(connection, dialect, spaces, prepared, created))
+    }
+
+    fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
+        scope.validate(self.limits.max_id_bytes)?;
+        on_connection!(self, |connection, dialect| facts::history(connection, dialect, scope, fact_key))
+    }
+
+    fn append_episode(&self, episode: EpisodeInput) -> Result<Episode> {
+        let prepared = prepare::episode(episode, &self.limits)?;
+        let (spaces, record) = (&self.spaces, &prepared);
+        in_transaction!(self, |connection, created, dialect| records::append_episode(connection, dialect, spaces, record, created))?;
+        Ok(prepared.record)
+    }
+
+    fn upsert_procedure(&self, procedure: ProcedureInput) -> Result<Procedure> {
+        let (spaces, limits) = (&self.spaces, &self.limits);
+        in_transaction!(self, |connection, created, dialect| records::upsert_procedure(
+            connection, dialect, spaces, procedure, limits, created
+        ))
+    }
+
+    fn append_insight(&self, insight: InsightInput) -> Result<Insight> {
+        let prepared = prepare::insight(insight, prepare::now(), &self.limits)?;
+        let (spaces, record) = (&self.spaces, &prepared);
+        in_transaction!(self, |connection, created, dialect| records::append_insight(connection, dialect, spaces, record, created))?;
+        Ok(prepared.record)
+    }
+
+    fn update_insight(&self, update: InsightUpdate) -> Result<Insight> {
+        update.validate(&self.limits)?;
+        let update = &update;
+        in_transaction!(self, |connection, _created, dialect| records::update_insight(connection, dialect, update))
+    }
+
+    fn get_working_state(&self, scope: &Scope) -> Result<WorkingState> {
+        scope.validate(self.limits.max_id_bytes)?;
+        on_connection!(self, |connection, dialect| state::working_state(connection, dialect, scope, false))
+    }
+
+    fn patch_working_state(&self, patch: WorkingStatePatch) -> Result<WorkingState> {
+        patch.validate(&self.limits)?;
+        let patch = &patch;
+        in_transaction!(self, |connection, _created, dialect| state::patch_working_state(connection, dialect, patch))
+    }
+
+    fn get_short_term(&self, scope: &Scope) -> Result<ShortTermState> {
+        scope.validate(self.limits.max_id_bytes)?;
+        on_connection!(self, |connection, dialect| state::short_term(connection, dialect, scope, false))
+    }
+
+    fn update_short_term(&self, update: ShortTermUpdate) -> Result<ShortTermState> {
+        update.validate(&self.limits)?;
+        let update = &update;
+        in_transaction!(self, |connection, _created, dialect| state::update_short_term(connection, dialect, update))
+    }
+
+    fn fetch(&self, request: &FetchRequest) -> Result<Vec<Fetched>> {
+        request.scope.validate(self.limits.max_id_bytes)?;
+        request.validate()?;
+        on_connection!(self, |connection, dialect| fetch::fetch(connection, dialect, request))
+    }
+
+    fn postings(&self, request: &PostingsRequest) -> Result<Postings> {
+        on_connection!(self, |connection, dialect| postings::read(connection, dialect, request))
+    }
+
+    fn stats(&self, scope: &Scope) -> Result<Stats> {
+        scope.validate(self.limits.max_id_bytes)?;
+        on_connection!(self, |connection, dialect| stats::stats(connection, dialect, scope))
+    }
+}

@@ -1,0 +1,62 @@
+//! Table and column names of the SQL backends. Every SELECT of a record uses its kind's column
+//! list, so [`super::read_record`] reads the same positions on every backend.
+
+use crate::record::RecordKind;
+
+const EVENT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at";
+pub(crate) const FACT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, fact_id, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count";
+const EPISODE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, episode_id, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at";
+pub(crate) const PROCEDURE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, procedure_id, scope_level, task_type, title, steps, content, text, priority, applicability, tags, entities, use_count, updated_at, token_count, expires_at";
+pub(crate) const INSIGHT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, insight_id, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count";
+
+/// Where each kind lives and which columns its orderings use.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TableInfo {
+    pub table: &'static str,
+    pub postings: &'static str,
+    pub columns: &'static str,
+    /// The column `Selector::Newest` orders by (`Record::time`).
+    pub time: &'static str,
+    /// The column `Selector::MostImportant` orders by (`Record::weight`).
+    pub weight: &'static str,
+}
+
+pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
+    match kind {
+        RecordKind::Event => TableInfo {
+            table: "events",
+            postings: "event_postings",
+            columns: EVENT_COLUMNS,
+            time: "ts",
+            weight: "importance",
+        },
+        RecordKind::Fact => TableInfo {
+            table: "facts",
+            postings: "fact_postings",
+            columns: FACT_COLUMNS,
+            time: "recorded_at",
+            weight: "importance",
+        },
+        RecordKind::Episode => TableInfo {
+            table: "episodes",
+            postings: "episode_postings",
+            columns: EPISODE_COLUMNS,
+            time: "end_ts",
+            weight: "importance",
+        },
+        RecordKind::Procedure => TableInfo {
+            table: "procedures",
+            postings: "procedure_postings",
+            columns: PROCEDURE_COLUMNS,
+            time: "updated_at",
+            weight: "priority",
+        },
+        RecordKind::Insight => TableInfo {
+            table: "insights",
+            postings: "insight_postings",
+            columns: INSIGHT_COLUMNS,
+            time: "created_at",
+            weight: "confidence",
+        },
+    }
+}

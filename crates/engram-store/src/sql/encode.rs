@@ -1,0 +1,25 @@
+//! engram values -> SQL column values, for every SQL backend.
+
+use engram_types::Timestamp;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Stored instants are unix milliseconds.
+pub(crate) fn millis(instant: Timestamp) -> i64 {
+    instant.timestamp_millis()
+}
+
+pub(crate) fn optional_millis(instant: Option<Timestamp>) -> Option<i64> {
+    instant.map(millis)
+}
+
+/// Lists, payloads and values are stored as compact JSON text.
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|error| Error::storage("engram", format!("cannot serialize to JSON: {error}")))
+}
+
+/// Counts and versions are u64 in engram, BIGINT (i64) in SQL.
+pub(crate) fn to_integer(value: u64, column: &str) -> Result<i64> {
+    i64::try_from(value).map_err(|error| Error::storage("engram", format!("{column} does not fit in 64 bits: {error}")))
+}

@@ -1,0 +1,157 @@
+//! `Store::fetch` for SQL backends: the index range queries a request becomes, and how their
+//! rows are merged. Every request becomes one query per (visible space, partition), each
+//! ordered like its index and limited, merged in Rust exactly as `memory/tables.rs` merges its
+//! per-space walks. Partitions are the event kinds for events and the statuses for facts:
+//! those columns lead the ordering columns of their indexes, so each scan reads only rows it
+//! returns (bar the few residual filters noted below).
+
+use std::collections::HashMap;
+
+use engram_types::{EventKind, FactStatus, Scope, Timestamp};
+
+use super::columns::table_info;
+use crate::record::{FetchRequest, Fetched, Reach, RecordKind, Selector};
+
+const EVENT_KINDS: [EventKind; 6] = [
+    EventKind::Message,
+    EventKind::ToolCall,
+    EventKind::ToolResult,
+    EventKind::StatePatch,
+    EventKind::Observation,
+    EventKind::System,
+];
+const FACT_STATUSES: [FactStatus; 4] =
+    [FactStatus::Active, FactStatus::Superseded, FactStatus::Disputed, FactStatus::Deprecated];
+
+/// A parameter of a range query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqlParam {
+    Text(String),
+    Integer(i64),
+}
+
+/// One `SELECT` with `?` placeholders and its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RangeQuery {
+    pub sql: String,
+    pub params: Vec<SqlParam>,
+}
+
+/// One query per (visible space, partition), each ordered like its index and limited. The
+/// limit is written into the SQL, not bound (SQLite re-prepares a statement whose LIMIT is bound).
+pub(crate) fn range_queries(request: &FetchRequest) -> Vec<RangeQuery> {
+    let info = table_info(request.kind);
+    let partitions: Vec<Option<(&str, &str)>> = match request.kind {
+        RecordKind::Event => {
+            let kinds: Vec<EventKind> = if request.event_kinds.is_empty() {
+                EVENT_KINDS.to_vec()
+            } else {
+                // Each kind once: a repeated kind must not read its rows twice.
+                EVENT_KINDS.into_iter().filter(|kind| request.event_kinds.contains(kind)).collect()
+            };
+            kinds.into_iter().map(|kind| Some(("kind", kind.as_str()))).collect()
+        }
+        RecordKind::Fact if request.active_only => vec![Some(("status", FactStatus::Active.as_str()))],
+        RecordKind::Fact => FACT_STATUSES.into_iter().map(|status| Some(("status", status.as_str()))).collect(),
+        RecordKind::Episode | RecordKind::Procedure | RecordKind::Insight => vec![None],
+    };
+    let order = if request.selector == Selector::Newest {
+        format!("{time} DESC, seq DESC", time = info.time)
+    } else {
+        format!("{weight} DESC, {time} DESC, seq DESC", weight = info.weight, time = info.time)
+    };
+    let mut queries = Vec::new();
+    for space in crate::record::visible_spaces(&request.scope, request.kind) {
+        for partition in &partitions {
+            let mut conditions = vec!["tenant_id = ?".to_string(), "space = ?".to_string()];
+            let mut params = vec![SqlParam::Text(request.scope.tenant_id.clone()), SqlParam::Text(space.clone())];
+            // For events these columns lead their index; for the other kinds they are residual
+            // filters on the space's rows (records of one space rarely span many sessions).
+            reach_conditions(&request.scope, request.reach, &mut conditions, &mut params);
+            if let Some((column, value)) = partition {
+                conditions.push(format!("{column} = ?"));
+                params.push(SqlParam::Text((*value).to_string()));
+            }
+            if request.kind == RecordKind::Insight && request.active_only {
+                conditions.push("validation <> 'rejected'".to_string());
+            }
+            // Stored times are whole milliseconds; a bound between two milliseconds is rounded
+            // so that `time < before` and `time > after` keep the in-memory store's meaning.
+            if let Some(before) = request.before {
+                conditions.push(format!("{} < ?", info.time));
+                params.push(SqlParam::Integer(ceil_millis(before)));
+            }
+            if let Some(after) = request.after {
+                conditions.push(format!("{} > ?", info.time));
+                params.push(SqlParam::Integer(after.timestamp_millis()));
+            }
+            queries.push(RangeQuery {
+                sql: format!(
+                    "SELECT {} FROM {} WHERE {} ORDER BY {order} LIMIT {}",
+                    info.columns,
+                    info.table,
+                    conditions.join(" AND "),
+                    request.limit
+                ),
+                params,
+            });
+        }
+    }
+    queries
+}
+
+/// The newest (or most important) `limit` of the rows the range queries found.
+pub(crate) fn merge_ranges(request: &FetchRequest, found: Vec<Fetched>) -> Vec<Fetched> {
+    let newest = request.selector == Selector::Newest;
+    let mut keyed: Vec<((u64, i64, i64), Fetched)> = found
+        .into_iter()
+        .map(|fetched| {
+            let time = fetched.record.time().timestamp_millis();
+            // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders
+            // like the value (`+ 0.0` folds -0.0), as in the in-memory store.
+            let weight = if newest { 0 } else { (fetched.record.weight() + 0.0).to_bits() };
+            ((weight, time, fetched.sequence), fetched)
+        })
+        .collect();
+    keyed.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    keyed.truncate(request.limit as usize);
+    keyed.into_iter().map(|(_, fetched)| fetched).collect()
+}
+
+/// The records a by-sequence fetch returns from the rows found (tenant and space already
+/// checked): the request's list walked as the in-memory store does (duplicates included),
+/// filtered, newest sequence first, limited.
+pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found: Vec<Fetched>) -> Vec<Fetched> {
+    let found: HashMap<i64, Fetched> = found.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
+    let mut selected: Vec<Fetched> = sequences
+        .iter()
+        .filter_map(|sequence| found.get(sequence))
+        .filter(|fetched| request.matches(&fetched.record))
+        .cloned()
+        .collect();
+    selected.sort_by_key(|fetched| std::cmp::Reverse(fetched.sequence));
+    selected.truncate(request.limit as usize);
+    selected
+}
+
+/// The smallest whole millisecond at or after `instant` (`timestamp_millis` rounds down).
+fn ceil_millis(instant: Timestamp) -> i64 {
+    let millis = instant.timestamp_millis();
+    if instant.timestamp_subsec_nanos().is_multiple_of(1_000_000) { millis } else { millis.saturating_add(1) }
+}
+
+fn reach_conditions(scope: &Scope, reach: Reach, conditions: &mut Vec<String>, params: &mut Vec<SqlParam>) {
+    match reach {
+        Reach::Space => {}
+        Reach::Session => {
+            conditions.push("session_id = ?".to_string());
+            params.push(SqlParam::Text(scope.session_id.clone()));
+        }
+        Reach::Run => {
+            conditions.push("session_id = ?".to_string());
+            conditions.push("run_id = ?".to_string());
+            params.push(SqlParam::Text(scope.session_id.clone()));
+            params.push(SqlParam::Text(scope.run_id.clone()));
+        }
+    }
+}
