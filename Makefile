@@ -26,8 +26,8 @@ $(VENV)/.dev-deps: python/pyproject.toml | $(VENV_PYTHON)
 venv: $(VENV)/.dev-deps ## Create .venv (python3.11) with maturin, pytest and mypy
 
 .PHONY: build-dev
-build-dev: venv ## Build the Python extension (debug) into .venv
-	$(MATURIN) develop -m python/Cargo.toml
+build-dev: venv ## Build the Python extension (debug, with Postgres and MySQL) into .venv
+	$(MATURIN) develop -m python/Cargo.toml --features mysql,postgres
 
 .PHONY: build
 build: venv ## Build the Python extension (release) into .venv
@@ -44,14 +44,14 @@ format: ## Format the Rust code
 .PHONY: lint
 lint: venv ## cargo fmt --check, clippy (-D warnings) and mypy --strict over the package
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	$(VENV_PYTHON) -m mypy --strict -p engram --config-file python/pyproject.toml
 
 .PHONY: test-rust
-test-rust: venv ## fmt check, clippy (-D warnings) and every cargo test
+test-rust: venv ## fmt check, clippy (-D warnings) and every cargo test, Postgres and MySQL included
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
-	cargo test --workspace
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	cargo test --workspace --all-features
 	cargo run --quiet -p engram-store --example quickstart
 
 .PHONY: test-python

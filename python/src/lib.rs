@@ -4,7 +4,6 @@
 //! bridge each live in their own module; `Memory` and `AsyncMemory` share one core. The
 //! public API is `engram/__init__.py`; this module is private.
 
-mod backend;
 mod conversions;
 mod errors;
 mod logging;

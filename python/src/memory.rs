@@ -11,10 +11,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 use serde::Serialize;
 
-use crate::backend::Options;
 use crate::conversions::Pythonized;
 use crate::operations::{self, Work};
 use crate::{errors, logging, runtime};
+use engram_store::OpenOptions as Options;
 
 /// Where `Memory()` keeps its SQLite file unless told otherwise (relative to the working directory).
 const DEFAULT_PATH: &str = "data/engram.db";
@@ -87,7 +87,7 @@ impl Drop for Core {
 }
 
 fn options(path: PathBuf, in_memory: bool, backend: String, dsn: Option<String>, database: Option<String>) -> Options {
-    Options { path, in_memory, backend, dsn, database }
+    Options { backend, path, in_memory, dsn, database }
 }
 
 /// Agent memory: events, facts, episodes, procedures, insights, working and short-term state,

@@ -1,7 +1,9 @@
 """Fixtures shared by the tests: every store-touching test runs once per backend.
 
-Adding a backend is one line in BACKENDS (Postgres and MySQL arrive with issue 4, e.g.
-`"postgres": lambda tmp: {"backend": "postgres", "dsn": os.environ["ENGRAM_TEST_POSTGRES_DSN"]}`).
+Postgres and MySQL tests each get a fresh database on the server of `ENGRAM_TEST_POSTGRES_DSN` /
+`ENGRAM_TEST_MYSQL_DSN` (default: the local servers), dropped when the session ends. A server
+that cannot be reached (or a build without its feature) skips its tests, or fails them when
+`ENGRAM_REQUIRE_SERVERS=1` (as `.ci/run` sets).
 """
 
 from __future__ import annotations
@@ -10,17 +12,81 @@ import asyncio
 import logging
 import os
 import random
+import shutil
+import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Callable, Dict, Iterator, List, Set, Tuple
 
 import pytest
 
-from engram import AsyncMemory, Memory
+from engram import AsyncMemory, BackendUnavailableError, Memory
 from engram.types import BuildRequest, Scope
+
+SERVER_DSNS = {
+    "postgres": os.environ.get("ENGRAM_TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432"),
+    "mysql": os.environ.get("ENGRAM_TEST_MYSQL_DSN", "mysql://root@127.0.0.1:3306"),
+}
+# Databases this session created, dropped at its end.
+CREATED: Dict[str, List[str]] = {"postgres": [], "mysql": []}
+_UNREACHABLE: Dict[str, str] = {}
+
+
+def servers_required() -> bool:
+    return os.environ.get("ENGRAM_REQUIRE_SERVERS") == "1"
+
+
+def fresh_database(backend: str) -> str:
+    name = f"engram_pytest_{os.getpid()}_{len(CREATED[backend])}"
+    CREATED[backend].append(name)
+    return name
+
+
+def server_kwargs(backend: str) -> Dict[str, Any]:
+    """Arguments for a store on a fresh database of `backend`'s server; skips (or, when servers
+    are required, fails) if the server or the build's feature is missing."""
+    if backend not in _UNREACHABLE:
+        try:
+            Memory(backend=backend, dsn=SERVER_DSNS[backend], database=fresh_database(backend)).close()  # type: ignore[arg-type]
+            _UNREACHABLE[backend] = ""
+        except BackendUnavailableError as error:
+            _UNREACHABLE[backend] = str(error)
+    if _UNREACHABLE[backend]:
+        message = f"{backend} unavailable: {_UNREACHABLE[backend]}"
+        if servers_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return {"backend": backend, "dsn": SERVER_DSNS[backend], "database": fresh_database(backend)}
+
+
+def drop_database(backend: str, name: str) -> None:
+    """Drops a test database with the server's command-line client."""
+    url = urlsplit(SERVER_DSNS[backend])
+    environment = dict(os.environ, PGPASSWORD=url.password or "", MYSQL_PWD=url.password or "")
+    if backend == "postgres":
+        command = ["psql", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432),
+                   "-U", url.username or "postgres", "-d", "postgres", "-qc",
+                   f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)']
+    else:
+        client = shutil.which("mariadb") or "mysql"
+        command = [client, "-h", url.hostname or "127.0.0.1", "-P", str(url.port or 3306),
+                   "-u", url.username or "root", "-e", f"DROP DATABASE IF EXISTS `{name}`"]
+    subprocess.run(command, env=environment, check=False, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drop_created_databases() -> Iterator[None]:
+    yield
+    for backend, names in CREATED.items():
+        for name in names:
+            drop_database(backend, name)
+
 
 BACKENDS: Dict[str, Callable[[Path], Dict[str, Any]]] = {
     "memory": lambda tmp: {"in_memory": True},
     "sqlite": lambda tmp: {"path": tmp / "engram.db"},
+    "postgres": lambda tmp: server_kwargs("postgres"),
+    "mysql": lambda tmp: server_kwargs("mysql"),
 }
 
 

@@ -8,15 +8,16 @@ pub mod lexical;
 mod memory;
 #[cfg(feature = "mysql")]
 mod mysql;
+mod open;
 mod packet;
 #[cfg(feature = "postgres")]
 mod postgres;
 pub mod prepare;
 pub mod record;
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-mod sql;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -26,9 +27,10 @@ pub use error::{Error, ErrorKind, Result};
 pub use memory::InMemoryStore;
 #[cfg(feature = "mysql")]
 pub use mysql::MySqlStore;
+pub use open::OpenOptions;
+pub use packet::build_memory_packet;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use packet::build_memory_packet;
 pub use record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats, TermPostings,
 };

@@ -159,13 +159,14 @@ async fn create_database(dialect: Dialect, target: &Target) -> Result<()> {
         ),
         Dialect::MySql => (
             target.url(None),
-            format!(
-                "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-                target.database
-            ),
+            format!("CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", target.database),
         ),
     };
-    let pool = pool_options(dialect, target).max_connections(1).connect(&url).await.map_err(|error| database_error(dialect, error))?;
+    let pool = pool_options(dialect, target)
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .map_err(|error| database_error(dialect, error))?;
     let created = pool.execute(sqlx::AssertSqlSafe(sql)).await;
     pool.close().await;
     match created {

@@ -8,10 +8,7 @@ macro_rules! delegate_store {
             fn limits(&self) -> &engram_types::Limits {
                 self.inner.limits()
             }
-            fn append_events(
-                &self,
-                events: Vec<engram_types::EventInput>,
-            ) -> $crate::Result<Vec<engram_types::Event>> {
+            fn append_events(&self, events: Vec<engram_types::EventInput>) -> $crate::Result<Vec<engram_types::Event>> {
                 self.inner.append_events(events)
             }
             fn upsert_fact(&self, fact: engram_types::FactInput) -> $crate::Result<engram_types::FactWrite> {

@@ -19,7 +19,7 @@ mod statement;
 mod stats;
 mod store;
 
+pub(crate) use delegate::delegate_store;
 pub(crate) use dialect::Dialect;
 pub use options::{DEFAULT_DATABASE, ServerOptions};
 pub(crate) use store::ServerStore;
-pub(crate) use delegate::delegate_store;

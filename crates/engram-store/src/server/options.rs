@@ -139,10 +139,7 @@ fn check_name(field: &str, name: &str) -> Result<String> {
     if valid {
         Ok(name.to_string())
     } else {
-        Err(Error::invalid(
-            field,
-            format!("database name {name:?} must be 1-63 letters, digits, '_' or '-'"),
-        ))
+        Err(Error::invalid(field, format!("database name {name:?} must be 1-63 letters, digits, '_' or '-'")))
     }
 }
 

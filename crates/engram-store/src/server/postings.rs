@@ -149,9 +149,10 @@ impl IndexChanges {
             let rows: Vec<(&str, i64, &str, i64)> = documents
                 .iter()
                 .flat_map(|document| {
-                    document.terms.iter().map(|term| {
-                        (document.tenant_id.as_str(), document.space_id, term.as_str(), document.sequence)
-                    })
+                    document
+                        .terms
+                        .iter()
+                        .map(|term| (document.tenant_id.as_str(), document.space_id, term.as_str(), document.sequence))
                 })
                 .collect();
             let postings = table_info(*kind).postings;
@@ -227,7 +228,12 @@ impl IndexChanges {
 }
 
 fn document(sequence: i64, tenant_id: &str, space_id: i64, terms: &DocumentTerms) -> Document {
-    Document { sequence, tenant_id: tenant_id.to_string(), space_id, terms: terms.frequencies.keys().cloned().collect() }
+    Document {
+        sequence,
+        tenant_id: tenant_id.to_string(),
+        space_id,
+        terms: terms.frequencies.keys().cloned().collect(),
+    }
 }
 
 /// Reads postings as `memory/postings.rs` does: totals summed over the requested spaces, and

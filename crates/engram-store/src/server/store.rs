@@ -110,12 +110,15 @@ impl Store for ServerStore {
         let prepared = prepare::events(events, prepare::now(), &self.limits)?;
         let spaces = &self.spaces;
         let batch = &prepared;
-        match in_transaction!(self, |connection, created, dialect| events::insert(connection, dialect, spaces, batch, created)) {
+        match in_transaction!(self, |connection, created, dialect| events::insert(
+            connection, dialect, spaces, batch, created
+        )) {
             Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
             Err(error @ Error::Conflict { .. }) => {
                 // A unique key refused an id; name the first offending event as the in-memory
                 // store would (the batch was rolled back).
-                let named = on_connection!(self, |connection, dialect| events::first_conflict(connection, dialect, batch))?;
+                let named =
+                    on_connection!(self, |connection, dialect| events::first_conflict(connection, dialect, batch))?;
                 Err(named.unwrap_or(error))
             }
             Err(error) => Err(error),
@@ -125,7 +128,9 @@ impl Store for ServerStore {
     fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite> {
         let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
         let spaces = &self.spaces;
-        in_transaction!(self, |connection, created, dialect| facts::upsert(connection, dialect, spaces, prepared, created))
+        in_transaction!(self, |connection, created, dialect| facts::upsert(
+            connection, dialect, spaces, prepared, created
+        ))
     }
 
     fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
@@ -136,7 +141,9 @@ impl Store for ServerStore {
     fn append_episode(&self, episode: EpisodeInput) -> Result<Episode> {
         let prepared = prepare::episode(episode, &self.limits)?;
         let (spaces, record) = (&self.spaces, &prepared);
-        in_transaction!(self, |connection, created, dialect| records::append_episode(connection, dialect, spaces, record, created))?;
+        in_transaction!(self, |connection, created, dialect| records::append_episode(
+            connection, dialect, spaces, record, created
+        ))?;
         Ok(prepared.record)
     }
 
@@ -150,7 +157,9 @@ impl Store for ServerStore {
     fn append_insight(&self, insight: InsightInput) -> Result<Insight> {
         let prepared = prepare::insight(insight, prepare::now(), &self.limits)?;
         let (spaces, record) = (&self.spaces, &prepared);
-        in_transaction!(self, |connection, created, dialect| records::append_insight(connection, dialect, spaces, record, created))?;
+        in_transaction!(self, |connection, created, dialect| records::append_insight(
+            connection, dialect, spaces, record, created
+        ))?;
         Ok(prepared.record)
     }
 

@@ -101,12 +101,7 @@ fn read_episode(row: &impl ColumnReader) -> Result<Episode> {
         tags: json(backend, "episodes.tags", &row.text(12)?)?,
         entities: json(backend, "episodes.entities", &row.text(13)?)?,
         sources: json(backend, "episodes.sources", &row.text(14)?)?,
-        compression_level: parse_enum(
-            backend,
-            "episodes.compression_level",
-            &row.text(15)?,
-            CompressionLevel::parse,
-        )?,
+        compression_level: parse_enum(backend, "episodes.compression_level", &row.text(15)?, CompressionLevel::parse)?,
         importance: row.real(16)?,
         token_count: count(backend, row.integer(17)?)?,
         expires_at: optional_time(backend, row.optional_integer(18)?)?,

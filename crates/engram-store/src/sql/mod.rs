@@ -9,13 +9,9 @@ mod fetch;
 mod spaces;
 mod term_counts;
 
-pub(crate) use columns::{
-    FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, table_info,
-};
-pub(crate) use decode::{
-    ColumnReader, json, read_fact, read_insight, read_procedure, read_record, stored_terms, time,
-};
+pub(crate) use columns::{FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, table_info};
+pub(crate) use decode::{ColumnReader, json, read_fact, read_insight, read_procedure, read_record, stored_terms, time};
 pub(crate) use encode::{millis, optional_millis, to_integer, to_json};
+pub(crate) use fetch::{RangeQuery, SqlParam, merge_ranges, range_queries, select_sequences};
 pub(crate) use spaces::{NewSpaces, SpaceIds};
 pub(crate) use term_counts::TermCounts;
-pub(crate) use fetch::{RangeQuery, SqlParam, merge_ranges, range_queries, select_sequences};

@@ -60,7 +60,8 @@ pub(super) fn insert(
         let space_id = match last_space {
             Some((tenant_id, space, id)) if tenant_id == scope.tenant_id && space == item.space => id,
             _ => {
-                let id = postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Event, &item.space, created)?;
+                let id =
+                    postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Event, &item.space, created)?;
                 last_space = Some((&scope.tenant_id, &item.space, id));
                 id
             }

@@ -26,8 +26,8 @@ use super::rows::table_info;
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
-pub(super) use crate::sql::{NewSpaces, SpaceIds};
 use crate::sql::TermCounts;
+pub(super) use crate::sql::{NewSpaces, SpaceIds};
 
 /// The id of an existing space, or `None` when nothing was ever indexed in it.
 pub(super) fn lookup(

@@ -3,8 +3,8 @@
 use engram_types::{Episode, Insight, InsightUpdate, Procedure, ProcedureInput, Scope};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::error::storage;
 use super::error::BACKEND;
+use super::error::storage;
 use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
 use super::rows::{
     INSIGHT_COLUMNS, PROCEDURE_COLUMNS, get, millis, optional_millis, read_insight, read_procedure, table_info,
@@ -158,7 +158,8 @@ pub(super) fn upsert_procedure(
         })
         .map_err(storage)?;
     let sequence = sequence.unwrap_or_else(|| connection.last_insert_rowid());
-    let space_id = postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
+    let space_id =
+        postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
     changes.apply(connection)?;
     Ok(prepared.record)

@@ -39,6 +39,25 @@ impl Fixture for SqliteFile {
     }
 }
 
+/// Fresh databases on the Postgres and MySQL servers of this build (features) that answer,
+/// enforcing `limits`.
+pub fn server_fixtures(limits: engram_types::Limits) -> Vec<(String, Box<dyn Fixture>)> {
+    #[allow(unused_mut, reason = "what is pushed depends on the features")]
+    let mut fixtures: Vec<(String, Box<dyn Fixture>)> = Vec::new();
+    #[cfg(feature = "postgres")]
+    if let Some(database) =
+        crate::servers::ServerDatabase::create_with(crate::servers::Server::Postgres, limits.clone())
+    {
+        fixtures.push(("postgres".into(), Box::new(database)));
+    }
+    #[cfg(feature = "mysql")]
+    if let Some(database) = crate::servers::ServerDatabase::create_with(crate::servers::Server::MySql, limits.clone()) {
+        fixtures.push(("mysql".into(), Box::new(database)));
+    }
+    let _ = limits;
+    fixtures
+}
+
 macro_rules! define_tests {
     ($make:expr; $($module:ident :: $case:ident),* $(,)?) => {
         $(
@@ -87,5 +106,8 @@ mod postgres {
 
 #[cfg(feature = "mysql")]
 mod mysql {
-    crate::conformance::cases!(define_server_tests, crate::servers::ServerDatabase::create(crate::servers::Server::MySql));
+    crate::conformance::cases!(
+        define_server_tests,
+        crate::servers::ServerDatabase::create(crate::servers::Server::MySql)
+    );
 }

@@ -1,6 +1,8 @@
 //! The same data and request give identical packets on every backend (timings aside).
 
 use engram_store::{InMemoryStore, SqliteStore, Store, StoreExt};
+
+use crate::backends::server_fixtures;
 use engram_types::{
     Budget, BuildRequest, Cues, EpisodeInput, EventInput, EventKind, FactInput, InsightInput, OutputFormat,
     ProcedureInput, Purpose, Scope, ScopeLevel, ShortTermUpdate, ValidationState, WorkingStatePatch,
@@ -163,16 +165,19 @@ fn same_data_and_request_give_identical_packets_on_every_backend() {
     let memory = InMemoryStore::new();
     let sqlite_file = SqliteStore::new(directory.path().join("engram.db")).unwrap();
     let sqlite_memory = SqliteStore::in_memory().unwrap();
-    let stores: [(&str, &dyn Store); 3] =
-        [("memory", &memory), ("sqlite file", &sqlite_file), ("sqlite in-memory", &sqlite_memory)];
-    for (_, store) in stores {
-        seed(store);
+    let servers = server_fixtures(engram_types::Limits::default());
+    let mut stores: Vec<(String, &dyn Store)> =
+        vec![("sqlite file".into(), &sqlite_file), ("sqlite in-memory".into(), &sqlite_memory)];
+    stores.extend(servers.iter().map(|(name, database)| (name.clone(), database.store())));
+    seed(&memory);
+    for (_, store) in &stores {
+        seed(*store);
     }
     let mut compared = 0;
     for scope in [scope("t1", "u1", "s2", "r2"), scope("t1", "u2", "s2", "r2"), scope("t1", "u1", "s1", "r1")] {
         for request in requests(&scope) {
             let reference = comparable(&build(&memory, request.clone()));
-            for (name, store) in &stores[1..] {
+            for (name, store) in &stores {
                 let packet = comparable(&build(*store, request.clone()));
                 assert!(
                     packet == reference,
@@ -183,11 +188,13 @@ fn same_data_and_request_give_identical_packets_on_every_backend() {
             }
         }
     }
-    assert_eq!(compared, 2 * 3 * 28);
+    assert_eq!(compared, stores.len() * 3 * 28);
     let listed = |store: &dyn Store| {
         format!("{:?}", store.list_facts(&engram_types::ListQuery::new(scope("t1", "u2", "s0", "r0"))).unwrap())
     };
-    assert_eq!(listed(&memory), listed(&sqlite_file));
+    for (_, store) in &stores {
+        assert_eq!(listed(&memory), listed(*store));
+    }
 }
 
 fn first_difference(left: &str, right: &str) -> String {

@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use engram_store::{ErrorKind, ServerOptions, Store};
+use engram_types::Limits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Server {
@@ -25,14 +26,14 @@ impl Server {
         std::env::var(variable).unwrap_or_else(|_| default.to_string())
     }
 
-    /// Opens a store on `database` of this server.
-    pub fn open(self, options: ServerOptions) -> engram_store::Result<Box<dyn Store>> {
-        let dsn = self.dsn();
+    /// Opens a store on `database` of this server, enforcing `limits`.
+    pub fn open(self, database: &str, limits: Limits) -> engram_store::Result<Box<dyn Store>> {
+        let (dsn, options) = (self.dsn(), ServerOptions::default().with_database(database));
         Ok(match self {
             #[cfg(feature = "postgres")]
-            Self::Postgres => Box::new(engram_store::PostgresStore::with_options(&dsn, options)?),
+            Self::Postgres => Box::new(engram_store::PostgresStore::with_options(&dsn, options)?.with_limits(limits)),
             #[cfg(feature = "mysql")]
-            Self::MySql => Box::new(engram_store::MySqlStore::with_options(&dsn, options)?),
+            Self::MySql => Box::new(engram_store::MySqlStore::with_options(&dsn, options)?.with_limits(limits)),
         })
     }
 
@@ -67,8 +68,12 @@ impl ServerDatabase {
     /// `None` (the test is skipped) when the server cannot be reached, unless
     /// `ENGRAM_REQUIRE_SERVERS=1`, where that fails the test.
     pub fn create(server: Server) -> Option<Self> {
+        Self::create_with(server, Limits::default())
+    }
+
+    pub fn create_with(server: Server, limits: Limits) -> Option<Self> {
         let name = fresh_name("test");
-        match server.open(ServerOptions::default().with_database(&name)) {
+        match server.open(&name, limits) {
             Ok(store) => Some(Self { store: Some(store), server, name }),
             Err(error) if error.kind() == ErrorKind::Unavailable && !servers_required() => {
                 eprintln!("skipped: {server:?} unreachable at {} ({error})", server.dsn());
@@ -80,6 +85,12 @@ impl ServerDatabase {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_deref().unwrap()
+    }
+}
+
+impl crate::backends::Fixture for ServerDatabase {
+    fn store(&self) -> &dyn Store {
+        self.store()
     }
 }
 
