@@ -52,7 +52,57 @@ pub fn backends(events: usize, label: &str) -> Vec<Backend> {
         Ok(store) => backends.push(Backend { name: "sqlite", store }),
         Err(error) => eprintln!("engram bench: SQLite unavailable: {error}"),
     }
+    backends.extend(servers(events, label));
     backends
+}
+
+/// Postgres and MySQL, when built with their feature and given a DSN: one database per dataset
+/// (`engram_bench_{label}_{events}`), kept between runs unless `ENGRAM_BENCH_RESET_DB=1`.
+#[allow(unused_mut, unused_variables, reason = "what is added depends on the features")]
+fn servers(events: usize, label: &str) -> Vec<Backend> {
+    let mut backends = Vec::new();
+    #[cfg(feature = "postgres")]
+    if let Some(dsn) = server_dsn("POSTGRES", events) {
+        let database = format!("engram_bench_{label}_{events}");
+        let options = || engram_store::ServerOptions::default().with_database(&database);
+        if config::flag("ENGRAM_BENCH_RESET_DB") {
+            let _ = engram_store::PostgresStore::drop_database(&dsn, options());
+        }
+        match engram_store::PostgresStore::with_options(&dsn, options()) {
+            Ok(store) => backends.push(Backend { name: "postgres", store: Arc::new(store) }),
+            Err(error) => eprintln!("engram bench: Postgres unavailable: {error}"),
+        }
+    }
+    #[cfg(feature = "mysql")]
+    if let Some(dsn) = server_dsn("MYSQL", events) {
+        let database = format!("engram_bench_{label}_{events}");
+        let options = || engram_store::ServerOptions::default().with_database(&database);
+        if config::flag("ENGRAM_BENCH_RESET_DB") {
+            let _ = engram_store::MySqlStore::drop_database(&dsn, options());
+        }
+        match engram_store::MySqlStore::with_options(&dsn, options()) {
+            Ok(store) => backends.push(Backend { name: "mysql", store: Arc::new(store) }),
+            Err(error) => eprintln!("engram bench: MySQL unavailable: {error}"),
+        }
+    }
+    backends
+}
+
+/// `ENGRAM_BENCH_{server}_DSN` without its database path (each dataset gets its own database),
+/// when set and `events` is within `ENGRAM_BENCH_{server}_MAX_EVENTS` (default 200000).
+fn server_dsn(server: &str, events: usize) -> Option<String> {
+    let dsn = setting(&format!("ENGRAM_BENCH_{server}_DSN"))?;
+    if events > number(&format!("ENGRAM_BENCH_{server}_MAX_EVENTS"), 200_000) {
+        eprintln!("engram bench: skipping {server} at {events} events (above ENGRAM_BENCH_{server}_MAX_EVENTS)");
+        return None;
+    }
+    let (address, query) = dsn.split_once('?').map_or((dsn.as_str(), None), |(address, query)| (address, Some(query)));
+    let authority_end = address.find("://").map_or(0, |scheme| scheme + 3);
+    let base = match address[authority_end..].find('/') {
+        Some(slash) => &address[..authority_end + slash],
+        None => address,
+    };
+    Some(query.map_or_else(|| base.to_string(), |query| format!("{base}?{query}")))
 }
 
 fn sqlite_path(events: usize, label: &str) -> PathBuf {

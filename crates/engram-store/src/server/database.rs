@@ -199,6 +199,8 @@ pub(super) fn drop_database(dialect: Dialect, target: &Target) -> Result<()> {
         let dropped = pool.execute(sqlx::AssertSqlSafe(sql)).await;
         pool.close().await;
         dropped
-    })?;
-    dropped.map(|_| ()).map_err(|error| database_error(dialect, error))
+    });
+    // Never blocks, so safe inside an async context, unlike dropping the runtime.
+    runtime.shutdown_background();
+    dropped?.map(|_| ()).map_err(|error| database_error(dialect, error))
 }

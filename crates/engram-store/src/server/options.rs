@@ -157,8 +157,7 @@ mod tests {
     use super::*;
 
     fn parse(dsn: &str, database: Option<&str>) -> Result<Target> {
-        let mut options = ServerOptions::default();
-        options.database = database.map(str::to_string);
+        let options = ServerOptions { database: database.map(str::to_string), ..ServerOptions::default() };
         Target::parse(Dialect::MySql, dsn, options)
     }
 

@@ -9,6 +9,8 @@ mod cross_backend;
 mod payloads;
 mod schema;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
+mod server_connections;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod servers;
 mod sqlite;
 mod support;
