@@ -292,3 +292,17 @@ pub fn document_terms(record: &Record) -> DocumentTerms {
     };
     DocumentTerms::new(&document_text(record), tags, entities)
 }
+
+/// A procedure id may only be reused by the user and agent that own it: replacing another
+/// owner's procedure is a `Conflict`.
+pub fn check_procedure_owner(existing: &engram_types::Procedure, input: &engram_types::ProcedureInput) -> Result<()> {
+    let (left, right) = (&existing.scope, &input.scope);
+    if left.tenant_id != right.tenant_id || left.user_id != right.user_id || left.agent_id != right.agent_id {
+        return Err(crate::Error::Conflict {
+            entity: "procedure",
+            id: existing.procedure_id.clone(),
+            detail: "procedure_id belongs to another user or agent".into(),
+        });
+    }
+    Ok(())
+}

@@ -223,6 +223,20 @@ pub struct Stats {
     pub working_state_version: u64,
 }
 
+impl Stats {
+    /// Adds `count` records of `kind` in state `label` (fact status, insight validation).
+    pub fn add(&mut self, kind: RecordKind, label: String, count: u64) {
+        match kind {
+            RecordKind::Fact if count > 0 => *self.facts.entry(label).or_insert(0) += count,
+            RecordKind::Insight if count > 0 => *self.insights.entry(label).or_insert(0) += count,
+            RecordKind::Episode => self.episodes += count,
+            RecordKind::Procedure => self.procedures += count,
+            RecordKind::Event => self.events += count,
+            _ => {}
+        }
+    }
+}
+
 impl Record {
     pub const fn kind(&self) -> RecordKind {
         match self {

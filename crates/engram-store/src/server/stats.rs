@@ -48,14 +48,7 @@ pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scop
         }
         for row in statement.fetch_all(connection, dialect).await? {
             let (label, count): (String, i64) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
-            let count = u64::try_from(count).unwrap_or(0);
-            match kind {
-                RecordKind::Fact if count > 0 => *stats.facts.entry(label).or_insert(0) += count,
-                RecordKind::Insight if count > 0 => *stats.insights.entry(label).or_insert(0) += count,
-                RecordKind::Episode => stats.episodes += count,
-                RecordKind::Procedure => stats.procedures += count,
-                _ => {}
-            }
+            stats.add(kind, label, u64::try_from(count).unwrap_or(0));
         }
     }
     Ok(stats)

@@ -97,14 +97,7 @@ pub(super) fn upsert_procedure(
         None => None,
     };
     if let Some((_, old)) = &existing {
-        let (left, right) = (&old.scope, &input.scope);
-        if left.tenant_id != right.tenant_id || left.user_id != right.user_id || left.agent_id != right.agent_id {
-            return Err(Error::Conflict {
-                entity: "procedure",
-                id: old.procedure_id.clone(),
-                detail: "procedure_id belongs to another user or agent".into(),
-            });
-        }
+        prepare::check_procedure_owner(old, &input)?;
     }
     let use_count = existing.as_ref().map_or(0, |(_, old)| old.use_count);
     let prepared = prepare::procedure(input, prepare::now(), use_count, limits)?;

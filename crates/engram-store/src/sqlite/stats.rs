@@ -46,14 +46,7 @@ pub(super) fn stats(connection: &Connection, scope: &Scope) -> Result<Stats> {
             let mut rows = statement.query(params![scope.tenant_id, space]).map_err(storage)?;
             while let Some(row) = rows.next().map_err(storage)? {
                 let (label, count): (String, i64) = (get(row, 0)?, get(row, 1)?);
-                let count = u64::try_from(count).unwrap_or(0);
-                match kind {
-                    RecordKind::Fact if count > 0 => *stats.facts.entry(label).or_insert(0) += count,
-                    RecordKind::Insight if count > 0 => *stats.insights.entry(label).or_insert(0) += count,
-                    RecordKind::Episode => stats.episodes += count,
-                    RecordKind::Procedure => stats.procedures += count,
-                    _ => {}
-                }
+                stats.add(kind, label, u64::try_from(count).unwrap_or(0));
             }
         }
     }
