@@ -46,6 +46,7 @@ pub fn backends(events: usize, label: &str) -> Vec<Backend> {
         eprintln!(
             "engram bench: skipping SQLite at {events} events (above ENGRAM_BENCH_SQLITE_MAX_EVENTS; set ENGRAM_BENCH_SQLITE_MODE=file or auto)"
         );
+        backends.extend(servers(events, label));
         return backends;
     };
     match sqlite {
