@@ -40,7 +40,7 @@ pub(super) async fn fetch(
             for space in spaces {
                 statement.push(space);
             }
-            let found = run(connection, dialect, request.kind, &statement).await?;
+            let found = run(connection, dialect, request.kind, statement).await?;
             Ok(select_sequences(request, sequences, found))
         }
         Selector::Newest | Selector::MostImportant => {
@@ -54,7 +54,7 @@ pub(super) async fn fetch(
                     SqlParam::Integer(integer) => Param::Integer(integer),
                 });
             }
-            let found = run(connection, dialect, request.kind, &statement).await?;
+            let found = run(connection, dialect, request.kind, statement).await?;
             Ok(merge_ranges(request, found))
         }
     }
@@ -64,7 +64,7 @@ async fn run(
     connection: &mut AnyConnection,
     dialect: Dialect,
     kind: RecordKind,
-    statement: &Statement,
+    statement: Statement,
 ) -> Result<Vec<Fetched>> {
     statement
         .fetch_all(connection, dialect)

@@ -31,16 +31,27 @@ pub(super) async fn lookup(
     if let Some(id) = spaces.cached(tenant_id, kind, space)? {
         return Ok(Some(id));
     }
+    let id = stored_space_id(connection, dialect, tenant_id, kind, space).await?;
+    if let Some(id) = id {
+        spaces.learn(tenant_id, kind, space, id)?;
+    }
+    Ok(id)
+}
+
+async fn stored_space_id(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    tenant_id: &str,
+    kind: RecordKind,
+    space: &str,
+) -> Result<Option<i64>> {
     let row = Statement::new("SELECT space_id FROM lexical_spaces WHERE tenant_id = ? AND kind = ? AND space = ?")
         .bind(tenant_id)
         .bind(kind.as_str())
         .bind(space)
         .fetch_optional(connection, dialect)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let id: i64 = get(&row, dialect, 0)?;
-    spaces.learn(tenant_id, kind, space, id)?;
-    Ok(Some(id))
+    row.map(|row| get(&row, dialect, 0)).transpose()
 }
 
 /// The id of a space, created inside the caller's transaction when new (a concurrent writer
@@ -69,16 +80,9 @@ pub(super) async fn resolve(
     .bind(space)
     .execute(connection, dialect)
     .await?;
-    let row = Statement::new("SELECT space_id FROM lexical_spaces WHERE tenant_id = ? AND kind = ? AND space = ?")
-        .bind(tenant_id)
-        .bind(kind.as_str())
-        .bind(space)
-        .fetch_optional(connection, dialect)
-        .await?;
-    let id: i64 = match row {
-        Some(row) => get(&row, dialect, 0)?,
-        None => return Err(crate::Error::storage(dialect.backend(), "a created lexical space is not there")),
-    };
+    let id = stored_space_id(connection, dialect, tenant_id, kind, space)
+        .await?
+        .ok_or_else(|| crate::Error::storage(dialect.backend(), "a created lexical space is not there"))?;
     created.push(tenant_id, kind, space, id);
     Ok(id)
 }

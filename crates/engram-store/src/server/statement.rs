@@ -90,16 +90,16 @@ impl Statement {
         self.params.push(param.into());
     }
 
-    pub(super) async fn execute(&self, connection: &mut AnyConnection, dialect: Dialect) -> Result<AnyQueryResult> {
+    pub(super) async fn execute(self, connection: &mut AnyConnection, dialect: Dialect) -> Result<AnyQueryResult> {
         self.query(dialect).execute(connection).await.map_err(|error| database_error(dialect, error))
     }
 
-    pub(super) async fn fetch_all(&self, connection: &mut AnyConnection, dialect: Dialect) -> Result<Vec<AnyRow>> {
+    pub(super) async fn fetch_all(self, connection: &mut AnyConnection, dialect: Dialect) -> Result<Vec<AnyRow>> {
         self.query(dialect).fetch_all(connection).await.map_err(|error| database_error(dialect, error))
     }
 
     pub(super) async fn fetch_optional(
-        &self,
+        self,
         connection: &mut AnyConnection,
         dialect: Dialect,
     ) -> Result<Option<AnyRow>> {
@@ -108,15 +108,16 @@ impl Statement {
 
     /// Engram's SQL is made of its own constants and placeholders; every value is bound, which
     /// is what `AssertSqlSafe` asserts.
-    fn query(&self, dialect: Dialect) -> Query<'static, Any, AnyArguments> {
+    /// Consumes the statement: parameters (payloads of up to megabytes) move, never copied.
+    fn query(self, dialect: Dialect) -> Query<'static, Any, AnyArguments> {
         let mut query = sqlx::query(AssertSqlSafe(dialect.sql(&self.sql).into_owned()));
-        for param in &self.params {
+        for param in self.params {
             query = match param {
-                Param::Text(value) => query.bind(value.clone()),
-                Param::OptionalText(value) => query.bind(value.clone()),
-                Param::Integer(value) => query.bind(*value),
-                Param::OptionalInteger(value) => query.bind(*value),
-                Param::Real(value) => query.bind(*value),
+                Param::Text(value) => query.bind(value),
+                Param::OptionalText(value) => query.bind(value),
+                Param::Integer(value) => query.bind(value),
+                Param::OptionalInteger(value) => query.bind(value),
+                Param::Real(value) => query.bind(value),
             };
         }
         query
