@@ -5,6 +5,8 @@
 
 mod error;
 pub mod lexical;
+pub mod lifecycle;
+pub mod maintenance;
 mod memory;
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -38,6 +40,8 @@ pub use record::{
 pub use server::{DEFAULT_DATABASE, ServerOptions};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use lifecycle::Lifecycle;
+pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 pub use store::{Store, StoreExt};
 
 pub use engram_types::BuildRequest;

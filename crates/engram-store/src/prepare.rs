@@ -253,8 +253,67 @@ pub fn insight(input: InsightInput, now: Timestamp, limits: &Limits) -> Result<P
         created_at: normalize_time(input.created_at.unwrap_or(now)),
         expires_at: input.expires_at.map(normalize_time),
         scope: input.scope,
+        promoted_to: None,
     };
     let terms = document_terms(&Record::Insight(record.clone()));
+    Ok(Prepared { record, space, terms })
+}
+
+/// The memory space a stored record lives in.
+pub fn record_space(record: &Record) -> String {
+    match record {
+        Record::Event(event) => space_key(&event.scope, ScopeLevel::User),
+        Record::Fact(fact) => space_key(&fact.scope, fact.scope_level),
+        Record::Episode(episode) => space_key(&episode.scope, episode.scope_level),
+        Record::Procedure(procedure) => space_key(&procedure.scope, procedure.scope_level),
+        Record::Insight(insight) => run_space_key(&insight.scope),
+    }
+}
+
+/// Whether a stored record has postings: every record but superseded facts, which leave the
+/// lexical index when a newer version takes their key.
+pub fn is_indexed(record: &Record) -> bool {
+    !matches!(record, Record::Fact(fact) if fact.status == FactStatus::Superseded)
+}
+
+/// An exported record made ready to store again (imports): its scope, id and size are
+/// checked as on a write, its times kept to the millisecond, its space and terms derived.
+pub fn restored(record: Record, limits: &Limits) -> Result<Prepared<Record>> {
+    record.scope().validate(limits.max_id_bytes)?;
+    let field = format!("{}_id", record.kind().as_str());
+    engram_types::check_id(&field, record.id(), limits.max_id_bytes)?;
+    let record = match record {
+        Record::Event(mut event) => {
+            event.ts = normalize_time(event.ts);
+            event.expires_at = event.expires_at.map(normalize_time);
+            Record::Event(event)
+        }
+        Record::Fact(mut fact) => {
+            fact.recorded_at = normalize_time(fact.recorded_at);
+            fact.valid_from = normalize_time(fact.valid_from);
+            fact.valid_to = fact.valid_to.map(normalize_time);
+            fact.expires_at = fact.expires_at.map(normalize_time);
+            Record::Fact(fact)
+        }
+        Record::Episode(mut episode) => {
+            episode.start_ts = normalize_time(episode.start_ts);
+            episode.end_ts = normalize_time(episode.end_ts);
+            episode.expires_at = episode.expires_at.map(normalize_time);
+            Record::Episode(episode)
+        }
+        Record::Procedure(mut procedure) => {
+            procedure.updated_at = normalize_time(procedure.updated_at);
+            procedure.expires_at = procedure.expires_at.map(normalize_time);
+            Record::Procedure(procedure)
+        }
+        Record::Insight(mut insight) => {
+            insight.created_at = normalize_time(insight.created_at);
+            insight.expires_at = insight.expires_at.map(normalize_time);
+            Record::Insight(insight)
+        }
+    };
+    let space = record_space(&record);
+    let terms = if is_indexed(&record) { document_terms(&record) } else { DocumentTerms::default() };
     Ok(Prepared { record, space, terms })
 }
 

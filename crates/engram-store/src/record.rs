@@ -4,32 +4,8 @@
 use std::collections::BTreeMap;
 
 use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope, ScopeLevel, Timestamp};
+pub use engram_types::RecordKind;
 use serde::{Deserialize, Serialize};
-
-/// The five kinds of searchable record. Each has its own table and its own lexical index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordKind {
-    Event,
-    Fact,
-    Episode,
-    Procedure,
-    Insight,
-}
-
-impl RecordKind {
-    pub const ALL: [Self; 5] = [Self::Event, Self::Fact, Self::Episode, Self::Procedure, Self::Insight];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Event => "event",
-            Self::Fact => "fact",
-            Self::Episode => "episode",
-            Self::Procedure => "procedure",
-            Self::Insight => "insight",
-        }
-    }
-}
 
 /// A stored record of any kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +197,12 @@ pub struct Stats {
     pub oldest_event: Option<Timestamp>,
     pub newest_event: Option<Timestamp>,
     pub working_state_version: u64,
+    /// Episodes by compression level as stored.
+    #[serde(default)]
+    pub episode_levels: BTreeMap<String, u64>,
+    /// Size of the whole database in bytes, where the backend can tell (not in memory).
+    #[serde(default)]
+    pub database_bytes: Option<u64>,
 }
 
 impl Stats {
@@ -229,7 +211,12 @@ impl Stats {
         match kind {
             RecordKind::Fact if count > 0 => *self.facts.entry(label).or_insert(0) += count,
             RecordKind::Insight if count > 0 => *self.insights.entry(label).or_insert(0) += count,
-            RecordKind::Episode => self.episodes += count,
+            RecordKind::Episode => {
+                self.episodes += count;
+                if count > 0 {
+                    *self.episode_levels.entry(label).or_insert(0) += count;
+                }
+            }
             RecordKind::Procedure => self.procedures += count,
             RecordKind::Event => self.events += count,
             _ => {}

@@ -2,11 +2,12 @@
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, EventKind, EventQuery, Fact, FactInput, FactWrite, Insight, InsightInput,
-    InsightUpdate, Limits, ListQuery, Procedure, ProcedureInput, Scope, ShortTermState, ShortTermUpdate, WorkingState,
-    WorkingStatePatch,
+    InsightUpdate, Limits, ListQuery, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate,
+    WorkingState, WorkingStatePatch,
 };
 
 use crate::error::{Error, Result};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats};
 
 /// Durable agent memory. Object-safe: the packet builder and the conformance suite take
@@ -57,6 +58,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Counts for a scope.
     fn stats(&self, scope: &Scope) -> Result<Stats>;
+
+    /// Records matching a scan, oldest sequence first, at most `limit` (maintenance: exports,
+    /// forgetting, purges, sweeps; packet builds never scan).
+    fn scan(&self, request: &ScanRequest) -> Result<Vec<Fetched>>;
+
+    /// Working and short-term states matching a scan, ordered by owner.
+    fn scan_states(&self, request: &StateScan) -> Result<Vec<StoredState>>;
+
+    /// Deletes records (with their postings, df and totals) and states in one transaction.
+    /// Ids that are not there are skipped. The receipt counts the rows removed per table.
+    fn delete(&self, request: &DeleteRequest) -> Result<Receipt>;
+
+    /// Stores exported records as they were (ids, times, statuses, in the order given, each
+    /// indexed as on a write) and replaces the given states, in one transaction. A record id
+    /// already in its tenant is a `Conflict` and nothing is written. The receipt counts rows
+    /// written per table.
+    fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt>;
 }
 
 /// Conveniences over [`Store`], for every store.

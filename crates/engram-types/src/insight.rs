@@ -121,14 +121,50 @@ pub struct InsightUpdate {
     pub validation: Option<ValidationState>,
     #[serde(default)]
     pub confidence: Option<f64>,
+    /// Sets when the insight expires (`end_run` expires a run's unpromoted insights).
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    /// Records what the insight became (`promote_insight` writes `fact:<id>` or `procedure:<id>`).
+    #[serde(default)]
+    pub promoted_to: Option<String>,
 }
 
 impl InsightUpdate {
+    pub fn new(scope: Scope, insight_id: impl Into<String>) -> Self {
+        Self {
+            scope,
+            insight_id: insight_id.into(),
+            validation: None,
+            confidence: None,
+            expires_at: None,
+            promoted_to: None,
+        }
+    }
+
+    /// Applies the update to a stored insight.
+    pub fn apply_to(&self, insight: &mut Insight) {
+        if let Some(validation) = self.validation {
+            insight.validation = validation;
+        }
+        if let Some(confidence) = self.confidence {
+            insight.confidence = confidence;
+        }
+        if let Some(expires_at) = self.expires_at {
+            insight.expires_at = Some(expires_at);
+        }
+        if let Some(promoted_to) = &self.promoted_to {
+            insight.promoted_to = Some(promoted_to.clone());
+        }
+    }
+
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         self.scope.validate(limits.max_id_bytes)?;
         check_id("insight_id", &self.insight_id, limits.max_id_bytes)?;
         if let Some(confidence) = self.confidence {
             check_unit("confidence", confidence)?;
+        }
+        if let Some(promoted_to) = &self.promoted_to {
+            check_id("promoted_to", promoted_to, limits.max_id_bytes + 16)?;
         }
         Ok(())
     }
@@ -149,4 +185,7 @@ pub struct Insight {
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub token_count: u32,
+    /// What the insight became when promoted: `fact:<fact_id>` or `procedure:<procedure_id>`.
+    #[serde(default)]
+    pub promoted_to: Option<String>,
 }

@@ -8,10 +8,12 @@ mod episode;
 mod event;
 mod fact;
 mod insight;
+mod lifecycle;
 mod limits;
 mod packet;
 mod policy;
 mod procedure;
+mod record_kind;
 mod request;
 mod scope;
 mod section;
@@ -23,6 +25,10 @@ pub use episode::{CompressionLevel, Episode, EpisodeInput};
 pub use event::{Event, EventInput, EventKind, EventQuery};
 pub use fact::{Fact, FactInput, FactStatus, FactWrite, FactWriteOutcome};
 pub use insight::{Insight, InsightInput, InsightKind, InsightUpdate, ValidationState};
+pub use lifecycle::{
+    ConsolidateRequest, Consolidation, ForgetRequest, PromoteInsight, Promoted, Promotion, Receipt, RetentionPolicy,
+    RunEnd, Summary, SweepRequest,
+};
 pub use limits::Limits;
 pub use packet::{
     BudgetReport, Citation, Degradation, Explain, ExplainCounts, ItemForm, LongTermMemory, MemoryPacket,
@@ -31,11 +37,12 @@ pub use packet::{
 };
 pub use policy::{Budget, HalfLives, Policy, SectionCaps, Tokenizer, Weights};
 pub use procedure::{Procedure, ProcedureInput};
+pub use record_kind::RecordKind;
 pub use request::{BuildRequest, Cues, OutputFormat, Purpose, TimeRange};
 pub use scope::{ListQuery, Scope, ScopeLevel};
 pub use section::Section;
 pub use short_term::{ShortTermState, ShortTermUpdate};
-pub use validation::{ValidationError, from_json_value, parse_json};
+pub use validation::{ValidationError, check_id, from_json_value, parse_json};
 pub use working_state::{WorkingState, WorkingStatePatch};
 
 /// Timestamps are UTC instants, serialized as RFC 3339 strings.

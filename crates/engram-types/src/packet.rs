@@ -152,6 +152,9 @@ pub enum OmissionReason {
     TimeWindow,
     /// Scored below `policy.min_score`.
     LowScore,
+    /// An aged episode (compression level phase, milestone or theme) that did not match as
+    /// many query terms or cues as its level needs (1, 2, 3).
+    WeakCue,
 }
 
 /// The normalized signals behind a score, each in `[0, 1]`.

@@ -111,6 +111,9 @@ pub struct Policy {
     pub half_life_hours: HalfLives,
     /// Signal weights; the purpose's defaults when absent.
     pub weights: Option<Weights>,
+    /// A guard, not a cap: more active facts than this visible from the scope adds a warning
+    /// to `explain.warnings` (default 5000).
+    pub max_active_facts: u32,
 }
 
 impl Default for Policy {
@@ -129,6 +132,7 @@ impl Default for Policy {
             min_score: 0.0,
             half_life_hours: HalfLives::default(),
             weights: None,
+            max_active_facts: 5000,
         }
     }
 }

@@ -9,6 +9,9 @@ pub struct ShortTermState {
     pub rolling_summary: Option<String>,
     pub key_quotes: Vec<String>,
     pub updated_at: Option<Timestamp>,
+    /// The time of the newest event `consolidate_session` has turned into an episode.
+    #[serde(default)]
+    pub consolidated_until: Option<Timestamp>,
 }
 
 /// Replaces the parts given of a session's short-term state.
@@ -22,9 +25,16 @@ pub struct ShortTermUpdate {
     pub key_quotes: Option<Vec<String>>,
     #[serde(default)]
     pub updated_at: Option<Timestamp>,
+    /// Written by `consolidate_session`: events up to this time are summarized in an episode.
+    #[serde(default)]
+    pub consolidated_until: Option<Timestamp>,
 }
 
 impl ShortTermUpdate {
+    pub fn new(scope: Scope) -> Self {
+        Self { scope, rolling_summary: None, key_quotes: None, updated_at: None, consolidated_until: None }
+    }
+
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         self.scope.validate(limits.max_id_bytes)?;
         if let Some(summary) = &self.rolling_summary {
@@ -42,6 +52,9 @@ impl ShortTermUpdate {
         }
         if let Some(quotes) = &self.key_quotes {
             state.key_quotes.clone_from(quotes);
+        }
+        if let Some(until) = self.consolidated_until {
+            state.consolidated_until = Some(until);
         }
         state.updated_at = Some(self.updated_at.unwrap_or(now));
     }

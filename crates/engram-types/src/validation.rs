@@ -71,7 +71,7 @@ pub(crate) fn check_unit(field: &str, value: f64) -> Result<(), ValidationError>
 }
 
 /// Checks an identifier: non-empty, at most `max_bytes`, no control characters.
-pub(crate) fn check_id(field: &str, value: &str, max_bytes: usize) -> Result<(), ValidationError> {
+pub fn check_id(field: &str, value: &str, max_bytes: usize) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }

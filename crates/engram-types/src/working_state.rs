@@ -16,6 +16,10 @@ pub struct WorkingState {
     pub tool_evidence: Vec<String>,
     pub version: u64,
     pub updated_at: Option<Timestamp>,
+    /// Set by `end_run`: the run is over, its state stays readable as history until swept and
+    /// no longer enters packets.
+    #[serde(default)]
+    pub ended_at: Option<Timestamp>,
 }
 
 /// A partial update of a run's working state. Fields left out are kept; lists given replace
@@ -45,6 +49,9 @@ pub struct WorkingStatePatch {
     pub tool_evidence: Option<Vec<String>>,
     #[serde(default)]
     pub updated_at: Option<Timestamp>,
+    /// Marks the run ended (what `end_run` writes).
+    #[serde(default)]
+    pub ended_at: Option<Timestamp>,
 }
 
 impl WorkingStatePatch {
@@ -61,6 +68,7 @@ impl WorkingStatePatch {
             open_loops: None,
             tool_evidence: None,
             updated_at: None,
+            ended_at: None,
         }
     }
 
@@ -112,6 +120,9 @@ impl WorkingStatePatch {
                     state.slots.insert(key.clone(), value.clone());
                 }
             }
+        }
+        if let Some(ended_at) = self.ended_at {
+            state.ended_at = Some(ended_at);
         }
         state.version += 1;
         state.updated_at = Some(self.updated_at.unwrap_or(now));

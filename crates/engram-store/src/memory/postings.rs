@@ -43,14 +43,16 @@ impl PostingsIndex {
         space: &str,
         sequence: i64,
         terms: &DocumentTerms,
-    ) {
+    ) -> u64 {
         let key = space_key(kind, tenant_id, space);
+        let mut emptied = 0;
         if let Some(postings) = self.terms.get_mut(&key) {
             for term in terms.frequencies.keys() {
                 if let Some(sequences) = postings.get_mut(term) {
                     sequences.remove(&sequence);
                     if sequences.is_empty() {
                         postings.remove(term);
+                        emptied += 1;
                     }
                 }
             }
@@ -59,6 +61,18 @@ impl PostingsIndex {
             totals.0 = totals.0.saturating_sub(1);
             totals.1 = totals.1.saturating_sub(u64::from(terms.length));
         }
+        emptied
+    }
+
+    /// Forgets a space left without documents (a purge); whether it did.
+    pub(super) fn drop_if_empty(&mut self, kind: RecordKind, tenant_id: &str, space: &str) -> bool {
+        let key = space_key(kind, tenant_id, space);
+        if self.totals.get(&key).is_none_or(|totals| totals.0 > 0) {
+            return false;
+        }
+        self.totals.remove(&key);
+        self.terms.remove(&key);
+        true
     }
 
     pub(super) fn read(&self, request: &PostingsRequest) -> Postings {

@@ -2,13 +2,15 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, FactWriteOutcome, Insight, InsightInput,
-    InsightUpdate, Limits, Procedure, ProcedureInput, Scope, ShortTermState, ShortTermUpdate, WorkingState,
+    InsightUpdate, Limits, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, WorkingState,
     WorkingStatePatch,
 };
 
+use super::maintenance;
 use super::postings::PostingsIndex;
 use super::tables::{Row, Tables, run_key, session_key};
 use crate::error::{Error, Result};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, visible_spaces};
 use crate::store::Store;
@@ -22,9 +24,9 @@ pub struct InMemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct State {
-    tables: Tables,
-    postings: PostingsIndex,
+pub(super) struct State {
+    pub(super) tables: Tables,
+    pub(super) postings: PostingsIndex,
 }
 
 impl InMemoryStore {
@@ -36,17 +38,17 @@ impl InMemoryStore {
         Self { state: RwLock::default(), limits }
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, State>> {
+    pub(super) fn read(&self) -> Result<RwLockReadGuard<'_, State>> {
         self.state.read().map_err(|_| Error::storage("memory", "lock poisoned by a panicked writer"))
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, State>> {
+    pub(super) fn write(&self) -> Result<RwLockWriteGuard<'_, State>> {
         self.state.write().map_err(|_| Error::storage("memory", "lock poisoned by a panicked writer"))
     }
 }
 
 impl State {
-    fn insert<T>(&mut self, kind: RecordKind, prepared: Prepared<T>, wrap: fn(T) -> Record) -> i64 {
+    pub(super) fn insert<T>(&mut self, kind: RecordKind, prepared: Prepared<T>, wrap: fn(T) -> Record) -> i64 {
         let sequence = self.tables.next();
         self.insert_at(kind, sequence, prepared, wrap);
         sequence
@@ -261,12 +263,7 @@ impl Store for InMemoryStore {
         if run_key(&insight.scope) != run_key(&update.scope) {
             return Err(not_found());
         }
-        if let Some(validation) = update.validation {
-            insight.validation = validation;
-        }
-        if let Some(confidence) = update.confidence {
-            insight.confidence = confidence;
-        }
+        update.apply_to(&mut insight);
         state.replace_record(RecordKind::Insight, sequence, Record::Insight(insight.clone()));
         Ok(insight)
     }
@@ -339,7 +336,9 @@ impl Store for InMemoryStore {
                         stats.newest_event = Some(stats.newest_event.map_or(event.ts, |newest| newest.max(event.ts)));
                     }
                     Record::Fact(fact) => *stats.facts.entry(fact.status.as_str().to_string()).or_insert(0) += 1,
-                    Record::Episode(_) => stats.episodes += 1,
+                    Record::Episode(episode) => {
+                        stats.add(RecordKind::Episode, episode.compression_level.as_str().to_string(), 1)
+                    }
                     Record::Procedure(_) => stats.procedures += 1,
                     Record::Insight(insight) => {
                         *stats.insights.entry(insight.validation.as_str().to_string()).or_insert(0) += 1
@@ -348,6 +347,26 @@ impl Store for InMemoryStore {
             }
         }
         Ok(stats)
+    }
+
+    fn scan(&self, request: &ScanRequest) -> Result<Vec<Fetched>> {
+        request.validate()?;
+        Ok(maintenance::scan(&*self.read()?, request))
+    }
+
+    fn scan_states(&self, request: &StateScan) -> Result<Vec<StoredState>> {
+        request.validate()?;
+        Ok(maintenance::scan_states(&*self.read()?, request))
+    }
+
+    fn delete(&self, request: &DeleteRequest) -> Result<Receipt> {
+        Ok(maintenance::delete(&mut *self.write()?, request))
+    }
+
+    fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt> {
+        let prepared =
+            records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
+        maintenance::restore(&mut *self.write()?, prepared, states)
     }
 }
 

@@ -9,8 +9,14 @@ use super::statement::Statement;
 use crate::error::{Error, Result};
 
 /// (version, name, SQL) per server, in order. Append only: a released migration never changes.
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
-const MYSQL: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/mysql/0001_init.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "lifecycle", include_str!("../../migrations/postgres/0002_lifecycle.sql")),
+];
+const MYSQL: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/mysql/0001_init.sql")),
+    (2, "lifecycle", include_str!("../../migrations/mysql/0002_lifecycle.sql")),
+];
 
 pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
     let (lock, unlock) = match dialect {

@@ -195,8 +195,8 @@ pub(super) async fn append_insight(
         });
     }
     let statement = Statement::new(
-        "INSERT INTO insights (tenant_id, insight_id, user_id, agent_id, session_id, run_id, space, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count, lexical_length, lexical_terms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO insights (tenant_id, insight_id, user_id, agent_id, session_id, run_id, space, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count, lexical_length, lexical_terms, promoted_to)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&scope.tenant_id)
     .bind(&insight.insight_id)
@@ -216,7 +216,8 @@ pub(super) async fn append_insight(
     .bind(optional_millis(insight.expires_at))
     .bind(insight.token_count)
     .bind(prepared.terms.length)
-    .bind(to_json(&prepared.terms.frequencies)?);
+    .bind(to_json(&prepared.terms.frequencies)?)
+    .bind(insight.promoted_to.clone());
     let sequence = insert_returning(statement, "seq", connection, dialect).await?;
     index(connection, dialect, spaces, RecordKind::Insight, sequence, &scope.tenant_id, prepared, created).await
 }
@@ -239,15 +240,12 @@ pub(super) async fn update_insight(
     if !same_run(&insight.scope, &update.scope) {
         return Err(not_found());
     }
-    if let Some(validation) = update.validation {
-        insight.validation = validation;
-    }
-    if let Some(confidence) = update.confidence {
-        insight.confidence = confidence;
-    }
-    Statement::new("UPDATE insights SET validation = ?, confidence = ? WHERE seq = ?")
+    update.apply_to(&mut insight);
+    Statement::new("UPDATE insights SET validation = ?, confidence = ?, expires_at = ?, promoted_to = ? WHERE seq = ?")
         .bind(insight.validation.as_str())
         .bind(insight.confidence)
+        .bind(optional_millis(insight.expires_at))
+        .bind(insight.promoted_to.clone())
         .bind(sequence)
         .execute(connection, dialect)
         .await?;

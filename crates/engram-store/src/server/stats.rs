@@ -31,7 +31,7 @@ pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scop
     }
     for (kind, group) in [
         (RecordKind::Fact, Some("status")),
-        (RecordKind::Episode, None),
+        (RecordKind::Episode, Some("compression_level")),
         (RecordKind::Procedure, None),
         (RecordKind::Insight, Some("validation")),
     ] {
@@ -50,6 +50,15 @@ pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scop
             let (label, count): (String, i64) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
             stats.add(kind, label, u64::try_from(count).unwrap_or(0));
         }
+    }
+    let size = match dialect {
+        Dialect::Postgres => "SELECT CAST(pg_database_size(current_database()) AS BIGINT)",
+        Dialect::MySql => {
+            "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE()"
+        }
+    };
+    if let Some(row) = Statement::new(size).fetch_optional(connection, dialect).await? {
+        stats.database_bytes = u64::try_from(get::<i64>(&row, dialect, 0)?).ok();
     }
     Ok(stats)
 }

@@ -145,6 +145,7 @@ pub(crate) fn read_insight(row: &impl ColumnReader) -> Result<Insight> {
         created_at: time(backend, row.integer(14)?)?,
         expires_at: optional_time(backend, row.optional_integer(15)?)?,
         token_count: count(backend, row.integer(16)?)?,
+        promoted_to: row.optional_text(17)?,
     })
 }
 

@@ -135,7 +135,7 @@ pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found:
 }
 
 /// The smallest whole millisecond at or after `instant` (`timestamp_millis` rounds down).
-fn ceil_millis(instant: Timestamp) -> i64 {
+pub(crate) fn ceil_millis(instant: Timestamp) -> i64 {
     let millis = instant.timestamp_millis();
     if instant.timestamp_subsec_nanos().is_multiple_of(1_000_000) { millis } else { millis.saturating_add(1) }
 }

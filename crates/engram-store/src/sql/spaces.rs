@@ -1,6 +1,6 @@
 //! Space ids: each (tenant, kind, space) of the lexical index gets a small integer id, cached
-//! once committed (ids are never reused or changed, so a committed id stays right for the life
-//! of the database). Backends run the SQL; the bookkeeping is here.
+//! once committed (ids are never reused or changed; only `purge_user` deletes spaces, and
+//! forgets them here). Backends run the SQL; the bookkeeping is here.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,6 +30,15 @@ impl SpaceIds {
     /// Caches an id read from the database (so committed).
     pub(crate) fn learn(&self, tenant_id: &str, kind: RecordKind, space: &str, id: i64) -> Result<()> {
         self.committed.lock().map_err(|_| poisoned())?.insert((tenant_id.to_string(), kind, space.to_string()), id);
+        Ok(())
+    }
+
+    /// Drops cached ids of spaces a purge deleted. Ids are never reused, so another process
+    /// still caching one writes postings nobody reads (see `DeleteRequest::drop_empty_spaces`).
+    pub(crate) fn forget(&self, ids: &[i64]) -> Result<()> {
+        if !ids.is_empty() {
+            self.committed.lock().map_err(|_| poisoned())?.retain(|_, id| !ids.contains(id));
+        }
         Ok(())
     }
 

@@ -68,7 +68,7 @@ pub(super) fn insert(
         };
         changes.insert(RecordKind::Event, sequence, &scope.tenant_id, space_id, &item.terms);
     }
-    changes.apply(connection)
+    changes.apply(connection).map(drop)
 }
 
 /// The error the in-memory store reports for this batch: the first event whose id is taken

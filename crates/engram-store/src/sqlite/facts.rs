@@ -1,6 +1,6 @@
 //! Facts: upsert (create, supersede, refresh) and history.
 
-use engram_types::{Fact, FactWrite, FactWriteOutcome, Scope};
+use engram_types::{Fact, FactStatus, FactWrite, FactWriteOutcome, Scope};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
@@ -81,6 +81,35 @@ pub(super) fn history(connection: &Connection, scope: &Scope, fact_key: &str) ->
     Ok(history.into_iter().map(|(_, fact)| fact).collect())
 }
 
+/// Stores an exported fact as it was (imports). Its id must be new, and an active fact must
+/// not meet another active version of its key.
+pub(super) fn restore(
+    connection: &Connection,
+    spaces: &SpaceIds,
+    prepared: &Prepared<Fact>,
+    changes: &mut IndexChanges,
+    created: &mut NewSpaces,
+) -> Result<()> {
+    let fact = &prepared.record;
+    check_new_id(connection, fact)?;
+    if fact.status == FactStatus::Active {
+        let active = connection
+            .prepare_cached("SELECT fact_id FROM facts WHERE tenant_id = ?1 AND space = ?2 AND fact_key = ?3 AND status = 'active' LIMIT 1")
+            .and_then(|mut statement| {
+                statement.query_row(params![fact.scope.tenant_id, prepared.space, fact.fact_key], |row| row.get::<_, String>(0)).optional()
+            })
+            .map_err(storage)?;
+        if let Some(active) = active {
+            return Err(Error::Conflict {
+                entity: "fact",
+                id: fact.fact_id.clone(),
+                detail: format!("fact_key {:?} already has an active fact ({active})", fact.fact_key),
+            });
+        }
+    }
+    insert(connection, spaces, prepared, changes, created)
+}
+
 fn check_new_id(connection: &Connection, fact: &Fact) -> Result<()> {
     let taken = connection
         .prepare_cached("SELECT 1 FROM facts WHERE tenant_id = ?1 AND fact_id = ?2")
@@ -146,6 +175,10 @@ fn insert(
             ])
         })
         .map_err(storage)?;
+    if fact.status == FactStatus::Superseded {
+        // Only restores write superseded versions; those are not in the lexical index.
+        return Ok(());
+    }
     let sequence = connection.last_insert_rowid();
     let space_id = postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)?;
     changes.insert(RecordKind::Fact, sequence, &scope.tenant_id, space_id, &prepared.terms);

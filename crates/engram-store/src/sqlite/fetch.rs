@@ -19,16 +19,20 @@ struct Query {
 
 impl From<RangeQuery> for Query {
     fn from(query: RangeQuery) -> Self {
-        let params = query
-            .params
-            .into_iter()
-            .map(|param| match param {
-                SqlParam::Text(text) => Value::Text(text),
-                SqlParam::Integer(integer) => Value::Integer(integer),
-            })
-            .collect();
-        Self { sql: query.sql, params }
+        Self { sql: query.sql, params: query.params.into_iter().map(sql_value).collect() }
     }
+}
+
+pub(super) fn sql_value(param: SqlParam) -> Value {
+    match param {
+        SqlParam::Text(text) => Value::Text(text),
+        SqlParam::Integer(integer) => Value::Integer(integer),
+    }
+}
+
+/// `Store::scan`: one statement, oldest sequence first.
+pub(super) fn scan(connection: &Connection, request: &crate::maintenance::ScanRequest) -> Result<Vec<Fetched>> {
+    run(connection, request.kind, &Query::from(crate::sql::scan_query(request)))
 }
 
 pub(super) fn fetch(connection: &Connection, request: &FetchRequest) -> Result<Vec<Fetched>> {

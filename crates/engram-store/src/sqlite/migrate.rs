@@ -7,7 +7,10 @@ use super::error::{BACKEND, storage};
 use crate::error::{Error, Result};
 
 /// (version, name, SQL), in order. Append only: a released migration never changes.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "lifecycle", include_str!("../../migrations/sqlite/0002_lifecycle.sql")),
+];
 
 /// Applies the migrations this database lacks, all in one immediate transaction (two processes
 /// opening a new file at once serialize here; the second finds them applied).

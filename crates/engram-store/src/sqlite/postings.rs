@@ -154,7 +154,9 @@ impl IndexChanges {
     /// Writes the summed df and totals changes. The increments of a space go in one statement
     /// (its terms as one JSON object): a bulk append touches thousands of distinct terms, and
     /// one statement per term cost more than the B-tree work itself.
-    pub(super) fn apply(self, connection: &Connection) -> Result<()> {
+    /// Returns how many `lexical_terms` rows were removed (df down to 0).
+    pub(super) fn apply(self, connection: &Connection) -> Result<u64> {
+        let mut removed_terms = 0;
         for (kind, documents) in &self.documents {
             let sql = format!(
                 "INSERT INTO {} (rowid, tokens) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
@@ -197,18 +199,23 @@ impl IndexChanges {
                     )
                     .and_then(|mut statement| statement.execute(params![tenant_id, space_id, term, delta]))
                     .map_err(storage)?;
-                connection
+                removed_terms += connection
                     .prepare_cached(
                         "DELETE FROM lexical_terms WHERE tenant_id = ?1 AND space_id = ?2 AND term = ?3 AND df <= 0",
                     )
                     .and_then(|mut statement| statement.execute(params![tenant_id, space_id, term]))
-                    .map_err(storage)?;
+                    .map_err(storage)? as u64;
             }
             if space.documents != 0 || space.length != 0 {
                 totals.execute(params![tenant_id, space_id, space.documents, space.length]).map_err(storage)?;
             }
         }
-        Ok(())
+        Ok(removed_terms)
+    }
+
+    /// The spaces whose counts this transaction changed.
+    pub(super) fn spaces(&self) -> Vec<(String, i64)> {
+        self.counts.spaces.iter().map(|(space_id, space)| (space.tenant_id.clone(), *space_id)).collect()
     }
 }
 

@@ -101,12 +101,6 @@ pub(super) fn upsert_procedure(
     }
     let use_count = existing.as_ref().map_or(0, |(_, old)| old.use_count);
     let prepared = prepare::procedure(input, prepare::now(), use_count, limits)?;
-    let procedure = &prepared.record;
-    let scope = &procedure.scope;
-    let (steps, tags, entities) =
-        (to_json(&procedure.steps)?, to_json(&procedure.tags)?, to_json(&procedure.entities)?);
-    let terms = to_json(&prepared.terms.frequencies)?;
-    let use_count = to_integer(procedure.use_count, "procedures.use_count")?;
     let mut changes = IndexChanges::default();
     let sequence = match &existing {
         Some((sequence, _)) => {
@@ -116,6 +110,26 @@ pub(super) fn upsert_procedure(
         }
         None => None,
     };
+    write_procedure(connection, spaces, sequence, &prepared, &mut changes, created)?;
+    changes.apply(connection)?;
+    Ok(prepared.record)
+}
+
+/// Writes a procedure row (at `sequence` when replacing one) and queues its postings.
+pub(super) fn write_procedure(
+    connection: &Connection,
+    spaces: &SpaceIds,
+    sequence: Option<i64>,
+    prepared: &Prepared<Procedure>,
+    changes: &mut IndexChanges,
+    created: &mut NewSpaces,
+) -> Result<()> {
+    let procedure = &prepared.record;
+    let scope = &procedure.scope;
+    let (steps, tags, entities) =
+        (to_json(&procedure.steps)?, to_json(&procedure.tags)?, to_json(&procedure.entities)?);
+    let terms = to_json(&prepared.terms.frequencies)?;
+    let use_count = to_integer(procedure.use_count, "procedures.use_count")?;
     connection
         .prepare_cached(
             "INSERT OR REPLACE INTO procedures (seq, tenant_id, procedure_id, user_id, agent_id, session_id, run_id, space, scope_level, task_type, title, steps, content, text, priority, applicability, tags, entities, use_count, updated_at, token_count, expires_at, lexical_length, lexical_terms)
@@ -154,8 +168,7 @@ pub(super) fn upsert_procedure(
     let space_id =
         postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
-    changes.apply(connection)?;
-    Ok(prepared.record)
+    Ok(())
 }
 
 pub(super) fn append_insight(
@@ -177,8 +190,8 @@ pub(super) fn append_insight(
     let terms = to_json(&prepared.terms.frequencies)?;
     connection
         .prepare_cached(
-            "INSERT INTO insights (tenant_id, insight_id, user_id, agent_id, session_id, run_id, space, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count, lexical_length, lexical_terms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            "INSERT INTO insights (tenant_id, insight_id, user_id, agent_id, session_id, run_id, space, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count, lexical_length, lexical_terms, promoted_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -201,6 +214,7 @@ pub(super) fn append_insight(
                 insight.token_count,
                 prepared.terms.length,
                 terms,
+                insight.promoted_to,
             ])
         })
         .map_err(storage)?;
@@ -226,15 +240,20 @@ pub(super) fn update_insight(connection: &Connection, update: &InsightUpdate) ->
     if !same_run(&insight.scope, &update.scope) {
         return Err(not_found());
     }
-    if let Some(validation) = update.validation {
-        insight.validation = validation;
-    }
-    if let Some(confidence) = update.confidence {
-        insight.confidence = confidence;
-    }
+    update.apply_to(&mut insight);
     connection
-        .prepare_cached("UPDATE insights SET validation = ?2, confidence = ?3 WHERE seq = ?1")
-        .and_then(|mut statement| statement.execute(params![sequence, insight.validation.as_str(), insight.confidence]))
+        .prepare_cached(
+            "UPDATE insights SET validation = ?2, confidence = ?3, expires_at = ?4, promoted_to = ?5 WHERE seq = ?1",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                sequence,
+                insight.validation.as_str(),
+                insight.confidence,
+                optional_millis(insight.expires_at),
+                insight.promoted_to,
+            ])
+        })
         .map_err(storage)?;
     Ok(insight)
 }
@@ -274,7 +293,19 @@ fn index<T>(
     let mut changes = IndexChanges::default();
     let space_id = postings::resolve(connection, spaces, tenant_id, kind, &prepared.space, created)?;
     changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
-    changes.apply(connection)
+    changes.apply(connection).map(drop)
+}
+
+/// `Conflict` when the id is taken in the tenant.
+pub(super) fn check_new_id(connection: &Connection, kind: RecordKind, tenant_id: &str, id: &str) -> Result<()> {
+    if id_taken(connection, kind, tenant_id, id)? {
+        return Err(Error::Conflict {
+            entity: kind.as_str(),
+            id: id.to_string(),
+            detail: format!("{}_id already exists in the tenant", kind.as_str()),
+        });
+    }
+    Ok(())
 }
 
 fn id_taken(connection: &Connection, kind: RecordKind, tenant_id: &str, id: &str) -> Result<bool> {

@@ -30,7 +30,7 @@ pub(super) fn stats(connection: &Connection, scope: &Scope) -> Result<Stats> {
     }
     for (kind, group) in [
         (RecordKind::Fact, Some("status")),
-        (RecordKind::Episode, None),
+        (RecordKind::Episode, Some("compression_level")),
         (RecordKind::Procedure, None),
         (RecordKind::Insight, Some("validation")),
     ] {
@@ -50,5 +50,9 @@ pub(super) fn stats(connection: &Connection, scope: &Scope) -> Result<Stats> {
             }
         }
     }
+    let bytes: i64 = connection
+        .query_row("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [], |row| row.get(0))
+        .map_err(storage)?;
+    stats.database_bytes = u64::try_from(bytes).ok();
     Ok(stats)
 }

@@ -2,17 +2,18 @@ use std::path::Path;
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Limits,
-    Procedure, ProcedureInput, Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
+    Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
 };
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::connection::Connections;
 use super::error::storage;
 use super::postings::{NewSpaces, SpaceIds};
-use super::{events, facts, fetch, postings, records, state, stats};
+use super::{events, facts, fetch, maintenance, postings, records, state, stats};
 use crate::error::{Error, Result};
 use crate::prepare::{self};
-use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Stats};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
+use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats};
 use crate::store::Store;
 
 /// A durable store in one SQLite file (WAL, one writer and a pool of readers), or in memory.
@@ -174,5 +175,27 @@ impl Store for SqliteStore {
     fn stats(&self, scope: &Scope) -> Result<Stats> {
         scope.validate(self.limits.max_id_bytes)?;
         self.read(|connection| stats::stats(connection, scope))
+    }
+
+    fn scan(&self, request: &ScanRequest) -> Result<Vec<Fetched>> {
+        request.validate()?;
+        self.read(|connection| fetch::scan(connection, request))
+    }
+
+    fn scan_states(&self, request: &StateScan) -> Result<Vec<StoredState>> {
+        request.validate()?;
+        self.read(|connection| state::scan(connection, request))
+    }
+
+    fn delete(&self, request: &DeleteRequest) -> Result<Receipt> {
+        let (receipt, dropped) = self.write(|connection, _| maintenance::delete(connection, &self.spaces, request))?;
+        self.spaces.forget(&dropped)?;
+        Ok(receipt)
+    }
+
+    fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt> {
+        let prepared =
+            records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
+        self.write(|connection, created| maintenance::restore(connection, &self.spaces, prepared, &states, created))
     }
 }

@@ -1,0 +1,186 @@
+//! The lifecycle primitives in memory: scans walk the tables in sequence order; deletes and
+//! restores keep the id map, the active-fact map and the postings in step, as writes do.
+
+use engram_types::{FactStatus, Receipt};
+
+use super::store::State;
+use super::tables::{Row, run_key, session_key};
+use crate::error::{Error, Result};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState, table_names};
+use crate::prepare::{self, Prepared};
+use crate::record::{Fetched, Record};
+
+pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
+    let Some(table) = state.tables.tables.get(&request.kind) else { return Vec::new() };
+    table
+        .rows
+        .range(request.after_sequence.saturating_add(1)..)
+        .filter(|(_, row)| request.matches(&row.record))
+        .take(request.limit as usize)
+        .map(|(sequence, row)| Fetched { sequence: *sequence, record: row.record.clone() })
+        .collect()
+}
+
+pub(super) fn scan_states(state: &State, request: &StateScan) -> Vec<StoredState> {
+    let mut working: Vec<StoredState> = state
+        .tables
+        .working_states
+        .iter()
+        .map(|((tenant_id, user_id, agent_id, session_id, run_id), working)| StoredState::WorkingState {
+            owner: StateOwner {
+                tenant_id: tenant_id.clone(),
+                user_id: user_id.clone(),
+                agent_id: agent_id.clone(),
+                session_id: session_id.clone(),
+                run_id: Some(run_id.clone()),
+            },
+            state: working.clone(),
+        })
+        .filter(|stored| match stored {
+            StoredState::WorkingState { owner, state } => request.matches(owner, state.ended_at, true),
+            StoredState::ShortTerm { .. } => false,
+        })
+        .collect();
+    working.sort_by(|left, right| left.owner().cmp(right.owner()));
+    working.truncate(request.limit as usize);
+    if request.ended_at.is_some() {
+        return working;
+    }
+    let mut short: Vec<StoredState> = state
+        .tables
+        .short_terms
+        .iter()
+        .map(|((tenant_id, user_id, agent_id, session_id), short_term)| StoredState::ShortTerm {
+            owner: StateOwner {
+                tenant_id: tenant_id.clone(),
+                user_id: user_id.clone(),
+                agent_id: agent_id.clone(),
+                session_id: session_id.clone(),
+                run_id: None,
+            },
+            state: short_term.clone(),
+        })
+        .filter(|stored| request.matches(stored.owner(), None, false))
+        .collect();
+    short.sort_by(|left, right| left.owner().cmp(right.owner()));
+    short.truncate(request.limit as usize);
+    working.extend(short);
+    working
+}
+
+/// Index rows are counted per term (the in-memory index has one entry per term and record).
+pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
+    let mut receipt = Receipt::default();
+    let mut touched = Vec::new();
+    for (kind, id) in &request.records {
+        let key = (*kind, request.tenant_id.clone(), id.clone());
+        let Some(sequence) = state.tables.ids.remove(&key) else { continue };
+        let Some(row) = state.tables.table(*kind).remove(sequence) else { continue };
+        let names = table_names(*kind);
+        if prepare::is_indexed(&row.record) {
+            let removed = state.postings.remove(*kind, &request.tenant_id, &row.space, sequence, &row.terms);
+            receipt.add(names.postings, row.terms.frequencies.len() as u64);
+            receipt.add("lexical_terms", removed);
+            touched.push((*kind, row.space.clone()));
+        }
+        if let Record::Fact(fact) = &row.record
+            && fact.status == FactStatus::Active
+        {
+            let active = (request.tenant_id.clone(), row.space.clone(), fact.fact_key.clone());
+            if state.tables.active_facts.get(&active) == Some(&sequence) {
+                state.tables.active_facts.remove(&active);
+            }
+        }
+        receipt.add(names.table, 1);
+    }
+    for owner in &request.states {
+        let removed = match &owner.run_id {
+            Some(run_id) => {
+                let key = (
+                    owner.tenant_id.clone(),
+                    owner.user_id.clone(),
+                    owner.agent_id.clone(),
+                    owner.session_id.clone(),
+                    run_id.clone(),
+                );
+                state.tables.working_states.remove(&key).is_some()
+            }
+            None => {
+                let key =
+                    (owner.tenant_id.clone(), owner.user_id.clone(), owner.agent_id.clone(), owner.session_id.clone());
+                state.tables.short_terms.remove(&key).is_some()
+            }
+        };
+        receipt.add(if owner.run_id.is_some() { "working_states" } else { "short_terms" }, u64::from(removed));
+    }
+    if request.drop_empty_spaces {
+        for (kind, space) in touched {
+            if state.postings.drop_if_empty(kind, &request.tenant_id, &space) {
+                receipt.add("lexical_totals", 1);
+                receipt.add("lexical_spaces", 1);
+            }
+        }
+    }
+    receipt
+}
+
+/// Restores in order; checks every id (and active fact key) before writing anything.
+pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states: Vec<StoredState>) -> Result<Receipt> {
+    let mut seen = std::collections::HashSet::new();
+    for prepared in &records {
+        let record = &prepared.record;
+        let tenant_id = &record.scope().tenant_id;
+        if state.tables.ids.contains_key(&(record.kind(), tenant_id.clone(), record.id().to_string()))
+            || !seen.insert((record.kind(), tenant_id.clone(), record.id().to_string()))
+        {
+            return Err(Error::Conflict {
+                entity: record.kind().as_str(),
+                id: record.id().to_string(),
+                detail: format!("{}_id already exists in the tenant", record.kind().as_str()),
+            });
+        }
+        if let Record::Fact(fact) = record
+            && fact.status == FactStatus::Active
+            && state.tables.active_facts.contains_key(&(tenant_id.clone(), prepared.space.clone(), fact.fact_key.clone()))
+        {
+            return Err(Error::Conflict {
+                entity: "fact",
+                id: fact.fact_id.clone(),
+                detail: format!("fact_key {:?} already has an active fact", fact.fact_key),
+            });
+        }
+    }
+    let mut receipt = Receipt::default();
+    for prepared in records {
+        let kind = prepared.record.kind();
+        let names = table_names(kind);
+        let indexed = prepare::is_indexed(&prepared.record);
+        let sequence = state.tables.next();
+        let Prepared { record, space, terms } = prepared;
+        let tenant_id = record.scope().tenant_id.clone();
+        state.tables.ids.insert((kind, tenant_id.clone(), record.id().to_string()), sequence);
+        if indexed {
+            state.postings.insert(kind, &tenant_id, &space, sequence, &terms);
+            receipt.add(names.postings, terms.frequencies.len() as u64);
+        }
+        if let Record::Fact(fact) = &record
+            && fact.status == FactStatus::Active
+        {
+            state.tables.active_facts.insert((tenant_id, space.clone(), fact.fact_key.clone()), sequence);
+        }
+        state.tables.table(kind).insert(sequence, Row { record, space, terms });
+        receipt.add(names.table, 1);
+    }
+    for stored in states {
+        receipt.add(stored.table(), 1);
+        match stored {
+            StoredState::WorkingState { owner, state: working } => {
+                state.tables.working_states.insert(run_key(&owner.scope()), working);
+            }
+            StoredState::ShortTerm { owner, state: short_term } => {
+                state.tables.short_terms.insert(session_key(&owner.scope()), short_term);
+            }
+        }
+    }
+    Ok(receipt)
+}

@@ -1,0 +1,259 @@
+//! Requests and results of the memory lifecycle: forgetting, expiry and retention,
+//! consolidation, insight promotion, export and import.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{ValidationError, check_id, check_labels, check_text};
+use crate::{Limits, RecordKind, Scope, ScopeLevel, Timestamp};
+
+/// Rows an operation removed (deletions, sweeps) or wrote (import, export), per table.
+/// Table names are the SQL backends' (`events`, `event_postings`, `lexical_terms`, ...). Rows
+/// of records and states count the same on every backend; index rows are physical, so their
+/// counts differ (one FTS5 document per record on SQLite, one row per term on Postgres and
+/// MySQL, one entry per term in memory).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Receipt {
+    pub rows: BTreeMap<String, u64>,
+}
+
+impl Receipt {
+    pub fn add(&mut self, table: &str, count: u64) {
+        if count > 0 {
+            *self.rows.entry(table.to_string()).or_insert(0) += count;
+        }
+    }
+
+    pub fn merge(&mut self, other: Self) {
+        for (table, count) in other.rows {
+            self.add(&table, count);
+        }
+    }
+
+    /// Rows of `table` (0 when none).
+    pub fn count(&self, table: &str) -> u64 {
+        self.rows.get(table).copied().unwrap_or(0)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.rows.values().sum()
+    }
+}
+
+/// Forget a user's records (in the scope's agent, every session and run) that match every
+/// filter given: older than `before`, carrying one of `tags`, of one of `kinds`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgetRequest {
+    pub scope: Scope,
+    /// Records whose time (event ts, fact recorded_at, episode end_ts, procedure updated_at,
+    /// insight created_at) is strictly before this instant.
+    #[serde(default)]
+    pub before: Option<Timestamp>,
+    /// Records carrying at least one of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Only these kinds (every kind when empty).
+    #[serde(default)]
+    pub kinds: Vec<RecordKind>,
+}
+
+impl ForgetRequest {
+    pub fn new(scope: Scope) -> Self {
+        Self { scope, before: None, tags: Vec::new(), kinds: Vec::new() }
+    }
+
+    /// At least one filter: forgetting everything of a user is `purge_user`, said explicitly.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        self.scope.validate(limits.max_id_bytes)?;
+        check_labels("tags", &self.tags, limits)?;
+        if self.before.is_none() && self.tags.is_empty() && self.kinds.is_empty() {
+            return Err(ValidationError::new(
+                "before",
+                "forget needs at least one filter (before, tags or kinds); use purge_user to remove a user entirely",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How long raw events are kept, applied by `sweep_expired`. Facts, episodes and other
+/// records are not affected (give them `expires_at`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionPolicy {
+    /// Delete events older than this many days.
+    #[serde(default)]
+    pub max_event_age_days: Option<u32>,
+    /// Keep only the newest this many events of each session.
+    #[serde(default)]
+    pub max_events_per_session: Option<u32>,
+}
+
+/// Delete expired records everywhere, ended runs' working state, and (with a retention
+/// policy) old raw events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepRequest {
+    /// The sweep's clock (the wall clock when absent): records with `expires_at <= now` go.
+    #[serde(default)]
+    pub now: Option<Timestamp>,
+    #[serde(default)]
+    pub retention: RetentionPolicy,
+}
+
+/// What a promoted insight becomes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum Promotion {
+    /// A fact under `fact_key`; its value is the insight's text unless given, its sources the
+    /// insight's sources plus `insight:<insight_id>`.
+    Fact {
+        fact_key: String,
+        #[serde(default)]
+        value: Option<serde_json::Value>,
+        #[serde(default)]
+        scope_level: ScopeLevel,
+    },
+    /// A procedure for `task_type`; its steps are the insight's text unless given.
+    Procedure {
+        task_type: String,
+        #[serde(default)]
+        title: Option<String>,
+        #[serde(default)]
+        steps: Vec<String>,
+        #[serde(default)]
+        scope_level: ScopeLevel,
+    },
+}
+
+/// Promote a run's insight to long-term memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PromoteInsight {
+    pub scope: Scope,
+    pub insight_id: String,
+    #[serde(flatten)]
+    pub promotion: Promotion,
+}
+
+impl PromoteInsight {
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        self.scope.validate(limits.max_id_bytes)?;
+        check_id("insight_id", &self.insight_id, limits.max_id_bytes)
+    }
+}
+
+/// The result of a promotion: the insight (validated, `promoted_to` set) and what it became.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Promoted {
+    pub insight: crate::Insight,
+    pub fact: Option<crate::Fact>,
+    pub procedure: Option<crate::Procedure>,
+}
+
+/// What `end_run` did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunEnd {
+    /// Insights that expired with the run (unpromoted, not already expired).
+    pub expired_insights: Vec<String>,
+    /// The run's working state, ended (kept readable until swept).
+    pub working_state: crate::WorkingState,
+}
+
+/// Turn a session's events beyond the conversation window into an episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsolidateRequest {
+    pub scope: Scope,
+    /// Newest message events left out of the episode (the conversation window); default 12,
+    /// the policy's default window.
+    #[serde(default = "default_window")]
+    pub window: u32,
+    /// Most events one consolidation reads; older ones wait for the next call.
+    #[serde(default = "default_max_events")]
+    pub max_events: u32,
+    /// Fewer events than this beyond the window: nothing is consolidated.
+    #[serde(default = "default_min_events")]
+    pub min_events: u32,
+    /// The clock of the operation (the wall clock when absent).
+    #[serde(default)]
+    pub now: Option<Timestamp>,
+}
+
+const fn default_window() -> u32 {
+    12
+}
+
+const fn default_max_events() -> u32 {
+    5000
+}
+
+const fn default_min_events() -> u32 {
+    1
+}
+
+impl ConsolidateRequest {
+    pub fn new(scope: Scope) -> Self {
+        Self {
+            scope,
+            window: default_window(),
+            max_events: default_max_events(),
+            min_events: default_min_events(),
+            now: None,
+        }
+    }
+
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        self.scope.validate(limits.max_id_bytes)?;
+        if self.max_events == 0 || self.max_events as usize > limits.max_batch.max(1) * 10 {
+            return Err(ValidationError::new(
+                "max_events",
+                format!("must be between 1 and {}, got {}", limits.max_batch.max(1) * 10, self.max_events),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a summarizer returns for the events of one consolidation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub summary: String,
+    #[serde(default)]
+    pub highlights: Vec<String>,
+    /// Quotes worth keeping verbatim in the session's short-term state.
+    #[serde(default)]
+    pub key_quotes: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub entities: Vec<String>,
+}
+
+impl Summary {
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        check_text("summary", &self.summary, limits)?;
+        if self.summary.trim().is_empty() {
+            return Err(ValidationError::new("summary", "must not be empty"));
+        }
+        for (index, text) in self.highlights.iter().enumerate() {
+            check_text(&format!("highlights[{index}]"), text, limits)?;
+        }
+        for (index, text) in self.key_quotes.iter().enumerate() {
+            check_text(&format!("key_quotes[{index}]"), text, limits)?;
+        }
+        check_labels("tags", &self.tags, limits)?;
+        check_labels("entities", &self.entities, limits)
+    }
+}
+
+/// What `consolidate_session` did: the episode (none when too few events were beyond the
+/// window), how many events it consumed, and the session's refreshed short-term state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Consolidation {
+    pub episode: Option<crate::Episode>,
+    pub consumed: u32,
+    pub short_term: crate::ShortTermState,
+}
