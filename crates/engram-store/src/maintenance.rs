@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::record::Record;
 
 /// Records of one kind, oldest sequence first, matching every filter given. Without a tenant
-/// a scan must select expired records (the sweep); every other scan names its tenant.
+/// a scan must bound expiry or time (the sweep); every other scan names its tenant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanRequest {
     pub kind: RecordKind,
@@ -56,8 +56,11 @@ impl ScanRequest {
     }
 
     pub fn validate(&self) -> Result<(), ValidationError> {
-        if self.tenant_id.is_none() && self.expired_at.is_none() {
-            return Err(ValidationError::new("tenant_id", "a scan without a tenant must select expired records"));
+        if self.tenant_id.is_none() && self.expired_at.is_none() && self.before.is_none() {
+            return Err(ValidationError::new(
+                "tenant_id",
+                "a scan without a tenant must select expired or old records (expired_at or before)",
+            ));
         }
         if self.tenant_id.is_none() && (self.user_id.is_some() || !self.ids.is_empty()) {
             return Err(ValidationError::new("tenant_id", "is required with user_id or ids"));
@@ -183,8 +186,9 @@ pub struct DeleteRequest {
     pub records: Vec<(RecordKind, String)>,
     /// Working states (owner with a run) and short-term states (owner without).
     pub states: Vec<StateOwner>,
-    /// Also delete the lexical spaces (and their totals) left without documents: a purge
-    /// leaves no row naming the user. Other deletions keep them, as writes do.
+    /// Also delete the lexical spaces (with their totals) the deletion left without documents,
+    /// so no row keeps naming a forgotten user. Writes resolve space ids from the database,
+    /// never from a cache alone, so a dropped space is simply created again by the next write.
     pub drop_empty_spaces: bool,
 }
 

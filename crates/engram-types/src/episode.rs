@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_labels, check_text, check_unit};
+use crate::validation::{ValidationError, check_id, check_labels, check_sources, check_text, check_unit};
 use crate::{Limits, Scope, ScopeLevel, Timestamp};
 
 /// How far an episode has been condensed as it aged.
@@ -80,7 +80,7 @@ impl EpisodeInput {
         }
         check_labels("tags", &self.tags, limits)?;
         check_labels("entities", &self.entities, limits)?;
-        check_labels("sources", &self.sources, limits)?;
+        check_sources(&self.sources, limits)?;
         if let Some(importance) = self.importance {
             check_unit("importance", importance)?;
         }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_json, check_labels, check_text, check_unit};
+use crate::validation::{ValidationError, check_id, check_json, check_labels, check_sources, check_text, check_unit};
 use crate::{Limits, Scope, ScopeLevel, Timestamp};
 
 /// Lifecycle of a fact version.
@@ -105,7 +105,7 @@ impl FactInput {
                 check_unit(field, number)?;
             }
         }
-        check_labels("sources", &self.sources, limits)?;
+        check_sources(&self.sources, limits)?;
         check_labels("tags", &self.tags, limits)?;
         check_labels("entities", &self.entities, limits)?;
         Ok(())

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_labels, check_text, check_unit};
+use crate::validation::{ValidationError, check_id, check_labels, check_sources, check_text, check_unit};
 use crate::{Limits, Scope, Timestamp};
 
 /// What sort of run-scoped idea an insight is.
@@ -106,7 +106,7 @@ impl InsightInput {
         }
         check_labels("tags", &self.tags, limits)?;
         check_labels("entities", &self.entities, limits)?;
-        check_labels("sources", &self.sources, limits)?;
+        check_sources(&self.sources, limits)?;
         Ok(())
     }
 }

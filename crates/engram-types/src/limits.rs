@@ -16,6 +16,9 @@ pub struct Limits {
     pub max_text_bytes: usize,
     /// Most events in one bulk append.
     pub max_batch: usize,
+    /// Most source links on one record (an episode consolidated from a long session links
+    /// every event it summarizes).
+    pub max_sources: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +30,7 @@ impl Default for Limits {
             max_labels: 64,
             max_text_bytes: 64 * 1024,
             max_batch: 10_000,
+            max_sources: 10_000,
         }
     }
 }

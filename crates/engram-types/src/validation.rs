@@ -84,6 +84,20 @@ pub fn check_id(field: &str, value: &str, max_bytes: usize) -> Result<(), Valida
     Ok(())
 }
 
+/// Checks a list of source links: each an id, at most `max_sources` of them.
+pub(crate) fn check_sources(sources: &[String], limits: &crate::Limits) -> Result<(), ValidationError> {
+    if sources.len() > limits.max_sources {
+        return Err(ValidationError::new(
+            "sources",
+            format!("has {} items, the limit is {}", sources.len(), limits.max_sources),
+        ));
+    }
+    for (index, source) in sources.iter().enumerate() {
+        check_id(&format!("sources[{index}]"), source, limits.max_id_bytes + 16)?;
+    }
+    Ok(())
+}
+
 /// Checks a list of labels (tags or entities) against the limits.
 pub(crate) fn check_labels(field: &str, labels: &[String], limits: &crate::Limits) -> Result<(), ValidationError> {
     if labels.len() > limits.max_labels {

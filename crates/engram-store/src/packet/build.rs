@@ -60,6 +60,14 @@ pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<M
     let render_us = elapsed_us(stage);
 
     let mut packet = packet;
+    if let Some(facts) = gathered.fact_documents
+        && facts > u64::from(request.policy.max_active_facts)
+    {
+        packet.explain.warnings.push(format!(
+            "facts visible from the scope: {facts}, above policy.max_active_facts ({}); consider consolidating or forgetting old facts",
+            request.policy.max_active_facts
+        ));
+    }
     packet.explain.timings_us = StageTimings {
         candidates: candidates_us,
         score: score_us,

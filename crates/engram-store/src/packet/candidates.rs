@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use engram_types::{
-    BuildRequest, Event, OmissionReason, OmittedItem, Section, ShortTermState, Signals, Timestamp, WorkingState,
+    BuildRequest, CompressionLevel, Event, OmissionReason, OmittedItem, Section, ShortTermState, Signals, Timestamp,
+    WorkingState,
 };
 
 use crate::error::Result;
@@ -107,6 +108,8 @@ pub(super) struct Gathered {
     pub sections: BTreeMap<Section, Vec<Candidate>>,
     pub omitted: Vec<OmittedItem>,
     pub capped_terms: BTreeSet<String>,
+    /// Current (indexed) facts in the scope's fact spaces, when a read told (policy guard).
+    pub fact_documents: Option<u64>,
 }
 
 /// The scored sections and where their records live.
@@ -127,7 +130,9 @@ pub(super) fn gather(
     let policy = &request.policy;
     let mut gathered = Gathered::default();
     let working_state = store.get_working_state(&request.scope)?;
-    gathered.working_state = (working_state.version > 0).then_some(working_state);
+    // An ended run's state is history: readable, no longer context.
+    let live = working_state.version > 0 && working_state.ended_at.is_none_or(|ended_at| ended_at > now);
+    gathered.working_state = live.then_some(working_state);
     gathered.short_term = store.get_short_term(&request.scope)?;
     if policy.conversation_window > 0 {
         gathered.window = store.conversation_window(&request.scope, policy.conversation_window)?;
@@ -153,6 +158,11 @@ pub(super) fn gather(
         } else {
             None
         };
+        if let Some(small) = &small
+            && section == Section::Facts
+        {
+            gathered.fact_documents = Some(small.bm25.document_count);
+        }
         if let Some(small) = small {
             // Every record of the section is at hand: they are all the candidates each source
             // would have returned, and their df is counted exactly from them.
@@ -174,6 +184,9 @@ pub(super) fn gather(
                 let lexical = lexical_candidates(store, request, query, kind, reach, &mut gathered.capped_terms)?;
                 add(lexical.text_matches, Source::Lexical);
                 add(lexical.cue_matches, Source::Cue);
+                if section == Section::Facts {
+                    gathered.fact_documents = Some(lexical.bm25.document_count);
+                }
                 statistics = Some((lexical.bm25, lexical.frequencies));
             }
             // Events outside the window enter only by matching the query or a cue: recency
@@ -211,6 +224,20 @@ pub(super) fn gather(
             if let Some((bm25, frequencies)) = &statistics {
                 relevance(candidate, bm25, frequencies);
             }
+        }
+        if section == Section::Episodes {
+            kept.retain(|candidate| {
+                let cued = weakly_cued(candidate, now);
+                if cued {
+                    gathered.omitted.push(OmittedItem {
+                        id: candidate.id().to_string(),
+                        section,
+                        reason: OmissionReason::WeakCue,
+                        score: None,
+                    });
+                }
+                !cued
+            });
         }
         tracing::debug!(section = section.as_str(), candidates = kept.len(), "candidates gathered");
         gathered.sections.insert(section, kept);
@@ -362,6 +389,27 @@ fn exclusion(
         return Some(OmissionReason::TimeWindow);
     }
     None
+}
+
+/// An episode ages through compression levels (raw up to 7 days, phase to 30, milestone to
+/// 90, theme beyond; or the level it was stored with, if higher). Each level past raw needs
+/// one more matched query term or cue to enter: 1 for phase, 2 for milestone, 3 for theme.
+fn weakly_cued(candidate: &Candidate, now: Timestamp) -> bool {
+    let Record::Episode(episode) = &candidate.record else { return false };
+    let age_days = (now - episode.end_ts).num_days();
+    let by_age = match age_days {
+        ..=7 => CompressionLevel::Raw,
+        8..=30 => CompressionLevel::Phase,
+        31..=90 => CompressionLevel::Milestone,
+        _ => CompressionLevel::Theme,
+    };
+    let needed = match by_age.max(episode.compression_level) {
+        CompressionLevel::Raw => 0,
+        CompressionLevel::Phase => 1,
+        CompressionLevel::Milestone => 2,
+        CompressionLevel::Theme => 3,
+    };
+    candidate.matched_terms.len() + candidate.cue_hits.len() < needed
 }
 
 /// The request's tags and entities a record carries, as the agent wrote them.

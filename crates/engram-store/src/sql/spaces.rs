@@ -1,6 +1,7 @@
-//! Space ids: each (tenant, kind, space) of the lexical index gets a small integer id, cached
-//! once committed (ids are never reused or changed; only `purge_user` deletes spaces, and
-//! forgets them here). Backends run the SQL; the bookkeeping is here.
+//! Space ids: each (tenant, kind, space) of the lexical index gets a small integer id (never
+//! reused). Deletions drop spaces left empty, possibly from another process, so writes resolve
+//! ids from the database inside their transaction; the cache serves index removals and query
+//! plans (a space dropped and re-created by another process can leave a df one too high there). Backends run the SQL; the bookkeeping is here.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -33,8 +34,7 @@ impl SpaceIds {
         Ok(())
     }
 
-    /// Drops cached ids of spaces a purge deleted. Ids are never reused, so another process
-    /// still caching one writes postings nobody reads (see `DeleteRequest::drop_empty_spaces`).
+    /// Drops cached ids of spaces a deletion dropped.
     pub(crate) fn forget(&self, ids: &[i64]) -> Result<()> {
         if !ids.is_empty() {
             self.committed.lock().map_err(|_| poisoned())?.retain(|_, id| !ids.contains(id));

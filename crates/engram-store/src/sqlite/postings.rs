@@ -40,6 +40,17 @@ pub(super) fn lookup(
     if let Some(id) = spaces.cached(tenant_id, kind, space)? {
         return Ok(Some(id));
     }
+    stored_space_id(connection, spaces, tenant_id, kind, space)
+}
+
+/// The id of a space as the database has it now (and cached).
+fn stored_space_id(
+    connection: &Connection,
+    spaces: &SpaceIds,
+    tenant_id: &str,
+    kind: RecordKind,
+    space: &str,
+) -> Result<Option<i64>> {
     let id: Option<i64> = connection
         .prepare_cached("SELECT space_id FROM lexical_spaces WHERE tenant_id = ?1 AND kind = ?2 AND space = ?3")
         .and_then(|mut statement| {
@@ -52,9 +63,8 @@ pub(super) fn lookup(
     Ok(id)
 }
 
-/// The id of a space, created inside the writer's transaction when new. Ids created by this
-/// transaction are looked up first, so `lookup` (which caches what it finds) only ever sees
-/// committed ones.
+/// The id of a space, created inside the writer's transaction when new. Read from the database,
+/// not the cache: another process may have dropped the space since it was cached.
 pub(super) fn resolve(
     connection: &Connection,
     spaces: &SpaceIds,
@@ -66,7 +76,7 @@ pub(super) fn resolve(
     if let Some(id) = created.find(tenant_id, kind, space) {
         return Ok(id);
     }
-    if let Some(id) = lookup(connection, spaces, tenant_id, kind, space)? {
+    if let Some(id) = stored_space_id(connection, spaces, tenant_id, kind, space)? {
         return Ok(id);
     }
     connection

@@ -1,0 +1,136 @@
+//! Consolidation: a session's events beyond the conversation window become one episode that
+//! links them, and the session's rolling summary and key quotes are refreshed.
+
+use std::collections::HashSet;
+
+use engram_types::{
+    CompressionLevel, ConsolidateRequest, Consolidation, EpisodeInput, Event, EventQuery, ShortTermUpdate,
+};
+
+use super::{PAGE, Summarizer, summarize};
+use crate::error::Result;
+use crate::prepare;
+use crate::store::{Store, StoreExt};
+
+/// The rolling summary keeps the newest this many bytes of consolidated summaries.
+const ROLLING_SUMMARY_BYTES: usize = 4000;
+/// Key quotes kept in the short-term state.
+const KEY_QUOTES: usize = 10;
+
+pub(super) fn consolidate(
+    store: &dyn Store,
+    request: &ConsolidateRequest,
+    summarizer: Option<Summarizer<'_>>,
+) -> Result<Consolidation> {
+    let limits = store.limits();
+    request.validate(limits)?;
+    let scope = &request.scope;
+    let short_term = store.get_short_term(scope)?;
+    let window = store.conversation_window(scope, request.window)?;
+    let Some(boundary) = window.first().map(|event| event.ts) else {
+        return Ok(Consolidation { short_term, ..Consolidation::default() });
+    };
+    if window.len() < request.window as usize {
+        // The whole conversation still fits in the window: nothing lies beyond it.
+        return Ok(Consolidation { short_term, ..Consolidation::default() });
+    }
+    let window_ids: HashSet<&str> = window.iter().map(|event| event.event_id.as_str()).collect();
+    let mut events = beyond_window(store, request, boundary, short_term.consolidated_until)?;
+    events.retain(|event| !window_ids.contains(event.event_id.as_str()));
+    if events.len() < request.min_events.max(1) as usize {
+        return Ok(Consolidation { short_term, ..Consolidation::default() });
+    }
+    events.truncate(request.max_events as usize);
+    let summary = match summarizer {
+        Some(summarize_with) => summarize_with(&events)?,
+        None => summarize(&events, limits),
+    };
+    summary.validate(limits)?;
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Ok(Consolidation { short_term, ..Consolidation::default() });
+    };
+    let importance = events.iter().map(|event| event.importance).fold(0.0, f64::max);
+    let episode = store.append_episode(EpisodeInput {
+        scope: scope.clone(),
+        episode_id: None,
+        start_ts: first.ts,
+        end_ts: last.ts,
+        summary: summary.summary.clone(),
+        highlights: summary.highlights.clone(),
+        tags: summary.tags.clone(),
+        entities: summary.entities.clone(),
+        sources: events.iter().map(|event| event.event_id.clone()).collect(),
+        compression_level: CompressionLevel::Raw,
+        importance: Some(importance),
+        scope_level: engram_types::ScopeLevel::User,
+        expires_at: None,
+    })?;
+    let mut update = ShortTermUpdate::new(scope.clone());
+    update.rolling_summary = Some(rolled(short_term.rolling_summary.as_deref(), &summary.summary));
+    let mut quotes = short_term.key_quotes.clone();
+    quotes.extend(summary.key_quotes.iter().cloned());
+    let mut seen = HashSet::new();
+    quotes.retain(|quote| seen.insert(quote.clone()));
+    let skip = quotes.len().saturating_sub(KEY_QUOTES);
+    update.key_quotes = Some(quotes.into_iter().skip(skip).collect());
+    update.consolidated_until = Some(last.ts);
+    update.updated_at = request.now.map(prepare::normalize_time);
+    let short_term = store.update_short_term(update)?;
+    Ok(Consolidation { consumed: u32::try_from(events.len()).unwrap_or(u32::MAX), episode: Some(episode), short_term })
+}
+
+/// The session's events older than the window's oldest turn and newer than the last
+/// consolidation, oldest first: read newest first in pages, walking back in time.
+fn beyond_window(
+    store: &dyn Store,
+    request: &ConsolidateRequest,
+    boundary: engram_types::Timestamp,
+    since: Option<engram_types::Timestamp>,
+) -> Result<Vec<Event>> {
+    let mut found: Vec<Event> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    // Events sharing the boundary's millisecond but outside the window belong beyond it too,
+    // hence `before` one millisecond later and the window filtered out by id afterwards.
+    let mut before = boundary + chrono::Duration::milliseconds(1);
+    loop {
+        let mut query = EventQuery::new(request.scope.clone());
+        query.session_wide = true;
+        query.limit = PAGE;
+        query.before = Some(before);
+        query.after = since;
+        let page = store.list_events(&query)?;
+        let full = page.len() >= PAGE as usize;
+        let Some(oldest) = page.last().map(|event| event.ts) else { break };
+        let mut new = 0;
+        for event in page {
+            if seen.insert(event.event_id.clone()) {
+                found.push(event);
+                new += 1;
+            }
+        }
+        // The oldest events go first, so the walk goes on to the oldest unconsolidated one.
+        if !full || new == 0 {
+            break;
+        }
+        // The page's oldest millisecond may hold more events: read it again (ids dedupe).
+        before = oldest + chrono::Duration::milliseconds(1);
+    }
+    found.sort_by(|left, right| left.ts.cmp(&right.ts).then_with(|| left.event_id.cmp(&right.event_id)));
+    Ok(found)
+}
+
+/// The previous rolling summary followed by the new one, keeping the newest bytes.
+fn rolled(previous: Option<&str>, summary: &str) -> String {
+    let joined = match previous {
+        Some(previous) if !previous.is_empty() => format!("{previous}\n{summary}"),
+        _ => summary.to_string(),
+    };
+    if joined.len() <= ROLLING_SUMMARY_BYTES {
+        return joined;
+    }
+    let mut start = joined.len() - ROLLING_SUMMARY_BYTES;
+    while !joined.is_char_boundary(start) {
+        start += 1;
+    }
+    joined[start..].to_string()
+}
