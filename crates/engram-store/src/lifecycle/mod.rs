@@ -100,7 +100,7 @@ impl<T: Store + Sized> Lifecycle for T {
     }
 }
 
-impl Lifecycle for dyn Store {
+impl Lifecycle for dyn Store + '_ {
     fn as_store(&self) -> &dyn Store {
         self
     }

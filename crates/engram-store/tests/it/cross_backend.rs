@@ -126,6 +126,7 @@ fn seed(store: &dyn Store) {
                 rolling_summary: Some("We are migrating billing to Postgres.".into()),
                 key_quotes: Some(vec!["do not lose invoices".into()]),
                 updated_at: Some(base_time()),
+                consolidated_until: None,
             })
             .unwrap();
     }

@@ -57,7 +57,10 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
             .map(Result::unwrap)
             .collect()
     };
-    assert_eq!(first.iter().map(|(version, name, _)| (*version, name.as_str())).collect::<Vec<_>>(), vec![(1, "init")]);
+    assert_eq!(
+        first.iter().map(|(version, name, _)| (*version, name.as_str())).collect::<Vec<_>>(),
+        vec![(1, "init"), (2, "lifecycle")]
+    );
     drop(file_store(&directory));
     drop(file_store(&directory));
     let raw = open_raw(&directory);
@@ -269,6 +272,8 @@ fn write_same_data(store: &dyn Store) {
         insight_id: "i0".into(),
         validation: Some(ValidationState::Rejected),
         confidence: Some(0.9),
+        expires_at: None,
+        promoted_to: None,
     };
     store.update_insight(update).unwrap();
 }
@@ -381,7 +386,9 @@ fn postings_and_fetches_match_the_in_memory_store() {
             }
         }
         for store in stores {
-            assert_eq!(store.stats(&user).unwrap(), reference.stats(&user).unwrap());
+            // Only the database size differs: SQLite can tell it, memory cannot.
+            let stats = engram_store::Stats { database_bytes: None, ..store.stats(&user).unwrap() };
+            assert_eq!(stats, reference.stats(&user).unwrap());
             for key in ["home.city", "billing.policy"] {
                 assert_eq!(store.fact_history(&user, key).unwrap(), reference.fact_history(&user, key).unwrap());
             }
@@ -486,4 +493,53 @@ fn a_rolled_back_batch_leaves_no_space_id_behind() {
     assert_eq!(zoe_postings.document_count, 1);
     let xavier_postings = store.postings(&postings_request(RecordKind::Event, &xavier, &["xylophon"])).unwrap();
     assert_eq!(xavier_postings.terms["xylophon"].document_frequency, 1);
+}
+
+/// After purge_user a raw count finds no row of the user in any table (the lexical index
+/// included), and once every user is purged every table is empty.
+#[test]
+fn purge_leaves_no_row_in_any_table() {
+    use engram_store::Lifecycle;
+    let directory = tempfile::tempdir().unwrap();
+    let store = file_store(&directory);
+    crate::conformance::lifecycle::seed_user(&store, "u1");
+    crate::conformance::lifecycle::seed_user(&store, "u2");
+    let raw = open_raw(&directory);
+    let count = |sql: &str| -> i64 { raw.query_row(sql, [], |row| row.get(0)).unwrap() };
+    let tables: Vec<String> = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%postings_%' AND name <> 'engram_migrations'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let owned = ["events", "facts", "episodes", "procedures", "insights", "working_states", "short_terms"];
+    let of_user = |user: &str| -> i64 {
+        owned.iter().map(|table| count(&format!("SELECT COUNT(*) FROM {table} WHERE user_id = '{user}'"))).sum::<i64>()
+            + count(&format!("SELECT COUNT(*) FROM lexical_spaces WHERE instr(space, '{user}') > 0"))
+    };
+    let orphans = || -> i64 {
+        ["lexical_terms", "lexical_totals"]
+            .iter()
+            .map(|table| {
+                count(&format!(
+                    "SELECT COUNT(*) FROM {table} WHERE space_id NOT IN (SELECT space_id FROM lexical_spaces)"
+                ))
+            })
+            .sum()
+    };
+    assert!(of_user("u1") > 12);
+    store.purge_user("t1", "u1").unwrap();
+    assert_eq!((of_user("u1"), orphans()), (0, 0));
+    assert!(of_user("u2") > 12);
+    // One FTS5 document per indexed record: events, current facts, and the other kinds.
+    let documents = count("SELECT COUNT(*) FROM event_postings_docsize");
+    assert_eq!(documents, count("SELECT COUNT(*) FROM events"));
+    store.purge_user("t1", "u2").unwrap();
+    for table in &tables {
+        assert_eq!(count(&format!("SELECT COUNT(*) FROM {table}")), 0, "{table} still has rows");
+    }
+    for postings in ["event_postings", "fact_postings", "episode_postings", "procedure_postings", "insight_postings"] {
+        assert_eq!(count(&format!("SELECT COUNT(*) FROM {postings}_docsize")), 0, "{postings} still has documents");
+    }
 }

@@ -5,6 +5,7 @@
 pub mod events;
 pub mod facts;
 pub mod isolation;
+pub mod lifecycle;
 pub mod packets;
 pub mod records;
 pub mod state;
@@ -47,6 +48,15 @@ macro_rules! cases {
             packets::working_state_comes_first,
             packets::xml_and_cl100k_render_exactly,
             packets::small_sections_read_whole_give_the_postings_path_packet,
+            lifecycle::purge_user_leaves_nothing_of_the_user,
+            lifecycle::export_import_round_trip_gives_identical_packets,
+            lifecycle::sweep_deletes_expired_records_and_applies_retention,
+            lifecycle::promoted_insight_becomes_a_fact_the_responder_uses,
+            lifecycle::end_run_expires_insights_and_ends_working_state,
+            lifecycle::consolidating_500_turns_links_sources_and_costs_no_more,
+            lifecycle::forgetting_deletes_exactly_what_it_names,
+            lifecycle::stats_count_states_and_packets_warn_past_guards,
+            lifecycle::aged_episodes_need_stronger_cues,
         );
     };
 }

@@ -88,6 +88,8 @@ pub fn insights_update_within_their_run_only(store: &dyn Store) {
         insight_id: "i1".into(),
         validation: Some(ValidationState::Validated),
         confidence: Some(0.9),
+        expires_at: None,
+        promoted_to: None,
     };
     let updated = store.update_insight(update.clone()).unwrap();
     assert_eq!(updated.validation, ValidationState::Validated);

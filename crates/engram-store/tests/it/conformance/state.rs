@@ -81,6 +81,7 @@ pub fn short_term_state_round_trips(store: &dyn Store) {
         rolling_summary: Some("user is planning a trip".into()),
         key_quotes: Some(vec!["I hate layovers".into()]),
         updated_at: None,
+        consolidated_until: None,
     };
     store.update_short_term(update).unwrap();
     let partial = ShortTermUpdate {
@@ -88,6 +89,7 @@ pub fn short_term_state_round_trips(store: &dyn Store) {
         rolling_summary: Some("trip to Lisbon".into()),
         key_quotes: None,
         updated_at: None,
+        consolidated_until: None,
     };
     store.update_short_term(partial).unwrap();
     let state = store.get_short_term(&default_scope()).unwrap();

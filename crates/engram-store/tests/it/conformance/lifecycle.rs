@@ -1,0 +1,577 @@
+//! The memory lifecycle on every backend: forgetting, purging, expiry and retention, insight
+//! promotion, the end of a run, consolidation, export and import, stats and policy warnings.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use engram_store::{
+    FetchRequest, Fetched, Lifecycle, Postings, PostingsRequest, Record, RecordKind, ScanRequest, StateScan, Stats,
+    Store, StoreExt, build_memory_packet,
+};
+use engram_types::{
+    BuildRequest, CompressionLevel, ConsolidateRequest, EpisodeInput, EventInput, FactInput, ForgetRequest,
+    InsightInput, ListQuery, OmissionReason, ProcedureInput, PromoteInsight, Promotion, Purpose, Receipt,
+    RetentionPolicy, Scope, ShortTermUpdate, SweepRequest, ValidationState, WorkingStatePatch,
+};
+use serde_json::json;
+
+use crate::support::{base_time, build, comparable, default_scope, message, minutes, scope};
+
+fn responder(scope: &Scope, query: &str) -> BuildRequest {
+    BuildRequest::new(scope.clone(), Purpose::Responder).with_now(base_time() + minutes(24 * 60)).with_query(query)
+}
+
+/// A user's memory of every kind: events in two sessions, a fact with a superseded version,
+/// an episode, a procedure, an insight, working and short-term state.
+pub fn seed_user(store: &dyn Store, user: &str) -> Scope {
+    let own = scope("t1", user, "s1", "r1");
+    let later = scope("t1", user, "s2", "r2");
+    let mut events = Vec::new();
+    for index in 0..6 {
+        let text = format!("{user} talks about the garden shed roof repair, step {index}");
+        events.push(message(&own, &format!("{user}-e{index}"), index, "user", &text));
+    }
+    events.push(message(&later, &format!("{user}-e9"), 60, "assistant", "the shed roof needs cedar shingles"));
+    store.append_events(events).unwrap();
+    let mut fact = FactInput::new(own.clone(), "shed.material", json!("pine"));
+    fact.recorded_at = Some(base_time());
+    store.upsert_fact(fact).unwrap();
+    let mut fact = FactInput::new(own.clone(), "shed.material", json!("cedar"));
+    fact.recorded_at = Some(base_time() + minutes(5));
+    store.upsert_fact(fact).unwrap();
+    store
+        .append_episode(EpisodeInput {
+            scope: own.clone(),
+            episode_id: Some(format!("{user}-ep")),
+            start_ts: base_time(),
+            end_ts: base_time() + minutes(10),
+            summary: "Planned the shed roof repair".into(),
+            highlights: vec!["cedar shingles chosen".into()],
+            tags: vec!["garden".into()],
+            entities: vec![],
+            sources: vec![format!("{user}-e0")],
+            compression_level: CompressionLevel::Raw,
+            importance: Some(0.7),
+            scope_level: engram_types::ScopeLevel::User,
+            expires_at: None,
+        })
+        .unwrap();
+    store
+        .upsert_procedure(ProcedureInput {
+            scope: own.clone(),
+            procedure_id: Some(format!("{user}-proc")),
+            task_type: "roof_repair".into(),
+            title: "Replace shed shingles".into(),
+            steps: vec!["remove old shingles".into(), "nail cedar shingles".into()],
+            content: None,
+            priority: None,
+            applicability: None,
+            tags: vec![],
+            entities: vec![],
+            scope_level: engram_types::ScopeLevel::User,
+            updated_at: Some(base_time()),
+            expires_at: None,
+        })
+        .unwrap();
+    let mut insight = own_insight(&own, "cedar lasts longer on the shed roof");
+    insight.insight_id = Some(format!("{user}-ins"));
+    insight.created_at = Some(base_time());
+    store.append_insight(insight).unwrap();
+    let mut patch = WorkingStatePatch::new(own.clone());
+    patch.goal = Some("repair the shed roof".into());
+    patch.updated_at = Some(base_time());
+    store.patch_working_state(patch).unwrap();
+    let mut update = ShortTermUpdate::new(own.clone());
+    update.rolling_summary = Some("shed talk".into());
+    update.updated_at = Some(base_time());
+    store.update_short_term(update).unwrap();
+    own
+}
+
+fn own_insight(scope: &Scope, text: &str) -> InsightInput {
+    let mut insight = crate::conformance::records::insight("", text, ValidationState::Unvalidated);
+    insight.scope = scope.clone();
+    insight.insight_id = None;
+    insight.confidence = None;
+    insight
+}
+
+fn user_records(store: &dyn Store, user: &str) -> usize {
+    RecordKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let mut scan = ScanRequest::new(kind, 1000);
+            scan.tenant_id = Some("t1".into());
+            scan.user_id = Some(user.into());
+            store.scan(&scan).unwrap().len()
+        })
+        .sum()
+}
+
+fn user_postings(store: &dyn Store, scope: &Scope) -> u64 {
+    RecordKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let postings = store
+                .postings(&PostingsRequest {
+                    kind,
+                    tenant_id: scope.tenant_id.clone(),
+                    spaces: vec![
+                        engram_store::record::space_key(scope, engram_types::ScopeLevel::User),
+                        engram_store::record::run_space_key(scope),
+                    ],
+                    terms: vec!["shed".into(), "roof".into()],
+                    per_term: 100,
+                })
+                .unwrap();
+            postings.document_count + postings.terms.values().map(|term| term.document_frequency).sum::<u64>()
+        })
+        .sum()
+}
+
+/// After purge_user no read returns anything of the user (records, states, postings), the
+/// receipt counts what went, and the other user's packet is byte-identical.
+pub fn purge_user_leaves_nothing_of_the_user(store: &dyn Store) {
+    let first = seed_user(store, "u1");
+    let second = seed_user(store, "u2");
+    let before = build(store, responder(&second, "shed roof cedar"));
+    assert!(user_records(store, "u1") >= 12 && user_postings(store, &first) > 0);
+
+    let receipt = store.purge_user("t1", "u1").unwrap();
+    assert_eq!(receipt.count("events"), 7);
+    assert_eq!(receipt.count("facts"), 2, "both versions: {receipt:?}");
+    assert_eq!(receipt.count("episodes"), 1);
+    assert_eq!(receipt.count("procedures"), 1);
+    assert_eq!(receipt.count("insights"), 1);
+    assert_eq!(receipt.count("working_states"), 1);
+    assert_eq!(receipt.count("short_terms"), 1);
+    assert!(receipt.count("event_postings") >= 7 && receipt.count("lexical_terms") > 0, "{receipt:?}");
+    assert!(receipt.count("lexical_spaces") >= 4, "the user's spaces go too: {receipt:?}");
+
+    assert_eq!(user_records(store, "u1"), 0);
+    assert_eq!(user_postings(store, &first), 0);
+    let states = store
+        .scan_states(&StateScan {
+            tenant_id: Some("t1".into()),
+            user_id: Some("u1".into()),
+            limit: 100,
+            ..StateScan::default()
+        })
+        .unwrap();
+    assert!(states.is_empty());
+    assert_eq!(store.get_working_state(&first).unwrap().version, 0);
+    assert!(store.fact_history(&first, "shed.material").unwrap().is_empty());
+    let packet = build(store, responder(&first, "shed roof cedar"));
+    assert!(packet.explain.selected.is_empty(), "{:?}", packet.explain.selected);
+    assert_eq!(comparable(&before), comparable(&build(store, responder(&second, "shed roof cedar"))));
+    // Nothing left to purge, and purging again is harmless.
+    assert_eq!(store.purge_user("t1", "u1").unwrap().total(), 0);
+    assert!(store.purge_user("t1", "").unwrap_err().to_string().contains("user_id"));
+}
+
+/// Export, purge, import: the same packet, byte for byte. Importing again is a conflict that
+/// writes nothing.
+pub fn export_import_round_trip_gives_identical_packets(store: &dyn Store) {
+    let own = seed_user(store, "u1");
+    seed_user(store, "u2");
+    let request = responder(&own, "shed roof cedar shingles").with_budget(engram_types::Budget::with_max_tokens(4000));
+    let mut planner = request.clone();
+    planner.purpose = Purpose::Planner;
+    let before = (build(store, request.clone()), build(store, planner.clone()));
+    assert!(before.0.explain.selected.len() >= 4);
+
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("u1.jsonl");
+    let exported = store.export_scope(&own, &path).unwrap();
+    assert_eq!(exported.count("events"), 7);
+    assert_eq!(exported.count("facts"), 2);
+    assert_eq!(exported.count("working_states") + exported.count("short_terms"), 2);
+    store.purge_user("t1", "u1").unwrap();
+    let imported = store.import_scope(&path).unwrap();
+    assert_eq!(imported.count("events"), 7);
+    assert_eq!(imported.count("facts"), 2);
+    assert_eq!(comparable(&before.0), comparable(&build(store, request.clone())));
+    assert_eq!(comparable(&before.1), comparable(&build(store, planner)));
+    assert_eq!(store.fact_history(&own, "shed.material").unwrap().len(), 2);
+
+    let error = store.import_scope(&path).unwrap_err();
+    assert_eq!(error.kind(), engram_store::ErrorKind::Conflict, "{error}");
+    assert_eq!(user_records(store, "u1"), 12);
+    assert_eq!(comparable(&before.0), comparable(&build(store, request)));
+
+    std::fs::write(&path, "{\"type\": \"something else\"}\n").unwrap();
+    assert_eq!(store.import_scope(&path).unwrap_err().kind(), engram_store::ErrorKind::InvalidInput);
+}
+
+/// An expired fact never enters a packet (reason `expired`); the sweep deletes expired
+/// records of every tenant and returns counts; retention trims raw events.
+pub fn sweep_deletes_expired_records_and_applies_retention(store: &dyn Store) {
+    let own = default_scope();
+    let mut expired = FactInput::new(own.clone(), "promo.code", json!("SPRING"));
+    expired.expires_at = Some(base_time());
+    store.upsert_fact(expired).unwrap();
+    let other_tenant = scope("t2", "u9", "s1", "r1");
+    let mut elsewhere = FactInput::new(other_tenant.clone(), "promo.code", json!("WINTER"));
+    elsewhere.expires_at = Some(base_time() + minutes(1));
+    store.upsert_fact(elsewhere).unwrap();
+    let mut lasting = FactInput::new(own.clone(), "promo.channel", json!("email"));
+    lasting.expires_at = Some(base_time() + minutes(24 * 60 * 365));
+    store.upsert_fact(lasting).unwrap();
+
+    let packet = build(store, responder(&own, "promo code"));
+    assert!(!packet.rendered.contains("SPRING"));
+    let omitted = packet.explain.omitted.iter().find(|item| item.reason == OmissionReason::Expired).unwrap();
+    assert_eq!(omitted.section, engram_types::Section::Facts);
+
+    let receipt =
+        store.sweep_expired(&SweepRequest { now: Some(base_time() + minutes(2)), ..SweepRequest::default() }).unwrap();
+    assert_eq!(receipt.count("facts"), 2, "both tenants: {receipt:?}");
+    let mut all = ListQuery::new(own.clone());
+    all.include_inactive = true;
+    let keys: Vec<String> = store.list_facts(&all).unwrap().into_iter().map(|fact| fact.fact_key).collect();
+    assert_eq!(keys, ["promo.channel"]);
+    assert!(store.fact_history(&other_tenant, "promo.code").unwrap().is_empty());
+
+    // Retention: 10 events in s1, 3 in s2, the oldest 4 of s1 older than 30 days.
+    let mut events = Vec::new();
+    for index in 0..10 {
+        let mut event = message(&own, &format!("r{index}"), index, "user", &format!("turn {index}"));
+        if index < 4 {
+            event.ts = Some(base_time() - chrono::Duration::days(40) + minutes(index));
+        }
+        events.push(event);
+    }
+    let other = scope("t1", "u1", "s2", "r2");
+    for index in 0..3 {
+        events.push(message(&other, &format!("q{index}"), index, "user", &format!("other {index}")));
+    }
+    store.append_events(events).unwrap();
+    let retention = RetentionPolicy { max_event_age_days: Some(30), max_events_per_session: None };
+    let receipt = store.sweep_expired(&SweepRequest { now: Some(base_time()), retention }).unwrap();
+    assert_eq!(receipt.count("events"), 4);
+    let retention = RetentionPolicy { max_event_age_days: None, max_events_per_session: Some(5) };
+    let receipt = store.sweep_expired(&SweepRequest { now: Some(base_time()), retention }).unwrap();
+    assert_eq!(receipt.count("events"), 1, "s1 had 6 left, s2 only 3");
+    let mut query = engram_types::EventQuery::new(own.clone());
+    query.session_wide = true;
+    let left: Vec<String> = store.list_events(&query).unwrap().into_iter().map(|event| event.event_id).collect();
+    assert_eq!(left, ["r9", "r8", "r7", "r6", "r5"]);
+}
+
+/// A promoted insight becomes a fact (with a source link back) that responder packets use;
+/// the insight is validated and records what it became.
+pub fn promoted_insight_becomes_a_fact_the_responder_uses(store: &dyn Store) {
+    let own = default_scope();
+    let mut insight = own_insight(&own, "the customer prefers invoices by email");
+    insight.insight_id = Some("ins-invoice".into());
+    insight.sources = vec!["e1".into()];
+    store.append_insight(insight).unwrap();
+    let before = build(store, responder(&own, "how does the customer want invoices"));
+    assert!(before.long_term.facts.is_empty() && before.insight.is_empty());
+
+    let promoted = store
+        .promote_insight(&PromoteInsight {
+            scope: own.clone(),
+            insight_id: "ins-invoice".into(),
+            promotion: Promotion::Fact {
+                fact_key: "billing.invoice_channel".into(),
+                value: None,
+                scope_level: Default::default(),
+            },
+        })
+        .unwrap();
+    let fact = promoted.fact.unwrap();
+    assert_eq!(fact.sources, ["e1", "insight:ins-invoice"]);
+    assert_eq!(promoted.insight.validation, ValidationState::Validated);
+    assert_eq!(promoted.insight.promoted_to, Some(format!("fact:{}", fact.fact_id)));
+    let packet = build(store, responder(&own, "how does the customer want invoices"));
+    let keys: Vec<_> = packet.long_term.facts.iter().filter_map(|item| item.fact_key.clone()).collect();
+    assert_eq!(keys, ["billing.invoice_channel"]);
+
+    let again = PromoteInsight {
+        scope: own.clone(),
+        insight_id: "ins-invoice".into(),
+        promotion: Promotion::Procedure {
+            task_type: "billing".into(),
+            title: None,
+            steps: vec![],
+            scope_level: Default::default(),
+        },
+    };
+    assert_eq!(store.promote_insight(&again).unwrap_err().kind(), engram_store::ErrorKind::Conflict);
+    let mut other = own_insight(&own, "send reminders two days before the due date");
+    other.insight_id = Some("ins-reminder".into());
+    store.append_insight(other).unwrap();
+    let procedure = store
+        .promote_insight(&PromoteInsight { insight_id: "ins-reminder".into(), ..again })
+        .unwrap()
+        .procedure
+        .unwrap();
+    assert_eq!(procedure.steps, ["send reminders two days before the due date"]);
+    let elsewhere = PromoteInsight {
+        scope: scope("t1", "u1", "s1", "r2"),
+        insight_id: "ins-reminder".into(),
+        promotion: Promotion::Fact { fact_key: "x".into(), value: None, scope_level: Default::default() },
+    };
+    assert_eq!(store.promote_insight(&elsewhere).unwrap_err().kind(), engram_store::ErrorKind::NotFound);
+}
+
+/// end_run expires the run's unpromoted insights and ends its working state: readable as
+/// history, out of packets, deleted by the sweep.
+pub fn end_run_expires_insights_and_ends_working_state(store: &dyn Store) {
+    let own = default_scope();
+    for (id, text) in [("keep", "retry with backoff works"), ("drop", "the cache is cold at night")] {
+        let mut insight = own_insight(&own, text);
+        insight.insight_id = Some(id.into());
+        insight.validation = ValidationState::Validated;
+        store.append_insight(insight).unwrap();
+    }
+    store
+        .promote_insight(&PromoteInsight {
+            scope: own.clone(),
+            insight_id: "keep".into(),
+            promotion: Promotion::Fact { fact_key: "ops.retry".into(), value: None, scope_level: Default::default() },
+        })
+        .unwrap();
+    let mut patch = WorkingStatePatch::new(own.clone());
+    patch.goal = Some("stabilize the nightly job".into());
+    store.patch_working_state(patch).unwrap();
+    let mut planner = responder(&own, "nightly cache retry");
+    planner.purpose = Purpose::Planner;
+    assert!(build(store, planner.clone()).rendered.contains("stabilize the nightly job"));
+
+    let ended_at = base_time() + minutes(60);
+    let ended = store.end_run(&own, Some(ended_at)).unwrap();
+    assert_eq!(ended.expired_insights, ["drop"]);
+    assert_eq!(ended.working_state.ended_at, Some(ended_at));
+    let mut all = ListQuery::new(own.clone());
+    all.include_inactive = true;
+    let insights = store.list_insights(&all).unwrap();
+    let expiry = |id: &str| insights.iter().find(|insight| insight.insight_id == id).unwrap().expires_at;
+    assert_eq!((expiry("drop"), expiry("keep")), (Some(ended_at), None));
+    assert_eq!(store.get_working_state(&own).unwrap().goal.as_deref(), Some("stabilize the nightly job"));
+    let packet = build(store, planner);
+    assert!(!packet.rendered.contains("stabilize the nightly job"), "{}", packet.rendered);
+    assert!(packet.explain.omitted.iter().any(|item| item.id == "drop" && item.reason == OmissionReason::Expired));
+
+    let receipt = store.sweep_expired(&SweepRequest { now: Some(ended_at), ..SweepRequest::default() }).unwrap();
+    assert_eq!((receipt.count("working_states"), receipt.count("insights")), (1, 1), "{receipt:?}");
+    assert_eq!(store.get_working_state(&own).unwrap().version, 0);
+}
+
+/// Counts what a packet build reads from the store: calls and rows.
+#[derive(Debug)]
+struct Counting<'a> {
+    inner: &'a dyn Store,
+    calls: AtomicU64,
+    rows: AtomicU64,
+}
+
+impl Counting<'_> {
+    fn count(&self, rows: usize) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.rows.fetch_add(rows as u64, Ordering::Relaxed);
+    }
+}
+
+impl Store for Counting<'_> {
+    fn limits(&self) -> &engram_types::Limits {
+        self.inner.limits()
+    }
+    fn append_events(&self, events: Vec<EventInput>) -> engram_store::Result<Vec<engram_types::Event>> {
+        self.inner.append_events(events)
+    }
+    fn upsert_fact(&self, fact: FactInput) -> engram_store::Result<engram_types::FactWrite> {
+        self.inner.upsert_fact(fact)
+    }
+    fn fact_history(&self, scope: &Scope, key: &str) -> engram_store::Result<Vec<engram_types::Fact>> {
+        self.inner.fact_history(scope, key)
+    }
+    fn append_episode(&self, episode: EpisodeInput) -> engram_store::Result<engram_types::Episode> {
+        self.inner.append_episode(episode)
+    }
+    fn upsert_procedure(&self, procedure: ProcedureInput) -> engram_store::Result<engram_types::Procedure> {
+        self.inner.upsert_procedure(procedure)
+    }
+    fn append_insight(&self, insight: InsightInput) -> engram_store::Result<engram_types::Insight> {
+        self.inner.append_insight(insight)
+    }
+    fn update_insight(&self, update: engram_types::InsightUpdate) -> engram_store::Result<engram_types::Insight> {
+        self.inner.update_insight(update)
+    }
+    fn get_working_state(&self, scope: &Scope) -> engram_store::Result<engram_types::WorkingState> {
+        self.count(1);
+        self.inner.get_working_state(scope)
+    }
+    fn patch_working_state(&self, patch: WorkingStatePatch) -> engram_store::Result<engram_types::WorkingState> {
+        self.inner.patch_working_state(patch)
+    }
+    fn get_short_term(&self, scope: &Scope) -> engram_store::Result<engram_types::ShortTermState> {
+        self.count(1);
+        self.inner.get_short_term(scope)
+    }
+    fn update_short_term(&self, update: ShortTermUpdate) -> engram_store::Result<engram_types::ShortTermState> {
+        self.inner.update_short_term(update)
+    }
+    fn fetch(&self, request: &FetchRequest) -> engram_store::Result<Vec<Fetched>> {
+        let fetched = self.inner.fetch(request)?;
+        self.count(fetched.len());
+        Ok(fetched)
+    }
+    fn postings(&self, request: &PostingsRequest) -> engram_store::Result<Postings> {
+        let postings = self.inner.postings(request)?;
+        self.count(postings.terms.values().map(|term| term.sequences.len()).sum());
+        Ok(postings)
+    }
+    fn stats(&self, scope: &Scope) -> engram_store::Result<Stats> {
+        self.inner.stats(scope)
+    }
+    fn scan(&self, request: &ScanRequest) -> engram_store::Result<Vec<Fetched>> {
+        self.inner.scan(request)
+    }
+    fn scan_states(&self, request: &StateScan) -> engram_store::Result<Vec<engram_store::StoredState>> {
+        self.inner.scan_states(request)
+    }
+    fn delete(&self, request: &engram_store::DeleteRequest) -> engram_store::Result<Receipt> {
+        self.inner.delete(request)
+    }
+    fn restore(&self, records: Vec<Record>, states: Vec<engram_store::StoredState>) -> engram_store::Result<Receipt> {
+        self.inner.restore(records, states)
+    }
+}
+
+/// A 500-turn session consolidates into one episode whose sources are exactly the events
+/// beyond the window; a packet built afterwards reads no more from the store (calls, rows)
+/// than before, bar the episode row itself.
+pub fn consolidating_500_turns_links_sources_and_costs_no_more(store: &dyn Store) {
+    let own = default_scope();
+    let topics = ["invoice", "shipping", "refund", "warranty", "delivery"];
+    let events: Vec<EventInput> = (0..500)
+        .map(|index| {
+            let role = if index % 2 == 0 { "user" } else { "assistant" };
+            let topic = topics[index % topics.len()];
+            let text = format!("turn {index}: about the {topic} of order {}", index / 10);
+            message(&own, &format!("t{index:03}"), i64::try_from(index).unwrap_or(0), role, &text)
+        })
+        .collect();
+    store.append_events(events).unwrap();
+    let request = BuildRequest::new(own.clone(), Purpose::Responder)
+        .with_now(base_time() + minutes(600))
+        .with_query("refund of order 12");
+    let measure = |request: BuildRequest| {
+        let counting = Counting { inner: store, calls: AtomicU64::new(0), rows: AtomicU64::new(0) };
+        let packet = build_memory_packet(&counting, request).unwrap();
+        (counting.calls.load(Ordering::Relaxed), counting.rows.load(Ordering::Relaxed), packet)
+    };
+    let (calls_before, rows_before, packet_before) = measure(request.clone());
+
+    let consolidation = store.consolidate_session(&ConsolidateRequest::new(own.clone()), None).unwrap();
+    let episode = consolidation.episode.unwrap();
+    assert_eq!(consolidation.consumed, 488);
+    let expected: Vec<String> = (0..488).map(|index| format!("t{index:03}")).collect();
+    assert_eq!(episode.sources, expected);
+    assert_eq!((episode.start_ts, episode.end_ts), (base_time(), base_time() + minutes(487)));
+    assert!(!episode.summary.is_empty() && !episode.highlights.is_empty());
+    assert_eq!(consolidation.short_term.consolidated_until, Some(base_time() + minutes(487)));
+    assert!(consolidation.short_term.rolling_summary.is_some());
+    assert!(!consolidation.short_term.key_quotes.is_empty());
+    // Nothing new beyond the window: a second consolidation consumes nothing.
+    let again = store.consolidate_session(&ConsolidateRequest::new(own.clone()), None).unwrap();
+    assert_eq!((again.consumed, again.episode), (0, None));
+
+    let (calls_after, rows_after, packet_after) = measure(request);
+    assert!(calls_after <= calls_before, "{calls_after} store calls after, {calls_before} before");
+    assert!(rows_after <= rows_before + 1, "{rows_after} rows after, {rows_before} before");
+    assert!(packet_after.meta.tokens <= packet_after.budget_report.max_tokens);
+    assert_eq!(packet_after.short_term.conversation_window.len(), packet_before.short_term.conversation_window.len());
+    assert!(packet_after.long_term.episodes.iter().any(|item| item.id == episode.episode_id));
+}
+
+/// delete_event, delete_fact and forget delete exactly what they name, with receipts.
+pub fn forgetting_deletes_exactly_what_it_names(store: &dyn Store) {
+    let own = seed_user(store, "u1");
+    seed_user(store, "u2");
+    let receipt = store.delete_event(&own, "u1-e0").unwrap();
+    assert_eq!((receipt.count("events"), receipt.count("event_postings") > 0), (1, true));
+    assert_eq!(store.delete_event(&own, "u2-e1").unwrap_err().kind(), engram_store::ErrorKind::NotFound);
+    assert_eq!(store.delete_event(&own, "u1-e0").unwrap_err().kind(), engram_store::ErrorKind::NotFound);
+
+    let receipt = store.delete_fact(&own, "shed.material").unwrap();
+    assert_eq!(receipt.count("facts"), 2);
+    assert!(store.fact_history(&own, "shed.material").unwrap().is_empty());
+    assert_eq!(store.fact_history(&scope("t1", "u2", "s1", "r1"), "shed.material").unwrap().len(), 2);
+
+    let mut by_tag = ForgetRequest::new(own.clone());
+    by_tag.tags = vec!["garden".into()];
+    assert_eq!(store.forget(&by_tag).unwrap().count("episodes"), 1);
+    let mut old_events = ForgetRequest::new(own.clone());
+    old_events.before = Some(base_time() + minutes(3));
+    old_events.kinds = vec![RecordKind::Event];
+    assert_eq!(store.forget(&old_events).unwrap().count("events"), 2, "e1 and e2 (e0 is gone)");
+    let mut query = engram_types::EventQuery::new(own.clone());
+    query.session_wide = true;
+    let left: Vec<String> = store.list_events(&query).unwrap().into_iter().map(|event| event.event_id).collect();
+    assert_eq!(left, ["u1-e5", "u1-e4", "u1-e3"]);
+    assert_eq!(user_records(store, "u2"), 12, "the other user keeps everything");
+    let error = store.forget(&ForgetRequest::new(own)).unwrap_err();
+    assert_eq!(error.kind(), engram_store::ErrorKind::InvalidInput);
+}
+
+/// Stats count per type and state (episodes per level), and tell the database size where the
+/// backend can; a packet warns when the active-fact guard is exceeded.
+pub fn stats_count_states_and_packets_warn_past_guards(store: &dyn Store) {
+    let own = seed_user(store, "u1");
+    let stats = store.stats(&own).unwrap();
+    assert_eq!(stats.events, 7);
+    assert_eq!(stats.facts.get("active"), Some(&1));
+    assert_eq!(stats.facts.get("superseded"), Some(&1));
+    assert_eq!(stats.episode_levels.get("raw"), Some(&1));
+    assert_eq!(stats.insights.get("unvalidated"), Some(&1));
+    assert!(stats.database_bytes.is_none_or(|bytes| bytes > 0));
+
+    let mut request = responder(&own, "shed material");
+    request.policy.max_active_facts = 0;
+    let packet = build(store, request.clone());
+    assert!(
+        packet.explain.warnings.iter().any(|warning| warning.contains("max_active_facts")),
+        "{:?}",
+        packet.explain.warnings
+    );
+    request.policy.max_active_facts = 10;
+    assert!(build(store, request).explain.warnings.is_empty());
+}
+
+/// Aged episodes need stronger cues: a 40-day-old episode (milestone) enters with two matched
+/// terms, not with one, and the explain says why.
+pub fn aged_episodes_need_stronger_cues(store: &dyn Store) {
+    let own = default_scope();
+    let mut episode = EpisodeInput {
+        scope: own.clone(),
+        episode_id: Some("old".into()),
+        start_ts: base_time() - chrono::Duration::days(41),
+        end_ts: base_time() - chrono::Duration::days(40),
+        summary: "Negotiated the datacenter lease renewal".into(),
+        highlights: vec![],
+        tags: vec![],
+        entities: vec![],
+        sources: vec![],
+        compression_level: CompressionLevel::Raw,
+        importance: None,
+        scope_level: engram_types::ScopeLevel::User,
+        expires_at: None,
+    };
+    store.append_episode(episode.clone()).unwrap();
+    episode.episode_id = Some("fresh".into());
+    episode.start_ts = base_time();
+    episode.end_ts = base_time();
+    episode.summary = "Negotiated the office lease".into();
+    store.append_episode(episode).unwrap();
+    let at = |query: &str| {
+        BuildRequest::new(own.clone(), Purpose::Planner).with_now(base_time() + minutes(60)).with_query(query)
+    };
+    let weak = build(store, at("lease"));
+    let ids: Vec<&str> = weak.long_term.episodes.iter().map(|item| item.id.as_str()).collect();
+    assert_eq!(ids, ["fresh"]);
+    assert!(weak.explain.omitted.iter().any(|item| item.id == "old" && item.reason == OmissionReason::WeakCue));
+    let strong = build(store, at("datacenter lease"));
+    assert!(strong.long_term.episodes.iter().any(|item| item.id == "old"));
+}
