@@ -57,8 +57,9 @@ fn sweep_ended_runs(store: &dyn Store, now: engram_types::Timestamp, receipt: &m
 /// events in sequence order, holding at most `keep` per session.
 fn trim_sessions(store: &dyn Store, keep: usize, now: engram_types::Timestamp, receipt: &mut Receipt) -> Result<()> {
     type SessionKey = (String, String, String, String);
-    // Per session a min-heap of its newest events: (ts, sequence, id).
-    let mut newest: HashMap<SessionKey, BinaryHeap<Reverse<(i64, i64, String)>>> = HashMap::new();
+    /// A session's newest events as a min-heap of (ts, sequence, id): the oldest on top.
+    type Newest = BinaryHeap<Reverse<(i64, i64, String)>>;
+    let mut newest: HashMap<SessionKey, Newest> = HashMap::new();
     let mut doomed: BTreeMap<String, Vec<(RecordKind, String)>> = BTreeMap::new();
     let mut scan = ScanRequest::new(RecordKind::Event, PAGE);
     // Every event, in pages: a tenantless scan must bound time, and nothing is newer than this.
