@@ -26,6 +26,8 @@ mod store;
 pub mod tokens;
 
 pub use error::{Error, ErrorKind, Result};
+pub use lifecycle::Lifecycle;
+pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 pub use memory::InMemoryStore;
 #[cfg(feature = "mysql")]
 pub use mysql::MySqlStore;
@@ -40,8 +42,6 @@ pub use record::{
 pub use server::{DEFAULT_DATABASE, ServerOptions};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use lifecycle::Lifecycle;
-pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 pub use store::{Store, StoreExt};
 
 pub use engram_types::BuildRequest;

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope, ScopeLevel, Timestamp};
 pub use engram_types::RecordKind;
+use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope, ScopeLevel, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A stored record of any kind.

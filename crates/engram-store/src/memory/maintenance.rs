@@ -141,7 +141,11 @@ pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states:
         }
         if let Record::Fact(fact) = record
             && fact.status == FactStatus::Active
-            && state.tables.active_facts.contains_key(&(tenant_id.clone(), prepared.space.clone(), fact.fact_key.clone()))
+            && state.tables.active_facts.contains_key(&(
+                tenant_id.clone(),
+                prepared.space.clone(),
+                fact.fact_key.clone(),
+            ))
         {
             return Err(Error::Conflict {
                 entity: "fact",

@@ -28,7 +28,14 @@ pub(super) fn delete(
         if prepare::is_indexed(&record) {
             let space = prepare::record_space(&record);
             if let Some(space_id) = postings::lookup(connection, spaces, &request.tenant_id, *kind, &space)? {
-                changes.remove(connection, *kind, sequence, &request.tenant_id, space_id, &prepare::document_terms(&record))?;
+                changes.remove(
+                    connection,
+                    *kind,
+                    sequence,
+                    &request.tenant_id,
+                    space_id,
+                    &prepare::document_terms(&record),
+                )?;
                 receipt.add(info.postings, 1);
             }
         }
@@ -100,7 +107,12 @@ pub(super) fn restore(
             }
             Record::Procedure(procedure) => {
                 let prepared = Prepared { record: procedure, space, terms };
-                records::check_new_id(connection, RecordKind::Procedure, &prepared.record.scope.tenant_id, &prepared.record.procedure_id)?;
+                records::check_new_id(
+                    connection,
+                    RecordKind::Procedure,
+                    &prepared.record.scope.tenant_id,
+                    &prepared.record.procedure_id,
+                )?;
                 records::write_procedure(connection, spaces, None, &prepared, &mut changes, created)?;
             }
             Record::Insight(insight) => {

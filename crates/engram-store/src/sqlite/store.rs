@@ -11,8 +11,8 @@ use super::error::storage;
 use super::postings::{NewSpaces, SpaceIds};
 use super::{events, facts, fetch, maintenance, postings, records, state, stats};
 use crate::error::{Error, Result};
-use crate::prepare::{self};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
+use crate::prepare::{self};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats};
 use crate::store::Store;
 
