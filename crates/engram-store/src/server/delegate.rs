@@ -63,6 +63,25 @@ macro_rules! delegate_store {
             fn stats(&self, scope: &engram_types::Scope) -> $crate::Result<$crate::Stats> {
                 self.inner.stats(scope)
             }
+            fn scan(&self, request: &$crate::maintenance::ScanRequest) -> $crate::Result<Vec<$crate::Fetched>> {
+                self.inner.scan(request)
+            }
+            fn scan_states(
+                &self,
+                request: &$crate::maintenance::StateScan,
+            ) -> $crate::Result<Vec<$crate::maintenance::StoredState>> {
+                self.inner.scan_states(request)
+            }
+            fn delete(&self, request: &$crate::maintenance::DeleteRequest) -> $crate::Result<engram_types::Receipt> {
+                self.inner.delete(request)
+            }
+            fn restore(
+                &self,
+                records: Vec<$crate::Record>,
+                states: Vec<$crate::maintenance::StoredState>,
+            ) -> $crate::Result<engram_types::Receipt> {
+                self.inner.restore(records, states)
+            }
         }
     };
 }

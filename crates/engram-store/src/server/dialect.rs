@@ -82,6 +82,26 @@ impl Dialect {
     pub(super) const fn returns_generated_keys(self) -> bool {
         matches!(self, Self::Postgres)
     }
+
+    /// The clause that ends a `SELECT` locking the rows it reads against deletion (not against
+    /// other readers) until the transaction ends. MariaDB has no `FOR SHARE`; both servers know
+    /// `LOCK IN SHARE MODE`.
+    pub(super) const fn share_lock(self) -> &'static str {
+        match self {
+            Self::Postgres => " FOR SHARE",
+            Self::MySql => " LOCK IN SHARE MODE",
+        }
+    }
+
+    /// A text column as an `ORDER BY` term sorting by bytes, as Rust sorts `String`s (the
+    /// in-memory store's order). MySQL's tables are `utf8mb4_bin` already; a Postgres database
+    /// sorts by its locale unless told otherwise.
+    pub(super) fn byte_order(self, column: &str) -> String {
+        match self {
+            Self::Postgres => format!("{column} COLLATE \"C\""),
+            Self::MySql => column.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ pub(super) async fn insert(
         };
         changes.insert(RecordKind::Event, sequence, &scope.tenant_id, space_id, &item.terms);
     }
-    changes.apply(connection, dialect).await
+    changes.apply(connection, dialect).await.map(drop)
 }
 
 /// The sequences just given to `chunk` (MySQL cannot return them from the insert), by

@@ -1,6 +1,6 @@
 //! Facts: upsert (create, supersede, refresh) and history.
 
-use engram_types::{Fact, FactWrite, FactWriteOutcome, Scope};
+use engram_types::{Fact, FactStatus, FactWrite, FactWriteOutcome, Scope};
 use sqlx::AnyConnection;
 
 use super::dialect::Dialect;
@@ -89,6 +89,39 @@ pub(super) async fn history(
     Ok(history.into_iter().map(|(_, fact)| fact).collect())
 }
 
+/// Stores an exported fact as it was (imports). Its id must be new, and an active fact must not
+/// meet another active version of its key.
+pub(super) async fn restore(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    prepared: &Prepared<Fact>,
+    changes: &mut IndexChanges,
+    created: &mut NewSpaces,
+) -> Result<()> {
+    let fact = &prepared.record;
+    check_new_id(connection, dialect, fact).await?;
+    if fact.status == FactStatus::Active {
+        let active = Statement::new(
+            "SELECT fact_id FROM facts WHERE tenant_id = ? AND space = ? AND fact_key = ? AND status = 'active' LIMIT 1",
+        )
+        .bind(&fact.scope.tenant_id)
+        .bind(&prepared.space)
+        .bind(&fact.fact_key)
+        .fetch_optional(connection, dialect)
+        .await?;
+        if let Some(row) = active {
+            let active: String = get(&row, dialect, 0)?;
+            return Err(Error::Conflict {
+                entity: "fact",
+                id: fact.fact_id.clone(),
+                detail: format!("fact_key {:?} already has an active fact ({active})", fact.fact_key),
+            });
+        }
+    }
+    insert(connection, dialect, spaces, prepared, changes, created).await
+}
+
 async fn check_new_id(connection: &mut AnyConnection, dialect: Dialect, fact: &Fact) -> Result<()> {
     if id_taken(connection, dialect, RecordKind::Fact, &fact.scope.tenant_id, &fact.fact_id).await? {
         return Err(Error::Conflict {
@@ -140,6 +173,10 @@ async fn insert(
     .bind(prepared.terms.length)
     .bind(to_json(&prepared.terms.frequencies)?);
     let sequence = insert_returning(statement, "seq", connection, dialect).await?;
+    if fact.status == FactStatus::Superseded {
+        // Only restores write superseded versions; those are not in the lexical index.
+        return Ok(());
+    }
     let space_id =
         postings::resolve(connection, dialect, spaces, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)
             .await?;

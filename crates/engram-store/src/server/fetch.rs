@@ -1,15 +1,30 @@
 //! `Store::fetch` on the servers: the shared range queries of `sql::fetch` sent as one
 //! `UNION ALL` statement (one round trip however many spaces and partitions), and by-sequence
-//! reads as one primary-key `IN` list.
+//! reads as one primary-key `IN` list. Maintenance scans are one statement too.
 
 use sqlx::AnyConnection;
 
 use super::dialect::Dialect;
 use super::rows::ServerRow;
-use super::statement::{Param, Statement, placeholders};
+use super::statement::{Statement, placeholders};
 use crate::error::Result;
+use crate::maintenance::ScanRequest;
 use crate::record::{FetchRequest, Fetched, RecordKind, Selector, visible_spaces};
-use crate::sql::{SqlParam, merge_ranges, range_queries, read_record, select_sequences, table_info};
+use crate::sql::{merge_ranges, range_queries, read_record, scan_query, select_sequences, table_info};
+
+/// `Store::scan`: the shared scan statement, oldest sequence first.
+pub(super) async fn scan(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    request: &ScanRequest,
+) -> Result<Vec<Fetched>> {
+    let query = scan_query(request);
+    let mut statement = Statement::new(query.sql);
+    for param in query.params {
+        statement.push(param);
+    }
+    run(connection, dialect, request.kind, statement).await
+}
 
 pub(super) async fn fetch(
     connection: &mut AnyConnection,
@@ -49,10 +64,7 @@ pub(super) async fn fetch(
                 queries.iter().map(|query| format!("({})", query.sql)).collect::<Vec<_>>().join(" UNION ALL "),
             );
             for param in queries.into_iter().flat_map(|query| query.params) {
-                statement.push(match param {
-                    SqlParam::Text(text) => Param::Text(text),
-                    SqlParam::Integer(integer) => Param::Integer(integer),
-                });
+                statement.push(param);
             }
             let found = run(connection, dialect, request.kind, statement).await?;
             Ok(merge_ranges(request, found))

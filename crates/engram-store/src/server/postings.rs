@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use engram_types::Receipt;
 use sqlx::AnyConnection;
 
 use super::dialect::{Dialect, Update};
@@ -19,7 +20,9 @@ use crate::sql::{NewSpaces, SpaceIds, TermCounts, table_info};
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
 const ROWS_PER_INSERT: usize = 2000;
 
-/// The id of an existing space, or `None` when nothing was ever indexed in it.
+/// The id of an existing space, or `None` when nothing was ever indexed in it: from the cache,
+/// else as [`shared_space_id`] reads it. For index removals of stored records (their space is
+/// there unless another process dropped it since).
 pub(super) async fn lookup(
     connection: &mut AnyConnection,
     dialect: Dialect,
@@ -31,11 +34,39 @@ pub(super) async fn lookup(
     if let Some(id) = spaces.cached(tenant_id, kind, space)? {
         return Ok(Some(id));
     }
-    let id = stored_space_id(connection, dialect, tenant_id, kind, space).await?;
+    shared_space_id(connection, dialect, spaces, tenant_id, kind, space).await
+}
+
+/// The id of a space as the database has it now (and cached), its row share-locked until the
+/// transaction ends: a purge (`maintenance::delete`) cannot drop it under a writer that read
+/// it, and a writer reading it while a purge drops it waits, then finds it gone.
+async fn shared_space_id(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    tenant_id: &str,
+    kind: RecordKind,
+    space: &str,
+) -> Result<Option<i64>> {
+    let id = stored_space_id(connection, dialect, tenant_id, kind, space, dialect.share_lock()).await?;
     if let Some(id) = id {
         spaces.learn(tenant_id, kind, space, id)?;
     }
     Ok(id)
+}
+
+/// The id of an existing space, its row locked for update until the transaction ends: a purge
+/// locks the spaces it may drop before changing their counts, so a writer that read the space
+/// (share lock, [`shared_space_id`]) commits first or finds it gone. Not from the cache: the
+/// lock is the point.
+pub(super) async fn lock_space(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    tenant_id: &str,
+    kind: RecordKind,
+    space: &str,
+) -> Result<Option<i64>> {
+    stored_space_id(connection, dialect, tenant_id, kind, space, " FOR UPDATE").await
 }
 
 async fn stored_space_id(
@@ -44,18 +75,22 @@ async fn stored_space_id(
     tenant_id: &str,
     kind: RecordKind,
     space: &str,
+    lock: &str,
 ) -> Result<Option<i64>> {
-    let row = Statement::new("SELECT space_id FROM lexical_spaces WHERE tenant_id = ? AND kind = ? AND space = ?")
-        .bind(tenant_id)
-        .bind(kind.as_str())
-        .bind(space)
-        .fetch_optional(connection, dialect)
-        .await?;
+    let row = Statement::new(format!(
+        "SELECT space_id FROM lexical_spaces WHERE tenant_id = ? AND kind = ? AND space = ?{lock}"
+    ))
+    .bind(tenant_id)
+    .bind(kind.as_str())
+    .bind(space)
+    .fetch_optional(connection, dialect)
+    .await?;
     row.map(|row| get(&row, dialect, 0)).transpose()
 }
 
 /// The id of a space, created inside the caller's transaction when new (a concurrent writer
-/// creating the same space is absorbed by the unique key).
+/// creating the same space is absorbed by the unique key). Read from the database (share-locked),
+/// not the cache: another process may have dropped the space since it was cached.
 pub(super) async fn resolve(
     connection: &mut AnyConnection,
     dialect: Dialect,
@@ -68,7 +103,7 @@ pub(super) async fn resolve(
     if let Some(id) = created.find(tenant_id, kind, space) {
         return Ok(id);
     }
-    if let Some(id) = lookup(connection, dialect, spaces, tenant_id, kind, space).await? {
+    if let Some(id) = shared_space_id(connection, dialect, spaces, tenant_id, kind, space).await? {
         return Ok(id);
     }
     Statement::new(format!(
@@ -80,7 +115,7 @@ pub(super) async fn resolve(
     .bind(space)
     .execute(connection, dialect)
     .await?;
-    let id = stored_space_id(connection, dialect, tenant_id, kind, space)
+    let id = stored_space_id(connection, dialect, tenant_id, kind, space, dialect.share_lock())
         .await?
         .ok_or_else(|| crate::Error::storage(dialect.backend(), "a created lexical space is not there"))?;
     created.push(tenant_id, kind, space, id);
@@ -117,7 +152,8 @@ impl IndexChanges {
         self.added.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
     }
 
-    /// Removes a record's postings, as when a fact is superseded or a procedure replaced.
+    /// Removes a record's postings, as when a fact is superseded, a procedure replaced or a
+    /// record deleted.
     pub(super) fn remove(
         &mut self,
         kind: RecordKind,
@@ -130,9 +166,16 @@ impl IndexChanges {
         self.removed.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
     }
 
+    /// The spaces whose counts this transaction changes, as (tenant, space id).
+    pub(super) fn spaces(&self) -> Vec<(String, i64)> {
+        self.counts.spaces.iter().map(|(space_id, space)| (space.tenant_id.clone(), *space_id)).collect()
+    }
+
     /// Writes postings, df and totals: removals first, then multi-row inserts and upserts, in
-    /// key order.
-    pub(super) async fn apply(self, connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
+    /// key order. Returns the rows it deleted: postings per postings table, and `lexical_terms`
+    /// rows whose df reached 0.
+    pub(super) async fn apply(self, connection: &mut AnyConnection, dialect: Dialect) -> Result<Receipt> {
+        let mut removed = Receipt::default();
         for (kind, documents) in &self.removed {
             let postings = table_info(*kind).postings;
             for document in documents.iter().filter(|document| !document.terms.is_empty()) {
@@ -146,7 +189,7 @@ impl IndexChanges {
                     statement.push(term);
                 }
                 statement.push(document.sequence);
-                statement.execute(connection, dialect).await?;
+                removed.add(postings, statement.execute(connection, dialect).await?.rows_affected());
             }
         }
         for (kind, documents) in &self.added {
@@ -174,10 +217,13 @@ impl IndexChanges {
                 statement.execute(connection, dialect).await?;
             }
         }
-        self.apply_counts(connection, dialect).await
+        removed.add("lexical_terms", self.apply_counts(connection, dialect).await?);
+        Ok(removed)
     }
 
-    async fn apply_counts(&self, connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
+    /// Writes df and totals; returns how many `lexical_terms` rows it deleted.
+    async fn apply_counts(&self, connection: &mut AnyConnection, dialect: Dialect) -> Result<u64> {
+        let mut removed_terms = 0;
         let add_df = dialect.upsert("lexical_terms", "tenant_id, space_id, term", &[("df", Update::AddAtLeastZero)]);
         for (space_id, space) in &self.counts.spaces {
             // A negative delta only ever hits a row that exists (its record was indexed), so
@@ -208,7 +254,7 @@ impl IndexChanges {
                 for term in emptied {
                     statement.push(term);
                 }
-                statement.execute(connection, dialect).await?;
+                removed_terms += statement.execute(connection, dialect).await?.rows_affected();
             }
             if space.documents != 0 || space.length != 0 {
                 Statement::new(format!(
@@ -227,7 +273,7 @@ impl IndexChanges {
                 .await?;
             }
         }
-        Ok(())
+        Ok(removed_terms)
     }
 }
 

@@ -92,9 +92,32 @@ pub(super) async fn upsert_procedure(
     }
     let use_count = existing.as_ref().map_or(0, |(_, old)| old.use_count);
     let prepared = prepare::procedure(input, prepare::now(), use_count, limits)?;
+    let mut changes = IndexChanges::default();
+    let sequence = match &existing {
+        Some((sequence, _)) => {
+            unindex(connection, dialect, spaces, RecordKind::Procedure, *sequence, &mut changes).await?;
+            Some(*sequence)
+        }
+        None => None,
+    };
+    write_procedure(connection, dialect, spaces, sequence, &prepared, &mut changes, created).await?;
+    changes.apply(connection, dialect).await?;
+    Ok(prepared.record)
+}
+
+/// Writes a procedure row (over the one at `sequence` when replacing it, keeping its sequence)
+/// and queues its postings.
+pub(super) async fn write_procedure(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    sequence: Option<i64>,
+    prepared: &Prepared<Procedure>,
+    changes: &mut IndexChanges,
+    created: &mut NewSpaces,
+) -> Result<()> {
     let procedure = &prepared.record;
     let scope = &procedure.scope;
-    let mut changes = IndexChanges::default();
     // The same columns either way: SET for a replacement, VALUES for a new row.
     let columns = [
         "tenant_id",
@@ -145,14 +168,13 @@ pub(super) async fn upsert_procedure(
         .bind(optional_millis(procedure.expires_at))
         .bind(prepared.terms.length)
         .bind(to_json(&prepared.terms.frequencies)?);
-    let sequence = match &existing {
-        Some((sequence, _)) => {
-            unindex(connection, dialect, spaces, RecordKind::Procedure, *sequence, &mut changes).await?;
+    let sequence = match sequence {
+        Some(sequence) => {
             let assignments: Vec<String> = columns.iter().map(|column| format!("{column} = ?")).collect();
             statement.sql = format!("UPDATE procedures SET {} WHERE seq = ?", assignments.join(", "));
-            statement.push(*sequence);
+            statement.push(sequence);
             statement.execute(connection, dialect).await?;
-            *sequence
+            sequence
         }
         None => {
             statement.sql = format!(
@@ -174,8 +196,7 @@ pub(super) async fn upsert_procedure(
     )
     .await?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
-    changes.apply(connection, dialect).await?;
-    Ok(prepared.record)
+    Ok(())
 }
 
 pub(super) async fn append_insight(
@@ -288,7 +309,25 @@ async fn index<T: Sync>(
     let mut changes = IndexChanges::default();
     let space_id = postings::resolve(connection, dialect, spaces, tenant_id, kind, &prepared.space, created).await?;
     changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
-    changes.apply(connection, dialect).await
+    changes.apply(connection, dialect).await.map(drop)
+}
+
+/// `Conflict` naming the id when it is taken in the tenant.
+pub(super) async fn check_new_id(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    kind: RecordKind,
+    tenant_id: &str,
+    id: &str,
+) -> Result<()> {
+    if id_taken(connection, dialect, kind, tenant_id, id).await? {
+        return Err(Error::Conflict {
+            entity: kind.as_str(),
+            id: id.to_string(),
+            detail: format!("{}_id already exists in the tenant", kind.as_str()),
+        });
+    }
+    Ok(())
 }
 
 pub(super) async fn id_taken(

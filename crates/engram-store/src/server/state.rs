@@ -7,8 +7,9 @@ use super::dialect::{Dialect, Update};
 use super::rows::get;
 use super::statement::Statement;
 use crate::error::Result;
+use crate::maintenance::{StateOwner, StateScan, StoredState};
 use crate::prepare;
-use crate::sql::{json, to_integer, to_json};
+use crate::sql::{json, optional_millis, state_filter, to_integer, to_json};
 
 const RUN: &str = "tenant_id = ? AND user_id = ? AND agent_id = ? AND session_id = ? AND run_id = ?";
 const SESSION: &str = "tenant_id = ? AND user_id = ? AND agent_id = ? AND session_id = ?";
@@ -19,6 +20,10 @@ fn bind_run(statement: Statement, scope: &Scope) -> Statement {
 
 fn bind_session(statement: Statement, scope: &Scope) -> Statement {
     statement.bind(&scope.tenant_id).bind(&scope.user_id).bind(&scope.agent_id).bind(&scope.session_id)
+}
+
+fn bind_owner(statement: Statement, owner: &StateOwner) -> Statement {
+    statement.bind(&owner.tenant_id).bind(&owner.user_id).bind(&owner.agent_id).bind(&owner.session_id)
 }
 
 /// The run's state; with `for_update`, its row stays locked until the transaction ends.
@@ -53,22 +58,35 @@ pub(super) async fn patch_working_state(
         return Err(crate::Error::stale_version(scope, expected, state.version));
     }
     patch.apply_to(&mut state, prepare::now());
+    store_working_state(connection, dialect, &StateOwner::of_run(scope), &state).await?;
+    Ok(state)
+}
+
+/// Writes a run's working state whole (inserted or replaced), with its `ended_at`.
+pub(super) async fn store_working_state(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    owner: &StateOwner,
+    state: &WorkingState,
+) -> Result<()> {
     let upsert = dialect.upsert(
         "working_states",
         "tenant_id, user_id, agent_id, session_id, run_id",
-        &[("version", Update::Replace), ("state", Update::Replace)],
+        &[("version", Update::Replace), ("state", Update::Replace), ("ended_at", Update::Replace)],
     );
-    bind_run(
+    bind_owner(
         Statement::new(format!(
-            "INSERT INTO working_states (tenant_id, user_id, agent_id, session_id, run_id, version, state) VALUES (?, ?, ?, ?, ?, ?, ?) {upsert}"
+            "INSERT INTO working_states (tenant_id, user_id, agent_id, session_id, run_id, version, state, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {upsert}"
         )),
-        scope,
+        owner,
     )
+    .bind(owner.run_id.as_deref().unwrap_or(""))
     .bind(to_integer(state.version, "working_states.version")?)
-    .bind(to_json(&state)?)
+    .bind(to_json(state)?)
+    .bind(optional_millis(state.ended_at))
     .execute(connection, dialect)
     .await?;
-    Ok(state)
+    Ok(())
 }
 
 pub(super) async fn working_state_version(
@@ -109,16 +127,86 @@ pub(super) async fn update_short_term(
     let scope = &update.scope;
     let mut state = short_term(connection, dialect, scope, true).await?;
     update.apply_to(&mut state, prepare::now());
+    store_short_term(connection, dialect, &StateOwner::of_session(scope), &state).await?;
+    Ok(state)
+}
+
+/// Writes a session's short-term state whole (inserted or replaced).
+pub(super) async fn store_short_term(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    owner: &StateOwner,
+    state: &ShortTermState,
+) -> Result<()> {
     let upsert =
         dialect.upsert("short_terms", "tenant_id, user_id, agent_id, session_id", &[("state", Update::Replace)]);
-    bind_session(
+    bind_owner(
         Statement::new(format!(
             "INSERT INTO short_terms (tenant_id, user_id, agent_id, session_id, state) VALUES (?, ?, ?, ?, ?) {upsert}"
         )),
-        scope,
+        owner,
     )
-    .bind(to_json(&state)?)
+    .bind(to_json(state)?)
     .execute(connection, dialect)
     .await?;
-    Ok(state)
+    Ok(())
+}
+
+/// Working states then short-term states matching the scan, each ordered by owner (by bytes,
+/// as the in-memory store orders them) and limited. A scan of ended runs reads no short-term
+/// states.
+pub(super) async fn scan(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    request: &StateScan,
+) -> Result<Vec<StoredState>> {
+    let mut found = Vec::new();
+    for working in [true, false] {
+        if !working && request.ended_at.is_some() {
+            continue;
+        }
+        let (table, columns): (&str, &[&str]) = if working {
+            ("working_states", &["tenant_id", "user_id", "agent_id", "session_id", "run_id"])
+        } else {
+            ("short_terms", &["tenant_id", "user_id", "agent_id", "session_id"])
+        };
+        let (filter, params) = state_filter(request);
+        let order: Vec<String> = columns.iter().map(|column| dialect.byte_order(column)).collect();
+        let mut statement = Statement::new(format!(
+            "SELECT {}, state FROM {table} WHERE {filter} ORDER BY {} LIMIT {}",
+            columns.join(", "),
+            order.join(", "),
+            request.limit
+        ));
+        for param in params {
+            statement.push(param);
+        }
+        for row in statement.fetch_all(connection, dialect).await? {
+            let owner = StateOwner {
+                tenant_id: get(&row, dialect, 0)?,
+                user_id: get(&row, dialect, 1)?,
+                agent_id: get(&row, dialect, 2)?,
+                session_id: get(&row, dialect, 3)?,
+                run_id: if working { Some(get(&row, dialect, 4)?) } else { None },
+            };
+            let text: String = get(&row, dialect, columns.len())?;
+            found.push(if working {
+                StoredState::WorkingState { owner, state: json(dialect.backend(), "working_states.state", &text)? }
+            } else {
+                StoredState::ShortTerm { owner, state: json(dialect.backend(), "short_terms.state", &text)? }
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Deletes one working state (owner with a run) or short-term state; the rows removed.
+pub(super) async fn delete(connection: &mut AnyConnection, dialect: Dialect, owner: &StateOwner) -> Result<u64> {
+    let statement = match &owner.run_id {
+        Some(run_id) => {
+            bind_owner(Statement::new(format!("DELETE FROM working_states WHERE {RUN}")), owner).bind(run_id)
+        }
+        None => bind_owner(Statement::new(format!("DELETE FROM short_terms WHERE {SESSION}")), owner),
+    };
+    Ok(statement.execute(connection, dialect).await?.rows_affected())
 }

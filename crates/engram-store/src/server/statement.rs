@@ -67,6 +67,15 @@ impl From<f64> for Param {
     }
 }
 
+impl From<crate::sql::SqlParam> for Param {
+    fn from(value: crate::sql::SqlParam) -> Self {
+        match value {
+            crate::sql::SqlParam::Text(text) => Self::Text(text),
+            crate::sql::SqlParam::Integer(integer) => Self::Integer(integer),
+        }
+    }
+}
+
 /// SQL text and its parameters, in placeholder order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Statement {

@@ -3,17 +3,18 @@
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Limits,
-    Procedure, ProcedureInput, Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
+    Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
 };
 
 use super::database::Database;
 use super::dialect::Dialect;
 use super::error::database_error;
 use super::options::{ServerOptions, Target};
-use super::{events, facts, fetch, postings, records, state, stats};
+use super::{events, facts, fetch, maintenance, postings, records, state, stats};
 use crate::error::{Error, Result};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare;
-use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Stats};
+use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats};
 use crate::sql::{NewSpaces, SpaceIds};
 use crate::store::Store;
 
@@ -204,5 +205,36 @@ impl Store for ServerStore {
     fn stats(&self, scope: &Scope) -> Result<Stats> {
         scope.validate(self.limits.max_id_bytes)?;
         on_connection!(self, |connection, dialect| stats::stats(connection, dialect, scope))
+    }
+
+    fn scan(&self, request: &ScanRequest) -> Result<Vec<Fetched>> {
+        request.validate()?;
+        on_connection!(self, |connection, dialect| fetch::scan(connection, dialect, request))
+    }
+
+    fn scan_states(&self, request: &StateScan) -> Result<Vec<StoredState>> {
+        request.validate()?;
+        on_connection!(self, |connection, dialect| state::scan(connection, dialect, request))
+    }
+
+    fn delete(&self, request: &DeleteRequest) -> Result<Receipt> {
+        let spaces = &self.spaces;
+        in_transaction!(self, |connection, _created, dialect| async {
+            let (receipt, dropped) = maintenance::delete(connection, dialect, spaces, request).await?;
+            // Forgotten while this store's writes still wait on the writer lock: none of them
+            // may use a dropped id from the cache. Should the commit fail, forgetting only costs
+            // a lookup.
+            spaces.forget(&dropped)?;
+            Ok::<_, Error>(receipt)
+        })
+    }
+
+    fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt> {
+        let prepared =
+            records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
+        let (spaces, states) = (&self.spaces, &states);
+        in_transaction!(self, |connection, created, dialect| maintenance::restore(
+            connection, dialect, spaces, prepared, states, created
+        ))
     }
 }

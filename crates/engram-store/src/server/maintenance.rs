@@ -1,0 +1,187 @@
+//! The lifecycle primitives on the servers: deleting records and states with their index
+//! entries, and restoring exported ones. Scans live with the other reads (`fetch.rs`, `state.rs`).
+
+use std::collections::HashSet;
+
+use engram_types::{Event, Receipt, RecordKind};
+use sqlx::AnyConnection;
+
+use super::dialect::Dialect;
+use super::postings::{self, IndexChanges};
+use super::rows::{ServerRow, get};
+use super::statement::Statement;
+use super::{events, facts, records, state};
+use crate::error::{Error, Result};
+use crate::maintenance::{DeleteRequest, StoredState};
+use crate::prepare::{self, Prepared};
+use crate::record::{Fetched, Record};
+use crate::sql::{NewSpaces, SpaceIds, read_record, table_info};
+
+/// Deletes inside the caller's transaction. Returns the receipt and the space ids it dropped
+/// (the caller forgets them before it lets another write run).
+///
+/// With `drop_empty_spaces` the spaces of the deleted records are locked (`FOR UPDATE`) before
+/// any count changes, so a writer of another process that read one of them (share lock) commits
+/// first, and its documents keep the space; one that comes after finds the space gone.
+pub(super) async fn delete(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    request: &DeleteRequest,
+) -> Result<(Receipt, Vec<i64>)> {
+    let tenant_id = &request.tenant_id;
+    let mut receipt = Receipt::default();
+    let mut changes = IndexChanges::default();
+    for (kind, id) in &request.records {
+        let Some(Fetched { sequence, record }) = find(connection, dialect, *kind, tenant_id, id).await? else {
+            continue;
+        };
+        let info = table_info(*kind);
+        if prepare::is_indexed(&record) {
+            let space = prepare::record_space(&record);
+            let space_id = if request.drop_empty_spaces {
+                postings::lock_space(connection, dialect, tenant_id, *kind, &space).await?
+            } else {
+                postings::lookup(connection, dialect, spaces, tenant_id, *kind, &space).await?
+            };
+            if let Some(space_id) = space_id {
+                changes.remove(*kind, sequence, tenant_id, space_id, &prepare::document_terms(&record));
+            }
+        }
+        let removed = Statement::new(format!("DELETE FROM {} WHERE seq = ?", info.table))
+            .bind(sequence)
+            .execute(connection, dialect)
+            .await?
+            .rows_affected();
+        receipt.add(info.table, removed);
+    }
+    let touched = changes.spaces();
+    // Postings rows per postings table, and the `lexical_terms` rows whose df reached 0.
+    receipt.merge(changes.apply(connection, dialect).await?);
+    for owner in &request.states {
+        let table = if owner.run_id.is_some() { "working_states" } else { "short_terms" };
+        receipt.add(table, state::delete(connection, dialect, owner).await?);
+    }
+    let mut dropped = Vec::new();
+    if request.drop_empty_spaces {
+        for (tenant_id, space_id) in touched {
+            let documents = Statement::new("SELECT documents FROM lexical_totals WHERE tenant_id = ? AND space_id = ?")
+                .bind(&tenant_id)
+                .bind(space_id)
+                .fetch_optional(connection, dialect)
+                .await?
+                .map(|row| get::<i64>(&row, dialect, 0))
+                .transpose()?;
+            if documents.is_some_and(|documents| documents > 0) {
+                continue;
+            }
+            for table in ["lexical_terms", "lexical_totals", "lexical_spaces"] {
+                let removed = Statement::new(format!("DELETE FROM {table} WHERE tenant_id = ? AND space_id = ?"))
+                    .bind(&tenant_id)
+                    .bind(space_id)
+                    .execute(connection, dialect)
+                    .await?
+                    .rows_affected();
+                receipt.add(table, removed);
+            }
+            dropped.push(space_id);
+        }
+    }
+    Ok((receipt, dropped))
+}
+
+/// Restores inside the caller's transaction, in the order given (runs of events go in one
+/// multi-row insert, which numbers them in order). Every id is checked first, so a taken one is
+/// a `Conflict` naming it.
+pub(super) async fn restore(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    spaces: &SpaceIds,
+    records: Vec<Prepared<Record>>,
+    states: &[StoredState],
+    created: &mut NewSpaces,
+) -> Result<Receipt> {
+    let mut receipt = Receipt::default();
+    let mut changes = IndexChanges::default();
+    let mut pending: Vec<Prepared<Event>> = Vec::new();
+    // Event ids of this call: the batch is not inserted yet when the next one is checked.
+    let mut event_ids: HashSet<(String, String)> = HashSet::new();
+    for prepared in records {
+        let kind = prepared.record.kind();
+        let indexed = prepare::is_indexed(&prepared.record);
+        let Prepared { record, space, terms } = prepared;
+        let term_count = terms.frequencies.len() as u64;
+        if kind != RecordKind::Event && !pending.is_empty() {
+            events::insert(connection, dialect, spaces, &pending, created).await?;
+            pending.clear();
+        }
+        match record {
+            Record::Event(event) => {
+                let key = (event.scope.tenant_id.clone(), event.event_id.clone());
+                if event_ids.contains(&key) || records::id_taken(connection, dialect, kind, &key.0, &key.1).await? {
+                    return Err(Error::Conflict {
+                        entity: "event",
+                        id: event.event_id,
+                        detail: "event_id already exists in the tenant".into(),
+                    });
+                }
+                event_ids.insert(key);
+                pending.push(Prepared { record: event, space, terms });
+            }
+            Record::Fact(fact) => {
+                let prepared = Prepared { record: fact, space, terms };
+                facts::restore(connection, dialect, spaces, &prepared, &mut changes, created).await?;
+            }
+            Record::Episode(episode) => {
+                let prepared = Prepared { record: episode, space, terms };
+                records::append_episode(connection, dialect, spaces, &prepared, created).await?;
+            }
+            Record::Procedure(procedure) => {
+                let prepared = Prepared { record: procedure, space, terms };
+                let (tenant_id, id) = (&prepared.record.scope.tenant_id, &prepared.record.procedure_id);
+                records::check_new_id(connection, dialect, RecordKind::Procedure, tenant_id, id).await?;
+                records::write_procedure(connection, dialect, spaces, None, &prepared, &mut changes, created).await?;
+            }
+            Record::Insight(insight) => {
+                let prepared = Prepared { record: insight, space, terms };
+                records::append_insight(connection, dialect, spaces, &prepared, created).await?;
+            }
+        }
+        let info = table_info(kind);
+        receipt.add(info.table, 1);
+        if indexed {
+            // One postings row per distinct term.
+            receipt.add(info.postings, term_count);
+        }
+    }
+    if !pending.is_empty() {
+        events::insert(connection, dialect, spaces, &pending, created).await?;
+    }
+    changes.apply(connection, dialect).await?;
+    for stored in states {
+        match stored {
+            StoredState::WorkingState { owner, state } => {
+                state::store_working_state(connection, dialect, owner, state).await?;
+            }
+            StoredState::ShortTerm { owner, state } => {
+                state::store_short_term(connection, dialect, owner, state).await?;
+            }
+        }
+        receipt.add(stored.table(), 1);
+    }
+    Ok(receipt)
+}
+
+/// The record `id` of `kind` in the tenant, with its sequence.
+async fn find(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    kind: RecordKind,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<Fetched>> {
+    let info = table_info(kind);
+    let sql = format!("SELECT {} FROM {} WHERE tenant_id = ? AND {}_id = ?", info.columns, info.table, kind.as_str());
+    let row = Statement::new(sql).bind(tenant_id).bind(id).fetch_optional(connection, dialect).await?;
+    row.map(|row| read_record(kind, &ServerRow { row: &row, dialect })).transpose()
+}
