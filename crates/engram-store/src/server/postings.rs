@@ -297,7 +297,7 @@ pub(super) async fn read(
     for term in &request.terms {
         result.terms.insert(term.clone(), TermPostings::default());
     }
-    if request.spaces.is_empty() || request.terms.is_empty() {
+    if request.spaces.is_empty() {
         return Ok(result);
     }
     let mut statement = Statement::new(format!(
@@ -317,7 +317,8 @@ pub(super) async fn read(
         result.document_count += u64::try_from(get::<i64>(&row, dialect, 1)?).unwrap_or(0);
         result.total_length += u64::try_from(get::<i64>(&row, dialect, 2)?).unwrap_or(0);
     }
-    if space_ids.is_empty() {
+    // A read without terms asks for the totals only (the packet builder's small-section check).
+    if space_ids.is_empty() || request.terms.is_empty() {
         return Ok(result);
     }
     let mut statement = Statement::new(format!(

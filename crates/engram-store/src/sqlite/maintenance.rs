@@ -97,6 +97,7 @@ pub(super) fn restore(
         let Prepared { record, space, terms } = prepared;
         match record {
             Record::Event(event) => {
+                records::check_new_id(connection, RecordKind::Event, &event.scope.tenant_id, &event.event_id)?;
                 events::insert(connection, spaces, &[Prepared { record: event, space, terms }], created)?;
             }
             Record::Fact(fact) => {

@@ -575,3 +575,20 @@ pub fn aged_episodes_need_stronger_cues(store: &dyn Store) {
     let strong = build(store, at("datacenter lease"));
     assert!(strong.long_term.episodes.iter().any(|item| item.id == "old"));
 }
+
+/// A postings read without terms still reports the spaces' totals: the packet builder reads a
+/// small section whole on that count (and the purge test counts documents with it).
+pub fn postings_without_terms_report_totals(store: &dyn Store) {
+    let own = seed_user(store, "u1");
+    let totals = store
+        .postings(&PostingsRequest {
+            kind: RecordKind::Event,
+            tenant_id: "t1".into(),
+            spaces: engram_store::record::visible_spaces(&own, RecordKind::Event),
+            terms: Vec::new(),
+            per_term: 10,
+        })
+        .unwrap();
+    assert_eq!((totals.document_count, totals.terms.len()), (7, 0));
+    assert!(totals.total_length > 0);
+}

@@ -57,6 +57,7 @@ macro_rules! cases {
             lifecycle::forgetting_deletes_exactly_what_it_names,
             lifecycle::stats_count_states_and_packets_warn_past_guards,
             lifecycle::aged_episodes_need_stronger_cues,
+            lifecycle::postings_without_terms_report_totals,
         );
     };
 }
