@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use engram_types::{Receipt, RecordKind, SweepRequest};
 
-use super::PAGE;
 use super::forget::delete_scanned;
+use super::{PAGE, each_page};
 use crate::error::Result;
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan};
 use crate::prepare;
@@ -64,11 +64,7 @@ fn trim_sessions(store: &dyn Store, keep: usize, now: engram_types::Timestamp, r
     let mut scan = ScanRequest::new(RecordKind::Event, PAGE);
     // Every event, in pages: a tenantless scan must bound time, and nothing is newer than this.
     scan.before = Some(now + chrono::Duration::days(365 * 1000));
-    loop {
-        let page = store.scan(&scan)?;
-        let Some(last) = page.last() else { break };
-        scan.after_sequence = last.sequence;
-        let full = page.len() >= PAGE as usize;
+    each_page(store, &mut scan, |page| {
         for fetched in page {
             let Record::Event(event) = fetched.record else { continue };
             let owner = &event.scope;
@@ -82,10 +78,8 @@ fn trim_sessions(store: &dyn Store, keep: usize, now: engram_types::Timestamp, r
                 doomed.entry(owner.tenant_id.clone()).or_default().push((RecordKind::Event, event_id));
             }
         }
-        if !full {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     for (tenant_id, records) in doomed {
         for chunk in records.chunks(PAGE as usize) {
             receipt.merge(store.delete(&DeleteRequest {

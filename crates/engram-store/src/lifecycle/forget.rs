@@ -2,7 +2,7 @@
 
 use engram_types::{ForgetRequest, Receipt, RecordKind, Scope, check_id};
 
-use super::PAGE;
+use super::{PAGE, each_page};
 use crate::error::{Error, Result};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan};
 use crate::record::Record;
@@ -104,11 +104,7 @@ pub(super) fn delete_scanned(
     keep: impl Fn(&Record) -> bool,
     receipt: &mut Receipt,
 ) -> Result<()> {
-    loop {
-        let page = store.scan(scan)?;
-        let Some(last) = page.last() else { break };
-        scan.after_sequence = last.sequence;
-        let full = page.len() >= scan.limit as usize;
+    each_page(store, scan, |page| {
         let mut by_tenant: std::collections::BTreeMap<String, Vec<(RecordKind, String)>> = Default::default();
         for fetched in page.iter().filter(|fetched| keep(&fetched.record)) {
             let record = &fetched.record;
@@ -125,11 +121,8 @@ pub(super) fn delete_scanned(
                 drop_empty_spaces: true,
             })?);
         }
-        if !full {
-            break;
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn labels(record: &Record) -> &[String] {

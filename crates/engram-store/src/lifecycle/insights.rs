@@ -5,7 +5,7 @@ use engram_types::{
     Timestamp, ValidationState, WorkingStatePatch,
 };
 
-use super::PAGE;
+use super::{PAGE, each_page};
 use crate::error::{Error, Result};
 use crate::maintenance::ScanRequest;
 use crate::prepare;
@@ -84,11 +84,7 @@ pub(super) fn end_run(store: &dyn Store, scope: &Scope, now: Option<Timestamp>) 
     scan.session_id = Some(scope.session_id.clone());
     scan.run_id = Some(scope.run_id.clone());
     let mut expired_insights = Vec::new();
-    loop {
-        let page = store.scan(&scan)?;
-        let Some(last) = page.last() else { break };
-        scan.after_sequence = last.sequence;
-        let full = page.len() >= PAGE as usize;
+    each_page(store, &mut scan, |page| {
         for fetched in page {
             let Record::Insight(insight) = fetched.record else { continue };
             if insight.promoted_to.is_some() || insight.expires_at.is_some_and(|expires_at| expires_at <= now) {
@@ -99,10 +95,8 @@ pub(super) fn end_run(store: &dyn Store, scope: &Scope, now: Option<Timestamp>) 
             store.update_insight(update)?;
             expired_insights.push(insight.insight_id);
         }
-        if !full {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     let mut working_state = store.get_working_state(scope)?;
     if working_state.version > 0 && working_state.ended_at.is_none() {
         let mut patch = WorkingStatePatch::new(scope.clone());

@@ -24,6 +24,24 @@ use crate::store::Store;
 /// Rows read per scan page and records deleted per transaction.
 pub(crate) const PAGE: u32 = 1000;
 
+/// Walks a scan page by page, oldest sequence first, moving its cursor past each page.
+fn each_page(
+    store: &dyn Store,
+    scan: &mut crate::maintenance::ScanRequest,
+    mut visit: impl FnMut(Vec<crate::record::Fetched>) -> Result<()>,
+) -> Result<()> {
+    loop {
+        let page = store.scan(scan)?;
+        let Some(last) = page.last() else { return Ok(()) };
+        scan.after_sequence = last.sequence;
+        let full = page.len() >= scan.limit as usize;
+        visit(page)?;
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
 /// A summarizer turns the events of one consolidation (oldest first) into a [`Summary`].
 pub type Summarizer<'a> = &'a (dyn Fn(&[Event]) -> Result<Summary> + Sync);
 

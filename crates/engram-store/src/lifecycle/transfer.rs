@@ -12,7 +12,7 @@ use std::path::Path;
 use engram_types::{Receipt, RecordKind, Scope};
 use serde::{Deserialize, Serialize};
 
-use super::PAGE;
+use super::{PAGE, each_page};
 use crate::error::{Error, Result};
 use crate::maintenance::{ScanRequest, StateScan, StoredState};
 use crate::record::Record;
@@ -58,19 +58,13 @@ pub(super) fn export(store: &dyn Store, scope: &Scope, path: &Path) -> Result<Re
     let mut receipt = Receipt::default();
     for kind in RecordKind::ALL {
         let mut scan = ScanRequest::owned_by(kind, scope, PAGE);
-        loop {
-            let page = store.scan(&scan)?;
-            let Some(last) = page.last() else { break };
-            scan.after_sequence = last.sequence;
-            let full = page.len() >= PAGE as usize;
+        each_page(store, &mut scan, |page| {
             for fetched in page {
                 write_line(&mut out, &Line::Record(fetched.record)).map_err(io)?;
                 receipt.add(crate::maintenance::table_names(kind).table, 1);
             }
-            if !full {
-                break;
-            }
-        }
+            Ok(())
+        })?;
     }
     let states = store.scan_states(&StateScan {
         tenant_id: Some(scope.tenant_id.clone()),

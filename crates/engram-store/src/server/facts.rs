@@ -5,7 +5,7 @@ use sqlx::AnyConnection;
 
 use super::dialect::Dialect;
 use super::postings::{self, IndexChanges};
-use super::records::{id_taken, unindex};
+use super::records::unindex;
 use super::rows::{ServerRow, get};
 use super::statement::{Statement, insert_returning};
 use crate::error::{Error, Result};
@@ -123,14 +123,7 @@ pub(super) async fn restore(
 }
 
 async fn check_new_id(connection: &mut AnyConnection, dialect: Dialect, fact: &Fact) -> Result<()> {
-    if id_taken(connection, dialect, RecordKind::Fact, &fact.scope.tenant_id, &fact.fact_id).await? {
-        return Err(Error::Conflict {
-            entity: "fact",
-            id: fact.fact_id.clone(),
-            detail: "fact_id already exists in the tenant".into(),
-        });
-    }
-    Ok(())
+    super::records::check_new_id(connection, dialect, RecordKind::Fact, &fact.scope.tenant_id, &fact.fact_id).await
 }
 
 async fn insert(

@@ -111,21 +111,7 @@ pub(super) fn restore(
 }
 
 fn check_new_id(connection: &Connection, fact: &Fact) -> Result<()> {
-    let taken = connection
-        .prepare_cached("SELECT 1 FROM facts WHERE tenant_id = ?1 AND fact_id = ?2")
-        .and_then(|mut statement| {
-            statement.query_row(params![fact.scope.tenant_id, fact.fact_id], |_| Ok(())).optional()
-        })
-        .map_err(storage)?
-        .is_some();
-    if taken {
-        return Err(Error::Conflict {
-            entity: "fact",
-            id: fact.fact_id.clone(),
-            detail: "fact_id already exists in the tenant".into(),
-        });
-    }
-    Ok(())
+    super::records::check_new_id(connection, RecordKind::Fact, &fact.scope.tenant_id, &fact.fact_id)
 }
 
 fn insert(
