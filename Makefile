@@ -8,6 +8,8 @@ VENV_PYTHON := $(VENV)/bin/python
 export PYO3_PYTHON := $(abspath $(VENV_PYTHON))
 MATURIN := VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin
 PYTEST_ARGS ?=
+# Bench smoke runs on the local servers when they are required (CI).
+SERVER_BENCH_ENV := $(if $(filter 1,$(ENGRAM_REQUIRE_SERVERS)),ENGRAM_BENCH_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432 ENGRAM_BENCH_MYSQL_DSN=mysql://root@127.0.0.1:3306 ENGRAM_BENCH_RESET_DB=1,)
 
 .PHONY: help
 help: ## Show this help
@@ -54,16 +56,22 @@ test-rust: venv ## fmt check, clippy (-D warnings) and every cargo test, Postgre
 	cargo test --workspace --all-features
 	cargo run --quiet -p engram-store --example quickstart
 
+.PHONY: test-benches
+test-benches: ## Every criterion bench once on a tiny dataset (servers too with ENGRAM_REQUIRE_SERVERS=1), and the README's groups listed
+	ENGRAM_BENCH_SMOKE=1 $(SERVER_BENCH_ENV) cargo test -p engram-store --all-features --benches
+	cargo test --quiet -p engram-store --all-features --benches -- --list 2>/dev/null | $(PYTHON) scripts/check_bench_groups.py README.md
+
 .PHONY: test-python
 test-python: build-dev ## Build the extension (debug) and run pytest (stubtest included)
 	cd python && $(abspath $(VENV_PYTHON)) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test
-test: test-rust test-python ## Everything: Rust checks and tests, then the Python extension and pytest
+test: test-rust test-benches test-python ## Everything: Rust checks and tests, bench smoke, then the Python extension and pytest
 
 .PHONY: bench
-bench: ## Criterion benches of engram-store
+bench: venv ## Criterion benches of engram-store (the default suite), then target/criterion/summary.html
 	cargo bench -p engram-store
+	$(VENV_PYTHON) scripts/criterion_report.py
 
 .PHONY: clean
 clean: ## Remove build output, .venv, caches and the demo database

@@ -34,10 +34,12 @@ fn events_scale(criterion: &mut Criterion) {
 fn candidate_scale(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("build_memory_packet_candidate_scale");
     group.sample_size(30);
-    let layout = Layout::for_events(20_000);
+    let (events, candidate_sizes): (usize, &[usize]) =
+        if config::smoke() { (config::SMOKE_SIZE, &[100, 500]) } else { (20_000, &[100, 500, 1_000, 5_000]) };
+    let layout = Layout::for_events(events);
     for backend in backends(layout.events, "candidate_scale") {
         seed(backend.store.as_ref(), layout, 2_000);
-        for candidates in [100, 500, 1_000, 5_000] {
+        for &candidates in candidate_sizes {
             let mut request = request(&layout);
             request.policy.max_total_candidates = candidates as u32;
             request.policy.candidates_per_source = (candidates / 4) as u32;

@@ -41,9 +41,26 @@ pub fn scales(name: &str) -> Vec<usize> {
         .unwrap_or_default()
 }
 
+/// `ENGRAM_BENCH_SMOKE=1`: one small size per group, for a quick check that every bench runs
+/// (`make test` runs them so, once each, with `cargo test --benches`).
+pub fn smoke() -> bool {
+    flag("ENGRAM_BENCH_SMOKE")
+}
+
+/// Size of every dataset in smoke mode.
+pub const SMOKE_SIZE: usize = 1_000;
+
+/// `cargo bench -- --list` only names the benchmarks: nothing is seeded then.
+pub fn listing() -> bool {
+    std::env::args().any(|argument| argument == "--list")
+}
+
 /// The default sizes, plus 1M with ENGRAM_BENCH_EXTENDED, 5M with ENGRAM_BENCH_EXTREME, plus
 /// the sizes listed in `extra`.
 pub fn sizes(defaults: &[usize], extra: &str) -> Vec<usize> {
+    if smoke() {
+        return vec![SMOKE_SIZE];
+    }
     let mut sizes = defaults.to_vec();
     if flag("ENGRAM_BENCH_EXTENDED") || flag("ENGRAM_BENCH_EXTREME") {
         sizes.push(1_000_000);
@@ -51,6 +68,19 @@ pub fn sizes(defaults: &[usize], extra: &str) -> Vec<usize> {
     if flag("ENGRAM_BENCH_EXTREME") {
         sizes.push(5_000_000);
     }
+    sizes.extend(scales(extra));
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
+}
+
+/// The default sizes plus those listed in `extra` (write benches: EXTENDED and EXTREME grow
+/// the stores read from, not the ones written to).
+pub fn sizes_without_extended(defaults: &[usize], extra: &str) -> Vec<usize> {
+    if smoke() {
+        return vec![SMOKE_SIZE];
+    }
+    let mut sizes = defaults.to_vec();
     sizes.extend(scales(extra));
     sizes.sort_unstable();
     sizes.dedup();

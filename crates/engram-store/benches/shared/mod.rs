@@ -125,6 +125,9 @@ fn remove_database(path: &std::path::Path) {
 /// Fills a store with the dataset (bulk appends, progress on stderr) unless a reused file
 /// already holds it.
 pub fn seed(store: &dyn Store, layout: Layout, facts_per_user: usize) {
+    if config::listing() {
+        return;
+    }
     let target = dataset::target_scope(&layout);
     let already = store.stats(&target).map(|stats| stats.events).unwrap_or(0);
     if already > 0 {
