@@ -41,14 +41,19 @@ fn seed_insights(store: &dyn Store, layout: &Layout) {
         return;
     }
     for index in 0..200 {
-        let mut insight: InsightInput = serde_json::from_value(json!({
-            "scope": scope,
-            "insight_id": format!("bench-insight-{index:04}"),
-            "text": format!("hypothesis {index}: retries fix the flaky billing export"),
-            "confidence": f64::from(index % 10) / 10.0,
-        }))
-        .unwrap_or_else(|error| panic!("bench insight: {error}"));
-        insight.created_at = Some(epoch_end());
+        let insight = InsightInput {
+            scope: scope.clone(),
+            insight_id: Some(format!("bench-insight-{index:04}")),
+            kind: engram_types::InsightKind::Hypothesis,
+            text: format!("hypothesis {index}: retries fix the flaky billing export"),
+            confidence: Some(f64::from(index % 10) / 10.0),
+            validation: engram_types::ValidationState::Unvalidated,
+            tags: Vec::new(),
+            entities: Vec::new(),
+            sources: Vec::new(),
+            created_at: Some(epoch_end()),
+            expires_at: None,
+        };
         let _ = store.append_insight(insight);
     }
 }
