@@ -8,6 +8,8 @@ from typing import Literal, final
 
 from engram.types import (
     BuildRequest,
+    Consolidation,
+    ConsolidateRequest,
     Episode,
     EpisodeInput,
     Event,
@@ -16,6 +18,7 @@ from engram.types import (
     Fact,
     FactInput,
     FactWrite,
+    ForgetRequest,
     Insight,
     InsightInput,
     InsightUpdate,
@@ -23,10 +26,17 @@ from engram.types import (
     MemoryPacket,
     Procedure,
     ProcedureInput,
+    PromoteInsight,
+    Promoted,
+    Receipt,
+    RunEnd,
     Scope,
     ShortTermState,
     ShortTermUpdate,
     Stats,
+    Summarizer,
+    SweepRequest,
+    Timestamp,
     WorkingState,
     WorkingStatePatch,
 )
@@ -138,6 +148,42 @@ class Memory:
         """Builds the memory packet for a request: the best context within the budget, explained."""
     def stats(self, scope: Scope) -> Stats:
         """Counts of the scope's records."""
+    def delete_event(self, scope: Scope, event_id: str) -> Receipt:
+        """Deletes one event of the scope's user and agent (any session), with its index rows.
+        `NotFoundError` when that user and agent have no such event. Returns the receipt."""
+    def delete_fact(self, scope: Scope, fact_key: str) -> Receipt:
+        """Deletes every version of a fact key the scope's user and agent wrote (history too).
+        `NotFoundError` when there is none. Returns the receipt."""
+    def forget(self, request: ForgetRequest) -> Receipt:
+        """Deletes the scope's user and agent's records matching every filter given (`before`, `tags`,
+        `kinds`); at least one filter is needed. Returns the receipt."""
+    def purge_user(self, tenant_id: str, user_id: str) -> Receipt:
+        """Deletes everything of a user in a tenant: records of every kind, agent and session, working
+        and short-term states, index rows and lexical spaces. Returns the receipt."""
+    def sweep_expired(self, request: SweepRequest | None = None) -> Receipt:
+        """Deletes expired records of every tenant, ended runs' working states and, with a retention
+        policy, old events. `None` sweeps at the wall clock without retention. Returns the receipt."""
+    def promote_insight(self, request: PromoteInsight) -> Promoted:
+        """Promotes a run's insight to a fact or a procedure (`to`); the insight becomes validated with
+        `promoted_to` set. `ConflictError` when already promoted, `NotFoundError` outside its run."""
+    def end_run(self, scope: Scope, now: Timestamp | None = None) -> RunEnd:
+        """Ends a run: its unpromoted insights expire at `now` (the wall clock when `None`), its working
+        state is marked ended (readable until swept, no longer in packets)."""
+    def consolidate_session(
+        self, request: ConsolidateRequest, summarizer: Summarizer | None = None
+    ) -> Consolidation:
+        """Turns the session's events beyond the conversation window into an episode and refreshes the
+        short-term state. `summarizer(events) -> dict | str` replaces the extractive summary; an
+        exception it raises propagates unchanged, and nothing is written.
+
+        The summarizer is called with the GIL from the thread doing the work (one of engram's,
+        for `AsyncMemory`) and must be a plain function, not `async`; a result that is neither a
+        `Summary` dict nor a `str` raises `InvalidInputError` with
+        `field` `summarizer` (or `summarizer.<key>` for a bad key of the dict)."""
+    def export_scope(self, scope: Scope, path: str | PathLike[str]) -> Receipt:
+        """Writes every record and state of the scope's user and agent to `path` as JSON Lines."""
+    def import_scope(self, path: str | PathLike[str]) -> Receipt:
+        """Restores an export. Ids must be new in their tenant (`ConflictError` otherwise)."""
 
 @final
 class AsyncMemory:
@@ -204,3 +250,39 @@ class AsyncMemory:
         """Builds the memory packet for a request: the best context within the budget, explained."""
     def stats(self, scope: Scope) -> Awaitable[Stats]:
         """Counts of the scope's records."""
+    def delete_event(self, scope: Scope, event_id: str) -> Awaitable[Receipt]:
+        """Deletes one event of the scope's user and agent (any session), with its index rows.
+        `NotFoundError` when that user and agent have no such event. Returns the receipt."""
+    def delete_fact(self, scope: Scope, fact_key: str) -> Awaitable[Receipt]:
+        """Deletes every version of a fact key the scope's user and agent wrote (history too).
+        `NotFoundError` when there is none. Returns the receipt."""
+    def forget(self, request: ForgetRequest) -> Awaitable[Receipt]:
+        """Deletes the scope's user and agent's records matching every filter given (`before`, `tags`,
+        `kinds`); at least one filter is needed. Returns the receipt."""
+    def purge_user(self, tenant_id: str, user_id: str) -> Awaitable[Receipt]:
+        """Deletes everything of a user in a tenant: records of every kind, agent and session, working
+        and short-term states, index rows and lexical spaces. Returns the receipt."""
+    def sweep_expired(self, request: SweepRequest | None = None) -> Awaitable[Receipt]:
+        """Deletes expired records of every tenant, ended runs' working states and, with a retention
+        policy, old events. `None` sweeps at the wall clock without retention. Returns the receipt."""
+    def promote_insight(self, request: PromoteInsight) -> Awaitable[Promoted]:
+        """Promotes a run's insight to a fact or a procedure (`to`); the insight becomes validated with
+        `promoted_to` set. `ConflictError` when already promoted, `NotFoundError` outside its run."""
+    def end_run(self, scope: Scope, now: Timestamp | None = None) -> Awaitable[RunEnd]:
+        """Ends a run: its unpromoted insights expire at `now` (the wall clock when `None`), its working
+        state is marked ended (readable until swept, no longer in packets)."""
+    def consolidate_session(
+        self, request: ConsolidateRequest, summarizer: Summarizer | None = None
+    ) -> Awaitable[Consolidation]:
+        """Turns the session's events beyond the conversation window into an episode and refreshes the
+        short-term state. `summarizer(events) -> dict | str` replaces the extractive summary; an
+        exception it raises propagates unchanged, and nothing is written.
+
+        The summarizer is called with the GIL from the thread doing the work (one of engram's,
+        for `AsyncMemory`) and must be a plain function, not `async`; a result that is neither a
+        `Summary` dict nor a `str` raises `InvalidInputError` with
+        `field` `summarizer` (or `summarizer.<key>` for a bad key of the dict)."""
+    def export_scope(self, scope: Scope, path: str | PathLike[str]) -> Awaitable[Receipt]:
+        """Writes every record and state of the scope's user and agent to `path` as JSON Lines."""
+    def import_scope(self, path: str | PathLike[str]) -> Awaitable[Receipt]:
+        """Restores an export. Ids must be new in their tenant (`ConflictError` otherwise)."""

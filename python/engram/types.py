@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Union
 
 if sys.version_info >= (3, 11):
     from typing import NotRequired, TypedDict
@@ -75,6 +75,20 @@ __all__ = [
     "Explain",
     "MemoryPacket",
     "Stats",
+    "RecordKind",
+    "Receipt",
+    "ForgetRequest",
+    "RetentionPolicy",
+    "SweepRequest",
+    "PromoteInsightToFact",
+    "PromoteInsightToProcedure",
+    "PromoteInsight",
+    "Promoted",
+    "RunEnd",
+    "ConsolidateRequest",
+    "Summary",
+    "Summarizer",
+    "Consolidation",
 ]
 
 Json = Any
@@ -112,6 +126,7 @@ OmissionReason = Literal[
     "duplicate",
     "time_window",
     "low_score",
+    "weak_cue",
 ]
 ItemForm = Literal["full", "compact", "reference"]
 OutputFormat = Literal["markdown", "xml"]
@@ -316,6 +331,8 @@ class InsightUpdate(TypedDict):
     insight_id: str
     validation: NotRequired[Optional[ValidationState]]
     confidence: NotRequired[Optional[float]]
+    expires_at: NotRequired[Optional[Timestamp]]
+    promoted_to: NotRequired[Optional[str]]
 
 
 class Insight(TypedDict):
@@ -331,6 +348,8 @@ class Insight(TypedDict):
     created_at: str
     expires_at: Optional[str]
     token_count: int
+    promoted_to: Optional[str]
+    """What the insight became when promoted: ``fact:<fact_id>`` or ``procedure:<procedure_id>``."""
 
 
 # --- working and short-term state -----------------------------------------------------
@@ -347,6 +366,8 @@ class WorkingState(TypedDict):
     tool_evidence: List[str]
     version: int
     updated_at: Optional[str]
+    ended_at: Optional[str]
+    """Set by ``end_run``: readable until swept, no longer in packets."""
 
 
 class WorkingStatePatch(TypedDict):
@@ -363,12 +384,15 @@ class WorkingStatePatch(TypedDict):
     open_loops: NotRequired[Optional[List[str]]]
     tool_evidence: NotRequired[Optional[List[str]]]
     updated_at: NotRequired[Optional[Timestamp]]
+    ended_at: NotRequired[Optional[Timestamp]]
 
 
 class ShortTermState(TypedDict):
     rolling_summary: Optional[str]
     key_quotes: List[str]
     updated_at: Optional[str]
+    consolidated_until: Optional[str]
+    """The time of the newest event ``consolidate_session`` has turned into an episode."""
 
 
 class ShortTermUpdate(TypedDict):
@@ -376,6 +400,7 @@ class ShortTermUpdate(TypedDict):
     rolling_summary: NotRequired[Optional[str]]
     key_quotes: NotRequired[Optional[List[str]]]
     updated_at: NotRequired[Optional[Timestamp]]
+    consolidated_until: NotRequired[Optional[Timestamp]]
 
 
 # --- build requests -------------------------------------------------------------------
@@ -429,6 +454,7 @@ class Policy(TypedDict, total=False):
     min_score: float
     half_life_hours: HalfLives
     weights: Optional[Weights]
+    max_active_facts: int
 
 
 class Budget(TypedDict, total=False):
@@ -594,3 +620,127 @@ class Stats(TypedDict):
     oldest_event: Optional[str]
     newest_event: Optional[str]
     working_state_version: int
+    episode_levels: Dict[str, int]
+    """Episodes by compression level."""
+    database_bytes: Optional[int]
+    """Size of the whole database, where the backend can tell (``None`` in memory)."""
+
+
+# --- the lifecycle --------------------------------------------------------------------
+
+
+RecordKind = Literal["event", "fact", "episode", "procedure", "insight"]
+
+
+class Receipt(TypedDict):
+    """Rows an operation deleted (or wrote, for export and import), per table. Tables are the
+    SQL backends' (``events``, ``event_postings``, ``lexical_terms``, ...); only tables with
+    rows appear. Record and state counts agree across backends; index rows are physical."""
+
+    rows: Dict[str, int]
+
+
+class ForgetRequest(TypedDict):
+    """The scope's user and agent's records (every session and run) matching every filter
+    given; at least one of ``before``, ``tags`` or ``kinds``."""
+
+    scope: Scope
+    before: NotRequired[Optional[Timestamp]]
+    """Records strictly older than this (event ts, fact recorded_at, episode end_ts, ...)."""
+    tags: NotRequired[List[str]]
+    """Records carrying at least one of these tags."""
+    kinds: NotRequired[List[RecordKind]]
+    """Only these kinds (every kind when empty)."""
+
+
+class RetentionPolicy(TypedDict, total=False):
+    """How long raw events are kept (other records expire through ``expires_at``)."""
+
+    max_event_age_days: Optional[int]
+    max_events_per_session: Optional[int]
+    """Keep only the newest this many events of each session."""
+
+
+class SweepRequest(TypedDict, total=False):
+    now: Optional[Timestamp]
+    """The sweep's clock (the wall clock when absent): records with ``expires_at <= now`` go."""
+    retention: RetentionPolicy
+
+
+class PromoteInsightToFact(TypedDict):
+    """A fact under ``fact_key``: its value is the insight's text unless given, its sources the
+    insight's plus ``insight:<insight_id>``."""
+
+    scope: Scope
+    insight_id: str
+    to: Literal["fact"]
+    fact_key: str
+    value: NotRequired[Json]
+    scope_level: NotRequired[ScopeLevel]
+
+
+class PromoteInsightToProcedure(TypedDict):
+    """A procedure for ``task_type``: its steps are the insight's text unless given."""
+
+    scope: Scope
+    insight_id: str
+    to: Literal["procedure"]
+    task_type: str
+    title: NotRequired[Optional[str]]
+    steps: NotRequired[List[str]]
+    scope_level: NotRequired[ScopeLevel]
+
+
+PromoteInsight = Union[PromoteInsightToFact, PromoteInsightToProcedure]
+"""Promote a run's insight to long-term memory; ``to`` says into what."""
+
+
+class Promoted(TypedDict):
+    """The insight (validated, ``promoted_to`` set) and what it became."""
+
+    insight: Insight
+    fact: Optional[Fact]
+    procedure: Optional[Procedure]
+
+
+class RunEnd(TypedDict):
+    expired_insights: List[str]
+    """Ids of the insights that expired with the run (unpromoted, not already expired)."""
+    working_state: WorkingState
+    """The run's working state, ended (readable until swept)."""
+
+
+class ConsolidateRequest(TypedDict):
+    scope: Scope
+    window: NotRequired[int]
+    """Newest message events left out of the episode (the conversation window); default 12."""
+    max_events: NotRequired[int]
+    """Most events one consolidation reads (default 5000); older ones wait for the next call."""
+    min_events: NotRequired[int]
+    """Fewer events than this beyond the window: nothing is consolidated (default 1)."""
+    now: NotRequired[Optional[Timestamp]]
+
+
+class Summary(TypedDict):
+    """What a summarizer returns for the events of one consolidation."""
+
+    summary: str
+    highlights: NotRequired[List[str]]
+    key_quotes: NotRequired[List[str]]
+    """Quotes worth keeping verbatim in the session's short-term state."""
+    tags: NotRequired[List[str]]
+    entities: NotRequired[List[str]]
+
+
+Summarizer = Callable[[List[Event]], Union[Summary, str]]
+"""Called with the consumed events (oldest first, as ``list_events`` returns them); returns a
+``Summary`` or just its text. A plain function: it runs on engram's threads."""
+
+
+class Consolidation(TypedDict):
+    """The episode (``None`` when too few events lay beyond the window), how many events it
+    consumed, and the session's refreshed short-term state."""
+
+    episode: Optional[Episode]
+    consumed: int
+    short_term: ShortTermState

@@ -99,10 +99,24 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The Python exception for an engram-store error, chosen by its kind.
+/// Where a Python exception raised by a callback (a summarizer) waits inside an engram-store
+/// error while it crosses the store call: `store_error` gives back the exception itself.
+const PYTHON_CALLBACK: &str = "python callback";
+
+/// Wraps an exception a Python callback raised, so the store call fails with it.
+pub(crate) fn from_callback(error: PyErr) -> Error {
+    Error::Storage { backend: PYTHON_CALLBACK, detail: error.to_string(), source: Some(Box::new(error)) }
+}
+
+/// The Python exception for an engram-store error, chosen by its kind. An exception a Python
+/// callback raised comes back as itself (same object, same traceback).
 pub(crate) fn store_error(py: Python<'_>, error: Error) -> PyErr {
     match error {
         Error::InvalidInput(invalid) => invalid_input(py, invalid),
+        Error::Storage { backend: PYTHON_CALLBACK, source: Some(source), detail } => match source.downcast::<PyErr>() {
+            Ok(raised) => *raised,
+            Err(_) => raise(py, ErrorKind::Storage, detail),
+        },
         other => {
             let message = other.to_string();
             raise(py, other.kind(), message)

@@ -10,6 +10,7 @@ mod logging;
 mod memory;
 mod operations;
 mod runtime;
+mod summarizer;
 
 #[pyo3::pymodule]
 mod _engram {

@@ -253,6 +253,103 @@ impl Memory {
     fn stats<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.call(py, operations::stats(scope))
     }
+
+    /// Deletes one event of the scope's user and agent (any session), with its index rows.
+    /// `NotFoundError` when that user and agent have no such event. Returns the receipt.
+    fn delete_event<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        event_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::delete_event(scope, event_id))
+    }
+
+    /// Deletes every version of a fact key the scope's user and agent wrote (history too).
+    /// `NotFoundError` when there is none. Returns the receipt.
+    fn delete_fact<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        fact_key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::delete_fact(scope, fact_key))
+    }
+
+    /// Deletes the scope's user and agent's records matching every filter given (`before`, `tags`,
+    /// `kinds`); at least one filter is needed. Returns the receipt.
+    fn forget<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::forget(request))
+    }
+
+    /// Deletes everything of a user in a tenant: records of every kind, agent and session, working
+    /// and short-term states, index rows and lexical spaces. Returns the receipt.
+    fn purge_user<'py>(
+        &self,
+        py: Python<'py>,
+        tenant_id: &Bound<'py, PyAny>,
+        user_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::purge_user(tenant_id, user_id))
+    }
+
+    /// Deletes expired records of every tenant, ended runs' working states and, with a retention
+    /// policy, old events. `None` sweeps at the wall clock without retention. Returns the receipt.
+    #[pyo3(signature = (request = None))]
+    fn sweep_expired<'py>(&self, py: Python<'py>, request: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::sweep_expired(request))
+    }
+
+    /// Promotes a run's insight to a fact or a procedure (`to`); the insight becomes validated with
+    /// `promoted_to` set. `ConflictError` when already promoted, `NotFoundError` outside its run.
+    fn promote_insight<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::promote_insight(request))
+    }
+
+    /// Ends a run: its unpromoted insights expire at `now` (the wall clock when `None`), its working
+    /// state is marked ended (readable until swept, no longer in packets).
+    #[pyo3(signature = (scope, now = None))]
+    fn end_run<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::end_run(scope, now))
+    }
+
+    /// Turns the session's events beyond the conversation window into an episode and refreshes the
+    /// short-term state. `summarizer(events) -> dict | str` replaces the extractive summary; an
+    /// exception it raises propagates unchanged, and nothing is written.
+    ///
+    /// The summarizer is called with the GIL from the thread doing the work (one of engram's,
+    /// for `AsyncMemory`) and must be a plain function, not `async`; a result that is neither a
+    /// `Summary` dict nor a `str` raises `InvalidInputError` with
+    /// `field` `summarizer` (or `summarizer.<key>` for a bad key of the dict).
+    #[pyo3(signature = (request, summarizer = None))]
+    fn consolidate_session<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        summarizer: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::consolidate_session(request, summarizer))
+    }
+
+    /// Writes every record and state of the scope's user and agent to `path` as JSON Lines.
+    fn export_scope<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        path: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::export_scope(scope, path))
+    }
+
+    /// Restores an export. Ids must be new in their tenant (`ConflictError` otherwise).
+    fn import_scope<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::import_scope(path))
+    }
 }
 
 /// `Memory` for asyncio: the same constructor and methods, each returning an awaitable. Store
@@ -420,5 +517,102 @@ impl AsyncMemory {
     /// Counts of the scope's records.
     fn stats<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.spawn(py, operations::stats(scope))
+    }
+
+    /// Deletes one event of the scope's user and agent (any session), with its index rows.
+    /// `NotFoundError` when that user and agent have no such event. Returns the receipt.
+    fn delete_event<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        event_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::delete_event(scope, event_id))
+    }
+
+    /// Deletes every version of a fact key the scope's user and agent wrote (history too).
+    /// `NotFoundError` when there is none. Returns the receipt.
+    fn delete_fact<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        fact_key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::delete_fact(scope, fact_key))
+    }
+
+    /// Deletes the scope's user and agent's records matching every filter given (`before`, `tags`,
+    /// `kinds`); at least one filter is needed. Returns the receipt.
+    fn forget<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::forget(request))
+    }
+
+    /// Deletes everything of a user in a tenant: records of every kind, agent and session, working
+    /// and short-term states, index rows and lexical spaces. Returns the receipt.
+    fn purge_user<'py>(
+        &self,
+        py: Python<'py>,
+        tenant_id: &Bound<'py, PyAny>,
+        user_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::purge_user(tenant_id, user_id))
+    }
+
+    /// Deletes expired records of every tenant, ended runs' working states and, with a retention
+    /// policy, old events. `None` sweeps at the wall clock without retention. Returns the receipt.
+    #[pyo3(signature = (request = None))]
+    fn sweep_expired<'py>(&self, py: Python<'py>, request: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::sweep_expired(request))
+    }
+
+    /// Promotes a run's insight to a fact or a procedure (`to`); the insight becomes validated with
+    /// `promoted_to` set. `ConflictError` when already promoted, `NotFoundError` outside its run.
+    fn promote_insight<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::promote_insight(request))
+    }
+
+    /// Ends a run: its unpromoted insights expire at `now` (the wall clock when `None`), its working
+    /// state is marked ended (readable until swept, no longer in packets).
+    #[pyo3(signature = (scope, now = None))]
+    fn end_run<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::end_run(scope, now))
+    }
+
+    /// Turns the session's events beyond the conversation window into an episode and refreshes the
+    /// short-term state. `summarizer(events) -> dict | str` replaces the extractive summary; an
+    /// exception it raises propagates unchanged, and nothing is written.
+    ///
+    /// The summarizer is called with the GIL from the thread doing the work (one of engram's,
+    /// for `AsyncMemory`) and must be a plain function, not `async`; a result that is neither a
+    /// `Summary` dict nor a `str` raises `InvalidInputError` with
+    /// `field` `summarizer` (or `summarizer.<key>` for a bad key of the dict).
+    #[pyo3(signature = (request, summarizer = None))]
+    fn consolidate_session<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        summarizer: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::consolidate_session(request, summarizer))
+    }
+
+    /// Writes every record and state of the scope's user and agent to `path` as JSON Lines.
+    fn export_scope<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+        path: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::export_scope(scope, path))
+    }
+
+    /// Restores an export. Ids must be new in their tenant (`ConflictError` otherwise).
+    fn import_scope<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::import_scope(path))
     }
 }

@@ -2,23 +2,29 @@
 //! arguments are converted into owned engram types here (with the GIL), and what is returned
 //! is the work to run against the store (without it).
 
-use engram_store::{Stats, Store, StoreExt};
+use engram_store::{Lifecycle, Stats, Store, StoreExt};
 use engram_types::{
-    BuildRequest, Episode, EpisodeInput, Event, EventInput, EventQuery, Fact, FactInput, FactWrite, Insight,
-    InsightInput, InsightUpdate, ListQuery, MemoryPacket, Procedure, ProcedureInput, Scope, ShortTermState,
-    ShortTermUpdate, WorkingState, WorkingStatePatch,
+    BuildRequest, ConsolidateRequest, Consolidation, Episode, EpisodeInput, Event, EventInput, EventQuery, Fact,
+    FactInput, FactWrite, ForgetRequest, Insight, InsightInput, InsightUpdate, ListQuery, MemoryPacket, Procedure,
+    ProcedureInput, PromoteInsight, Promoted, Receipt, RunEnd, Scope, ShortTermState, ShortTermUpdate, SweepRequest,
+    Timestamp, WorkingState, WorkingStatePatch,
 };
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 
-use crate::conversions::{from_dict, from_list, string_argument};
+use crate::conversions::{from_dict, from_list, from_value, path_argument, string_argument};
 use crate::errors;
+use crate::summarizer::PySummarizer;
 
 /// One store call with its input already owned: it can run without the GIL, on any thread.
 pub(crate) type Work<T> = Box<dyn FnOnce(&dyn Store) -> engram_store::Result<T> + Send>;
 
 fn input<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<T> {
     from_dict(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))
+}
+
+fn text(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
+    string_argument(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))
 }
 
 pub(crate) fn append_event(event: &Bound<'_, PyAny>) -> PyResult<Work<Event>> {
@@ -49,8 +55,7 @@ pub(crate) fn list_facts(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Fact>>> 
 
 pub(crate) fn fact_history(scope: &Bound<'_, PyAny>, fact_key: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Fact>>> {
     let scope: Scope = input(scope, "scope")?;
-    let fact_key =
-        string_argument(fact_key, "fact_key").map_err(|invalid| errors::invalid_input(fact_key.py(), invalid))?;
+    let fact_key = text(fact_key, "fact_key")?;
     Ok(Box::new(move |store| store.fact_history(&scope, &fact_key)))
 }
 
@@ -117,4 +122,82 @@ pub(crate) fn build_memory_packet(request: &Bound<'_, PyAny>) -> PyResult<Work<M
 pub(crate) fn stats(scope: &Bound<'_, PyAny>) -> PyResult<Work<Stats>> {
     let scope: Scope = input(scope, "scope")?;
     Ok(Box::new(move |store| store.stats(&scope)))
+}
+
+// --- the lifecycle ----------------------------------------------------------------------
+
+pub(crate) fn delete_event(scope: &Bound<'_, PyAny>, event_id: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+    let scope: Scope = input(scope, "scope")?;
+    let event_id = text(event_id, "event_id")?;
+    Ok(Box::new(move |store| store.delete_event(&scope, &event_id)))
+}
+
+pub(crate) fn delete_fact(scope: &Bound<'_, PyAny>, fact_key: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+    let scope: Scope = input(scope, "scope")?;
+    let fact_key = text(fact_key, "fact_key")?;
+    Ok(Box::new(move |store| store.delete_fact(&scope, &fact_key)))
+}
+
+pub(crate) fn forget(request: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+    let request: ForgetRequest = input(request, "request")?;
+    Ok(Box::new(move |store| store.forget(&request)))
+}
+
+pub(crate) fn purge_user(tenant_id: &Bound<'_, PyAny>, user_id: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+    let tenant_id = text(tenant_id, "tenant_id")?;
+    let user_id = text(user_id, "user_id")?;
+    Ok(Box::new(move |store| store.purge_user(&tenant_id, &user_id)))
+}
+
+/// `None` sweeps with the wall clock and no retention policy.
+pub(crate) fn sweep_expired(request: Option<&Bound<'_, PyAny>>) -> PyResult<Work<Receipt>> {
+    let request: SweepRequest = match request.filter(|request| !request.is_none()) {
+        Some(request) => input(request, "request")?,
+        None => SweepRequest::default(),
+    };
+    Ok(Box::new(move |store| store.sweep_expired(&request)))
+}
+
+pub(crate) fn promote_insight(request: &Bound<'_, PyAny>) -> PyResult<Work<Promoted>> {
+    let request: PromoteInsight = input(request, "request")?;
+    Ok(Box::new(move |store| store.promote_insight(&request)))
+}
+
+pub(crate) fn end_run(scope: &Bound<'_, PyAny>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Work<RunEnd>> {
+    let scope: Scope = input(scope, "scope")?;
+    let now: Option<Timestamp> = match now.filter(|now| !now.is_none()) {
+        Some(now) => Some(from_value(now, "now").map_err(|invalid| errors::invalid_input(now.py(), invalid))?),
+        None => None,
+    };
+    Ok(Box::new(move |store| store.end_run(&scope, now)))
+}
+
+/// With a Python `summarizer`, the store calls it (taking the GIL back) on the consumed events.
+pub(crate) fn consolidate_session(
+    request: &Bound<'_, PyAny>,
+    summarizer: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Work<Consolidation>> {
+    let request: ConsolidateRequest = input(request, "request")?;
+    let summarizer = PySummarizer::from_argument(summarizer)?;
+    Ok(Box::new(move |store| match summarizer {
+        Some(summarizer) => {
+            let limits = store.limits();
+            let summarize = |events: &[Event]| summarizer.summarize(events, limits);
+            let consolidated = store.consolidate_session(&request, Some(&summarize));
+            summarizer.release();
+            consolidated
+        }
+        None => store.consolidate_session(&request, None),
+    }))
+}
+
+pub(crate) fn export_scope(scope: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+    let scope: Scope = input(scope, "scope")?;
+    let path = path_argument(path, "path").map_err(|invalid| errors::invalid_input(path.py(), invalid))?;
+    Ok(Box::new(move |store| store.export_scope(&scope, &path)))
+}
+
+pub(crate) fn import_scope(path: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+    let path = path_argument(path, "path").map_err(|invalid| errors::invalid_input(path.py(), invalid))?;
+    Ok(Box::new(move |store| store.import_scope(&path)))
 }

@@ -37,6 +37,15 @@ def test_policy_demo_uses_the_readme_policy_and_budget() -> None:
         assert statement in demo
 
 
+def test_lifecycle_demo_is_the_readme_lifecycle_example(tmp_path: Path) -> None:
+    demo = (EXAMPLES / "lifecycle_demo.py").read_text(encoding="utf-8")
+    snippet = next(block for block in readme_python_blocks() if "purge_user" in block)
+    assert snippet in demo
+    # Purged, then imported back: the promoted fact is there again.
+    assert run("lifecycle_demo.py", tmp_path).strip() == "1 ['contact.channel']"
+    assert (tmp_path / "u1.jsonl").exists()
+
+
 def test_quickstart(tmp_path: Path) -> None:
     assert run("quickstart.py", tmp_path).strip() == "v1"
 

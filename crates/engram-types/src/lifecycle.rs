@@ -206,10 +206,13 @@ impl ConsolidateRequest {
 
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         self.scope.validate(limits.max_id_bytes)?;
-        if self.max_events == 0 || self.max_events as usize > limits.max_batch.max(1) * 10 {
+        if self.window == 0 {
+            return Err(ValidationError::new("window", "must be at least 1 (the turns kept out of the episode)"));
+        }
+        if self.max_events == 0 || self.max_events as usize > limits.max_sources {
             return Err(ValidationError::new(
                 "max_events",
-                format!("must be between 1 and {}, got {}", limits.max_batch.max(1) * 10, self.max_events),
+                format!("must be between 1 and {} (limits.max_sources), got {}", limits.max_sources, self.max_events),
             ));
         }
         Ok(())

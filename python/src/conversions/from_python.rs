@@ -8,7 +8,9 @@
 //! reads a `str` as a list of characters, any object as a bool (truthiness), sets as lists
 //! and NaN as `null`, all of which must be errors here.
 
-use engram_types::ValidationError;
+use std::path::PathBuf;
+
+use engram_types::{Summary, ValidationError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
 use serde::de::DeserializeOwned;
@@ -41,6 +43,49 @@ pub(crate) fn from_list<T: DeserializeOwned>(
     let value = to_json(object, &mut path)?;
     engram_types::from_json_value(value)
         .map_err(|error| ValidationError::new(format!("{argument}{}", error.field), error.problem))
+}
+
+/// Converts a single value passed as `argument` (a timestamp, say) into `T`. Errors name the
+/// argument (`now: ...`), or the field inside it.
+pub(crate) fn from_value<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> Result<T, ValidationError> {
+    let mut path = vec![Segment::Key(argument.to_string())];
+    let value = to_json(object, &mut path)?;
+    engram_types::from_json_value(value).map_err(|error| error.within(argument))
+}
+
+/// Converts a file system path argument: a `str` or an `os.PathLike` (as `open()` accepts).
+pub(crate) fn path_argument(object: &Bound<'_, PyAny>, argument: &str) -> Result<PathBuf, ValidationError> {
+    // Only str and os.PathLike: bytes paths are not portable, and anything else is a mistake.
+    let path_like = object.is_instance_of::<PyString>() || object.hasattr("__fspath__").unwrap_or(false);
+    if !path_like {
+        return Err(ValidationError::new(
+            argument,
+            format!("expected a str or os.PathLike, got {}", type_name(object)),
+        ));
+    }
+    let path: PathBuf =
+        object.extract().map_err(|error| ValidationError::new(argument, format!("is not a usable path: {error}")))?;
+    if path.as_os_str().is_empty() {
+        return Err(ValidationError::new(argument, "must not be empty"));
+    }
+    Ok(path)
+}
+
+/// Converts what a summarizer returned: a `str` is the summary text, a dict a whole `Summary`.
+/// Errors name `argument` (`summarizer`), or the key inside the dict (`summarizer.highlights`).
+pub(crate) fn summary_from(object: &Bound<'_, PyAny>, argument: &str) -> Result<Summary, ValidationError> {
+    if let Ok(text) = object.cast::<PyString>() {
+        let summary =
+            text.to_str().map_err(|_| ValidationError::new(argument, "returned text that is not valid UTF-8"))?;
+        return Ok(Summary { summary: summary.to_owned(), ..Summary::default() });
+    }
+    if !object.is_instance_of::<PyDict>() {
+        return Err(ValidationError::new(
+            argument,
+            format!("must return a dict (a Summary) or a str, got {}", type_name(object)),
+        ));
+    }
+    from_dict(object, argument).map_err(|invalid| invalid.within(argument))
 }
 
 /// Converts a plain string argument (a fact key), naming the argument on a wrong type.
@@ -77,7 +122,7 @@ fn invalid(path: &[Segment], problem: impl Into<String>) -> ValidationError {
     ValidationError::new(field_path(path), problem)
 }
 
-fn type_name(object: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(object: &Bound<'_, PyAny>) -> String {
     object.get_type().qualname().map_or_else(|_| "object".to_string(), |name| name.to_string())
 }
 

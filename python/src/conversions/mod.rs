@@ -4,7 +4,9 @@
 mod from_python;
 mod to_python;
 
-pub(crate) use from_python::{from_dict, from_list, string_argument};
+pub(crate) use from_python::{
+    from_dict, from_list, from_value, path_argument, string_argument, summary_from, type_name,
+};
 pub(crate) use to_python::to_python;
 
 use pyo3::prelude::*;

@@ -27,13 +27,9 @@ pub(super) fn consolidate(
     let scope = &request.scope;
     let short_term = store.get_short_term(scope)?;
     let window = store.conversation_window(scope, request.window)?;
-    let Some(boundary) = window.first().map(|event| event.ts) else {
-        return Ok(Consolidation { short_term, ..Consolidation::default() });
-    };
-    if window.len() < request.window as usize {
-        // The whole conversation still fits in the window: nothing lies beyond it.
-        return Ok(Consolidation { short_term, ..Consolidation::default() });
-    }
+    // Beyond the window: everything older than its oldest turn (every event when the session
+    // has no message yet).
+    let boundary = window.first().map(|event| event.ts);
     let window_ids: HashSet<&str> = window.iter().map(|event| event.event_id.as_str()).collect();
     let mut events = beyond_window(store, request, boundary, short_term.consolidated_until)?;
     events.retain(|event| !window_ids.contains(event.event_id.as_str()));
@@ -84,19 +80,19 @@ pub(super) fn consolidate(
 fn beyond_window(
     store: &dyn Store,
     request: &ConsolidateRequest,
-    boundary: engram_types::Timestamp,
+    boundary: Option<engram_types::Timestamp>,
     since: Option<engram_types::Timestamp>,
 ) -> Result<Vec<Event>> {
     let mut found: Vec<Event> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     // Events sharing the boundary's millisecond but outside the window belong beyond it too,
     // hence `before` one millisecond later and the window filtered out by id afterwards.
-    let mut before = boundary + chrono::Duration::milliseconds(1);
+    let mut before = boundary.map(|boundary| boundary + chrono::Duration::milliseconds(1));
     loop {
         let mut query = EventQuery::new(request.scope.clone());
         query.session_wide = true;
         query.limit = PAGE;
-        query.before = Some(before);
+        query.before = before;
         query.after = since;
         let page = store.list_events(&query)?;
         let full = page.len() >= PAGE as usize;
@@ -113,7 +109,7 @@ fn beyond_window(
             break;
         }
         // The page's oldest millisecond may hold more events: read it again (ids dedupe).
-        before = oldest + chrono::Duration::milliseconds(1);
+        before = Some(oldest + chrono::Duration::milliseconds(1));
     }
     found.sort_by(|left, right| left.ts.cmp(&right.ts).then_with(|| left.event_id.cmp(&right.event_id)));
     Ok(found)

@@ -24,6 +24,12 @@ pub(super) fn promote(store: &dyn Store, request: &PromoteInsight) -> Result<Pro
             format!("{:?} was rejected; only live insights are promoted", insight.insight_id),
         ));
     }
+    if insight.expires_at.is_some_and(|expires_at| expires_at <= prepare::now()) {
+        return Err(Error::invalid(
+            "insight_id",
+            format!("{:?} has expired (its run ended); only live insights are promoted", insight.insight_id),
+        ));
+    }
     if let Some(target) = &insight.promoted_to {
         return Err(Error::Conflict {
             entity: "insight",

@@ -353,6 +353,15 @@ pub fn end_run_expires_insights_and_ends_working_state(store: &dyn Store) {
     assert!(!packet.rendered.contains("stabilize the nightly job"), "{}", packet.rendered);
     assert!(packet.explain.omitted.iter().any(|item| item.id == "drop" && item.reason == OmissionReason::Expired));
 
+    // An insight that expired with its run is not promoted (its link would dangle after a sweep).
+    let late = PromoteInsight {
+        scope: own.clone(),
+        insight_id: "drop".into(),
+        promotion: Promotion::Fact { fact_key: "ops.cache".into(), value: None, scope_level: Default::default() },
+    };
+    let error = store.promote_insight(&late).unwrap_err();
+    assert_eq!(error.kind(), engram_store::ErrorKind::InvalidInput, "{error}");
+
     let receipt = store.sweep_expired(&SweepRequest { now: Some(ended_at), ..SweepRequest::default() }).unwrap();
     assert_eq!((receipt.count("working_states"), receipt.count("insights")), (1, 1), "{receipt:?}");
     assert_eq!(store.get_working_state(&own).unwrap().version, 0);
@@ -477,6 +486,26 @@ pub fn consolidating_500_turns_links_sources_and_costs_no_more(store: &dyn Store
     // Nothing new beyond the window: a second consolidation consumes nothing.
     let again = store.consolidate_session(&ConsolidateRequest::new(own.clone()), None).unwrap();
     assert_eq!((again.consumed, again.episode), (0, None));
+
+    // A session with fewer turns than the window still consolidates the older tool events.
+    let tools = scope("t1", "u7", "s-tools", "r1");
+    let mut events: Vec<EventInput> = (0..30)
+        .map(|index| {
+            let mut event =
+                EventInput::new(tools.clone(), engram_types::EventKind::ToolCall, json!({"tool": "search"}));
+            event.event_id = Some(format!("tool{index:02}"));
+            event.ts = Some(base_time() + minutes(index));
+            event
+        })
+        .collect();
+    events.extend((0..5).map(|index| message(&tools, &format!("m{index}"), 100 + index, "user", "hello")));
+    store.append_events(events).unwrap();
+    let tool_episode = store.consolidate_session(&ConsolidateRequest::new(tools.clone()), None).unwrap();
+    assert_eq!(tool_episode.consumed, 30);
+    let mut zero_window = ConsolidateRequest::new(tools);
+    zero_window.window = 0;
+    let error = store.consolidate_session(&zero_window, None).unwrap_err();
+    assert!(error.to_string().contains("window"), "{error}");
 
     let (calls_after, rows_after, packet_after) = measure(request);
     assert!(calls_after <= calls_before, "{calls_after} store calls after, {calls_before} before");

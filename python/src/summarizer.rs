@@ -1,0 +1,65 @@
+//! A Python callable as the summarizer of `consolidate_session`.
+//!
+//! The store calls the summarizer from the thread its work runs on (without the GIL, for
+//! `Memory`; on engram's blocking pool, for `AsyncMemory`): the callable is called with the
+//! GIL taken back for just that call. It receives the consumed events as a list of dicts (the
+//! shape `list_events` returns, oldest first) and returns a `Summary` dict or a plain `str`
+//! (the summary text). An exception it raises fails the consolidation with that same
+//! exception (see `errors::from_callback`); nothing is written.
+
+use engram_types::{Event, Limits, Summary};
+use pyo3::prelude::*;
+
+use crate::conversions::{summary_from, to_python, type_name};
+use crate::errors;
+
+/// The argument name errors give (`summarizer: ...`).
+const ARGUMENT: &str = "summarizer";
+
+/// A Python callable, checked to be one; callable from any thread.
+#[derive(Debug)]
+pub(crate) struct PySummarizer {
+    callable: Py<PyAny>,
+}
+
+impl PySummarizer {
+    /// `None` stays `None` (the store's extractive summarizer); anything else must be callable.
+    pub(crate) fn from_argument(object: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Self>> {
+        let Some(object) = object.filter(|object| !object.is_none()) else { return Ok(None) };
+        if !object.is_callable() {
+            let problem = format!("expected a callable or None, got {}", type_name(object));
+            return Err(errors::invalid_input(object.py(), engram_types::ValidationError::new(ARGUMENT, problem)));
+        }
+        Ok(Some(Self { callable: object.clone().unbind() }))
+    }
+
+    /// Lets go of the callable with the GIL held, so it is freed now rather than whenever a
+    /// thread next takes the GIL (dropped without it, pyo3 only queues the reference).
+    pub(crate) fn release(self) {
+        Python::attach(move |_| drop(self));
+    }
+
+    /// Calls the Python callable on the events, with the GIL, and reads what it returned.
+    pub(crate) fn summarize(&self, events: &[Event], limits: &Limits) -> engram_store::Result<Summary> {
+        Python::attach(|py| {
+            let events = to_python(py, events).map_err(errors::from_callback)?;
+            let returned = self.callable.bind(py).call1((events,)).map_err(errors::from_callback)?;
+            let summary = summary_of(&returned)?;
+            summary.validate(limits).map_err(|invalid| invalid.within(ARGUMENT))?;
+            Ok(summary)
+        })
+    }
+}
+
+/// What the summarizer returned, as a `Summary` (a coroutine, from an `async def`, is an error,
+/// closed unawaited so Python does not warn that it never ran).
+fn summary_of(returned: &Bound<'_, PyAny>) -> engram_store::Result<Summary> {
+    if returned.hasattr("__await__").unwrap_or(false) {
+        let _ = returned.call_method0("close");
+        return Err(engram_store::Error::invalid(
+            ARGUMENT,
+            "returned an awaitable; the summarizer must be a plain function (it runs on engram's threads)",
+        ));
+    }
+    Ok(summary_from(returned, ARGUMENT)?)
+}
