@@ -61,9 +61,15 @@ test-benches: ## Every criterion bench once on a tiny dataset (servers too with 
 	ENGRAM_BENCH_SMOKE=1 $(SERVER_BENCH_ENV) cargo test -p engram-store --all-features --benches
 	cargo test --quiet -p engram-store --all-features --benches -- --list 2>/dev/null | $(PYTHON) scripts/check_bench_groups.py README.md
 
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: chromium
+chromium: ## Install headless Chromium (Debian's `chromium`) when it is missing: the report test draws in it
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 .PHONY: test-python
-test-python: build-dev ## Build the extension (debug) and run pytest (stubtest included)
-	cd python && $(abspath $(VENV_PYTHON)) -m pytest $(PYTEST_ARGS)
+test-python: build-dev chromium ## Build the extension (debug) and run pytest (stubtest, bench-script smoke and the report's browser check included)
+	cd python && ENGRAM_REQUIRE_CHROMIUM=1 $(abspath $(VENV_PYTHON)) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test
 test: test-rust test-benches test-python ## Everything: Rust checks and tests, bench smoke, then the Python extension and pytest
@@ -71,6 +77,13 @@ test: test-rust test-benches test-python ## Everything: Rust checks and tests, b
 .PHONY: bench
 bench: venv ## Criterion benches of engram-store (the default suite), then target/criterion/summary.html
 	cargo bench -p engram-store
+	$(VENV_PYTHON) scripts/criterion_report.py
+
+.PHONY: bench-python
+bench-python: build ## Python SDK benchmark, load and soak runs (release build), then the summary page
+	$(VENV_PYTHON) python/scripts/bench_backends.py
+	$(VENV_PYTHON) python/scripts/load_test.py --duration 20 --levels 1,2,4
+	$(VENV_PYTHON) python/scripts/soak_test.py --duration 300 --interval 30
 	$(VENV_PYTHON) scripts/criterion_report.py
 
 .PHONY: clean

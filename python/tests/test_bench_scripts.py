@@ -1,0 +1,179 @@
+"""Smoke runs of the Python performance scripts (python/scripts/): bench_backends.py, load_test.py
+and soak_test.py, each as a subprocess with tiny settings, then criterion_report.py over their output.
+
+They run on in-memory and SQLite only: the DSN variables are removed from the scripts'
+environment, unless ENGRAM_REQUIRE_SERVERS=1, which points them at the local Postgres and MariaDB
+(conftest's servers; the test fails when those are unreachable, as the server tests do).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from conftest import SERVER_DSNS, server_kwargs, servers_required
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "python" / "scripts"
+KINDS = ("BENCH", "LOAD", "SOAK")
+OPS = ("append_event", "append_events", "upsert_fact", "list_events", "build_memory_packet")
+MIX = ("build_memory_packet", "append_event", "upsert_fact")
+COMMON_KEYS = {"kind", "schema_version", "generated_at", "engram_version", "python", "settings", "skipped", "failed"}
+
+
+@functools.lru_cache(maxsize=None)
+def backends() -> List[str]:
+    names = ["inmemory", "sqlite"]
+    if servers_required():
+        for server in ("postgres", "mysql"):
+            server_kwargs(server)  # fails the test when the server cannot be reached
+        names += ["postgres", "mysql"]
+    return names
+
+
+def script_env() -> Dict[str, str]:
+    """The environment without any DSN (or with the local servers' when they are required), and
+    without CARGO_TARGET_DIR: every run gets an explicit --target-dir."""
+    env = {key: value for key, value in os.environ.items()
+           if key != "CARGO_TARGET_DIR" and not (key.startswith("ENGRAM_") and key.endswith("_DSN")
+                                                 and key.split("_")[1] in KINDS)}
+    if "postgres" in backends():
+        for kind in KINDS:
+            env[f"ENGRAM_{kind}_POSTGRES_DSN"] = SERVER_DSNS["postgres"]
+            env[f"ENGRAM_{kind}_MYSQL_DSN"] = SERVER_DSNS["mysql"]
+    return env
+
+
+def run(script: str, target: Path, *args: str, directory: Path = SCRIPTS) -> str:
+    result = subprocess.run([sys.executable, str(directory / script), "--target-dir", str(target), *args],
+                            capture_output=True, text=True, timeout=180, env=script_env(), cwd=REPO)
+    assert result.returncode == 0, f"{script} {args} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def load(path: Path) -> Dict[str, Any]:
+    data: Dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def assert_latencies(stats: Dict[str, Any]) -> None:
+    assert 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"], stats
+    assert stats["ops_per_s"] > 0, stats
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("target")
+
+
+@pytest.fixture(scope="module")
+def bench(target: Path) -> Dict[str, Any]:
+    stdout = run("bench_backends.py", target, "--quick")
+    assert "build_memory_packet" in stdout and "wrote" in stdout
+    return load(target / "python_bench.json")
+
+
+@pytest.fixture(scope="module")
+def load_results(target: Path) -> Dict[str, Any]:
+    stdout = run("load_test.py", target, "--quick", "--duration", "2", "--levels", "1,2")
+    assert "2 threads vs 1" in stdout
+    return load(target / "python_load.json")
+
+
+@pytest.fixture(scope="module")
+def soak(target: Path) -> Dict[str, Any]:
+    stdout = run("soak_test.py", target, "--quick", "--duration", "2", "--interval", "1")
+    assert "ops/s" in stdout
+    return load(target / "python_soak.json")
+
+
+def test_bench_backends_times_every_operation_on_every_backend(bench: Dict[str, Any], target: Path) -> None:
+    assert COMMON_KEYS | {"backends", "results"} <= set(bench)
+    assert bench["kind"] == "engram_python_bench" and bench["settings"]["quick"] is True
+    assert sorted(bench["backends"]) == sorted(backends())
+    found = {(result["backend"], result["op"]): result for result in bench["results"]}
+    assert set(found) == {(backend, op) for backend in backends() for op in OPS}
+    for result in found.values():
+        assert_latencies(result)
+        assert result["calls"] >= 1
+        assert result["items_per_s"] == pytest.approx(result["ops_per_s"] * result["items_per_call"])
+    assert found[("sqlite", "append_events")]["items_per_call"] == 500
+    assert "<table>" in (target / "python_bench.html").read_text(encoding="utf-8")
+
+
+def test_bench_backends_keeps_the_previous_run_and_compares_with_it(bench: Dict[str, Any], target: Path) -> None:
+    run("bench_backends.py", target, "--quick", "--backends", "inmemory", "--iterations", "3")
+    assert load(target / "python_bench_prev.json") == bench
+    again = load(target / "python_bench.json")
+    assert {result["backend"] for result in again["results"]} == {"inmemory"}
+    for result in again["results"]:
+        before = next(r for r in bench["results"] if (r["backend"], r["op"]) == ("inmemory", result["op"]))
+        assert result["prev_p50_ms"] == before["p50_ms"]
+        assert result["change_p50"] == pytest.approx(result["p50_ms"] / before["p50_ms"] - 1)
+    assert "p50 vs previous" in (target / "python_bench.html").read_text(encoding="utf-8")
+
+
+def test_load_test_reports_every_level_of_every_backend(load_results: Dict[str, Any]) -> None:
+    assert COMMON_KEYS | {"runs", "scaling"} <= set(load_results)
+    assert load_results["settings"]["levels"] == [1, 2]
+    levels = {(run["backend"], run["concurrency"]) for run in load_results["runs"]}
+    assert levels == {(backend, level) for backend in backends() for level in (1, 2)}
+    for run_ in load_results["runs"]:
+        assert run_["ops_per_s"] > 0 and run_["total_ops"] == sum(s["count"] for s in run_["ops"].values())
+        assert run_["elapsed_s"] >= 2
+        assert set(run_["ops"]) == set(MIX)
+        assert_latencies(run_["ops"]["build_memory_packet"])  # 60% of the calls: always sampled
+    for backend in backends():
+        entry = load_results["scaling"][backend]
+        assert entry["base_level"] == 1 and entry["ratios"]["2"] > 0
+
+
+def test_load_test_keeps_the_previous_run(load_results: Dict[str, Any], target: Path) -> None:
+    run("load_test.py", target, "--quick", "--duration", "1", "--concurrency", "1", "--backends", "inmemory")
+    assert load(target / "python_load_prev.json") == load_results
+    assert [run_["concurrency"] for run_ in load(target / "python_load.json")["runs"]] == [1]
+
+
+def test_soak_test_records_every_interval_and_judges_rss(soak: Dict[str, Any]) -> None:
+    assert COMMON_KEYS | {"backends", "rss_growth_flagged"} <= set(soak)
+    assert isinstance(soak["rss_growth_flagged"], bool)
+    assert [entry["backend"] for entry in soak["backends"]] == backends()
+    for entry in soak["backends"]:
+        assert len(entry["intervals"]) == 2 and entry["warmup_intervals"] == 1
+        for interval in entry["intervals"]:
+            assert interval["rss_mib"] > 0 and interval["ops"] > 0
+            assert_latencies(interval)
+        assert entry["rss_judged"] is True and isinstance(entry["rss_growth_flagged"], bool)
+        assert entry["rss_final_mib"] == entry["intervals"][-1]["rss_mib"]
+        assert entry["rss_growth_mib"] == pytest.approx(entry["rss_final_mib"] - entry["rss_baseline_mib"])
+        assert entry["ops_per_s"] > 0 and entry["p95_ms"] > 0
+    assert soak["rss_growth_flagged"] == any(entry["rss_growth_flagged"] for entry in soak["backends"])
+
+
+def test_soak_test_keeps_the_previous_run(soak: Dict[str, Any], target: Path) -> None:
+    run("soak_test.py", target, "--quick", "--duration", "1", "--interval", "1", "--backends", "inmemory")
+    assert load(target / "python_soak_prev.json") == soak
+    assert load(target / "python_soak.json")["backends"][0]["rss_judged"] is False  # one interval: all warm-up
+
+
+def test_the_report_includes_the_python_results(bench: Dict[str, Any], load_results: Dict[str, Any],
+                                                soak: Dict[str, Any], tmp_path: Path) -> None:
+    # The first runs' results, in a target of their own (the tests above write new runs over them).
+    for name, data in (("python_bench", bench), ("python_load", load_results), ("python_soak", soak)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    stdout = run("criterion_report.py", tmp_path, directory=REPO / "scripts")
+    assert "python: python_bench.json, python_load.json, python_soak.json" in stdout
+    page = (tmp_path / "criterion" / "summary.html").read_text(encoding="utf-8")
+    for section in ('id="python-bench"', 'id="python-load"', 'id="python-soak"'):
+        assert section in page
+    for chart in ('data-group="python_load"', 'data-group="python_soak_rss"', 'data-group="python_soak_ops"'):
+        assert f'class="chart" {chart}' in page
+    # One bench row per backend, one load row per backend and level.
+    assert page.count('data-op="build_memory_packet"') == 3 * len(backends())
