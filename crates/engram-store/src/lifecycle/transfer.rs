@@ -83,7 +83,11 @@ pub(super) fn export(store: &dyn Store, scope: &Scope, path: &Path) -> Result<Re
 
 pub(super) fn import(store: &dyn Store, path: &Path) -> Result<Receipt> {
     let io = |error: std::io::Error| Error::storage("import", format!("{}: {error}", path.display()));
-    let mut lines = BufReader::new(File::open(path).map_err(io)?).lines();
+    let file = File::open(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => Error::invalid("path", format!("{} does not exist", path.display())),
+        _ => io(error),
+    })?;
+    let mut lines = BufReader::new(file).lines();
     let header: Header = match lines.next() {
         Some(line) => parse(&line.map_err(io)?, 1)?,
         None => return Err(Error::invalid("path", format!("{} is empty, not an engram export", path.display()))),

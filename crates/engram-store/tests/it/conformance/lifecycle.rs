@@ -200,6 +200,8 @@ pub fn export_import_round_trip_gives_identical_packets(store: &dyn Store) {
 
     std::fs::write(&path, "{\"type\": \"something else\"}\n").unwrap();
     assert_eq!(store.import_scope(&path).unwrap_err().kind(), engram_store::ErrorKind::InvalidInput);
+    let missing = store.import_scope(&directory.path().join("missing.jsonl")).unwrap_err();
+    assert!(missing.to_string().contains("path"), "{missing}");
 }
 
 /// An expired fact never enters a packet (reason `expired`); the sweep deletes expired
