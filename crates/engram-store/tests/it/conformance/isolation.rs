@@ -1,4 +1,4 @@
-use engram_store::{Store, StoreExt};
+use engram_store::{FetchRequest, Reach, RecordKind, Selector, Store, StoreExt};
 use engram_types::{BuildRequest, EventQuery, FactInput, ListQuery, Purpose};
 use serde_json::json;
 
@@ -42,6 +42,16 @@ pub fn tenants_and_users_never_see_each_other(store: &dyn Store) {
             );
         }
         assert!(packet.rendered.contains(secret), "own memory is recalled:\n{}", packet.rendered);
+    }
+    // Fetching by sequence with every sequence there is still returns only the scope's own
+    // records: the lexical index's document ids are not a way across users or tenants.
+    for (kind, who) in [(RecordKind::Event, &alice), (RecordKind::Fact, &bob), (RecordKind::Event, &other_tenant)] {
+        let every: Vec<i64> = (0..200).collect();
+        let request = FetchRequest::new(kind, who.clone(), Reach::Space, Selector::Sequences(every), 200);
+        let found = store.fetch(&request).unwrap();
+        assert_eq!(found.len(), 1, "{kind:?} of {}: {found:?}", who.user_id);
+        let owner = found[0].record.scope();
+        assert_eq!((&owner.tenant_id, &owner.user_id), (&who.tenant_id, &who.user_id));
     }
 }
 
