@@ -4,6 +4,9 @@ Postgres and MySQL tests each get a fresh database on the server of `ENGRAM_TEST
 `ENGRAM_TEST_MYSQL_DSN` (default: the local servers), dropped when the session ends. A server
 that cannot be reached (or a build without its feature) skips its tests, or fails them when
 `ENGRAM_REQUIRE_SERVERS=1` (as `.ci/run` sets).
+
+`ENGRAM_LONG_TESTS=1` runs the long variants of the reliability tests (crash safety,
+concurrency); their figures are printed in an "engram figures" section at the end of the run.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +35,43 @@ SERVER_DSNS = {
 # Databases this session created, dropped at its end.
 CREATED: Dict[str, List[str]] = {"postgres": [], "mysql": []}
 _UNREACHABLE: Dict[str, str] = {}
+
+
+# Lines of figures the tests report (`report_figures`), printed at the end of the run.
+FIGURES: List[str] = []
+
+
+def long_tests() -> bool:
+    """`ENGRAM_LONG_TESTS=1`: run the long variants of the reliability tests."""
+    return os.environ.get("ENGRAM_LONG_TESTS") == "1"
+
+
+def report_figures(test: str, **figures: Any) -> None:
+    """Records a test's figures for the "engram figures" section of the terminal summary."""
+    FIGURES.append(f"{test}: " + ", ".join(f"{name}={value}" for name, value in figures.items()))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("engram figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
+def sqlite_integrity_check(path: Path) -> str:
+    """`PRAGMA integrity_check` on the SQLite file `path`, run in a child process (the `sqlite3`
+    tool, or Python's sqlite3 module): a second SQLite library in this process, next to
+    engram's, can read stale data from a file engram has open."""
+    if shutil.which("sqlite3"):
+        command = ["sqlite3", str(path), "PRAGMA integrity_check"]
+    else:
+        command = [sys.executable, "-c",
+                   "import sqlite3, sys; connection = sqlite3.connect(sys.argv[1]); "
+                   "print('\\n'.join(row[0] for row in connection.execute('PRAGMA integrity_check'))); "
+                   "connection.close()", str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"integrity check failed to run: {result.stderr}"
+    return result.stdout.strip()
 
 
 def servers_required() -> bool:
