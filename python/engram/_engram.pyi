@@ -22,6 +22,7 @@ from engram.types import (
     Insight,
     InsightInput,
     InsightUpdate,
+    Limits,
     ListQuery,
     MemoryPacket,
     Procedure,
@@ -36,6 +37,7 @@ from engram.types import (
     Stats,
     Summarizer,
     SweepRequest,
+    Synchronous,
     Timestamp,
     WorkingState,
     WorkingStatePatch,
@@ -87,7 +89,9 @@ class Memory:
 
     `Memory(in_memory=True)` keeps everything in process memory; `Memory(path=...)` uses an
     embedded SQLite file (created with its folder if missing); `backend="postgres"` or
-    `"mysql"` with a `dsn` selects a server. Use as a context manager, or call `close()`.
+    `"mysql"` with a `dsn` selects a server. `limits` lowers or raises the size limits checked
+    before every write; `synchronous="full"` fsyncs every SQLite commit (power-loss safe).
+    Use as a context manager, or call `close()`.
     """
 
     def __new__(
@@ -97,6 +101,8 @@ class Memory:
         backend: _Backend = "sqlite",
         dsn: str | None = None,
         database: str | None = None,
+        limits: Limits | None = None,
+        synchronous: Synchronous = "normal",
     ) -> Memory: ...
     def close(self) -> None:
         """Closes the store. Later calls raise `EngramError`; closing twice is harmless."""
@@ -199,6 +205,8 @@ class AsyncMemory:
         backend: _Backend = "sqlite",
         dsn: str | None = None,
         database: str | None = None,
+        limits: Limits | None = None,
+        synchronous: Synchronous = "normal",
     ) -> AsyncMemory: ...
     def close(self) -> Awaitable[None]:
         """Closes the store (awaitable). Later calls raise `EngramError`; closing twice is harmless."""

@@ -35,6 +35,8 @@ __all__ = [
     "OutputFormat",
     "Tokenizer",
     "Scope",
+    "Limits",
+    "Synchronous",
     "EventInput",
     "Event",
     "EventQuery",
@@ -131,6 +133,32 @@ OmissionReason = Literal[
 ItemForm = Literal["full", "compact", "reference"]
 OutputFormat = Literal["markdown", "xml"]
 Tokenizer = Literal["o200k_base", "cl100k_base"]
+
+
+class Limits(TypedDict, total=False):
+    """Size limits every write is checked against before anything is stored
+    (`Memory(limits=...)`); each key left out keeps its default, and each must be at least 1."""
+
+    max_id_bytes: int
+    """Longest id (scope parts, record ids, tags, entities, fact keys), in bytes: 128 (at most
+    128 on MySQL, the width of its key columns)."""
+    max_payload_bytes: int
+    """Largest payload or value, serialized as JSON: 262144 (256 KiB)."""
+    max_payload_depth: int
+    """Deepest nesting of lists and dicts in a payload or value: 32 (at most 48)."""
+    max_labels: int
+    """Most tags (and most entities) on one record: 64."""
+    max_text_bytes: int
+    """Longest free text (summaries, fact text, procedure content): 65536 (64 KiB)."""
+    max_batch: int
+    """Most events in one `append_events`: 10000."""
+    max_sources: int
+    """Most source links on one record: 10000."""
+
+
+Synchronous = Literal["normal", "full"]
+"""When a SQLite commit reaches the disk: `"normal"` (default) survives any crash of the process,
+`"full"` fsyncs every commit so it also survives power loss."""
 
 
 class Scope(TypedDict):

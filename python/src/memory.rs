@@ -3,7 +3,6 @@
 //! Every method converts its arguments first (with the GIL), then runs the store call without
 //! it: `Memory` inside `py.detach`, `AsyncMemory` on the runtime's blocking pool.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use engram_store::Store;
@@ -11,13 +10,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 use serde::Serialize;
 
-use crate::conversions::Pythonized;
+use crate::conversions::{OpenArguments, Pythonized};
 use crate::operations::{self, Work};
 use crate::{errors, logging, runtime};
 use engram_store::OpenOptions as Options;
-
-/// Where `Memory()` keeps its SQLite file unless told otherwise (relative to the working directory).
-const DEFAULT_PATH: &str = "data/engram.db";
 
 /// The state both twins share: the open store, or nothing once closed.
 #[derive(Debug)]
@@ -86,16 +82,14 @@ impl Drop for Core {
     }
 }
 
-fn options(path: PathBuf, in_memory: bool, backend: String, dsn: Option<String>, database: Option<String>) -> Options {
-    Options { backend, path, in_memory, dsn, database }
-}
-
 /// Agent memory: events, facts, episodes, procedures, insights, working and short-term state,
 /// and the memory packets built from them. Every call releases the GIL while it works.
 ///
 /// `Memory(in_memory=True)` keeps everything in process memory; `Memory(path=...)` uses an
 /// embedded SQLite file (created with its folder if missing); `backend="postgres"` or
-/// `"mysql"` with a `dsn` selects a server. Use as a context manager, or call `close()`.
+/// `"mysql"` with a `dsn` selects a server. `limits` lowers or raises the size limits checked
+/// before every write; `synchronous="full"` fsyncs every SQLite commit (power-loss safe).
+/// Use as a context manager, or call `close()`.
 #[pyclass(frozen, module = "engram")]
 #[derive(Debug)]
 pub struct Memory {
@@ -106,18 +100,23 @@ pub struct Memory {
 impl Memory {
     #[new]
     #[pyo3(
-        signature = (path = PathBuf::from(DEFAULT_PATH), in_memory = false, backend = "sqlite".to_string(), dsn = None, database = None),
-        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None)"
+        signature = (path = None, in_memory = None, backend = None, dsn = None, database = None, limits = None, synchronous = None),
+        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None, limits=None, synchronous='normal')"
     )]
+    #[expect(clippy::too_many_arguments, reason = "the constructor's keyword arguments, as Python sees them")]
     fn new(
         py: Python<'_>,
-        path: PathBuf,
-        in_memory: bool,
-        backend: String,
-        dsn: Option<String>,
-        database: Option<String>,
+        path: Option<&Bound<'_, PyAny>>,
+        in_memory: Option<&Bound<'_, PyAny>>,
+        backend: Option<&Bound<'_, PyAny>>,
+        dsn: Option<&Bound<'_, PyAny>>,
+        database: Option<&Bound<'_, PyAny>>,
+        limits: Option<&Bound<'_, PyAny>>,
+        synchronous: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        Ok(Self { core: Core::open(py, options(path, in_memory, backend, dsn, database))? })
+        let arguments = OpenArguments { path, in_memory, backend, dsn, database, limits, synchronous };
+        let options = arguments.into_options().map_err(|invalid| errors::invalid_input(py, invalid))?;
+        Ok(Self { core: Core::open(py, options)? })
     }
 
     /// Closes the store. Later calls raise `EngramError`; closing twice is harmless.
@@ -365,18 +364,23 @@ pub struct AsyncMemory {
 impl AsyncMemory {
     #[new]
     #[pyo3(
-        signature = (path = PathBuf::from(DEFAULT_PATH), in_memory = false, backend = "sqlite".to_string(), dsn = None, database = None),
-        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None)"
+        signature = (path = None, in_memory = None, backend = None, dsn = None, database = None, limits = None, synchronous = None),
+        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None, limits=None, synchronous='normal')"
     )]
+    #[expect(clippy::too_many_arguments, reason = "the constructor's keyword arguments, as Python sees them")]
     fn new(
         py: Python<'_>,
-        path: PathBuf,
-        in_memory: bool,
-        backend: String,
-        dsn: Option<String>,
-        database: Option<String>,
+        path: Option<&Bound<'_, PyAny>>,
+        in_memory: Option<&Bound<'_, PyAny>>,
+        backend: Option<&Bound<'_, PyAny>>,
+        dsn: Option<&Bound<'_, PyAny>>,
+        database: Option<&Bound<'_, PyAny>>,
+        limits: Option<&Bound<'_, PyAny>>,
+        synchronous: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        Ok(Self { core: Core::open(py, options(path, in_memory, backend, dsn, database))? })
+        let arguments = OpenArguments { path, in_memory, backend, dsn, database, limits, synchronous };
+        let options = arguments.into_options().map_err(|invalid| errors::invalid_input(py, invalid))?;
+        Ok(Self { core: Core::open(py, options)? })
     }
 
     /// Closes the store (awaitable). Later calls raise `EngramError`; closing twice is harmless.

@@ -14,9 +14,9 @@ integrity_check` (in a child process) is `ok`.
 10 s by default; `ENGRAM_LONG_TESTS=1` runs 30 s.
 
 `test_processes_open_one_file_at_once`: 8 processes open the same file at one moment, REPS
-times: an existing store must open in all of them. A file that does not exist yet is a known
-bug (xfail): `PRAGMA journal_mode = WAL` on a new file returns `database is locked` at once,
-without waiting the busy timeout, to the processes that lose the race.
+times, whether it exists or not: the store opens in all of them (`PRAGMA journal_mode = WAL`
+on a new file takes its lock without the busy handler; engram retries it within the busy
+timeout).
 """
 
 from __future__ import annotations
@@ -44,9 +44,6 @@ HERE = Path(__file__).resolve().parent
 
 def test_threads_and_processes_share_one_file(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
-    # Created before the race: processes creating a new file at once can fail (see
-    # test_processes_open_one_file_at_once).
-    Memory(path=path).close()
     children = [
         subprocess.Popen([sys.executable, str(HERE / "concurrency_child.py"), str(path), f"process-{index}",
                           str(SECONDS), str(100 + index)],
@@ -173,12 +170,7 @@ except Exception as error:
 """
 
 
-@pytest.mark.parametrize("existing", [
-    True,
-    pytest.param(False, marks=pytest.mark.xfail(
-        reason="known bug: processes creating one SQLite file at once get 'database is locked' at once "
-               "from PRAGMA journal_mode = WAL (the busy timeout does not apply)", strict=False)),
-], ids=["existing-file", "new-file"])
+@pytest.mark.parametrize("existing", [True, False], ids=["existing-file", "new-file"])
 def test_processes_open_one_file_at_once(tmp_path: Path, existing: bool) -> None:
     failures: List[str] = []
     for rep in range(REPS):

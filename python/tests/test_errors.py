@@ -164,3 +164,52 @@ def test_failed_conversion_raises_before_any_store_work(make: Callable[[], Memor
         mem.append_event(event(kind="chat"))
     with pytest.raises(EngramError, match="closed"):
         mem.append_event(event())
+
+
+# (id, constructor keyword arguments, field named)
+CONSTRUCTOR_CASES = [
+    ("path is an int", {"path": 3}, "path"),
+    ("path is empty", {"path": ""}, "path"),
+    ("in_memory is an int", {"in_memory": 1}, "in_memory"),
+    ("backend is a list", {"backend": ["sqlite"]}, "backend"),
+    ("unknown backend", {"backend": "oracle"}, "backend"),
+    ("dsn on sqlite", {"dsn": "postgres://localhost"}, "dsn"),
+    ("limits is an int", {"in_memory": True, "limits": 5}, "limits"),
+    ("unknown limit", {"in_memory": True, "limits": {"max_tags": 3}}, "limits.max_tags"),
+    ("zero limit", {"in_memory": True, "limits": {"max_labels": 0}}, "limits.max_labels"),
+    ("negative limit", {"in_memory": True, "limits": {"max_batch": -1}}, "limits.max_batch"),
+    ("payload depth past the ceiling", {"in_memory": True, "limits": {"max_payload_depth": 49}},
+     "limits.max_payload_depth"),
+    ("unknown synchronous", {"synchronous": "fast"}, "synchronous"),
+    ("synchronous on an in-memory store", {"in_memory": True, "synchronous": "full"}, "synchronous"),
+]
+
+
+@pytest.mark.parametrize("kwargs, field", [case[1:] for case in CONSTRUCTOR_CASES],
+                         ids=[case[0] for case in CONSTRUCTOR_CASES])
+def test_bad_constructor_arguments_name_the_argument(tmp_path: Any, kwargs: Dict[str, Any], field: str) -> None:
+    kwargs = {"path": tmp_path / "unused.db", **kwargs}
+    with pytest.raises(InvalidInputError) as caught:
+        Memory(**kwargs)
+    assert caught.value.field == field
+    assert not (tmp_path / "unused.db").exists(), "arguments are checked before the file is created"
+
+
+def test_configured_limits_are_enforced_before_writing(tmp_path: Any) -> None:
+    with Memory(path=tmp_path / "limits.db", limits={"max_labels": 2, "max_text_bytes": 10}) as mem:
+        with pytest.raises(InvalidInputError) as caught:
+            mem.append_event(event(tags=["a", "b", "c"]))
+        assert caught.value.field == "tags"
+        with pytest.raises(InvalidInputError) as caught:
+            mem.upsert_fact({"scope": SCOPE, "fact_key": "k", "value": "v", "text": "eleven bytes"})
+        assert caught.value.field == "text"
+        assert mem.stats(SCOPE)["events"] == 0 and mem.stats(SCOPE)["facts"] == {}
+        mem.append_event(event(tags=["a", "b"]))
+        assert mem.stats(SCOPE)["events"] == 1
+
+
+def test_synchronous_full_is_a_sqlite_file_option(tmp_path: Any) -> None:
+    with Memory(path=tmp_path / "full.db", synchronous="full") as mem:
+        mem.append_event(event(event_id="durable"))
+    with Memory(path=tmp_path / "full.db") as mem:
+        assert [stored["event_id"] for stored in mem.list_events({"scope": SCOPE})] == ["durable"]

@@ -31,7 +31,7 @@ pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredS
 pub use memory::InMemoryStore;
 #[cfg(feature = "mysql")]
 pub use mysql::MySqlStore;
-pub use open::OpenOptions;
+pub use open::{OpenOptions, Synchronous};
 pub use packet::build_memory_packet;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;

@@ -1,11 +1,31 @@
 //! Which store to open, from the arguments `Memory(...)` and the CLI take: a backend name, a
-//! SQLite path or in-memory flag, a server DSN and database.
+//! SQLite path or in-memory flag, a server DSN and database, the write limits and SQLite's
+//! durability.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use engram_types::Limits;
+use serde::Deserialize;
+
 use crate::error::{Error, Result};
 use crate::store::Store;
+
+/// Longest id the MySQL schema stores (`VARCHAR(128)` key columns).
+const MYSQL_MAX_ID_BYTES: usize = 128;
+
+/// When a SQLite commit reaches the disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// `synchronous = NORMAL` in WAL mode: an acknowledged write survives any crash of the
+    /// process; the last commits before a power loss or OS crash may be lost (never corrupted).
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: every commit is fsynced before it is acknowledged, so it also
+    /// survives power loss, at the cost of one fsync per transaction.
+    Full,
+}
 
 /// The arguments that choose and open a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +40,10 @@ pub struct OpenOptions {
     pub dsn: Option<String>,
     /// The server database, when the DSN names none (default `engram`).
     pub database: Option<String>,
+    /// The size limits every write is checked against before anything is stored.
+    pub limits: Limits,
+    /// When SQLite commits reach the disk (SQLite file only).
+    pub synchronous: Synchronous,
 }
 
 impl Default for OpenOptions {
@@ -30,6 +54,8 @@ impl Default for OpenOptions {
             in_memory: false,
             dsn: None,
             database: None,
+            limits: Limits::default(),
+            synchronous: Synchronous::Normal,
         }
     }
 }
@@ -49,6 +75,13 @@ impl OpenOptions {
 
     /// Opens the store: blocking (files, migrations, connections).
     pub fn open(&self) -> Result<Arc<dyn Store>> {
+        self.limits.validate().map_err(|invalid| Error::from(invalid.within("limits")))?;
+        if self.synchronous == Synchronous::Full && (self.in_memory || self.backend != "sqlite") {
+            return Err(Error::invalid(
+                "synchronous",
+                "applies to a sqlite file; servers and in-memory stores decide their own durability",
+            ));
+        }
         match self.backend.as_str() {
             "sqlite" => {
                 if self.dsn.is_some() {
@@ -58,12 +91,21 @@ impl OpenOptions {
                     return Err(Error::invalid("database", "applies to the postgres and mysql backends, not sqlite"));
                 }
                 if self.in_memory {
-                    return Ok(Arc::new(crate::InMemoryStore::new()));
+                    return Ok(Arc::new(crate::InMemoryStore::with_limits(self.limits.clone())));
                 }
                 open_sqlite(self)
             }
             "postgres" => open_postgres(self.server_arguments("postgres")?, self),
-            "mysql" => open_mysql(self.server_arguments("mysql")?, self),
+            "mysql" => {
+                let dsn = self.server_arguments("mysql")?;
+                if self.limits.max_id_bytes > MYSQL_MAX_ID_BYTES {
+                    return Err(Error::invalid(
+                        "limits.max_id_bytes",
+                        format!("is at most {MYSQL_MAX_ID_BYTES} on mysql (the width of its key columns)"),
+                    ));
+                }
+                open_mysql(dsn, self)
+            }
             other => Err(Error::invalid(
                 "backend",
                 format!("unknown backend {other:?}; expected \"sqlite\", \"postgres\" or \"mysql\""),
@@ -88,7 +130,16 @@ impl OpenOptions {
 
 #[cfg(feature = "sqlite")]
 fn open_sqlite(options: &OpenOptions) -> Result<Arc<dyn Store>> {
-    Ok(Arc::new(crate::SqliteStore::new(&options.path)?))
+    Ok(Arc::new(sqlite_store(options)?))
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_store(options: &OpenOptions) -> Result<crate::SqliteStore> {
+    let store = crate::SqliteStore::new(&options.path)?.with_limits(options.limits.clone());
+    match options.synchronous {
+        Synchronous::Normal => Ok(store),
+        Synchronous::Full => store.with_synchronous_full(),
+    }
 }
 
 #[cfg(not(feature = "sqlite"))]
@@ -98,7 +149,7 @@ fn open_sqlite(_: &OpenOptions) -> Result<Arc<dyn Store>> {
 
 #[cfg(feature = "postgres")]
 fn open_postgres(dsn: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
-    Ok(Arc::new(crate::PostgresStore::with_options(dsn, options.server_options())?))
+    Ok(Arc::new(crate::PostgresStore::with_options(dsn, options.server_options())?.with_limits(options.limits.clone())))
 }
 
 #[cfg(not(feature = "postgres"))]
@@ -108,7 +159,7 @@ fn open_postgres(_: &str, _: &OpenOptions) -> Result<Arc<dyn Store>> {
 
 #[cfg(feature = "mysql")]
 fn open_mysql(dsn: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
-    Ok(Arc::new(crate::MySqlStore::with_options(dsn, options.server_options())?))
+    Ok(Arc::new(crate::MySqlStore::with_options(dsn, options.server_options())?.with_limits(options.limits.clone())))
 }
 
 #[cfg(not(feature = "mysql"))]
@@ -123,5 +174,34 @@ fn missing_feature(backend: &'static str) -> Error {
         detail: format!(
             "this build of engram lacks the `{backend}` feature; rebuild with `maturin develop --features {backend}`"
         ),
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
+
+    use super::*;
+
+    #[test]
+    fn synchronous_option_reaches_the_sqlite_writer() {
+        let folder = tempfile::tempdir().unwrap();
+        for (name, synchronous) in [("normal.db", Synchronous::Normal), ("full.db", Synchronous::Full)] {
+            let options = OpenOptions { path: folder.path().join(name), synchronous, ..OpenOptions::default() };
+            assert_eq!(sqlite_store(&options).unwrap().synchronous().unwrap(), synchronous);
+        }
+    }
+
+    #[test]
+    fn limits_are_checked_and_reach_the_store() {
+        let folder = tempfile::tempdir().unwrap();
+        let mut options = OpenOptions { path: folder.path().join("limits.db"), ..OpenOptions::default() };
+        options.limits.max_labels = 0;
+        let error = options.open().err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(error.contains("limits.max_labels"), "{error}");
+        options.limits.max_labels = 3;
+        assert_eq!(options.open().unwrap().limits().max_labels, 3);
+        options.in_memory = true;
+        assert_eq!(options.open().unwrap().limits().max_labels, 3);
     }
 }

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::validation::ValidationError;
+
 /// Size limits enforced on every write before anything is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -31,6 +33,36 @@ impl Default for Limits {
             max_text_bytes: 64 * 1024,
             max_batch: 10_000,
             max_sources: 10_000,
+        }
+    }
+}
+
+impl Limits {
+    /// The deepest payload nesting a limit may allow: recursive (de)serializers, serde_json's
+    /// parser and the Python conversion among them, must stay far from the end of the stack.
+    pub const DEEPEST_PAYLOAD: usize = 48;
+
+    /// Every limit must let something through (a zero would refuse every write of its kind), and
+    /// payload depth stays within [`Limits::DEEPEST_PAYLOAD`].
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.max_payload_depth > Self::DEEPEST_PAYLOAD {
+            return Err(ValidationError::new(
+                "max_payload_depth",
+                format!("must be at most {}", Self::DEEPEST_PAYLOAD),
+            ));
+        }
+        let limits = [
+            ("max_id_bytes", self.max_id_bytes),
+            ("max_payload_bytes", self.max_payload_bytes),
+            ("max_payload_depth", self.max_payload_depth),
+            ("max_labels", self.max_labels),
+            ("max_text_bytes", self.max_text_bytes),
+            ("max_batch", self.max_batch),
+            ("max_sources", self.max_sources),
+        ];
+        match limits.into_iter().find(|(_, value)| *value == 0) {
+            Some((name, _)) => Err(ValidationError::new(name, "must be at least 1")),
+            None => Ok(()),
         }
     }
 }

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::error::{BACKEND, poisoned, storage};
 use super::migrate;
@@ -48,7 +48,7 @@ impl Connections {
         let mut writer = Connection::open(path).map_err(storage)?;
         configure(&writer, WRITER_CACHE_KIB)?;
         // WAL must be switched on outside a transaction, before the migrations run.
-        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(storage)?;
+        let mode: String = retry_while_busy(|| writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::storage(BACKEND, format!("journal_mode is {mode}, WAL could not be enabled")));
         }
@@ -101,6 +101,32 @@ impl Connections {
     pub(super) fn set_synchronous_full(&self) -> Result<()> {
         self.writer()?.pragma_update(None, "synchronous", "FULL").map_err(storage)
     }
+
+    /// The writer's `synchronous` setting, as SQLite reports it (1 NORMAL, 2 FULL).
+    pub(super) fn synchronous(&self) -> Result<i64> {
+        self.writer()?.query_row("PRAGMA synchronous", [], |row| row.get(0)).map_err(storage)
+    }
+}
+
+/// Runs `statement` again while another connection holds the lock it needs, for up to
+/// [`BUSY_TIMEOUT`]. Switching the journal mode takes an exclusive lock without calling the
+/// busy handler, so processes opening a new file at the same moment would otherwise fail at once.
+fn retry_while_busy<T>(mut statement: impl FnMut() -> rusqlite::Result<T>) -> Result<T> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match statement() {
+            Err(error) if is_busy(&error) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result.map_err(storage),
+        }
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(error.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
 fn configure(connection: &Connection, cache_kib: i64) -> Result<()> {

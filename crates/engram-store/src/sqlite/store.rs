@@ -12,6 +12,7 @@ use super::postings::{NewSpaces, SpaceIds};
 use super::{events, facts, fetch, maintenance, postings, records, state, stats};
 use crate::error::{Error, Result};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
+use crate::open::Synchronous;
 use crate::prepare::{self};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats};
 use crate::store::Store;
@@ -56,6 +57,15 @@ impl SqliteStore {
     pub fn with_synchronous_full(self) -> Result<Self> {
         self.connections.set_synchronous_full()?;
         Ok(self)
+    }
+
+    /// When this store's commits reach the disk, as SQLite reports it.
+    pub fn synchronous(&self) -> Result<Synchronous> {
+        match self.connections.synchronous()? {
+            1 => Ok(Synchronous::Normal),
+            2 | 3 => Ok(Synchronous::Full),
+            other => Err(Error::storage(super::error::BACKEND, format!("unexpected synchronous level {other}"))),
+        }
     }
 
     /// The `EXPLAIN QUERY PLAN` lines of every statement [`Store::fetch`] runs for `request`.
