@@ -670,7 +670,7 @@ class Receipt(TypedDict):
 
 class ForgetRequest(TypedDict):
     """The scope's user and agent's records (every session and run) matching every filter
-    given; at least one of ``before``, ``tags`` or ``kinds``."""
+    given; at least one of ``before``, ``tags``, ``kinds`` or ``session_only``."""
 
     scope: Scope
     before: NotRequired[Optional[Timestamp]]
@@ -679,6 +679,8 @@ class ForgetRequest(TypedDict):
     """Records carrying at least one of these tags."""
     kinds: NotRequired[List[RecordKind]]
     """Only these kinds (every kind when empty)."""
+    session_only: NotRequired[bool]
+    """Only records written in the scope's session."""
 
 
 class RetentionPolicy(TypedDict, total=False):

@@ -42,7 +42,8 @@ impl Receipt {
 }
 
 /// Forget a user's records (in the scope's agent, every session and run) that match every
-/// filter given: older than `before`, carrying one of `tags`, of one of `kinds`.
+/// filter given: older than `before`, carrying one of `tags`, of one of `kinds`, written in the
+/// scope's session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForgetRequest {
@@ -57,21 +58,24 @@ pub struct ForgetRequest {
     /// Only these kinds (every kind when empty).
     #[serde(default)]
     pub kinds: Vec<RecordKind>,
+    /// Only records written in the scope's session (a chat history's `clear()`).
+    #[serde(default)]
+    pub session_only: bool,
 }
 
 impl ForgetRequest {
     pub fn new(scope: Scope) -> Self {
-        Self { scope, before: None, tags: Vec::new(), kinds: Vec::new() }
+        Self { scope, before: None, tags: Vec::new(), kinds: Vec::new(), session_only: false }
     }
 
     /// At least one filter: forgetting everything of a user is `purge_user`, said explicitly.
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         self.scope.validate(limits.max_id_bytes)?;
         check_labels("tags", &self.tags, limits)?;
-        if self.before.is_none() && self.tags.is_empty() && self.kinds.is_empty() {
+        if self.before.is_none() && self.tags.is_empty() && self.kinds.is_empty() && !self.session_only {
             return Err(ValidationError::new(
                 "before",
-                "forget needs at least one filter (before, tags or kinds); use purge_user to remove a user entirely",
+                "forget needs at least one filter (before, tags, kinds or session_only); use purge_user to remove a user entirely",
             ));
         }
         Ok(())

@@ -51,6 +51,9 @@ pub(super) fn forget(store: &dyn Store, request: &ForgetRequest) -> Result<Recei
     for kind in kinds {
         let mut scan = ScanRequest::owned_by(kind, &request.scope, PAGE);
         scan.before = request.before;
+        if request.session_only {
+            scan.session_id = Some(request.scope.session_id.clone());
+        }
         delete_scanned(
             store,
             &mut scan,

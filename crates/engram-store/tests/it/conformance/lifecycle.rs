@@ -543,6 +543,13 @@ pub fn forgetting_deletes_exactly_what_it_names(store: &dyn Store) {
     let left: Vec<String> = store.list_events(&query).unwrap().into_iter().map(|event| event.event_id).collect();
     assert_eq!(left, ["u1-e5", "u1-e4", "u1-e3"]);
     assert_eq!(user_records(store, "u2"), 12, "the other user keeps everything");
+    // A chat history's clear(): only the session's events, whatever their run.
+    let mut later_session = ForgetRequest::new(scope("t1", "u1", "s2", "r-other"));
+    later_session.session_only = true;
+    later_session.kinds = vec![RecordKind::Event];
+    assert_eq!(store.forget(&later_session).unwrap().count("events"), 1, "u1-e9");
+    let left: Vec<String> = store.list_events(&query).unwrap().into_iter().map(|event| event.event_id).collect();
+    assert_eq!(left, ["u1-e5", "u1-e4", "u1-e3"], "the other session keeps its events");
     let error = store.forget(&ForgetRequest::new(own)).unwrap_err();
     assert_eq!(error.kind(), engram_store::ErrorKind::InvalidInput);
 }
