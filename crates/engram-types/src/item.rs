@@ -52,7 +52,8 @@ pub struct Item {
     pub namespace: Vec<String>,
     pub key: String,
     pub value: Value,
-    #[serde(skip)]
+    /// Serialized as bytes (a Python `bytes`), never read from JSON.
+    #[serde(serialize_with = "serialize_blob", skip_deserializing, default)]
     pub blob: Option<Vec<u8>>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -95,6 +96,13 @@ pub struct ItemQuery {
     pub offset: u32,
     #[serde(default = "default_limit")]
     pub limit: u32,
+}
+
+fn serialize_blob<S: serde::Serializer>(blob: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+    match blob {
+        Some(bytes) => serializer.serialize_bytes(bytes),
+        None => serializer.serialize_none(),
+    }
 }
 
 fn default_tenant() -> String {
