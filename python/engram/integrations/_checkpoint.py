@@ -301,8 +301,9 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                                                     without_blobs=True))
             kept: set[Tuple[str, str]] = set()
             for latest in _latest_per_namespace(headers):
-                chain = [latest]
-                while True:
+                # The headers have no blobs; the chain's checkpoints are read whole.
+                chain = memory.list_items(self._query(latest["namespace"], keys=[latest["key"]], limit=1))
+                while chain:
                     nearest = self._needs_ancestor(chain)
                     if nearest is None:
                         break
@@ -310,6 +311,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                     if not found:
                         break
                     chain.append(found[0])
+                kept.add((_checkpoint_ns(latest["namespace"][3]), latest["key"]))
                 kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
             for query in self._delete_checkpoint_queries(
                     [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]):
@@ -392,8 +394,8 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                                                                  limit=LIST_ALL, without_blobs=True))
             kept: set[Tuple[str, str]] = set()
             for latest in _latest_per_namespace(headers):
-                chain = [latest]
-                while True:
+                chain = await self._call("list_items", self._query(latest["namespace"], keys=[latest["key"]], limit=1))
+                while chain:
                     nearest = self._needs_ancestor(chain)
                     if nearest is None:
                         break
@@ -401,6 +403,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                     if not found:
                         break
                     chain.append(found[0])
+                kept.add((_checkpoint_ns(latest["namespace"][3]), latest["key"]))
                 kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
             for query in self._delete_checkpoint_queries(
                     [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]):
@@ -433,8 +436,6 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         `BaseCheckpointSaver.get_delta_channel_history`). So the kept checkpoint needs every
         ancestor until each channel it versions but does not hold has been seen with a value."""
         latest = chain[0]
-        if "blob" not in latest or latest["blob"] is None:
-            return None
         missing = set(self._checkpoint_of(latest)["channel_versions"]) - set(
             self._checkpoint_of(latest)["channel_values"])
         for ancestor in chain[1:]:
