@@ -66,6 +66,8 @@ def test_policy_demo(tmp_path: Path) -> None:
     assert "facts included: 5 (max_facts 5)" in output
 
 
+# "langchain_deepseek.py" needs a model endpoint: test_example_deepseek.py runs it against a fake
+# OpenAI-compatible server.
 @pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.py")))
 def test_every_example_is_tested(example: str) -> None:
     assert f'"{example}"' in Path(__file__).read_text(encoding="utf-8")

@@ -1,0 +1,170 @@
+"""engram next to the stores LangChain and LangGraph ship, doing the same work.
+
+Each comparison seeds engram and its peer with the same data in SQLite files of their own, then
+times the same operation on both, alternating, `--repeat` times, and prints the medians and the
+ratio peer / engram (above 1: engram is faster). Comparisons (`--only NAME`, repeatable):
+
+  history   reading a 2,000-message chat session: `EngramChatMessageHistory.messages` (window
+            2,000) vs langchain_community's `SQLChatMessageHistory.messages` (SQLAlchemy)
+
+Needs the dev dependencies (`make venv`). Build the extension in release mode first for figures
+worth quoting (`make build`), then:
+
+    .venv/bin/python python/scripts/compare_peers.py [--repeat 20] [--only history] [--smoke]
+
+`--smoke` runs every comparison once on tiny data (the test suite does, to keep this script working).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from engram import Memory
+from engram.types import Scope
+
+WORDS = (
+    "lisbon dinner hotel flight budget vegetarian alfama tram museum sunset viewpoint fado beach train "
+    "ticket booking seat window invoice refund schedule meeting deadline report customer"
+).split()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much work each comparison does."""
+
+    repeat: int
+    smoke: bool
+
+    def size(self, full: int, smoke: int) -> int:
+        """`full`, or `smoke` for a smoke run."""
+        return smoke if self.smoke else full
+
+
+@dataclass(frozen=True)
+class Row:
+    """One timed operation: engram's and the peer's median seconds."""
+
+    comparison: str
+    operation: str
+    peer: str
+    engram_seconds: float
+    peer_seconds: float
+
+    @property
+    def ratio(self) -> float:
+        return self.peer_seconds / self.engram_seconds if self.engram_seconds else float("inf")
+
+
+def time_alternating(engram_call: Callable[[], Any], peer_call: Callable[[], Any], repeat: int) -> Tuple[float, float]:
+    """Median seconds of each call over `repeat` runs, after one warm-up run of each; the two
+    alternate so that a slow moment of the machine hits both."""
+    engram_call()
+    peer_call()
+    engram_times: List[float] = []
+    peer_times: List[float] = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        engram_call()
+        engram_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        peer_call()
+        peer_times.append(time.perf_counter() - started)
+    return statistics.median(engram_times), statistics.median(peer_times)
+
+
+def chat_messages(count: int) -> List[Any]:
+    """`count` messages of a conversation, alternately human and AI, about 20 words each."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    words = random.Random(7)
+    return [
+        (HumanMessage if index % 2 == 0 else AIMessage)(content=" ".join(words.choice(WORDS) for _ in range(20)))
+        for index in range(count)
+    ]
+
+
+def compare_history(settings: Settings, directory: Path) -> List[Row]:
+    """Reading a whole chat session: engram's history vs `SQLChatMessageHistory`, same messages."""
+    with warnings.catch_warnings():
+        # langchain-community announces its sunset on import; the class is still the peer to beat.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langchain_community.chat_message_histories import SQLChatMessageHistory
+
+    from engram.integrations.langchain import EngramChatMessageHistory
+
+    count = settings.size(2000, 50)
+    messages = chat_messages(count)
+    scope: Scope = {"tenant_id": "compare", "user_id": "u1", "agent_id": "a1", "session_id": "s1", "run_id": "r1"}
+    with Memory(path=directory / "engram-history.db") as memory:
+        engram_history = EngramChatMessageHistory(memory, scope, window=count)
+        engram_history.add_messages(messages)
+        peer_history = SQLChatMessageHistory(session_id="s1", connection=f"sqlite:///{directory / 'peer-history.db'}")
+        peer_history.add_messages(messages)
+        engram_read, peer_read = engram_history.messages, peer_history.messages
+        if [message.content for message in engram_read] != [message.content for message in peer_read]:
+            raise AssertionError("engram and SQLChatMessageHistory read different histories")
+        engram_seconds, peer_seconds = time_alternating(lambda: engram_history.messages,
+                                                        lambda: peer_history.messages, settings.repeat)
+        peer_history.engine.dispose()
+    return [Row("history", f"read {count} messages", "SQLChatMessageHistory (SQLite)", engram_seconds, peer_seconds)]
+
+
+# One function per comparison: (settings, a scratch directory) -> rows. LangGraph's SqliteSaver
+# (put, get_tuple) and SqliteStore (search over 20k items) come next.
+COMPARISONS: Dict[str, Callable[[Settings, Path], List[Row]]] = {
+    "history": compare_history,
+}
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.0f} us"
+
+
+def print_table(rows: Sequence[Row], settings: Settings) -> None:
+    print(f"medians of {settings.repeat} runs{' (smoke)' if settings.smoke else ''}; ratio = peer / engram")
+    header = f"{'comparison':<12}{'operation':<24}{'engram':>12}  {'peer':<32}{'peer time':>12}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(f"{row.comparison:<12}{row.operation:<24}{format_seconds(row.engram_seconds):>12}  {row.peer:<32}"
+              f"{format_seconds(row.peer_seconds):>12}{row.ratio:>7.2f}x")
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs of each operation (default 20; smoke 3)")
+    parser.add_argument("--only", action="append", choices=sorted(COMPARISONS), default=None,
+                        help="run only this comparison (repeatable; default: all)")
+    parser.add_argument("--smoke", action="store_true", help="tiny data and few runs, to check the script works")
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    settings = Settings(repeat=args.repeat or (3 if args.smoke else 20), smoke=args.smoke)
+    rows: List[Row] = []
+    for name in args.only or list(COMPARISONS):
+        with tempfile.TemporaryDirectory(prefix=f"engram-compare-{name}-") as directory:
+            rows.extend(COMPARISONS[name](settings, Path(directory)))
+    print_table(rows, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
