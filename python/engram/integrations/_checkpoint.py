@@ -37,12 +37,13 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from engram import AsyncMemory, Memory
+from engram.types import ItemInput, ItemQuery, OnConflict
 
 ROOT = "langgraph"
 # Listing a whole thread (or every thread) reads at most this many checkpoints.
 LIST_ALL = 1_000_000
 
-Item = Dict[str, Any]
+Item = Dict[str, Any]  # an item or an item query, as the store's dicts
 
 
 def _namespace_label(checkpoint_ns: str) -> str:
@@ -227,15 +228,23 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
             raise RuntimeError("this EngramCheckpointer was opened for asyncio: use the a* methods")
         return self.memory
 
+    def _list(self, query: Item) -> List[Item]:
+        return cast(List[Item], self._sync().list_items(cast(ItemQuery, query)))
+
+    def _put(self, items: List[Item], on_conflict: str = "replace") -> None:
+        self._sync().put_items(cast(List[ItemInput], items), cast(OnConflict, on_conflict))
+
+    def _delete(self, query: Item) -> None:
+        self._sync().delete_items(cast(ItemQuery, query))
+
     # --- sync --------------------------------------------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
-        memory = self._sync()
-        found = memory.list_items(self._get_query(config))
+        found = self._list(self._get_query(config))
         if not found:
             return None
         item = found[0]
-        writes = memory.list_items(self._writes_query(item["namespace"][2], _checkpoint_ns(item["namespace"][3]),
+        writes = self._list(self._writes_query(item["namespace"][2], _checkpoint_ns(item["namespace"][3]),
                                                       item["key"]))
         return self._tuple(item, writes)
 
@@ -247,10 +256,9 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         before: Optional[RunnableConfig] = None,
         limit: Optional[int] = None,
     ) -> Iterator[CheckpointTuple]:
-        memory = self._sync()
         query, needs_sorting = self._list_query(config, filter, before, limit)
-        for item in _newest_first(memory.list_items(query), needs_sorting, limit):
-            writes = memory.list_items(self._writes_query(item["namespace"][2], _checkpoint_ns(item["namespace"][3]),
+        for item in _newest_first(self._list(query), needs_sorting, limit):
+            writes = self._list(self._writes_query(item["namespace"][2], _checkpoint_ns(item["namespace"][3]),
                                                           item["key"]))
             yield self._tuple(item, writes)
 
@@ -259,7 +267,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         item, stored = self._checkpoint_item(config, checkpoint, metadata)
-        self._sync().put_items([item])
+        self._put([item])
         return stored
 
     def put_writes(
@@ -267,47 +275,43 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
     ) -> None:
         items, on_conflict = self._write_items(config, writes, task_id, task_path)
         if items:
-            self._sync().put_items(items, on_conflict)
+            self._put(items, on_conflict)
 
     def delete_thread(self, thread_id: str) -> None:
-        memory = self._sync()
         for namespace in (_checkpoints_namespace(thread_id), _writes_namespace(thread_id)):
-            memory.delete_items(self._query(namespace, prefix=True))
+            self._delete(self._query(namespace, prefix=True))
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         if not run_ids:
             return
-        memory = self._sync()
-        doomed = memory.list_items(self._runs_query(run_ids))
+        doomed = self._list(self._runs_query(run_ids))
         for query in self._delete_checkpoint_queries(doomed):
-            memory.delete_items(query)
+            self._delete(query)
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        memory = self._sync()
         items = [item for namespace in (_checkpoints_namespace(source_thread_id), _writes_namespace(source_thread_id))
-                 for item in memory.list_items(self._query(namespace, prefix=True, limit=LIST_ALL))]
+                 for item in self._list(self._query(namespace, prefix=True, limit=LIST_ALL))]
         copies = _copied(items, target_thread_id)
         if copies:
-            memory.put_items(copies)
+            self._put(copies)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        memory = self._sync()
         for thread_id in thread_ids:
             if strategy == "delete":
                 self.delete_thread(thread_id)
                 continue
             _check_strategy(strategy)
-            headers = memory.list_items(self._query(_checkpoints_namespace(thread_id), prefix=True, limit=LIST_ALL,
+            headers = self._list(self._query(_checkpoints_namespace(thread_id), prefix=True, limit=LIST_ALL,
                                                     without_blobs=True))
             kept: set[Tuple[str, str]] = set()
             for latest in _latest_per_namespace(headers):
                 # The headers have no blobs; the chain's checkpoints are read whole.
-                chain = memory.list_items(self._query(latest["namespace"], keys=[latest["key"]], limit=1))
+                chain = self._list(self._query(latest["namespace"], keys=[latest["key"]], limit=1))
                 while chain:
                     nearest = self._needs_ancestor(chain)
                     if nearest is None:
                         break
-                    found = memory.list_items(self._query(latest["namespace"], keys=[nearest], limit=1))
+                    found = self._list(self._query(latest["namespace"], keys=[nearest], limit=1))
                     if not found:
                         break
                     chain.append(found[0])
@@ -315,7 +319,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                 kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
             for query in self._delete_checkpoint_queries(
                     [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]):
-                memory.delete_items(query)
+                self._delete(query)
 
     # --- async -------------------------------------------------------------------------------
 
