@@ -22,9 +22,13 @@ from engram.types import (
     Insight,
     InsightInput,
     InsightUpdate,
+    Item,
+    ItemInput,
+    ItemQuery,
     Limits,
     ListQuery,
     MemoryPacket,
+    OnConflict,
     Procedure,
     ProcedureInput,
     PromoteInsight,
@@ -163,6 +167,13 @@ class Memory:
     def forget(self, request: ForgetRequest) -> Receipt:
         """Deletes the scope's user and agent's records matching every filter given (`before`, `tags`,
         `kinds`); at least one filter is needed. Returns the receipt."""
+    def put_items(self, items: Sequence[ItemInput], on_conflict: OnConflict | None = None) -> None:
+        """Writes items (a JSON `value` and optional `blob` bytes under a namespace and key) in one
+        transaction; a taken key is replaced, or kept with `on_conflict="keep"`."""
+    def list_items(self, query: ItemQuery) -> list[Item]:
+        """The items a query selects, in (namespace, key) order; expired items are never returned."""
+    def delete_items(self, query: ItemQuery) -> Receipt:
+        """Deletes every item a query selects (its `offset` and `limit` aside). Returns the receipt."""
     def purge_user(self, tenant_id: str, user_id: str) -> Receipt:
         """Deletes everything of a user in a tenant: records of every kind, agent and session, working
         and short-term states, index rows and lexical spaces. Returns the receipt."""
@@ -267,6 +278,13 @@ class AsyncMemory:
     def forget(self, request: ForgetRequest) -> Awaitable[Receipt]:
         """Deletes the scope's user and agent's records matching every filter given (`before`, `tags`,
         `kinds`); at least one filter is needed. Returns the receipt."""
+    def put_items(self, items: Sequence[ItemInput], on_conflict: OnConflict | None = None) -> Awaitable[None]:
+        """Writes items (a JSON `value` and optional `blob` bytes under a namespace and key) in one
+        transaction; a taken key is replaced, or kept with `on_conflict="keep"`."""
+    def list_items(self, query: ItemQuery) -> Awaitable[list[Item]]:
+        """The items a query selects, in (namespace, key) order; expired items are never returned."""
+    def delete_items(self, query: ItemQuery) -> Awaitable[Receipt]:
+        """Deletes every item a query selects (its `offset` and `limit` aside). Returns the receipt."""
     def purge_user(self, tenant_id: str, user_id: str) -> Awaitable[Receipt]:
         """Deletes everything of a user in a tenant: records of every kind, agent and session, working
         and short-term states, index rows and lexical spaces. Returns the receipt."""

@@ -35,6 +35,10 @@ __all__ = [
     "OutputFormat",
     "Tokenizer",
     "Scope",
+    "ItemInput",
+    "Item",
+    "ItemQuery",
+    "OnConflict",
     "Limits",
     "Synchronous",
     "EventInput",
@@ -135,6 +139,56 @@ OutputFormat = Literal["markdown", "xml"]
 Tokenizer = Literal["o200k_base", "cl100k_base"]
 
 
+class ItemInput(TypedDict):
+    """A namespaced document beside agent memory (a LangGraph checkpoint, a store item)."""
+
+    namespace: List[str]
+    """Labels (each non-empty, at most 128 bytes, no control characters; at most 16, 384 bytes joined)."""
+    key: str
+    value: NotRequired[Json]
+    blob: NotRequired[Optional[bytes]]
+    """Opaque bytes stored beside the value (at most `limits.max_blob_bytes`)."""
+    tenant_id: NotRequired[str]
+    """Default ``"default"``."""
+    expires_at: NotRequired[Optional[Timestamp]]
+    """After this instant the item is gone for every read; the next sweep deletes it."""
+
+
+class Item(TypedDict):
+    tenant_id: str
+    namespace: List[str]
+    key: str
+    value: Json
+    blob: Optional[bytes]
+    created_at: str
+    updated_at: str
+    expires_at: Optional[str]
+
+
+class ItemQuery(TypedDict):
+    """Which items a read or delete selects; results are in (namespace, key) order."""
+
+    namespace: List[str]
+    tenant_id: NotRequired[str]
+    prefix: NotRequired[bool]
+    """Every namespace that starts with ``namespace`` too (all of the tenant's when it is empty)."""
+    keys: NotRequired[List[str]]
+    before_key: NotRequired[Optional[str]]
+    after_key: NotRequired[Optional[str]]
+    descending: NotRequired[bool]
+    filter: NotRequired[Dict[str, Json]]
+    """Dotted paths into the value, each equal to a value or meeting operators (``$eq``, ``$ne``,
+    ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$in``)."""
+    without_blobs: NotRequired[bool]
+    offset: NotRequired[int]
+    limit: NotRequired[int]
+    """Default 100."""
+
+
+OnConflict = Literal["replace", "keep"]
+"""What a write does with a taken key: replace the item (keeping ``created_at``) or keep it."""
+
+
 class Limits(TypedDict, total=False):
     """Size limits every write is checked against before anything is stored
     (`Memory(limits=...)`); each key left out keeps its default, and each must be at least 1."""
@@ -154,6 +208,8 @@ class Limits(TypedDict, total=False):
     """Most events in one `append_events`: 10000."""
     max_sources: int
     """Most source links on one record: 10000."""
+    max_blob_bytes: int
+    """Largest item blob: 16777216 (16 MiB)."""
 
 
 Synchronous = Literal["normal", "full"]

@@ -281,6 +281,30 @@ impl Memory {
         self.core.call(py, operations::forget(request))
     }
 
+    /// Writes items (namespaced documents with a JSON `value` and optional `blob` bytes) in one
+    /// transaction; a taken key is replaced, or kept with `on_conflict="keep"`.
+    #[pyo3(signature = (items, on_conflict = None))]
+    fn put_items<'py>(
+        &self,
+        py: Python<'py>,
+        items: &Bound<'py, PyAny>,
+        on_conflict: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let replace = pyo3::types::PyString::new(py, "replace");
+        self.core.call(py, operations::put_items(items, on_conflict.unwrap_or(replace.as_any())))
+    }
+
+    /// The items a query selects (namespace or prefix, keys, key range, value filter), in
+    /// (namespace, key) order; expired items are never returned.
+    fn list_items<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::list_items(query))
+    }
+
+    /// Deletes every item a query selects (its `offset` and `limit` aside). Returns the receipt.
+    fn delete_items<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::delete_items(query))
+    }
+
     /// Deletes everything of a user in a tenant: records of every kind, agent and session, working
     /// and short-term states, index rows and lexical spaces. Returns the receipt.
     fn purge_user<'py>(
@@ -549,6 +573,30 @@ impl AsyncMemory {
     /// `kinds`); at least one filter is needed. Returns the receipt.
     fn forget<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.spawn(py, operations::forget(request))
+    }
+
+    /// Writes items (namespaced documents with a JSON `value` and optional `blob` bytes) in one
+    /// transaction; a taken key is replaced, or kept with `on_conflict="keep"`.
+    #[pyo3(signature = (items, on_conflict = None))]
+    fn put_items<'py>(
+        &self,
+        py: Python<'py>,
+        items: &Bound<'py, PyAny>,
+        on_conflict: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let replace = pyo3::types::PyString::new(py, "replace");
+        self.core.spawn(py, operations::put_items(items, on_conflict.unwrap_or(replace.as_any())))
+    }
+
+    /// The items a query selects (namespace or prefix, keys, key range, value filter), in
+    /// (namespace, key) order; expired items are never returned.
+    fn list_items<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::list_items(query))
+    }
+
+    /// Deletes every item a query selects (its `offset` and `limit` aside). Returns the receipt.
+    fn delete_items<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::delete_items(query))
     }
 
     /// Deletes everything of a user in a tenant: records of every kind, agent and session, working

@@ -2,17 +2,17 @@
 //! arguments are converted into owned engram types here (with the GIL), and what is returned
 //! is the work to run against the store (without it).
 
-use engram_store::{Lifecycle, Stats, Store, StoreExt};
+use engram_store::{Items, Lifecycle, Stats, Store, StoreExt};
 use engram_types::{
     BuildRequest, ConsolidateRequest, Consolidation, Episode, EpisodeInput, Event, EventInput, EventQuery, Fact,
-    FactInput, FactWrite, ForgetRequest, Insight, InsightInput, InsightUpdate, ListQuery, MemoryPacket, Procedure,
-    ProcedureInput, PromoteInsight, Promoted, Receipt, RunEnd, Scope, ShortTermState, ShortTermUpdate, SweepRequest,
-    Timestamp, WorkingState, WorkingStatePatch,
+    FactInput, FactWrite, ForgetRequest, Insight, InsightInput, InsightUpdate, Item, ItemQuery, ListQuery,
+    MemoryPacket, OnConflict, Procedure, ProcedureInput, PromoteInsight, Promoted, Receipt, RunEnd, Scope,
+    ShortTermState, ShortTermUpdate, SweepRequest, Timestamp, WorkingState, WorkingStatePatch,
 };
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 
-use crate::conversions::{from_dict, from_list, from_value, path_argument, string_argument};
+use crate::conversions::{from_dict, from_list, from_value, item_writes_from, path_argument, string_argument};
 use crate::errors;
 use crate::summarizer::PySummarizer;
 
@@ -122,6 +122,25 @@ pub(crate) fn build_memory_packet(request: &Bound<'_, PyAny>) -> PyResult<Work<M
 pub(crate) fn stats(scope: &Bound<'_, PyAny>) -> PyResult<Work<Stats>> {
     let scope: Scope = input(scope, "scope")?;
     Ok(Box::new(move |store| store.stats(&scope)))
+}
+
+// --- items --------------------------------------------------------------------------------
+
+pub(crate) fn put_items(items: &Bound<'_, PyAny>, on_conflict: &Bound<'_, PyAny>) -> PyResult<Work<()>> {
+    let writes = item_writes_from(items, "items").map_err(|invalid| errors::invalid_input(items.py(), invalid))?;
+    let on_conflict: OnConflict =
+        from_value(on_conflict, "on_conflict").map_err(|invalid| errors::invalid_input(on_conflict.py(), invalid))?;
+    Ok(Box::new(move |store| store.put_items(writes, on_conflict)))
+}
+
+pub(crate) fn list_items(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Item>>> {
+    let query: ItemQuery = input(query, "query")?;
+    Ok(Box::new(move |store| store.list_items(&query)))
+}
+
+pub(crate) fn delete_items(query: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+    let query: ItemQuery = input(query, "query")?;
+    Ok(Box::new(move |store| store.delete_items(&query)))
 }
 
 // --- the lifecycle ----------------------------------------------------------------------

@@ -4,6 +4,7 @@
 //! packet builder (`packet/`) only talks to `&dyn Store`, so every backend builds the same packet.
 
 mod error;
+mod items;
 pub mod lexical;
 pub mod lifecycle;
 pub mod maintenance;
@@ -26,6 +27,7 @@ mod store;
 pub mod tokens;
 
 pub use error::{Error, ErrorKind, Result};
+pub use items::{ItemScan, Items};
 pub use lifecycle::Lifecycle;
 pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 pub use memory::InMemoryStore;

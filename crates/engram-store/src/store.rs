@@ -2,11 +2,12 @@
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, EventKind, EventQuery, Fact, FactInput, FactWrite, Insight, InsightInput,
-    InsightUpdate, Limits, ListQuery, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate,
-    WorkingState, WorkingStatePatch,
+    InsightUpdate, Item, ItemWrite, Limits, ListQuery, OnConflict, Procedure, ProcedureInput, Receipt, Scope,
+    ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
 };
 
 use crate::error::{Error, Result};
+use crate::items::ItemScan;
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats};
 
@@ -75,6 +76,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// already in its tenant is a `Conflict` and nothing is written. The receipt counts rows
     /// written per table.
     fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt>;
+
+    /// Writes items in one transaction. A taken key is replaced (its `created_at` kept) or kept
+    /// as stored, per `on_conflict`. Takes validated items: callers use
+    /// [`Items::put_items`](crate::Items), which checks them first.
+    fn write_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()>;
+
+    /// One bounded read of items (see [`ItemScan`]).
+    fn scan_items(&self, scan: &ItemScan) -> Result<Vec<Item>>;
+
+    /// Deletes items by (joined namespace, key) in one transaction; missing ones are skipped.
+    fn remove_items(&self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt>;
+
+    /// Deletes the items of every tenant with `expires_at <= now` (the sweep).
+    fn remove_expired_items(&self, now: engram_types::Timestamp) -> Result<Receipt>;
 }
 
 /// Conveniences over [`Store`], for every store.

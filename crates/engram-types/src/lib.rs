@@ -8,6 +8,7 @@ mod episode;
 mod event;
 mod fact;
 mod insight;
+mod item;
 mod lifecycle;
 mod limits;
 mod packet;
@@ -25,6 +26,10 @@ pub use episode::{CompressionLevel, Episode, EpisodeInput};
 pub use event::{Event, EventInput, EventKind, EventQuery};
 pub use fact::{Fact, FactInput, FactStatus, FactWrite, FactWriteOutcome};
 pub use insight::{Insight, InsightInput, InsightKind, InsightUpdate, ValidationState};
+pub use item::{
+    Item, ItemQuery, ItemWrite, MAX_NAMESPACE_BYTES, MAX_NAMESPACE_DEPTH, NAMESPACE_SEPARATOR, OnConflict,
+    join_namespace, split_namespace,
+};
 pub use lifecycle::{
     ConsolidateRequest, Consolidation, ForgetRequest, PromoteInsight, Promoted, Promotion, Receipt, RetentionPolicy,
     RunEnd, Summary, SweepRequest,

@@ -21,6 +21,8 @@ pub struct Limits {
     /// Most source links on one record (an episode consolidated from a long session links
     /// every event it summarizes).
     pub max_sources: usize,
+    /// Largest blob of an item (a serialized LangGraph checkpoint, say), in bytes.
+    pub max_blob_bytes: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +35,7 @@ impl Default for Limits {
             max_text_bytes: 64 * 1024,
             max_batch: 10_000,
             max_sources: 10_000,
+            max_blob_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -59,6 +62,7 @@ impl Limits {
             ("max_text_bytes", self.max_text_bytes),
             ("max_batch", self.max_batch),
             ("max_sources", self.max_sources),
+            ("max_blob_bytes", self.max_blob_bytes),
         ];
         match limits.into_iter().find(|(_, value)| *value == 0) {
             Some((name, _)) => Err(ValidationError::new(name, "must be at least 1")),

@@ -39,15 +39,13 @@ from engram.integrations.langchain import (
 )
 from engram.types import Budget, BuildRequest, EventInput, Policy, Purpose, Scope
 
+from engram.integrations._checkpoint import EngramCheckpointer
+
 __all__ = [
+    "EngramCheckpointer",
     "EngramNodeMiddleware",
     "StateScopeSource",
 ]
-
-# --- checkpointer and store -------------------------------------------------------------
-# `EngramCheckpointer` and `EngramStore` live in private modules of this package and are
-# re-exported here (and added to `__all__`), so users import every LangGraph piece from
-# `engram.integrations.langgraph`.
 
 StateScopeSource = Union[Scope, Callable[[RunnableConfig, Mapping[str, Any]], Scope]]
 """A fixed scope, or a function of the run's config and the node's input state giving one

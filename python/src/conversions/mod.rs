@@ -2,12 +2,14 @@
 //! the conversions live here, not on the types).
 
 mod from_python;
+mod items;
 mod open_options;
 mod to_python;
 
 pub(crate) use from_python::{
     from_dict, from_list, from_value, path_argument, string_argument, summary_from, type_name,
 };
+pub(crate) use items::item_writes_from;
 pub(crate) use open_options::OpenArguments;
 pub(crate) use to_python::to_python;
 

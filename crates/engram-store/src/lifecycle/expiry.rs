@@ -22,6 +22,7 @@ pub(super) fn sweep(store: &dyn Store, request: &SweepRequest) -> Result<Receipt
         scan.expired_at = Some(now);
         delete_scanned(store, &mut scan, |_| true, &mut receipt)?;
     }
+    receipt.merge(store.remove_expired_items(now)?);
     sweep_ended_runs(store, now, &mut receipt)?;
     if let Some(days) = request.retention.max_event_age_days {
         let mut scan = ScanRequest::new(RecordKind::Event, PAGE);

@@ -1,5 +1,6 @@
 //! `InMemoryStore`: the reference backend, kept in process memory behind one lock.
 
+mod items;
 mod maintenance;
 mod postings;
 mod store;

@@ -2,14 +2,16 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, FactWriteOutcome, Insight, InsightInput,
-    InsightUpdate, Limits, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, WorkingState,
-    WorkingStatePatch,
+    InsightUpdate, Item, ItemWrite, Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState,
+    ShortTermUpdate, Timestamp, WorkingState, WorkingStatePatch,
 };
 
+use super::items::ItemTable;
 use super::maintenance;
 use super::postings::PostingsIndex;
 use super::tables::{Row, Tables, run_key, session_key};
 use crate::error::{Error, Result};
+use crate::items::ItemScan;
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, visible_spaces};
@@ -27,6 +29,7 @@ pub struct InMemoryStore {
 pub(super) struct State {
     pub(super) tables: Tables,
     pub(super) postings: PostingsIndex,
+    pub(super) items: ItemTable,
 }
 
 impl InMemoryStore {
@@ -367,6 +370,23 @@ impl Store for InMemoryStore {
         let prepared =
             records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
         maintenance::restore(&mut *self.write()?, prepared, states)
+    }
+
+    fn write_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()> {
+        self.write()?.items.put(items, on_conflict, prepare::now());
+        Ok(())
+    }
+
+    fn scan_items(&self, scan: &ItemScan) -> Result<Vec<Item>> {
+        Ok(self.read()?.items.scan(scan))
+    }
+
+    fn remove_items(&self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt> {
+        Ok(self.write()?.items.remove(tenant_id, keys))
+    }
+
+    fn remove_expired_items(&self, now: Timestamp) -> Result<Receipt> {
+        Ok(self.write()?.items.remove_expired(now))
     }
 }
 

@@ -82,6 +82,26 @@ macro_rules! delegate_store {
             ) -> $crate::Result<engram_types::Receipt> {
                 self.inner.restore(records, states)
             }
+            fn write_items(
+                &self,
+                items: Vec<engram_types::ItemWrite>,
+                on_conflict: engram_types::OnConflict,
+            ) -> $crate::Result<()> {
+                self.inner.write_items(items, on_conflict)
+            }
+            fn scan_items(&self, scan: &$crate::ItemScan) -> $crate::Result<Vec<engram_types::Item>> {
+                self.inner.scan_items(scan)
+            }
+            fn remove_items(
+                &self,
+                tenant_id: &str,
+                keys: &[(String, String)],
+            ) -> $crate::Result<engram_types::Receipt> {
+                self.inner.remove_items(tenant_id, keys)
+            }
+            fn remove_expired_items(&self, now: engram_types::Timestamp) -> $crate::Result<engram_types::Receipt> {
+                self.inner.remove_expired_items(now)
+            }
         }
     };
 }

@@ -12,10 +12,12 @@ use crate::error::{Error, Result};
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "lifecycle", include_str!("../../migrations/postgres/0002_lifecycle.sql")),
+    (3, "items", include_str!("../../migrations/postgres/0003_items.sql")),
 ];
 const MYSQL: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/mysql/0001_init.sql")),
     (2, "lifecycle", include_str!("../../migrations/mysql/0002_lifecycle.sql")),
+    (3, "items", include_str!("../../migrations/mysql/0003_items.sql")),
 ];
 
 pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {

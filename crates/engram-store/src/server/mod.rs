@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod facts;
 mod fetch;
+mod items;
 mod maintenance;
 mod migrate;
 mod options;

@@ -47,6 +47,10 @@ impl ColumnReader for ServerRow<'_> {
     fn real(&self, index: usize) -> Result<f64> {
         self.get(index)
     }
+
+    fn optional_blob(&self, index: usize) -> Result<Option<Vec<u8>>> {
+        self.get(index)
+    }
 }
 
 /// Reads column `index` of `row` (integers, text).

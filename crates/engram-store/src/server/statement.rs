@@ -17,6 +17,7 @@ pub(super) enum Param {
     Integer(i64),
     OptionalInteger(Option<i64>),
     Real(f64),
+    OptionalBlob(Option<Vec<u8>>),
 }
 
 impl From<&str> for Param {
@@ -127,6 +128,7 @@ impl Statement {
                 Param::Integer(value) => query.bind(value),
                 Param::OptionalInteger(value) => query.bind(value),
                 Param::Real(value) => query.bind(value),
+                Param::OptionalBlob(value) => query.bind(value),
             };
         }
         query

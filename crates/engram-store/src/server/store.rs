@@ -2,16 +2,18 @@
 //! `MySqlStore` are this store with their dialect.
 
 use engram_types::{
-    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Limits,
-    Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
+    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Item,
+    ItemWrite, Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate,
+    Timestamp, WorkingState, WorkingStatePatch,
 };
 
 use super::database::Database;
 use super::dialect::Dialect;
 use super::error::database_error;
 use super::options::{ServerOptions, Target};
-use super::{events, facts, fetch, maintenance, postings, records, state, stats};
+use super::{events, facts, fetch, items, maintenance, postings, records, state, stats};
 use crate::error::{Error, Result};
+use crate::items::ItemScan;
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare;
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats};
@@ -236,5 +238,22 @@ impl Store for ServerStore {
         in_transaction!(self, |connection, created, dialect| maintenance::restore(
             connection, dialect, spaces, prepared, states, created
         ))
+    }
+
+    fn write_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()> {
+        let (items, now) = (&items, prepare::now());
+        in_transaction!(self, |connection, _created, dialect| items::put(connection, dialect, items, on_conflict, now))
+    }
+
+    fn scan_items(&self, scan: &ItemScan) -> Result<Vec<Item>> {
+        on_connection!(self, |connection, dialect| items::scan(connection, dialect, scan))
+    }
+
+    fn remove_items(&self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt> {
+        in_transaction!(self, |connection, _created, dialect| items::remove(connection, dialect, tenant_id, keys))
+    }
+
+    fn remove_expired_items(&self, now: Timestamp) -> Result<Receipt> {
+        in_transaction!(self, |connection, _created, dialect| items::remove_expired(connection, dialect, now))
     }
 }

@@ -21,6 +21,7 @@ pub(crate) trait ColumnReader {
     fn integer(&self, index: usize) -> Result<i64>;
     fn optional_integer(&self, index: usize) -> Result<Option<i64>>;
     fn real(&self, index: usize) -> Result<f64>;
+    fn optional_blob(&self, index: usize) -> Result<Option<Vec<u8>>>;
 }
 
 /// Reads a row selected with the kind's column list (`sql::table_info(kind).columns`).

@@ -6,6 +6,7 @@ mod columns;
 mod decode;
 mod encode;
 mod fetch;
+mod items;
 mod scan;
 mod spaces;
 mod term_counts;
@@ -14,6 +15,7 @@ pub(crate) use columns::{FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, table
 pub(crate) use decode::{ColumnReader, json, read_fact, read_insight, read_procedure, read_record, stored_terms, time};
 pub(crate) use encode::{millis, optional_millis, to_integer, to_json};
 pub(crate) use fetch::{RangeQuery, SqlParam, merge_ranges, range_queries, select_sequences};
+pub(crate) use items::{DELETE_EXPIRED_ITEMS, DELETE_ITEM, INSERT_ITEM, item_scan_query, read_item};
 pub(crate) use scan::{scan_query, state_filter};
 pub(crate) use spaces::{NewSpaces, SpaceIds};
 pub(crate) use term_counts::TermCounts;

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "lifecycle", include_str!("../../migrations/sqlite/0002_lifecycle.sql")),
+    (3, "items", include_str!("../../migrations/sqlite/0003_items.sql")),
 ];
 
 /// Applies the migrations this database lacks, all in one immediate transaction (two processes

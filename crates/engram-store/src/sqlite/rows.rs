@@ -38,6 +38,10 @@ impl ColumnReader for Row<'_> {
     fn real(&self, index: usize) -> Result<f64> {
         get(self, index)
     }
+
+    fn optional_blob(&self, index: usize) -> Result<Option<Vec<u8>>> {
+        get(self, index)
+    }
 }
 
 pub(super) fn get<T: FromSql>(row: &Row<'_>, index: usize) -> Result<T> {

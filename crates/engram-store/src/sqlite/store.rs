@@ -1,16 +1,18 @@
 use std::path::Path;
 
 use engram_types::{
-    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Limits,
-    Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
+    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Item,
+    ItemWrite, Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate,
+    Timestamp, WorkingState, WorkingStatePatch,
 };
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::connection::Connections;
 use super::error::storage;
 use super::postings::{NewSpaces, SpaceIds};
-use super::{events, facts, fetch, maintenance, postings, records, state, stats};
+use super::{events, facts, fetch, items, maintenance, postings, records, state, stats};
 use crate::error::{Error, Result};
+use crate::items::ItemScan;
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::open::Synchronous;
 use crate::prepare::{self};
@@ -207,5 +209,22 @@ impl Store for SqliteStore {
         let prepared =
             records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
         self.write(|connection, created| maintenance::restore(connection, &self.spaces, prepared, &states, created))
+    }
+
+    fn write_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()> {
+        let now = prepare::now();
+        self.write(|connection, _| items::put(connection, &items, on_conflict, now))
+    }
+
+    fn scan_items(&self, scan: &ItemScan) -> Result<Vec<Item>> {
+        self.read(|connection| items::scan(connection, scan))
+    }
+
+    fn remove_items(&self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt> {
+        self.write(|connection, _| items::remove(connection, tenant_id, keys))
+    }
+
+    fn remove_expired_items(&self, now: Timestamp) -> Result<Receipt> {
+        self.write(|connection, _| items::remove_expired(connection, now))
     }
 }

@@ -448,6 +448,22 @@ impl Store for Counting<'_> {
     fn restore(&self, records: Vec<Record>, states: Vec<engram_store::StoredState>) -> engram_store::Result<Receipt> {
         self.inner.restore(records, states)
     }
+    fn write_items(
+        &self,
+        items: Vec<engram_types::ItemWrite>,
+        on_conflict: engram_types::OnConflict,
+    ) -> engram_store::Result<()> {
+        self.inner.write_items(items, on_conflict)
+    }
+    fn scan_items(&self, scan: &engram_store::ItemScan) -> engram_store::Result<Vec<engram_types::Item>> {
+        self.inner.scan_items(scan)
+    }
+    fn remove_items(&self, tenant_id: &str, keys: &[(String, String)]) -> engram_store::Result<Receipt> {
+        self.inner.remove_items(tenant_id, keys)
+    }
+    fn remove_expired_items(&self, now: engram_types::Timestamp) -> engram_store::Result<Receipt> {
+        self.inner.remove_expired_items(now)
+    }
 }
 
 /// A 500-turn session consolidates into one episode whose sources are exactly the events

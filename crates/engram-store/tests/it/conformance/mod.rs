@@ -5,6 +5,7 @@
 pub mod events;
 pub mod facts;
 pub mod isolation;
+pub mod items;
 pub mod lifecycle;
 pub mod packets;
 pub mod records;
@@ -58,6 +59,9 @@ macro_rules! cases {
             lifecycle::stats_count_states_and_packets_warn_past_guards,
             lifecycle::aged_episodes_need_stronger_cues,
             lifecycle::postings_without_terms_report_totals,
+            items::items_round_trip_values_blobs_and_conflicts,
+            items::item_queries_select_by_prefix_keys_ranges_and_filters,
+            items::items_expire_and_delete_by_query,
         );
     };
 }

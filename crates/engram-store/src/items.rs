@@ -1,0 +1,145 @@
+//! Items (namespaced documents beside agent memory) over the three `Store` primitives
+//! (`write_items`, `scan_items`, `remove_items`, `remove_expired_items`): listing with value filters, offsets and limits,
+//! and deletion by query, written once for every backend.
+
+use engram_types::{Item, ItemQuery, ItemWrite, OnConflict, Receipt, Timestamp, join_namespace};
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// Rows one page of a filtered listing or deletion reads.
+const PAGE: u32 = 500;
+
+/// One bounded read of items, as a backend serves it: a namespace (or a prefix), optional keys
+/// and key bounds, expired items left out, ordered by (namespace, key), ascending or descending,
+/// starting after `cursor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemScan {
+    pub tenant_id: String,
+    /// The namespace, labels joined (`join_namespace`).
+    pub namespace: String,
+    /// Every namespace under `namespace` too (all namespaces of the tenant when it is empty).
+    pub prefix: bool,
+    pub keys: Vec<String>,
+    pub before_key: Option<String>,
+    pub after_key: Option<String>,
+    pub descending: bool,
+    /// The (namespace, key) the previous page ended at.
+    pub cursor: Option<(String, String)>,
+    pub without_blobs: bool,
+    /// Items with `expires_at <= now` are left out.
+    pub now: Timestamp,
+    pub limit: u32,
+}
+
+impl ItemScan {
+    fn from_query(query: &ItemQuery, now: Timestamp, limit: u32) -> Self {
+        Self {
+            tenant_id: query.tenant_id.clone(),
+            namespace: join_namespace(&query.namespace),
+            prefix: query.prefix,
+            keys: query.keys.clone(),
+            before_key: query.before_key.clone(),
+            after_key: query.after_key.clone(),
+            descending: query.descending,
+            cursor: None,
+            without_blobs: query.without_blobs,
+            now,
+            limit,
+        }
+    }
+
+    /// The bounds of the namespaces under a prefix: labels are joined by `\u{1f}`, so every
+    /// namespace that extends `namespace` sorts in `[namespace + "\u{1f}", namespace + "\u{20}")`.
+    pub fn prefix_range(&self) -> (String, String) {
+        (format!("{}\u{1f}", self.namespace), format!("{}\u{20}", self.namespace))
+    }
+
+    /// Whether a stored (namespace, key) is one this scan selects (the in-memory store's filter;
+    /// SQL backends say the same in their `WHERE`).
+    pub fn selects(&self, namespace: &str, key: &str) -> bool {
+        let in_namespace = if self.prefix && self.namespace.is_empty() {
+            true
+        } else if self.prefix {
+            let (low, high) = self.prefix_range();
+            namespace == self.namespace || (namespace >= low.as_str() && namespace < high.as_str())
+        } else {
+            namespace == self.namespace
+        };
+        in_namespace
+            && (self.keys.is_empty() || self.keys.iter().any(|wanted| wanted == key))
+            && self.before_key.as_deref().is_none_or(|before| key < before)
+            && self.after_key.as_deref().is_none_or(|after| key > after)
+            && self.cursor.as_ref().is_none_or(|(cursor_namespace, cursor_key)| {
+                let position = (namespace, key);
+                let cursor = (cursor_namespace.as_str(), cursor_key.as_str());
+                if self.descending { position < cursor } else { position > cursor }
+            })
+    }
+}
+
+/// Items for every [`Store`]: the filtered reads and deletes callers use.
+pub trait Items {
+    /// Validates and writes items in one transaction; `on_conflict` says what a taken key does.
+    fn put_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()>;
+
+    /// The items a query selects, in (namespace, key) order (descending with `descending`),
+    /// after `offset` of them, at most `limit`. Expired items are never returned.
+    fn list_items(&self, query: &ItemQuery) -> Result<Vec<Item>>;
+
+    /// Deletes every item a query selects (`offset` and `limit` do not apply), one page per
+    /// transaction. The receipt counts the `items` rows removed.
+    fn delete_items(&self, query: &ItemQuery) -> Result<Receipt>;
+}
+
+impl<S: Store + ?Sized> Items for S {
+    fn put_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()> {
+        for (index, item) in items.iter().enumerate() {
+            item.validate(self.limits()).map_err(|invalid| invalid.within(&format!("items[{index}]")))?;
+        }
+        self.write_items(items, on_conflict)
+    }
+
+    fn list_items(&self, query: &ItemQuery) -> Result<Vec<Item>> {
+        query.validate(self.limits())?;
+        let wanted = query.offset as usize + query.limit as usize;
+        // Without a filter every row counts: one read of exactly what is needed.
+        let page = if query.filter.is_empty() { u32::try_from(wanted).unwrap_or(u32::MAX) } else { PAGE };
+        let mut scan = ItemScan::from_query(query, crate::prepare::now(), page);
+        let mut found = Vec::new();
+        loop {
+            let rows = self.scan_items(&scan)?;
+            let exhausted = rows.len() < scan.limit as usize;
+            scan.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
+            found.extend(rows.into_iter().filter(|item| query.matches(item)));
+            if exhausted || found.len() >= wanted {
+                break;
+            }
+        }
+        Ok(found.into_iter().skip(query.offset as usize).take(query.limit as usize).collect())
+    }
+
+    fn delete_items(&self, query: &ItemQuery) -> Result<Receipt> {
+        query.validate(self.limits())?;
+        let mut scan = ItemScan::from_query(query, crate::prepare::now(), PAGE);
+        scan.without_blobs = true;
+        let mut receipt = Receipt::default();
+        loop {
+            let rows = self.scan_items(&scan)?;
+            let exhausted = rows.len() < scan.limit as usize;
+            scan.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
+            let doomed: Vec<(String, String)> = rows
+                .into_iter()
+                .filter(|item| query.matches(item))
+                .map(|item| (join_namespace(&item.namespace), item.key))
+                .collect();
+            if !doomed.is_empty() {
+                receipt.merge(self.remove_items(&query.tenant_id, &doomed)?);
+            }
+            if exhausted {
+                break;
+            }
+        }
+        Ok(receipt)
+    }
+}

@@ -1,0 +1,262 @@
+//! Items: namespaced documents kept next to agent memory for the frameworks built on engram
+//! (LangGraph's checkpoints and pending writes, a `BaseStore`'s items). An item is a JSON value
+//! and an optional blob under `(tenant, namespace, key)`; it is not part of any packet.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Timestamp;
+use crate::limits::Limits;
+use crate::validation::{ValidationError, check_id, check_json};
+
+/// Most labels in a namespace.
+pub const MAX_NAMESPACE_DEPTH: usize = 16;
+/// Longest namespace, its labels joined, in bytes (the width of the server key columns).
+pub const MAX_NAMESPACE_BYTES: usize = 384;
+
+/// One item to store. `blob` travels beside the JSON (bytes are not JSON): the Python layer
+/// fills it from a `bytes` value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemWrite {
+    #[serde(default = "default_tenant")]
+    pub tenant_id: String,
+    pub namespace: Vec<String>,
+    pub key: String,
+    #[serde(default)]
+    pub value: Value,
+    #[serde(skip)]
+    pub blob: Option<Vec<u8>>,
+    /// After this instant the item is gone for every read, and the next sweep deletes it.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// What a write does when the key is taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnConflict {
+    /// The new value replaces the stored one (`created_at` is kept).
+    #[default]
+    Replace,
+    /// The stored item stays as it is.
+    Keep,
+}
+
+/// A stored item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub tenant_id: String,
+    pub namespace: Vec<String>,
+    pub key: String,
+    pub value: Value,
+    /// Serialized as bytes (a Python `bytes`), never read from JSON.
+    #[serde(serialize_with = "serialize_blob", skip_deserializing, default)]
+    pub blob: Option<Vec<u8>>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Which items a read or a delete selects: one namespace (or every namespace under a prefix),
+/// optionally only some keys, a key range, and conditions on the value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemQuery {
+    #[serde(default = "default_tenant")]
+    pub tenant_id: String,
+    pub namespace: Vec<String>,
+    /// `namespace` is a prefix: items of every namespace that starts with it (itself included).
+    #[serde(default)]
+    pub prefix: bool,
+    /// Only these keys (every key when empty).
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Only keys strictly before this one.
+    #[serde(default)]
+    pub before_key: Option<String>,
+    /// Only keys strictly after this one.
+    #[serde(default)]
+    pub after_key: Option<String>,
+    /// Newest key first (keys in descending order within a namespace).
+    #[serde(default)]
+    pub descending: bool,
+    /// Conditions on the value, all of which must hold: a dotted path (`metadata.run_id`) to a
+    /// value, or to an operator object (`{"$gte": 3}`; `$eq`, `$ne`, `$gt`, `$gte`, `$lt`,
+    /// `$lte`, `$in`).
+    #[serde(default)]
+    pub filter: BTreeMap<String, Value>,
+    /// Leaves the blobs out (listing metadata only).
+    #[serde(default)]
+    pub without_blobs: bool,
+    /// Items skipped before the first returned.
+    #[serde(default)]
+    pub offset: u32,
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+}
+
+fn serialize_blob<S: serde::Serializer>(blob: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+    match blob {
+        Some(bytes) => serializer.serialize_bytes(bytes),
+        None => serializer.serialize_none(),
+    }
+}
+
+fn default_tenant() -> String {
+    "default".to_string()
+}
+
+const fn default_limit() -> u32 {
+    100
+}
+
+impl ItemQuery {
+    /// Every item of one namespace, keys ascending, at most `limit`.
+    pub fn new(tenant_id: impl Into<String>, namespace: Vec<String>, limit: u32) -> Self {
+        Self {
+            tenant_id: tenant_id.into(),
+            namespace,
+            prefix: false,
+            keys: Vec::new(),
+            before_key: None,
+            after_key: None,
+            descending: false,
+            filter: BTreeMap::new(),
+            without_blobs: false,
+            offset: 0,
+            limit,
+        }
+    }
+
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        check_id("tenant_id", &self.tenant_id, limits.max_id_bytes)?;
+        check_namespace("namespace", &self.namespace, self.prefix, limits)?;
+        for (index, key) in self.keys.iter().enumerate() {
+            check_id(&format!("keys[{index}]"), key, limits.max_id_bytes)?;
+        }
+        for (path, condition) in &self.filter {
+            check_condition(path, condition)?;
+        }
+        if self.limit == 0 {
+            return Err(ValidationError::new("limit", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Whether a stored item passes `filter`.
+    pub fn matches(&self, item: &Item) -> bool {
+        self.filter.iter().all(|(path, condition)| {
+            let found = path.split('.').try_fold(&item.value, |value, part| value.get(part));
+            holds(found, condition)
+        })
+    }
+}
+
+impl ItemWrite {
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        check_id("tenant_id", &self.tenant_id, limits.max_id_bytes)?;
+        check_namespace("namespace", &self.namespace, false, limits)?;
+        check_id("key", &self.key, limits.max_id_bytes)?;
+        check_json("value", &self.value, limits)?;
+        if let Some(blob) = &self.blob
+            && blob.len() > limits.max_blob_bytes
+        {
+            return Err(ValidationError::new(
+                "blob",
+                format!("is {} bytes, the limit is {}", blob.len(), limits.max_blob_bytes),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The separator of namespace labels in storage: a control character, which labels never hold.
+pub const NAMESPACE_SEPARATOR: char = '\u{1f}';
+
+/// The stored form of a namespace: its labels joined by [`NAMESPACE_SEPARATOR`].
+pub fn join_namespace(namespace: &[String]) -> String {
+    namespace.join(&NAMESPACE_SEPARATOR.to_string())
+}
+
+/// The labels of a stored namespace.
+pub fn split_namespace(joined: &str) -> Vec<String> {
+    joined.split(NAMESPACE_SEPARATOR).map(str::to_string).collect()
+}
+
+fn check_namespace(field: &str, namespace: &[String], prefix: bool, limits: &Limits) -> Result<(), ValidationError> {
+    if namespace.is_empty() && !prefix {
+        return Err(ValidationError::new(field, "must have at least one label"));
+    }
+    if namespace.len() > MAX_NAMESPACE_DEPTH {
+        return Err(ValidationError::new(
+            field,
+            format!("has {} labels, the limit is {MAX_NAMESPACE_DEPTH}", namespace.len()),
+        ));
+    }
+    for (index, label) in namespace.iter().enumerate() {
+        check_id(&format!("{field}[{index}]"), label, limits.max_id_bytes)?;
+    }
+    let joined = join_namespace(namespace).len();
+    if joined > MAX_NAMESPACE_BYTES {
+        return Err(ValidationError::new(
+            field,
+            format!("is {joined} bytes joined, the limit is {MAX_NAMESPACE_BYTES}"),
+        ));
+    }
+    Ok(())
+}
+
+const OPERATORS: [&str; 7] = ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in"];
+
+fn check_condition(path: &str, condition: &Value) -> Result<(), ValidationError> {
+    let field = format!("filter.{path}");
+    if path.is_empty() || path.split('.').any(str::is_empty) {
+        return Err(ValidationError::new(field, "is not a dotted path of keys"));
+    }
+    let Some(operators) = operator_object(condition) else { return Ok(()) };
+    for (operator, operand) in operators {
+        if !OPERATORS.contains(&operator.as_str()) {
+            return Err(ValidationError::new(
+                format!("{field}.{operator}"),
+                format!("unknown operator; expected one of {}", OPERATORS.join(", ")),
+            ));
+        }
+        if operator == "$in" && !operand.is_array() {
+            return Err(ValidationError::new(format!("{field}.$in"), "expects a list"));
+        }
+    }
+    Ok(())
+}
+
+/// An object whose keys all start with `$` is a set of operators; anything else is a value to equal.
+fn operator_object(condition: &Value) -> Option<&serde_json::Map<String, Value>> {
+    condition.as_object().filter(|map| !map.is_empty() && map.keys().all(|key| key.starts_with('$')))
+}
+
+fn holds(found: Option<&Value>, condition: &Value) -> bool {
+    let Some(operators) = operator_object(condition) else { return found == Some(condition) };
+    operators.iter().all(|(operator, operand)| match operator.as_str() {
+        "$eq" => found == Some(operand),
+        "$ne" => found != Some(operand),
+        "$in" => operand.as_array().is_some_and(|options| found.is_some_and(|value| options.contains(value))),
+        ordering => found.and_then(|value| compare(value, operand)).is_some_and(|order| match ordering {
+            "$gt" => order.is_gt(),
+            "$gte" => order.is_ge(),
+            "$lt" => order.is_lt(),
+            "$lte" => order.is_le(),
+            _ => false,
+        }),
+    })
+}
+
+/// Numbers compare with numbers and strings with strings; anything else does not compare.
+fn compare(left: &Value, right: &Value) -> Option<std::cmp::Ordering> {
+    match (left, right) {
+        (Value::Number(left), Value::Number(right)) => left.as_f64()?.partial_cmp(&right.as_f64()?),
+        (Value::String(left), Value::String(right)) => Some(left.cmp(right)),
+        _ => None,
+    }
+}

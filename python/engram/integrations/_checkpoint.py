@@ -1,0 +1,515 @@
+"""`EngramCheckpointer`: LangGraph checkpoints and pending writes kept as engram items, in the
+same database as the agent's memory (any backend).
+
+Layout (all under the tenant given, default ``"default"``):
+
+- a checkpoint is the item ``("langgraph", "checkpoints", thread_id, "ns:" + checkpoint_ns)`` /
+  ``checkpoint_id``: value ``{"parent", "type", "metadata"}``, blob the serialized checkpoint;
+- a pending write is the item ``("langgraph", "writes", thread_id, "ns:" + checkpoint_ns,
+  checkpoint_id)`` / ``"<task_id>/<idx>"``: value ``{"task_id", "task_path", "idx", "channel",
+  "type"}``, blob the serialized value.
+
+Checkpoint ids sort by time (uuid6), so the latest checkpoint of a namespace is its greatest
+key: one index range with a limit, however long the thread.
+
+Every operation is planned once (which items to read, write or delete) and run by a sync method
+over ``Memory`` and an async twin over ``AsyncMemory``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Dict, List, Optional, Tuple, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from engram import AsyncMemory, Memory
+from engram.types import ItemInput, ItemQuery, OnConflict
+
+ROOT = "langgraph"
+# Listing a whole thread (or every thread) reads at most this many checkpoints.
+LIST_ALL = 1_000_000
+
+Item = Dict[str, Any]  # an item or an item query, as the store's dicts
+
+
+def _namespace_label(checkpoint_ns: str) -> str:
+    # Item labels may not be empty; the root namespace "" is "ns:".
+    return "ns:" + checkpoint_ns
+
+
+def _checkpoint_ns(label: str) -> str:
+    return label[3:]
+
+
+def _checkpoints_namespace(thread_id: str, checkpoint_ns: Optional[str] = None) -> List[str]:
+    labels = [ROOT, "checkpoints", str(thread_id)]
+    return labels if checkpoint_ns is None else [*labels, _namespace_label(checkpoint_ns)]
+
+
+def _writes_namespace(thread_id: str, checkpoint_ns: Optional[str] = None, checkpoint_id: Optional[str] = None) -> List[str]:
+    labels = [ROOT, "writes", str(thread_id)]
+    if checkpoint_ns is not None:
+        labels.append(_namespace_label(checkpoint_ns))
+        if checkpoint_id is not None:
+            labels.append(checkpoint_id)
+    return labels
+
+
+class EngramCheckpointer(BaseCheckpointSaver[str]):
+    """A LangGraph checkpointer over engram: ``Memory`` for the sync methods, ``AsyncMemory``
+    for the async ones (``from_conn_string`` opens both on one database). Given only one of the
+    two, the other side runs it in a worker thread (async) or is unavailable (sync)."""
+
+    def __init__(
+        self,
+        memory: Optional[Memory] = None,
+        *,
+        async_memory: Optional[AsyncMemory] = None,
+        tenant_id: str = "default",
+        serde: Optional[SerializerProtocol] = None,
+    ) -> None:
+        super().__init__(serde=serde)
+        if memory is None and async_memory is None:
+            raise ValueError("EngramCheckpointer needs a Memory, an AsyncMemory or both")
+        self.memory = memory
+        self.async_memory = async_memory
+        self.tenant_id = tenant_id
+
+    # --- opening ------------------------------------------------------------------------
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(cls, conn_string: str, *, tenant_id: str = "default") -> Iterator["EngramCheckpointer"]:
+        """A checkpointer on `conn_string`: a SQLite path (``":memory:"`` for a private
+        in-memory store), or a ``postgres://`` / ``mysql://`` DSN. Closed on exit."""
+        memory = Memory(**_open_arguments(conn_string))
+        try:
+            yield cls(memory, tenant_id=tenant_id)
+        finally:
+            memory.close()
+
+    @classmethod
+    @asynccontextmanager
+    async def afrom_conn_string(cls, conn_string: str, *, tenant_id: str = "default") -> AsyncIterator["EngramCheckpointer"]:
+        """`from_conn_string` for asyncio: the async methods run on an ``AsyncMemory``."""
+        async_memory = AsyncMemory(**_open_arguments(conn_string))
+        try:
+            yield cls(async_memory=async_memory, tenant_id=tenant_id)
+        finally:
+            await async_memory.close()
+
+    def setup(self) -> None:
+        """Nothing to create: engram applies its migrations when a store opens. Idempotent."""
+
+    async def asetup(self) -> None:
+        """`setup` for asyncio: nothing to create."""
+
+    # --- plans: what each operation reads and writes ----------------------------------------
+
+    def _query(self, namespace: List[str], **extra: Any) -> Item:
+        return {"tenant_id": self.tenant_id, "namespace": namespace, **extra}
+
+    def _get_query(self, config: RunnableConfig) -> Item:
+        configurable = config["configurable"]
+        namespace = _checkpoints_namespace(configurable["thread_id"], configurable.get("checkpoint_ns", ""))
+        checkpoint_id = get_checkpoint_id(config)
+        if checkpoint_id:
+            return self._query(namespace, keys=[checkpoint_id], limit=1)
+        return self._query(namespace, descending=True, limit=1)
+
+    def _writes_query(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Item:
+        return self._query(_writes_namespace(thread_id, checkpoint_ns, checkpoint_id), limit=LIST_ALL)
+
+    def _list_query(
+        self, config: Optional[RunnableConfig], filter: Optional[Dict[str, Any]], before: Optional[RunnableConfig],
+        limit: Optional[int],
+    ) -> Tuple[Item, bool]:
+        """The item query of `list`, and whether its results need sorting by checkpoint id
+        (listing across namespaces or threads, which the store orders by namespace first)."""
+        configurable = (config or {}).get("configurable", {})
+        thread_id = configurable.get("thread_id")
+        checkpoint_ns = configurable.get("checkpoint_ns")
+        query: Item
+        if thread_id is not None and checkpoint_ns is not None:
+            query = self._query(_checkpoints_namespace(thread_id, checkpoint_ns), descending=True)
+            one_namespace = True
+        else:
+            prefix = _checkpoints_namespace(thread_id) if thread_id is not None else [ROOT, "checkpoints"]
+            query = self._query(prefix, prefix=True, descending=True)
+            one_namespace = False
+        checkpoint_id = configurable.get("checkpoint_id")
+        if checkpoint_id:
+            query["keys"] = [checkpoint_id]
+        if before is not None and get_checkpoint_id(before):
+            query["before_key"] = get_checkpoint_id(before)
+        if filter:
+            query["filter"] = {f"metadata.{key}": value for key, value in filter.items()}
+        query["limit"] = limit if one_namespace and limit is not None else LIST_ALL
+        return query, not one_namespace
+
+    def _checkpoint_item(
+        self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata
+    ) -> Tuple[Item, RunnableConfig]:
+        configurable = config["configurable"]
+        thread_id, checkpoint_ns = str(configurable["thread_id"]), configurable.get("checkpoint_ns", "")
+        type_, blob = self.serde.dumps_typed(checkpoint)
+        item = {
+            "tenant_id": self.tenant_id,
+            "namespace": _checkpoints_namespace(thread_id, checkpoint_ns),
+            "key": checkpoint["id"],
+            "value": {"parent": configurable.get("checkpoint_id"), "type": type_,
+                      "metadata": _plain(get_checkpoint_metadata(config, metadata))},
+            "blob": blob,
+        }
+        stored: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns,
+                                                    "checkpoint_id": checkpoint["id"]}}
+        return item, stored
+
+    def _write_items(
+        self, config: RunnableConfig, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str
+    ) -> Tuple[List[Item], str]:
+        configurable = config["configurable"]
+        namespace = _writes_namespace(str(configurable["thread_id"]), configurable.get("checkpoint_ns", ""),
+                                      str(configurable["checkpoint_id"]))
+        items = []
+        for idx, (channel, value) in enumerate(writes):
+            index = WRITES_IDX_MAP.get(channel, idx)
+            type_, blob = self.serde.dumps_typed(value)
+            items.append({
+                "tenant_id": self.tenant_id, "namespace": namespace, "key": f"{task_id}/{index}",
+                "value": {"task_id": task_id, "task_path": task_path, "idx": index, "channel": channel,
+                          "type": type_},
+                "blob": blob,
+            })
+        # Special writes (errors, interrupts) replace; ordinary ones are written once.
+        on_conflict = "replace" if all(channel in WRITES_IDX_MAP for channel, _ in writes) else "keep"
+        return items, on_conflict
+
+    def _tuple(self, item: Item, writes: List[Item]) -> CheckpointTuple:
+        namespace = item["namespace"]
+        thread_id, checkpoint_ns = namespace[2], _checkpoint_ns(namespace[3])
+        value = item["value"]
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns,
+                                                    "checkpoint_id": item["key"]}}
+        parent: Optional[RunnableConfig] = None
+        if value.get("parent"):
+            parent = {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns,
+                                       "checkpoint_id": value["parent"]}}
+        return CheckpointTuple(
+            config,
+            self.serde.loads_typed((value["type"], item["blob"])),
+            cast(CheckpointMetadata, value.get("metadata") or {}),
+            parent,
+            self._pending(writes),
+        )
+
+    def _pending(self, writes: List[Item]) -> List[PendingWrite]:
+        ordered = sorted(writes, key=lambda write: (write["value"]["task_path"], write["value"]["task_id"],
+                                                    write["value"]["idx"]))
+        return [(write["value"]["task_id"], write["value"]["channel"],
+                 self.serde.loads_typed((write["value"]["type"], write["blob"]))) for write in ordered]
+
+    def _sync(self) -> Memory:
+        if self.memory is None:
+            raise RuntimeError("this EngramCheckpointer was opened for asyncio: use the a* methods")
+        return self.memory
+
+    def _list(self, query: Item) -> List[Item]:
+        return cast(List[Item], self._sync().list_items(cast(ItemQuery, query)))
+
+    def _put(self, items: List[Item], on_conflict: str = "replace") -> None:
+        self._sync().put_items(cast(List[ItemInput], items), cast(OnConflict, on_conflict))
+
+    def _delete(self, query: Item) -> None:
+        self._sync().delete_items(cast(ItemQuery, query))
+
+    # --- sync --------------------------------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
+        found = self._list(self._get_query(config))
+        if not found:
+            return None
+        item = found[0]
+        writes = self._list(self._writes_query(item["namespace"][2], _checkpoint_ns(item["namespace"][3]),
+                                                      item["key"]))
+        return self._tuple(item, writes)
+
+    def list(
+        self,
+        config: Optional[RunnableConfig],
+        *,
+        filter: Optional[Dict[str, Any]] = None,
+        before: Optional[RunnableConfig] = None,
+        limit: Optional[int] = None,
+    ) -> Iterator[CheckpointTuple]:
+        query, needs_sorting = self._list_query(config, filter, before, limit)
+        for item in _newest_first(self._list(query), needs_sorting, limit):
+            writes = self._list(self._writes_query(item["namespace"][2], _checkpoint_ns(item["namespace"][3]),
+                                                          item["key"]))
+            yield self._tuple(item, writes)
+
+    def put(
+        self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        item, stored = self._checkpoint_item(config, checkpoint, metadata)
+        self._put([item])
+        return stored
+
+    def put_writes(
+        self, config: RunnableConfig, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        items, on_conflict = self._write_items(config, writes, task_id, task_path)
+        if items:
+            self._put(items, on_conflict)
+
+    def delete_thread(self, thread_id: str) -> None:
+        for namespace in (_checkpoints_namespace(thread_id), _writes_namespace(thread_id)):
+            self._delete(self._query(namespace, prefix=True))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        if not run_ids:
+            return
+        doomed = self._list(self._runs_query(run_ids))
+        for query in self._delete_checkpoint_queries(doomed):
+            self._delete(query)
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        items = [item for namespace in (_checkpoints_namespace(source_thread_id), _writes_namespace(source_thread_id))
+                 for item in self._list(self._query(namespace, prefix=True, limit=LIST_ALL))]
+        copies = _copied(items, target_thread_id)
+        if copies:
+            self._put(copies)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        for thread_id in thread_ids:
+            if strategy == "delete":
+                self.delete_thread(thread_id)
+                continue
+            _check_strategy(strategy)
+            headers = self._list(self._query(_checkpoints_namespace(thread_id), prefix=True, limit=LIST_ALL,
+                                                    without_blobs=True))
+            kept: set[Tuple[str, str]] = set()
+            for latest in _latest_per_namespace(headers):
+                # The headers have no blobs; the chain's checkpoints are read whole.
+                chain = self._list(self._query(latest["namespace"], keys=[latest["key"]], limit=1))
+                while chain:
+                    nearest = self._needs_ancestor(chain)
+                    if nearest is None:
+                        break
+                    found = self._list(self._query(latest["namespace"], keys=[nearest], limit=1))
+                    if not found:
+                        break
+                    chain.append(found[0])
+                kept.add((_checkpoint_ns(latest["namespace"][3]), latest["key"]))
+                kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
+            for query in self._delete_checkpoint_queries(
+                    [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]):
+                self._delete(query)
+
+    # --- async -------------------------------------------------------------------------------
+
+    async def _call(self, method: str, *arguments: Any) -> Any:
+        if self.async_memory is not None:
+            return await getattr(self.async_memory, method)(*arguments)
+        import asyncio
+
+        return await asyncio.to_thread(getattr(self._sync(), method), *arguments)
+
+    async def aget_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
+        found = await self._call("list_items", self._get_query(config))
+        if not found:
+            return None
+        item = found[0]
+        writes = await self._call("list_items", self._writes_query(item["namespace"][2],
+                                                                   _checkpoint_ns(item["namespace"][3]), item["key"]))
+        return self._tuple(item, writes)
+
+    async def alist(
+        self,
+        config: Optional[RunnableConfig],
+        *,
+        filter: Optional[Dict[str, Any]] = None,
+        before: Optional[RunnableConfig] = None,
+        limit: Optional[int] = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        query, needs_sorting = self._list_query(config, filter, before, limit)
+        for item in _newest_first(await self._call("list_items", query), needs_sorting, limit):
+            writes = await self._call("list_items", self._writes_query(item["namespace"][2],
+                                                                       _checkpoint_ns(item["namespace"][3]),
+                                                                       item["key"]))
+            yield self._tuple(item, writes)
+
+    async def aput(
+        self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        item, stored = self._checkpoint_item(config, checkpoint, metadata)
+        await self._call("put_items", [item])
+        return stored
+
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        items, on_conflict = self._write_items(config, writes, task_id, task_path)
+        if items:
+            await self._call("put_items", items, on_conflict)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        for namespace in (_checkpoints_namespace(thread_id), _writes_namespace(thread_id)):
+            await self._call("delete_items", self._query(namespace, prefix=True))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        if not run_ids:
+            return
+        doomed = await self._call("list_items", self._runs_query(run_ids))
+        for query in self._delete_checkpoint_queries(doomed):
+            await self._call("delete_items", query)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        items = []
+        for namespace in (_checkpoints_namespace(source_thread_id), _writes_namespace(source_thread_id)):
+            items.extend(await self._call("list_items", self._query(namespace, prefix=True, limit=LIST_ALL)))
+        copies = _copied(items, target_thread_id)
+        if copies:
+            await self._call("put_items", copies)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        for thread_id in thread_ids:
+            if strategy == "delete":
+                await self.adelete_thread(thread_id)
+                continue
+            _check_strategy(strategy)
+            headers = await self._call("list_items", self._query(_checkpoints_namespace(thread_id), prefix=True,
+                                                                 limit=LIST_ALL, without_blobs=True))
+            kept: set[Tuple[str, str]] = set()
+            for latest in _latest_per_namespace(headers):
+                chain = await self._call("list_items", self._query(latest["namespace"], keys=[latest["key"]], limit=1))
+                while chain:
+                    nearest = self._needs_ancestor(chain)
+                    if nearest is None:
+                        break
+                    found = await self._call("list_items", self._query(latest["namespace"], keys=[nearest], limit=1))
+                    if not found:
+                        break
+                    chain.append(found[0])
+                kept.add((_checkpoint_ns(latest["namespace"][3]), latest["key"]))
+                kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
+            for query in self._delete_checkpoint_queries(
+                    [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]):
+                await self._call("delete_items", query)
+
+    # --- shared by the twins -----------------------------------------------------------------
+
+    def _runs_query(self, run_ids: Sequence[str]) -> Item:
+        return self._query([ROOT, "checkpoints"], prefix=True, limit=LIST_ALL, without_blobs=True,
+                           filter={"metadata.run_id": {"$in": [str(run_id) for run_id in run_ids]}})
+
+    def _delete_checkpoint_queries(self, checkpoints: List[Item]) -> List[Item]:
+        """Deleting checkpoints: per namespace one query for the checkpoints, and one per
+        checkpoint for its pending writes."""
+        by_namespace: Dict[Tuple[str, ...], List[str]] = {}
+        for item in checkpoints:
+            by_namespace.setdefault(tuple(item["namespace"]), []).append(item["key"])
+        queries = []
+        for namespace, keys in by_namespace.items():
+            queries.append(self._query(list(namespace), keys=keys))
+            for key in keys:
+                queries.append(self._query(_writes_namespace(namespace[2], _checkpoint_ns(namespace[3]), key)))
+        return queries
+
+    def _needs_ancestor(self, chain: List[Item]) -> Optional[str]:
+        """The parent id `prune` must also keep, or None when the chain is complete.
+
+        A `DeltaChannel` keeps only a sentinel in `channel_values` between snapshots; its value is
+        rebuilt from the ancestors' writes back to the nearest ancestor holding a value (see
+        `BaseCheckpointSaver.get_delta_channel_history`). So the kept checkpoint needs every
+        ancestor until each channel it versions but does not hold has been seen with a value."""
+        latest = chain[0]
+        missing = set(self._checkpoint_of(latest)["channel_versions"]) - set(
+            self._checkpoint_of(latest)["channel_values"])
+        for ancestor in chain[1:]:
+            missing -= set(self._checkpoint_of(ancestor)["channel_values"])
+        parent = chain[-1]["value"].get("parent")
+        return parent if missing and parent else None
+
+    def _checkpoint_of(self, item: Item) -> Checkpoint:
+        cached = item.get("_checkpoint")
+        if cached is None:
+            cached = self.serde.loads_typed((item["value"]["type"], item["blob"]))
+            item["_checkpoint"] = cached
+        return cast(Checkpoint, cached)
+
+    def get_next_version(self, current: Optional[str], channel: None) -> str:
+        """Versions as LangGraph's own savers write them: a zero-padded counter and a random
+        fraction, so they sort as strings."""
+        import random
+
+        if current is None:
+            current_version = 0
+        elif isinstance(current, int):
+            current_version = current
+        else:
+            current_version = int(current.split(".")[0])
+        return f"{current_version + 1:032}.{random.random():016}"
+
+
+def _open_arguments(conn_string: str) -> Dict[str, Any]:
+    if conn_string.startswith("postgres://") or conn_string.startswith("postgresql://"):
+        return {"backend": "postgres", "dsn": conn_string}
+    if conn_string.startswith("mysql://"):
+        return {"backend": "mysql", "dsn": conn_string}
+    if conn_string == ":memory:":
+        return {"in_memory": True}
+    return {"path": conn_string}
+
+
+def _plain(metadata: Any) -> Any:
+    """Metadata as JSON-able values (what LangGraph's SQL savers store, and filter on)."""
+    import json
+
+    return json.loads(json.dumps(metadata, ensure_ascii=False, default=str))
+
+
+def _newest_first(items: List[Item], needs_sorting: bool, limit: Optional[int]) -> List[Item]:
+    if needs_sorting:
+        items = sorted(items, key=lambda item: item["key"], reverse=True)
+    return items if limit is None else items[:limit]
+
+
+def _latest_per_namespace(headers: List[Item]) -> List[Item]:
+    latest: Dict[str, Item] = {}
+    for item in headers:
+        label = item["namespace"][3]
+        if label not in latest or item["key"] > latest[label]["key"]:
+            latest[label] = item
+    return list(latest.values())
+
+
+def _copied(items: List[Item], target_thread_id: str) -> List[Item]:
+    copies = []
+    for item in items:
+        namespace = list(item["namespace"])
+        namespace[2] = str(target_thread_id)
+        copies.append({"tenant_id": item["tenant_id"], "namespace": namespace, "key": item["key"],
+                       "value": item["value"], "blob": item["blob"], "expires_at": item["expires_at"]})
+    return copies
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy != "keep_latest":
+        raise ValueError(f"unknown prune strategy {strategy!r}; expected 'keep_latest' or 'delete'")
