@@ -4,8 +4,11 @@ Each comparison seeds engram and its peer with the same data in SQLite files of 
 times the same operation on both, alternating, `--repeat` times, and prints the medians and the
 ratio peer / engram (above 1: engram is faster). Comparisons (`--only NAME`, repeatable):
 
-  history   reading a 2,000-message chat session: `EngramChatMessageHistory.messages` (window
-            2,000) vs langchain_community's `SQLChatMessageHistory.messages` (SQLAlchemy)
+  history       reading a 2,000-message chat session: `EngramChatMessageHistory.messages` (window
+                2,000) vs langchain_community's `SQLChatMessageHistory.messages` (SQLAlchemy)
+  checkpointer  `put` of a checkpoint and `get_tuple` of a thread's latest one (with its pending
+                writes), on a thread of 500 checkpoints: `EngramCheckpointer` vs LangGraph's
+                `SqliteSaver`, both on SQLite files
 
 Needs the dev dependencies (`make venv`). Build the extension in release mode first for figures
 worth quoting (`make build`), then:
@@ -118,10 +121,59 @@ def compare_history(settings: Settings, directory: Path) -> List[Row]:
     return [Row("history", f"read {count} messages", "SQLChatMessageHistory (SQLite)", engram_seconds, peer_seconds)]
 
 
-# One function per comparison: (settings, a scratch directory) -> rows. LangGraph's SqliteSaver
-# (put, get_tuple) and SqliteStore (search over 20k items) come next.
+def compare_checkpointer(settings: Settings, directory: Path) -> List[Row]:
+    """A checkpointer's hot path: `put` of the next checkpoint and `get_tuple` of the latest."""
+    import sqlite3
+
+    from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from engram.integrations.langgraph import EngramCheckpointer
+
+    history = settings.size(500, 20)
+    channel_values = {"messages": [" ".join(random.Random(index).choice(WORDS) for _ in range(20))
+                                   for index in range(20)], "step": 0}
+    connection = sqlite3.connect(str(directory / "peer-checkpoints.db"), check_same_thread=False)
+    peer = SqliteSaver(connection)
+    peer.setup()
+    rows: List[Row] = []
+    with EngramCheckpointer.from_conn_string(str(directory / "engram-checkpoints.db")) as engram:
+        savers = {"engram": engram, "peer": peer}
+        parents: Dict[str, Dict[str, Any]] = {name: {"configurable": {"thread_id": "t1", "checkpoint_ns": ""}}
+                                              for name in savers}
+        steps = {name: 0 for name in savers}
+
+        def put(name: str) -> None:
+            steps[name] += 1
+            step = steps[name]
+            checkpoint = create_checkpoint(empty_checkpoint(), None, step)
+            checkpoint["channel_values"] = {**channel_values, "step": step}
+            stored = savers[name].put(parents[name], checkpoint, {"source": "loop", "step": step}, {})
+            savers[name].put_writes(stored, [("messages", "pending")], task_id=f"task-{step}")
+            parents[name] = stored
+
+        for _ in range(history):
+            put("engram")
+            put("peer")
+        engram_seconds, peer_seconds = time_alternating(lambda: put("engram"), lambda: put("peer"), settings.repeat)
+        rows.append(Row("checkpointer", "put + put_writes", "SqliteSaver", engram_seconds, peer_seconds))
+        latest = {"configurable": {"thread_id": "t1", "checkpoint_ns": ""}}
+        engram_tuple, peer_tuple = engram.get_tuple(latest), peer.get_tuple(latest)
+        if engram_tuple is None or peer_tuple is None or \
+                engram_tuple.checkpoint["channel_values"] != peer_tuple.checkpoint["channel_values"]:
+            raise AssertionError("engram and SqliteSaver read different checkpoints")
+        engram_seconds, peer_seconds = time_alternating(lambda: engram.get_tuple(latest),
+                                                        lambda: peer.get_tuple(latest), settings.repeat)
+        rows.append(Row("checkpointer", "get_tuple (latest)", "SqliteSaver", engram_seconds, peer_seconds))
+    connection.close()
+    return rows
+
+
+# One function per comparison: (settings, a scratch directory) -> rows. LangGraph's SqliteStore
+# (search over 20k items) comes with EngramStore.
 COMPARISONS: Dict[str, Callable[[Settings, Path], List[Row]]] = {
     "history": compare_history,
+    "checkpointer": compare_checkpointer,
 }
 
 
@@ -135,11 +187,11 @@ def format_seconds(seconds: float) -> str:
 
 def print_table(rows: Sequence[Row], settings: Settings) -> None:
     print(f"medians of {settings.repeat} runs{' (smoke)' if settings.smoke else ''}; ratio = peer / engram")
-    header = f"{'comparison':<12}{'operation':<24}{'engram':>12}  {'peer':<32}{'peer time':>12}{'ratio':>8}"
+    header = f"{'comparison':<14}{'operation':<24}{'engram':>12}  {'peer':<32}{'peer time':>12}{'ratio':>8}"
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row.comparison:<12}{row.operation:<24}{format_seconds(row.engram_seconds):>12}  {row.peer:<32}"
+        print(f"{row.comparison:<14}{row.operation:<24}{format_seconds(row.engram_seconds):>12}  {row.peer:<32}"
               f"{format_seconds(row.peer_seconds):>12}{row.ratio:>7.2f}x")
 
 
