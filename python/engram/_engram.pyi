@@ -200,7 +200,10 @@ class Memory:
     def export_scope(self, scope: Scope, path: str | PathLike[str]) -> Receipt:
         """Writes every record and state of the scope's user and agent to `path` as JSON Lines."""
     def import_scope(self, path: str | PathLike[str]) -> Receipt:
-        """Restores an export. Ids must be new in their tenant (`ConflictError` otherwise)."""
+        """Restores an export. Every line is checked first, as the write that made it was (against this
+        store's limits, unknown keys refused) and must belong to the header's tenant, user and agent:
+        a bad line is an `InvalidInputError` naming it (`line 3.tags`) and nothing is written. Ids
+        must be new in their tenant (`ConflictError` otherwise)."""
 
 @final
 class AsyncMemory:
@@ -311,4 +314,7 @@ class AsyncMemory:
     def export_scope(self, scope: Scope, path: str | PathLike[str]) -> Awaitable[Receipt]:
         """Writes every record and state of the scope's user and agent to `path` as JSON Lines."""
     def import_scope(self, path: str | PathLike[str]) -> Awaitable[Receipt]:
-        """Restores an export. Ids must be new in their tenant (`ConflictError` otherwise)."""
+        """Restores an export. Every line is checked first, as the write that made it was (against this
+        store's limits, unknown keys refused) and must belong to the header's tenant, user and agent:
+        a bad line is an `InvalidInputError` naming it (`line 3.tags`) and nothing is written. Ids
+        must be new in their tenant (`ConflictError` otherwise)."""

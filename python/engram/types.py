@@ -370,6 +370,7 @@ class ProcedureInput(TypedDict):
     content: NotRequired[Optional[str]]
     priority: NotRequired[Optional[float]]
     applicability: NotRequired[Optional[str]]
+    """When the procedure applies, in words (free text: at most ``limits.max_text_bytes``)."""
     tags: NotRequired[List[str]]
     entities: NotRequired[List[str]]
     scope_level: NotRequired[ScopeLevel]
@@ -503,7 +504,8 @@ class Cues(TypedDict, total=False):
 
 
 class Weights(TypedDict):
-    """Signal weights; all five are needed when given."""
+    """Signal weights; all five are needed when given, each from 0 to 1000 (only their ratios
+    matter), at least one above 0."""
 
     relevance: float
     recency: float
@@ -743,8 +745,10 @@ class RetentionPolicy(TypedDict, total=False):
     """How long raw events are kept (other records expire through ``expires_at``)."""
 
     max_event_age_days: Optional[int]
+    """Delete events older than this many days (at least 1)."""
     max_events_per_session: Optional[int]
-    """Keep only the newest this many events of each session."""
+    """Keep only the newest this many events of each session (at least 1: a sweep covers every
+    tenant, so 0 would delete all their events; leave it out to keep every event)."""
 
 
 class SweepRequest(TypedDict, total=False):

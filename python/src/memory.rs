@@ -369,7 +369,10 @@ impl Memory {
         self.core.call(py, operations::export_scope(scope, path))
     }
 
-    /// Restores an export. Ids must be new in their tenant (`ConflictError` otherwise).
+    /// Restores an export. Every line is checked first, as the write that made it was (against this
+    /// store's limits, unknown keys refused) and must belong to the header's tenant, user and agent:
+    /// a bad line is an `InvalidInputError` naming it (`line 3.tags`) and nothing is written. Ids
+    /// must be new in their tenant (`ConflictError` otherwise).
     fn import_scope<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.call(py, operations::import_scope(path))
     }
@@ -663,7 +666,10 @@ impl AsyncMemory {
         self.core.spawn(py, operations::export_scope(scope, path))
     }
 
-    /// Restores an export. Ids must be new in their tenant (`ConflictError` otherwise).
+    /// Restores an export. Every line is checked first, as the write that made it was (against this
+    /// store's limits, unknown keys refused) and must belong to the header's tenant, user and agent:
+    /// a bad line is an `InvalidInputError` naming it (`line 3.tags`) and nothing is written. Ids
+    /// must be new in their tenant (`ConflictError` otherwise).
     fn import_scope<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.spawn(py, operations::import_scope(path))
     }

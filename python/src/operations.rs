@@ -12,7 +12,9 @@ use engram_types::{
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 
-use crate::conversions::{from_dict, from_list, from_value, item_writes_from, path_argument, string_argument};
+use crate::conversions::{
+    from_dict, from_list, from_named_dict, from_value, item_writes_from, path_argument, string_argument,
+};
 use crate::errors;
 use crate::summarizer::PySummarizer;
 
@@ -21,6 +23,11 @@ pub(crate) type Work<T> = Box<dyn FnOnce(&dyn Store) -> engram_store::Result<T> 
 
 fn input<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<T> {
     from_dict(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))
+}
+
+/// A scope passed as its own argument: its fields are named `scope.user_id`, as inside a record.
+fn scope_input(object: &Bound<'_, PyAny>) -> PyResult<Scope> {
+    from_named_dict(object, "scope").map_err(|invalid| errors::invalid_input(object.py(), invalid))
 }
 
 fn text(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
@@ -54,7 +61,7 @@ pub(crate) fn list_facts(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Fact>>> 
 }
 
 pub(crate) fn fact_history(scope: &Bound<'_, PyAny>, fact_key: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Fact>>> {
-    let scope: Scope = input(scope, "scope")?;
+    let scope = scope_input(scope)?;
     let fact_key = text(fact_key, "fact_key")?;
     Ok(Box::new(move |store| store.fact_history(&scope, &fact_key)))
 }
@@ -95,7 +102,7 @@ pub(crate) fn list_insights(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Insig
 }
 
 pub(crate) fn get_working_state(scope: &Bound<'_, PyAny>) -> PyResult<Work<WorkingState>> {
-    let scope: Scope = input(scope, "scope")?;
+    let scope = scope_input(scope)?;
     Ok(Box::new(move |store| store.get_working_state(&scope)))
 }
 
@@ -105,7 +112,7 @@ pub(crate) fn patch_working_state(patch: &Bound<'_, PyAny>) -> PyResult<Work<Wor
 }
 
 pub(crate) fn get_stm(scope: &Bound<'_, PyAny>) -> PyResult<Work<ShortTermState>> {
-    let scope: Scope = input(scope, "scope")?;
+    let scope = scope_input(scope)?;
     Ok(Box::new(move |store| store.get_short_term(&scope)))
 }
 
@@ -120,7 +127,7 @@ pub(crate) fn build_memory_packet(request: &Bound<'_, PyAny>) -> PyResult<Work<M
 }
 
 pub(crate) fn stats(scope: &Bound<'_, PyAny>) -> PyResult<Work<Stats>> {
-    let scope: Scope = input(scope, "scope")?;
+    let scope = scope_input(scope)?;
     Ok(Box::new(move |store| store.stats(&scope)))
 }
 
@@ -146,13 +153,13 @@ pub(crate) fn delete_items(query: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> 
 // --- the lifecycle ----------------------------------------------------------------------
 
 pub(crate) fn delete_event(scope: &Bound<'_, PyAny>, event_id: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
-    let scope: Scope = input(scope, "scope")?;
+    let scope = scope_input(scope)?;
     let event_id = text(event_id, "event_id")?;
     Ok(Box::new(move |store| store.delete_event(&scope, &event_id)))
 }
 
 pub(crate) fn delete_fact(scope: &Bound<'_, PyAny>, fact_key: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
-    let scope: Scope = input(scope, "scope")?;
+    let scope = scope_input(scope)?;
     let fact_key = text(fact_key, "fact_key")?;
     Ok(Box::new(move |store| store.delete_fact(&scope, &fact_key)))
 }
@@ -183,7 +190,7 @@ pub(crate) fn promote_insight(request: &Bound<'_, PyAny>) -> PyResult<Work<Promo
 }
 
 pub(crate) fn end_run(scope: &Bound<'_, PyAny>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Work<RunEnd>> {
-    let scope: Scope = input(scope, "scope")?;
+    let scope = scope_input(scope)?;
     let now: Option<Timestamp> = match now.filter(|now| !now.is_none()) {
         Some(now) => Some(from_value(now, "now").map_err(|invalid| errors::invalid_input(now.py(), invalid))?),
         None => None,
@@ -211,7 +218,7 @@ pub(crate) fn consolidate_session(
 }
 
 pub(crate) fn export_scope(scope: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
-    let scope: Scope = input(scope, "scope")?;
+    let scope = scope_input(scope)?;
     let path = path_argument(path, "path").map_err(|invalid| errors::invalid_input(path.py(), invalid))?;
     Ok(Box::new(move |store| store.export_scope(&scope, &path)))
 }

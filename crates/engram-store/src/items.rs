@@ -49,10 +49,10 @@ impl ItemScan {
         }
     }
 
-    /// The bounds of the namespaces under a prefix: labels are joined by `\u{1f}`, so every
-    /// namespace that extends `namespace` sorts in `[namespace + "\u{1f}", namespace + "\u{20}")`.
+    /// The bounds of the namespaces under a prefix: labels are joined by `\u{7f}`, so every
+    /// namespace that extends `namespace` sorts in `[namespace + "\u{7f}", namespace + "\u{80}")`.
     pub fn prefix_range(&self) -> (String, String) {
-        (format!("{}\u{1f}", self.namespace), format!("{}\u{20}", self.namespace))
+        (format!("{}\u{7f}", self.namespace), format!("{}\u{80}", self.namespace))
     }
 
     /// Whether a stored (namespace, key) is one this scan selects (the in-memory store's filter;

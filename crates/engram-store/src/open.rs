@@ -192,6 +192,36 @@ mod tests {
         }
     }
 
+    fn invalid_field(options: &OpenOptions) -> Option<String> {
+        match options.open() {
+            Err(Error::InvalidInput(invalid)) => Some(invalid.field),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_path_holding_nul_is_invalid_input() {
+        let options = OpenOptions { path: PathBuf::from("a\u{0}b/engram.db"), ..OpenOptions::default() };
+        assert_eq!(invalid_field(&options).as_deref(), Some("path"));
+    }
+
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    #[test]
+    fn dsns_the_driver_cannot_parse_are_invalid_input() {
+        let backends =
+            [("postgres", "sslmode", cfg!(feature = "postgres")), ("mysql", "ssl-mode", cfg!(feature = "mysql"))];
+        for (backend, ssl, _) in backends.into_iter().filter(|(_, _, built)| *built) {
+            for dsn in [
+                format!("{backend}://@:/"),
+                format!("{backend}://u@h:99999999/x"),
+                format!("{backend}://u@127.0.0.1:1/x?{ssl}=bogus"),
+            ] {
+                let options = OpenOptions { backend: backend.into(), dsn: Some(dsn.clone()), ..OpenOptions::default() };
+                assert_eq!(invalid_field(&options).as_deref(), Some("dsn"), "{dsn}");
+            }
+        }
+    }
+
     #[test]
     fn limits_are_checked_and_reach_the_store() {
         let folder = tempfile::tempdir().unwrap();

@@ -276,19 +276,32 @@ pub fn is_indexed(record: &Record) -> bool {
     !matches!(record, Record::Fact(fact) if fact.status == FactStatus::Superseded)
 }
 
-/// An exported record made ready to store again (imports): its scope, id and size are
-/// checked as on a write, its times kept to the millisecond, its space and terms derived.
+/// Checks an exported record as the write that made it was checked: limits, ranges, ids, and
+/// text derived from other fields being what a write derives.
+pub fn check_restored(record: &Record, limits: &Limits) -> std::result::Result<(), engram_types::ValidationError> {
+    match record {
+        Record::Event(event) => event.validate(limits),
+        Record::Fact(fact) => fact.validate(limits),
+        Record::Episode(episode) => episode.validate(limits),
+        Record::Procedure(procedure) => procedure.validate(limits),
+        Record::Insight(insight) => insight.validate(limits),
+    }
+}
+
+/// An exported record made ready to store again (imports): checked as on a write
+/// ([`check_restored`]), its times kept to the millisecond, its token count counted again (it
+/// is derived, not trusted), its space and terms derived.
 pub fn restored(record: Record, limits: &Limits) -> Result<Prepared<Record>> {
-    record.scope().validate(limits.max_id_bytes)?;
-    let field = format!("{}_id", record.kind().as_str());
-    engram_types::check_id(&field, record.id(), limits.max_id_bytes)?;
+    check_restored(&record, limits)?;
     let record = match record {
         Record::Event(mut event) => {
             event.ts = normalize_time(event.ts);
             event.expires_at = event.expires_at.map(normalize_time);
+            event.token_count = tokens_of(&event.text);
             Record::Event(event)
         }
         Record::Fact(mut fact) => {
+            fact.token_count = tokens_of(&fact.text);
             fact.recorded_at = normalize_time(fact.recorded_at);
             fact.valid_from = normalize_time(fact.valid_from);
             fact.valid_to = fact.valid_to.map(normalize_time);
@@ -296,17 +309,20 @@ pub fn restored(record: Record, limits: &Limits) -> Result<Prepared<Record>> {
             Record::Fact(fact)
         }
         Record::Episode(mut episode) => {
+            episode.token_count = tokens_of(&episode.summary);
             episode.start_ts = normalize_time(episode.start_ts);
             episode.end_ts = normalize_time(episode.end_ts);
             episode.expires_at = episode.expires_at.map(normalize_time);
             Record::Episode(episode)
         }
         Record::Procedure(mut procedure) => {
+            procedure.token_count = tokens_of(&procedure.text);
             procedure.updated_at = normalize_time(procedure.updated_at);
             procedure.expires_at = procedure.expires_at.map(normalize_time);
             Record::Procedure(procedure)
         }
         Record::Insight(mut insight) => {
+            insight.token_count = tokens_of(&insight.text);
             insight.created_at = normalize_time(insight.created_at);
             insight.expires_at = insight.expires_at.map(normalize_time);
             Record::Insight(insight)

@@ -106,3 +106,25 @@ pub struct Episode {
     pub token_count: u32,
     pub expires_at: Option<Timestamp>,
 }
+
+impl Episode {
+    /// Checks an episode read from outside the store (an import) as the write that made it was checked.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        EpisodeInput {
+            scope: self.scope.clone(),
+            episode_id: Some(self.episode_id.clone()),
+            start_ts: self.start_ts,
+            end_ts: self.end_ts,
+            summary: self.summary.clone(),
+            highlights: self.highlights.clone(),
+            tags: self.tags.clone(),
+            entities: self.entities.clone(),
+            sources: self.sources.clone(),
+            compression_level: self.compression_level,
+            importance: Some(self.importance),
+            scope_level: self.scope_level,
+            expires_at: self.expires_at,
+        }
+        .validate(limits)
+    }
+}

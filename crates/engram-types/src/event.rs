@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_json, check_labels, check_unit};
+use crate::validation::{ValidationError, check_id, check_json, check_labels, check_no_nul, check_unit};
 use crate::{Limits, Scope, Timestamp};
 
 /// What an event records.
@@ -90,7 +90,12 @@ impl EventInput {
         if let Some(importance) = self.importance {
             check_unit("importance", importance)?;
         }
-        Ok(())
+        // The role and text derived from the payload are stored as text, not JSON.
+        if let Some(role) = self.payload.get("role").and_then(serde_json::Value::as_str) {
+            check_no_nul("payload.role", role)?;
+        }
+        let (text, source) = self.derived_text_and_source();
+        check_no_nul(source, &text)
     }
 
     /// The role of the speaker: `payload.role`, else one implied by the kind.
@@ -110,29 +115,39 @@ impl EventInput {
     /// The searchable, renderable text: `payload.text`, `payload.content` or `payload.message`;
     /// for tool calls the tool name and arguments; otherwise the payload as compact JSON.
     pub fn derived_text(&self) -> String {
-        for key in ["text", "content", "message"] {
+        self.derived_text_and_source().0
+    }
+
+    /// [`EventInput::derived_text`] and the field its raw words come from (`payload.text`, ...).
+    fn derived_text_and_source(&self) -> (String, &'static str) {
+        for (key, field) in [("text", "payload.text"), ("content", "payload.content"), ("message", "payload.message")] {
             if let Some(text) = self.payload.get(key).and_then(serde_json::Value::as_str) {
-                return text.to_string();
+                return (text.to_string(), field);
             }
         }
-        if let Some(name) =
-            self.payload.get("tool").or_else(|| self.payload.get("name")).and_then(serde_json::Value::as_str)
-        {
+        let (tool, field) = match self.payload.get("tool") {
+            Some(tool) => (Some(tool), "payload.tool"),
+            None => (self.payload.get("name"), "payload.name"),
+        };
+        if let Some(name) = tool.and_then(serde_json::Value::as_str) {
             let arguments = self
                 .payload
                 .get("arguments")
                 .or_else(|| self.payload.get("args"))
                 .or_else(|| self.payload.get("result"));
-            return match arguments {
+            // Arguments are written as JSON, which escapes what a text column cannot hold.
+            let text = match arguments {
                 Some(arguments) => format!("{name} {arguments}"),
                 None => name.to_string(),
             };
+            return (text, field);
         }
-        match &self.payload {
+        let text = match &self.payload {
             serde_json::Value::Null => String::new(),
             serde_json::Value::String(text) => text.clone(),
             other => other.to_string(),
-        }
+        };
+        (text, "payload")
     }
 }
 
@@ -152,6 +167,32 @@ pub struct Event {
     /// Tokens of `text` with the store's tokenizer, computed at write.
     pub token_count: u32,
     pub expires_at: Option<Timestamp>,
+}
+
+impl Event {
+    /// Checks an event read from outside the store (an import) as the write that made it was
+    /// checked; its role and text must be the ones its payload gives.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        let input = EventInput {
+            scope: self.scope.clone(),
+            event_id: Some(self.event_id.clone()),
+            ts: Some(self.ts),
+            kind: self.kind,
+            payload: self.payload.clone(),
+            tags: self.tags.clone(),
+            entities: self.entities.clone(),
+            importance: Some(self.importance),
+            expires_at: self.expires_at,
+        };
+        input.validate(limits)?;
+        if self.role != input.derived_role() {
+            return Err(ValidationError::new("role", "differs from the role the payload and kind give"));
+        }
+        if self.text != input.derived_text() {
+            return Err(ValidationError::new("text", "differs from the text the payload gives"));
+        }
+        Ok(())
+    }
 }
 
 /// Newest-first listing of a run's events (or a session's, with `session_wide`).

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_json, check_labels, check_sources, check_text, check_unit};
+use crate::validation::{
+    ValidationError, check_id, check_json, check_labels, check_no_nul, check_sources, check_text, check_unit,
+};
 use crate::{Limits, Scope, ScopeLevel, Timestamp};
 
 /// Lifecycle of a fact version.
@@ -97,8 +99,11 @@ impl FactInput {
             check_id("fact_id", fact_id, limits.max_id_bytes)?;
         }
         check_json("value", &self.value, limits)?;
-        if let Some(text) = &self.text {
-            check_text("text", text, limits)?;
+        match (&self.text, &self.value) {
+            (Some(text), _) => check_text("text", text, limits)?,
+            // A string value is the rendered text's own words (`key: value`), stored as text.
+            (None, serde_json::Value::String(value)) => check_no_nul("value", value)?,
+            (None, _) => {}
         }
         for (field, number) in [("confidence", self.confidence), ("importance", self.importance)] {
             if let Some(number) = number {
@@ -145,6 +150,37 @@ pub struct Fact {
     /// The fact_id of the version that replaced this one.
     pub superseded_by: Option<String>,
     pub token_count: u32,
+}
+
+impl Fact {
+    /// Checks a fact read from outside the store (an import) as the write that made it was
+    /// checked: its text is either the rendered `key: value` or text within the limits.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        let mut input = FactInput {
+            scope: self.scope.clone(),
+            fact_key: self.fact_key.clone(),
+            value: self.value.clone(),
+            text: None,
+            fact_id: Some(self.fact_id.clone()),
+            confidence: Some(self.confidence),
+            importance: Some(self.importance),
+            sources: self.sources.clone(),
+            tags: self.tags.clone(),
+            entities: self.entities.clone(),
+            valid_from: Some(self.valid_from),
+            expires_at: self.expires_at,
+            scope_level: self.scope_level,
+            recorded_at: Some(self.recorded_at),
+        };
+        if input.rendered_text() != self.text {
+            input.text = Some(self.text.clone());
+        }
+        input.validate(limits)?;
+        if let Some(superseded_by) = &self.superseded_by {
+            check_id("superseded_by", superseded_by, limits.max_id_bytes)?;
+        }
+        Ok(())
+    }
 }
 
 /// What an upsert did.

@@ -189,3 +189,27 @@ pub struct Insight {
     #[serde(default)]
     pub promoted_to: Option<String>,
 }
+
+impl Insight {
+    /// Checks an insight read from outside the store (an import) as the write that made it was checked.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        InsightInput {
+            scope: self.scope.clone(),
+            insight_id: Some(self.insight_id.clone()),
+            kind: self.kind,
+            text: self.text.clone(),
+            confidence: Some(self.confidence),
+            validation: self.validation,
+            tags: self.tags.clone(),
+            entities: self.entities.clone(),
+            sources: self.sources.clone(),
+            created_at: Some(self.created_at),
+            expires_at: self.expires_at,
+        }
+        .validate(limits)?;
+        if let Some(promoted_to) = &self.promoted_to {
+            check_id("promoted_to", promoted_to, limits.max_id_bytes + 16)?;
+        }
+        Ok(())
+    }
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::Timestamp;
 use crate::limits::Limits;
-use crate::validation::{ValidationError, check_id, check_json};
+use crate::validation::{ValidationError, check_id, check_json, check_no_nul};
 
 /// Most labels in a namespace.
 pub const MAX_NAMESPACE_DEPTH: usize = 16;
@@ -137,6 +137,12 @@ impl ItemQuery {
         for (index, key) in self.keys.iter().enumerate() {
             check_id(&format!("keys[{index}]"), key, limits.max_id_bytes)?;
         }
+        // Key bounds need not be keys themselves, but are compared by the database.
+        for (field, bound) in [("before_key", &self.before_key), ("after_key", &self.after_key)] {
+            if let Some(bound) = bound {
+                check_no_nul(field, bound)?;
+            }
+        }
         for (path, condition) in &self.filter {
             check_condition(path, condition)?;
         }
@@ -173,8 +179,10 @@ impl ItemWrite {
     }
 }
 
-/// The separator of namespace labels in storage: a control character, which labels never hold.
-pub const NAMESPACE_SEPARATOR: char = '\u{1f}';
+/// The separator of namespace labels in storage: DEL, a control character (labels never hold one)
+/// that sorts above every character a label may hold below it, space included. MySQL compares
+/// text as if padded with spaces, so a separator below space would sort `a` after `a<sep>b`.
+pub const NAMESPACE_SEPARATOR: char = '\u{7f}';
 
 /// The stored form of a namespace: its labels joined by [`NAMESPACE_SEPARATOR`].
 pub fn join_namespace(namespace: &[String]) -> String {

@@ -19,6 +19,7 @@ mod request;
 mod scope;
 mod section;
 mod short_term;
+mod strict;
 mod validation;
 mod working_state;
 
@@ -47,7 +48,7 @@ pub use request::{BuildRequest, Cues, OutputFormat, Purpose, TimeRange};
 pub use scope::{ListQuery, Scope, ScopeLevel};
 pub use section::Section;
 pub use short_term::{ShortTermState, ShortTermUpdate};
-pub use validation::{ValidationError, check_id, from_json_value, parse_json};
+pub use validation::{MAX_JSON_DEPTH, ValidationError, check_id, from_json_value, parse_json};
 pub use working_state::{WorkingState, WorkingStatePatch};
 
 /// Timestamps are UTC instants, serialized as RFC 3339 strings.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_labels, check_text};
+use crate::validation::{ValidationError, check_id, check_json, check_labels, check_text};
 use crate::{Limits, RecordKind, Scope, ScopeLevel, Timestamp};
 
 /// Rows an operation removed (deletions, sweeps) or wrote (import, export), per table.
@@ -95,6 +95,24 @@ pub struct RetentionPolicy {
     pub max_events_per_session: Option<u32>,
 }
 
+impl RetentionPolicy {
+    /// Each bound keeps something: a sweep runs over every tenant, so a 0 (every event) would
+    /// wipe all tenants' events at once. To keep every event, leave the bound out.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        for (name, bound) in
+            [("max_event_age_days", self.max_event_age_days), ("max_events_per_session", self.max_events_per_session)]
+        {
+            if bound == Some(0) {
+                return Err(ValidationError::new(
+                    name,
+                    "must be at least 1 (0 would delete every event of every tenant; leave it out to keep them)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Delete expired records everywhere, ended runs' working state, and (with a retention
 /// policy) old raw events.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -105,6 +123,12 @@ pub struct SweepRequest {
     pub now: Option<Timestamp>,
     #[serde(default)]
     pub retention: RetentionPolicy,
+}
+
+impl SweepRequest {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        self.retention.validate().map_err(|error| error.within("retention"))
+    }
 }
 
 /// What a promoted insight becomes.
@@ -132,8 +156,9 @@ pub enum Promotion {
     },
 }
 
-/// Promote a run's insight to long-term memory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+/// Promote a run's insight to long-term memory. Read from one flat map: `to` picks the target,
+/// and the other keys must be that target's (a key of the other target is unknown).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PromoteInsight {
     pub scope: Scope,
     pub insight_id: String,
@@ -141,10 +166,104 @@ pub struct PromoteInsight {
     pub promotion: Promotion,
 }
 
+/// Where a promoted insight goes: the `to` of a [`PromoteInsight`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PromotionTarget {
+    Fact,
+    Procedure,
+}
+
+/// Every key a promotion may have, as plain fields: serde names the path of an error in a plain
+/// struct (not inside a flattened, internally tagged enum) and refuses unknown keys; which keys
+/// belong to which target is checked after.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromotionFields {
+    scope: Scope,
+    insight_id: String,
+    to: PromotionTarget,
+    #[serde(default)]
+    fact_key: Option<String>,
+    #[serde(default)]
+    value: Option<serde_json::Value>,
+    #[serde(default)]
+    task_type: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    steps: Option<Vec<String>>,
+    #[serde(default)]
+    scope_level: ScopeLevel,
+}
+
+const FACT_PROMOTION_KEYS: &[&str] = &["scope", "insight_id", "to", "fact_key", "value", "scope_level"];
+const PROCEDURE_PROMOTION_KEYS: &[&str] = &["scope", "insight_id", "to", "task_type", "title", "steps", "scope_level"];
+
+impl<'de> Deserialize<'de> for PromoteInsight {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let fields = PromotionFields::deserialize(deserializer)?;
+        // A key of the other target is as unknown here as a misspelt one.
+        let promotion = match fields.to {
+            PromotionTarget::Fact => {
+                let procedure_keys = [
+                    ("task_type", fields.task_type.is_some()),
+                    ("title", fields.title.is_some()),
+                    ("steps", fields.steps.is_some()),
+                ];
+                if let Some((name, _)) = procedure_keys.into_iter().find(|(_, given)| *given) {
+                    return Err(D::Error::unknown_field(name, FACT_PROMOTION_KEYS));
+                }
+                let fact_key = fields.fact_key.ok_or_else(|| D::Error::missing_field("fact_key"))?;
+                Promotion::Fact { fact_key, value: fields.value, scope_level: fields.scope_level }
+            }
+            PromotionTarget::Procedure => {
+                if let Some((name, _)) = [("fact_key", fields.fact_key.is_some()), ("value", fields.value.is_some())]
+                    .into_iter()
+                    .find(|(_, given)| *given)
+                {
+                    return Err(D::Error::unknown_field(name, PROCEDURE_PROMOTION_KEYS));
+                }
+                let task_type = fields.task_type.ok_or_else(|| D::Error::missing_field("task_type"))?;
+                Promotion::Procedure {
+                    task_type,
+                    title: fields.title,
+                    steps: fields.steps.unwrap_or_default(),
+                    scope_level: fields.scope_level,
+                }
+            }
+        };
+        Ok(Self { scope: fields.scope, insight_id: fields.insight_id, promotion })
+    }
+}
+
 impl PromoteInsight {
+    /// Checks the request and what the insight is to become, before the insight is looked up.
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         self.scope.validate(limits.max_id_bytes)?;
-        check_id("insight_id", &self.insight_id, limits.max_id_bytes)
+        check_id("insight_id", &self.insight_id, limits.max_id_bytes)?;
+        match &self.promotion {
+            Promotion::Fact { fact_key, value, .. } => {
+                check_id("fact_key", fact_key, limits.max_id_bytes)?;
+                if let Some(value) = value {
+                    check_json("value", value, limits)?;
+                }
+            }
+            Promotion::Procedure { task_type, title, steps, .. } => {
+                check_id("task_type", task_type, limits.max_id_bytes)?;
+                if let Some(title) = title {
+                    check_text("title", title, limits)?;
+                    if title.trim().is_empty() {
+                        return Err(ValidationError::new("title", "must not be empty"));
+                    }
+                }
+                for (index, step) in steps.iter().enumerate() {
+                    check_text(&format!("steps[{index}]"), step, limits)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

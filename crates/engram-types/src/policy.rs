@@ -17,6 +17,10 @@ pub struct Weights {
 }
 
 impl Weights {
+    /// The largest weight: only ratios between weights matter, and bounded weights keep their
+    /// weighted sum finite (huge ones would overflow it to infinity, and scores to NaN).
+    pub const MAX: f64 = 1000.0;
+
     /// The defaults for a purpose: planners lean on importance and recency, tools on
     /// relevance, responders on relevance and confidence.
     pub const fn for_purpose(purpose: Purpose) -> Self {
@@ -36,10 +40,10 @@ impl Weights {
             ("cue", self.cue),
         ];
         for (name, weight) in named {
-            if !weight.is_finite() || weight < 0.0 {
+            if !(0.0..=Self::MAX).contains(&weight) {
                 return Err(ValidationError::new(
                     format!("weights.{name}"),
-                    format!("must be a finite number >= 0, got {weight}"),
+                    format!("must be a number between 0 and {}, got {weight}", Self::MAX),
                 ));
             }
         }

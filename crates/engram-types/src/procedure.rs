@@ -51,6 +51,10 @@ impl ProcedureInput {
         if let Some(content) = &self.content {
             check_text("content", content, limits)?;
         }
+        // Applicability is words, like content (an insight's promotion writes `insight:<id>`).
+        if let Some(applicability) = &self.applicability {
+            check_text("applicability", applicability, limits)?;
+        }
         if let Some(priority) = self.priority {
             check_unit("priority", priority)?;
         }
@@ -92,4 +96,31 @@ pub struct Procedure {
     pub updated_at: Timestamp,
     pub token_count: u32,
     pub expires_at: Option<Timestamp>,
+}
+
+impl Procedure {
+    /// Checks a procedure read from outside the store (an import) as the write that made it was
+    /// checked; its text must be the one its title, content and steps give.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        let input = ProcedureInput {
+            scope: self.scope.clone(),
+            procedure_id: Some(self.procedure_id.clone()),
+            task_type: self.task_type.clone(),
+            title: self.title.clone(),
+            steps: self.steps.clone(),
+            content: self.content.clone(),
+            priority: Some(self.priority),
+            applicability: self.applicability.clone(),
+            tags: self.tags.clone(),
+            entities: self.entities.clone(),
+            scope_level: self.scope_level,
+            updated_at: Some(self.updated_at),
+            expires_at: self.expires_at,
+        };
+        input.validate(limits)?;
+        if self.text != input.rendered_text() {
+            return Err(ValidationError::new("text", "differs from the text the title, content and steps give"));
+        }
+        Ok(())
+    }
 }

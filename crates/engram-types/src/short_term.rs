@@ -14,6 +14,19 @@ pub struct ShortTermState {
     pub consolidated_until: Option<Timestamp>,
 }
 
+impl ShortTermState {
+    /// Checks a state read from outside the store (an import) as the updates that made it were.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        if let Some(summary) = &self.rolling_summary {
+            check_text("rolling_summary", summary, limits)?;
+        }
+        for (index, quote) in self.key_quotes.iter().enumerate() {
+            check_text(&format!("key_quotes[{index}]"), quote, limits)?;
+        }
+        Ok(())
+    }
+}
+
 /// Replaces the parts given of a session's short-term state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,5 +1,7 @@
 use serde::de::DeserializeOwned;
 
+use crate::strict::Strict;
+
 /// Bad input, naming the field (a dotted path such as `scope.user_id`) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {problem}")]
@@ -23,15 +25,81 @@ impl ValidationError {
     }
 }
 
-/// Deserializes `T` from a JSON value; a failure names the path of the offending field.
+/// Deepest nesting of lists and maps [`from_json_value`] reads: what serde_json's parser allows
+/// in text. Deserializing recurses once per level, so deeper values are refused before it starts.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Deserializes `T` from a JSON value; a failure names the path of the offending field. A
+/// struct is read only from a map (never by position from a list), and a value nested deeper
+/// than [`MAX_JSON_DEPTH`] is refused, naming where.
 pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ValidationError> {
-    serde_path_to_error::deserialize(value).map_err(path_error)
+    check_nesting(&value)?;
+    serde_path_to_error::deserialize(Strict(value)).map_err(path_error)
 }
 
-/// Deserializes `T` from JSON text; a failure names the path of the offending field.
+/// One step of a path into a JSON value.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Refuses a value nested deeper than [`MAX_JSON_DEPTH`], naming the path to where it crosses
+/// the limit. Iterative, so that no depth can overflow the stack here either.
+fn check_nesting(value: &serde_json::Value) -> Result<(), ValidationError> {
+    use serde_json::Value;
+    // Every container met, as (parent, step from it), so a path is rebuilt only on failure.
+    let mut steps: Vec<(Option<usize>, Step<'_>)> = Vec::new();
+    let mut pending: Vec<(&Value, usize, Option<usize>)> = vec![(value, 1, None)];
+    while let Some((node, depth, at)) = pending.pop() {
+        let children: Vec<(Step<'_>, &Value)> = match node {
+            Value::Array(items) => items.iter().enumerate().map(|(index, item)| (Step::Index(index), item)).collect(),
+            Value::Object(map) => map.iter().map(|(key, item)| (Step::Key(key.as_str()), item)).collect(),
+            _ => continue,
+        };
+        if depth > MAX_JSON_DEPTH {
+            return Err(ValidationError::new(
+                path_of(&steps, at),
+                format!("is nested more than {MAX_JSON_DEPTH} levels deep"),
+            ));
+        }
+        for (step, child) in children {
+            if child.is_array() || child.is_object() {
+                steps.push((at, step));
+                pending.push((child, depth + 1, Some(steps.len() - 1)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dotted path (`payload[0].k`) of the container `at` in `steps`.
+fn path_of(steps: &[(Option<usize>, Step<'_>)], mut at: Option<usize>) -> String {
+    let mut reversed = Vec::new();
+    while let Some((parent, step)) = at.and_then(|index| steps.get(index)) {
+        reversed.push(step);
+        at = *parent;
+    }
+    let mut path = String::new();
+    for step in reversed.into_iter().rev() {
+        match step {
+            Step::Key(key) if path.is_empty() => path.push_str(key),
+            Step::Key(key) => {
+                path.push('.');
+                path.push_str(key);
+            }
+            Step::Index(index) => path.push_str(&format!("[{index}]")),
+        }
+    }
+    path
+}
+
+/// Deserializes `T` from JSON text (one document, nothing after it); a failure names the path
+/// of the offending field. A struct is read only from a map (never by position from a list).
 pub fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, ValidationError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(path_error)
+    let value = serde_path_to_error::deserialize(Strict(&mut deserializer)).map_err(path_error)?;
+    deserializer.end().map_err(|error| ValidationError::new("", error.to_string()))?;
+    Ok(value)
 }
 
 /// Converts a serde error that carries its path into a [`ValidationError`].
@@ -41,24 +109,43 @@ pub fn path_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) ->
     let problem = error.inner().to_string();
     // serde names a missing or unknown field in its message; the path may or may not hold it
     // already (depending on the deserializer), so append it only when it is not there.
-    for (prefix, verdict) in [("missing field `", "missing"), ("unknown field `", "unknown key")] {
-        if let Some(name) = problem.strip_prefix(prefix).and_then(|rest| rest.split('`').next()) {
-            let already = field == name || field.ends_with(&format!(".{name}"));
-            let field = match (already, field.is_empty()) {
-                (true, _) => field,
-                (false, true) => name.to_string(),
-                (false, false) => format!("{field}.{name}"),
-            };
-            return ValidationError::new(field, verdict);
-        }
+    if let Some((name, verdict)) = named_field(&problem) {
+        let already = field == name || field.ends_with(&format!(".{name}"));
+        let field = match (already, field.is_empty()) {
+            (true, _) => field,
+            (false, true) => name.to_string(),
+            (false, false) => format!("{field}.{name}"),
+        };
+        return ValidationError::new(field, verdict);
     }
     // Keys of non-string maps (e.g. `per_section`) show as `?` in the path; name the key.
     if let Some(prefix) = field.strip_suffix(".?")
-        && let Some(key) = problem.strip_prefix("unknown variant `").and_then(|rest| rest.split('`').next())
+        && let Some(key) = quoted_name(&problem, "unknown variant `", &["`, expected ", "`, there are no variants"])
     {
         return ValidationError::new(format!("{prefix}.{key}"), problem);
     }
     ValidationError::new(field, problem)
+}
+
+/// The field a serde "missing field", "duplicate field" or "unknown field" message names, and
+/// the verdict.
+fn named_field(problem: &str) -> Option<(&str, &'static str)> {
+    if let Some(name) = quoted_name(problem, "missing field `", &["`"]) {
+        return Some((name, "missing"));
+    }
+    if let Some(name) = quoted_name(problem, "duplicate field `", &["`"]) {
+        return Some((name, "given more than once"));
+    }
+    quoted_name(problem, "unknown field `", &["`, expected ", "`, there are no fields"])
+        .map(|name| (name, "unknown key"))
+}
+
+/// The name serde quoted in backticks after `prefix`. A name may itself hold backticks, so it
+/// ends at the last place one of the `endings` serde writes after it occurs: what follows that
+/// is serde's own text (the expected names of engram's types), which never holds an ending.
+fn quoted_name<'a>(problem: &'a str, prefix: &str, endings: &[&str]) -> Option<&'a str> {
+    let rest = problem.strip_prefix(prefix)?;
+    endings.iter().filter_map(|ending| rest.rfind(ending)).max().map(|end| &rest[..end])
 }
 
 /// Checks that a score-like number is finite and within `[0, 1]`.
@@ -70,7 +157,8 @@ pub(crate) fn check_unit(field: &str, value: f64) -> Result<(), ValidationError>
     }
 }
 
-/// Checks an identifier: non-empty, at most `max_bytes`, no control characters.
+/// Checks an identifier: non-empty, at most `max_bytes`, no control characters, no whitespace at
+/// either end.
 pub fn check_id(field: &str, value: &str, max_bytes: usize) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
@@ -80,6 +168,10 @@ pub fn check_id(field: &str, value: &str, max_bytes: usize) -> Result<(), Valida
     }
     if value.chars().any(char::is_control) {
         return Err(ValidationError::new(field, "must not contain control characters"));
+    }
+    // MySQL compares text with trailing spaces ignored: "acme" and "acme " would be one tenant.
+    if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
+        return Err(ValidationError::new(field, "must not begin or end with whitespace"));
     }
     Ok(())
 }
@@ -112,13 +204,22 @@ pub(crate) fn check_labels(field: &str, labels: &[String], limits: &crate::Limit
     Ok(())
 }
 
-/// Checks free text against the size limit.
+/// Checks free text against the size limit. Free text never holds U+0000, which Postgres
+/// cannot store in a text column: every backend refuses it alike.
 pub(crate) fn check_text(field: &str, text: &str, limits: &crate::Limits) -> Result<(), ValidationError> {
     if text.len() > limits.max_text_bytes {
         return Err(ValidationError::new(
             field,
             format!("is {} bytes, the limit is {}", text.len(), limits.max_text_bytes),
         ));
+    }
+    check_no_nul(field, text)
+}
+
+/// Checks that text stored in a text column holds no U+0000 (Postgres cannot store it).
+pub(crate) fn check_no_nul(field: &str, text: &str) -> Result<(), ValidationError> {
+    if text.contains('\0') {
+        return Err(ValidationError::new(field, "must not contain U+0000 (NUL)"));
     }
     Ok(())
 }

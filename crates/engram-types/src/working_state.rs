@@ -22,6 +22,46 @@ pub struct WorkingState {
     pub ended_at: Option<Timestamp>,
 }
 
+impl WorkingState {
+    /// Checks a state read from outside the store (an import) as the patches that made it were.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        check_contents(
+            self.goal.as_ref(),
+            Some(&self.slots),
+            [
+                ("plan", Some(&self.plan)),
+                ("constraints", Some(&self.constraints)),
+                ("decisions", Some(&self.decisions)),
+                ("risks", Some(&self.risks)),
+                ("open_loops", Some(&self.open_loops)),
+                ("tool_evidence", Some(&self.tool_evidence)),
+            ],
+            limits,
+        )
+    }
+}
+
+/// The checks of a working state's goal, slots and lists, written or stored.
+fn check_contents(
+    goal: Option<&String>,
+    slots: Option<&serde_json::Map<String, serde_json::Value>>,
+    lists: [(&str, Option<&Vec<String>>); 6],
+    limits: &Limits,
+) -> Result<(), ValidationError> {
+    if let Some(goal) = goal {
+        check_text("goal", goal, limits)?;
+    }
+    if let Some(slots) = slots {
+        check_json("slots", &serde_json::Value::Object(slots.clone()), limits)?;
+    }
+    for (field, list) in lists {
+        for (index, item) in list.into_iter().flatten().enumerate() {
+            check_text(&format!("{field}[{index}]"), item, limits)?;
+        }
+    }
+    Ok(())
+}
+
 /// A partial update of a run's working state. Fields left out are kept; lists given replace
 /// the stored list; `slots` are merged key by key (a `null` value removes the key).
 /// With `expected_version`, a patch applies only if the stored version equals it.
@@ -74,25 +114,19 @@ impl WorkingStatePatch {
 
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         self.scope.validate(limits.max_id_bytes)?;
-        if let Some(goal) = &self.goal {
-            check_text("goal", goal, limits)?;
-        }
-        if let Some(slots) = &self.slots {
-            check_json("slots", &serde_json::Value::Object(slots.clone()), limits)?;
-        }
-        for (field, list) in [
-            ("plan", &self.plan),
-            ("constraints", &self.constraints),
-            ("decisions", &self.decisions),
-            ("risks", &self.risks),
-            ("open_loops", &self.open_loops),
-            ("tool_evidence", &self.tool_evidence),
-        ] {
-            for (index, item) in list.iter().flatten().enumerate() {
-                check_text(&format!("{field}[{index}]"), item, limits)?;
-            }
-        }
-        Ok(())
+        check_contents(
+            self.goal.as_ref(),
+            self.slots.as_ref(),
+            [
+                ("plan", self.plan.as_ref()),
+                ("constraints", self.constraints.as_ref()),
+                ("decisions", self.decisions.as_ref()),
+                ("risks", self.risks.as_ref()),
+                ("open_loops", self.open_loops.as_ref()),
+                ("tool_evidence", self.tool_evidence.as_ref()),
+            ],
+            limits,
+        )
     }
 
     /// Applies this patch to `state`, bumping its version.

@@ -30,6 +30,18 @@ pub(crate) fn from_dict<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument
     engram_types::from_json_value(value)
 }
 
+/// Converts the dict passed as `argument` into `T`, naming the fields inside it from the
+/// argument (`scope.user_id`): for an argument that is itself a part of records, like a scope.
+pub(crate) fn from_named_dict<T: DeserializeOwned>(
+    object: &Bound<'_, PyAny>,
+    argument: &str,
+) -> Result<T, ValidationError> {
+    if !object.is_instance_of::<PyDict>() {
+        return Err(ValidationError::new(argument, format!("expected a dict, got {}", type_name(object))));
+    }
+    from_dict(object, argument).map_err(|invalid| invalid.within(argument))
+}
+
 /// Converts the list (or tuple) passed as `argument` into a `Vec<T>`. Errors name the item
 /// and the field inside it (`events[2].kind`).
 pub(crate) fn from_list<T: DeserializeOwned>(
@@ -85,7 +97,7 @@ pub(crate) fn summary_from(object: &Bound<'_, PyAny>, argument: &str) -> Result<
             format!("must return a dict (a Summary) or a str, got {}", type_name(object)),
         ));
     }
-    from_dict(object, argument).map_err(|invalid| invalid.within(argument))
+    from_named_dict(object, argument)
 }
 
 /// Converts a plain string argument (a fact key), naming the argument on a wrong type.

@@ -1,6 +1,6 @@
 -- engram on SQLite, schema 3: items, the namespaced documents beside agent memory (LangGraph
 -- checkpoints and pending writes, a BaseStore's items). `namespace` holds the labels joined by
--- U+001F, so the namespaces under a prefix are one key range; `value` is JSON text, `data` an
+-- U+007F (DEL), so the namespaces under a prefix are one key range; `value` is JSON text, `data` an
 -- optional blob; times are Unix milliseconds. Items are never in a packet.
 CREATE TABLE items (
     tenant_id TEXT NOT NULL,

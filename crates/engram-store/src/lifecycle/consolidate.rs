@@ -87,7 +87,7 @@ fn beyond_window(
     let mut seen: HashSet<String> = HashSet::new();
     // Events sharing the boundary's millisecond but outside the window belong beyond it too,
     // hence `before` one millisecond later and the window filtered out by id afterwards.
-    let mut before = boundary.map(|boundary| boundary + chrono::Duration::milliseconds(1));
+    let mut before = boundary.and_then(just_after);
     loop {
         let mut query = EventQuery::new(request.scope.clone());
         query.session_wide = true;
@@ -109,10 +109,16 @@ fn beyond_window(
             break;
         }
         // The page's oldest millisecond may hold more events: read it again (ids dedupe).
-        before = Some(oldest + chrono::Duration::milliseconds(1));
+        before = just_after(oldest);
     }
     found.sort_by(|left, right| left.ts.cmp(&right.ts).then_with(|| left.event_id.cmp(&right.event_id)));
     Ok(found)
+}
+
+/// The bound one millisecond after `instant`; none (no bound) at chrono's last instant, after
+/// which no event can lie.
+fn just_after(instant: engram_types::Timestamp) -> Option<engram_types::Timestamp> {
+    instant.checked_add_signed(chrono::Duration::milliseconds(1))
 }
 
 /// The previous rolling summary followed by the new one, keeping the newest bytes.

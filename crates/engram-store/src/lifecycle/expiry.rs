@@ -15,6 +15,7 @@ use crate::record::Record;
 use crate::store::Store;
 
 pub(super) fn sweep(store: &dyn Store, request: &SweepRequest) -> Result<Receipt> {
+    request.validate()?;
     let now = request.now.map_or_else(prepare::now, prepare::normalize_time);
     let mut receipt = Receipt::default();
     for kind in RecordKind::ALL {
@@ -24,13 +25,19 @@ pub(super) fn sweep(store: &dyn Store, request: &SweepRequest) -> Result<Receipt
     }
     receipt.merge(store.remove_expired_items(now)?);
     sweep_ended_runs(store, now, &mut receipt)?;
-    if let Some(days) = request.retention.max_event_age_days {
+    // A cutoff before chrono's earliest instant has no event older than it: nothing to delete.
+    let cutoff = request
+        .retention
+        .max_event_age_days
+        .and_then(|days| chrono::Duration::try_days(i64::from(days)))
+        .and_then(|age| now.checked_sub_signed(age));
+    if let Some(cutoff) = cutoff {
         let mut scan = ScanRequest::new(RecordKind::Event, PAGE);
-        scan.before = Some(now - chrono::Duration::days(i64::from(days)));
+        scan.before = Some(cutoff);
         delete_scanned(store, &mut scan, |_| true, &mut receipt)?;
     }
     if let Some(keep) = request.retention.max_events_per_session {
-        trim_sessions(store, keep as usize, now, &mut receipt)?;
+        trim_sessions(store, keep as usize, &mut receipt)?;
     }
     Ok(receipt)
 }
@@ -56,15 +63,15 @@ fn sweep_ended_runs(store: &dyn Store, now: engram_types::Timestamp, receipt: &m
 
 /// Keeps the newest `keep` events (by ts, then sequence) of every session: one pass over the
 /// events in sequence order, holding at most `keep` per session.
-fn trim_sessions(store: &dyn Store, keep: usize, now: engram_types::Timestamp, receipt: &mut Receipt) -> Result<()> {
+fn trim_sessions(store: &dyn Store, keep: usize, receipt: &mut Receipt) -> Result<()> {
     type SessionKey = (String, String, String, String);
     /// A session's newest events as a min-heap of (ts, sequence, id): the oldest on top.
     type Newest = BinaryHeap<Reverse<(i64, i64, String)>>;
     let mut newest: HashMap<SessionKey, Newest> = HashMap::new();
     let mut doomed: BTreeMap<String, Vec<(RecordKind, String)>> = BTreeMap::new();
     let mut scan = ScanRequest::new(RecordKind::Event, PAGE);
-    // Every event, in pages: a tenantless scan must bound time, and nothing is newer than this.
-    scan.before = Some(now + chrono::Duration::days(365 * 1000));
+    // Every event, in pages: a tenantless scan must bound time, and no instant is later than this.
+    scan.before = Some(chrono::DateTime::<chrono::Utc>::MAX_UTC);
     each_page(store, &mut scan, |page| {
         for fetched in page {
             let Record::Event(event) = fetched.record else { continue };

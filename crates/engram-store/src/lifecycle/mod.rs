@@ -70,7 +70,7 @@ pub trait Lifecycle: Store {
     }
 
     /// Deletes expired records of every tenant, ended runs' working states, and old events
-    /// under the retention policy.
+    /// under the retention policy (each bound at least 1: a 0 is `InvalidInput`).
     fn sweep_expired(&self, request: &SweepRequest) -> Result<Receipt> {
         expiry::sweep(self.as_store(), request)
     }
@@ -102,8 +102,10 @@ pub trait Lifecycle: Store {
         transfer::export(self.as_store(), scope, path)
     }
 
-    /// Restores an export. Ids must be new in their tenant (`Conflict` otherwise; nothing of
-    /// the failing batch is written).
+    /// Restores an export. Every line is checked before anything is written: as the write that
+    /// made it was (this store's limits, unknown keys refused), and owned by the header's
+    /// tenant, user and agent; a bad line is `InvalidInput` naming it (`line 3.tags`). Ids must
+    /// be new in their tenant (`Conflict` otherwise; nothing of the failing batch is written).
     fn import_scope(&self, path: &Path) -> Result<Receipt> {
         transfer::import(self.as_store(), path)
     }

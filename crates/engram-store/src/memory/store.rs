@@ -164,6 +164,7 @@ impl Store for InMemoryStore {
 
     fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
         scope.validate(self.limits.max_id_bytes)?;
+        engram_types::check_id("fact_key", fact_key, self.limits.max_id_bytes)?;
         let state = self.read()?;
         let spaces = visible_spaces(scope, RecordKind::Fact);
         let mut history: Vec<(i64, Fact)> = state
@@ -207,6 +208,8 @@ impl Store for InMemoryStore {
     }
 
     fn upsert_procedure(&self, procedure: ProcedureInput) -> Result<Procedure> {
+        // Bad input is refused before the lookup by id (an owner conflict comes second).
+        procedure.validate(&self.limits)?;
         let mut state = self.write()?;
         let existing = procedure
             .procedure_id
@@ -343,9 +346,11 @@ impl Store for InMemoryStore {
                         stats.add(RecordKind::Episode, episode.compression_level.as_str().to_string(), 1)
                     }
                     Record::Procedure(_) => stats.procedures += 1,
-                    Record::Insight(insight) => {
+                    // An insight belongs to its session's run, as `list_insights` reads it.
+                    Record::Insight(insight) if insight.scope.session_id == scope.session_id => {
                         *stats.insights.entry(insight.validation.as_str().to_string()).or_insert(0) += 1
                     }
+                    Record::Insight(_) => {}
                 }
             }
         }

@@ -39,7 +39,9 @@ pub(super) fn score_section(
             + weights.confidence * signals.confidence
             + weights.cue * signals.cue;
         candidate.signals = round_signals(signals);
-        candidate.score = round(weighted / total_weight);
+        // Validated weights keep this finite; a score is a number whatever they hold.
+        let score = weighted / total_weight;
+        candidate.score = if score.is_finite() { round(score) } else { 0.0 };
     }
     candidates.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id())));
 }

@@ -6,7 +6,7 @@ use super::dialect::Dialect;
 use crate::error::Error;
 
 /// The server could not be reached or did not answer (network, pool, TLS, shutdown, a cancelled
-/// statement) -> `Unavailable`; a unique key taken -> `Conflict`; a deadlock or serialization
+/// statement) -> `Unavailable`; a DSN sqlx cannot parse -> `InvalidInput` on `dsn`; a unique key taken -> `Conflict`; a deadlock or serialization
 /// failure -> `Conflict` on the transaction (another process wrote the same keys; running the
 /// call again succeeds); the rest -> `Storage`.
 pub(super) fn database_error(dialect: Dialect, error: sqlx::Error) -> Error {
@@ -17,6 +17,8 @@ pub(super) fn database_error(dialect: Dialect, error: sqlx::Error) -> Error {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => Error::Unavailable { backend, detail: error.to_string() },
+        // A DSN sqlx cannot parse (empty host, bad port, unknown sslmode) is the caller's input.
+        sqlx::Error::Configuration(problem) => Error::invalid("dsn", problem.to_string()),
         sqlx::Error::Database(database) => {
             let code = database.code().unwrap_or_default().to_string();
             if database.kind() == DatabaseErrorKind::UniqueViolation {

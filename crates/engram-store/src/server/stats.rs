@@ -37,7 +37,12 @@ pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scop
     ] {
         let table = table_info(kind).table;
         let spaces = visible_spaces(scope, kind);
-        let filter = format!("tenant_id = ? AND space IN ({})", placeholders(spaces.len()));
+        let mut filter = format!("tenant_id = ? AND space IN ({})", placeholders(spaces.len()));
+        // An insight belongs to its session's run, as `list_insights` reads it; the space is the run's.
+        let session = (kind == RecordKind::Insight).then_some(&scope.session_id);
+        if session.is_some() {
+            filter.push_str(" AND session_id = ?");
+        }
         let sql = match group {
             Some(column) => format!("SELECT {column}, COUNT(*) FROM {table} WHERE {filter} GROUP BY {column}"),
             None => format!("SELECT 'all', COUNT(*) FROM {table} WHERE {filter}"),
@@ -45,6 +50,9 @@ pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scop
         let mut statement = Statement::new(sql).bind(&scope.tenant_id);
         for space in spaces {
             statement.push(space);
+        }
+        if let Some(session) = session {
+            statement.push(session);
         }
         for row in statement.fetch_all(connection, dialect).await? {
             let (label, count): (String, i64) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);

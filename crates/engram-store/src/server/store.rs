@@ -138,6 +138,7 @@ impl Store for ServerStore {
 
     fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
         scope.validate(self.limits.max_id_bytes)?;
+        engram_types::check_id("fact_key", fact_key, self.limits.max_id_bytes)?;
         on_connection!(self, |connection, dialect| facts::history(connection, dialect, scope, fact_key))
     }
 
@@ -151,6 +152,8 @@ impl Store for ServerStore {
     }
 
     fn upsert_procedure(&self, procedure: ProcedureInput) -> Result<Procedure> {
+        // Bad input is refused before the lookup by id (Postgres cannot compare an id holding U+0000).
+        procedure.validate(&self.limits)?;
         let (spaces, limits) = (&self.spaces, &self.limits);
         in_transaction!(self, |connection, created, dialect| records::upsert_procedure(
             connection, dialect, spaces, procedure, limits, created

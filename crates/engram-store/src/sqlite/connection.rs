@@ -39,6 +39,13 @@ pub(super) struct Connections {
 
 impl Connections {
     pub(super) fn open_file(path: &Path) -> Result<Self> {
+        // No file system names a file with NUL in it: bad input, not a storage failure.
+        if path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::invalid(
+                "path",
+                format!("{} holds a NUL character, which no file name can", path.display()),
+            ));
+        }
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|error| Error::Unavailable {
                 backend: BACKEND,

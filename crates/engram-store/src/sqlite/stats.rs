@@ -35,15 +35,17 @@ pub(super) fn stats(connection: &Connection, scope: &Scope) -> Result<Stats> {
         (RecordKind::Insight, Some("validation")),
     ] {
         let table = table_info(kind).table;
+        // An insight belongs to its session's run, as `list_insights` reads it; the space is the
+        // run's. `?3 IS NULL` keeps every other kind to its space.
+        let session = (kind == RecordKind::Insight).then_some(&scope.session_id);
+        let filter = "tenant_id = ?1 AND space = ?2 AND (?3 IS NULL OR session_id = ?3)";
         let sql = match group {
-            Some(column) => {
-                format!("SELECT {column}, COUNT(*) FROM {table} WHERE tenant_id = ?1 AND space = ?2 GROUP BY {column}")
-            }
-            None => format!("SELECT '', COUNT(*) FROM {table} WHERE tenant_id = ?1 AND space = ?2"),
+            Some(column) => format!("SELECT {column}, COUNT(*) FROM {table} WHERE {filter} GROUP BY {column}"),
+            None => format!("SELECT '', COUNT(*) FROM {table} WHERE {filter}"),
         };
         let mut statement = connection.prepare_cached(&sql).map_err(storage)?;
         for space in visible_spaces(scope, kind) {
-            let mut rows = statement.query(params![scope.tenant_id, space]).map_err(storage)?;
+            let mut rows = statement.query(params![scope.tenant_id, space, session]).map_err(storage)?;
             while let Some(row) = rows.next().map_err(storage)? {
                 let (label, count): (String, i64) = (get(row, 0)?, get(row, 1)?);
                 stats.add(kind, label, u64::try_from(count).unwrap_or(0));

@@ -128,6 +128,7 @@ impl Store for SqliteStore {
 
     fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
         scope.validate(self.limits.max_id_bytes)?;
+        engram_types::check_id("fact_key", fact_key, self.limits.max_id_bytes)?;
         self.read(|connection| facts::history(connection, scope, fact_key))
     }
 
@@ -138,6 +139,8 @@ impl Store for SqliteStore {
     }
 
     fn upsert_procedure(&self, procedure: ProcedureInput) -> Result<Procedure> {
+        // Bad input is refused before the lookup by id (an owner conflict comes second).
+        procedure.validate(&self.limits)?;
         self.write(|connection, created| {
             records::upsert_procedure(connection, &self.spaces, procedure, &self.limits, created)
         })

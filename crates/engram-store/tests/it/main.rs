@@ -6,6 +6,7 @@
 mod backends;
 mod conformance;
 mod cross_backend;
+mod hostile_writes;
 mod payloads;
 mod schema;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
