@@ -18,7 +18,7 @@ over ``Memory`` and an async twin over ``AsyncMemory``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Dict, List, Optional, Tuple, cast
 
@@ -301,24 +301,14 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                 self.delete_thread(thread_id)
                 continue
             _check_strategy(strategy)
-            headers = self._list(self._query(_checkpoints_namespace(thread_id), prefix=True, limit=LIST_ALL,
-                                                    without_blobs=True))
-            kept: set[Tuple[str, str]] = set()
-            for latest in _latest_per_namespace(headers):
-                # The headers have no blobs; the chain's checkpoints are read whole.
-                chain = self._list(self._query(latest["namespace"], keys=[latest["key"]], limit=1))
-                while chain:
-                    nearest = self._needs_ancestor(chain)
-                    if nearest is None:
-                        break
-                    found = self._list(self._query(latest["namespace"], keys=[nearest], limit=1))
-                    if not found:
-                        break
-                    chain.append(found[0])
-                kept.add((_checkpoint_ns(latest["namespace"][3]), latest["key"]))
-                kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
-            for query in self._delete_checkpoint_queries(
-                    [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]):
+            plan = self._prune_plan(thread_id)
+            try:
+                query = next(plan)
+                while True:
+                    query = plan.send(self._list(query))
+            except StopIteration as done:
+                deletions: List[Item] = done.value
+            for query in deletions:
                 self._delete(query)
 
     # --- async -------------------------------------------------------------------------------
@@ -394,26 +384,40 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                 await self.adelete_thread(thread_id)
                 continue
             _check_strategy(strategy)
-            headers = await self._call("list_items", self._query(_checkpoints_namespace(thread_id), prefix=True,
-                                                                 limit=LIST_ALL, without_blobs=True))
-            kept: set[Tuple[str, str]] = set()
-            for latest in _latest_per_namespace(headers):
-                chain = await self._call("list_items", self._query(latest["namespace"], keys=[latest["key"]], limit=1))
-                while chain:
-                    nearest = self._needs_ancestor(chain)
-                    if nearest is None:
-                        break
-                    found = await self._call("list_items", self._query(latest["namespace"], keys=[nearest], limit=1))
-                    if not found:
-                        break
-                    chain.append(found[0])
-                kept.add((_checkpoint_ns(latest["namespace"][3]), latest["key"]))
-                kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
-            for query in self._delete_checkpoint_queries(
-                    [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]):
+            plan = self._prune_plan(thread_id)
+            try:
+                query = next(plan)
+                while True:
+                    query = plan.send(await self._call("list_items", query))
+            except StopIteration as done:
+                deletions: List[Item] = done.value
+            for query in deletions:
                 await self._call("delete_items", query)
 
     # --- shared by the twins -----------------------------------------------------------------
+
+    def _prune_plan(self, thread_id: str) -> Generator[Item, List[Item], List[Item]]:
+        """`keep_latest` for one thread, written once for both twins: yields each item query it
+        needs read, is sent the items, and returns the delete queries. Each namespace keeps its
+        latest checkpoint and the ancestors its delta channels need (see `_needs_ancestor`)."""
+        headers = yield self._query(_checkpoints_namespace(thread_id), prefix=True, limit=LIST_ALL,
+                                    without_blobs=True)
+        kept: set[Tuple[str, str]] = set()
+        for latest in _latest_per_namespace(headers):
+            # The headers have no blobs; the chain's checkpoints are read whole.
+            chain = yield self._query(latest["namespace"], keys=[latest["key"]], limit=1)
+            while chain:
+                nearest = self._needs_ancestor(chain)
+                if nearest is None:
+                    break
+                found = yield self._query(latest["namespace"], keys=[nearest], limit=1)
+                if not found:
+                    break
+                chain.append(found[0])
+            kept.add((_checkpoint_ns(latest["namespace"][3]), latest["key"]))
+            kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
+        doomed = [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]
+        return self._delete_checkpoint_queries(doomed)
 
     def _runs_query(self, run_ids: Sequence[str]) -> Item:
         return self._query([ROOT, "checkpoints"], prefix=True, limit=LIST_ALL, without_blobs=True,

@@ -36,11 +36,17 @@ impl ItemTable {
     }
 
     pub(super) fn scan(&self, scan: &ItemScan) -> Vec<Item> {
-        let tenant = scan.tenant_id.clone();
-        let range = self
-            .rows
-            .range((tenant.clone(), String::new(), String::new())..)
-            .take_while(|((owner, _, _), _)| *owner == tenant);
+        // The namespaces the scan can select lie in one key range; reading it from either end
+        // keeps a descending read (a thread's latest checkpoint) as cheap as an ascending one.
+        let tenant = &scan.tenant_id;
+        let (low, high) = match (scan.prefix, scan.namespace.is_empty()) {
+            (true, true) => ((tenant.clone(), String::new()), (format!("{tenant}\u{0}"), String::new())),
+            (true, false) => ((tenant.clone(), scan.namespace.clone()), (tenant.clone(), scan.prefix_range().1)),
+            (false, _) => {
+                ((tenant.clone(), scan.namespace.clone()), (tenant.clone(), format!("{}\u{0}", scan.namespace)))
+            }
+        };
+        let range = self.rows.range((low.0, low.1, String::new())..(high.0, high.1, String::new()));
         let selected = |((_, namespace, key), item): &(&(String, String, String), &Item)| {
             scan.selects(namespace, key) && item.expires_at.is_none_or(|expires_at| expires_at > scan.now)
         };
@@ -53,8 +59,7 @@ impl ItemTable {
         };
         let limit = scan.limit as usize;
         if scan.descending {
-            let rows: Vec<_> = range.filter(|row| selected(row)).collect();
-            rows.into_iter().rev().take(limit).map(copy).collect()
+            range.rev().filter(|row| selected(row)).take(limit).map(copy).collect()
         } else {
             range.filter(|row| selected(row)).take(limit).map(copy).collect()
         }
