@@ -2,10 +2,21 @@
 //! (`write_items`, `scan_items`, `remove_items`, `remove_expired_items`): listing with value filters, offsets and limits,
 //! and deletion by query, written once for every backend.
 
-use engram_types::{Item, ItemQuery, ItemWrite, OnConflict, Receipt, Timestamp, join_namespace};
+use engram_types::{
+    FoundItem, Item, ItemQuery, ItemSearch, ItemWrite, NamespaceQuery, OnConflict, Receipt, Timestamp, join_namespace,
+};
 
 use crate::error::Result;
+use crate::lexical::DocumentTerms;
 use crate::store::Store;
+
+/// An item as backends write it: validated, its expiry set from its TTL, its indexed text
+/// analyzed (`None` when it is not indexed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedItem {
+    pub write: ItemWrite,
+    pub terms: Option<DocumentTerms>,
+}
 
 /// Rows one page of a filtered listing or deletion reads.
 const PAGE: u32 = 500;
@@ -23,6 +34,8 @@ pub struct ItemScan {
     pub keys: Vec<String>,
     pub before_key: Option<String>,
     pub after_key: Option<String>,
+    /// Only namespaces after this joined one (listing namespaces one by one).
+    pub after_namespace: Option<String>,
     pub descending: bool,
     /// The (namespace, key) the previous page ended at.
     pub cursor: Option<(String, String)>,
@@ -41,6 +54,7 @@ impl ItemScan {
             keys: query.keys.clone(),
             before_key: query.before_key.clone(),
             after_key: query.after_key.clone(),
+            after_namespace: None,
             descending: query.descending,
             cursor: None,
             without_blobs: query.without_blobs,
@@ -49,10 +63,8 @@ impl ItemScan {
         }
     }
 
-    /// The bounds of the namespaces under a prefix: labels are joined by `\u{7f}`, so every
-    /// namespace that extends `namespace` sorts in `[namespace + "\u{7f}", namespace + "\u{80}")`.
     pub fn prefix_range(&self) -> (String, String) {
-        (format!("{}\u{7f}", self.namespace), format!("{}\u{80}", self.namespace))
+        prefix_range(&self.namespace)
     }
 
     /// Whether a stored (namespace, key) is one this scan selects (the in-memory store's filter;
@@ -70,12 +82,19 @@ impl ItemScan {
             && (self.keys.is_empty() || self.keys.iter().any(|wanted| wanted == key))
             && self.before_key.as_deref().is_none_or(|before| key < before)
             && self.after_key.as_deref().is_none_or(|after| key > after)
+            && self.after_namespace.as_deref().is_none_or(|after| namespace > after)
             && self.cursor.as_ref().is_none_or(|(cursor_namespace, cursor_key)| {
                 let position = (namespace, key);
                 let cursor = (cursor_namespace.as_str(), cursor_key.as_str());
                 if self.descending { position < cursor } else { position > cursor }
             })
     }
+}
+
+/// The bounds of the namespaces under a joined prefix: labels are joined by `\u{7f}`, so every
+/// namespace that extends `namespace` sorts in `[namespace + "\u{7f}", namespace + "\u{80}")`.
+pub fn prefix_range(namespace: &str) -> (String, String) {
+    (format!("{namespace}\u{7f}"), format!("{namespace}\u{80}"))
 }
 
 /// Items for every [`Store`]: the filtered reads and deletes callers use.
@@ -90,6 +109,14 @@ pub trait Items {
     /// Deletes every item a query selects (`offset` and `limit` do not apply), one page per
     /// transaction. The receipt counts the `items` rows removed.
     fn delete_items(&self, query: &ItemQuery) -> Result<Receipt>;
+
+    /// Items under a namespace prefix: ranked by BM25 over their indexed text when the search
+    /// has a query (items matching none of its terms left out), else in (namespace, key) order.
+    fn search_items(&self, search: &ItemSearch) -> Result<Vec<FoundItem>>;
+
+    /// The namespaces holding items that match the query's prefix and suffix, cut to its
+    /// `max_depth`, each once, in label order.
+    fn list_namespaces(&self, query: &NamespaceQuery) -> Result<Vec<Vec<String>>>;
 }
 
 impl<S: Store + ?Sized> Items for S {
@@ -97,7 +124,18 @@ impl<S: Store + ?Sized> Items for S {
         for (index, item) in items.iter().enumerate() {
             item.validate(self.limits()).map_err(|invalid| invalid.within(&format!("items[{index}]")))?;
         }
-        self.write_items(items, on_conflict)
+        let now = crate::prepare::now();
+        let indexed = items
+            .into_iter()
+            .map(|mut write| {
+                if let Some(ttl) = write.ttl_seconds {
+                    write.expires_at = Some(now + chrono::Duration::milliseconds((ttl * 1000.0) as i64));
+                }
+                let terms = write.indexed_text().map(|text| DocumentTerms::new(&text, &[], &[]));
+                IndexedItem { write, terms }
+            })
+            .collect();
+        self.write_items(indexed, on_conflict)
     }
 
     fn list_items(&self, query: &ItemQuery) -> Result<Vec<Item>> {
@@ -116,7 +154,12 @@ impl<S: Store + ?Sized> Items for S {
                 break;
             }
         }
-        Ok(found.into_iter().skip(query.offset as usize).take(query.limit as usize).collect())
+        let mut found: Vec<Item> = found.into_iter().skip(query.offset as usize).take(query.limit as usize).collect();
+        if query.refresh_ttl {
+            let mut items: Vec<&mut Item> = found.iter_mut().collect();
+            crate::item_search::refresh(self, &query.tenant_id, &mut items, scan.now)?;
+        }
+        Ok(found)
     }
 
     fn delete_items(&self, query: &ItemQuery) -> Result<Receipt> {
@@ -141,5 +184,13 @@ impl<S: Store + ?Sized> Items for S {
             }
         }
         Ok(receipt)
+    }
+
+    fn search_items(&self, search: &ItemSearch) -> Result<Vec<FoundItem>> {
+        crate::item_search::search(self, search)
+    }
+
+    fn list_namespaces(&self, query: &NamespaceQuery) -> Result<Vec<Vec<String>>> {
+        crate::item_search::list_namespaces(self, query)
     }
 }

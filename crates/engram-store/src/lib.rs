@@ -4,6 +4,7 @@
 //! packet builder (`packet/`) only talks to `&dyn Store`, so every backend builds the same packet.
 
 mod error;
+mod item_search;
 mod items;
 pub mod lexical;
 pub mod lifecycle;
@@ -27,7 +28,8 @@ mod store;
 pub mod tokens;
 
 pub use error::{Error, ErrorKind, Result};
-pub use items::{ItemScan, Items};
+pub use item_search::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
+pub use items::{IndexedItem, ItemScan, Items};
 pub use lifecycle::Lifecycle;
 pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 pub use memory::InMemoryStore;

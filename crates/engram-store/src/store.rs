@@ -2,12 +2,13 @@
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, EventKind, EventQuery, Fact, FactInput, FactWrite, Insight, InsightInput,
-    InsightUpdate, Item, ItemWrite, Limits, ListQuery, OnConflict, Procedure, ProcedureInput, Receipt, Scope,
-    ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch,
+    InsightUpdate, Item, Limits, ListQuery, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState,
+    ShortTermUpdate, Timestamp, WorkingState, WorkingStatePatch,
 };
 
 use crate::error::{Error, Result};
-use crate::items::ItemScan;
+use crate::item_search::{ItemPostings, ItemPostingsRequest};
+use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats};
 
@@ -80,7 +81,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Writes items in one transaction. A taken key is replaced (its `created_at` kept) or kept
     /// as stored, per `on_conflict`. Takes validated items: callers use
     /// [`Items::put_items`](crate::Items), which checks them first.
-    fn write_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()>;
+    /// An indexed item's postings and its namespace's totals change in the same transaction.
+    fn write_items(&self, items: Vec<IndexedItem>, on_conflict: OnConflict) -> Result<()>;
+
+    /// The postings of some terms under a namespace prefix, each term's at most `per_term`
+    /// (in key order), and the prefix's indexed items and summed length, from one snapshot.
+    fn item_postings(&self, request: &ItemPostingsRequest) -> Result<ItemPostings>;
+
+    /// Sets new expiries of items, by (joined namespace, key), in one transaction (TTLs
+    /// restarted by a read); missing ones are skipped.
+    fn refresh_items(&self, tenant_id: &str, expiries: &[(String, String, Timestamp)]) -> Result<()>;
 
     /// One bounded read of items (see [`ItemScan`]).
     fn scan_items(&self, scan: &ItemScan) -> Result<Vec<Item>>;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Timestamp;
+use crate::item_index::{IndexPath, check_index_paths};
 use crate::limits::Limits;
 use crate::validation::{ValidationError, check_id, check_json, check_no_nul};
 
@@ -32,6 +33,14 @@ pub struct ItemWrite {
     /// After this instant the item is gone for every read, and the next sweep deletes it.
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// The item expires this many seconds after the write (not with `expires_at`); reads that
+    /// ask for it (`refresh_ttl`) start the time again.
+    #[serde(default)]
+    pub ttl_seconds: Option<f64>,
+    /// Where in `value` the text `search_items` finds it by lies (see [`IndexPath`]); not
+    /// indexed (listed, never matched by a query) without it.
+    #[serde(default)]
+    pub index: Option<Vec<String>>,
 }
 
 /// What a write does when the key is taken.
@@ -58,6 +67,7 @@ pub struct Item {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    pub ttl_seconds: Option<f64>,
 }
 
 /// Which items a read or a delete selects: one namespace (or every namespace under a prefix),
@@ -91,6 +101,9 @@ pub struct ItemQuery {
     /// Leaves the blobs out (listing metadata only).
     #[serde(default)]
     pub without_blobs: bool,
+    /// The returned items that have a `ttl_seconds` expire that long after this read.
+    #[serde(default)]
+    pub refresh_ttl: bool,
     /// Items skipped before the first returned.
     #[serde(default)]
     pub offset: u32,
@@ -126,6 +139,7 @@ impl ItemQuery {
             descending: false,
             filter: BTreeMap::new(),
             without_blobs: false,
+            refresh_ttl: false,
             offset: 0,
             limit,
         }
@@ -143,9 +157,7 @@ impl ItemQuery {
                 check_no_nul(field, bound)?;
             }
         }
-        for (path, condition) in &self.filter {
-            check_condition(path, condition)?;
-        }
+        check_filter(&self.filter)?;
         if self.limit == 0 {
             return Err(ValidationError::new("limit", "must be at least 1"));
         }
@@ -154,11 +166,21 @@ impl ItemQuery {
 
     /// Whether a stored item passes `filter`.
     pub fn matches(&self, item: &Item) -> bool {
-        self.filter.iter().all(|(path, condition)| {
-            let found = path.split('.').try_fold(&item.value, |value, part| value.get(part));
-            holds(found, condition)
-        })
+        filter_matches(&self.filter, item)
     }
+}
+
+/// Checks every condition of a value filter.
+pub(crate) fn check_filter(filter: &BTreeMap<String, Value>) -> Result<(), ValidationError> {
+    filter.iter().try_for_each(|(path, condition)| check_condition(path, condition))
+}
+
+/// Whether an item's value meets every condition of a filter.
+pub(crate) fn filter_matches(filter: &BTreeMap<String, Value>, item: &Item) -> bool {
+    filter.iter().all(|(path, condition)| {
+        let found = path.split('.').try_fold(&item.value, |value, part| value.get(part));
+        holds(found, condition)
+    })
 }
 
 impl ItemWrite {
@@ -175,9 +197,40 @@ impl ItemWrite {
                 format!("is {} bytes, the limit is {}", blob.len(), limits.max_blob_bytes),
             ));
         }
+        if let Some(ttl) = self.ttl_seconds {
+            if !(ttl.is_finite() && ttl > 0.0 && ttl <= MAX_TTL_SECONDS) {
+                return Err(ValidationError::new(
+                    "ttl_seconds",
+                    format!("must be a number of seconds above 0 and at most {MAX_TTL_SECONDS}"),
+                ));
+            }
+            if self.expires_at.is_some() {
+                return Err(ValidationError::new("ttl_seconds", "cannot be given with expires_at"));
+            }
+        }
+        if let Some(paths) = &self.index {
+            check_index_paths("index", paths)?;
+        }
         Ok(())
     }
+
+    /// The text `search_items` matches this item by: the text under each `index` path, or
+    /// `None` when the item is not indexed.
+    pub fn indexed_text(&self) -> Option<String> {
+        let paths = self.index.as_ref()?;
+        let mut text = String::new();
+        for path in paths {
+            // Validated already; a path that does not parse selects nothing.
+            if let Ok(path) = IndexPath::parse(path) {
+                path.collect_text(&self.value, &mut text);
+            }
+        }
+        Some(text)
+    }
 }
+
+/// The longest `ttl_seconds`: a century.
+pub const MAX_TTL_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
 
 /// The separator of namespace labels in storage: DEL, a control character (labels never hold one)
 /// that sorts above every character a label may hold below it, space included. MySQL compares
@@ -194,7 +247,12 @@ pub fn split_namespace(joined: &str) -> Vec<String> {
     joined.split(NAMESPACE_SEPARATOR).map(str::to_string).collect()
 }
 
-fn check_namespace(field: &str, namespace: &[String], prefix: bool, limits: &Limits) -> Result<(), ValidationError> {
+pub(crate) fn check_namespace(
+    field: &str,
+    namespace: &[String],
+    prefix: bool,
+    limits: &Limits,
+) -> Result<(), ValidationError> {
     if namespace.is_empty() && !prefix {
         return Err(ValidationError::new(field, "must have at least one label"));
     }

@@ -9,6 +9,8 @@ mod event;
 mod fact;
 mod insight;
 mod item;
+mod item_index;
+mod item_search;
 mod lifecycle;
 mod limits;
 mod packet;
@@ -28,9 +30,11 @@ pub use event::{Event, EventInput, EventKind, EventQuery};
 pub use fact::{Fact, FactInput, FactStatus, FactWrite, FactWriteOutcome};
 pub use insight::{Insight, InsightInput, InsightKind, InsightUpdate, ValidationState};
 pub use item::{
-    Item, ItemQuery, ItemWrite, MAX_NAMESPACE_BYTES, MAX_NAMESPACE_DEPTH, NAMESPACE_SEPARATOR, OnConflict,
-    join_namespace, split_namespace,
+    Item, ItemQuery, ItemWrite, MAX_NAMESPACE_BYTES, MAX_NAMESPACE_DEPTH, MAX_TTL_SECONDS, NAMESPACE_SEPARATOR,
+    OnConflict, join_namespace, split_namespace,
 };
+pub use item_index::{IndexPath, MAX_INDEX_PATHS};
+pub use item_search::{FoundItem, ItemSearch, NamespaceQuery, WILDCARD_LABEL};
 pub use lifecycle::{
     ConsolidateRequest, Consolidation, ForgetRequest, PromoteInsight, Promoted, Promotion, Receipt, RetentionPolicy,
     RunEnd, Summary, SweepRequest,

@@ -50,18 +50,23 @@ impl Bm25 {
         self.combine(document.length, terms, &counts)
     }
 
-    fn combine(&self, length: u32, terms: &[(String, u64)], counts: &[u32]) -> (f64, Vec<TermScore>) {
+    /// One term's share of the score of a document `length` terms long that holds it
+    /// `frequency` times.
+    pub fn term_score(&self, frequency: u32, length: u32, document_frequency: u64) -> f64 {
         let length_ratio = f64::from(length) / self.average_length;
+        let frequency = f64::from(frequency);
+        let saturation = frequency * (self.k1 + 1.0) / (frequency + self.k1 * (1.0 - self.b + self.b * length_ratio));
+        self.idf(document_frequency) * saturation
+    }
+
+    fn combine(&self, length: u32, terms: &[(String, u64)], counts: &[u32]) -> (f64, Vec<TermScore>) {
         let mut total = 0.0;
         let mut matched = Vec::new();
         for ((term, document_frequency), count) in terms.iter().zip(counts) {
             if *count == 0 {
                 continue;
             }
-            let frequency = f64::from(*count);
-            let saturation =
-                frequency * (self.k1 + 1.0) / (frequency + self.k1 * (1.0 - self.b + self.b * length_ratio));
-            let contribution = self.idf(*document_frequency) * saturation;
+            let contribution = self.term_score(*count, length, *document_frequency);
             total += contribution;
             matched.push(TermScore { term: term.clone(), contribution });
         }

@@ -2,7 +2,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, FactWriteOutcome, Insight, InsightInput,
-    InsightUpdate, Item, ItemWrite, Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState,
+    InsightUpdate, Item, Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState,
     ShortTermUpdate, Timestamp, WorkingState, WorkingStatePatch,
 };
 
@@ -11,7 +11,8 @@ use super::maintenance;
 use super::postings::PostingsIndex;
 use super::tables::{Row, Tables, run_key, session_key};
 use crate::error::{Error, Result};
-use crate::items::ItemScan;
+use crate::item_search::{ItemPostings, ItemPostingsRequest};
+use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, visible_spaces};
@@ -377,8 +378,17 @@ impl Store for InMemoryStore {
         maintenance::restore(&mut *self.write()?, prepared, states)
     }
 
-    fn write_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()> {
+    fn write_items(&self, items: Vec<IndexedItem>, on_conflict: OnConflict) -> Result<()> {
         self.write()?.items.put(items, on_conflict, prepare::now());
+        Ok(())
+    }
+
+    fn item_postings(&self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
+        Ok(self.read()?.items.postings(request))
+    }
+
+    fn refresh_items(&self, tenant_id: &str, expiries: &[(String, String, Timestamp)]) -> Result<()> {
+        self.write()?.items.refresh(tenant_id, expiries);
         Ok(())
     }
 

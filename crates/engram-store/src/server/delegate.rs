@@ -84,10 +84,20 @@ macro_rules! delegate_store {
             }
             fn write_items(
                 &self,
-                items: Vec<engram_types::ItemWrite>,
+                items: Vec<$crate::IndexedItem>,
                 on_conflict: engram_types::OnConflict,
             ) -> $crate::Result<()> {
                 self.inner.write_items(items, on_conflict)
+            }
+            fn item_postings(&self, request: &$crate::ItemPostingsRequest) -> $crate::Result<$crate::ItemPostings> {
+                self.inner.item_postings(request)
+            }
+            fn refresh_items(
+                &self,
+                tenant_id: &str,
+                expiries: &[(String, String, engram_types::Timestamp)],
+            ) -> $crate::Result<()> {
+                self.inner.refresh_items(tenant_id, expiries)
             }
             fn scan_items(&self, scan: &$crate::ItemScan) -> $crate::Result<Vec<engram_types::Item>> {
                 self.inner.scan_items(scan)

@@ -1,63 +1,195 @@
-//! Items on Postgres and MySQL: the shared item SQL, with the dialect's conflict clause.
+//! Items on Postgres and MySQL: the shared item SQL, with the dialect's conflict clause, and the
+//! items' lexical index kept in the same transaction.
 
-use engram_types::{Item, ItemWrite, OnConflict, Receipt, Timestamp, join_namespace};
+use engram_types::{Item, OnConflict, Receipt, Timestamp, join_namespace};
 use sqlx::AnyConnection;
 
 use super::dialect::{Dialect, Update};
-use super::rows::ServerRow;
+use super::rows::{ServerRow, get};
 use super::statement::{Param, Statement};
 use crate::error::Result;
-use crate::items::ItemScan;
-use crate::sql::{DELETE_EXPIRED_ITEMS, DELETE_ITEM, INSERT_ITEM, item_scan_query, read_item, to_json};
+use crate::item_search::{ItemPostings, ItemPostingsRequest, TotalsChanges};
+use crate::items::{IndexedItem, ItemScan};
+use crate::sql::{
+    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, INSERT_ITEM_TERM,
+    INSERT_ITEM_TOTALS, REFRESH_ITEM, REPLACED_ITEM_COLUMNS, RangeQuery, STORED_ITEM_INDEX, item_scan_query,
+    item_term_postings_query, item_totals_query, read_item, read_item_posting, to_json,
+};
 
 const KEY: &str = "tenant_id, namespace, item_key";
 
 pub(super) async fn put(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    items: &[ItemWrite],
+    items: &[IndexedItem],
     on_conflict: OnConflict,
     now: Timestamp,
 ) -> Result<()> {
     let conflict = match on_conflict {
-        OnConflict::Replace => dialect.upsert(
-            "items",
-            KEY,
-            &[
-                ("value", Update::Replace),
-                ("data", Update::Replace),
-                ("updated_at", Update::Replace),
-                ("expires_at", Update::Replace),
-            ],
-        ),
+        OnConflict::Replace => {
+            let updates: Vec<(&str, Update)> =
+                REPLACED_ITEM_COLUMNS.iter().map(|column| (*column, Update::Replace)).collect();
+            dialect.upsert("items", KEY, &updates)
+        }
         OnConflict::Keep => dialect.ignore_existing(KEY, "item_key"),
     };
     let sql = format!("{INSERT_ITEM} {conflict}");
     let now = now.timestamp_millis();
-    for item in items {
+    let mut totals = TotalsChanges::default();
+    for IndexedItem { write: item, terms } in items {
+        let namespace = join_namespace(&item.namespace);
+        let stored = stored_index(connection, dialect, &item.tenant_id, &namespace, &item.key).await?;
+        if stored.is_some() && on_conflict == OnConflict::Keep {
+            continue;
+        }
+        if let Some(Some(length)) = stored {
+            unindex(connection, dialect, &mut totals, &item.tenant_id, &namespace, &item.key, length).await?;
+        }
         Statement::new(sql.clone())
             .bind(&item.tenant_id)
-            .bind(join_namespace(&item.namespace))
+            .bind(namespace.as_str())
             .bind(&item.key)
             .bind(to_json(&item.value)?)
             .bind(Param::OptionalBlob(item.blob.clone()))
             .bind(now)
             .bind(now)
             .bind(item.expires_at.map(|expires_at| expires_at.timestamp_millis()))
+            .bind(item.ttl_seconds.map(|ttl| (ttl * 1000.0) as i64))
+            .bind(terms.as_ref().map(|terms| i64::from(terms.length)))
             .execute(connection, dialect)
             .await?;
+        if let Some(terms) = terms {
+            for (term, frequency) in &terms.frequencies {
+                Statement::new(INSERT_ITEM_TERM)
+                    .bind(&item.tenant_id)
+                    .bind(term.as_str())
+                    .bind(namespace.as_str())
+                    .bind(&item.key)
+                    .bind(i64::from(*frequency))
+                    .bind(i64::from(terms.length))
+                    .execute(connection, dialect)
+                    .await?;
+            }
+            totals.count(&item.tenant_id, &namespace, 1, i64::from(terms.length));
+        }
+    }
+    apply_totals(connection, dialect, totals).await
+}
+
+/// `None` when the item is not stored; `Some(None)` when it is, unindexed. Locks the row: its
+/// postings and totals change with it, and another process may be writing the same key.
+async fn stored_index(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    tenant_id: &str,
+    namespace: &str,
+    key: &str,
+) -> Result<Option<Option<i64>>> {
+    let row = Statement::new(format!("{STORED_ITEM_INDEX} FOR UPDATE"))
+        .bind(tenant_id)
+        .bind(namespace)
+        .bind(key)
+        .fetch_optional(connection, dialect)
+        .await?;
+    row.map(|row| get::<Option<i64>>(&row, dialect, 1)).transpose()
+}
+
+async fn unindex(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    totals: &mut TotalsChanges,
+    tenant_id: &str,
+    namespace: &str,
+    key: &str,
+    length: i64,
+) -> Result<()> {
+    Statement::new(DELETE_ITEM_TERMS).bind(tenant_id).bind(namespace).bind(key).execute(connection, dialect).await?;
+    totals.count(tenant_id, namespace, -1, -length);
+    Ok(())
+}
+
+/// Adds each namespace's change to `item_totals`: an upsert when it only grows, else an update
+/// (something was removed, so the row exists).
+async fn apply_totals(connection: &mut AnyConnection, dialect: Dialect, totals: TotalsChanges) -> Result<()> {
+    let upsert = format!(
+        "{INSERT_ITEM_TOTALS} {}",
+        dialect.upsert(
+            "item_totals",
+            "tenant_id, namespace",
+            &[("documents", Update::AddAtLeastZero), ("total_length", Update::AddAtLeastZero)]
+        )
+    );
+    for ((tenant_id, namespace), (documents, length)) in totals.changes {
+        let statement = if documents >= 0 && length >= 0 {
+            if documents == 0 && length == 0 {
+                continue;
+            }
+            Statement::new(upsert.clone()).bind(tenant_id).bind(namespace).bind(documents).bind(length)
+        } else {
+            Statement::new(
+                "UPDATE item_totals SET documents = GREATEST(documents + ?, 0), total_length = GREATEST(total_length + ?, 0) \
+                 WHERE tenant_id = ? AND namespace = ?",
+            )
+            .bind(documents)
+            .bind(length)
+            .bind(tenant_id)
+            .bind(namespace)
+        };
+        statement.execute(connection, dialect).await?;
     }
     Ok(())
 }
 
-pub(super) async fn scan(connection: &mut AnyConnection, dialect: Dialect, scan: &ItemScan) -> Result<Vec<Item>> {
-    let query = item_scan_query(scan);
+fn statement_of(query: RangeQuery) -> Statement {
     let mut statement = Statement::new(query.sql);
     for param in query.params {
         statement.push(param);
     }
-    let rows = statement.fetch_all(connection, dialect).await?;
+    statement
+}
+
+pub(super) async fn scan(connection: &mut AnyConnection, dialect: Dialect, scan: &ItemScan) -> Result<Vec<Item>> {
+    let rows = statement_of(item_scan_query(scan)).fetch_all(connection, dialect).await?;
     rows.iter().map(|row| read_item(&scan.tenant_id, &ServerRow { row, dialect })).collect()
+}
+
+pub(super) async fn postings(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    request: &ItemPostingsRequest,
+) -> Result<ItemPostings> {
+    let mut result = ItemPostings::default();
+    let totals =
+        statement_of(item_totals_query(&request.tenant_id, &request.namespace)).fetch_all(connection, dialect).await?;
+    for row in &totals {
+        result.documents += u64::try_from(get::<i64>(row, dialect, 0)?).unwrap_or(0);
+        result.total_length += u64::try_from(get::<i64>(row, dialect, 1)?).unwrap_or(0);
+    }
+    for term in &request.terms {
+        let query = item_term_postings_query(&request.tenant_id, &request.namespace, term, request.per_term);
+        let rows = statement_of(query).fetch_all(connection, dialect).await?;
+        let list = rows.iter().map(|row| read_item_posting(&ServerRow { row, dialect })).collect::<Result<_>>()?;
+        result.terms.insert(term.clone(), list);
+    }
+    Ok(result)
+}
+
+pub(super) async fn refresh(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    tenant_id: &str,
+    expiries: &[(String, String, Timestamp)],
+) -> Result<()> {
+    for (namespace, key, expires_at) in expiries {
+        Statement::new(REFRESH_ITEM)
+            .bind(expires_at.timestamp_millis())
+            .bind(tenant_id)
+            .bind(namespace.as_str())
+            .bind(key.as_str())
+            .execute(connection, dialect)
+            .await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn remove(
@@ -66,12 +198,18 @@ pub(super) async fn remove(
     tenant_id: &str,
     keys: &[(String, String)],
 ) -> Result<Receipt> {
+    let mut totals = TotalsChanges::default();
     let mut removed = 0;
     for (namespace, key) in keys {
+        let Some(length) = stored_index(connection, dialect, tenant_id, namespace, key).await? else { continue };
+        if let Some(length) = length {
+            unindex(connection, dialect, &mut totals, tenant_id, namespace, key, length).await?;
+        }
         let result =
             Statement::new(DELETE_ITEM).bind(tenant_id).bind(namespace).bind(key).execute(connection, dialect).await?;
         removed += result.rows_affected();
     }
+    apply_totals(connection, dialect, totals).await?;
     let mut receipt = Receipt::default();
     receipt.add("items", removed);
     Ok(receipt)
@@ -82,7 +220,18 @@ pub(super) async fn remove_expired(
     dialect: Dialect,
     now: Timestamp,
 ) -> Result<Receipt> {
-    let result = Statement::new(DELETE_EXPIRED_ITEMS).bind(now.timestamp_millis()).execute(connection, dialect).await?;
+    let now = now.timestamp_millis();
+    let expired =
+        Statement::new(format!("{EXPIRED_ITEMS} FOR UPDATE")).bind(now).fetch_all(connection, dialect).await?;
+    let mut totals = TotalsChanges::default();
+    for row in &expired {
+        let Some(length) = get::<Option<i64>>(row, dialect, 3)? else { continue };
+        let (tenant_id, namespace, key): (String, String, String) =
+            (get(row, dialect, 0)?, get(row, dialect, 1)?, get(row, dialect, 2)?);
+        unindex(connection, dialect, &mut totals, &tenant_id, &namespace, &key, length).await?;
+    }
+    apply_totals(connection, dialect, totals).await?;
+    let result = Statement::new(DELETE_EXPIRED_ITEMS).bind(now).execute(connection, dialect).await?;
     let mut receipt = Receipt::default();
     receipt.add("items", result.rows_affected());
     Ok(receipt)

@@ -13,11 +13,13 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "lifecycle", include_str!("../../migrations/postgres/0002_lifecycle.sql")),
     (3, "items", include_str!("../../migrations/postgres/0003_items.sql")),
+    (4, "item_search", include_str!("../../migrations/postgres/0004_item_search.sql")),
 ];
 const MYSQL: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/mysql/0001_init.sql")),
     (2, "lifecycle", include_str!("../../migrations/mysql/0002_lifecycle.sql")),
     (3, "items", include_str!("../../migrations/mysql/0003_items.sql")),
+    (4, "item_search", include_str!("../../migrations/mysql/0004_item_search.sql")),
 ];
 
 pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {

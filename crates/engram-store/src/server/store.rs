@@ -3,8 +3,8 @@
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Item,
-    ItemWrite, Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate,
-    Timestamp, WorkingState, WorkingStatePatch,
+    Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, Timestamp,
+    WorkingState, WorkingStatePatch,
 };
 
 use super::database::Database;
@@ -13,7 +13,8 @@ use super::error::database_error;
 use super::options::{ServerOptions, Target};
 use super::{events, facts, fetch, items, maintenance, postings, records, state, stats};
 use crate::error::{Error, Result};
-use crate::items::ItemScan;
+use crate::item_search::{ItemPostings, ItemPostingsRequest};
+use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare;
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats};
@@ -243,9 +244,17 @@ impl Store for ServerStore {
         ))
     }
 
-    fn write_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()> {
+    fn write_items(&self, items: Vec<IndexedItem>, on_conflict: OnConflict) -> Result<()> {
         let (items, now) = (&items, prepare::now());
         in_transaction!(self, |connection, _created, dialect| items::put(connection, dialect, items, on_conflict, now))
+    }
+
+    fn item_postings(&self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
+        on_connection!(self, |connection, dialect| items::postings(connection, dialect, request))
+    }
+
+    fn refresh_items(&self, tenant_id: &str, expiries: &[(String, String, Timestamp)]) -> Result<()> {
+        in_transaction!(self, |connection, _created, dialect| items::refresh(connection, dialect, tenant_id, expiries))
     }
 
     fn scan_items(&self, scan: &ItemScan) -> Result<Vec<Item>> {

@@ -6,14 +6,15 @@ use engram_types::{Item, split_namespace};
 use super::decode::{ColumnReader, json, time};
 use super::fetch::{RangeQuery, SqlParam};
 use crate::error::Result;
+use crate::item_search::ItemPosting;
 use crate::items::ItemScan;
 
 /// The columns an item row is read from, in this order (`data` is `NULL` without blobs).
 pub(crate) fn item_columns(without_blobs: bool) -> &'static str {
     if without_blobs {
-        "namespace, item_key, value, NULL, created_at, updated_at, expires_at"
+        "namespace, item_key, value, NULL, created_at, updated_at, expires_at, ttl_ms"
     } else {
-        "namespace, item_key, value, data, created_at, updated_at, expires_at"
+        "namespace, item_key, value, data, created_at, updated_at, expires_at, ttl_ms"
     }
 }
 
@@ -25,7 +26,7 @@ pub(crate) fn item_scan_query(scan: &ItemScan) -> RangeQuery {
         conditions.push("namespace = ?".to_string());
         params.push(SqlParam::Text(scan.namespace.clone()));
     } else if !scan.namespace.is_empty() {
-        let (low, high) = scan.prefix_range();
+        let (low, high) = crate::items::prefix_range(&scan.namespace);
         conditions.push("(namespace = ? OR (namespace >= ? AND namespace < ?))".to_string());
         params.extend([SqlParam::Text(scan.namespace.clone()), SqlParam::Text(low), SqlParam::Text(high)]);
     }
@@ -39,6 +40,10 @@ pub(crate) fn item_scan_query(scan: &ItemScan) -> RangeQuery {
     }
     if let Some(after) = &scan.after_key {
         conditions.push("item_key > ?".to_string());
+        params.push(SqlParam::Text(after.clone()));
+    }
+    if let Some(after) = &scan.after_namespace {
+        conditions.push("namespace > ?".to_string());
         params.push(SqlParam::Text(after.clone()));
     }
     if let Some((namespace, key)) = &scan.cursor {
@@ -67,8 +72,84 @@ pub(crate) fn item_scan_query(scan: &ItemScan) -> RangeQuery {
 
 /// `INSERT` of one item (the caller appends its dialect's conflict clause).
 pub(crate) const INSERT_ITEM: &str = "INSERT INTO items \
-    (tenant_id, namespace, item_key, value, data, created_at, updated_at, expires_at) \
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    (tenant_id, namespace, item_key, value, data, created_at, updated_at, expires_at, ttl_ms, index_length) \
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// The columns a replacing write sets (`created_at` stays).
+pub(crate) const REPLACED_ITEM_COLUMNS: [&str; 6] =
+    ["value", "data", "updated_at", "expires_at", "ttl_ms", "index_length"];
+
+/// Whether an item is stored, and its indexed length (`NULL` when it is not indexed). Servers
+/// append their row lock: the item's postings and totals change with it.
+pub(crate) const STORED_ITEM_INDEX: &str =
+    "SELECT 1, index_length FROM items WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
+
+/// The postings of one item.
+pub(crate) const DELETE_ITEM_TERMS: &str =
+    "DELETE FROM item_terms WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
+
+/// One posting: a term of an item's indexed text.
+pub(crate) const INSERT_ITEM_TERM: &str =
+    "INSERT INTO item_terms (tenant_id, term, namespace, item_key, frequency, length) VALUES (?, ?, ?, ?, ?, ?)";
+
+/// `INSERT` of a namespace's totals change (the caller appends its dialect's adding upsert).
+pub(crate) const INSERT_ITEM_TOTALS: &str =
+    "INSERT INTO item_totals (tenant_id, namespace, documents, total_length) VALUES (?, ?, ?, ?)";
+
+/// The expired items of every tenant, with their indexed length, for the sweep.
+pub(crate) const EXPIRED_ITEMS: &str =
+    "SELECT tenant_id, namespace, item_key, index_length FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?";
+
+/// A new expiry for an item with a TTL that was read.
+pub(crate) const REFRESH_ITEM: &str =
+    "UPDATE items SET expires_at = ? WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
+
+/// The condition selecting the namespaces under a joined prefix (every one when it is empty),
+/// with its parameters.
+fn namespace_range(namespace: &str) -> (String, Vec<SqlParam>) {
+    if namespace.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    let (low, high) = crate::items::prefix_range(namespace);
+    (
+        " AND (namespace = ? OR (namespace >= ? AND namespace < ?))".to_string(),
+        vec![SqlParam::Text(namespace.to_string()), SqlParam::Text(low), SqlParam::Text(high)],
+    )
+}
+
+/// The totals rows of the namespaces under a prefix: `documents, total_length`.
+pub(crate) fn item_totals_query(tenant_id: &str, namespace: &str) -> RangeQuery {
+    let (condition, range) = namespace_range(namespace);
+    let mut params = vec![SqlParam::Text(tenant_id.to_string())];
+    params.extend(range);
+    RangeQuery {
+        sql: format!("SELECT documents, total_length FROM item_totals WHERE tenant_id = ?{condition}"),
+        params,
+    }
+}
+
+/// The postings of one term under a prefix, at most `limit`: `namespace, item_key, frequency, length`.
+pub(crate) fn item_term_postings_query(tenant_id: &str, namespace: &str, term: &str, limit: u32) -> RangeQuery {
+    let (condition, range) = namespace_range(namespace);
+    let mut params = vec![SqlParam::Text(tenant_id.to_string()), SqlParam::Text(term.to_string())];
+    params.extend(range);
+    RangeQuery {
+        sql: format!(
+            "SELECT namespace, item_key, frequency, length FROM item_terms WHERE tenant_id = ? AND term = ?{condition} LIMIT {limit}"
+        ),
+        params,
+    }
+}
+
+/// Reads a row of [`item_term_postings_query`].
+pub(crate) fn read_item_posting(row: &impl ColumnReader) -> Result<ItemPosting> {
+    Ok(ItemPosting {
+        namespace: row.text(0)?,
+        key: row.text(1)?,
+        frequency: u32::try_from(row.integer(2)?).unwrap_or(u32::MAX),
+        length: u32::try_from(row.integer(3)?).unwrap_or(u32::MAX),
+    })
+}
 
 /// `DELETE` of one item.
 pub(crate) const DELETE_ITEM: &str = "DELETE FROM items WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
@@ -88,5 +169,6 @@ pub(crate) fn read_item(tenant_id: &str, row: &impl ColumnReader) -> Result<Item
         created_at: time(backend, row.integer(4)?)?,
         updated_at: time(backend, row.integer(5)?)?,
         expires_at: row.optional_integer(6)?.map(|millis| time(backend, millis)).transpose()?,
+        ttl_seconds: row.optional_integer(7)?.map(|millis| millis as f64 / 1000.0),
     })
 }

@@ -2,8 +2,8 @@ use std::path::Path;
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Item,
-    ItemWrite, Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate,
-    Timestamp, WorkingState, WorkingStatePatch,
+    Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, Timestamp,
+    WorkingState, WorkingStatePatch,
 };
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -12,7 +12,8 @@ use super::error::storage;
 use super::postings::{NewSpaces, SpaceIds};
 use super::{events, facts, fetch, items, maintenance, postings, records, state, stats};
 use crate::error::{Error, Result};
-use crate::items::ItemScan;
+use crate::item_search::{ItemPostings, ItemPostingsRequest};
+use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::open::Synchronous;
 use crate::prepare::{self};
@@ -214,9 +215,17 @@ impl Store for SqliteStore {
         self.write(|connection, created| maintenance::restore(connection, &self.spaces, prepared, &states, created))
     }
 
-    fn write_items(&self, items: Vec<ItemWrite>, on_conflict: OnConflict) -> Result<()> {
+    fn write_items(&self, items: Vec<IndexedItem>, on_conflict: OnConflict) -> Result<()> {
         let now = prepare::now();
         self.write(|connection, _| items::put(connection, &items, on_conflict, now))
+    }
+
+    fn item_postings(&self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
+        self.read(|connection| items::postings(connection, request))
+    }
+
+    fn refresh_items(&self, tenant_id: &str, expiries: &[(String, String, Timestamp)]) -> Result<()> {
+        self.write(|connection, _| items::refresh(connection, tenant_id, expiries))
     }
 
     fn scan_items(&self, scan: &ItemScan) -> Result<Vec<Item>> {

@@ -2,7 +2,7 @@
 //! (or prefix), keys, key ranges and value filters; expired ones are gone for every read.
 
 use engram_store::{ErrorKind, Items, Lifecycle, Store};
-use engram_types::{ItemQuery, ItemWrite, OnConflict, SweepRequest};
+use engram_types::{ItemQuery, ItemSearch, ItemWrite, NamespaceQuery, OnConflict, SweepRequest};
 use serde_json::{Value, json};
 
 use crate::support::base_time;
@@ -19,6 +19,8 @@ fn item(tenant: &str, labels: &[&str], key: &str, value: Value) -> ItemWrite {
         value,
         blob: None,
         expires_at: None,
+        ttl_seconds: None,
+        index: None,
     }
 }
 
@@ -149,4 +151,193 @@ pub fn items_expire_and_delete_by_query(store: &dyn Store) {
         store.list_items(&left).unwrap().into_iter().map(|item| item.value["run_id"].to_string()).collect();
     assert_eq!(runs.into_iter().collect::<Vec<_>>(), ["\"r0\"", "\"r2\""]);
     assert_eq!(keys(store, &query), ["later"], "other namespaces untouched");
+}
+
+fn indexed(tenant: &str, labels: &[&str], key: &str, value: Value) -> ItemWrite {
+    let mut write = item(tenant, labels, key, value);
+    write.index = Some(vec!["$".into()]);
+    write
+}
+
+fn search(tenant: &str, labels: &[&str], query: Option<&str>, limit: u32) -> ItemSearch {
+    ItemSearch {
+        tenant_id: tenant.into(),
+        namespace: namespace(labels),
+        query: query.map(str::to_string),
+        filter: Default::default(),
+        offset: 0,
+        limit,
+        without_blobs: false,
+        refresh_ttl: false,
+    }
+}
+
+fn ranked(store: &dyn Store, search: &ItemSearch) -> Vec<(String, f64)> {
+    store.search_items(search).unwrap().into_iter().map(|found| (found.item.key, found.score.unwrap_or(-1.0))).collect()
+}
+
+/// A query ranks the indexed items under a prefix by BM25 over their indexed text; the index
+/// follows replacements and deletions exactly: a tenant that got its items through rewrites
+/// and deletes scores like one that was written its final items once.
+pub fn item_search_ranks_by_bm25_and_follows_every_change(store: &dyn Store) {
+    let final_items = |tenant: &str| {
+        vec![
+            indexed(
+                tenant,
+                &["docs", "a"],
+                "deploy",
+                json!({"title": "Deploy guide", "body": "deploy the billing service with the deploy tool"}),
+            ),
+            indexed(
+                tenant,
+                &["docs", "a"],
+                "billing",
+                json!({"title": "Billing", "body": "invoices and the billing service", "tier": 2}),
+            ),
+            indexed(
+                tenant,
+                &["docs", "b"],
+                "holiday",
+                json!({"title": "Holidays", "body": "the office closes for the holidays", "tier": 1}),
+            ),
+            item(tenant, &["docs", "b"], "hidden", json!({"title": "Deploy secrets", "body": "deploy deploy deploy"})),
+            indexed(tenant, &["other"], "deploy", json!({"body": "deploy elsewhere"})),
+        ]
+    };
+    store.put_items(final_items("t2"), OnConflict::Replace).unwrap();
+    // t1 reaches the same state through a replacement of every text and two deletions.
+    let mut first = vec![
+        indexed("t1", &["docs", "a"], "deploy", json!({"body": "rollback notes, nothing about that"})),
+        indexed("t1", &["docs", "a"], "billing", json!({"body": "an older billing text about refunds refunds"})),
+        indexed("t1", &["docs", "b"], "gone", json!({"body": "deploy billing holidays all in one"})),
+        indexed("t1", &["docs", "c"], "gone", json!({"body": "deploy"})),
+    ];
+    first.extend(final_items("t1").into_iter().filter(|write| write.key == "holiday"));
+    store.put_items(first, OnConflict::Replace).unwrap();
+    store.put_items(final_items("t1"), OnConflict::Replace).unwrap();
+    let mut gone = ItemQuery::new("t1", namespace(&["docs"]), 10);
+    gone.prefix = true;
+    gone.keys = vec!["gone".into()];
+    store.delete_items(&gone).unwrap();
+    gone.namespace = namespace(&["docs", "b"]);
+    gone.prefix = false;
+    store.delete_items(&gone).unwrap();
+    gone.namespace = namespace(&["docs", "c"]);
+    store.delete_items(&gone).unwrap();
+
+    let deploy = search("t1", &["docs"], Some("Deploying the service"), 10);
+    let t1 = ranked(store, &deploy);
+    let keys: Vec<&str> = t1.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(keys, ["deploy", "billing"], "best match first; unindexed and other-namespace items left out");
+    assert!(t1[0].1 > t1[1].1 && t1[1].1 > 0.0);
+    let t2 = ranked(store, &ItemSearch { tenant_id: "t2".into(), ..deploy.clone() });
+    assert_eq!(t1, t2, "scores do not remember replaced or deleted text");
+
+    // Without a query: every item under the prefix (indexed or not), in (namespace, key) order.
+    let listed: Vec<String> =
+        ranked(store, &search("t1", &["docs"], None, 10)).into_iter().map(|(key, _)| key).collect();
+    assert_eq!(listed, ["billing", "deploy", "hidden", "holiday"]);
+    let stop_words_only = ranked(store, &search("t1", &["docs"], Some("the and"), 10));
+    assert_eq!(stop_words_only.len(), 4, "a query with no searchable word lists");
+
+    // Filters, offsets and the whole tenant as the prefix.
+    let mut filtered = search("t1", &[], Some("billing service holidays"), 10);
+    filtered.filter.insert("tier".into(), json!({"$gte": 1}));
+    let keys: Vec<String> = ranked(store, &filtered).into_iter().map(|(key, _)| key).collect();
+    assert_eq!(keys, ["holiday", "billing"], "the rarer term weighs more");
+    filtered.offset = 1;
+    assert_eq!(ranked(store, &filtered).len(), 1);
+    let everywhere = ranked(store, &search("t1", &[], Some("deploy"), 10));
+    assert_eq!(everywhere.len(), 2, "docs/a/deploy and other/deploy: {everywhere:?}");
+    assert!(ranked(store, &search("t3", &[], Some("deploy"), 10)).is_empty(), "another tenant finds nothing");
+
+    let mut bad = search("t1", &["docs"], Some("x"), 10);
+    bad.limit = 0;
+    assert_eq!(store.search_items(&bad).unwrap_err().kind(), ErrorKind::InvalidInput);
+    let mut bad_path = indexed("t1", &["docs"], "k", json!(1));
+    bad_path.index = Some(vec!["a[".into()]);
+    let error = store.put_items(vec![bad_path], OnConflict::Replace).unwrap_err();
+    assert!(error.to_string().contains("items[0].index[0]"), "{error}");
+}
+
+/// TTLs set the expiry from the write, restart on reads that ask, and expired indexed items
+/// leave the index with the sweep; namespaces list by prefix, suffix, wildcard and depth.
+pub fn item_ttls_refresh_and_namespaces_list(store: &dyn Store) {
+    let mut session = indexed("t1", &["sessions", "u1", "s1"], "note", json!({"text": "remember the blue door"}));
+    session.ttl_seconds = Some(3600.0);
+    let written = engram_store::prepare::now();
+    store.put_items(vec![session.clone()], OnConflict::Replace).unwrap();
+    let query = ItemQuery::new("t1", namespace(&["sessions", "u1", "s1"]), 10);
+    let stored = store.list_items(&query).unwrap().remove(0);
+    assert_eq!(stored.ttl_seconds, Some(3600.0));
+    let expires = stored.expires_at.unwrap();
+    assert!(
+        expires >= written + chrono::Duration::seconds(3599) && expires <= written + chrono::Duration::seconds(3700)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let mut refreshing = query.clone();
+    refreshing.refresh_ttl = true;
+    let refreshed = store.list_items(&refreshing).unwrap().remove(0).expires_at.unwrap();
+    assert!(refreshed > expires, "a refreshing read moves the expiry");
+    assert_eq!(store.list_items(&query).unwrap()[0].expires_at, Some(refreshed), "and stores it");
+    let mut found = search("t1", &["sessions"], Some("blue"), 10);
+    found.refresh_ttl = true;
+    let again = store.search_items(&found).unwrap().remove(0).item.expires_at.unwrap();
+    assert!(again >= refreshed);
+    session.expires_at = Some(base_time());
+    assert_eq!(
+        store.put_items(vec![session.clone()], OnConflict::Replace).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    session.expires_at = None;
+    session.ttl_seconds = Some(f64::NAN);
+    assert_eq!(store.put_items(vec![session], OnConflict::Replace).unwrap_err().kind(), ErrorKind::InvalidInput);
+
+    // An expired indexed item is never found, and the sweep takes its postings and totals with it.
+    let mut stale = indexed("t1", &["sessions", "u2"], "old", json!({"text": "blue sky"}));
+    stale.expires_at = Some(base_time());
+    store.put_items(vec![stale], OnConflict::Replace).unwrap();
+    let blue = search("t1", &["sessions"], Some("blue"), 10);
+    assert_eq!(ranked(store, &blue).len(), 1);
+    store.sweep_expired(&SweepRequest::default()).unwrap();
+    store
+        .put_items(
+            vec![indexed("t4", &["sessions", "u1", "s1"], "note", json!({"text": "remember the blue door"}))],
+            OnConflict::Replace,
+        )
+        .unwrap();
+    let t4 = ranked(store, &ItemSearch { tenant_id: "t4".into(), ..blue.clone() });
+    assert_eq!(ranked(store, &blue), t4, "no trace of the swept item in the scores");
+
+    let spaces = [
+        &["sessions", "u1", "s1"][..],
+        &["sessions", "u1", "s2"],
+        &["sessions", "u2", "s1"],
+        &["users", "u1", "docs"],
+        &["users", "u1 x"],
+        &["users"],
+    ];
+    let writes = spaces.iter().map(|labels| item("t5", labels, "k", json!(1))).collect();
+    store.put_items(writes, OnConflict::Replace).unwrap();
+    let list = |prefix: &[&str], suffix: &[&str], max_depth: Option<u32>, offset: u32, limit: u32| -> Vec<String> {
+        let query = NamespaceQuery {
+            tenant_id: "t5".into(),
+            prefix: namespace(prefix),
+            suffix: namespace(suffix),
+            max_depth,
+            offset,
+            limit,
+        };
+        store.list_namespaces(&query).unwrap().into_iter().map(|labels| labels.join("/")).collect()
+    };
+    assert_eq!(
+        list(&[], &[], None, 0, 100),
+        ["sessions/u1/s1", "sessions/u1/s2", "sessions/u2/s1", "users", "users/u1/docs", "users/u1 x"]
+    );
+    assert_eq!(list(&["sessions"], &[], Some(2), 0, 100), ["sessions/u1", "sessions/u2"]);
+    assert_eq!(list(&["sessions", "*", "s1"], &[], None, 0, 100), ["sessions/u1/s1", "sessions/u2/s1"]);
+    assert_eq!(list(&[], &["s1"], None, 0, 100), ["sessions/u1/s1", "sessions/u2/s1"]);
+    assert_eq!(list(&["users"], &[], Some(1), 0, 100), ["users"]);
+    assert_eq!(list(&[], &[], Some(1), 1, 1), ["users"]);
+    assert!(list(&["nobody"], &[], None, 0, 100).is_empty());
 }

@@ -450,10 +450,23 @@ impl Store for Counting<'_> {
     }
     fn write_items(
         &self,
-        items: Vec<engram_types::ItemWrite>,
+        items: Vec<engram_store::IndexedItem>,
         on_conflict: engram_types::OnConflict,
     ) -> engram_store::Result<()> {
         self.inner.write_items(items, on_conflict)
+    }
+    fn item_postings(
+        &self,
+        request: &engram_store::ItemPostingsRequest,
+    ) -> engram_store::Result<engram_store::ItemPostings> {
+        self.inner.item_postings(request)
+    }
+    fn refresh_items(
+        &self,
+        tenant_id: &str,
+        expiries: &[(String, String, engram_types::Timestamp)],
+    ) -> engram_store::Result<()> {
+        self.inner.refresh_items(tenant_id, expiries)
     }
     fn scan_items(&self, scan: &engram_store::ItemScan) -> engram_store::Result<Vec<engram_types::Item>> {
         self.inner.scan_items(scan)

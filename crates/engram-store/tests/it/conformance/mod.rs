@@ -69,6 +69,8 @@ macro_rules! cases {
             items::items_round_trip_values_blobs_and_conflicts,
             items::item_queries_select_by_prefix_keys_ranges_and_filters,
             items::items_expire_and_delete_by_query,
+            items::item_search_ranks_by_bm25_and_follows_every_change,
+            items::item_ttls_refresh_and_namespaces_list,
         );
     };
 }
