@@ -22,9 +22,12 @@ from engram.types import (
     Insight,
     InsightInput,
     InsightUpdate,
+    FoundItem,
     Item,
     ItemInput,
     ItemQuery,
+    ItemSearch,
+    NamespaceQuery,
     Limits,
     ListQuery,
     MemoryPacket,
@@ -174,6 +177,12 @@ class Memory:
         """The items a query selects, in (namespace, key) order; expired items are never returned."""
     def delete_items(self, query: ItemQuery) -> Receipt:
         """Deletes every item a query selects (its `offset` and `limit` aside). Returns the receipt."""
+    def search_items(self, search: ItemSearch) -> list[FoundItem]:
+        """Items under a namespace prefix: ranked by BM25 over their indexed text when the search has
+        a `query` (each with its `score`), else in (namespace, key) order; value filters apply."""
+    def list_namespaces(self, query: NamespaceQuery) -> list[list[str]]:
+        """The namespaces holding items, by prefix and suffix (`*` matches one label), cut to
+        `max_depth`, each once, in label order."""
     def purge_user(self, tenant_id: str, user_id: str) -> Receipt:
         """Deletes everything of a user in a tenant: records of every kind, agent and session, working
         and short-term states, index rows and lexical spaces. Returns the receipt."""
@@ -288,6 +297,12 @@ class AsyncMemory:
         """The items a query selects, in (namespace, key) order; expired items are never returned."""
     def delete_items(self, query: ItemQuery) -> Awaitable[Receipt]:
         """Deletes every item a query selects (its `offset` and `limit` aside). Returns the receipt."""
+    def search_items(self, search: ItemSearch) -> Awaitable[list[FoundItem]]:
+        """Items under a namespace prefix: ranked by BM25 over their indexed text when the search has
+        a `query` (each with its `score`), else in (namespace, key) order; value filters apply."""
+    def list_namespaces(self, query: NamespaceQuery) -> Awaitable[list[list[str]]]:
+        """The namespaces holding items, by prefix and suffix (`*` matches one label), cut to
+        `max_depth`, each once, in label order."""
     def purge_user(self, tenant_id: str, user_id: str) -> Awaitable[Receipt]:
         """Deletes everything of a user in a tenant: records of every kind, agent and session, working
         and short-term states, index rows and lexical spaces. Returns the receipt."""

@@ -38,6 +38,9 @@ __all__ = [
     "ItemInput",
     "Item",
     "ItemQuery",
+    "ItemSearch",
+    "FoundItem",
+    "NamespaceQuery",
     "OnConflict",
     "Limits",
     "Synchronous",
@@ -152,6 +155,13 @@ class ItemInput(TypedDict):
     """Default ``"default"``."""
     expires_at: NotRequired[Optional[Timestamp]]
     """After this instant the item is gone for every read; the next sweep deletes it."""
+    ttl_seconds: NotRequired[Optional[float]]
+    """The item expires this long after the write (not with ``expires_at``); reads with
+    ``refresh_ttl`` start the time again. Above 0, at most a century."""
+    index: NotRequired[Optional[List[str]]]
+    """Paths into ``value`` whose text ``search_items`` matches: ``"$"`` the whole value,
+    ``"a.b"`` a field, ``"a[*]"``/``"a[2]"``/``"a[-1]"`` list elements (lists on the way are walked
+    into). Strings and numbers are the text. Not indexed (listed, never matched) without it."""
 
 
 class Item(TypedDict):
@@ -163,6 +173,14 @@ class Item(TypedDict):
     created_at: str
     updated_at: str
     expires_at: Optional[str]
+    ttl_seconds: Optional[float]
+
+
+class FoundItem(Item):
+    """An item ``search_items`` returned."""
+
+    score: Optional[float]
+    """BM25 over the indexed text; ``None`` without a query."""
 
 
 class ItemQuery(TypedDict):
@@ -180,6 +198,39 @@ class ItemQuery(TypedDict):
     """Dotted paths into the value, each equal to a value or meeting operators (``$eq``, ``$ne``,
     ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$in``)."""
     without_blobs: NotRequired[bool]
+    refresh_ttl: NotRequired[bool]
+    """The returned items that have a ``ttl_seconds`` expire that long after this read."""
+    offset: NotRequired[int]
+    limit: NotRequired[int]
+    """Default 100."""
+
+
+class ItemSearch(TypedDict):
+    """A search of the items under a namespace prefix."""
+
+    namespace: NotRequired[List[str]]
+    """A prefix; every namespace of the tenant when empty (the default)."""
+    tenant_id: NotRequired[str]
+    query: NotRequired[Optional[str]]
+    """Ranks indexed items by BM25 over their indexed text, leaving out those matching none of its
+    words; without one, items come in (namespace, key) order."""
+    filter: NotRequired[Dict[str, Json]]
+    """As in ``ItemQuery``."""
+    offset: NotRequired[int]
+    limit: NotRequired[int]
+    """Default 10."""
+    without_blobs: NotRequired[bool]
+    refresh_ttl: NotRequired[bool]
+
+
+class NamespaceQuery(TypedDict):
+    """Which namespaces ``list_namespaces`` returns; ``"*"`` in a pattern matches any one label."""
+
+    tenant_id: NotRequired[str]
+    prefix: NotRequired[List[str]]
+    suffix: NotRequired[List[str]]
+    max_depth: NotRequired[Optional[int]]
+    """Namespaces are cut to this many labels, each listed once."""
     offset: NotRequired[int]
     limit: NotRequired[int]
     """Default 100."""

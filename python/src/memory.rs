@@ -305,6 +305,18 @@ impl Memory {
         self.core.call(py, operations::delete_items(query))
     }
 
+    /// Items under a namespace prefix: ranked by BM25 over their indexed text when the search has
+    /// a `query` (each with its `score`), else in (namespace, key) order; value filters apply.
+    fn search_items<'py>(&self, py: Python<'py>, search: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::search_items(search))
+    }
+
+    /// The namespaces holding items, by prefix and suffix (`*` matches one label), cut to
+    /// `max_depth`, each once, in label order.
+    fn list_namespaces<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::list_namespaces(query))
+    }
+
     /// Deletes everything of a user in a tenant: records of every kind, agent and session, working
     /// and short-term states, index rows and lexical spaces. Returns the receipt.
     fn purge_user<'py>(
@@ -600,6 +612,18 @@ impl AsyncMemory {
     /// Deletes every item a query selects (its `offset` and `limit` aside). Returns the receipt.
     fn delete_items<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.spawn(py, operations::delete_items(query))
+    }
+
+    /// Items under a namespace prefix: ranked by BM25 over their indexed text when the search has
+    /// a `query` (each with its `score`), else in (namespace, key) order; value filters apply.
+    fn search_items<'py>(&self, py: Python<'py>, search: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::search_items(search))
+    }
+
+    /// The namespaces holding items, by prefix and suffix (`*` matches one label), cut to
+    /// `max_depth`, each once, in label order.
+    fn list_namespaces<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::list_namespaces(query))
     }
 
     /// Deletes everything of a user in a tenant: records of every kind, agent and session, working

@@ -5,9 +5,9 @@
 use engram_store::{Items, Lifecycle, Stats, Store, StoreExt};
 use engram_types::{
     BuildRequest, ConsolidateRequest, Consolidation, Episode, EpisodeInput, Event, EventInput, EventQuery, Fact,
-    FactInput, FactWrite, ForgetRequest, Insight, InsightInput, InsightUpdate, Item, ItemQuery, ListQuery,
-    MemoryPacket, OnConflict, Procedure, ProcedureInput, PromoteInsight, Promoted, Receipt, RunEnd, Scope,
-    ShortTermState, ShortTermUpdate, SweepRequest, Timestamp, WorkingState, WorkingStatePatch,
+    FactInput, FactWrite, ForgetRequest, FoundItem, Insight, InsightInput, InsightUpdate, Item, ItemQuery, ItemSearch,
+    ListQuery, MemoryPacket, NamespaceQuery, OnConflict, Procedure, ProcedureInput, PromoteInsight, Promoted, Receipt,
+    RunEnd, Scope, ShortTermState, ShortTermUpdate, SweepRequest, Timestamp, WorkingState, WorkingStatePatch,
 };
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
@@ -148,6 +148,16 @@ pub(crate) fn list_items(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Item>>> 
 pub(crate) fn delete_items(query: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
     let query: ItemQuery = input(query, "query")?;
     Ok(Box::new(move |store| store.delete_items(&query)))
+}
+
+pub(crate) fn search_items(search: &Bound<'_, PyAny>) -> PyResult<Work<Vec<FoundItem>>> {
+    let search: ItemSearch = input(search, "search")?;
+    Ok(Box::new(move |store| store.search_items(&search)))
+}
+
+pub(crate) fn list_namespaces(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Vec<String>>>> {
+    let query: NamespaceQuery = input(query, "query")?;
+    Ok(Box::new(move |store| store.list_namespaces(&query)))
 }
 
 // --- the lifecycle ----------------------------------------------------------------------

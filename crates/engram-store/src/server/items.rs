@@ -11,12 +11,16 @@ use crate::error::Result;
 use crate::item_search::{ItemPostings, ItemPostingsRequest, TotalsChanges};
 use crate::items::{IndexedItem, ItemScan};
 use crate::sql::{
-    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, INSERT_ITEM_TERM,
-    INSERT_ITEM_TOTALS, REFRESH_ITEM, REPLACED_ITEM_COLUMNS, RangeQuery, STORED_ITEM_INDEX, item_scan_query,
-    item_term_postings_query, item_totals_query, read_item, read_item_posting, to_json,
+    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, INSERT_ITEM_TERM, REFRESH_ITEM,
+    REPLACED_ITEM_COLUMNS, RangeQuery, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query,
+    read_item, read_item_posting, to_json,
 };
 
 const KEY: &str = "tenant_id, namespace, item_key";
+
+/// `INSERT` of a namespace's totals change (the dialect's adding upsert is appended).
+const INSERT_ITEM_TOTALS: &str =
+    "INSERT INTO item_totals (tenant_id, namespace, documents, total_length) VALUES (?, ?, ?, ?)";
 
 pub(super) async fn put(
     connection: &mut AnyConnection,

@@ -92,10 +92,6 @@ pub(crate) const DELETE_ITEM_TERMS: &str =
 pub(crate) const INSERT_ITEM_TERM: &str =
     "INSERT INTO item_terms (tenant_id, term, namespace, item_key, frequency, length) VALUES (?, ?, ?, ?, ?, ?)";
 
-/// `INSERT` of a namespace's totals change (the caller appends its dialect's adding upsert).
-pub(crate) const INSERT_ITEM_TOTALS: &str =
-    "INSERT INTO item_totals (tenant_id, namespace, documents, total_length) VALUES (?, ?, ?, ?)";
-
 /// The expired items of every tenant, with their indexed length, for the sweep.
 pub(crate) const EXPIRED_ITEMS: &str =
     "SELECT tenant_id, namespace, item_key, index_length FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?";

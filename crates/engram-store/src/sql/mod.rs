@@ -16,9 +16,9 @@ pub(crate) use decode::{ColumnReader, json, read_fact, read_insight, read_proced
 pub(crate) use encode::{millis, optional_millis, to_integer, to_json};
 pub(crate) use fetch::{RangeQuery, SqlParam, merge_ranges, range_queries, select_sequences};
 pub(crate) use items::{
-    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, INSERT_ITEM_TERM,
-    INSERT_ITEM_TOTALS, REFRESH_ITEM, REPLACED_ITEM_COLUMNS, STORED_ITEM_INDEX, item_scan_query,
-    item_term_postings_query, item_totals_query, read_item, read_item_posting,
+    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, INSERT_ITEM_TERM, REFRESH_ITEM,
+    REPLACED_ITEM_COLUMNS, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query, read_item,
+    read_item_posting,
 };
 pub(crate) use scan::{scan_query, state_filter};
 pub(crate) use spaces::{NewSpaces, SpaceIds};
