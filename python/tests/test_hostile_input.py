@@ -618,15 +618,28 @@ LIMITS = Shape(tuple(Field(name, "limit") for name in ("max_id_bytes", "max_payl
 # Items of the hostile tenant (its `tenant_id` is only ever given bad values, so writes stay there).
 ITEM = Shape(
     (Field("tenant_id", "tenant"), Field("namespace", "namespace", required=True), Field("key", "id", required=True),
-     Field("value", "json"), Field("blob", "blob", nullable=True), Field("expires_at", "timestamp", nullable=True)),
-    {"tenant_id": "hostile", "namespace": ["hostile", "items"], "key": "item", "value": {"step": 1}, "blob": b"hostile"},
+     Field("value", "json"), Field("blob", "blob", nullable=True), Field("expires_at", "timestamp", nullable=True),
+     Field("index", "labels", nullable=True), Field("ttl_seconds", "positive", nullable=True)),
+    {"tenant_id": "hostile", "namespace": ["hostile", "items"], "key": "item", "value": {"step": 1}, "blob": b"hostile",
+     "index": ["$"]},
 )
 ITEM_QUERY = Shape(
     (Field("tenant_id", "tenant"), Field("namespace", "namespace", required=True), Field("prefix", "bool"),
      Field("keys", "keys"), Field("before_key", "bound", nullable=True), Field("after_key", "bound", nullable=True),
      Field("descending", "bool"), Field("filter", "filter"), Field("without_blobs", "bool"), Field("offset", "u32"),
-     Field("limit", "count")),
+     Field("refresh_ttl", "bool"), Field("limit", "count")),
     {"tenant_id": "hostile", "namespace": ["hostile", "items"]},
+)
+ITEM_SEARCH = Shape(
+    (Field("tenant_id", "tenant"), Field("namespace", "namespace"), Field("query", "text", nullable=True),
+     Field("filter", "filter"), Field("offset", "u32"), Field("limit", "count"), Field("without_blobs", "bool"),
+     Field("refresh_ttl", "bool")),
+    {"tenant_id": "hostile", "namespace": ["hostile"], "query": "hostile step"},
+)
+NAMESPACE_QUERY = Shape(
+    (Field("tenant_id", "tenant"), Field("prefix", "labels"), Field("suffix", "labels"),
+     Field("max_depth", "count", nullable=True), Field("offset", "u32"), Field("limit", "count")),
+    {"tenant_id": "hostile", "prefix": ["hostile", "*"]},
 )
 
 
@@ -694,6 +707,8 @@ SPECS: List[Spec] = [
     Spec("put_items", (Param("items", "items", [ITEM.template]), Param("on_conflict", Enum(("replace", "keep")), None, nullable=True))),
     Spec("list_items", (shape_param("query", ITEM_QUERY),)),
     Spec("delete_items", (shape_param("query", ITEM_QUERY),)),
+    Spec("search_items", (shape_param("search", ITEM_SEARCH),)),
+    Spec("list_namespaces", (shape_param("query", NAMESPACE_QUERY),)),
 ]
 
 
@@ -927,7 +942,7 @@ def check_error(error: EngramError, case: Case) -> None:
             f"{case.method}: bad input at {case.field!r} raised {type(error).__name__}, not InvalidInputError: {_short(str(error))}")
 
 
-ITEM_METHODS = ("put_items", "list_items", "delete_items")
+ITEM_METHODS = ("put_items", "list_items", "delete_items", "search_items", "list_namespaces")
 
 
 def hostile_state(mem: Memory, method: str) -> Dict[str, Any]:
