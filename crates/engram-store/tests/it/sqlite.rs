@@ -59,7 +59,7 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
     };
     assert_eq!(
         first.iter().map(|(version, name, _)| (*version, name.as_str())).collect::<Vec<_>>(),
-        vec![(1, "init"), (2, "lifecycle"), (3, "items")]
+        vec![(1, "init"), (2, "lifecycle"), (3, "items"), (4, "item_search")]
     );
     drop(file_store(&directory));
     drop(file_store(&directory));
