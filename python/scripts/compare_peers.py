@@ -9,6 +9,10 @@ ratio peer / engram (above 1: engram is faster). Comparisons (`--only NAME`, rep
   checkpointer  `put` of a checkpoint and `get_tuple` of a thread's latest one (with its pending
                 writes), on a thread of 500 checkpoints: `EngramCheckpointer` vs LangGraph's
                 `SqliteSaver`, both on SQLite files
+  store         `search(("users",), query=..., limit=10)` over 20,000 memories of 200 users (three
+                queries), and a search with a value filter: `EngramStore` (BM25 over the text) vs
+                LangGraph's `SqliteStore` without an embedding index, which ignores the query
+                (it returns the newest items under the prefix), both on SQLite files
 
 Needs the dev dependencies (`make venv`). Build the extension in release mode first for figures
 worth quoting (`make build`), then:
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -61,6 +66,8 @@ class Row:
     peer: str
     engram_seconds: float
     peer_seconds: float
+    note: str = ""
+    """Printed under the table (once per distinct note)."""
 
     @property
     def ratio(self) -> float:
@@ -169,11 +176,95 @@ def compare_checkpointer(settings: Settings, directory: Path) -> List[Row]:
     return rows
 
 
-# One function per comparison: (settings, a scratch directory) -> rows. LangGraph's SqliteStore
-# (search over 20k items) comes with EngramStore.
+STORE_QUERIES = ["vegetarian restaurant in lisbon", "refund for the cancelled flight", "museum tickets at sunset"]
+STORE_FILTER: Dict[str, Any] = {"kind": "preference", "importance": {"$gte": 4}}
+MEMORY_TEMPLATES = [
+    "{who} prefers {food} food and usually books a table near {place} around {hour}",
+    "{who} flew to {city} on {day} and asked for a refund of the {thing} invoice",
+    "{who} wants the {thing} report before the {day} meeting with the {team} team",
+    "{who} visited the {sight} in {city} at sunset and bought two tickets for the {sight}",
+    "{who} is allergic to {allergen} so the {food} dinner must avoid it",
+    "{who} booked a window seat on the train to {city} and kept the receipt for the {thing} budget",
+    "{who} cancelled the {day} flight to {city} because of the {team} deadline",
+    "{who} recommends the {food} restaurant near {place} for a quiet dinner",
+]
+MEMORY_WORDS: Dict[str, List[str]] = {
+    "who": ["the user", "her sister", "the client", "our manager", "the new hire", "his partner", "the founder"],
+    "food": ["vegetarian", "vegan", "seafood", "italian", "japanese", "portuguese", "spicy thai", "mexican"],
+    "place": ["the old harbour", "the central station", "the river front", "the hotel", "the office", "alfama"],
+    "hour": ["seven", "eight in the evening", "noon", "half past nine"],
+    "city": ["lisbon", "porto", "madrid", "berlin", "paris", "tokyo", "toronto", "rome"],
+    "day": ["monday", "tuesday", "wednesday", "thursday", "friday", "weekend"],
+    "thing": ["travel", "hotel", "conference", "catering", "quarterly", "marketing"],
+    "team": ["design", "sales", "platform", "finance", "support"],
+    "sight": ["museum", "cathedral", "castle", "viewpoint", "botanical garden", "modern art museum"],
+    "allergen": ["peanuts", "gluten", "shellfish", "lactose"],
+}
+
+
+def memory_items(count: int) -> List[Tuple[Tuple[str, ...], str, Dict[str, Any]]]:
+    """`count` agent memories of 200 users (namespace, key, value): two sentences of text each,
+    a kind and an importance from 1 to 5. Deterministic."""
+    words = random.Random(11)
+
+    def sentence() -> str:
+        template = words.choice(MEMORY_TEMPLATES)
+        return template.format(**{name: words.choice(options) for name, options in MEMORY_WORDS.items()})
+
+    kinds = ["preference", "fact", "episode", "task"]
+    return [
+        (("users", f"u{index % 200:03d}", "memories"), f"m{index:05d}",
+         {"text": f"{sentence().capitalize()}. {sentence().capitalize()}.", "kind": words.choice(kinds), "importance": words.randint(1, 5)})
+        for index in range(count)
+    ]
+
+
+def compare_store(settings: Settings, directory: Path) -> List[Row]:
+    """A long-term memory store's read path: `search` of a prefix with a query, and with a filter."""
+    from langgraph.store.base import PutOp
+    from langgraph.store.sqlite import SqliteStore
+
+    from engram.integrations.langgraph import EngramStore
+
+    count = settings.size(20_000, 300)
+    items = memory_items(count)
+    ignored = ("SqliteStore has no embedding index here: it ignores `query` and returns the newest items "
+               "under the prefix, so its query rows time a scan, not a search")
+    rows: List[Row] = []
+    with SqliteStore.from_conn_string(str(directory / "peer-store.db")) as peer, \
+            EngramStore.from_conn_string(str(directory / "engram-store.db"), index=["text"]) as engram:
+        peer.setup()
+        for start in range(0, count, 1000):
+            batch = [PutOp(namespace, key, value) for namespace, key, value in items[start:start + 1000]]
+            engram.batch(batch)
+            peer.batch(batch)
+        for query in STORE_QUERIES:
+            found = engram.search(("users",), query=query, limit=10)
+            terms = {term for term in query.split() if len(term) > 3}
+            if len(found) != 10 or not all(terms & set(re.findall(r"\w+", item.value["text"].lower())) for item in found):
+                raise AssertionError(f"EngramStore found {len(found)} items for {query!r}, not 10 with its terms")
+            engram_seconds, peer_seconds = time_alternating(
+                lambda: engram.search(("users",), query=query, limit=10),
+                lambda: peer.search(("users",), query=query, limit=10), settings.repeat)
+            rows.append(Row("store", f'search "{query}"', "SqliteStore (no index)", engram_seconds, peer_seconds,
+                            ignored))
+        for store in (engram, peer):
+            matched = store.search(("users",), filter=STORE_FILTER, limit=10)
+            if len(matched) != 10 or not all(item.value["kind"] == "preference" and item.value["importance"] >= 4
+                                             for item in matched):
+                raise AssertionError(f"{type(store).__name__} filtered wrongly: {matched}")
+        engram_seconds, peer_seconds = time_alternating(
+            lambda: engram.search(("users",), filter=STORE_FILTER, limit=10),
+            lambda: peer.search(("users",), filter=STORE_FILTER, limit=10), settings.repeat)
+        rows.append(Row("store", "search filter kind+importance", "SqliteStore", engram_seconds, peer_seconds))
+    return rows
+
+
+# One function per comparison: (settings, a scratch directory) -> rows.
 COMPARISONS: Dict[str, Callable[[Settings, Path], List[Row]]] = {
     "history": compare_history,
     "checkpointer": compare_checkpointer,
+    "store": compare_store,
 }
 
 
@@ -187,12 +278,14 @@ def format_seconds(seconds: float) -> str:
 
 def print_table(rows: Sequence[Row], settings: Settings) -> None:
     print(f"medians of {settings.repeat} runs{' (smoke)' if settings.smoke else ''}; ratio = peer / engram")
-    header = f"{'comparison':<14}{'operation':<24}{'engram':>12}  {'peer':<32}{'peer time':>12}{'ratio':>8}"
+    header = f"{'comparison':<14}{'operation':<44}{'engram':>12}  {'peer':<32}{'peer time':>12}{'ratio':>8}"
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row.comparison:<14}{row.operation:<24}{format_seconds(row.engram_seconds):>12}  {row.peer:<32}"
+        print(f"{row.comparison:<14}{row.operation:<44}{format_seconds(row.engram_seconds):>12}  {row.peer:<32}"
               f"{format_seconds(row.peer_seconds):>12}{row.ratio:>7.2f}x")
+    for note in dict.fromkeys(row.note for row in rows if row.note):
+        print(f"note: {note}")
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:

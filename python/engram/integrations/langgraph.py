@@ -40,10 +40,12 @@ from engram.integrations.langchain import (
 from engram.types import Budget, BuildRequest, EventInput, Policy, Purpose, Scope
 
 from engram.integrations._checkpoint import EngramCheckpointer
+from engram.integrations._store import EngramStore
 
 __all__ = [
     "EngramCheckpointer",
     "EngramNodeMiddleware",
+    "EngramStore",
     "StateScopeSource",
 ]
 

@@ -1,0 +1,457 @@
+"""`EngramStore`: LangGraph's long-term memory store (`BaseStore`) kept as engram items, in the
+same database as the agent's memory and the checkpoints (any backend).
+
+Layout (all under the tenant given, default ``"default"``): the store's item ``(namespace, key)``
+is the engram item ``("langgraph", "store", *namespace)`` / ``key`` with the same value, so the
+store sees neither the checkpointer's items (``("langgraph", "checkpoints", ...)``) nor any
+other, and LangGraph namespaces may hold at most 14 labels (engram's limit is 16). An item's
+``index`` fields are the text engram's lexical index (BM25) finds it by; LangGraph's ``ttl``
+(minutes) is engram's ``ttl_seconds``.
+
+A batch is planned once (which engram calls answer its operations) and run by `batch` over a
+``Memory`` or natively by `abatch` over an ``AsyncMemory``. As in LangGraph's SQL stores, a
+batch's reads see the store as it was before the batch, and its writes come last, the last
+write of a key winning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+
+import langgraph.store.base
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    InvalidNamespaceError,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    TTLConfig,
+)
+
+from engram import AsyncMemory, Memory
+from engram.integrations._checkpoint import _open_arguments
+from engram.integrations.langchain import AnyMemory, acall_memory, call_memory
+from engram.types import FoundItem, ItemInput, ItemQuery, ItemSearch, NamespaceQuery, Receipt
+from engram.types import Item as EngramItem
+
+# Checks the labels of an op given to `batch` directly (`BaseStore`'s methods check their own);
+# older langgraph-checkpoint releases have none (nor did their stores check there).
+_validate_op: Optional[Callable[[Op], None]] = getattr(langgraph.store.base, "validate_op_namespace", None)
+
+ROOT = ("langgraph", "store")
+"""The labels every store namespace sits under."""
+
+DEFAULT_INDEX = ["$"]
+"""What `EngramStore` indexes when not told: the text of the whole value."""
+
+# An operator condition no value meets: `$in` an empty list.
+_NEVER: Dict[str, Any] = {"$in": []}
+# The largest finite float: every number is at most it (what `< inf` means for JSON numbers).
+_LARGEST = sys.float_info.max
+
+
+class EngramStore(BaseStore):
+    """A LangGraph store over engram items: `batch` (and LangGraph's `get`, `put`, `search`,
+    `list_namespaces`, `delete`) on a ``Memory``, `abatch` (and the ``a*`` methods) natively on an
+    ``AsyncMemory``; the other side runs the given memory on a worker thread (a ``Memory`` in
+    `abatch`) or on a private event loop (an ``AsyncMemory`` in `batch`).
+
+    `search` with a ``query`` ranks by engram's BM25 over each item's indexed text (highest
+    ``score`` first, ties by namespace then key) and returns only items matching a term of the
+    query; without one (or with a query of no searchable terms), every item under the prefix
+    passing the filter, in (namespace, key) order, with ``score`` None. (LangGraph's own stores
+    order those by ``updated_at``, newest first.) `index` is the default fields indexed
+    (``["$"]``, the whole value; ``[]`` indexes nothing); a `put` may name its own, or pass
+    ``index=False`` to leave the item unsearchable by query (it is still listed).
+
+    `ttl` is LangGraph's `TTLConfig`: ``default_ttl`` (minutes) for `put` without a ``ttl``, and
+    ``refresh_on_read`` (default True) for `get`/`search` without ``refresh_ttl``: a read that
+    refreshes restarts the returned items' time. Expired items are gone for every read at once;
+    `sweep_ttl` deletes them (``sweep_interval_minutes`` is not used: nothing sweeps in the
+    background). Engram's errors propagate (``InvalidInputError`` is a ``ValueError``)."""
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        memory: AnyMemory,
+        *,
+        tenant_id: str = "default",
+        index: Optional[List[str]] = None,
+        ttl: Optional[TTLConfig] = None,
+    ) -> None:
+        self.memory = memory
+        self.tenant_id = tenant_id
+        self.index = list(DEFAULT_INDEX if index is None else index)
+        self.ttl_config = ttl
+
+    # --- opening ------------------------------------------------------------------------
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        tenant_id: str = "default",
+        index: Optional[List[str]] = None,
+        ttl: Optional[TTLConfig] = None,
+    ) -> Iterator["EngramStore"]:
+        """A store on `conn_string`: a SQLite path (``":memory:"`` for a private in-memory
+        store), or a ``postgres://`` / ``mysql://`` DSN. Closed on exit."""
+        memory = Memory(**_open_arguments(conn_string))
+        try:
+            yield cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
+        finally:
+            memory.close()
+
+    @classmethod
+    @asynccontextmanager
+    async def afrom_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        tenant_id: str = "default",
+        index: Optional[List[str]] = None,
+        ttl: Optional[TTLConfig] = None,
+    ) -> AsyncIterator["EngramStore"]:
+        """`from_conn_string` for asyncio: the store runs on an ``AsyncMemory``."""
+        memory = AsyncMemory(**_open_arguments(conn_string))
+        try:
+            yield cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
+        finally:
+            await memory.close()
+
+    def setup(self) -> None:
+        """Nothing to create: engram applies its migrations when a store opens. Idempotent."""
+
+    async def asetup(self) -> None:
+        """`setup` for asyncio: nothing to create."""
+
+    # --- running a batch ----------------------------------------------------------------------
+
+    def batch(self, ops: Iterable[Op]) -> List[Result]:
+        """Runs the operations (reads first, then writes) and returns their results in order:
+        an `Item` or None per `GetOp`, a list of `SearchItem` per `SearchOp`, a list of namespace
+        tuples per `ListNamespacesOp`, None per `PutOp`."""
+        plan = self._plan(ops)
+        return call_memory(self.memory, plan.run, plan.arun)
+
+    async def abatch(self, ops: Iterable[Op]) -> List[Result]:
+        """`batch` for asyncio: an ``AsyncMemory``'s reads run concurrently."""
+        plan = self._plan(ops)
+        return await acall_memory(self.memory, plan.run, plan.arun)
+
+    def sweep_ttl(self) -> int:
+        """Deletes expired records now (engram's `sweep_expired`, every tenant's) and returns the
+        number of items deleted. Expired items are already invisible to every read."""
+        return _items_deleted(call_memory(self.memory, lambda memory: memory.sweep_expired(),
+                                          lambda memory: memory.sweep_expired()))
+
+    async def asweep_ttl(self) -> int:
+        """`sweep_ttl` for asyncio."""
+        return _items_deleted(await acall_memory(self.memory, lambda memory: memory.sweep_expired(),
+                                                 lambda memory: memory.sweep_expired()))
+
+    # --- planning -----------------------------------------------------------------------------
+
+    def _plan(self, ops: Iterable[Op]) -> "_Plan":
+        """The engram calls answering `ops`, after LangGraph's checks of their namespaces: one
+        read per `SearchOp` and `ListNamespacesOp`, one per namespace for the `GetOp`s, and the
+        `PutOp`s' writes."""
+        operations = list(ops)
+        for op in operations:
+            if _validate_op is not None:
+                _validate_op(op)
+            if isinstance(op, PutOp) and not op.namespace:
+                raise InvalidNamespaceError("Namespace cannot be empty.")
+        plan = _Plan(len(operations))
+        gets: Dict[Tuple[Tuple[str, ...], bool], List[Tuple[int, str]]] = {}
+        puts: Dict[Tuple[Tuple[str, ...], str], PutOp] = {}
+        for position, op in enumerate(operations):
+            if isinstance(op, GetOp):
+                gets.setdefault((tuple(op.namespace), bool(op.refresh_ttl)), []).append((position, op.key))
+            elif isinstance(op, SearchOp):
+                plan.read(_search_items(self._search(op)), _deliver_search(position))
+            elif isinstance(op, ListNamespacesOp):
+                namespaces = self._namespace_query(op)
+                if namespaces is None:
+                    plan.results[position] = []
+                else:
+                    plan.read(_list_namespaces(namespaces), _deliver_namespaces(position))
+            elif isinstance(op, PutOp):
+                puts[(tuple(op.namespace), op.key)] = op  # the last write of a key wins
+            else:
+                raise TypeError(f"EngramStore cannot run {type(op).__name__}")
+        for (namespace, refresh), wanted in gets.items():
+            # One read per namespace: every key its GetOps ask for.
+            keys = sorted({key for _, key in wanted})
+            query: ItemQuery = {"tenant_id": self.tenant_id, "namespace": [*ROOT, *namespace], "keys": keys,
+                                "limit": len(keys), "without_blobs": True, "refresh_ttl": refresh}
+            plan.read(_list_items(query), _deliver_gets(wanted))
+        self._plan_writes(plan, list(puts.values()))
+        return plan
+
+    def _plan_writes(self, plan: "_Plan", puts: List[PutOp]) -> None:
+        doomed: Dict[Tuple[str, ...], List[str]] = {}
+        items: List[ItemInput] = []
+        for op in puts:
+            if op.value is None:
+                doomed.setdefault(tuple(op.namespace), []).append(op.key)
+            else:
+                items.append(self._input(op))
+        for namespace, keys in doomed.items():
+            plan.writes.append(_delete_items({"tenant_id": self.tenant_id, "namespace": [*ROOT, *namespace],
+                                              "keys": keys}))
+        if items:
+            plan.writes.append(_put_items(items))
+
+    def _input(self, op: PutOp) -> ItemInput:
+        if op.index is False:
+            fields: Optional[List[str]] = None
+        elif op.index is None:
+            fields = self.index
+        else:
+            fields = list(op.index)
+        item: ItemInput = {"tenant_id": self.tenant_id, "namespace": [*ROOT, *op.namespace], "key": op.key,
+                           "value": op.value, "index": fields or None}
+        if op.ttl is not None:
+            item["ttl_seconds"] = op.ttl * 60
+        return item
+
+    def _search(self, op: SearchOp) -> ItemSearch:
+        search: ItemSearch = {"tenant_id": self.tenant_id, "namespace": [*ROOT, *op.namespace_prefix],
+                              "query": op.query, "offset": op.offset, "limit": op.limit,
+                              "without_blobs": True, "refresh_ttl": bool(op.refresh_ttl)}
+        if op.filter:
+            search["filter"] = engram_filter(op.filter)
+        return search
+
+    def _namespace_query(self, op: ListNamespacesOp) -> Optional[NamespaceQuery]:
+        """The namespace query of `op`, or None when its conditions contradict each other."""
+        prefixes = [_path(condition) for condition in op.match_conditions or () if condition.match_type == "prefix"]
+        suffixes = [_path(condition) for condition in op.match_conditions or () if condition.match_type == "suffix"]
+        prefix = _merged(prefixes, from_end=False)
+        suffix = _merged(suffixes, from_end=True)
+        if prefix is None or suffix is None:
+            return None
+        # Wildcards after the prefix keep the suffix off the root's labels: a store namespace
+        # has at least as many labels as the suffix.
+        padding = ["*"] * max(0, len(suffix) - len(prefix))
+        query: NamespaceQuery = {"tenant_id": self.tenant_id, "prefix": [*ROOT, *prefix, *padding],
+                                 "offset": op.offset, "limit": op.limit}
+        if suffix:
+            query["suffix"] = suffix
+        if op.max_depth is not None:
+            query["max_depth"] = len(ROOT) + op.max_depth
+        return query
+
+
+class _Call(NamedTuple):
+    """One engram call, on a `Memory` and on an `AsyncMemory`."""
+
+    sync: Callable[[Memory], Any]
+    asynchronous: Callable[[AsyncMemory], Awaitable[Any]]
+
+
+def _list_items(query: ItemQuery) -> _Call:
+    return _Call(lambda memory: memory.list_items(query), lambda memory: memory.list_items(query))
+
+
+def _search_items(search: ItemSearch) -> _Call:
+    return _Call(lambda memory: memory.search_items(search), lambda memory: memory.search_items(search))
+
+
+def _list_namespaces(query: NamespaceQuery) -> _Call:
+    return _Call(lambda memory: memory.list_namespaces(query), lambda memory: memory.list_namespaces(query))
+
+
+def _delete_items(query: ItemQuery) -> _Call:
+    return _Call(lambda memory: memory.delete_items(query), lambda memory: memory.delete_items(query))
+
+
+def _put_items(items: List[ItemInput]) -> _Call:
+    return _Call(lambda memory: memory.put_items(items, "replace"),
+                 lambda memory: memory.put_items(items, "replace"))
+
+
+Deliver = Callable[[Any, List[Result]], None]
+"""Puts a read's answer into a batch's results."""
+
+
+class _Plan:
+    """What one batch does: reads independent of each other, each with the function putting its
+    answer into the results, then writes on disjoint keys (deletes, then one `put_items`)."""
+
+    def __init__(self, size: int) -> None:
+        self.results: List[Result] = [None] * size
+        self.reads: List[Tuple[_Call, Deliver]] = []
+        self.writes: List[_Call] = []
+
+    def read(self, call: _Call, deliver: Deliver) -> None:
+        self.reads.append((call, deliver))
+
+    def run(self, memory: Memory) -> List[Result]:
+        for call, deliver in self.reads:
+            deliver(call.sync(memory), self.results)
+        for call in self.writes:
+            call.sync(memory)
+        return self.results
+
+    async def arun(self, memory: AsyncMemory) -> List[Result]:
+        answers = await asyncio.gather(*(call.asynchronous(memory) for call, _ in self.reads))
+        for (_, deliver), answer in zip(self.reads, answers):
+            deliver(answer, self.results)
+        for call in self.writes:
+            await call.asynchronous(memory)
+        return self.results
+
+
+def _deliver_gets(wanted: List[Tuple[int, str]]) -> Deliver:
+    def deliver(found: List[EngramItem], results: List[Result]) -> None:
+        by_key = {item["key"]: _langgraph_item(item) for item in found}
+        for position, key in wanted:
+            results[position] = by_key.get(key)
+
+    return deliver
+
+
+def _deliver_search(position: int) -> Deliver:
+    def deliver(found: List[FoundItem], results: List[Result]) -> None:
+        results[position] = [
+            SearchItem(namespace=tuple(item["namespace"][len(ROOT):]), key=item["key"], value=item["value"],
+                       created_at=_instant(item["created_at"]), updated_at=_instant(item["updated_at"]),
+                       score=item["score"])
+            for item in found
+        ]
+
+    return deliver
+
+
+def _deliver_namespaces(position: int) -> Deliver:
+    def deliver(found: List[List[str]], results: List[Result]) -> None:
+        results[position] = [tuple(namespace[len(ROOT):]) for namespace in found]
+
+    return deliver
+
+
+def _langgraph_item(item: EngramItem) -> Item:
+    return Item(namespace=tuple(item["namespace"][len(ROOT):]), key=item["key"], value=item["value"],
+                created_at=_instant(item["created_at"]), updated_at=_instant(item["updated_at"]))
+
+
+def _instant(text: str) -> datetime:
+    # engram writes RFC 3339 in UTC ("...Z"); `fromisoformat` reads "Z" only from Python 3.11.
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+
+
+def _items_deleted(receipt: Receipt) -> int:
+    return receipt["rows"].get("items", 0)
+
+
+def _path(condition: MatchCondition) -> List[str]:
+    # LangGraph's own tests pass a lone label as a string.
+    return [condition.path] if isinstance(condition.path, str) else list(condition.path)
+
+
+def _merged(paths: List[List[str]], *, from_end: bool) -> Optional[List[str]]:
+    """Several prefixes (or suffixes) as one: label by label, a label wins over ``"*"``; None
+    when two differ (no namespace starts, or ends, with both)."""
+    merged: List[str] = []
+    for path in paths:
+        path = path[::-1] if from_end else path
+        for position, label in enumerate(path):
+            if position == len(merged):
+                merged.append(label)
+            elif merged[position] == "*":
+                merged[position] = label
+            elif label not in ("*", merged[position]):
+                return None
+    return merged[::-1] if from_end else merged
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def engram_filter(filter: Mapping[str, Any]) -> Dict[str, Any]:
+    """LangGraph's `search` filter as engram's item filter (dotted paths, ``$eq`` ``$ne`` ``$gt``
+    ``$gte`` ``$lt`` ``$lte`` ``$in``). A nested object that is not a set of operators becomes
+    one dotted path per leaf, matching a stored object that has those fields, as LangGraph's
+    `InMemoryStore` matches. Numbers JSON cannot hold (NaN, infinities, integers beyond 64 bits)
+    become the condition they mean, since engram refuses them: ``{"$lt": inf}`` is "any number",
+    ``{"$eq": nan}`` nothing."""
+    conditions: Dict[str, Any] = {}
+    for path, condition in _flattened(filter, ""):
+        translated = _condition(condition)
+        if translated is not None:
+            conditions[path] = translated
+    return conditions
+
+
+def _flattened(filter: Mapping[str, Any], prefix: str) -> Iterator[Tuple[str, Any]]:
+    for key, condition in filter.items():
+        path = f"{prefix}{key}"
+        if isinstance(condition, Mapping) and condition and not all(str(name).startswith("$") for name in condition):
+            yield from _flattened(condition, path + ".")
+        else:
+            yield path, condition
+
+
+def _condition(condition: Any) -> Optional[Any]:
+    """One path's condition for engram; None when every value meets it (nothing to check)."""
+    if not (isinstance(condition, Mapping) and condition and all(str(name).startswith("$") for name in condition)):
+        return _operator("$eq", condition)
+    kept: Dict[str, Any] = {}
+    for operator, operand in condition.items():
+        translated = _operator(str(operator), operand)
+        if translated is _NEVER:
+            return _NEVER
+        if translated is not None:
+            kept.update(translated)
+    return kept or None
+
+
+def _operator(operator: str, operand: Any) -> Optional[Dict[str, Any]]:
+    """``{operator: operand}`` in numbers JSON holds; `_NEVER`, or None for "always"."""
+    if operator == "$in" and isinstance(operand, (list, tuple)):
+        options = [_number(option) for option in operand]
+        return {"$in": [option for option in options if not _unrepresentable(option)]}
+    number = _number(operand)
+    if not _unrepresentable(number):
+        return {operator: number}
+    if operator == "$ne":
+        return None  # every JSON value differs from NaN, an infinity or a huge integer
+    if isinstance(number, float) and not math.isnan(number) and operator in ("$lt", "$lte", "$gt", "$gte"):
+        below = (number > 0) == (operator in ("$lt", "$lte"))
+        if below:  # `< inf`, `> -inf`: any number
+            return {"$lte": _LARGEST} if number > 0 else {"$gte": -_LARGEST}
+    return _NEVER
+
+
+def _number(value: Any) -> Any:
+    # Integers beyond 64 bits compare as floats (engram's values never hold one).
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        try:
+            return float(value)
+        except OverflowError:
+            return math.copysign(math.inf, value)
+    return value
+
+
+def _unrepresentable(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+__all__ = ["EngramStore", "engram_filter"]
