@@ -118,7 +118,7 @@ fn serialize_blob<S: serde::Serializer>(blob: &Option<Vec<u8>>, serializer: S) -
     }
 }
 
-fn default_tenant() -> String {
+pub(crate) fn default_tenant() -> String {
     "default".to_string()
 }
 

@@ -14,7 +14,7 @@ use crate::validation::{ValidationError, check_id, check_text};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemSearch {
-    #[serde(default = "default_tenant")]
+    #[serde(default = "crate::item::default_tenant")]
     pub tenant_id: String,
     /// A prefix: items of every namespace that starts with it (all of the tenant's when empty).
     #[serde(default)]
@@ -50,7 +50,7 @@ pub struct FoundItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NamespaceQuery {
-    #[serde(default = "default_tenant")]
+    #[serde(default = "crate::item::default_tenant")]
     pub tenant_id: String,
     /// Leading labels a namespace must have; `*` matches any one label.
     #[serde(default)]
@@ -69,10 +69,6 @@ pub struct NamespaceQuery {
 
 /// The label that matches any one label in a namespace pattern.
 pub const WILDCARD_LABEL: &str = "*";
-
-fn default_tenant() -> String {
-    "default".to_string()
-}
 
 const fn default_limit() -> u32 {
     10
