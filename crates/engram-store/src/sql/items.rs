@@ -26,9 +26,9 @@ pub(crate) fn item_scan_query(scan: &ItemScan) -> RangeQuery {
         conditions.push("namespace = ?".to_string());
         params.push(SqlParam::Text(scan.namespace.clone()));
     } else if !scan.namespace.is_empty() {
-        let (low, high) = crate::items::prefix_range(&scan.namespace);
-        conditions.push("(namespace = ? OR (namespace >= ? AND namespace < ?))".to_string());
-        params.extend([SqlParam::Text(scan.namespace.clone()), SqlParam::Text(low), SqlParam::Text(high)]);
+        let (condition, range) = namespace_range(&scan.namespace);
+        conditions.push(condition);
+        params.extend(range);
     }
     if !scan.keys.is_empty() {
         conditions.push(format!("item_key IN ({})", vec!["?"; scan.keys.len()].join(", ")));
@@ -100,22 +100,34 @@ pub(crate) const EXPIRED_ITEMS: &str =
 pub(crate) const REFRESH_ITEM: &str =
     "UPDATE items SET expires_at = ? WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
 
-/// The condition selecting the namespaces under a joined prefix (every one when it is empty),
-/// with its parameters.
+/// The condition selecting the namespaces under a non-empty joined prefix, with its parameters.
+/// The outer bounds `[namespace, namespace + "\u{80}")` are an index range (a planner does not
+/// make one of the `OR` alone); inside them, siblings such as `namespacex` are left out.
 fn namespace_range(namespace: &str) -> (String, Vec<SqlParam>) {
+    let (children, end) = crate::items::prefix_range(namespace);
+    (
+        "namespace >= ? AND namespace < ? AND (namespace = ? OR namespace >= ?)".to_string(),
+        vec![
+            SqlParam::Text(namespace.to_string()),
+            SqlParam::Text(end),
+            SqlParam::Text(namespace.to_string()),
+            SqlParam::Text(children),
+        ],
+    )
+}
+
+/// ` AND` the namespace range, or nothing for the empty prefix (every namespace).
+fn and_namespace_range(namespace: &str) -> (String, Vec<SqlParam>) {
     if namespace.is_empty() {
         return (String::new(), Vec::new());
     }
-    let (low, high) = crate::items::prefix_range(namespace);
-    (
-        " AND (namespace = ? OR (namespace >= ? AND namespace < ?))".to_string(),
-        vec![SqlParam::Text(namespace.to_string()), SqlParam::Text(low), SqlParam::Text(high)],
-    )
+    let (condition, params) = namespace_range(namespace);
+    (format!(" AND {condition}"), params)
 }
 
 /// The totals rows of the namespaces under a prefix: `documents, total_length`.
 pub(crate) fn item_totals_query(tenant_id: &str, namespace: &str) -> RangeQuery {
-    let (condition, range) = namespace_range(namespace);
+    let (condition, range) = and_namespace_range(namespace);
     let mut params = vec![SqlParam::Text(tenant_id.to_string())];
     params.extend(range);
     RangeQuery {
@@ -124,14 +136,16 @@ pub(crate) fn item_totals_query(tenant_id: &str, namespace: &str) -> RangeQuery 
     }
 }
 
-/// The postings of one term under a prefix, at most `limit`: `namespace, item_key, frequency, length`.
+/// The postings of one term under a prefix, the first `limit` in key order (the index's order, so
+/// every backend caps alike): `namespace, item_key, frequency, length`.
 pub(crate) fn item_term_postings_query(tenant_id: &str, namespace: &str, term: &str, limit: u32) -> RangeQuery {
-    let (condition, range) = namespace_range(namespace);
+    let (condition, range) = and_namespace_range(namespace);
     let mut params = vec![SqlParam::Text(tenant_id.to_string()), SqlParam::Text(term.to_string())];
     params.extend(range);
     RangeQuery {
         sql: format!(
-            "SELECT namespace, item_key, frequency, length FROM item_terms WHERE tenant_id = ? AND term = ?{condition} LIMIT {limit}"
+            "SELECT namespace, item_key, frequency, length FROM item_terms WHERE tenant_id = ? AND term = ?{condition} \
+             ORDER BY namespace, item_key LIMIT {limit}"
         ),
         params,
     }
