@@ -71,3 +71,10 @@ def test_policy_demo(tmp_path: Path) -> None:
 @pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.py")))
 def test_every_example_is_tested(example: str) -> None:
     assert f'"{example}"' in Path(__file__).read_text(encoding="utf-8")
+
+
+def test_engram_store_snippet_runs_as_written(tmp_path: Path) -> None:
+    snippet = next(block for block in readme_python_blocks() if "EngramStore.from_conn_string" in block)
+    finished = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.startswith("[('m1', ")
