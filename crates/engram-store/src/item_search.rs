@@ -181,11 +181,16 @@ pub(crate) fn refresh<S: Store + ?Sized>(
     let mut expiries = Vec::new();
     for item in items.iter_mut() {
         let Some(ttl) = item.ttl_seconds else { continue };
-        let expires_at = now + chrono::Duration::milliseconds((ttl * 1000.0) as i64);
+        let expires_at = expiry_after(now, ttl);
         item.expires_at = Some(expires_at);
         expiries.push((join_namespace(&item.namespace), item.key.clone(), expires_at));
     }
     if expiries.is_empty() { Ok(()) } else { store.refresh_items(tenant_id, &expiries) }
+}
+
+/// When an item with `ttl_seconds` written or read at `now` expires.
+pub(crate) fn expiry_after(now: Timestamp, ttl_seconds: f64) -> Timestamp {
+    now + chrono::Duration::milliseconds(engram_types::ttl_millis(ttl_seconds))
 }
 
 /// See [`Items::list_namespaces`]: one bounded read per distinct namespace under the query's

@@ -129,7 +129,7 @@ impl<S: Store + ?Sized> Items for S {
             .into_iter()
             .map(|mut write| {
                 if let Some(ttl) = write.ttl_seconds {
-                    write.expires_at = Some(now + chrono::Duration::milliseconds((ttl * 1000.0) as i64));
+                    write.expires_at = Some(crate::item_search::expiry_after(now, ttl));
                 }
                 let terms = write.indexed_text().map(|text| DocumentTerms::new(&text, &[], &[]));
                 IndexedItem { write, terms }

@@ -229,6 +229,11 @@ impl ItemWrite {
     }
 }
 
+/// A validated `ttl_seconds` in whole milliseconds, as stored (`ttl_ms`) and added to expiries.
+pub fn ttl_millis(ttl_seconds: f64) -> i64 {
+    (ttl_seconds * 1000.0) as i64
+}
+
 /// The longest `ttl_seconds`: a century.
 pub const MAX_TTL_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
 

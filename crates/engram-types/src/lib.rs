@@ -31,7 +31,7 @@ pub use fact::{Fact, FactInput, FactStatus, FactWrite, FactWriteOutcome};
 pub use insight::{Insight, InsightInput, InsightKind, InsightUpdate, ValidationState};
 pub use item::{
     Item, ItemQuery, ItemWrite, MAX_NAMESPACE_BYTES, MAX_NAMESPACE_DEPTH, MAX_TTL_SECONDS, NAMESPACE_SEPARATOR,
-    OnConflict, join_namespace, split_namespace,
+    OnConflict, join_namespace, split_namespace, ttl_millis,
 };
 pub use item_index::{IndexPath, MAX_INDEX_PATHS};
 pub use item_search::{FoundItem, ItemSearch, NamespaceQuery, WILDCARD_LABEL};

@@ -1,22 +1,29 @@
 //! Items on Postgres and MySQL: the shared item SQL, with the dialect's conflict clause, and the
 //! items' lexical index kept in the same transaction.
 
-use engram_types::{Item, OnConflict, Receipt, Timestamp, join_namespace};
+use engram_types::{Item, OnConflict, Receipt, Timestamp, join_namespace, ttl_millis};
 use sqlx::AnyConnection;
 
 use super::dialect::{Dialect, Update};
 use super::rows::{ServerRow, get};
-use super::statement::{Param, Statement};
+use super::statement::{Param, Statement, placeholders};
 use crate::error::Result;
 use crate::item_search::{ItemPostings, ItemPostingsRequest, TotalsChanges};
 use crate::items::{IndexedItem, ItemScan};
 use crate::sql::{
-    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, INSERT_ITEM_TERM, REFRESH_ITEM,
+    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, REFRESH_ITEM,
     REPLACED_ITEM_COLUMNS, RangeQuery, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query,
     read_item, read_item_posting, to_json,
 };
 
 const KEY: &str = "tenant_id, namespace, item_key";
+
+/// The multi-row insert of postings (rows of six parameters are appended).
+const INSERT_ITEM_TERMS: &str =
+    "INSERT INTO item_terms (tenant_id, term, namespace, item_key, frequency, length) VALUES";
+
+/// Postings per insert: 6,000 parameters, well under either server's limit.
+const POSTINGS_PER_STATEMENT: usize = 1000;
 
 /// `INSERT` of a namespace's totals change (the dialect's adding upsert is appended).
 const INSERT_ITEM_TOTALS: &str =
@@ -58,21 +65,25 @@ pub(super) async fn put(
             .bind(now)
             .bind(now)
             .bind(item.expires_at.map(|expires_at| expires_at.timestamp_millis()))
-            .bind(item.ttl_seconds.map(|ttl| (ttl * 1000.0) as i64))
+            .bind(item.ttl_seconds.map(ttl_millis))
             .bind(terms.as_ref().map(|terms| i64::from(terms.length)))
             .execute(connection, dialect)
             .await?;
         if let Some(terms) = terms {
-            for (term, frequency) in &terms.frequencies {
-                Statement::new(INSERT_ITEM_TERM)
-                    .bind(&item.tenant_id)
-                    .bind(term.as_str())
-                    .bind(namespace.as_str())
-                    .bind(&item.key)
-                    .bind(i64::from(*frequency))
-                    .bind(i64::from(terms.length))
-                    .execute(connection, dialect)
-                    .await?;
+            // A round trip per posting would be one per distinct word: rows go in chunks.
+            let postings: Vec<(&String, &u32)> = terms.frequencies.iter().collect();
+            for chunk in postings.chunks(POSTINGS_PER_STATEMENT) {
+                let rows = vec![format!("({})", placeholders(6)); chunk.len()].join(", ");
+                let mut statement = Statement::new(format!("{INSERT_ITEM_TERMS} {rows}"));
+                for (term, frequency) in chunk {
+                    statement.push(item.tenant_id.as_str());
+                    statement.push(term.as_str());
+                    statement.push(namespace.as_str());
+                    statement.push(item.key.as_str());
+                    statement.push(i64::from(**frequency));
+                    statement.push(i64::from(terms.length));
+                }
+                statement.execute(connection, dialect).await?;
             }
             totals.count(&item.tenant_id, &namespace, 1, i64::from(terms.length));
         }

@@ -1,7 +1,7 @@
 //! Items on SQLite: the shared item SQL, with `ON CONFLICT` spelled SQLite's way, and the
 //! items' lexical index kept in the same transaction.
 
-use engram_types::{Item, OnConflict, Receipt, Timestamp, join_namespace};
+use engram_types::{Item, OnConflict, Receipt, Timestamp, join_namespace, ttl_millis};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
@@ -53,7 +53,7 @@ pub(super) fn put(
                 now,
                 now,
                 item.expires_at.map(|expires_at| expires_at.timestamp_millis()),
-                item.ttl_seconds.map(|ttl| (ttl * 1000.0) as i64),
+                item.ttl_seconds.map(ttl_millis),
                 terms.as_ref().map(|terms| i64::from(terms.length)),
             ])
             .map_err(storage)?;
