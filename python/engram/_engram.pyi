@@ -10,6 +10,7 @@ from engram.types import (
     BuildRequest,
     Consolidation,
     ConsolidateRequest,
+    Embedder,
     Episode,
     EpisodeInput,
     Event,
@@ -98,6 +99,8 @@ class Memory:
     embedded SQLite file (created with its folder if missing); `backend="postgres"` or
     `"mysql"` with a `dsn` selects a server. `limits` lowers or raises the size limits checked
     before every write; `synchronous="full"` fsyncs every SQLite commit (power-loss safe).
+    `embedder(texts) -> vectors` fills the vectors of records written without one and the
+    query vector of a packet request (see `engram.embeddings.LocalEmbedder`).
     Use as a context manager, or call `close()`.
     """
 
@@ -110,6 +113,7 @@ class Memory:
         database: str | None = None,
         limits: Limits | None = None,
         synchronous: Synchronous = "normal",
+        embedder: Embedder | None = None,
     ) -> Memory: ...
     def close(self) -> None:
         """Closes the store. Later calls raise `EngramError`; closing twice is harmless."""
@@ -230,6 +234,7 @@ class AsyncMemory:
         database: str | None = None,
         limits: Limits | None = None,
         synchronous: Synchronous = "normal",
+        embedder: Embedder | None = None,
     ) -> AsyncMemory: ...
     def close(self) -> Awaitable[None]:
         """Closes the store (awaitable). Later calls raise `EngramError`; closing twice is harmless."""

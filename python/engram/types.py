@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Literal, Optional, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Union
 
 if sys.version_info >= (3, 11):
     from typing import NotRequired, TypedDict
@@ -66,6 +66,7 @@ __all__ = [
     "Cues",
     "Weights",
     "HalfLives",
+    "Fusion",
     "Policy",
     "Budget",
     "BuildRequest",
@@ -97,6 +98,7 @@ __all__ = [
     "ConsolidateRequest",
     "Summary",
     "Summarizer",
+    "Embedder",
     "Consolidation",
 ]
 
@@ -293,6 +295,9 @@ class EventInput(TypedDict):
     entities: NotRequired[List[str]]
     importance: NotRequired[Optional[float]]
     expires_at: NotRequired[Optional[Timestamp]]
+    embedding: NotRequired[Optional[List[float]]]
+    """A vector of the record (an embedding of its text, say): 1 to 4096 finite numbers, as long as
+    every other vector of the tenant. Stored as float32."""
 
 
 class Event(TypedDict):
@@ -308,6 +313,9 @@ class Event(TypedDict):
     importance: float
     token_count: int
     expires_at: Optional[str]
+    embedding: NotRequired[List[float]]
+    """The record's vector as stored, in float32 (``0.1`` reads back as ``0.10000000149011612``);
+    absent when it has none."""
 
 
 class EventQuery(TypedDict):
@@ -347,6 +355,9 @@ class FactInput(TypedDict):
     expires_at: NotRequired[Optional[Timestamp]]
     scope_level: NotRequired[ScopeLevel]
     recorded_at: NotRequired[Optional[Timestamp]]
+    embedding: NotRequired[Optional[List[float]]]
+    """A vector of the record (an embedding of its text, say): 1 to 4096 finite numbers, as long as
+    every other vector of the tenant. Stored as float32."""
 
 
 class Fact(TypedDict):
@@ -368,6 +379,9 @@ class Fact(TypedDict):
     expires_at: Optional[str]
     superseded_by: Optional[str]
     token_count: int
+    embedding: NotRequired[List[float]]
+    """The record's vector as stored, in float32 (``0.1`` reads back as ``0.10000000149011612``);
+    absent when it has none."""
 
 
 class FactWrite(TypedDict):
@@ -393,6 +407,9 @@ class EpisodeInput(TypedDict):
     importance: NotRequired[Optional[float]]
     scope_level: NotRequired[ScopeLevel]
     expires_at: NotRequired[Optional[Timestamp]]
+    embedding: NotRequired[Optional[List[float]]]
+    """A vector of the record (an embedding of its text, say): 1 to 4096 finite numbers, as long as
+    every other vector of the tenant. Stored as float32."""
 
 
 class Episode(TypedDict):
@@ -410,6 +427,9 @@ class Episode(TypedDict):
     importance: float
     token_count: int
     expires_at: Optional[str]
+    embedding: NotRequired[List[float]]
+    """The record's vector as stored, in float32 (``0.1`` reads back as ``0.10000000149011612``);
+    absent when it has none."""
 
 
 class ProcedureInput(TypedDict):
@@ -427,6 +447,9 @@ class ProcedureInput(TypedDict):
     scope_level: NotRequired[ScopeLevel]
     updated_at: NotRequired[Optional[Timestamp]]
     expires_at: NotRequired[Optional[Timestamp]]
+    embedding: NotRequired[Optional[List[float]]]
+    """A vector of the record (an embedding of its text, say): 1 to 4096 finite numbers, as long as
+    every other vector of the tenant. Stored as float32."""
 
 
 class Procedure(TypedDict):
@@ -446,6 +469,9 @@ class Procedure(TypedDict):
     updated_at: str
     token_count: int
     expires_at: Optional[str]
+    embedding: NotRequired[List[float]]
+    """The record's vector as stored, in float32 (``0.1`` reads back as ``0.10000000149011612``);
+    absent when it has none."""
 
 
 class InsightInput(TypedDict):
@@ -575,6 +601,14 @@ class HalfLives(TypedDict, total=False):
     insights: float
 
 
+class Fusion(TypedDict, total=False):
+    """Weighted reciprocal-rank fusion of the BM25 and vector rankings (with ``query_embedding``)."""
+
+    lexical: float
+    vector: float
+    rank_constant: float
+
+
 class Policy(TypedDict, total=False):
     """What may enter a packet and how candidates are found and scored. Every key has a default."""
 
@@ -585,9 +619,12 @@ class Policy(TypedDict, total=False):
     max_procedures: int
     max_insights: int
     max_recall: int
+    context_turns: int
     conversation_window: int
     candidates_per_source: int
     postings_per_term: int
+    vector_candidates: int
+    fusion: Fusion
     min_score: float
     half_life_hours: HalfLives
     weights: Optional[Weights]
@@ -607,6 +644,7 @@ class BuildRequest(TypedDict):
     purpose: Purpose
     task_type: NotRequired[Optional[str]]
     query: NotRequired[Optional[str]]
+    query_embedding: NotRequired[Optional[List[float]]]
     cues: NotRequired[Cues]
     policy: NotRequired[Policy]
     budget: NotRequired[Budget]
@@ -687,6 +725,7 @@ class Signals(TypedDict):
     importance: float
     confidence: float
     cue: float
+    vector: float
 
 
 class SelectedItem(TypedDict):
@@ -701,6 +740,7 @@ class SelectedItem(TypedDict):
     sources: List[str]
     form: ItemForm
     tokens: int
+    context_of: NotRequired[str]
 
 
 class OmittedItem(TypedDict):
@@ -876,6 +916,10 @@ class Summary(TypedDict):
 Summarizer = Callable[[List[Event]], Union[Summary, str]]
 """Called with the consumed events (oldest first, as ``list_events`` returns them); returns a
 ``Summary`` or just its text. A plain function: it runs on engram's threads."""
+
+Embedder = Callable[[List[str]], Sequence[Sequence[float]]]
+"""``Memory(embedder=...)``: texts in, one vector per text out, all of one length (lists, or
+anything with ``tolist()``, like a numpy array). A plain function: it runs on engram's threads."""
 
 
 class Consolidation(TypedDict):

@@ -5,6 +5,7 @@
 //! public API is `engram/__init__.py`; this module is private.
 
 mod conversions;
+mod embedder;
 mod errors;
 mod logging;
 mod memory;

@@ -5,13 +5,14 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use engram_store::Store;
+use engram_store::{Embedder, Store};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use serde::Serialize;
 
 use crate::conversions::{OpenArguments, Pythonized};
-use crate::operations::{self, Work};
+use crate::embedder::PyEmbedder;
+use crate::operations::{self, SharedEmbedder, Work};
 use crate::{errors, logging, runtime};
 use engram_store::OpenOptions as Options;
 
@@ -20,14 +21,20 @@ use engram_store::OpenOptions as Options;
 struct Core {
     store: Mutex<Option<Arc<dyn Store>>>,
     options: Options,
+    embedder: SharedEmbedder,
 }
 
 impl Core {
-    fn open(py: Python<'_>, options: Options) -> PyResult<Self> {
+    fn open(py: Python<'_>, options: Options, embedder: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let embedder = PyEmbedder::from_argument(embedder)?.map(|embedder| Arc::new(embedder) as Arc<dyn Embedder>);
         logging::refresh();
         let opened = py.detach(|| options.open());
         let store = opened.map_err(|error| errors::store_error(py, error))?;
-        Ok(Self { store: Mutex::new(Some(store)), options })
+        Ok(Self { store: Mutex::new(Some(store)), options, embedder })
+    }
+
+    fn embedder(&self) -> SharedEmbedder {
+        self.embedder.clone()
     }
 
     /// The open store; `EngramError` after `close()`.
@@ -89,6 +96,8 @@ impl Drop for Core {
 /// embedded SQLite file (created with its folder if missing); `backend="postgres"` or
 /// `"mysql"` with a `dsn` selects a server. `limits` lowers or raises the size limits checked
 /// before every write; `synchronous="full"` fsyncs every SQLite commit (power-loss safe).
+/// `embedder(texts) -> vectors` fills the vectors of records written without one and the
+/// query vector of a packet request (see `engram.embeddings.LocalEmbedder`).
 /// Use as a context manager, or call `close()`.
 #[pyclass(frozen, module = "engram")]
 #[derive(Debug)]
@@ -100,8 +109,8 @@ pub struct Memory {
 impl Memory {
     #[new]
     #[pyo3(
-        signature = (path = None, in_memory = None, backend = None, dsn = None, database = None, limits = None, synchronous = None),
-        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None, limits=None, synchronous='normal')"
+        signature = (path = None, in_memory = None, backend = None, dsn = None, database = None, limits = None, synchronous = None, embedder = None),
+        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None, limits=None, synchronous='normal', embedder=None)"
     )]
     #[expect(clippy::too_many_arguments, reason = "the constructor's keyword arguments, as Python sees them")]
     fn new(
@@ -113,10 +122,11 @@ impl Memory {
         database: Option<&Bound<'_, PyAny>>,
         limits: Option<&Bound<'_, PyAny>>,
         synchronous: Option<&Bound<'_, PyAny>>,
+        embedder: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let arguments = OpenArguments { path, in_memory, backend, dsn, database, limits, synchronous };
         let options = arguments.into_options().map_err(|invalid| errors::invalid_input(py, invalid))?;
-        Ok(Self { core: Core::open(py, options)? })
+        Ok(Self { core: Core::open(py, options, embedder)? })
     }
 
     /// Closes the store. Later calls raise `EngramError`; closing twice is harmless.
@@ -155,12 +165,12 @@ impl Memory {
 
     /// Appends one event and returns it as stored (with its id, ts, role, text, token count).
     fn append_event<'py>(&self, py: Python<'py>, event: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.call(py, operations::append_event(event))
+        self.core.call(py, operations::append_event(event, self.core.embedder()))
     }
 
     /// Appends events in one transaction: all are stored, or none.
     fn append_events<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.call(py, operations::append_events(events))
+        self.core.call(py, operations::append_events(events, self.core.embedder()))
     }
 
     /// A run's events (or the session's, with `session_wide`), newest first.
@@ -170,7 +180,7 @@ impl Memory {
 
     /// Writes a fact: created, superseding the active one of its key, or refreshing it.
     fn upsert_fact<'py>(&self, py: Python<'py>, fact: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.call(py, operations::upsert_fact(fact))
+        self.core.call(py, operations::upsert_fact(fact, self.core.embedder()))
     }
 
     /// Active facts visible from the scope, newest first.
@@ -190,7 +200,7 @@ impl Memory {
 
     /// Appends an episode: a summary of what happened over a time range.
     fn append_episode<'py>(&self, py: Python<'py>, episode: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.call(py, operations::append_episode(episode))
+        self.core.call(py, operations::append_episode(episode, self.core.embedder()))
     }
 
     /// Episodes visible from the scope, newest first.
@@ -200,7 +210,7 @@ impl Memory {
 
     /// Creates a procedure, or replaces the one with the same `procedure_id`.
     fn upsert_procedure<'py>(&self, py: Python<'py>, procedure: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.call(py, operations::upsert_procedure(procedure))
+        self.core.call(py, operations::upsert_procedure(procedure, self.core.embedder()))
     }
 
     /// Procedures visible from the scope, newest first.
@@ -245,7 +255,7 @@ impl Memory {
 
     /// Builds the memory packet for a request: the best context within the budget, explained.
     fn build_memory_packet<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.call(py, operations::build_memory_packet(request))
+        self.core.call(py, operations::build_memory_packet(request, self.core.embedder()))
     }
 
     /// Counts of the scope's records.
@@ -403,8 +413,8 @@ pub struct AsyncMemory {
 impl AsyncMemory {
     #[new]
     #[pyo3(
-        signature = (path = None, in_memory = None, backend = None, dsn = None, database = None, limits = None, synchronous = None),
-        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None, limits=None, synchronous='normal')"
+        signature = (path = None, in_memory = None, backend = None, dsn = None, database = None, limits = None, synchronous = None, embedder = None),
+        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None, limits=None, synchronous='normal', embedder=None)"
     )]
     #[expect(clippy::too_many_arguments, reason = "the constructor's keyword arguments, as Python sees them")]
     fn new(
@@ -416,10 +426,11 @@ impl AsyncMemory {
         database: Option<&Bound<'_, PyAny>>,
         limits: Option<&Bound<'_, PyAny>>,
         synchronous: Option<&Bound<'_, PyAny>>,
+        embedder: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let arguments = OpenArguments { path, in_memory, backend, dsn, database, limits, synchronous };
         let options = arguments.into_options().map_err(|invalid| errors::invalid_input(py, invalid))?;
-        Ok(Self { core: Core::open(py, options)? })
+        Ok(Self { core: Core::open(py, options, embedder)? })
     }
 
     /// Closes the store (awaitable). Later calls raise `EngramError`; closing twice is harmless.
@@ -464,12 +475,12 @@ impl AsyncMemory {
 
     /// Appends one event and returns it as stored (with its id, ts, role, text, token count).
     fn append_event<'py>(&self, py: Python<'py>, event: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.spawn(py, operations::append_event(event))
+        self.core.spawn(py, operations::append_event(event, self.core.embedder()))
     }
 
     /// Appends events in one transaction: all are stored, or none.
     fn append_events<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.spawn(py, operations::append_events(events))
+        self.core.spawn(py, operations::append_events(events, self.core.embedder()))
     }
 
     /// A run's events (or the session's, with `session_wide`), newest first.
@@ -479,7 +490,7 @@ impl AsyncMemory {
 
     /// Writes a fact: created, superseding the active one of its key, or refreshing it.
     fn upsert_fact<'py>(&self, py: Python<'py>, fact: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.spawn(py, operations::upsert_fact(fact))
+        self.core.spawn(py, operations::upsert_fact(fact, self.core.embedder()))
     }
 
     /// Active facts visible from the scope, newest first.
@@ -499,7 +510,7 @@ impl AsyncMemory {
 
     /// Appends an episode: a summary of what happened over a time range.
     fn append_episode<'py>(&self, py: Python<'py>, episode: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.spawn(py, operations::append_episode(episode))
+        self.core.spawn(py, operations::append_episode(episode, self.core.embedder()))
     }
 
     /// Episodes visible from the scope, newest first.
@@ -509,7 +520,7 @@ impl AsyncMemory {
 
     /// Creates a procedure, or replaces the one with the same `procedure_id`.
     fn upsert_procedure<'py>(&self, py: Python<'py>, procedure: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.spawn(py, operations::upsert_procedure(procedure))
+        self.core.spawn(py, operations::upsert_procedure(procedure, self.core.embedder()))
     }
 
     /// Procedures visible from the scope, newest first.
@@ -554,7 +565,7 @@ impl AsyncMemory {
 
     /// Builds the memory packet for a request: the best context within the budget, explained.
     fn build_memory_packet<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.core.spawn(py, operations::build_memory_packet(request))
+        self.core.spawn(py, operations::build_memory_packet(request, self.core.embedder()))
     }
 
     /// Counts of the scope's records.

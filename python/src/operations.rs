@@ -2,7 +2,12 @@
 //! arguments are converted into owned engram types here (with the GIL), and what is returned
 //! is the work to run against the store (without it).
 
-use engram_store::{Items, Lifecycle, Stats, Store, StoreExt};
+use std::sync::Arc;
+
+use engram_store::{
+    Embedder, Items, Lifecycle, Stats, Store, StoreExt, embed_episode, embed_events, embed_fact, embed_procedure,
+    embed_query,
+};
 use engram_types::{
     BuildRequest, ConsolidateRequest, Consolidation, Episode, EpisodeInput, Event, EventInput, EventQuery, Fact,
     FactInput, FactWrite, ForgetRequest, FoundItem, Insight, InsightInput, InsightUpdate, Item, ItemQuery, ItemSearch,
@@ -21,6 +26,10 @@ use crate::summarizer::PySummarizer;
 /// One store call with its input already owned: it can run without the GIL, on any thread.
 pub(crate) type Work<T> = Box<dyn FnOnce(&dyn Store) -> engram_store::Result<T> + Send>;
 
+/// The memory's embedder, if it has one: writes and packet builds fill missing vectors with
+/// it inside their work (it takes the GIL back for its call).
+pub(crate) type SharedEmbedder = Option<Arc<dyn Embedder>>;
+
 fn input<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<T> {
     from_dict(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))
 }
@@ -34,15 +43,25 @@ fn text(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
     string_argument(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))
 }
 
-pub(crate) fn append_event(event: &Bound<'_, PyAny>) -> PyResult<Work<Event>> {
-    let event: EventInput = input(event, "event")?;
-    Ok(Box::new(move |store| store.append_event(event)))
+pub(crate) fn append_event(event: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Event>> {
+    let mut event: EventInput = input(event, "event")?;
+    Ok(Box::new(move |store| {
+        if let Some(embedder) = &embedder {
+            embed_events(embedder.as_ref(), std::slice::from_mut(&mut event))?;
+        }
+        store.append_event(event)
+    }))
 }
 
-pub(crate) fn append_events(events: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Event>>> {
-    let events: Vec<EventInput> =
+pub(crate) fn append_events(events: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Vec<Event>>> {
+    let mut events: Vec<EventInput> =
         from_list(events, "events").map_err(|invalid| errors::invalid_input(events.py(), invalid))?;
-    Ok(Box::new(move |store| store.append_events(events)))
+    Ok(Box::new(move |store| {
+        if let Some(embedder) = &embedder {
+            embed_events(embedder.as_ref(), &mut events)?;
+        }
+        store.append_events(events)
+    }))
 }
 
 pub(crate) fn list_events(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Event>>> {
@@ -50,9 +69,14 @@ pub(crate) fn list_events(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Event>>
     Ok(Box::new(move |store| store.list_events(&query)))
 }
 
-pub(crate) fn upsert_fact(fact: &Bound<'_, PyAny>) -> PyResult<Work<FactWrite>> {
-    let fact: FactInput = input(fact, "fact")?;
-    Ok(Box::new(move |store| store.upsert_fact(fact)))
+pub(crate) fn upsert_fact(fact: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<FactWrite>> {
+    let mut fact: FactInput = input(fact, "fact")?;
+    Ok(Box::new(move |store| {
+        if let Some(embedder) = &embedder {
+            embed_fact(embedder.as_ref(), &mut fact)?;
+        }
+        store.upsert_fact(fact)
+    }))
 }
 
 pub(crate) fn list_facts(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Fact>>> {
@@ -66,9 +90,14 @@ pub(crate) fn fact_history(scope: &Bound<'_, PyAny>, fact_key: &Bound<'_, PyAny>
     Ok(Box::new(move |store| store.fact_history(&scope, &fact_key)))
 }
 
-pub(crate) fn append_episode(episode: &Bound<'_, PyAny>) -> PyResult<Work<Episode>> {
-    let episode: EpisodeInput = input(episode, "episode")?;
-    Ok(Box::new(move |store| store.append_episode(episode)))
+pub(crate) fn append_episode(episode: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Episode>> {
+    let mut episode: EpisodeInput = input(episode, "episode")?;
+    Ok(Box::new(move |store| {
+        if let Some(embedder) = &embedder {
+            embed_episode(embedder.as_ref(), &mut episode)?;
+        }
+        store.append_episode(episode)
+    }))
 }
 
 pub(crate) fn list_episodes(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Episode>>> {
@@ -76,9 +105,14 @@ pub(crate) fn list_episodes(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Episo
     Ok(Box::new(move |store| store.list_episodes(&query)))
 }
 
-pub(crate) fn upsert_procedure(procedure: &Bound<'_, PyAny>) -> PyResult<Work<Procedure>> {
-    let procedure: ProcedureInput = input(procedure, "procedure")?;
-    Ok(Box::new(move |store| store.upsert_procedure(procedure)))
+pub(crate) fn upsert_procedure(procedure: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Procedure>> {
+    let mut procedure: ProcedureInput = input(procedure, "procedure")?;
+    Ok(Box::new(move |store| {
+        if let Some(embedder) = &embedder {
+            embed_procedure(embedder.as_ref(), &mut procedure)?;
+        }
+        store.upsert_procedure(procedure)
+    }))
 }
 
 pub(crate) fn list_procedures(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Procedure>>> {
@@ -121,9 +155,17 @@ pub(crate) fn update_stm(update: &Bound<'_, PyAny>) -> PyResult<Work<ShortTermSt
     Ok(Box::new(move |store| store.update_short_term(update)))
 }
 
-pub(crate) fn build_memory_packet(request: &Bound<'_, PyAny>) -> PyResult<Work<MemoryPacket>> {
-    let request: BuildRequest = input(request, "request")?;
-    Ok(Box::new(move |store| engram_store::build_memory_packet(store, request)))
+pub(crate) fn build_memory_packet(
+    request: &Bound<'_, PyAny>,
+    embedder: SharedEmbedder,
+) -> PyResult<Work<MemoryPacket>> {
+    let mut request: BuildRequest = input(request, "request")?;
+    Ok(Box::new(move |store| {
+        if let Some(embedder) = &embedder {
+            embed_query(embedder.as_ref(), &mut request)?;
+        }
+        engram_store::build_memory_packet(store, request)
+    }))
 }
 
 pub(crate) fn stats(scope: &Bound<'_, PyAny>) -> PyResult<Work<Stats>> {

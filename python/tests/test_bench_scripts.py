@@ -1,5 +1,6 @@
-"""Smoke runs of the Python performance scripts (python/scripts/): bench_backends.py, load_test.py
-and soak_test.py, each as a subprocess with tiny settings, then criterion_report.py over their output.
+"""Smoke runs of the Python performance scripts (python/scripts/): bench_backends.py, load_test.py,
+soak_test.py and bench_vectors.py, each as a subprocess with tiny settings, then criterion_report.py over
+the first three's output.
 
 They run on in-memory and SQLite only: the DSN variables are removed from the scripts'
 environment, unless ENGRAM_REQUIRE_SERVERS=1, which points them at the local Postgres and MariaDB
@@ -177,3 +178,41 @@ def test_the_report_includes_the_python_results(bench: Dict[str, Any], load_resu
         assert f'class="chart" {chart}' in page
     # One bench row per backend, one load row per backend and level.
     assert page.count('data-op="build_memory_packet"') == 3 * len(backends())
+
+
+# --- bench_vectors.py: vectors on every event against the lexical-only build ----------------
+
+
+def vectors_supported() -> bool:
+    """Whether the installed extension takes `embedding` on events (it rejects unknown keys)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_vectors", SCRIPTS / "bench_vectors.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    supported: bool = module.vectors_supported()
+    return supported
+
+
+def test_bench_vectors_times_the_lexical_store(target: Path) -> None:
+    stdout = run("bench_vectors.py", target, "--events", "1500", "--builds", "5", "--lexical-only")
+    assert "lexical" in stdout and "wrote" in stdout
+    data = load(target / "python_vectors.json")
+    assert data["kind"] == "engram_vectors_bench" and data["settings"]["events"] == 1500
+    assert set(data["results"]) == {"lexical"} and data["p50_ratio"] is None
+    lexical = data["results"]["lexical"]
+    assert lexical["builds"] == 5 and 0 < lexical["p50_ms"] <= lexical["p95_ms"]
+    assert lexical["ingest_events_per_s"] > 0
+
+
+def test_bench_vectors_compares_the_vector_store_with_the_lexical_one(target: Path) -> None:
+    if not vectors_supported():
+        pytest.skip("the installed engram extension does not take `embedding` on events yet (rebuild it)")
+    stdout = run("bench_vectors.py", target, "--events", "1500", "--builds", "5")
+    assert "p50 ratio vectors / lexical" in stdout
+    data = load(target / "python_vectors.json")
+    assert data["skipped"] is None and set(data["results"]) == {"lexical", "vectors"}
+    assert data["settings"]["embedder"] == "synthetic" and data["settings"]["dimensions"] == 256
+    assert data["p50_ratio"] == pytest.approx(data["results"]["vectors"]["p50_ms"] / data["results"]["lexical"]["p50_ms"],
+                                              rel=1e-2)

@@ -50,6 +50,8 @@ MAX_BATCH = 10_000
 MAX_SOURCES = 10_000
 MAX_NAMESPACE_DEPTH = 16
 MAX_WEIGHT = 1000  # policy.weights: each 0 to 1000
+MAX_EMBEDDING_DIMENSIONS = 4096
+SEEDED_DIMENSIONS = 4  # every seeded tenant holds 4-number vectors
 
 # Snapshotted: hostile calls may read them, never write them.
 SEEDED: List[Scope] = [make_scope(), make_scope(tenant_id="acme", user_id="u2", session_id="s9", run_id="r9")]
@@ -418,6 +420,14 @@ def invalid_value(kind: Kind, nullable: bool) -> SearchStrategy[Any]:
                          st.integers(MAX_WEIGHT + 1, 2**40))
     if kind == "finite":
         return st.one_of(wrong_type(int, float, nullable=nullable), non_finite)
+    if kind == "vector":  # 1 to 4096 finite numbers, as many as the tenant's other vectors
+        numbers = st.floats(-1.0, 1.0)
+        return st.one_of(
+            wrong_type(list, tuple, nullable=nullable), st.just([]), st.just([0.5] * (MAX_EMBEDDING_DIMENSIONS + 1)),
+            st.builds(lambda head, bad: head + [bad], st.lists(numbers, min_size=3, max_size=3),
+                      non_finite | st.just(1e300) | wrong_type(int, float)),
+            st.lists(numbers, min_size=1, max_size=9).filter(lambda vector: len(vector) != SEEDED_DIMENSIONS),
+        )
     if kind == "bool":
         return wrong_type(bool, nullable=nullable)
     if kind == "timestamp":
@@ -504,6 +514,7 @@ EVENT = with_scope(
     Field("kind", EVENT_KINDS, required=True), Field("event_id", "id", nullable=True),
     Field("ts", "timestamp", nullable=True), Field("payload", "json"), *LABELS,
     Field("importance", "unit", nullable=True), Field("expires_at", "timestamp", nullable=True),
+    Field("embedding", "vector", nullable=True),
     kind="message", payload={"role": "user", "text": "hostile"},
 )
 FACT = with_scope(
@@ -513,6 +524,7 @@ FACT = with_scope(
     Field("importance", "unit", nullable=True), Field("sources", "sources"), *LABELS,
     Field("valid_from", "timestamp", nullable=True), Field("expires_at", "timestamp", nullable=True),
     Field("scope_level", SCOPE_LEVELS), Field("recorded_at", "timestamp", nullable=True),
+    Field("embedding", "vector", nullable=True),
     fact_key="hostile.key", value="hostile",
 )
 EPISODE = with_scope(
@@ -521,7 +533,7 @@ EPISODE = with_scope(
     Field("summary", "text", required=True), Field("episode_id", "id", nullable=True), Field("highlights", "texts"),
     *LABELS, Field("sources", "sources"), Field("compression_level", Enum(("raw", "phase", "milestone", "theme"))),
     Field("importance", "unit", nullable=True), Field("scope_level", SCOPE_LEVELS),
-    Field("expires_at", "timestamp", nullable=True),
+    Field("expires_at", "timestamp", nullable=True), Field("embedding", "vector", nullable=True),
     start_ts="2026-05-01T00:00:00Z", end_ts="2026-05-01T01:00:00Z", summary="hostile episode",
 )
 PROCEDURE = with_scope(
@@ -530,7 +542,7 @@ PROCEDURE = with_scope(
     Field("procedure_id", "id", nullable=True), Field("steps", "texts"), Field("content", "text", nullable=True),
     Field("priority", "unit", nullable=True), Field("applicability", "text", nullable=True), *LABELS,
     Field("scope_level", SCOPE_LEVELS), Field("updated_at", "timestamp", nullable=True),
-    Field("expires_at", "timestamp", nullable=True),
+    Field("expires_at", "timestamp", nullable=True), Field("embedding", "vector", nullable=True),
     task_type="hostile", title="hostile procedure",
 )
 VALIDATION = Enum(("unvalidated", "testing", "validated", "rejected"))
@@ -573,14 +585,15 @@ TIME_RANGE = Shape((Field("start", "timestamp", nullable=True), Field("end", "ti
 CUES = Shape((Field("tags", "labels"), Field("entities", "labels"), Field("keywords", "labels"),
               Field("time_range", TIME_RANGE, nullable=True)), {})
 SIGNALS = ("relevance", "recency", "importance", "confidence", "cue")
+FUSION = Shape((Field("lexical", "weight"), Field("vector", "weight"), Field("rank_constant", "finite")), {})
 WEIGHTS = Shape(tuple(Field(signal, "weight", required=True) for signal in SIGNALS), {signal: 1.0 for signal in SIGNALS})
 HALF_LIVES = Shape(tuple(Field(section, "positive") for section in ("facts", "episodes", "procedures", "recall", "insights")), {})
 POLICY = Shape(
     (Field("policy_id", "string", nullable=True),
      *(Field(cap, "u32") for cap in ("max_total_candidates", "max_facts", "max_episodes", "max_procedures",
                                      "max_insights", "max_recall", "conversation_window", "candidates_per_source",
-                                     "postings_per_term", "max_active_facts")),
-     Field("min_score", "finite"), Field("half_life_hours", HALF_LIVES), Field("weights", WEIGHTS, nullable=True)),
+                                     "postings_per_term", "max_active_facts", "vector_candidates", "context_turns")),
+     Field("fusion", FUSION), Field("min_score", "finite"), Field("half_life_hours", HALF_LIVES), Field("weights", WEIGHTS, nullable=True)),
     {},
 )
 BUDGET = Shape((Field("max_tokens", "u32"), Field("per_section", "sections"),
@@ -588,9 +601,10 @@ BUDGET = Shape((Field("max_tokens", "u32"), Field("per_section", "sections"),
 BUILD_REQUEST = with_scope(
     SEEDED[0],
     Field("purpose", Enum(("planner", "tool", "responder")), required=True), Field("task_type", "id", nullable=True),
-    Field("query", "text", nullable=True), Field("cues", CUES), Field("policy", POLICY), Field("budget", BUDGET),
+    Field("query", "text", nullable=True), Field("query_embedding", "vector", nullable=True), Field("cues", CUES),
+    Field("policy", POLICY), Field("budget", BUDGET),
     Field("now", "timestamp", nullable=True), Field("format", Enum(("markdown", "xml"))),
-    purpose="planner", query="lisbon dinner", now=NOW,
+    purpose="planner", query="lisbon dinner", query_embedding=[0.5, 0.5, 0.0, 0.0], now=NOW,
 )
 FORGET = with_scope(
     HOSTILE,
@@ -843,7 +857,8 @@ def seed(mem: Memory) -> None:
     for index, scope in enumerate(SEEDED):
         mem.append_events([
             {"scope": scope, "kind": "message", "event_id": f"evt_seed_{index}_{turn}", "ts": f"2026-05-01T10:00:0{turn}Z",
-             "payload": {"role": "user" if turn % 2 else "assistant", "text": text}, "tags": ["travel", f"turn{turn}"]}
+             "payload": {"role": "user" if turn % 2 else "assistant", "text": text}, "tags": ["travel", f"turn{turn}"],
+             "embedding": [float(turn), 1.0, 0.0, 0.0]}
             for turn, text in enumerate(["I'm vegetarian", "book dinner in lisbon", "near the alfama viewpoint",
                                          "fado after dinner", "budget is 80 euros"])
         ])
@@ -866,8 +881,8 @@ def seed(mem: Memory) -> None:
         mem.put_items([{"tenant_id": scope["tenant_id"], "namespace": ["seed", scope["user_id"]], "key": f"item{item}",
                         "value": {"step": item, "metadata": {"run_id": scope["run_id"]}}, "blob": bytes([index, item]) * 8}
                        for item in range(3)])
-    mem.append_events([{"scope": HOSTILE, "kind": "message", "event_id": f"evt_hostile_{turn}", "payload": {"text": "hostile"}}
-                       for turn in range(3)])
+    mem.append_events([{"scope": HOSTILE, "kind": "message", "event_id": f"evt_hostile_{turn}", "payload": {"text": "hostile"},
+                        "embedding": [1.0, float(turn), 0.0, 0.0]} for turn in range(3)])
     mem.put_items([{**ITEM.template, "key": f"item{index}"} for index in range(3)])
     mem.append_insight({"scope": HOSTILE, "insight_id": "ins_hostile", "text": "hostile insight"})
     mem.append_insight(PROMOTE_INSIGHT)

@@ -3,6 +3,7 @@
 //! Backends live in mirrored folders (`memory/`, `sqlite/`, ...) behind cargo features; the
 //! packet builder (`packet/`) only talks to `&dyn Store`, so every backend builds the same packet.
 
+mod embedding;
 mod error;
 mod item_search;
 mod items;
@@ -26,7 +27,9 @@ mod sql;
 mod sqlite;
 mod store;
 pub mod tokens;
+mod vectors;
 
+pub use embedding::{Embedder, embed_episode, embed_events, embed_fact, embed_procedure, embed_query};
 pub use error::{Error, ErrorKind, Result};
 pub use item_search::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
 pub use items::{IndexedItem, ItemScan, Items};
@@ -40,7 +43,8 @@ pub use packet::build_memory_packet;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use record::{
-    FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats, TermPostings,
+    FetchRequest, Fetched, MAX_VECTOR_SPACES, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats,
+    StoredVector, TermPostings, VectorRequest, Vectors,
 };
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub use server::{DEFAULT_DATABASE, ServerOptions};

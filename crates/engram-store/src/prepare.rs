@@ -65,6 +65,7 @@ pub fn event(input: EventInput, now: Timestamp, limits: &Limits) -> Result<Prepa
         entities: dedupe(input.entities),
         importance: input.importance.unwrap_or(0.5),
         expires_at: input.expires_at.map(normalize_time),
+        embedding: input.embedding,
         scope: input.scope,
     };
     let terms = document_terms(&Record::Event(record.clone()));
@@ -145,6 +146,7 @@ pub fn fact(input: FactInput, now: Timestamp, limits: &Limits) -> Result<Prepare
         entities: dedupe(input.entities),
         expires_at: input.expires_at.map(normalize_time),
         superseded_by: None,
+        embedding: input.embedding,
         scope: input.scope,
     };
     let terms = document_terms(&Record::Fact(record.clone()));
@@ -199,6 +201,7 @@ pub fn episode(input: EpisodeInput, limits: &Limits) -> Result<Prepared<Episode>
         compression_level: input.compression_level,
         importance: input.importance.unwrap_or(0.5),
         expires_at: input.expires_at.map(normalize_time),
+        embedding: input.embedding,
         scope: input.scope,
     };
     let terms = document_terms(&Record::Episode(record.clone()));
@@ -231,6 +234,7 @@ pub fn procedure(
         use_count,
         updated_at: normalize_time(input.updated_at.unwrap_or(now)),
         expires_at: input.expires_at.map(normalize_time),
+        embedding: input.embedding,
         scope: input.scope,
     };
     let terms = document_terms(&Record::Procedure(record.clone()));
@@ -333,24 +337,43 @@ pub fn restored(record: Record, limits: &Limits) -> Result<Prepared<Record>> {
     Ok(Prepared { record, space, terms })
 }
 
+/// Longest speaker name indexed: longer `payload.name` values are tool names or data.
+const MAX_SPEAKER_BYTES: usize = 64;
+
 /// The text a record is indexed by (tags and entities are indexed apart, as cue terms).
+/// An event adds who spoke and when (`user Lisa December 25 2023 Monday`), so "what did Lisa
+/// say at Christmas" finds it. Fields weigh by repetition, BM25F-style: a fact's key and a
+/// procedure's title and task type count twice, being what the record is about.
 pub fn document_text(record: &Record) -> String {
     fn key_words(key: &str) -> String {
         key.replace(['.', '_', '-', '/', ':'], " ")
     }
     match record {
-        Record::Event(event) => event.text.clone(),
-        Record::Fact(fact) => format!("{} {}", key_words(&fact.fact_key), fact.text),
+        Record::Event(event) => {
+            let speaker = ["name", "speaker"]
+                .iter()
+                .find_map(|key| event.payload.get(*key).and_then(serde_json::Value::as_str))
+                .filter(|name| name.len() <= MAX_SPEAKER_BYTES)
+                .unwrap_or("");
+            format!("{} {} {speaker} {}", event.text, event.role, event.ts.format("%B %-d %Y %A"))
+        }
+        Record::Fact(fact) => {
+            let key = key_words(&fact.fact_key);
+            format!("{key} {key} {}", fact.text)
+        }
         Record::Episode(episode) => std::iter::once(episode.summary.as_str())
             .chain(episode.highlights.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join(" "),
-        Record::Procedure(procedure) => format!(
-            "{} {} {}",
-            key_words(&procedure.task_type),
-            procedure.applicability.as_deref().unwrap_or(""),
-            procedure.text
-        ),
+        Record::Procedure(procedure) => {
+            let task = key_words(&procedure.task_type);
+            format!(
+                "{task} {task} {} {} {}",
+                procedure.title,
+                procedure.applicability.as_deref().unwrap_or(""),
+                procedure.text
+            )
+        }
         Record::Insight(insight) => insight.text.clone(),
     }
 }

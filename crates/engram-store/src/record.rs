@@ -1,5 +1,5 @@
-//! The read primitives backends implement: fetching records by a bounded selector, and
-//! reading postings of the lexical index.
+//! The read primitives backends implement: fetching records by a bounded selector, reading
+//! postings of the lexical index, and reading the newest vectors.
 
 use std::collections::BTreeMap;
 
@@ -156,6 +156,59 @@ pub struct Postings {
     pub total_length: u64,
 }
 
+/// The newest vectors of a kind in some spaces: the vector candidate source's one read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VectorRequest {
+    pub kind: RecordKind,
+    pub tenant_id: String,
+    /// At most [`MAX_VECTOR_SPACES`] spaces (those [`visible_spaces`] gives).
+    pub spaces: Vec<String>,
+    /// 1 to [`engram_types::MAX_VECTOR_CANDIDATES`] vectors.
+    pub limit: u32,
+}
+
+/// The most spaces one vector read covers: a scope sees at most three (own, agent, tenant).
+pub const MAX_VECTOR_SPACES: usize = 3;
+
+impl VectorRequest {
+    /// Checks the read is one every backend serves with at most three limited index ranges.
+    pub fn validate(&self, limits: &engram_types::Limits) -> Result<(), engram_types::ValidationError> {
+        engram_types::check_id("tenant_id", &self.tenant_id, limits.max_id_bytes)?;
+        if self.kind == RecordKind::Insight {
+            return Err(engram_types::ValidationError::new("kind", "insights have no vectors"));
+        }
+        if self.spaces.len() > MAX_VECTOR_SPACES {
+            return Err(engram_types::ValidationError::new(
+                "spaces",
+                format!("names {} spaces, the limit is {MAX_VECTOR_SPACES}", self.spaces.len()),
+            ));
+        }
+        if self.limit == 0 || self.limit > engram_types::MAX_VECTOR_CANDIDATES {
+            return Err(engram_types::ValidationError::new(
+                "limit",
+                format!("must be 1 to {}, got {}", engram_types::MAX_VECTOR_CANDIDATES, self.limit),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One stored vector and the sequence of its record (as [`Fetched::sequence`] and
+/// [`Selector::Sequences`] use it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVector {
+    pub sequence: i64,
+    pub embedding: Vec<f32>,
+}
+
+/// What a vector read returns: the tenant's vector length (`None` before its first vector),
+/// and the newest vectors, newest (highest sequence) first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Vectors {
+    pub dimensions: Option<u32>,
+    pub vectors: Vec<StoredVector>,
+}
+
 /// The memory spaces a scope can read: its own, then the agent-wide and tenant-wide ones.
 /// Identifiers cannot hold control characters, so the unit separator keeps keys unambiguous.
 pub fn visible_spaces(scope: &Scope, kind: RecordKind) -> Vec<String> {
@@ -283,6 +336,17 @@ impl Record {
             Self::Fact(fact) => fact.status == engram_types::FactStatus::Active,
             Self::Insight(insight) => insight.validation != engram_types::ValidationState::Rejected,
             _ => true,
+        }
+    }
+
+    /// The record's vector, if it has one (insights never do).
+    pub fn embedding(&self) -> Option<&[f32]> {
+        match self {
+            Self::Event(event) => event.embedding.as_deref(),
+            Self::Fact(fact) => fact.embedding.as_deref(),
+            Self::Episode(episode) => episode.embedding.as_deref(),
+            Self::Procedure(procedure) => procedure.embedding.as_deref(),
+            Self::Insight(_) => None,
         }
     }
 

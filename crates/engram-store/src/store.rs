@@ -10,7 +10,10 @@ use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
-use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats};
+use crate::record::{
+    FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats, VectorRequest,
+    Vectors,
+};
 
 /// Durable agent memory. Object-safe: the packet builder and the conformance suite take
 /// `&dyn Store`. Every read is bounded by an index range and a limit; every write is one
@@ -57,6 +60,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Postings of query terms in the lexical index: per term the df and the newest
     /// `per_term` sequence numbers, plus the space totals.
     fn postings(&self, request: &PostingsRequest) -> Result<Postings>;
+
+    /// The tenant's vector dimensions, and the newest `limit` vectors (by sequence, across the
+    /// given spaces, newest first) of a kind: one index range per space with a LIMIT, merged.
+    /// Exactly the records in the lexical index have their vector here: a superseded fact's
+    /// leaves with its postings, a deleted record's with its row.
+    fn vectors(&self, request: &VectorRequest) -> Result<Vectors>;
 
     /// Counts for a scope.
     fn stats(&self, scope: &Scope) -> Result<Stats>;

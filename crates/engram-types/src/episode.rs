@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_labels, check_sources, check_text, check_unit};
+use crate::validation::{
+    ValidationError, check_embedding, check_id, check_labels, check_sources, check_text, check_unit,
+};
 use crate::{Limits, Scope, ScopeLevel, Timestamp};
 
 /// How far an episode has been condensed as it aged.
@@ -63,6 +65,10 @@ pub struct EpisodeInput {
     pub scope_level: ScopeLevel,
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// A vector of the record (an embedding of its text, say): 1 to 4096 finite numbers, as
+    /// long as every other vector of the tenant. Stored as float32.
+    #[serde(default)]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl EpisodeInput {
@@ -83,6 +89,9 @@ impl EpisodeInput {
         check_sources(&self.sources, limits)?;
         if let Some(importance) = self.importance {
             check_unit("importance", importance)?;
+        }
+        if let Some(embedding) = &self.embedding {
+            check_embedding("embedding", embedding)?;
         }
         Ok(())
     }
@@ -105,6 +114,9 @@ pub struct Episode {
     pub importance: f64,
     pub token_count: u32,
     pub expires_at: Option<Timestamp>,
+    /// The record's vector, as stored: float32 values (`0.1` reads back as `0.10000000149011612`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Episode {
@@ -124,6 +136,7 @@ impl Episode {
             importance: Some(self.importance),
             scope_level: self.scope_level,
             expires_at: self.expires_at,
+            embedding: self.embedding.clone(),
         }
         .validate(limits)
     }

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_json, check_labels, check_no_nul, check_unit};
+use crate::validation::{
+    ValidationError, check_embedding, check_id, check_json, check_labels, check_no_nul, check_unit,
+};
 use crate::{Limits, Scope, Timestamp};
 
 /// What an event records.
@@ -62,6 +64,10 @@ pub struct EventInput {
     pub importance: Option<f64>,
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// A vector of the record (an embedding of its text, say): 1 to 4096 finite numbers, as
+    /// long as every other vector of the tenant. Stored as float32.
+    #[serde(default)]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl EventInput {
@@ -76,6 +82,7 @@ impl EventInput {
             entities: Vec::new(),
             importance: None,
             expires_at: None,
+            embedding: None,
         }
     }
 
@@ -89,6 +96,9 @@ impl EventInput {
         check_labels("entities", &self.entities, limits)?;
         if let Some(importance) = self.importance {
             check_unit("importance", importance)?;
+        }
+        if let Some(embedding) = &self.embedding {
+            check_embedding("embedding", embedding)?;
         }
         // The role and text derived from the payload are stored as text, not JSON.
         if let Some(role) = self.payload.get("role").and_then(serde_json::Value::as_str) {
@@ -167,6 +177,9 @@ pub struct Event {
     /// Tokens of `text` with the store's tokenizer, computed at write.
     pub token_count: u32,
     pub expires_at: Option<Timestamp>,
+    /// The record's vector, as stored: float32 values (`0.1` reads back as `0.10000000149011612`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Event {
@@ -183,6 +196,7 @@ impl Event {
             entities: self.entities.clone(),
             importance: Some(self.importance),
             expires_at: self.expires_at,
+            embedding: self.embedding.clone(),
         };
         input.validate(limits)?;
         if self.role != input.derived_role() {

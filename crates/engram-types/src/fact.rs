@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::validation::{
-    ValidationError, check_id, check_json, check_labels, check_no_nul, check_sources, check_text, check_unit,
+    ValidationError, check_embedding, check_id, check_json, check_labels, check_no_nul, check_sources, check_text,
+    check_unit,
 };
 use crate::{Limits, Scope, ScopeLevel, Timestamp};
 
@@ -70,6 +71,10 @@ pub struct FactInput {
     /// Transaction time of this write (default: now). Given for replay and tests.
     #[serde(default)]
     pub recorded_at: Option<Timestamp>,
+    /// A vector of the record (an embedding of its text, say): 1 to 4096 finite numbers, as
+    /// long as every other vector of the tenant. Stored as float32.
+    #[serde(default)]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl FactInput {
@@ -89,6 +94,7 @@ impl FactInput {
             expires_at: None,
             scope_level: ScopeLevel::User,
             recorded_at: None,
+            embedding: None,
         }
     }
 
@@ -113,6 +119,9 @@ impl FactInput {
         check_sources(&self.sources, limits)?;
         check_labels("tags", &self.tags, limits)?;
         check_labels("entities", &self.entities, limits)?;
+        if let Some(embedding) = &self.embedding {
+            check_embedding("embedding", embedding)?;
+        }
         Ok(())
     }
 
@@ -150,6 +159,9 @@ pub struct Fact {
     /// The fact_id of the version that replaced this one.
     pub superseded_by: Option<String>,
     pub token_count: u32,
+    /// The record's vector, as stored: float32 values (`0.1` reads back as `0.10000000149011612`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Fact {
@@ -171,6 +183,7 @@ impl Fact {
             expires_at: self.expires_at,
             scope_level: self.scope_level,
             recorded_at: Some(self.recorded_at),
+            embedding: self.embedding.clone(),
         };
         if input.rendered_text() != self.text {
             input.text = Some(self.text.clone());

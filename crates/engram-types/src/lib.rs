@@ -45,14 +45,16 @@ pub use packet::{
     OmissionReason, OmittedItem, PacketItem, PacketMeta, SCHEMA_VERSION, SelectedItem, ShortTermMemory, Signals,
     StageTimings,
 };
-pub use policy::{Budget, HalfLives, Policy, SectionCaps, Tokenizer, Weights};
+pub use policy::{Budget, Fusion, HalfLives, MAX_VECTOR_CANDIDATES, Policy, SectionCaps, Tokenizer, Weights};
 pub use procedure::{Procedure, ProcedureInput};
 pub use record_kind::RecordKind;
 pub use request::{BuildRequest, Cues, OutputFormat, Purpose, TimeRange};
 pub use scope::{ListQuery, Scope, ScopeLevel};
 pub use section::Section;
 pub use short_term::{ShortTermState, ShortTermUpdate};
-pub use validation::{MAX_JSON_DEPTH, ValidationError, check_id, from_json_value, parse_json};
+pub use validation::{
+    MAX_EMBEDDING_DIMENSIONS, MAX_JSON_DEPTH, ValidationError, check_embedding, check_id, from_json_value, parse_json,
+};
 pub use working_state::{WorkingState, WorkingStatePatch};
 
 /// Timestamps are UTC instants, serialized as RFC 3339 strings.

@@ -161,7 +161,9 @@ pub enum OmissionReason {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Signals {
-    /// BM25 of the query terms, divided by the best in the section.
+    /// How well the item answers the query, the best in its section being 1: BM25 of the
+    /// query terms; with `query_embedding`, the weighted reciprocal-rank fusion of the BM25
+    /// rank and the vector rank (`policy.fusion`).
     pub relevance: f64,
     /// `0.5 ^ (age / half-life)`.
     pub recency: f64,
@@ -169,6 +171,10 @@ pub struct Signals {
     pub confidence: f64,
     /// Share of the request's tag and entity cues the item carries.
     pub cue: f64,
+    /// Cosine similarity of the item's vector to `query_embedding` (below 0 counts as 0); 0
+    /// when either is missing.
+    #[serde(default)]
+    pub vector: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -182,12 +188,16 @@ pub struct SelectedItem {
     pub signals: Signals,
     pub matched_terms: Vec<String>,
     pub cue_hits: Vec<String>,
-    /// The first candidate source that found it (lexical, cue, recent, importance, window, state).
+    /// The first candidate source that found it (lexical, vector, cue, recent, importance,
+    /// window, state, context).
     pub source: String,
     /// Every candidate source that found it.
     pub sources: Vec<String>,
     pub form: ItemForm,
     pub tokens: u32,
+    /// A turn included as context: the recalled event it neighbours (`policy.context_turns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

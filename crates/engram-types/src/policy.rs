@@ -54,6 +54,49 @@ impl Weights {
     }
 }
 
+/// How the lexical and the vector rankings combine into relevance when the request carries a
+/// `query_embedding`: weighted reciprocal-rank fusion, `sum of weight / (rank_constant + rank)`
+/// over the rankings a candidate appears in (ranks start at 1, within its section).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fusion {
+    /// Weight of the BM25 ranking (default 1).
+    pub lexical: f64,
+    /// Weight of the cosine-similarity ranking (default 1).
+    pub vector: f64,
+    /// Damps the gap between top ranks (default 60, the usual RRF constant).
+    pub rank_constant: f64,
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Self { lexical: 1.0, vector: 1.0, rank_constant: 60.0 }
+    }
+}
+
+impl Fusion {
+    fn validate(&self) -> Result<(), ValidationError> {
+        for (name, weight) in [("lexical", self.lexical), ("vector", self.vector)] {
+            if !(0.0..=Weights::MAX).contains(&weight) {
+                return Err(ValidationError::new(
+                    format!("fusion.{name}"),
+                    format!("must be a number between 0 and {}, got {weight}", Weights::MAX),
+                ));
+            }
+        }
+        if self.lexical + self.vector <= 0.0 {
+            return Err(ValidationError::new("fusion", "at least one weight must be above 0"));
+        }
+        if !(0.0..=10_000.0).contains(&self.rank_constant) {
+            return Err(ValidationError::new(
+                "fusion.rank_constant",
+                format!("must be a number between 0 and 10000, got {}", self.rank_constant),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Recency half-lives per section, in hours.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -83,6 +126,13 @@ impl HalfLives {
     }
 }
 
+/// The most vectors a packet build compares per section: keeps the vector source's read and
+/// its arithmetic bounded whatever the policy asks.
+pub const MAX_VECTOR_CANDIDATES: u32 = 50_000;
+
+/// The most context turns each way around a recalled event.
+pub const MAX_CONTEXT_TURNS: u32 = 8;
+
 /// Per-section caps on how many items a packet includes.
 pub type SectionCaps = BTreeMap<Section, u32>;
 
@@ -102,14 +152,23 @@ pub struct Policy {
     pub max_procedures: u32,
     /// Most insights (default 5).
     pub max_insights: u32,
-    /// Most recalled events from outside the conversation window (default 8).
+    /// Most recalled events from outside the conversation window (default 8); their context
+    /// turns (`context_turns`) come on top.
     pub max_recall: u32,
+    /// Message events before and after each recalled event, from its session by write order,
+    /// added as its context (default 1; 0 turns it off). They score just below their event
+    /// and enter only with it.
+    pub context_turns: u32,
     /// Latest message events of the session shown as the conversation (default 12; 0 turns it off).
     pub conversation_window: u32,
     /// Rows each candidate query (most recent, most important, each cue) may return (default 32).
     pub candidates_per_source: u32,
     /// Newest postings read per query term (default 64); rarer terms are read in full.
     pub postings_per_term: u32,
+    /// With `query_embedding`: the newest vectors per section compared with it (default 1000),
+    /// the vector source's bound; the `candidates_per_source` most similar become candidates.
+    pub vector_candidates: u32,
+    pub fusion: Fusion,
     /// Candidates scoring below this are left out with reason `low_score` (default 0).
     pub min_score: f64,
     pub half_life_hours: HalfLives,
@@ -130,9 +189,12 @@ impl Default for Policy {
             max_procedures: 5,
             max_insights: 5,
             max_recall: 8,
+            context_turns: 1,
             conversation_window: 12,
             candidates_per_source: 32,
             postings_per_term: 64,
+            vector_candidates: 1000,
+            fusion: Fusion::default(),
             min_score: 0.0,
             half_life_hours: HalfLives::default(),
             weights: None,
@@ -166,6 +228,19 @@ impl Policy {
         if self.postings_per_term == 0 {
             return Err(ValidationError::new("postings_per_term", "must be at least 1"));
         }
+        if self.context_turns > MAX_CONTEXT_TURNS {
+            return Err(ValidationError::new(
+                "context_turns",
+                format!("must be at most {MAX_CONTEXT_TURNS}, got {}", self.context_turns),
+            ));
+        }
+        if self.vector_candidates > MAX_VECTOR_CANDIDATES {
+            return Err(ValidationError::new(
+                "vector_candidates",
+                format!("must be at most {MAX_VECTOR_CANDIDATES}, got {}", self.vector_candidates),
+            ));
+        }
+        self.fusion.validate()?;
         let half_lives = self.half_life_hours;
         for (name, hours) in [
             ("facts", half_lives.facts),

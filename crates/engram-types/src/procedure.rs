@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_labels, check_text, check_unit};
+use crate::validation::{ValidationError, check_embedding, check_id, check_labels, check_text, check_unit};
 use crate::{Limits, Scope, ScopeLevel, Timestamp};
 
 /// A procedure as written: how to do a kind of task. Upserted by `procedure_id`.
@@ -32,6 +32,10 @@ pub struct ProcedureInput {
     pub updated_at: Option<Timestamp>,
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// A vector of the record (an embedding of its text, say): 1 to 4096 finite numbers, as
+    /// long as every other vector of the tenant. Stored as float32.
+    #[serde(default)]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl ProcedureInput {
@@ -60,6 +64,9 @@ impl ProcedureInput {
         }
         check_labels("tags", &self.tags, limits)?;
         check_labels("entities", &self.entities, limits)?;
+        if let Some(embedding) = &self.embedding {
+            check_embedding("embedding", embedding)?;
+        }
         Ok(())
     }
 
@@ -96,6 +103,9 @@ pub struct Procedure {
     pub updated_at: Timestamp,
     pub token_count: u32,
     pub expires_at: Option<Timestamp>,
+    /// The record's vector, as stored: float32 values (`0.1` reads back as `0.10000000149011612`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Procedure {
@@ -116,6 +126,7 @@ impl Procedure {
             scope_level: self.scope_level,
             updated_at: Some(self.updated_at),
             expires_at: self.expires_at,
+            embedding: self.embedding.clone(),
         };
         input.validate(limits)?;
         if self.text != input.rendered_text() {

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_id, check_labels, check_text};
+use crate::validation::{ValidationError, check_embedding, check_id, check_labels, check_text};
 use crate::{Budget, Limits, Policy, Scope, Timestamp};
 
 /// Who the packet is for. Each purpose has its own section order and default weights.
@@ -77,6 +77,10 @@ pub struct BuildRequest {
     /// The text the agent is about to act on; drives lexical relevance.
     #[serde(default)]
     pub query: Option<String>,
+    /// The query's vector, from the same embedder as the stored records' vectors: turns on
+    /// the vector candidate source and rank fusion. Its length must match the tenant's vectors.
+    #[serde(default)]
+    pub query_embedding: Option<Vec<f32>>,
     #[serde(default)]
     pub cues: Cues,
     #[serde(default)]
@@ -97,6 +101,7 @@ impl BuildRequest {
             purpose,
             task_type: None,
             query: None,
+            query_embedding: None,
             cues: Cues::default(),
             policy: Policy::default(),
             budget: Budget::default(),
@@ -108,6 +113,12 @@ impl BuildRequest {
     #[must_use]
     pub fn with_query(mut self, query: impl Into<String>) -> Self {
         self.query = Some(query.into());
+        self
+    }
+
+    #[must_use]
+    pub fn with_query_embedding(mut self, embedding: Vec<f32>) -> Self {
+        self.query_embedding = Some(embedding);
         self
     }
 
@@ -136,6 +147,9 @@ impl BuildRequest {
         }
         if let Some(query) = &self.query {
             check_text("query", query, limits)?;
+        }
+        if let Some(embedding) = &self.query_embedding {
+            check_embedding("query_embedding", embedding)?;
         }
         check_labels("cues.tags", &self.cues.tags, limits)?;
         check_labels("cues.entities", &self.cues.entities, limits)?;

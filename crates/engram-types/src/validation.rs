@@ -216,6 +216,27 @@ pub(crate) fn check_text(field: &str, text: &str, limits: &crate::Limits) -> Res
     check_no_nul(field, text)
 }
 
+/// Longest vector accepted (records' `embedding`, a request's `query_embedding`).
+pub const MAX_EMBEDDING_DIMENSIONS: usize = 4096;
+
+/// Checks a vector: 1 to [`MAX_EMBEDDING_DIMENSIONS`] finite numbers. Whether its length
+/// matches the tenant's other vectors is the store's check (it knows them).
+pub fn check_embedding(field: &str, embedding: &[f32]) -> Result<(), ValidationError> {
+    if embedding.is_empty() {
+        return Err(ValidationError::new(field, "must hold at least one number"));
+    }
+    if embedding.len() > MAX_EMBEDDING_DIMENSIONS {
+        return Err(ValidationError::new(
+            field,
+            format!("has {} dimensions, the limit is {MAX_EMBEDDING_DIMENSIONS}", embedding.len()),
+        ));
+    }
+    if let Some(index) = embedding.iter().position(|value| !value.is_finite()) {
+        return Err(ValidationError::new(format!("{field}[{index}]"), "not a finite number"));
+    }
+    Ok(())
+}
+
 /// Checks that text stored in a text column holds no U+0000 (Postgres cannot store it).
 pub(crate) fn check_no_nul(field: &str, text: &str) -> Result<(), ValidationError> {
     if text.contains('\0') {

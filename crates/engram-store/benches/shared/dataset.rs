@@ -226,6 +226,7 @@ pub fn long_term(user: usize, facts: usize, seed: u64) -> (Vec<FactInput>, Vec<E
             importance: Some(0.5),
             scope_level: Default::default(),
             expires_at: None,
+            embedding: None,
         })
         .collect();
     let procedures = (0..facts / 20)
@@ -243,6 +244,7 @@ pub fn long_term(user: usize, facts: usize, seed: u64) -> (Vec<FactInput>, Vec<E
             scope_level: Default::default(),
             updated_at: Some(epoch_end() - Duration::days(index as i64)),
             expires_at: None,
+            embedding: None,
         })
         .collect();
     (fact_list, episodes, procedures)

@@ -60,6 +60,7 @@ pub(super) fn consolidate(
         importance: Some(importance),
         scope_level: engram_types::ScopeLevel::User,
         expires_at: None,
+        embedding: None,
     })?;
     let mut update = ShortTermUpdate::new(scope.clone());
     update.rolling_summary = Some(rolled(short_term.rolling_summary.as_deref(), &summary.summary));

@@ -70,6 +70,7 @@ pub(super) fn promote(store: &dyn Store, request: &PromoteInsight) -> Result<Pro
                 scope_level: *scope_level,
                 updated_at: None,
                 expires_at: None,
+                embedding: None,
             };
             let written = store.upsert_procedure(input)?;
             let promoted_to = format!("procedure:{}", written.procedure_id);

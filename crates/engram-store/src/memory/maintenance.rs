@@ -82,6 +82,9 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
             receipt.add(names.postings, row.terms.frequencies.len() as u64);
             receipt.add("lexical_terms", removed);
             touched.push((*kind, row.space.clone()));
+            if state.vectors.remove(*kind, &request.tenant_id, &row.space, sequence) {
+                receipt.add("record_vectors", 1);
+            }
         }
         if let Record::Fact(fact) = &row.record
             && fact.status == FactStatus::Active
@@ -124,8 +127,9 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
     receipt
 }
 
-/// Restores in order; checks every id (and active fact key) before writing anything.
+/// Restores in order; checks every vector, id (and active fact key) before writing anything.
 pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states: Vec<StoredState>) -> Result<Receipt> {
+    let dimensions = state.vectors.check(&crate::vectors::record_claims(&records))?;
     let mut seen = std::collections::HashSet::new();
     for prepared in &records {
         let record = &prepared.record;
@@ -154,6 +158,7 @@ pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states:
             });
         }
     }
+    state.vectors.fix(dimensions);
     let mut receipt = Receipt::default();
     for prepared in records {
         let kind = prepared.record.kind();
@@ -166,6 +171,10 @@ pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states:
         if indexed {
             state.postings.insert(kind, &tenant_id, &space, sequence, &terms);
             receipt.add(names.postings, terms.frequencies.len() as u64);
+            if record.embedding().is_some() {
+                state.vectors.insert(kind, &tenant_id, &space, sequence);
+                receipt.add("record_vectors", 1);
+            }
         }
         if let Record::Fact(fact) = &record
             && fact.status == FactStatus::Active

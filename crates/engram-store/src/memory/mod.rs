@@ -5,5 +5,6 @@ mod maintenance;
 mod postings;
 mod store;
 mod tables;
+mod vectors;
 
 pub use store::InMemoryStore;

@@ -10,12 +10,15 @@ use super::items::ItemTable;
 use super::maintenance;
 use super::postings::PostingsIndex;
 use super::tables::{Row, Tables, run_key, session_key};
+use super::vectors::VectorIndex;
 use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare::{self, FactPlan, Prepared};
-use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, visible_spaces};
+use crate::record::{
+    FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors, visible_spaces,
+};
 use crate::store::Store;
 
 /// A store in process memory: fast, isolated, gone when dropped. Behaves exactly like the
@@ -30,6 +33,7 @@ pub struct InMemoryStore {
 pub(super) struct State {
     pub(super) tables: Tables,
     pub(super) postings: PostingsIndex,
+    pub(super) vectors: VectorIndex,
     pub(super) items: ItemTable,
 }
 
@@ -63,15 +67,19 @@ impl State {
         let tenant_id = record.scope().tenant_id.clone();
         self.tables.ids.insert((kind, tenant_id.clone(), record.id().to_string()), sequence);
         self.postings.insert(kind, &tenant_id, &prepared.space, sequence, &prepared.terms);
+        if record.embedding().is_some() {
+            self.vectors.insert(kind, &tenant_id, &prepared.space, sequence);
+        }
         self.tables.table(kind).insert(sequence, Row { record, space: prepared.space, terms: prepared.terms });
     }
 
-    /// Removes a record's postings (it stays in its table), as when a fact is superseded.
+    /// Removes a record's postings and vector (it stays in its table), as when a fact is superseded.
     fn unindex(&mut self, kind: RecordKind, sequence: i64) {
         if let Some(row) = self.tables.table(kind).rows.get(&sequence) {
             let tenant_id = row.record.scope().tenant_id.clone();
             let (space, terms) = (row.space.clone(), row.terms.clone());
             self.postings.remove(kind, &tenant_id, &space, sequence, &terms);
+            self.vectors.remove(kind, &tenant_id, &space, sequence);
         }
     }
 
@@ -102,6 +110,7 @@ impl Store for InMemoryStore {
     fn append_events(&self, events: Vec<EventInput>) -> Result<Vec<Event>> {
         let prepared = prepare::events(events, prepare::now(), &self.limits)?;
         let mut state = self.write()?;
+        let dimensions = state.vectors.check(&crate::vectors::event_claims(&prepared))?;
         let mut batch_ids = std::collections::HashSet::new();
         for (index, item) in prepared.iter().enumerate() {
             let event = &item.record;
@@ -116,6 +125,7 @@ impl Store for InMemoryStore {
             }
         }
         let stored = prepared.iter().map(|item| item.record.clone()).collect();
+        state.vectors.fix(dimensions);
         for item in prepared {
             state.insert(RecordKind::Event, item, Record::Event);
         }
@@ -126,6 +136,8 @@ impl Store for InMemoryStore {
         let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
         let mut state = self.write()?;
         let tenant_id = prepared.record.scope.tenant_id.clone();
+        let dimensions =
+            state.vectors.check(&crate::vectors::claim(&tenant_id, prepared.record.embedding.as_deref()))?;
         let key = (tenant_id.clone(), prepared.space.clone(), prepared.record.fact_key.clone());
         let active_sequence = state.tables.active_facts.get(&key).copied();
         let active = active_sequence.and_then(|sequence| {
@@ -137,6 +149,7 @@ impl Store for InMemoryStore {
         match prepare::plan_fact(active, prepared) {
             FactPlan::Create(new) => {
                 check_new_fact_id(&state, &new.record)?;
+                state.vectors.fix(dimensions);
                 let fact = new.record.clone();
                 let sequence = state.insert(RecordKind::Fact, new, Record::Fact);
                 state.tables.active_facts.insert(key, sequence);
@@ -144,6 +157,7 @@ impl Store for InMemoryStore {
             }
             FactPlan::Supersede { previous, new } => {
                 check_new_fact_id(&state, &new.record)?;
+                state.vectors.fix(dimensions);
                 let previous_id = previous.fact_id.clone();
                 if let Some(previous_sequence) = active_sequence {
                     state.unindex(RecordKind::Fact, previous_sequence);
@@ -197,6 +211,8 @@ impl Store for InMemoryStore {
         let prepared = prepare::episode(episode, &self.limits)?;
         let mut state = self.write()?;
         let record = prepared.record.clone();
+        let dimensions =
+            state.vectors.check(&crate::vectors::claim(&record.scope.tenant_id, record.embedding.as_deref()))?;
         if state.id_taken(RecordKind::Episode, &record.scope.tenant_id, &record.episode_id) {
             return Err(Error::Conflict {
                 entity: "episode",
@@ -204,6 +220,7 @@ impl Store for InMemoryStore {
                 detail: "episode_id already exists in the tenant".into(),
             });
         }
+        state.vectors.fix(dimensions);
         state.insert(RecordKind::Episode, prepared, Record::Episode);
         Ok(record)
     }
@@ -212,6 +229,8 @@ impl Store for InMemoryStore {
         // Bad input is refused before the lookup by id (an owner conflict comes second).
         procedure.validate(&self.limits)?;
         let mut state = self.write()?;
+        let dimensions =
+            state.vectors.check(&crate::vectors::claim(&procedure.scope.tenant_id, procedure.embedding.as_deref()))?;
         let existing = procedure
             .procedure_id
             .as_ref()
@@ -232,6 +251,7 @@ impl Store for InMemoryStore {
         };
         let prepared = prepare::procedure(procedure, prepare::now(), use_count, &self.limits)?;
         let record = prepared.record.clone();
+        state.vectors.fix(dimensions);
         match existing {
             Some((sequence, _)) => {
                 state.unindex(RecordKind::Procedure, sequence);
@@ -317,6 +337,12 @@ impl Store for InMemoryStore {
 
     fn postings(&self, request: &PostingsRequest) -> Result<Postings> {
         Ok(self.read()?.postings.read(request))
+    }
+
+    fn vectors(&self, request: &VectorRequest) -> Result<Vectors> {
+        request.validate(&self.limits)?;
+        let state = self.read()?;
+        Ok(state.vectors.read(&state.tables, request))
     }
 
     fn stats(&self, scope: &Scope) -> Result<Stats> {

@@ -34,6 +34,22 @@ pub(super) struct Entry {
 }
 
 impl Entry {
+    fn time(&self) -> Option<engram_types::Timestamp> {
+        match &self.content {
+            Content::Record(candidate) => Some(candidate.record.time()),
+            Content::Turn(event) => Some(event.ts),
+            _ => None,
+        }
+    }
+
+    /// The recalled event this entry is a context turn of.
+    fn context_of(&self) -> Option<&str> {
+        match &self.content {
+            Content::Record(candidate) => candidate.context_of.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The item's text and lines in a form; `None` when the form adds nothing (e.g. a
     /// compact form of a text that is short already).
     fn render(&self, form: ItemForm) -> Option<(String, Vec<String>)> {
@@ -114,8 +130,12 @@ pub(super) fn assemble(mut entries: BTreeMap<Section, Vec<Entry>>, request: &Bui
         let mut remaining_section = budget.per_section.get(&section).copied().unwrap_or(u32::MAX);
         let cap = request.policy.cap_for(section) as usize;
         let mut placed: Vec<Placed> = Vec::new();
+        let mut counted = 0_usize;
         for entry in section_entries {
-            if placed.len() >= cap {
+            let context_of = entry.context_of();
+            // A context turn rides with its event: it enters only after it, and outside the cap.
+            let orphan = context_of.is_some_and(|hit| !placed.iter().any(|item| item.entry.id == hit));
+            if orphan || (context_of.is_none() && counted >= cap) {
                 assembly.omitted.push(omission(&entry, OmissionReason::PolicyCap));
                 continue;
             }
@@ -162,6 +182,9 @@ pub(super) fn assemble(mut entries: BTreeMap<Section, Vec<Entry>>, request: &Bui
             remaining_section -= cost;
             remaining_total -= cost;
             *assembly.section_usage.entry(section).or_insert(0) += cost;
+            if context_of.is_none() {
+                counted += 1;
+            }
             placed.push(Placed { entry, form, text, block, tokens });
         }
         if !placed.is_empty() {
@@ -185,6 +208,14 @@ pub(super) fn render_text(assembly: &Assembly, request: &BuildRequest) -> String
         if *section == Section::ConversationWindow {
             // Turns are chosen newest first (rank 1 is the newest) but read oldest first.
             ordered.sort_by_key(|item| std::cmp::Reverse(item.entry.rank));
+        }
+        if *section == Section::Recall {
+            // Each recalled event reads with its context turns around it, in time order.
+            let rank_of = |id: &str| placed.iter().find(|item| item.entry.id == id).map_or(0, |item| item.entry.rank);
+            ordered.sort_by_key(|item| {
+                let anchor = item.entry.context_of().map_or(item.entry.rank, rank_of);
+                (anchor, item.entry.time())
+            });
         }
         for item in ordered {
             text.push_str(&item.block);

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use engram_types::{
@@ -8,6 +8,7 @@ use engram_types::{
 
 use super::assemble::{Assembly, Content, Entry, Placed, assemble, render_text};
 use super::candidates::{Candidate, QueryTerms, Source, gather};
+use super::context::expand_recall;
 use super::score::{recency, round, score_section};
 use crate::error::Result;
 use crate::prepare::{self, normalize_time};
@@ -31,9 +32,14 @@ pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<M
     let stage = Instant::now();
     let cue_count = query.cues.len();
     for (section, candidates) in &mut gathered.sections {
-        score_section(*section, candidates, &request.policy, request.purpose, now, cue_count);
+        let fused = request.query_embedding.is_some();
+        score_section(*section, candidates, &request.policy, request.purpose, now, cue_count, fused);
     }
     let mut omitted = std::mem::take(&mut gathered.omitted);
+    if let Some(recall) = gathered.sections.get_mut(&Section::Recall) {
+        let window_ids: HashSet<&str> = gathered.window.iter().map(|event| event.event_id.as_str()).collect();
+        expand_recall(store, &request, recall, now, &window_ids, &mut omitted)?;
+    }
     let mut counts = ExplainCounts::default();
     for (section, candidates) in &gathered.sections {
         counts.candidates.insert(*section, u32::try_from(candidates.len()).unwrap_or(u32::MAX));
@@ -333,20 +339,22 @@ fn record_item(item: &Placed, record: &Record) -> PacketItem {
 
 fn selected_item(item: &Placed) -> SelectedItem {
     let entry = &item.entry;
-    let (signals, matched_terms, cue_hits, sources) = match &entry.content {
+    let (signals, matched_terms, cue_hits, sources, context_of) = match &entry.content {
         Content::Record(candidate) => (
             candidate.signals,
             candidate.matched_terms.clone(),
             candidate.cue_hits.clone(),
             candidate.sources.iter().map(|source| source.as_str().to_string()).collect::<Vec<_>>(),
+            candidate.context_of.clone(),
         ),
         Content::Turn(_) => (
             Signals { recency: entry.score, ..Signals::default() },
             Vec::new(),
             Vec::new(),
             vec![Source::Window.as_str().to_string()],
+            None,
         ),
-        _ => (Signals::default(), Vec::new(), Vec::new(), vec![Source::State.as_str().to_string()]),
+        _ => (Signals::default(), Vec::new(), Vec::new(), vec![Source::State.as_str().to_string()], None),
     };
     SelectedItem {
         id: entry.id.clone(),
@@ -360,5 +368,6 @@ fn selected_item(item: &Placed) -> SelectedItem {
         sources,
         form: item.form,
         tokens: item.tokens,
+        context_of,
     }
 }

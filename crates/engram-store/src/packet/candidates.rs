@@ -11,7 +11,9 @@ use engram_types::{
 use crate::error::Result;
 use crate::lexical::{Bm25, analyze, cue_term};
 use crate::prepare::{document_terms, document_text};
-use crate::record::{FetchRequest, Fetched, PostingsRequest, Reach, Record, RecordKind, Selector, visible_spaces};
+use crate::record::{
+    FetchRequest, Fetched, PostingsRequest, Reach, Record, RecordKind, Selector, VectorRequest, visible_spaces,
+};
 use crate::store::{Store, StoreExt};
 
 use super::purpose::admits_insight;
@@ -20,22 +22,26 @@ use super::purpose::admits_insight;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Source {
     Lexical,
+    Vector,
     Cue,
     Recent,
     Importance,
     Window,
     State,
+    Context,
 }
 
 impl Source {
     pub(super) const fn as_str(self) -> &'static str {
         match self {
             Self::Lexical => "lexical",
+            Self::Vector => "vector",
             Self::Cue => "cue",
             Self::Recent => "recent",
             Self::Importance => "importance",
             Self::Window => "window",
             Self::State => "state",
+            Self::Context => "context",
         }
     }
 }
@@ -44,27 +50,36 @@ impl Source {
 #[derive(Debug, Clone)]
 pub(super) struct Candidate {
     pub section: Section,
+    /// The record's sequence number (its write order in its table).
+    pub sequence: i64,
     pub record: Record,
     pub sources: BTreeSet<Source>,
     /// Raw BM25 of the query terms; normalized per section when scored.
     pub bm25: f64,
+    /// Cosine similarity of the record's vector to the query's, when both exist.
+    pub similarity: Option<f64>,
     pub matched_terms: Vec<String>,
     pub cue_hits: Vec<String>,
     pub signals: Signals,
     pub score: f64,
+    /// A turn added as context of this recalled event (see `context.rs`).
+    pub context_of: Option<String>,
 }
 
 impl Candidate {
-    fn new(section: Section, record: Record, source: Source) -> Self {
+    pub(super) fn new(section: Section, sequence: i64, record: Record, source: Source) -> Self {
         Self {
             section,
+            sequence,
             record,
             sources: BTreeSet::from([source]),
             bm25: 0.0,
+            similarity: None,
             matched_terms: Vec::new(),
             cue_hits: Vec::new(),
             signals: Signals::default(),
             score: 0.0,
+            context_of: None,
         }
     }
 
@@ -142,13 +157,13 @@ pub(super) fn gather(
     for (section, kind, reach) in SCORED {
         let mut found: BTreeMap<String, Candidate> = BTreeMap::new();
         let mut add = |fetched: Vec<Fetched>, source: Source| {
-            for Fetched { record, .. } in fetched {
+            for Fetched { sequence, record } in fetched {
                 found
                     .entry(record.id().to_string())
                     .and_modify(|candidate| {
                         candidate.sources.insert(source);
                     })
-                    .or_insert_with(|| Candidate::new(section, record, source));
+                    .or_insert_with(|| Candidate::new(section, sequence, record, source));
             }
         };
         let mut statistics = None;
@@ -163,11 +178,12 @@ pub(super) fn gather(
         {
             gathered.fact_documents = Some(small.bm25.document_count);
         }
+        let small_read = small.is_some();
         if let Some(small) = small {
             // Every record of the section is at hand: they are all the candidates each source
             // would have returned, and their df is counted exactly from them.
-            for (record, document) in small.records {
-                let mut candidate = Candidate::new(section, record, Source::Recent);
+            for (Fetched { sequence, record }, document) in small.records {
+                let mut candidate = Candidate::new(section, sequence, record, Source::Recent);
                 candidate.sources.insert(Source::Importance);
                 if small.frequencies.iter().any(|(term, _)| document.frequency(term) > 0) {
                     candidate.sources.insert(Source::Lexical);
@@ -189,8 +205,13 @@ pub(super) fn gather(
                 }
                 statistics = Some((lexical.bm25, lexical.frequencies));
             }
-            // Events outside the window enter only by matching the query or a cue: recency
-            // alone is what the window is for.
+            if let Some(query_embedding) = &request.query_embedding
+                && kind != RecordKind::Insight
+            {
+                add(vector_candidates(store, request, query_embedding, kind, reach)?, Source::Vector);
+            }
+            // Events outside the window enter only by matching the query (words or vector)
+            // or a cue: recency alone is what the window is for.
             if section != Section::Recall {
                 let limit = policy.candidates_per_source;
                 add(
@@ -221,6 +242,14 @@ pub(super) fn gather(
         }
         for candidate in &mut kept {
             candidate.cue_hits = cue_hits(&candidate.record, query);
+            if let Some(query_embedding) = &request.query_embedding {
+                candidate.similarity = record_embedding(&candidate.record)
+                    .map(|embedding| cosine_similarity(query_embedding, embedding))
+                    .transpose()?;
+                if small_read && candidate.similarity.is_some() {
+                    candidate.sources.insert(Source::Vector);
+                }
+            }
             if let Some((bm25, frequencies)) = &statistics {
                 relevance(candidate, bm25, frequencies);
             }
@@ -248,7 +277,7 @@ pub(super) fn gather(
 /// A section whose spaces hold no more records than one candidate query returns.
 struct SmallSection {
     /// Every current record, with its analyzed terms.
-    records: Vec<(Record, crate::lexical::DocumentTerms)>,
+    records: Vec<(Fetched, crate::lexical::DocumentTerms)>,
     bm25: Bm25,
     frequencies: Vec<(String, u64)>,
 }
@@ -282,11 +311,11 @@ fn small_section(
     if fetched.len() as u64 != totals.document_count {
         return Ok(None);
     }
-    let records: Vec<(Record, crate::lexical::DocumentTerms)> = fetched
+    let records: Vec<(Fetched, crate::lexical::DocumentTerms)> = fetched
         .into_iter()
         .map(|fetched| {
             let terms = document_terms(&fetched.record);
-            (fetched.record, terms)
+            (fetched, terms)
         })
         .collect();
     let frequencies = query
@@ -294,7 +323,7 @@ fn small_section(
         .iter()
         .map(|term| (term.clone(), records.iter().filter(|(_, document)| document.frequency(term) > 0).count() as u64))
         .collect();
-    let records = records.into_iter().filter(|(record, _)| record.is_active()).collect();
+    let records = records.into_iter().filter(|(fetched, _)| fetched.record.is_active()).collect();
     Ok(Some(SmallSection { records, bm25: Bm25::new(totals.document_count, totals.total_length), frequencies }))
 }
 
@@ -361,8 +390,86 @@ fn lexical_candidates(
     Ok(LexicalMatches { text_matches: fetch(text_rank)?, cue_matches: fetch(cue_rank)?, bm25, frequencies })
 }
 
+/// The vector source: the newest `policy.vector_candidates` vectors of the section's spaces,
+/// compared with the query's; the `candidates_per_source` most similar are fetched. Reads one
+/// bounded index range per space whatever the store holds, so its cost is fixed by the policy.
+fn vector_candidates(
+    store: &dyn Store,
+    request: &BuildRequest,
+    query_embedding: &[f32],
+    kind: RecordKind,
+    reach: Reach,
+) -> Result<Vec<Fetched>> {
+    let policy = &request.policy;
+    if policy.vector_candidates == 0 || policy.candidates_per_source == 0 {
+        return Ok(Vec::new());
+    }
+    let stored = store.vectors(&VectorRequest {
+        kind,
+        tenant_id: request.scope.tenant_id.clone(),
+        spaces: visible_spaces(&request.scope, kind),
+        limit: policy.vector_candidates,
+    })?;
+    if let Some(dimensions) = stored.dimensions
+        && dimensions as usize != query_embedding.len()
+    {
+        return Err(dimension_mismatch(query_embedding.len(), dimensions as usize));
+    }
+    let mut ranked: Vec<(i64, f64)> = Vec::with_capacity(stored.vectors.len());
+    for vector in &stored.vectors {
+        ranked.push((vector.sequence, cosine_similarity(query_embedding, &vector.embedding)?));
+    }
+    ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then(right.0.cmp(&left.0)));
+    ranked.truncate(policy.candidates_per_source as usize);
+    if ranked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sequences = ranked.into_iter().map(|(sequence, _)| sequence).collect();
+    store.fetch(&FetchRequest::new(
+        kind,
+        request.scope.clone(),
+        reach,
+        Selector::Sequences(sequences),
+        policy.candidates_per_source,
+    ))
+}
+
+/// Cosine similarity; a length that differs from the query's is the caller's mistake (the
+/// store keeps one length per tenant), reported on `query_embedding`.
+fn cosine_similarity(query: &[f32], stored: &[f32]) -> Result<f64> {
+    if query.len() != stored.len() {
+        return Err(dimension_mismatch(query.len(), stored.len()));
+    }
+    let (mut dot, mut query_norm, mut stored_norm) = (0.0_f64, 0.0_f64, 0.0_f64);
+    for (left, right) in query.iter().zip(stored) {
+        let (left, right) = (f64::from(*left), f64::from(*right));
+        dot += left * right;
+        query_norm += left * left;
+        stored_norm += right * right;
+    }
+    let norms = (query_norm * stored_norm).sqrt();
+    Ok(if norms > 0.0 { dot / norms } else { 0.0 })
+}
+
+fn dimension_mismatch(query: usize, stored: usize) -> crate::error::Error {
+    crate::error::Error::invalid(
+        "query_embedding",
+        format!("has {query} dimensions; vectors in this tenant have {stored}"),
+    )
+}
+
+fn record_embedding(record: &Record) -> Option<&[f32]> {
+    match record {
+        Record::Event(event) => event.embedding.as_deref(),
+        Record::Fact(fact) => fact.embedding.as_deref(),
+        Record::Episode(episode) => episode.embedding.as_deref(),
+        Record::Procedure(procedure) => procedure.embedding.as_deref(),
+        Record::Insight(_) => None,
+    }
+}
+
 /// Why a candidate cannot enter at all, before any scoring.
-fn exclusion(
+pub(super) fn exclusion(
     request: &BuildRequest,
     candidate: &Candidate,
     now: Timestamp,

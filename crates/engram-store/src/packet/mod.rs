@@ -4,6 +4,7 @@
 mod assemble;
 mod build;
 mod candidates;
+mod context;
 mod purpose;
 mod render;
 mod score;

@@ -1,6 +1,8 @@
 //! Stage 2: normalized signals and a weighted score per candidate; ties break by id.
 
-use engram_types::{Policy, Purpose, Section, Signals, Timestamp};
+use std::collections::HashMap;
+
+use engram_types::{Fusion, Policy, Purpose, Section, Signals, Timestamp};
 
 use super::candidates::Candidate;
 use crate::record::Record;
@@ -12,6 +14,7 @@ pub(super) fn recency(now: Timestamp, time: Timestamp, half_life_hours: f64) -> 
 }
 
 /// Scores every candidate of a section in place and sorts them best first (ties by id).
+/// `fused`: the request carried a query vector, so relevance fuses the BM25 and vector ranks.
 pub(super) fn score_section(
     section: Section,
     candidates: &mut [Candidate],
@@ -19,19 +22,21 @@ pub(super) fn score_section(
     purpose: Purpose,
     now: Timestamp,
     cue_count: usize,
+    fused: bool,
 ) {
     let weights = policy.weights_for(purpose);
     let total_weight = weights.relevance + weights.recency + weights.importance + weights.confidence + weights.cue;
-    let best_bm25 = candidates.iter().map(|candidate| candidate.bm25).fold(0.0_f64, f64::max);
+    let relevances = if fused { fused_relevance(candidates, &policy.fusion) } else { lexical_relevance(candidates) };
     let half_life = policy.half_life_hours.for_section(section);
     for candidate in candidates.iter_mut() {
         let (importance, confidence) = importance_and_confidence(&candidate.record);
         let signals = Signals {
-            relevance: if best_bm25 > 0.0 { candidate.bm25 / best_bm25 } else { 0.0 },
+            relevance: relevances.get(candidate.id()).copied().unwrap_or(0.0),
             recency: recency(now, candidate.record.time(), half_life),
             importance,
             confidence,
             cue: if cue_count == 0 { 0.0 } else { candidate.cue_hits.len() as f64 / cue_count as f64 },
+            vector: candidate.similarity.unwrap_or(0.0).max(0.0),
         };
         let weighted = weights.relevance * signals.relevance
             + weights.recency * signals.recency
@@ -44,6 +49,49 @@ pub(super) fn score_section(
         candidate.score = if score.is_finite() { round(score) } else { 0.0 };
     }
     candidates.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id())));
+}
+
+/// BM25 divided by the best in the section.
+fn lexical_relevance(candidates: &[Candidate]) -> HashMap<String, f64> {
+    let best = candidates.iter().map(|candidate| candidate.bm25).fold(0.0_f64, f64::max);
+    candidates
+        .iter()
+        .filter(|candidate| candidate.bm25 > 0.0 && best > 0.0)
+        .map(|candidate| (candidate.id().to_string(), candidate.bm25 / best))
+        .collect()
+}
+
+/// Weighted reciprocal-rank fusion of the BM25 ranking (candidates that matched a query
+/// term) and the similarity ranking (candidates with a vector), divided by the best in the
+/// section. Ranks, not raw scores, are fused: BM25 and cosine live on unrelated scales.
+fn fused_relevance(candidates: &[Candidate], fusion: &Fusion) -> HashMap<String, f64> {
+    let mut fused: HashMap<String, f64> = HashMap::new();
+    let mut add_ranking = |mut ranked: Vec<(&str, f64)>, weight: f64| {
+        ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then_with(|| left.0.cmp(right.0)));
+        for (index, (id, _)) in ranked.into_iter().enumerate() {
+            *fused.entry(id.to_string()).or_insert(0.0) += weight / (fusion.rank_constant + (index + 1) as f64);
+        }
+    };
+    add_ranking(
+        candidates
+            .iter()
+            .filter(|candidate| candidate.bm25 > 0.0)
+            .map(|candidate| (candidate.id(), candidate.bm25))
+            .collect(),
+        fusion.lexical,
+    );
+    add_ranking(
+        candidates
+            .iter()
+            .filter_map(|candidate| candidate.similarity.map(|similarity| (candidate.id(), similarity)))
+            .collect(),
+        fusion.vector,
+    );
+    let best = fused.values().copied().fold(0.0_f64, f64::max);
+    if best > 0.0 {
+        fused.values_mut().for_each(|value| *value /= best);
+    }
+    fused
 }
 
 fn importance_and_confidence(record: &Record) -> (f64, f64) {
@@ -68,6 +116,7 @@ fn round_signals(signals: Signals) -> Signals {
         importance: round(signals.importance),
         confidence: round(signals.confidence),
         cue: round(signals.cue),
+        vector: round(signals.vector),
     }
 }
 

@@ -11,7 +11,9 @@ use super::statement::{Statement, insert_returning};
 use crate::error::{Error, Result};
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{RecordKind, visible_spaces};
-use crate::sql::{FACT_COLUMNS, NewSpaces, SpaceIds, millis, optional_millis, read_fact, to_json};
+use crate::sql::{
+    FACT_COLUMNS, NewSpaces, SpaceIds, millis, optional_millis, optional_vector_bytes, read_fact, to_json,
+};
 
 /// Applies the upsert plan of `prepare::plan_fact` inside the caller's transaction.
 pub(super) async fn upsert(
@@ -45,7 +47,8 @@ pub(super) async fn upsert(
         FactPlan::Supersede { previous, new } => {
             check_new_id(connection, dialect, &new.record).await?;
             if let Some(sequence) = active_sequence {
-                unindex(connection, dialect, spaces, RecordKind::Fact, sequence, &mut changes).await?;
+                let had_vector = previous.embedding.is_some();
+                unindex(connection, dialect, spaces, RecordKind::Fact, sequence, had_vector, &mut changes).await?;
                 update(connection, dialect, sequence, &previous).await?;
             }
             let fact = new.record.clone();
@@ -137,8 +140,8 @@ async fn insert(
     let fact = &prepared.record;
     let scope = &fact.scope;
     let statement = Statement::new(
-        "INSERT INTO facts (tenant_id, fact_id, user_id, agent_id, session_id, run_id, space, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, lexical_length, lexical_terms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO facts (tenant_id, fact_id, user_id, agent_id, session_id, run_id, space, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, lexical_length, lexical_terms, embedding)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&scope.tenant_id)
     .bind(&fact.fact_id)
@@ -164,7 +167,8 @@ async fn insert(
     .bind(fact.superseded_by.clone())
     .bind(fact.token_count)
     .bind(prepared.terms.length)
-    .bind(to_json(&prepared.terms.frequencies)?);
+    .bind(to_json(&prepared.terms.frequencies)?)
+    .bind(optional_vector_bytes(fact.embedding.as_deref()));
     let sequence = insert_returning(statement, "seq", connection, dialect).await?;
     if fact.status == FactStatus::Superseded {
         // Only restores write superseded versions; those are not in the lexical index.
@@ -174,6 +178,7 @@ async fn insert(
         postings::resolve(connection, dialect, spaces, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)
             .await?;
     changes.insert(RecordKind::Fact, sequence, &scope.tenant_id, space_id, &prepared.terms);
+    changes.insert_vector(RecordKind::Fact, sequence, &scope.tenant_id, &prepared.space, fact.embedding.as_deref());
     Ok(())
 }
 

@@ -47,6 +47,9 @@ pub(super) async fn delete(
             if let Some(space_id) = space_id {
                 changes.remove(*kind, sequence, tenant_id, space_id, &prepare::document_terms(&record));
             }
+            if record.embedding().is_some() {
+                changes.remove_vector(*kind, sequence, tenant_id, &space);
+            }
         }
         let removed = Statement::new(format!("DELETE FROM {} WHERE seq = ?", info.table))
             .bind(sequence)
@@ -56,7 +59,8 @@ pub(super) async fn delete(
         receipt.add(info.table, removed);
     }
     let touched = changes.spaces();
-    // Postings rows per postings table, and the `lexical_terms` rows whose df reached 0.
+    // Postings rows per postings table, vector rows, and the `lexical_terms` rows whose df
+    // reached 0.
     receipt.merge(changes.apply(connection, dialect).await?);
     for owner in &request.states {
         let table = if owner.run_id.is_some() { "working_states" } else { "short_terms" };
@@ -109,6 +113,7 @@ pub(super) async fn restore(
     for prepared in records {
         let kind = prepared.record.kind();
         let indexed = prepare::is_indexed(&prepared.record);
+        let has_vector = prepared.record.embedding().is_some();
         let Prepared { record, space, terms } = prepared;
         let term_count = terms.frequencies.len() as u64;
         if kind != RecordKind::Event && !pending.is_empty() {
@@ -152,6 +157,7 @@ pub(super) async fn restore(
         if indexed {
             // One postings row per distinct term.
             receipt.add(info.postings, term_count);
+            receipt.add("record_vectors", u64::from(has_vector));
         }
     }
     if !pending.is_empty() {

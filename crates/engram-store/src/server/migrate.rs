@@ -14,12 +14,14 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (2, "lifecycle", include_str!("../../migrations/postgres/0002_lifecycle.sql")),
     (3, "items", include_str!("../../migrations/postgres/0003_items.sql")),
     (4, "item_search", include_str!("../../migrations/postgres/0004_item_search.sql")),
+    (5, "vectors", include_str!("../../migrations/postgres/0005_vectors.sql")),
 ];
 const MYSQL: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/mysql/0001_init.sql")),
     (2, "lifecycle", include_str!("../../migrations/mysql/0002_lifecycle.sql")),
     (3, "items", include_str!("../../migrations/mysql/0003_items.sql")),
     (4, "item_search", include_str!("../../migrations/mysql/0004_item_search.sql")),
+    (5, "vectors", include_str!("../../migrations/mysql/0005_vectors.sql")),
 ];
 
 pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {

@@ -20,6 +20,7 @@ mod state;
 mod statement;
 mod stats;
 mod store;
+mod vectors;
 
 pub(crate) use delegate::delegate_store;
 pub(crate) use dialect::Dialect;

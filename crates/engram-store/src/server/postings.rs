@@ -12,6 +12,7 @@ use sqlx::AnyConnection;
 use super::dialect::{Dialect, Update};
 use super::rows::get;
 use super::statement::{Statement, placeholders};
+use super::vectors::{self, VectorKey, VectorRow};
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
@@ -137,6 +138,9 @@ pub(super) struct IndexChanges {
     counts: TermCounts,
     added: BTreeMap<RecordKind, Vec<Document>>,
     removed: BTreeMap<RecordKind, Vec<Document>>,
+    /// Vector rows of the records indexed and unindexed.
+    vectors_added: Vec<VectorRow>,
+    vectors_removed: Vec<VectorKey>,
 }
 
 impl IndexChanges {
@@ -150,6 +154,25 @@ impl IndexChanges {
     ) {
         self.counts.count(tenant_id, space_id, terms, 1);
         self.added.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
+    }
+
+    /// Adds the vector row of a record being indexed, when it has a vector.
+    pub(super) fn insert_vector(
+        &mut self,
+        kind: RecordKind,
+        sequence: i64,
+        tenant_id: &str,
+        space: &str,
+        embedding: Option<&[f32]>,
+    ) {
+        if let Some(embedding) = embedding {
+            self.vectors_added.push(VectorRow::new(VectorKey::new(kind, sequence, tenant_id, space), embedding));
+        }
+    }
+
+    /// Removes a record's vector row, as its postings leave.
+    pub(super) fn remove_vector(&mut self, kind: RecordKind, sequence: i64, tenant_id: &str, space: &str) {
+        self.vectors_removed.push(VectorKey::new(kind, sequence, tenant_id, space));
     }
 
     /// Removes a record's postings, as when a fact is superseded, a procedure replaced or a
@@ -171,11 +194,15 @@ impl IndexChanges {
         self.counts.spaces.iter().map(|(space_id, space)| (space.tenant_id.clone(), *space_id)).collect()
     }
 
-    /// Writes postings, df and totals: removals first, then multi-row inserts and upserts, in
-    /// key order. Returns the rows it deleted: postings per postings table, and `lexical_terms`
-    /// rows whose df reached 0.
-    pub(super) async fn apply(self, connection: &mut AnyConnection, dialect: Dialect) -> Result<Receipt> {
+    /// Writes postings, vector rows, df and totals: removals first, then multi-row inserts and
+    /// upserts, in key order. Returns the rows it deleted: postings per postings table, vector
+    /// rows, and `lexical_terms` rows whose df reached 0.
+    pub(super) async fn apply(mut self, connection: &mut AnyConnection, dialect: Dialect) -> Result<Receipt> {
         let mut removed = Receipt::default();
+        if !self.vectors_removed.is_empty() {
+            removed.add("record_vectors", vectors::remove(connection, dialect, &self.vectors_removed).await?);
+        }
+        vectors::insert(connection, dialect, std::mem::take(&mut self.vectors_added)).await?;
         for (kind, documents) in &self.removed {
             let postings = table_info(*kind).postings;
             for document in documents.iter().filter(|document| !document.terms.is_empty()) {

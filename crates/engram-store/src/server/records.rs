@@ -11,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::prepare::{self, Prepared};
 use crate::record::RecordKind;
 use crate::sql::{
-    INSIGHT_COLUMNS, NewSpaces, PROCEDURE_COLUMNS, SpaceIds, millis, optional_millis, read_insight, read_procedure,
-    stored_terms, table_info, to_integer, to_json,
+    INSIGHT_COLUMNS, NewSpaces, PROCEDURE_COLUMNS, SpaceIds, millis, optional_millis, optional_vector_bytes,
+    read_insight, read_procedure, stored_terms, table_info, to_integer, to_json,
 };
 
 pub(super) async fn append_episode(
@@ -32,8 +32,8 @@ pub(super) async fn append_episode(
         });
     }
     let statement = Statement::new(
-        "INSERT INTO episodes (tenant_id, episode_id, user_id, agent_id, session_id, run_id, space, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, lexical_length, lexical_terms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO episodes (tenant_id, episode_id, user_id, agent_id, session_id, run_id, space, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, lexical_length, lexical_terms, embedding)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&scope.tenant_id)
     .bind(&episode.episode_id)
@@ -55,9 +55,12 @@ pub(super) async fn append_episode(
     .bind(episode.token_count)
     .bind(optional_millis(episode.expires_at))
     .bind(prepared.terms.length)
-    .bind(to_json(&prepared.terms.frequencies)?);
+    .bind(to_json(&prepared.terms.frequencies)?)
+    .bind(optional_vector_bytes(episode.embedding.as_deref()));
     let sequence = insert_returning(statement, "seq", connection, dialect).await?;
-    index(connection, dialect, spaces, RecordKind::Episode, sequence, &scope.tenant_id, prepared, created).await
+    let vector = episode.embedding.as_deref();
+    let tenant_id = &scope.tenant_id;
+    index(connection, dialect, spaces, RecordKind::Episode, sequence, tenant_id, prepared, vector, created).await
 }
 
 /// Creates a procedure, or replaces the one with the same id in place: same sequence, use
@@ -95,7 +98,8 @@ pub(super) async fn upsert_procedure(
     let mut changes = IndexChanges::default();
     let sequence = match &existing {
         Some((sequence, _)) => {
-            unindex(connection, dialect, spaces, RecordKind::Procedure, *sequence, &mut changes).await?;
+            let had_vector = existing.as_ref().is_some_and(|(_, old)| old.embedding.is_some());
+            unindex(connection, dialect, spaces, RecordKind::Procedure, *sequence, had_vector, &mut changes).await?;
             Some(*sequence)
         }
         None => None,
@@ -143,6 +147,7 @@ pub(super) async fn write_procedure(
         "expires_at",
         "lexical_length",
         "lexical_terms",
+        "embedding",
     ];
     let mut statement = Statement::default()
         .bind(&scope.tenant_id)
@@ -167,7 +172,8 @@ pub(super) async fn write_procedure(
         .bind(procedure.token_count)
         .bind(optional_millis(procedure.expires_at))
         .bind(prepared.terms.length)
-        .bind(to_json(&prepared.terms.frequencies)?);
+        .bind(to_json(&prepared.terms.frequencies)?)
+        .bind(optional_vector_bytes(procedure.embedding.as_deref()));
     let sequence = match sequence {
         Some(sequence) => {
             let assignments: Vec<String> = columns.iter().map(|column| format!("{column} = ?")).collect();
@@ -196,6 +202,8 @@ pub(super) async fn write_procedure(
     )
     .await?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
+    let embedding = procedure.embedding.as_deref();
+    changes.insert_vector(RecordKind::Procedure, sequence, &scope.tenant_id, &prepared.space, embedding);
     Ok(())
 }
 
@@ -240,7 +248,8 @@ pub(super) async fn append_insight(
     .bind(to_json(&prepared.terms.frequencies)?)
     .bind(insight.promoted_to.clone());
     let sequence = insert_returning(statement, "seq", connection, dialect).await?;
-    index(connection, dialect, spaces, RecordKind::Insight, sequence, &scope.tenant_id, prepared, created).await
+    let tenant_id = &scope.tenant_id;
+    index(connection, dialect, spaces, RecordKind::Insight, sequence, tenant_id, prepared, None, created).await
 }
 
 /// Changes validation and confidence; `NotFound` unless the insight belongs to the update's run.
@@ -273,13 +282,15 @@ pub(super) async fn update_insight(
     Ok(insight)
 }
 
-/// Removes a stored record's postings (the row stays), from the terms stored with it.
+/// Removes a stored record's postings and, when it has one, its vector row (the record's row
+/// stays), from the terms stored with it.
 pub(super) async fn unindex(
     connection: &mut AnyConnection,
     dialect: Dialect,
     spaces: &SpaceIds,
     kind: RecordKind,
     sequence: i64,
+    has_vector: bool,
     changes: &mut IndexChanges,
 ) -> Result<()> {
     let sql =
@@ -289,12 +300,16 @@ pub(super) async fn unindex(
     };
     let (tenant_id, space): (String, String) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
     let terms = stored_terms(dialect.backend(), &get::<String>(&row, dialect, 2)?, get(&row, dialect, 3)?)?;
+    if has_vector {
+        changes.remove_vector(kind, sequence, &tenant_id, &space);
+    }
     if let Some(space_id) = postings::lookup(connection, dialect, spaces, &tenant_id, kind, &space).await? {
         changes.remove(kind, sequence, &tenant_id, space_id, &terms);
     }
     Ok(())
 }
 
+/// Indexes a new record: its postings, and its vector row when it has a vector.
 #[expect(clippy::too_many_arguments, reason = "one transaction's context, passed through")]
 async fn index<T: Sync>(
     connection: &mut AnyConnection,
@@ -304,11 +319,13 @@ async fn index<T: Sync>(
     sequence: i64,
     tenant_id: &str,
     prepared: &Prepared<T>,
+    embedding: Option<&[f32]>,
     created: &mut NewSpaces,
 ) -> Result<()> {
     let mut changes = IndexChanges::default();
     let space_id = postings::resolve(connection, dialect, spaces, tenant_id, kind, &prepared.space, created).await?;
     changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
+    changes.insert_vector(kind, sequence, tenant_id, &prepared.space, embedding);
     changes.apply(connection, dialect).await.map(drop)
 }
 

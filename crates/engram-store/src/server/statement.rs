@@ -68,6 +68,12 @@ impl From<f64> for Param {
     }
 }
 
+impl From<Option<Vec<u8>>> for Param {
+    fn from(value: Option<Vec<u8>>) -> Self {
+        Self::OptionalBlob(value)
+    }
+}
+
 impl From<crate::sql::SqlParam> for Param {
     fn from(value: crate::sql::SqlParam) -> Self {
         match value {

@@ -11,15 +11,16 @@ use super::database::Database;
 use super::dialect::Dialect;
 use super::error::database_error;
 use super::options::{ServerOptions, Target};
-use super::{events, facts, fetch, items, maintenance, postings, records, state, stats};
+use super::{events, facts, fetch, items, maintenance, postings, records, state, stats, vectors};
 use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare;
-use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats};
+use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats, VectorRequest, Vectors};
 use crate::sql::{NewSpaces, SpaceIds};
 use crate::store::Store;
+use crate::vectors::{claim, event_claims, record_claims};
 
 /// A store on a Postgres or MySQL server.
 #[derive(Debug)]
@@ -114,9 +115,11 @@ impl Store for ServerStore {
         let prepared = prepare::events(events, prepare::now(), &self.limits)?;
         let spaces = &self.spaces;
         let batch = &prepared;
-        match in_transaction!(self, |connection, created, dialect| events::insert(
-            connection, dialect, spaces, batch, created
-        )) {
+        let written = in_transaction!(self, |connection, created, dialect| async {
+            vectors::check_dimensions(connection, dialect, &event_claims(batch)).await?;
+            events::insert(connection, dialect, spaces, batch, created).await
+        });
+        match written {
             Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
             Err(error @ Error::Conflict { .. }) => {
                 // A unique key refused an id; name the first offending event as the in-memory
@@ -132,9 +135,11 @@ impl Store for ServerStore {
     fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite> {
         let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
         let spaces = &self.spaces;
-        in_transaction!(self, |connection, created, dialect| facts::upsert(
-            connection, dialect, spaces, prepared, created
-        ))
+        in_transaction!(self, |connection, created, dialect| async {
+            let claims = claim(&prepared.record.scope.tenant_id, prepared.record.embedding.as_deref());
+            vectors::check_dimensions(connection, dialect, &claims).await?;
+            facts::upsert(connection, dialect, spaces, prepared, created).await
+        })
     }
 
     fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
@@ -146,9 +151,11 @@ impl Store for ServerStore {
     fn append_episode(&self, episode: EpisodeInput) -> Result<Episode> {
         let prepared = prepare::episode(episode, &self.limits)?;
         let (spaces, record) = (&self.spaces, &prepared);
-        in_transaction!(self, |connection, created, dialect| records::append_episode(
-            connection, dialect, spaces, record, created
-        ))?;
+        in_transaction!(self, |connection, created, dialect| async {
+            let claims = claim(&record.record.scope.tenant_id, record.record.embedding.as_deref());
+            vectors::check_dimensions(connection, dialect, &claims).await?;
+            records::append_episode(connection, dialect, spaces, record, created).await
+        })?;
         Ok(prepared.record)
     }
 
@@ -156,9 +163,11 @@ impl Store for ServerStore {
         // Bad input is refused before the lookup by id (Postgres cannot compare an id holding U+0000).
         procedure.validate(&self.limits)?;
         let (spaces, limits) = (&self.spaces, &self.limits);
-        in_transaction!(self, |connection, created, dialect| records::upsert_procedure(
-            connection, dialect, spaces, procedure, limits, created
-        ))
+        in_transaction!(self, |connection, created, dialect| async {
+            let claims = claim(&procedure.scope.tenant_id, procedure.embedding.as_deref());
+            vectors::check_dimensions(connection, dialect, &claims).await?;
+            records::upsert_procedure(connection, dialect, spaces, procedure, limits, created).await
+        })
     }
 
     fn append_insight(&self, insight: InsightInput) -> Result<Insight> {
@@ -208,6 +217,11 @@ impl Store for ServerStore {
         on_connection!(self, |connection, dialect| postings::read(connection, dialect, request))
     }
 
+    fn vectors(&self, request: &VectorRequest) -> Result<Vectors> {
+        request.validate(&self.limits)?;
+        on_connection!(self, |connection, dialect| vectors::read(connection, dialect, request))
+    }
+
     fn stats(&self, scope: &Scope) -> Result<Stats> {
         scope.validate(self.limits.max_id_bytes)?;
         on_connection!(self, |connection, dialect| stats::stats(connection, dialect, scope))
@@ -239,9 +253,10 @@ impl Store for ServerStore {
         let prepared =
             records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
         let (spaces, states) = (&self.spaces, &states);
-        in_transaction!(self, |connection, created, dialect| maintenance::restore(
-            connection, dialect, spaces, prepared, states, created
-        ))
+        in_transaction!(self, |connection, created, dialect| async {
+            vectors::check_dimensions(connection, dialect, &record_claims(&prepared)).await?;
+            maintenance::restore(connection, dialect, spaces, prepared, states, created).await
+        })
     }
 
     fn write_items(&self, items: Vec<IndexedItem>, on_conflict: OnConflict) -> Result<()> {

@@ -62,6 +62,7 @@ fn read_event(row: &impl ColumnReader) -> Result<Event> {
         importance: row.real(14)?,
         token_count: count(backend, row.integer(15)?)?,
         expires_at: optional_time(backend, row.optional_integer(16)?)?,
+        embedding: embedding(row, 17)?,
     })
 }
 
@@ -86,6 +87,7 @@ pub(crate) fn read_fact(row: &impl ColumnReader) -> Result<Fact> {
         expires_at: optional_time(backend, row.optional_integer(20)?)?,
         superseded_by: row.optional_text(21)?,
         token_count: count(backend, row.integer(22)?)?,
+        embedding: embedding(row, 23)?,
     })
 }
 
@@ -106,6 +108,7 @@ fn read_episode(row: &impl ColumnReader) -> Result<Episode> {
         importance: row.real(16)?,
         token_count: count(backend, row.integer(17)?)?,
         expires_at: optional_time(backend, row.optional_integer(18)?)?,
+        embedding: embedding(row, 19)?,
     })
 }
 
@@ -128,6 +131,7 @@ pub(crate) fn read_procedure(row: &impl ColumnReader) -> Result<Procedure> {
         updated_at: time(backend, row.integer(18)?)?,
         token_count: count(backend, row.integer(19)?)?,
         expires_at: optional_time(backend, row.optional_integer(20)?)?,
+        embedding: embedding(row, 21)?,
     })
 }
 
@@ -148,6 +152,21 @@ pub(crate) fn read_insight(row: &impl ColumnReader) -> Result<Insight> {
         token_count: count(backend, row.integer(16)?)?,
         promoted_to: row.optional_text(17)?,
     })
+}
+
+/// A record's vector column (float32 bytes), if set.
+fn embedding(row: &impl ColumnReader, index: usize) -> Result<Option<Vec<f32>>> {
+    row.optional_blob(index)?.map(|bytes| vector(row.backend(), &bytes)).transpose()
+}
+
+/// A stored vector read back from its float32 bytes.
+pub(crate) fn vector(backend: &'static str, bytes: &[u8]) -> Result<Vec<f32>> {
+    let unreadable = || corrupt(backend, "embedding", format!("{} bytes are not float32s", bytes.len()));
+    let chunks = bytes.chunks_exact(4);
+    if !chunks.remainder().is_empty() {
+        return Err(unreadable());
+    }
+    chunks.map(|chunk| <[u8; 4]>::try_from(chunk).map(f32::from_le_bytes).map_err(|_| unreadable())).collect()
 }
 
 /// The terms a record was indexed with, as stored in its `lexical_terms` column.
@@ -182,4 +201,18 @@ pub(crate) fn json<T: DeserializeOwned>(backend: &'static str, column: &str, tex
 /// A stored value engram cannot read back (bad JSON, unknown enum text).
 fn corrupt(backend: &'static str, column: &str, detail: impl std::fmt::Display) -> Error {
     Error::storage(backend, format!("unreadable {column}: {detail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
+
+    #[test]
+    fn vectors_round_trip_as_float32_bytes() {
+        let vector = [0.1_f32, -2.5, f32::MIN_POSITIVE, 1e30];
+        let bytes = super::super::encode::vector_bytes(&vector);
+        assert_eq!(bytes.len(), 16);
+        assert_eq!(super::vector("test", &bytes).unwrap(), vector);
+        assert!(super::vector("test", &bytes[..5]).is_err());
+    }
 }

@@ -23,3 +23,13 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
 pub(crate) fn to_integer(value: u64, column: &str) -> Result<i64> {
     i64::try_from(value).map_err(|error| Error::storage("engram", format!("{column} does not fit in 64 bits: {error}")))
 }
+
+/// A vector as stored: each value as 4 little-endian bytes (float32).
+pub(crate) fn vector_bytes(embedding: &[f32]) -> Vec<u8> {
+    embedding.iter().flat_map(|value| value.to_le_bytes()).collect()
+}
+
+/// [`vector_bytes`] of a record's optional vector (a column value).
+pub(crate) fn optional_vector_bytes(embedding: Option<&[f32]>) -> Option<Vec<u8>> {
+    embedding.map(vector_bytes)
+}

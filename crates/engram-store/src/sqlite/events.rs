@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
 use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
-use super::rows::{millis, optional_millis, to_json};
+use super::rows::{millis, optional_millis, optional_vector_bytes, to_json};
 use crate::error::{Error, Result};
 use crate::prepare::Prepared;
 use crate::record::RecordKind;
@@ -26,8 +26,8 @@ pub(super) fn insert(
     let mut last_space: Option<(&str, &str, i64)> = None;
     let mut statement = connection
         .prepare_cached(
-            "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )
         .map_err(storage)?;
     for item in prepared {
@@ -53,6 +53,7 @@ pub(super) fn insert(
                 event.token_count,
                 optional_millis(event.expires_at),
                 item.terms.length,
+                optional_vector_bytes(event.embedding.as_deref()),
             ])
             .map_err(storage)?;
         let sequence = connection.last_insert_rowid();
@@ -67,6 +68,7 @@ pub(super) fn insert(
             }
         };
         changes.insert(RecordKind::Event, sequence, &scope.tenant_id, space_id, &item.terms);
+        changes.insert_vector(RecordKind::Event, sequence, &scope.tenant_id, &item.space, event.embedding.as_deref());
     }
     changes.apply(connection).map(drop)
 }

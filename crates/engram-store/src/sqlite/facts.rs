@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::error::storage;
 use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
 use super::records::unindex;
-use super::rows::{FACT_COLUMNS, get, millis, optional_millis, read_fact, to_json};
+use super::rows::{FACT_COLUMNS, get, millis, optional_millis, optional_vector_bytes, read_fact, to_json};
 use crate::error::{Error, Result};
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{RecordKind, visible_spaces};
@@ -44,7 +44,8 @@ pub(super) fn upsert(
         FactPlan::Supersede { previous, new } => {
             check_new_id(connection, &new.record)?;
             if let Some(sequence) = active_sequence {
-                unindex(connection, spaces, RecordKind::Fact, sequence, &mut changes)?;
+                let had_vector = previous.embedding.is_some();
+                unindex(connection, spaces, RecordKind::Fact, sequence, had_vector, &mut changes)?;
                 update(connection, sequence, &previous)?;
             }
             let fact = new.record.clone();
@@ -128,8 +129,8 @@ fn insert(
     let terms = to_json(&prepared.terms.frequencies)?;
     connection
         .prepare_cached(
-            "INSERT INTO facts (tenant_id, fact_id, user_id, agent_id, session_id, run_id, space, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, lexical_length, lexical_terms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+            "INSERT INTO facts (tenant_id, fact_id, user_id, agent_id, session_id, run_id, space, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, lexical_length, lexical_terms, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -158,6 +159,7 @@ fn insert(
                 fact.token_count,
                 prepared.terms.length,
                 terms,
+                optional_vector_bytes(fact.embedding.as_deref()),
             ])
         })
         .map_err(storage)?;
@@ -168,6 +170,7 @@ fn insert(
     let sequence = connection.last_insert_rowid();
     let space_id = postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)?;
     changes.insert(RecordKind::Fact, sequence, &scope.tenant_id, space_id, &prepared.terms);
+    changes.insert_vector(RecordKind::Fact, sequence, &scope.tenant_id, &prepared.space, fact.embedding.as_deref());
     Ok(())
 }
 

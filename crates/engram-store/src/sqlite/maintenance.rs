@@ -38,6 +38,10 @@ pub(super) fn delete(
                 )?;
                 receipt.add(info.postings, 1);
             }
+            if record.embedding().is_some() {
+                let removed = changes.remove_vector(connection, *kind, sequence, &request.tenant_id, &space)?;
+                receipt.add("record_vectors", removed);
+            }
         }
         let removed = connection
             .prepare_cached(&format!("DELETE FROM {} WHERE seq = ?1", info.table))
@@ -94,6 +98,7 @@ pub(super) fn restore(
     for prepared in records {
         let kind = prepared.record.kind();
         let indexed = prepare::is_indexed(&prepared.record);
+        let has_vector = prepared.record.embedding().is_some();
         let Prepared { record, space, terms } = prepared;
         match record {
             Record::Event(event) => {
@@ -124,6 +129,7 @@ pub(super) fn restore(
         receipt.add(info.table, 1);
         if indexed {
             receipt.add(info.postings, 1);
+            receipt.add("record_vectors", u64::from(has_vector));
         }
     }
     changes.apply(connection)?;

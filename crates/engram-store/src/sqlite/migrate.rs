@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "lifecycle", include_str!("../../migrations/sqlite/0002_lifecycle.sql")),
     (3, "items", include_str!("../../migrations/sqlite/0003_items.sql")),
     (4, "item_search", include_str!("../../migrations/sqlite/0004_item_search.sql")),
+    (5, "vectors", include_str!("../../migrations/sqlite/0005_vectors.sql")),
 ];
 
 /// Applies the migrations this database lacks, all in one immediate transaction (two processes

@@ -15,5 +15,6 @@ mod rows;
 mod state;
 mod stats;
 mod store;
+mod vectors;
 
 pub use store::SqliteStore;

@@ -23,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
 use super::rows::table_info;
+use super::vectors::{self, VectorRow};
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
@@ -119,6 +120,9 @@ pub(super) struct IndexChanges {
     /// statement per kind: FTS5 flushes its pending terms to a new segment at every statement
     /// savepoint, so one insert per record meant one tiny segment (and merge work) per record.
     documents: BTreeMap<RecordKind, Vec<(i64, String)>>,
+    /// Vector rows of the records indexed, written by `apply` (removals happen at once, as
+    /// postings removals do).
+    vectors: Vec<VectorRow>,
 }
 
 impl IndexChanges {
@@ -140,6 +144,32 @@ impl IndexChanges {
         }
         self.documents.entry(kind).or_default().push((sequence, document));
         self.counts.count(tenant_id, space_id, terms, 1);
+    }
+
+    /// Adds the vector row of a record being indexed, when it has a vector.
+    pub(super) fn insert_vector(
+        &mut self,
+        kind: RecordKind,
+        sequence: i64,
+        tenant_id: &str,
+        space: &str,
+        embedding: Option<&[f32]>,
+    ) {
+        if let Some(embedding) = embedding {
+            self.vectors.push(VectorRow::new(kind, sequence, tenant_id, space, embedding));
+        }
+    }
+
+    /// Removes a record's vector row (as its postings leave); how many rows went (0 or 1).
+    pub(super) fn remove_vector(
+        &mut self,
+        connection: &Connection,
+        kind: RecordKind,
+        sequence: i64,
+        tenant_id: &str,
+        space: &str,
+    ) -> Result<u64> {
+        vectors::remove(connection, kind, sequence, tenant_id, space)
     }
 
     /// Removes a record's postings, as when a fact is superseded or a procedure replaced.
@@ -166,6 +196,7 @@ impl IndexChanges {
     /// one statement per term cost more than the B-tree work itself.
     /// Returns how many `lexical_terms` rows were removed (df down to 0).
     pub(super) fn apply(self, connection: &Connection) -> Result<u64> {
+        vectors::insert(connection, &self.vectors)?;
         let mut removed_terms = 0;
         for (kind, documents) in &self.documents {
             let sql = format!(

@@ -7,8 +7,8 @@ use super::error::BACKEND;
 use super::error::storage;
 use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
 use super::rows::{
-    INSIGHT_COLUMNS, PROCEDURE_COLUMNS, get, millis, optional_millis, read_insight, read_procedure, table_info,
-    to_integer, to_json,
+    INSIGHT_COLUMNS, PROCEDURE_COLUMNS, get, millis, optional_millis, optional_vector_bytes, read_insight,
+    read_procedure, table_info, to_integer, to_json,
 };
 use crate::error::{Error, Result};
 use crate::prepare::{self, Prepared};
@@ -39,8 +39,8 @@ pub(super) fn append_episode(
     let terms = to_json(&prepared.terms.frequencies)?;
     connection
         .prepare_cached(
-            "INSERT INTO episodes (tenant_id, episode_id, user_id, agent_id, session_id, run_id, space, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, lexical_length, lexical_terms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            "INSERT INTO episodes (tenant_id, episode_id, user_id, agent_id, session_id, run_id, space, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, lexical_length, lexical_terms, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -65,10 +65,13 @@ pub(super) fn append_episode(
                 optional_millis(episode.expires_at),
                 prepared.terms.length,
                 terms,
+                optional_vector_bytes(episode.embedding.as_deref()),
             ])
         })
         .map_err(storage)?;
-    index(connection, spaces, RecordKind::Episode, connection.last_insert_rowid(), &scope.tenant_id, prepared, created)
+    let sequence = connection.last_insert_rowid();
+    let embedding = episode.embedding.as_deref();
+    index(connection, spaces, RecordKind::Episode, sequence, &scope.tenant_id, prepared, embedding, created)
 }
 
 /// Creates a procedure, or replaces the one with the same id in place: same sequence (rowid),
@@ -104,7 +107,8 @@ pub(super) fn upsert_procedure(
     let mut changes = IndexChanges::default();
     let sequence = match &existing {
         Some((sequence, _)) => {
-            unindex(connection, spaces, RecordKind::Procedure, *sequence, &mut changes)?;
+            let had_vector = existing.as_ref().is_some_and(|(_, old)| old.embedding.is_some());
+            unindex(connection, spaces, RecordKind::Procedure, *sequence, had_vector, &mut changes)?;
             // INSERT OR REPLACE at the old rowid: the row is rewritten whole, its sequence kept.
             Some(*sequence)
         }
@@ -132,8 +136,8 @@ pub(super) fn write_procedure(
     let use_count = to_integer(procedure.use_count, "procedures.use_count")?;
     connection
         .prepare_cached(
-            "INSERT OR REPLACE INTO procedures (seq, tenant_id, procedure_id, user_id, agent_id, session_id, run_id, space, scope_level, task_type, title, steps, content, text, priority, applicability, tags, entities, use_count, updated_at, token_count, expires_at, lexical_length, lexical_terms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+            "INSERT OR REPLACE INTO procedures (seq, tenant_id, procedure_id, user_id, agent_id, session_id, run_id, space, scope_level, task_type, title, steps, content, text, priority, applicability, tags, entities, use_count, updated_at, token_count, expires_at, lexical_length, lexical_terms, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -161,6 +165,7 @@ pub(super) fn write_procedure(
                 optional_millis(procedure.expires_at),
                 prepared.terms.length,
                 terms,
+                optional_vector_bytes(procedure.embedding.as_deref()),
             ])
         })
         .map_err(storage)?;
@@ -168,6 +173,8 @@ pub(super) fn write_procedure(
     let space_id =
         postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
+    let embedding = procedure.embedding.as_deref();
+    changes.insert_vector(RecordKind::Procedure, sequence, &scope.tenant_id, &prepared.space, embedding);
     Ok(())
 }
 
@@ -218,7 +225,8 @@ pub(super) fn append_insight(
             ])
         })
         .map_err(storage)?;
-    index(connection, spaces, RecordKind::Insight, connection.last_insert_rowid(), &scope.tenant_id, prepared, created)
+    let sequence = connection.last_insert_rowid();
+    index(connection, spaces, RecordKind::Insight, sequence, &scope.tenant_id, prepared, None, created)
 }
 
 /// Changes validation and confidence; `NotFound` unless the insight belongs to the update's run.
@@ -258,12 +266,14 @@ pub(super) fn update_insight(connection: &Connection, update: &InsightUpdate) ->
     Ok(insight)
 }
 
-/// Removes a stored record's postings (the row stays), from the terms stored with it.
+/// Removes a stored record's postings and, when it has one, its vector row (the record's row
+/// stays), from the terms stored with it.
 pub(super) fn unindex(
     connection: &Connection,
     spaces: &SpaceIds,
     kind: RecordKind,
     sequence: i64,
+    has_vector: bool,
     changes: &mut IndexChanges,
 ) -> Result<()> {
     let sql = format!(
@@ -275,12 +285,17 @@ pub(super) fn unindex(
     let Some(row) = rows.next().map_err(storage)? else { return Ok(()) };
     let (tenant_id, space): (String, String) = (get(row, 0)?, get(row, 1)?);
     let terms = crate::sql::stored_terms(BACKEND, &get::<String>(row, 2)?, get(row, 3)?)?;
+    if has_vector {
+        changes.remove_vector(connection, kind, sequence, &tenant_id, &space)?;
+    }
     if let Some(space_id) = postings::lookup(connection, spaces, &tenant_id, kind, &space)? {
         changes.remove(connection, kind, sequence, &tenant_id, space_id, &terms)?;
     }
     Ok(())
 }
 
+/// Indexes a new record: its postings, and its vector row when it has a vector.
+#[expect(clippy::too_many_arguments, reason = "one transaction's context, passed through")]
 fn index<T>(
     connection: &Connection,
     spaces: &SpaceIds,
@@ -288,11 +303,13 @@ fn index<T>(
     sequence: i64,
     tenant_id: &str,
     prepared: &Prepared<T>,
+    embedding: Option<&[f32]>,
     created: &mut NewSpaces,
 ) -> Result<()> {
     let mut changes = IndexChanges::default();
     let space_id = postings::resolve(connection, spaces, tenant_id, kind, &prepared.space, created)?;
     changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
+    changes.insert_vector(kind, sequence, tenant_id, &prepared.space, embedding);
     changes.apply(connection).map(drop)
 }
 

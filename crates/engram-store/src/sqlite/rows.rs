@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::sql::ColumnReader;
 
 pub(super) use crate::sql::{
-    FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, millis, optional_millis, read_fact, read_insight, read_procedure,
-    read_record, table_info, to_integer, to_json,
+    FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, millis, optional_millis, optional_vector_bytes, read_fact,
+    read_insight, read_procedure, read_record, table_info, to_integer, to_json,
 };
 
 impl ColumnReader for Row<'_> {

@@ -10,15 +10,16 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::connection::Connections;
 use super::error::storage;
 use super::postings::{NewSpaces, SpaceIds};
-use super::{events, facts, fetch, items, maintenance, postings, records, state, stats};
+use super::{events, facts, fetch, items, maintenance, postings, records, state, stats, vectors};
 use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::open::Synchronous;
 use crate::prepare::{self};
-use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats};
+use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats, VectorRequest, Vectors};
 use crate::store::Store;
+use crate::vectors::{claim, event_claims, record_claims};
 
 /// A durable store in one SQLite file (WAL, one writer and a pool of readers), or in memory.
 /// Behaves exactly like [`InMemoryStore`](crate::InMemoryStore): same records, same order,
@@ -81,6 +82,11 @@ impl SqliteStore {
         postings::explain(&*self.connections.reader()?, &self.spaces, request)
     }
 
+    /// The `EXPLAIN QUERY PLAN` lines of the range [`Store::vectors`] reads per space.
+    pub fn explain_vectors(&self, request: &VectorRequest) -> Result<Vec<String>> {
+        vectors::explain(&*self.connections.reader()?, request)
+    }
+
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the writer: committed when it
     /// returns `Ok`, rolled back otherwise.
     fn write<T>(&self, work: impl FnOnce(&Connection, &mut NewSpaces) -> Result<T>) -> Result<T> {
@@ -110,7 +116,11 @@ impl Store for SqliteStore {
 
     fn append_events(&self, events: Vec<EventInput>) -> Result<Vec<Event>> {
         let prepared = prepare::events(events, prepare::now(), &self.limits)?;
-        match self.write(|connection, created| events::insert(connection, &self.spaces, &prepared, created)) {
+        let written = self.write(|connection, created| {
+            vectors::check_dimensions(connection, &event_claims(&prepared))?;
+            events::insert(connection, &self.spaces, &prepared, created)
+        });
+        match written {
             Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
             Err(error @ Error::Conflict { .. }) => {
                 // The unique index refused an id; name the first offending event as the
@@ -124,7 +134,13 @@ impl Store for SqliteStore {
 
     fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite> {
         let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
-        self.write(|connection, created| facts::upsert(connection, &self.spaces, prepared, created))
+        self.write(|connection, created| {
+            vectors::check_dimensions(
+                connection,
+                &claim(&prepared.record.scope.tenant_id, prepared.record.embedding.as_deref()),
+            )?;
+            facts::upsert(connection, &self.spaces, prepared, created)
+        })
     }
 
     fn fact_history(&self, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
@@ -135,7 +151,11 @@ impl Store for SqliteStore {
 
     fn append_episode(&self, episode: EpisodeInput) -> Result<Episode> {
         let prepared = prepare::episode(episode, &self.limits)?;
-        self.write(|connection, created| records::append_episode(connection, &self.spaces, &prepared, created))?;
+        self.write(|connection, created| {
+            let record = &prepared.record;
+            vectors::check_dimensions(connection, &claim(&record.scope.tenant_id, record.embedding.as_deref()))?;
+            records::append_episode(connection, &self.spaces, &prepared, created)
+        })?;
         Ok(prepared.record)
     }
 
@@ -143,6 +163,7 @@ impl Store for SqliteStore {
         // Bad input is refused before the lookup by id (an owner conflict comes second).
         procedure.validate(&self.limits)?;
         self.write(|connection, created| {
+            vectors::check_dimensions(connection, &claim(&procedure.scope.tenant_id, procedure.embedding.as_deref()))?;
             records::upsert_procedure(connection, &self.spaces, procedure, &self.limits, created)
         })
     }
@@ -188,6 +209,11 @@ impl Store for SqliteStore {
         self.read(|connection| postings::read(connection, request))
     }
 
+    fn vectors(&self, request: &VectorRequest) -> Result<Vectors> {
+        request.validate(&self.limits)?;
+        self.read(|connection| vectors::read(connection, request))
+    }
+
     fn stats(&self, scope: &Scope) -> Result<Stats> {
         scope.validate(self.limits.max_id_bytes)?;
         self.read(|connection| stats::stats(connection, scope))
@@ -212,7 +238,10 @@ impl Store for SqliteStore {
     fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt> {
         let prepared =
             records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
-        self.write(|connection, created| maintenance::restore(connection, &self.spaces, prepared, &states, created))
+        self.write(|connection, created| {
+            vectors::check_dimensions(connection, &record_claims(&prepared))?;
+            maintenance::restore(connection, &self.spaces, prepared, &states, created)
+        })
     }
 
     fn write_items(&self, items: Vec<IndexedItem>, on_conflict: OnConflict) -> Result<()> {

@@ -74,6 +74,7 @@ fn seed(store: &dyn Store) {
                     importance: Some(0.5),
                     scope_level: ScopeLevel::User,
                     expires_at: None,
+                    embedding: None,
                 })
                 .unwrap();
         }
@@ -93,6 +94,7 @@ fn seed(store: &dyn Store) {
                     scope_level: ScopeLevel::User,
                     updated_at: Some(base_time() + minutes(index)),
                     expires_at: None,
+                    embedding: None,
                 })
                 .unwrap();
         }

@@ -60,6 +60,7 @@ fn seed(store: &dyn Store) {
             importance: Some(0.7),
             scope_level: ScopeLevel::Agent,
             expires_at: None,
+            embedding: None,
         })
         .unwrap();
     store
@@ -77,6 +78,7 @@ fn seed(store: &dyn Store) {
             scope_level: ScopeLevel::User,
             updated_at: Some(base_time()),
             expires_at: None,
+            embedding: None,
         })
         .unwrap();
     store
@@ -303,6 +305,7 @@ fn event() -> impl Strategy<Value = EventInput> {
             entities,
             importance,
             expires_at,
+            embedding: None,
         })
 }
 
@@ -332,6 +335,7 @@ fn fact() -> impl Strategy<Value = FactInput> {
                 expires_at,
                 scope_level,
                 recorded_at,
+                embedding: None,
             },
         )
 }
@@ -359,6 +363,7 @@ fn episode() -> impl Strategy<Value = EpisodeInput> {
                 importance,
                 scope_level,
                 expires_at,
+                embedding: None,
             },
         )
 }
@@ -386,6 +391,7 @@ fn procedure() -> impl Strategy<Value = ProcedureInput> {
                 scope_level,
                 updated_at,
                 expires_at,
+                embedding: None,
             },
         )
 }
@@ -684,6 +690,7 @@ fn procedure_of(scope: Scope, id: &str, title: &str) -> ProcedureInput {
         scope_level: ScopeLevel::User,
         updated_at: Some(base_time()),
         expires_at: None,
+        embedding: None,
     }
 }
 

@@ -59,7 +59,7 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
     };
     assert_eq!(
         first.iter().map(|(version, name, _)| (*version, name.as_str())).collect::<Vec<_>>(),
-        vec![(1, "init"), (2, "lifecycle"), (3, "items"), (4, "item_search")]
+        vec![(1, "init"), (2, "lifecycle"), (3, "items"), (4, "item_search"), (5, "vectors")]
     );
     drop(file_store(&directory));
     drop(file_store(&directory));
@@ -150,6 +150,20 @@ fn every_read_is_an_index_search_never_a_table_scan() {
         assert!(plans.iter().all(|plan| !is_table_scan(plan)), "{plans:?}");
         assert!(plans.iter().any(|plan| plan.contains("VIRTUAL TABLE INDEX")), "{plans:?}");
     }
+    // The vector read walks one space's range of its unique index backwards: no sort step.
+    for kind in [RecordKind::Event, RecordKind::Fact] {
+        let request = engram_store::VectorRequest {
+            kind,
+            tenant_id: user.tenant_id.clone(),
+            spaces: visible_spaces(&user, kind),
+            limit: 64,
+        };
+        let plans = store.explain_vectors(&request).unwrap();
+        assert!(
+            plans.iter().all(|plan| plan.contains("record_vectors_key") && !plan.contains("TEMP B-TREE")),
+            "{plans:?}"
+        );
+    }
 }
 
 /// `SCAN <table>` over a stored table; scanning the small `json_each` list of requested
@@ -225,6 +239,7 @@ fn write_same_data(store: &dyn Store) {
         importance: None,
         scope_level: ScopeLevel::User,
         expires_at: None,
+        embedding: None,
     };
     store.append_episode(episode.clone()).unwrap();
     episode.episode_id = Some("ep2".into());
@@ -245,6 +260,7 @@ fn write_same_data(store: &dyn Store) {
         scope_level: ScopeLevel::User,
         updated_at: Some(base_time()),
         expires_at: None,
+        embedding: None,
     };
     store.upsert_procedure(procedure.clone()).unwrap();
     procedure.title = "Deploy a service safely".into();
@@ -432,6 +448,7 @@ fn replacing_a_procedure_keeps_its_sequence_and_use_count() {
         scope_level: ScopeLevel::User,
         updated_at: None,
         expires_at: None,
+        embedding: None,
     };
     store.upsert_procedure(procedure.clone()).unwrap();
     let other =

@@ -454,6 +454,7 @@ fn write_world(store: &dyn Store, case: u32, world: &World) -> Result<Model, Str
                     importance: None,
                     scope_level: level,
                     expires_at: None,
+                    embedding: None,
                 })
                 .map(drop),
             RecordKind::Procedure => store
@@ -471,6 +472,7 @@ fn write_world(store: &dyn Store, case: u32, world: &World) -> Result<Model, Str
                     scope_level: level,
                     updated_at: Some(at),
                     expires_at: None,
+                    embedding: None,
                 })
                 .map(drop),
             _ => store

@@ -53,6 +53,7 @@ pub fn seed_user(store: &dyn Store, user: &str) -> Scope {
             importance: Some(0.7),
             scope_level: engram_types::ScopeLevel::User,
             expires_at: None,
+            embedding: None,
         })
         .unwrap();
     store
@@ -70,6 +71,7 @@ pub fn seed_user(store: &dyn Store, user: &str) -> Scope {
             scope_level: engram_types::ScopeLevel::User,
             updated_at: Some(base_time()),
             expires_at: None,
+            embedding: None,
         })
         .unwrap();
     let mut insight = own_insight(&own, "cedar lasts longer on the shed roof");
@@ -433,6 +435,11 @@ impl Store for Counting<'_> {
         self.count(postings.terms.values().map(|term| term.sequences.len()).sum());
         Ok(postings)
     }
+    fn vectors(&self, request: &engram_store::VectorRequest) -> engram_store::Result<engram_store::Vectors> {
+        let vectors = self.inner.vectors(request)?;
+        self.count(vectors.vectors.len());
+        Ok(vectors)
+    }
     fn stats(&self, scope: &Scope) -> engram_store::Result<Stats> {
         self.inner.stats(scope)
     }
@@ -625,6 +632,7 @@ pub fn aged_episodes_need_stronger_cues(store: &dyn Store) {
         importance: None,
         scope_level: engram_types::ScopeLevel::User,
         expires_at: None,
+        embedding: None,
     };
     store.append_episode(episode.clone()).unwrap();
     episode.episode_id = Some("fresh".into());

@@ -9,8 +9,10 @@ pub mod items;
 pub mod lifecycle;
 pub mod packets;
 pub mod records;
+pub mod retrieval;
 pub mod state;
 pub mod validation;
+pub mod vectors;
 
 /// Calls `$callback!($($args)*; module::case, ...)` with every conformance case.
 macro_rules! cases {
@@ -56,6 +58,13 @@ macro_rules! cases {
             packets::working_state_comes_first,
             packets::xml_and_cl100k_render_exactly,
             packets::small_sections_read_whole_give_the_postings_path_packet,
+            retrieval::vector_source_finds_what_words_miss,
+            retrieval::without_query_embedding_vectors_change_nothing,
+            retrieval::query_embedding_is_checked,
+            retrieval::vector_source_is_bounded_by_policy,
+            retrieval::fusion_weights_steer_relevance,
+            retrieval::context_turns_come_with_their_recalled_event,
+            retrieval::events_are_indexed_with_speaker_and_date,
             lifecycle::purge_user_leaves_nothing_of_the_user,
             lifecycle::export_import_round_trip_gives_identical_packets,
             lifecycle::sweep_deletes_expired_records_and_applies_retention,
@@ -71,6 +80,13 @@ macro_rules! cases {
             items::items_expire_and_delete_by_query,
             items::item_search_ranks_by_bm25_and_follows_every_change,
             items::item_ttls_refresh_and_namespaces_list,
+            vectors::vectors_round_trip_on_every_kind,
+            vectors::a_vector_of_another_length_is_refused_and_nothing_is_stored,
+            vectors::invalid_vectors_are_refused,
+            vectors::vector_reads_are_newest_first_bounded_and_in_scope,
+            vectors::superseding_a_fact_moves_its_vector_row,
+            vectors::deleting_forgetting_and_sweeping_remove_vector_rows,
+            vectors::restoring_an_export_keeps_embeddings,
         );
     };
 }

@@ -18,6 +18,7 @@ pub fn episode(id: &str, minute: i64, summary: &str) -> EpisodeInput {
         importance: None,
         scope_level: Default::default(),
         expires_at: None,
+        embedding: None,
     }
 }
 
@@ -36,6 +37,7 @@ pub fn procedure(id: &str, title: &str) -> ProcedureInput {
         scope_level: Default::default(),
         updated_at: Some(base_time()),
         expires_at: None,
+        embedding: None,
     }
 }
 

@@ -243,6 +243,7 @@ fn procedure_input(scope: &engram_types::Scope) -> ProcedureInput {
         scope_level: engram_types::ScopeLevel::User,
         updated_at: None,
         expires_at: None,
+        embedding: None,
     }
 }
 
