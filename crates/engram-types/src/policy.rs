@@ -165,7 +165,7 @@ pub struct Policy {
     pub candidates_per_source: u32,
     /// Newest postings read per query term (default 64); rarer terms are read in full.
     pub postings_per_term: u32,
-    /// With `query_embedding`: the newest vectors per section compared with it (default 1000),
+    /// With `query_embedding`: the newest vectors per section compared with it (default 500),
     /// the vector source's bound; the `candidates_per_source` most similar become candidates.
     pub vector_candidates: u32,
     pub fusion: Fusion,
@@ -193,7 +193,7 @@ impl Default for Policy {
             conversation_window: 12,
             candidates_per_source: 32,
             postings_per_term: 64,
-            vector_candidates: 1000,
+            vector_candidates: 500,
             fusion: Fusion::default(),
             min_score: 0.0,
             half_life_hours: HalfLives::default(),

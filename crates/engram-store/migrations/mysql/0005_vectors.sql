@@ -1,5 +1,6 @@
 -- engram on MySQL, schema 5: record vectors (see migrations/sqlite/0005_vectors.sql).
--- Vectors are float32 little-endian bytes. The `record_vectors` key is (128 + 16 + 400)
+-- Record vectors are float32 little-endian bytes; `record_vectors` holds them quantized (a
+-- float32 scale, then a signed byte per value). The `record_vectors` key is (128 + 16 + 400)
 -- characters of 4 bytes plus a BIGINT, within InnoDB's 3072-byte limit.
 ALTER TABLE events ADD COLUMN embedding LONGBLOB NULL;
 ALTER TABLE facts ADD COLUMN embedding LONGBLOB NULL;

@@ -1,6 +1,7 @@
 -- engram on Postgres, schema 5: record vectors (see migrations/sqlite/0005_vectors.sql).
--- Vectors are float32 little-endian bytes; `record_vectors` is read newest first per
--- (tenant, kind, space) through its primary key, one range with a LIMIT per space.
+-- Record vectors are float32 little-endian bytes; `record_vectors` holds them quantized (a
+-- float32 scale, then a signed byte per value) and is read newest first per (tenant, kind,
+-- space) through its primary key, one range with a LIMIT per space.
 ALTER TABLE events ADD COLUMN embedding BYTEA;
 ALTER TABLE facts ADD COLUMN embedding BYTEA;
 ALTER TABLE episodes ADD COLUMN embedding BYTEA;
@@ -14,8 +15,6 @@ CREATE TABLE record_vectors (
     embedding BYTEA NOT NULL,
     PRIMARY KEY (tenant_id, kind, space, seq)
 );
--- Float bytes do not compress: kept out of line without trying.
-ALTER TABLE record_vectors ALTER COLUMN embedding SET STORAGE EXTERNAL;
 
 CREATE TABLE vector_dimensions (
     tenant_id TEXT NOT NULL PRIMARY KEY,

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::tables::Tables;
 use crate::error::Result;
 use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
-use crate::vectors::{Claim, settle};
+use crate::vectors::{Claim, from_quantized, quantized, settle};
 
 type SpaceKey = (RecordKind, String, String);
 
@@ -54,8 +54,9 @@ impl VectorIndex {
             let Some(sequences) = self.spaces.get(&key) else { continue };
             for sequence in sequences.iter().rev().take(request.limit as usize) {
                 let embedding = table.and_then(|table| table.rows.get(sequence)).and_then(|row| row.record.embedding());
-                if let Some(embedding) = embedding {
-                    vectors.push(StoredVector { sequence: *sequence, embedding: embedding.to_vec() });
+                // The same rounding the databases store, so every backend finds the same candidates.
+                if let Some(embedding) = embedding.and_then(|embedding| from_quantized(&quantized(embedding))) {
+                    vectors.push(StoredVector { sequence: *sequence, embedding });
                 }
             }
         }

@@ -17,6 +17,7 @@ use crate::record::{
 use crate::store::{Store, StoreExt};
 
 use super::purpose::admits_insight;
+use super::similarity::{QueryVector, dimension_mismatch};
 
 /// Which query found a candidate. Ordered by how telling the source is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -240,11 +241,12 @@ pub(super) fn gather(
                 None => kept.push(candidate),
             }
         }
+        let query_vector = request.query_embedding.as_deref().map(QueryVector::new);
         for candidate in &mut kept {
             candidate.cue_hits = cue_hits(&candidate.record, query);
-            if let Some(query_embedding) = &request.query_embedding {
+            if let Some(query_vector) = &query_vector {
                 candidate.similarity = record_embedding(&candidate.record)
-                    .map(|embedding| cosine_similarity(query_embedding, embedding))
+                    .map(|embedding| query_vector.similarity(embedding))
                     .transpose()?;
                 if small_read && candidate.similarity.is_some() {
                     candidate.sources.insert(Source::Vector);
@@ -415,9 +417,10 @@ fn vector_candidates(
     {
         return Err(dimension_mismatch(query_embedding.len(), dimensions as usize));
     }
+    let query_vector = QueryVector::new(query_embedding);
     let mut ranked: Vec<(i64, f64)> = Vec::with_capacity(stored.vectors.len());
     for vector in &stored.vectors {
-        ranked.push((vector.sequence, cosine_similarity(query_embedding, &vector.embedding)?));
+        ranked.push((vector.sequence, query_vector.similarity(&vector.embedding)?));
     }
     ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then(right.0.cmp(&left.0)));
     ranked.truncate(policy.candidates_per_source as usize);
@@ -432,30 +435,6 @@ fn vector_candidates(
         Selector::Sequences(sequences),
         policy.candidates_per_source,
     ))
-}
-
-/// Cosine similarity; a length that differs from the query's is the caller's mistake (the
-/// store keeps one length per tenant), reported on `query_embedding`.
-fn cosine_similarity(query: &[f32], stored: &[f32]) -> Result<f64> {
-    if query.len() != stored.len() {
-        return Err(dimension_mismatch(query.len(), stored.len()));
-    }
-    let (mut dot, mut query_norm, mut stored_norm) = (0.0_f64, 0.0_f64, 0.0_f64);
-    for (left, right) in query.iter().zip(stored) {
-        let (left, right) = (f64::from(*left), f64::from(*right));
-        dot += left * right;
-        query_norm += left * left;
-        stored_norm += right * right;
-    }
-    let norms = (query_norm * stored_norm).sqrt();
-    Ok(if norms > 0.0 { dot / norms } else { 0.0 })
-}
-
-fn dimension_mismatch(query: usize, stored: usize) -> crate::error::Error {
-    crate::error::Error::invalid(
-        "query_embedding",
-        format!("has {query} dimensions; vectors in this tenant have {stored}"),
-    )
 }
 
 fn record_embedding(record: &Record) -> Option<&[f32]> {

@@ -8,5 +8,6 @@ mod context;
 mod purpose;
 mod render;
 mod score;
+mod similarity;
 
 pub use build::build_memory_packet;

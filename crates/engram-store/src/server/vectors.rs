@@ -11,10 +11,9 @@ use super::rows::get;
 use super::statement::{Statement, placeholders};
 use crate::error::Result;
 use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
-use crate::sql::{vector, vector_bytes};
-use crate::vectors::{Claim, merge, settle, tenants};
+use crate::vectors::{Claim, from_quantized, merge, quantized, settle, tenants};
 
-/// Rows per multi-row insert: a vector is up to 16 KB, so a statement stays within a few MB.
+/// Rows per multi-row insert: a quantized vector is up to 4 KB, so a statement stays small.
 const ROWS_PER_INSERT: usize = 200;
 
 /// Removals per `DELETE ... IN (...)`.
@@ -44,7 +43,7 @@ impl VectorKey {
 
 impl VectorRow {
     pub(super) fn new(key: VectorKey, embedding: &[f32]) -> Self {
-        Self { key, bytes: vector_bytes(embedding) }
+        Self { key, bytes: quantized(embedding) }
     }
 }
 
@@ -169,7 +168,10 @@ pub(super) async fn read(connection: &mut AnyConnection, dialect: Dialect, reque
     let mut vectors = Vec::new();
     for row in statement.fetch_all(connection, dialect).await? {
         let bytes: Vec<u8> = get(&row, dialect, 1)?;
-        vectors.push(StoredVector { sequence: get(&row, dialect, 0)?, embedding: vector(dialect.backend(), &bytes)? });
+        let embedding = from_quantized(&bytes).ok_or_else(|| {
+            crate::error::Error::storage(dialect.backend(), "a record_vectors row is not a quantized vector")
+        })?;
+        vectors.push(StoredVector { sequence: get(&row, dialect, 0)?, embedding });
     }
     Ok(Vectors { dimensions, vectors: merge(vectors, request.limit) })
 }

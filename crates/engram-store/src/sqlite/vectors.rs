@@ -9,8 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::error::{BACKEND, storage};
 use crate::error::Result;
 use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
-use crate::sql::{vector, vector_bytes};
-use crate::vectors::{Claim, merge, settle, tenants};
+use crate::vectors::{Claim, from_quantized, merge, quantized, settle, tenants};
 
 /// A vector row to write: the record's kind, tenant, space and sequence, and its vector's bytes.
 #[derive(Debug)]
@@ -24,13 +23,7 @@ pub(super) struct VectorRow {
 
 impl VectorRow {
     pub(super) fn new(kind: RecordKind, sequence: i64, tenant_id: &str, space: &str, embedding: &[f32]) -> Self {
-        Self {
-            kind,
-            tenant_id: tenant_id.to_string(),
-            space: space.to_string(),
-            sequence,
-            bytes: vector_bytes(embedding),
-        }
+        Self { kind, tenant_id: tenant_id.to_string(), space: space.to_string(), sequence, bytes: quantized(embedding) }
     }
 }
 
@@ -95,7 +88,7 @@ fn dimensions(connection: &Connection, tenant_id: &str) -> Result<Option<u32>> {
 }
 
 /// The tenant's length and the newest `limit` vectors of each space (one backward range of
-/// `record_vectors_key` each), merged.
+/// the primary key each), merged.
 pub(super) fn read(connection: &Connection, request: &VectorRequest) -> Result<Vectors> {
     let mut vectors = Vec::new();
     // The limit is written into the SQL: binding a LIMIT makes SQLite re-prepare (postings.rs).
@@ -108,10 +101,15 @@ pub(super) fn read(connection: &Connection, request: &VectorRequest) -> Result<V
         let mut rows = statement.query(params![request.tenant_id, request.kind.as_str(), space]).map_err(storage)?;
         while let Some(row) = rows.next().map_err(storage)? {
             let bytes: Vec<u8> = row.get(1).map_err(storage)?;
-            vectors.push(StoredVector { sequence: row.get(0).map_err(storage)?, embedding: vector(BACKEND, &bytes)? });
+            let embedding = from_quantized(&bytes).ok_or_else(unreadable_vector)?;
+            vectors.push(StoredVector { sequence: row.get(0).map_err(storage)?, embedding });
         }
     }
     Ok(Vectors { dimensions: dimensions(connection, &request.tenant_id)?, vectors: merge(vectors, request.limit) })
+}
+
+fn unreadable_vector() -> crate::error::Error {
+    crate::error::Error::storage(BACKEND, "a record_vectors row is not a quantized vector")
 }
 
 /// `EXPLAIN QUERY PLAN` of a vector read's range, for tests that pin it to the index.
