@@ -350,8 +350,10 @@ pub fn document_text(record: &Record) -> String {
     }
     match record {
         Record::Event(event) => {
+            // A message's `name` is who spoke; a tool call's is the tool, already in its text.
             let speaker = ["name", "speaker"]
                 .iter()
+                .filter(|_| event.kind == engram_types::EventKind::Message)
                 .find_map(|key| event.payload.get(*key).and_then(serde_json::Value::as_str))
                 .filter(|name| name.len() <= MAX_SPEAKER_BYTES)
                 .unwrap_or("");

@@ -479,7 +479,8 @@ pub(super) fn exclusion(
 
 /// An episode ages through compression levels (raw up to 7 days, phase to 30, milestone to
 /// 90, theme beyond; or the level it was stored with, if higher). Each level past raw needs
-/// one more matched query term or cue to enter: 1 for phase, 2 for milestone, 3 for theme.
+/// one more matched query term or cue (or a place among the vector source's best) to enter:
+/// 1 for phase, 2 for milestone, 3 for theme.
 fn weakly_cued(candidate: &Candidate, now: Timestamp) -> bool {
     let Record::Episode(episode) = &candidate.record else { return false };
     let age_days = (now - episode.end_ts).num_days();
@@ -495,7 +496,9 @@ fn weakly_cued(candidate: &Candidate, now: Timestamp) -> bool {
         CompressionLevel::Milestone => 2,
         CompressionLevel::Theme => 3,
     };
-    candidate.matched_terms.len() + candidate.cue_hits.len() < needed
+    // Being among the most similar to the query vector counts as one match.
+    let vector_match = usize::from(candidate.sources.contains(&Source::Vector));
+    candidate.matched_terms.len() + candidate.cue_hits.len() + vector_match < needed
 }
 
 /// The request's tags and entities a record carries, as the agent wrote them.

@@ -65,6 +65,7 @@ macro_rules! cases {
             retrieval::fusion_weights_steer_relevance,
             retrieval::context_turns_come_with_their_recalled_event,
             retrieval::events_are_indexed_with_speaker_and_date,
+            retrieval::a_vector_match_counts_for_an_aged_episode,
             lifecycle::purge_user_leaves_nothing_of_the_user,
             lifecycle::export_import_round_trip_gives_identical_packets,
             lifecycle::sweep_deletes_expired_records_and_applies_retention,

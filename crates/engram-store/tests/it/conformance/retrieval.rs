@@ -207,3 +207,27 @@ pub fn events_are_indexed_with_speaker_and_date(store: &dyn Store) {
     assert!(item.matched_terms.contains(&"septemb".to_string()), "{:?}", item.matched_terms);
     assert!(selected(&packet, "bart").is_none());
 }
+
+/// An aged episode (phase: 8 to 30 days) needs one match to enter: a place among the vector
+/// source's most similar is one, so it enters by meaning; without vectors it stays out as
+/// `weak_cue`.
+pub fn a_vector_match_counts_for_an_aged_episode(store: &dyn Store) {
+    let mut episode = super::records::episode("holiday", -12 * 24 * 60, "Booked the sleeper to Porto.");
+    episode.embedding = Some(axis(0));
+    store.append_episode(episode).unwrap();
+    let question = request().with_query("where are we travelling").with_query_embedding(axis(0));
+    let packet = build(store, question);
+    let holiday = selected(&packet, "holiday").expect("the aged episode enters by its vector");
+    assert!(holiday.sources.contains(&"vector".to_string()) && holiday.matched_terms.is_empty());
+    let lexical = build(store, request().with_query("where are we travelling"));
+    assert!(selected(&lexical, "holiday").is_none());
+    assert!(
+        lexical
+            .explain
+            .omitted
+            .iter()
+            .any(|item| item.id == "holiday" && item.reason == engram_types::OmissionReason::WeakCue),
+        "{:?}",
+        lexical.explain.omitted
+    );
+}
