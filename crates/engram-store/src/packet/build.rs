@@ -32,7 +32,8 @@ pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<M
     let stage = Instant::now();
     let cue_count = query.cues.len();
     for (section, candidates) in &mut gathered.sections {
-        let fused = request.query_embedding.is_some();
+        // Fusion needs two rankings: a section without vectors scores as it would lexically.
+        let fused = candidates.iter().any(|candidate| candidate.similarity.is_some());
         score_section(*section, candidates, &request.policy, request.purpose, now, cue_count, fused);
     }
     let mut omitted = std::mem::take(&mut gathered.omitted);

@@ -14,7 +14,8 @@ pub(super) fn recency(now: Timestamp, time: Timestamp, half_life_hours: f64) -> 
 }
 
 /// Scores every candidate of a section in place and sorts them best first (ties by id).
-/// `fused`: the request carried a query vector, so relevance fuses the BM25 and vector ranks.
+/// `fused`: candidates have similarities to a query vector, so relevance fuses the BM25 and
+/// vector ranks.
 pub(super) fn score_section(
     section: Section,
     candidates: &mut [Candidate],

@@ -70,8 +70,8 @@ pub fn vector_source_finds_what_words_miss(store: &dyn Store) {
     assert!(lexical.long_term.recall.is_empty(), "{:?}", lexical.long_term.recall);
 }
 
-/// Stored vectors change nothing for a request without `query_embedding`: the packet is the
-/// one a store without vectors builds.
+/// Stored vectors change nothing for a request without `query_embedding`, nor does a query
+/// vector where no record has one: the packet is the one a store without vectors builds.
 pub fn without_query_embedding_vectors_change_nothing(store: &dyn Store) {
     seed_topics(store);
     let plain = engram_store::InMemoryStore::new();
@@ -83,8 +83,11 @@ pub fn without_query_embedding_vectors_change_nothing(store: &dyn Store) {
     }
     let question = request().with_query("the train to Porto and the sardines dinner");
     let with_vectors = build(store, question.clone());
-    let without = build(&plain, question);
+    let without = build(&plain, question.clone());
     assert_eq!(comparable(&with_vectors), comparable(&without));
+    // A query vector where no record has one has nothing to fuse: the lexical packet again.
+    let vector_asked = build(&plain, question.with_query_embedding(axis(0)));
+    assert_eq!(comparable(&vector_asked), comparable(&without));
     assert!(with_vectors.explain.selected.iter().all(|item| item.signals.vector == 0.0));
     assert!(!with_vectors.long_term.recall.is_empty());
 }
