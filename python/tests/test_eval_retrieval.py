@@ -1,5 +1,5 @@
 """python/scripts/eval_retrieval.py: the retrieval harness on a hand-written dataset
-(tests/data/retrieval_tiny.jsonl) and its MADial-Bench converter on the real files."""
+(tests/fixtures/retrieval_tiny.jsonl) and its MADial-Bench converter on the real files."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "eval_retrieval.py"
-TINY = Path(__file__).resolve().parent / "data" / "retrieval_tiny.jsonl"
+TINY = Path(__file__).resolve().parent / "fixtures" / "retrieval_tiny.jsonl"
 MADIAL = Path("/work/shared/data/madial-bench")
 
 
