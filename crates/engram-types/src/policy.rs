@@ -64,13 +64,15 @@ pub struct Fusion {
     pub lexical: f64,
     /// Weight of the cosine-similarity ranking (default 1).
     pub vector: f64,
-    /// Damps the gap between top ranks (default 60, the usual RRF constant).
+    /// Damps the gap between ranks (default 20). Web search uses 60 over rankings of
+    /// thousands; a section's rankings hold tens of candidates, and relevance is averaged with
+    /// recency and importance, so a smaller constant keeps the first and the thirtieth apart.
     pub rank_constant: f64,
 }
 
 impl Default for Fusion {
     fn default() -> Self {
-        Self { lexical: 1.0, vector: 1.0, rank_constant: 60.0 }
+        Self { lexical: 1.0, vector: 1.0, rank_constant: 20.0 }
     }
 }
 
