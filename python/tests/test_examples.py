@@ -73,6 +73,14 @@ def test_every_example_is_tested(example: str) -> None:
     assert f'"{example}"' in Path(__file__).read_text(encoding="utf-8")
 
 
+def test_embedder_snippet_runs_as_written(tmp_path: Path) -> None:
+    pytest.importorskip("wordllama", reason="the local embedder is a dev dependency (make venv)")
+    snippet = next(block for block in readme_python_blocks() if "LocalEmbedder()" in block)
+    finished = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "I'm allergic to peanuts. | found by vector"
+
+
 def test_engram_store_snippet_runs_as_written(tmp_path: Path) -> None:
     snippet = next(block for block in readme_python_blocks() if "EngramStore.from_conn_string" in block)
     finished = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=120)
