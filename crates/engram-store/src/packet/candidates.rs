@@ -245,9 +245,8 @@ pub(super) fn gather(
         for candidate in &mut kept {
             candidate.cue_hits = cue_hits(&candidate.record, query);
             if let Some(query_vector) = &query_vector {
-                candidate.similarity = record_embedding(&candidate.record)
-                    .map(|embedding| query_vector.similarity(embedding))
-                    .transpose()?;
+                candidate.similarity =
+                    candidate.record.embedding().map(|embedding| query_vector.similarity(embedding)).transpose()?;
                 if small_read && candidate.similarity.is_some() {
                     candidate.sources.insert(Source::Vector);
                 }
@@ -435,16 +434,6 @@ fn vector_candidates(
         Selector::Sequences(sequences),
         policy.candidates_per_source,
     ))
-}
-
-fn record_embedding(record: &Record) -> Option<&[f32]> {
-    match record {
-        Record::Event(event) => event.embedding.as_deref(),
-        Record::Fact(fact) => fact.embedding.as_deref(),
-        Record::Episode(episode) => episode.embedding.as_deref(),
-        Record::Procedure(procedure) => procedure.embedding.as_deref(),
-        Record::Insight(_) => None,
-    }
 }
 
 /// Why a candidate cannot enter at all, before any scoring.
