@@ -13,6 +13,17 @@ use crate::support::{base_time, build, comparable, minutes, scope};
 
 const TOPICS: [&str; 8] = ["billing", "migration", "postgres", "invoice", "deadline", "rollback", "refund", "lisbon"];
 
+/// An 8-value vector leaning to the `main` topic, some to `other`, a little to `noise`'s axis.
+fn topic_vector(main: usize, other: usize, noise: usize) -> Vec<f32> {
+    let mut vector = vec![0.0_f32; TOPICS.len()];
+    for (index, weight) in [(main, 1.0), (other, 0.5), (noise, 0.125)] {
+        if let Some(value) = vector.get_mut(index % TOPICS.len()) {
+            *value += weight;
+        }
+    }
+    vector
+}
+
 /// A few hundred records of every kind over two users and three sessions, with explicit ids
 /// and times so every backend stores exactly the same thing.
 fn seed(store: &dyn Store) {
@@ -31,6 +42,11 @@ fn seed(store: &dyn Store) {
                     event.ts = Some(base_time() + minutes(minute));
                     event.tags = vec![topic.to_string()];
                     event.importance = Some(f64::from(u32::try_from(turn % 10).unwrap_or(0)) / 10.0);
+                    // Most events carry a vector; every fifth has none.
+                    if turn % 5 != 4 {
+                        let (main, other) = (usize::try_from(minute).unwrap_or(0), usize::try_from(minute * 7 + 3).unwrap_or(0));
+                        event.embedding = Some(topic_vector(main, other, usize::try_from(turn).unwrap_or(0)));
+                    }
                     event
                 })
                 .collect();
@@ -46,6 +62,8 @@ fn seed(store: &dyn Store) {
             fact.importance = Some(f64::from(u32::try_from(index % 7).unwrap_or(0)) / 7.0);
             fact.tags = vec![topic.to_string()];
             fact.scope_level = if index % 20 == 0 { ScopeLevel::Agent } else { ScopeLevel::User };
+            let position = usize::try_from(index).unwrap_or(0);
+            fact.embedding = Some(topic_vector(position, position + 2, position / 8));
             store.upsert_fact(fact).unwrap();
         }
         for index in 0..20_i64 {
@@ -159,6 +177,15 @@ fn requests(scope: &Scope) -> Vec<BuildRequest> {
     };
     cued.format = OutputFormat::Xml;
     requests.push(cued);
+    // With a query vector: the vector source, quantized vectors and fusion agree everywhere.
+    for (purpose, axis) in [(Purpose::Planner, 0), (Purpose::Tool, 3), (Purpose::Responder, 6)] {
+        let mut request = BuildRequest::new(scope.clone(), purpose)
+            .with_now(now)
+            .with_query("what about the deadline")
+            .with_query_embedding(topic_vector(axis, axis + 1, axis + 5));
+        request.policy.vector_candidates = 40;
+        requests.push(request);
+    }
     requests
 }
 
@@ -177,9 +204,17 @@ fn same_data_and_request_give_identical_packets_on_every_backend() {
         seed(*store);
     }
     let mut compared = 0;
+    let mut vector_found = 0;
     for scope in [scope("t1", "u1", "s2", "r2"), scope("t1", "u2", "s2", "r2"), scope("t1", "u1", "s1", "r1")] {
         for request in requests(&scope) {
-            let reference = comparable(&build(&memory, request.clone()));
+            let built = build(&memory, request.clone());
+            vector_found += built
+                .explain
+                .selected
+                .iter()
+                .filter(|item| item.sources.iter().any(|source| source == "vector") && item.signals.vector > 0.0)
+                .count();
+            let reference = comparable(&built);
             for (name, store) in &stores {
                 let packet = comparable(&build(*store, request.clone()));
                 assert!(
@@ -191,7 +226,8 @@ fn same_data_and_request_give_identical_packets_on_every_backend() {
             }
         }
     }
-    assert_eq!(compared, stores.len() * 3 * 28);
+    assert_eq!(compared, stores.len() * 3 * 31);
+    assert!(vector_found > 20, "the vector requests found items by their vectors: {vector_found}");
     let listed = |store: &dyn Store| {
         format!("{:?}", store.list_facts(&engram_types::ListQuery::new(scope("t1", "u2", "s0", "r0"))).unwrap())
     };
