@@ -1,5 +1,6 @@
-//! The packet builder against the store size (events scale) and the candidate-set size
-//! (candidate scale). Latency must follow the candidate set, not the store.
+//! The packet builder against the store size (events scale), the candidate-set size
+//! (candidate scale) and a query vector (vectors). Latency must follow the candidate set, not
+//! the store.
 
 mod shared;
 
@@ -8,7 +9,7 @@ use engram_store::build_memory_packet;
 use engram_types::{BuildRequest, Purpose};
 
 use shared::dataset::{Layout, QUERY, epoch_end, target_scope};
-use shared::{backends, config, seed};
+use shared::{backends, config, seed, seed_with_vectors};
 
 /// Conversation window and lexical recall on, a realistic query, default policy and budget.
 fn request(layout: &Layout) -> BuildRequest {
@@ -52,5 +53,28 @@ fn candidate_scale(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, events_scale, candidate_scale);
+/// The same packet with and without a query vector over one store whose events all carry a
+/// 256-value vector: the vector source's cost (`policy.vector_candidates` vectors compared per
+/// section) next to the lexical build's.
+fn vectors(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("build_memory_packet_vectors");
+    group.sample_size(50);
+    let events = if config::smoke() { config::SMOKE_SIZE } else { 100_000 };
+    let layout = Layout::for_events(events);
+    let mut random = shared::dataset::Random::new(7);
+    let lexical = request(&layout);
+    let with_vector = request(&layout).with_query_embedding(random.unit_vector(256));
+    for backend in backends(events, "vectors") {
+        seed_with_vectors(backend.store.as_ref(), layout, 200, 256);
+        for (mode, request) in [("lexical", &lexical), ("vector", &with_vector)] {
+            let id = BenchmarkId::new(format!("{}/{mode}", backend.name), events);
+            group.bench_with_input(id, request, |bencher, request| {
+                bencher.iter(|| build_memory_packet(backend.store.as_ref(), request.clone()))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, events_scale, candidate_scale, vectors);
 criterion_main!(benches);

@@ -26,6 +26,15 @@ impl Random {
         (self.next_u64() % bound.max(1) as u64) as usize
     }
 
+    /// A pseudo-random unit vector (the bench's cost does not depend on what vectors mean).
+    pub fn unit_vector(&mut self, dimensions: usize) -> Vec<f32> {
+        let mut vector: Vec<f32> =
+            (0..dimensions).map(|_| ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) - 0.5).collect();
+        let norm = vector.iter().map(|value| value * value).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+        vector.iter_mut().for_each(|value| *value /= norm);
+        vector
+    }
+
     /// Zipf-like pick: low indexes far more often, like words in real text.
     pub fn zipf(&mut self, bound: usize) -> usize {
         let uniform = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
@@ -147,11 +156,18 @@ pub struct EventStream {
     layout: Layout,
     random: Random,
     produced: usize,
+    /// Vectors of this length on every event, when set.
+    dimensions: Option<usize>,
 }
 
 impl EventStream {
     pub fn new(layout: Layout, seed: u64) -> Self {
-        Self { layout, random: Random::new(seed), produced: 0 }
+        Self { layout, random: Random::new(seed), produced: 0, dimensions: None }
+    }
+
+    /// The same events, each with a vector of `dimensions` values.
+    pub fn with_vectors(layout: Layout, seed: u64, dimensions: usize) -> Self {
+        Self { dimensions: Some(dimensions), ..Self::new(layout, seed) }
     }
 
     pub fn next_chunk(&mut self, size: usize) -> Vec<EventInput> {
@@ -185,6 +201,9 @@ impl EventStream {
             event.ts = Some(epoch_end() - Duration::minutes(minutes_before_end));
             event.tags = vec![TOPICS[self.random.zipf(TOPICS.len())].to_string()];
             event.importance = Some((self.random.below(10) as f64) / 10.0);
+            if let Some(dimensions) = self.dimensions {
+                event.embedding = Some(self.random.unit_vector(dimensions));
+            }
             chunk.push(event);
             self.produced += 1;
         }

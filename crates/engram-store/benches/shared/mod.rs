@@ -125,6 +125,15 @@ fn remove_database(path: &std::path::Path) {
 /// Fills a store with the dataset (bulk appends, progress on stderr) unless a reused file
 /// already holds it.
 pub fn seed(store: &dyn Store, layout: Layout, facts_per_user: usize) {
+    seed_stream(store, layout, facts_per_user, EventStream::new(layout, SEED));
+}
+
+/// [`seed`], every event carrying a vector of `dimensions` values.
+pub fn seed_with_vectors(store: &dyn Store, layout: Layout, facts_per_user: usize, dimensions: usize) {
+    seed_stream(store, layout, facts_per_user, EventStream::with_vectors(layout, SEED, dimensions));
+}
+
+fn seed_stream(store: &dyn Store, layout: Layout, facts_per_user: usize, mut stream: EventStream) {
     if config::listing() {
         return;
     }
@@ -136,7 +145,6 @@ pub fn seed(store: &dyn Store, layout: Layout, facts_per_user: usize) {
     }
     let chunk = number("ENGRAM_BENCH_SQLITE_EVENT_CHUNK", 10_000);
     let started = Instant::now();
-    let mut stream = EventStream::new(layout, SEED);
     let mut written = 0usize;
     let mut next_report = 100_000;
     while stream.remaining() > 0 {
