@@ -5,11 +5,11 @@
 //! vector per text. Anything with `tolist()` (a numpy array) is read through it. An exception
 //! it raises fails the call with that same exception; nothing is written.
 
-use engram_types::ValidationError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::conversions::{from_value, type_name};
+use crate::callback::{callable_argument, refuse_awaitable};
+use crate::conversions::from_value;
 use crate::errors;
 
 /// The argument name errors give (`embedder: ...`).
@@ -24,12 +24,7 @@ pub(crate) struct PyEmbedder {
 impl PyEmbedder {
     /// `None` stays `None` (no embedder: lexical retrieval only); anything else must be callable.
     pub(crate) fn from_argument(object: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Self>> {
-        let Some(object) = object.filter(|object| !object.is_none()) else { return Ok(None) };
-        if !object.is_callable() {
-            let problem = format!("expected a callable or None, got {}", type_name(object));
-            return Err(errors::invalid_input(object.py(), ValidationError::new(ARGUMENT, problem)));
-        }
-        Ok(Some(Self { callable: object.clone().unbind() }))
+        Ok(callable_argument(object, ARGUMENT)?.map(|callable| Self { callable }))
     }
 }
 
@@ -38,13 +33,7 @@ impl engram_store::Embedder for PyEmbedder {
         Python::attach(|py| {
             let texts = PyList::new(py, texts).map_err(errors::from_callback)?;
             let mut returned = self.callable.bind(py).call1((texts,)).map_err(errors::from_callback)?;
-            if returned.hasattr("__await__").unwrap_or(false) {
-                let _ = returned.call_method0("close");
-                return Err(engram_store::Error::invalid(
-                    ARGUMENT,
-                    "returned an awaitable; the embedder must be a plain function (it runs on engram's threads)",
-                ));
-            }
+            refuse_awaitable(&returned, ARGUMENT)?;
             if returned.hasattr("tolist").unwrap_or(false) {
                 returned = returned.call_method0("tolist").map_err(errors::from_callback)?;
             }

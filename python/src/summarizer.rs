@@ -10,7 +10,8 @@
 use engram_types::{Event, Limits, Summary};
 use pyo3::prelude::*;
 
-use crate::conversions::{summary_from, to_python, type_name};
+use crate::callback::{callable_argument, refuse_awaitable};
+use crate::conversions::{summary_from, to_python};
 use crate::errors;
 
 /// The argument name errors give (`summarizer: ...`).
@@ -25,12 +26,7 @@ pub(crate) struct PySummarizer {
 impl PySummarizer {
     /// `None` stays `None` (the store's extractive summarizer); anything else must be callable.
     pub(crate) fn from_argument(object: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Self>> {
-        let Some(object) = object.filter(|object| !object.is_none()) else { return Ok(None) };
-        if !object.is_callable() {
-            let problem = format!("expected a callable or None, got {}", type_name(object));
-            return Err(errors::invalid_input(object.py(), engram_types::ValidationError::new(ARGUMENT, problem)));
-        }
-        Ok(Some(Self { callable: object.clone().unbind() }))
+        Ok(callable_argument(object, ARGUMENT)?.map(|callable| Self { callable }))
     }
 
     /// Lets go of the callable with the GIL held, so it is freed now rather than whenever a
@@ -51,15 +47,8 @@ impl PySummarizer {
     }
 }
 
-/// What the summarizer returned, as a `Summary` (a coroutine, from an `async def`, is an error,
-/// closed unawaited so Python does not warn that it never ran).
+/// What the summarizer returned, as a `Summary` (a coroutine, from an `async def`, is an error).
 fn summary_of(returned: &Bound<'_, PyAny>) -> engram_store::Result<Summary> {
-    if returned.hasattr("__await__").unwrap_or(false) {
-        let _ = returned.call_method0("close");
-        return Err(engram_store::Error::invalid(
-            ARGUMENT,
-            "returned an awaitable; the summarizer must be a plain function (it runs on engram's threads)",
-        ));
-    }
+    refuse_awaitable(returned, ARGUMENT)?;
     Ok(summary_from(returned, ARGUMENT)?)
 }

@@ -132,6 +132,15 @@ def test_embedder_errors_write_nothing(memory_kwargs: Dict[str, Any], scope: Sco
             mem.append_event(turn(earlier(scope), "c", "three", 0))
         assert invalid.value.field.startswith("embedder")
 
+    async def coroutine_embedder(texts: List[str]) -> List[List[float]]:
+        return [[1.0] for _ in texts]
+
+    with Memory(**memory_kwargs, embedder=coroutine_embedder) as mem:  # type: ignore[arg-type]
+        with pytest.raises(InvalidInputError) as invalid:
+            mem.append_event(turn(earlier(scope), "d", "four", 0))
+        assert invalid.value.field == "embedder" and "awaitable" in invalid.value.problem
+        assert mem.list_events({"scope": earlier(scope)}) == []
+
     with pytest.raises(InvalidInputError) as invalid:
         Memory(in_memory=True, embedder="not callable")  # type: ignore[arg-type]
     assert invalid.value.field == "embedder"

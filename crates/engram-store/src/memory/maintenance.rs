@@ -171,8 +171,8 @@ pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states:
         if indexed {
             state.postings.insert(kind, &tenant_id, &space, sequence, &terms);
             receipt.add(names.postings, terms.frequencies.len() as u64);
-            if record.embedding().is_some() {
-                state.vectors.insert(kind, &tenant_id, &space, sequence);
+            if let Some(embedding) = record.embedding() {
+                state.vectors.insert(kind, &tenant_id, &space, sequence, embedding);
                 receipt.add("record_vectors", 1);
             }
         }

@@ -67,8 +67,8 @@ impl State {
         let tenant_id = record.scope().tenant_id.clone();
         self.tables.ids.insert((kind, tenant_id.clone(), record.id().to_string()), sequence);
         self.postings.insert(kind, &tenant_id, &prepared.space, sequence, &prepared.terms);
-        if record.embedding().is_some() {
-            self.vectors.insert(kind, &tenant_id, &prepared.space, sequence);
+        if let Some(embedding) = record.embedding() {
+            self.vectors.insert(kind, &tenant_id, &prepared.space, sequence, embedding);
         }
         self.tables.table(kind).insert(sequence, Row { record, space: prepared.space, terms: prepared.terms });
     }
@@ -342,7 +342,7 @@ impl Store for InMemoryStore {
     fn vectors(&self, request: &VectorRequest) -> Result<Vectors> {
         request.validate(&self.limits)?;
         let state = self.read()?;
-        Ok(state.vectors.read(&state.tables, request))
+        Ok(state.vectors.read(request))
     }
 
     fn stats(&self, scope: &Scope) -> Result<Stats> {

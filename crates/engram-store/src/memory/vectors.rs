@@ -1,9 +1,9 @@
-//! Record vectors in memory: per (kind, tenant, space) the sequences of indexed records that
-//! have a vector (the vectors themselves stay in the rows), and each tenant's vector length.
+//! Record vectors in memory: per (kind, tenant, space) the indexed records that have a vector,
+//! by sequence, each kept as the databases' `record_vectors` keep it (a byte per value, read
+//! back), and each tenant's vector length.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
-use super::tables::Tables;
 use crate::error::Result;
 use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
 use crate::vectors::{Claim, from_quantized, quantized, settle};
@@ -12,7 +12,7 @@ type SpaceKey = (RecordKind, String, String);
 
 #[derive(Debug, Default)]
 pub(super) struct VectorIndex {
-    spaces: HashMap<SpaceKey, BTreeSet<i64>>,
+    spaces: HashMap<SpaceKey, BTreeMap<i64, Vec<f32>>>,
     dimensions: HashMap<String, u32>,
 }
 
@@ -30,15 +30,19 @@ impl VectorIndex {
         self.dimensions.extend(dimensions);
     }
 
-    pub(super) fn insert(&mut self, kind: RecordKind, tenant_id: &str, space: &str, sequence: i64) {
-        self.spaces.entry((kind, tenant_id.to_string(), space.to_string())).or_default().insert(sequence);
+    /// Indexes a record's vector, rounded once here as the databases store it, so every backend
+    /// finds the same candidates.
+    pub(super) fn insert(&mut self, kind: RecordKind, tenant_id: &str, space: &str, sequence: i64, embedding: &[f32]) {
+        if let Some(kept) = from_quantized(&quantized(embedding)) {
+            self.spaces.entry((kind, tenant_id.to_string(), space.to_string())).or_default().insert(sequence, kept);
+        }
     }
 
     /// Whether the record had a vector row.
     pub(super) fn remove(&mut self, kind: RecordKind, tenant_id: &str, space: &str, sequence: i64) -> bool {
         let key = (kind, tenant_id.to_string(), space.to_string());
         let Some(sequences) = self.spaces.get_mut(&key) else { return false };
-        let removed = sequences.remove(&sequence);
+        let removed = sequences.remove(&sequence).is_some();
         if sequences.is_empty() {
             self.spaces.remove(&key);
         }
@@ -46,18 +50,13 @@ impl VectorIndex {
     }
 
     /// The newest `limit` vectors of each space, merged (the SQL backends' index ranges).
-    pub(super) fn read(&self, tables: &Tables, request: &VectorRequest) -> Vectors {
+    pub(super) fn read(&self, request: &VectorRequest) -> Vectors {
         let mut vectors = Vec::new();
-        let table = tables.tables.get(&request.kind);
         for space in &request.spaces {
             let key = (request.kind, request.tenant_id.clone(), space.clone());
-            let Some(sequences) = self.spaces.get(&key) else { continue };
-            for sequence in sequences.iter().rev().take(request.limit as usize) {
-                let embedding = table.and_then(|table| table.rows.get(sequence)).and_then(|row| row.record.embedding());
-                // The same rounding the databases store, so every backend finds the same candidates.
-                if let Some(embedding) = embedding.and_then(|embedding| from_quantized(&quantized(embedding))) {
-                    vectors.push(StoredVector { sequence: *sequence, embedding });
-                }
+            let Some(kept) = self.spaces.get(&key) else { continue };
+            for (sequence, embedding) in kept.iter().rev().take(request.limit as usize) {
+                vectors.push(StoredVector { sequence: *sequence, embedding: embedding.clone() });
             }
         }
         Vectors {
