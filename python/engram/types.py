@@ -176,6 +176,8 @@ class Item(TypedDict):
     updated_at: str
     expires_at: Optional[str]
     ttl_seconds: Optional[float]
+    children: NotRequired[List["Item"]]
+    """Only when the query named ``children``: the items of that namespace plus this key."""
 
 
 class FoundItem(Item):
@@ -205,6 +207,9 @@ class ItemQuery(TypedDict):
     offset: NotRequired[int]
     limit: NotRequired[int]
     """Default 100."""
+    children: NotRequired[Optional[List[str]]]
+    """With each item, every live item of the namespace ``children + [item key]`` (keys ascending),
+    as its ``children``: a checkpoint and its pending writes in one read. Deletes ignore it."""
 
 
 class ItemSearch(TypedDict):

@@ -641,7 +641,7 @@ ITEM_QUERY = Shape(
     (Field("tenant_id", "tenant"), Field("namespace", "namespace", required=True), Field("prefix", "bool"),
      Field("keys", "keys"), Field("before_key", "bound", nullable=True), Field("after_key", "bound", nullable=True),
      Field("descending", "bool"), Field("filter", "filter"), Field("without_blobs", "bool"), Field("offset", "u32"),
-     Field("refresh_ttl", "bool"), Field("limit", "count")),
+     Field("refresh_ttl", "bool"), Field("limit", "count"), Field("children", "namespace", nullable=True)),
     {"tenant_id": "hostile", "namespace": ["hostile", "items"]},
 )
 ITEM_SEARCH = Shape(

@@ -246,3 +246,18 @@ def test_threads_build_packets_concurrently(loaded: Any, caplog: pytest.LogCaptu
 
     assert run(1) == 1
     assert run(4) >= 2
+
+
+def test_items_come_with_their_children_when_asked(mem: Memory) -> None:
+    mem.put_items([{"namespace": ["cp", "t"], "key": "c1", "value": {"step": 1}},
+                   {"namespace": ["w", "t", "c1"], "key": "b", "value": 2, "blob": b"\x00\xff"},
+                   {"namespace": ["w", "t", "c1"], "key": "a", "value": 1}])
+    [plain] = mem.list_items({"namespace": ["cp", "t"]})
+    assert "children" not in plain
+    [item] = mem.list_items({"namespace": ["cp", "t"], "children": ["w", "t"]})
+    assert [(child["key"], child["value"], child["blob"]) for child in item["children"]] == [("a", 1, None), ("b", 2, b"\x00\xff")]
+    [bare] = mem.list_items({"namespace": ["cp", "t"], "children": ["w", "t"], "without_blobs": True})
+    assert [child["blob"] for child in bare["children"]] == [None, None]
+    with pytest.raises(InvalidInputError) as raised:
+        mem.list_items({"namespace": ["cp", "t"], "children": []})
+    assert raised.value.field == "children"

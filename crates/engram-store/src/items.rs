@@ -97,6 +97,30 @@ pub fn prefix_range(namespace: &str) -> (String, String) {
     (format!("{namespace}\u{7f}"), format!("{namespace}\u{80}"))
 }
 
+/// Every live item of the namespace `children` + [`key`], keys ascending, read a page at a time.
+fn children_of<S: Store + ?Sized>(
+    store: &S,
+    query: &ItemQuery,
+    children: &[String],
+    key: &str,
+    now: Timestamp,
+) -> Result<Vec<Item>> {
+    let mut namespace = children.to_vec();
+    namespace.push(key.to_string());
+    let mut scan = ItemScan::from_query(&ItemQuery::new(query.tenant_id.clone(), namespace, PAGE), now, PAGE);
+    scan.without_blobs = query.without_blobs;
+    let mut found = Vec::new();
+    loop {
+        let rows = store.scan_items(&scan)?;
+        let exhausted = rows.len() < scan.limit as usize;
+        scan.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
+        found.extend(rows);
+        if exhausted {
+            return Ok(found);
+        }
+    }
+}
+
 /// Items for every [`Store`]: the filtered reads and deletes callers use.
 pub trait Items {
     /// Validates and writes items in one transaction; `on_conflict` says what a taken key does.
@@ -158,6 +182,11 @@ impl<S: Store + ?Sized> Items for S {
         if query.refresh_ttl {
             let mut items: Vec<&mut Item> = found.iter_mut().collect();
             crate::item_search::refresh(self, &query.tenant_id, &mut items, scan.now)?;
+        }
+        if let Some(children) = &query.children {
+            for item in &mut found {
+                item.children = Some(children_of(self, query, children, &item.key, scan.now)?);
+            }
         }
         Ok(found)
     }

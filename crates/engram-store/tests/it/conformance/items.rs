@@ -153,6 +153,52 @@ pub fn items_expire_and_delete_by_query(store: &dyn Store) {
     assert_eq!(keys(store, &query), ["later"], "other namespaces untouched");
 }
 
+pub fn items_list_with_their_children_in_one_read(store: &dyn Store) {
+    // Two checkpoints of a thread and their pending writes, one more than a page for the first.
+    let mut writes = vec![item("t1", &["cp", "t"], "c1", json!({"step": 1})), item("t1", &["cp", "t"], "c2", json!(2))];
+    for index in 0..501 {
+        let mut write = item("t1", &["w", "t", "c1"], &format!("task{index:03}"), json!({"idx": index}));
+        write.blob = Some(vec![1, 2, 3]);
+        writes.push(write);
+    }
+    let mut gone = item("t1", &["w", "t", "c2"], "expired", json!(0));
+    gone.expires_at = Some(base_time());
+    writes.extend([gone, item("t1", &["w", "t", "c2"], "b", json!(1)), item("t1", &["w", "t", "c2"], "a", json!(1))]);
+    // Neither another tenant's nor a deeper namespace's items are children.
+    writes.extend([
+        item("t2", &["w", "t", "c2"], "other", json!(1)),
+        item("t1", &["w", "t", "c2", "x"], "deep", json!(1)),
+    ]);
+    store.put_items(writes, OnConflict::Replace).unwrap();
+
+    let mut query = ItemQuery::new("t1", namespace(&["cp", "t"]), 10);
+    query.descending = true;
+    assert!(store.list_items(&query).unwrap().iter().all(|item| item.children.is_none()), "only when asked");
+    query.children = Some(namespace(&["w", "t"]));
+    let found = store.list_items(&query).unwrap();
+    let children: Vec<Vec<String>> = found
+        .iter()
+        .map(|item| item.children.as_ref().unwrap().iter().map(|child| child.key.clone()).collect())
+        .collect();
+    assert_eq!((found[0].key.as_str(), children[0].clone()), ("c2", vec!["a".to_string(), "b".to_string()]));
+    assert_eq!(children[1].len(), 501, "every child, past the first page");
+    assert_eq!(children[1][500], "task500");
+    let first = &found[1].children.as_ref().unwrap()[0];
+    assert_eq!((first.namespace.clone(), first.value.clone()), (namespace(&["w", "t", "c1"]), json!({"idx": 0})));
+    assert_eq!(first.blob.as_deref(), Some(&[1, 2, 3][..]));
+    query.without_blobs = true;
+    let found = store.list_items(&query).unwrap();
+    assert!(found[1].children.as_ref().unwrap().iter().all(|child| child.blob.is_none()));
+
+    let mut deep = query.clone();
+    deep.children = Some((0..16).map(|index| format!("l{index}")).collect());
+    let error = store.list_items(&deep).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("children"), "{error}");
+    deep.children = Some(namespace(&["w", ""]));
+    assert!(store.list_items(&deep).unwrap_err().to_string().contains("children[1]"));
+}
+
 fn indexed(tenant: &str, labels: &[&str], key: &str, value: Value) -> ItemWrite {
     let mut write = item(tenant, labels, key, value);
     write.index = Some(vec!["$".into()]);
