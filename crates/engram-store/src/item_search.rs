@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use engram_types::{FoundItem, Item, ItemQuery, ItemSearch, NamespaceQuery, Timestamp, join_namespace};
 
 use crate::error::Result;
@@ -105,35 +107,65 @@ fn ranked_search<S: Store + ?Sized>(
         per_term: MAX_POSTINGS_PER_TERM,
     })?;
     let bm25 = Bm25::new(postings.documents, postings.total_length);
-    let mut scores: HashMap<(&str, &str), f64> = HashMap::new();
+    let mut scores: FxHashMap<(&str, &str), f64> = FxHashMap::default();
+    scores.reserve(postings.terms.values().map(Vec::len).sum());
     for list in postings.terms.values() {
-        let document_frequency = list.len() as u64;
+        let idf = bm25.idf(list.len() as u64);
         for posting in list {
-            let contribution = bm25.term_score(posting.frequency, posting.length, document_frequency);
+            let contribution = idf * bm25.saturation(posting.frequency, posting.length);
             *scores.entry((posting.namespace.as_str(), posting.key.as_str())).or_default() += contribution;
         }
     }
     let mut ranked: Vec<((&str, &str), f64)> = scores.into_iter().collect();
-    ranked.sort_unstable_by(|(left, left_score), (right, right_score)| {
-        right_score.total_cmp(left_score).then_with(|| left.cmp(right))
-    });
     let wanted = search.offset as usize + search.limit as usize;
-    let mut hits = Vec::with_capacity(wanted.min(ranked.len()));
-    let round = if search.filter.is_empty() { wanted } else { wanted.max(CANDIDATE_ROUND) };
-    for candidates in ranked.chunks(round.max(1)) {
-        let mut fetched = fetch(store, search, candidates, now)?;
-        for ((namespace, key), score) in candidates {
-            // Gone since the postings were read, or expired: skipped.
-            let Some(item) = fetched.remove(&(namespace.to_string(), key.to_string())) else { continue };
-            if search.matches(&item) {
-                hits.push(FoundItem { item, score: Some(*score) });
+    let round = (if search.filter.is_empty() { wanted } else { wanted.max(CANDIDATE_ROUND) }).max(1);
+    // Only the best `round` are ordered before the first fetch; the rest only if a filter or a
+    // vanished item leaves the hits short.
+    let first = round.min(ranked.len());
+    if ranked.len() > first {
+        ranked.select_nth_unstable_by(first, best_first);
+    }
+    let (head, rest) = ranked.split_at_mut(first);
+    head.sort_unstable_by(best_first);
+    let mut hits = Vec::with_capacity(wanted.min(head.len() + rest.len()));
+    take_hits(store, search, head, now, &mut hits)?;
+    if hits.len() < wanted && !rest.is_empty() {
+        rest.sort_unstable_by(best_first);
+        for candidates in rest.chunks(round) {
+            take_hits(store, search, candidates, now, &mut hits)?;
+            if hits.len() >= wanted {
+                break;
             }
-        }
-        if hits.len() >= wanted {
-            break;
         }
     }
     Ok(hits.into_iter().skip(search.offset as usize).take(search.limit as usize).collect())
+}
+
+/// Ranking order: score descending, then namespace and key.
+fn best_first(
+    (left, left_score): &((&str, &str), f64),
+    (right, right_score): &((&str, &str), f64),
+) -> std::cmp::Ordering {
+    right_score.total_cmp(left_score).then_with(|| left.cmp(right))
+}
+
+/// Reads `candidates` and adds those still there and passing the filter to `hits`, in order.
+fn take_hits<S: Store + ?Sized>(
+    store: &S,
+    search: &ItemSearch,
+    candidates: &[((&str, &str), f64)],
+    now: Timestamp,
+    hits: &mut Vec<FoundItem>,
+) -> Result<()> {
+    let mut fetched = fetch(store, search, candidates, now)?;
+    for ((namespace, key), score) in candidates {
+        // Gone since the postings were read, or expired: skipped.
+        let Some(item) = fetched.remove(&(namespace.to_string(), key.to_string())) else { continue };
+        if search.matches(&item) {
+            hits.push(FoundItem { item, score: Some(*score) });
+        }
+    }
+    Ok(())
 }
 
 /// Reads the candidates, one scan per namespace.

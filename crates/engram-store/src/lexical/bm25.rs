@@ -53,10 +53,15 @@ impl Bm25 {
     /// One term's share of the score of a document `length` terms long that holds it
     /// `frequency` times.
     pub fn term_score(&self, frequency: u32, length: u32, document_frequency: u64) -> f64 {
+        self.idf(document_frequency) * self.saturation(frequency, length)
+    }
+
+    /// The term-frequency part of a term's score (its `idf` times this is the score), for
+    /// callers scoring many postings of one term.
+    pub fn saturation(&self, frequency: u32, length: u32) -> f64 {
         let length_ratio = f64::from(length) / self.average_length;
         let frequency = f64::from(frequency);
-        let saturation = frequency * (self.k1 + 1.0) / (frequency + self.k1 * (1.0 - self.b + self.b * length_ratio));
-        self.idf(document_frequency) * saturation
+        frequency * (self.k1 + 1.0) / (frequency + self.k1 * (1.0 - self.b + self.b * length_ratio))
     }
 
     fn combine(&self, length: u32, terms: &[(String, u64)], counts: &[u32]) -> (f64, Vec<TermScore>) {
