@@ -4,6 +4,7 @@
 //! bridge each live in their own module; `Memory` and `AsyncMemory` share one core. The
 //! public API is `engram/__init__.py`; this module is private.
 
+mod allocator;
 mod callback;
 mod conversions;
 mod embedder;
