@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::Timestamp;
 use crate::item_index::{IndexPath, check_index_paths};
 use crate::limits::Limits;
-use crate::validation::{ValidationError, check_id, check_json, check_no_nul};
+use crate::validation::{ValidationError, check_id, check_id_at, check_json, check_no_nul};
 
 /// Most labels in a namespace.
 pub const MAX_NAMESPACE_DEPTH: usize = 16;
@@ -173,7 +173,7 @@ impl ItemQuery {
             }
         }
         for (index, key) in self.keys.iter().enumerate() {
-            check_id(&format!("keys[{index}]"), key, limits.max_id_bytes)?;
+            check_id_at("keys", index, key, limits.max_id_bytes)?;
         }
         // Key bounds need not be keys themselves, but are compared by the database.
         for (field, bound) in [("before_key", &self.before_key), ("after_key", &self.after_key)] {
@@ -292,9 +292,7 @@ pub(crate) fn check_namespace(
         ));
     }
     for (index, label) in namespace.iter().enumerate() {
-        // The field is named only when the label is wrong: this runs on every read.
-        check_id("", label, limits.max_id_bytes)
-            .map_err(|invalid| ValidationError::new(format!("{field}[{index}]"), invalid.problem))?;
+        check_id_at(field, index, label, limits.max_id_bytes)?;
     }
     let joined = join_namespace(namespace).len();
     if joined > MAX_NAMESPACE_BYTES {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::item::{Item, check_filter, filter_matches};
 use crate::limits::Limits;
-use crate::validation::{ValidationError, check_id, check_text};
+use crate::validation::{ValidationError, check_id, check_id_at, check_text};
 
 /// A search of the items under a namespace prefix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,7 +109,7 @@ impl NamespaceQuery {
                 ));
             }
             for (index, label) in labels.iter().enumerate() {
-                check_id(&format!("{field}[{index}]"), label, limits.max_id_bytes)?;
+                check_id_at(field, index, label, limits.max_id_bytes)?;
             }
         }
         if self.max_depth == Some(0) {

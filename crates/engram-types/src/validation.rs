@@ -176,6 +176,12 @@ pub fn check_id(field: &str, value: &str, max_bytes: usize) -> Result<(), Valida
     Ok(())
 }
 
+/// [`check_id`] for the `index`th entry of the list `field`: `field[index]` is formatted only when
+/// the entry is wrong, since lists of ids are checked on every read and write.
+pub(crate) fn check_id_at(field: &str, index: usize, value: &str, max_bytes: usize) -> Result<(), ValidationError> {
+    check_id("", value, max_bytes).map_err(|invalid| ValidationError::new(format!("{field}[{index}]"), invalid.problem))
+}
+
 /// Checks a list of source links: each an id, at most `max_sources` of them.
 pub(crate) fn check_sources(sources: &[String], limits: &crate::Limits) -> Result<(), ValidationError> {
     if sources.len() > limits.max_sources {
@@ -185,7 +191,7 @@ pub(crate) fn check_sources(sources: &[String], limits: &crate::Limits) -> Resul
         ));
     }
     for (index, source) in sources.iter().enumerate() {
-        check_id(&format!("sources[{index}]"), source, limits.max_id_bytes + 16)?;
+        check_id_at("sources", index, source, limits.max_id_bytes + 16)?;
     }
     Ok(())
 }
@@ -199,7 +205,7 @@ pub(crate) fn check_labels(field: &str, labels: &[String], limits: &crate::Limit
         ));
     }
     for (index, label) in labels.iter().enumerate() {
-        check_id(&format!("{field}[{index}]"), label, limits.max_id_bytes)?;
+        check_id_at(field, index, label, limits.max_id_bytes)?;
     }
     Ok(())
 }
