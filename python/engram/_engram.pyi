@@ -133,6 +133,9 @@ class Memory:
         """Appends events in one transaction: all are stored, or none."""
     def list_events(self, query: EventQuery) -> list[Event]:
         """A run's events (or the session's, with `session_wide`), newest first."""
+    def list_event_sequences(self, query: EventQuery) -> list[int]:
+        """The sequences of the events `list_events` returns for the query, in its order, read
+        from the index alone: whether a listing changed since the events were last read."""
     def upsert_fact(self, fact: FactInput) -> FactWrite:
         """Writes a fact: created, superseding the active one of its key, or refreshing it."""
     def list_facts(self, query: ListQuery) -> list[Fact]:
@@ -254,6 +257,9 @@ class AsyncMemory:
         """Appends events in one transaction: all are stored, or none."""
     def list_events(self, query: EventQuery) -> Awaitable[list[Event]]:
         """A run's events (or the session's, with `session_wide`), newest first."""
+    def list_event_sequences(self, query: EventQuery) -> Awaitable[list[int]]:
+        """The sequences of the events `list_events` returns for the query, in its order, read
+        from the index alone: whether a listing changed since the events were last read."""
     def upsert_fact(self, fact: FactInput) -> Awaitable[FactWrite]:
         """Writes a fact: created, superseding the active one of its key, or refreshing it."""
     def list_facts(self, query: ListQuery) -> Awaitable[list[Fact]]:

@@ -321,6 +321,11 @@ class Event(TypedDict):
     embedding: NotRequired[List[float]]
     """The record's vector as stored, in float32 (``0.1`` reads back as ``0.10000000149011612``);
     absent when it has none."""
+    sequence: NotRequired[int]
+    """The event's sequence number in its store, present when the listing asked
+    ``with_sequences``. Unique in the store and never reused, and events never change, so it
+    names this event's content: keep what you built from an event under it, and
+    ``list_event_sequences`` tells which events a listing holds now."""
 
 
 class EventQuery(TypedDict):
@@ -332,6 +337,8 @@ class EventQuery(TypedDict):
     after: NotRequired[Optional[Timestamp]]
     kinds: NotRequired[List[EventKind]]
     session_wide: NotRequired[bool]
+    with_sequences: NotRequired[bool]
+    """Give each event its ``sequence``."""
 
 
 class ListQuery(TypedDict):

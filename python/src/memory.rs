@@ -178,6 +178,12 @@ impl Memory {
         self.core.call(py, operations::list_events(query))
     }
 
+    /// The sequences of the events `list_events` returns for the query, in its order, read from
+    /// the index alone: whether a listing changed since the events were last read.
+    fn list_event_sequences<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::list_event_sequences(query))
+    }
+
     /// Writes a fact: created, superseding the active one of its key, or refreshing it.
     fn upsert_fact<'py>(&self, py: Python<'py>, fact: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.call(py, operations::upsert_fact(fact, self.core.embedder()))
@@ -486,6 +492,12 @@ impl AsyncMemory {
     /// A run's events (or the session's, with `session_wide`), newest first.
     fn list_events<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.spawn(py, operations::list_events(query))
+    }
+
+    /// The sequences of the events `list_events` returns for the query, in its order, read from
+    /// the index alone: whether a listing changed since the events were last read.
+    fn list_event_sequences<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::list_event_sequences(query))
     }
 
     /// Writes a fact: created, superseding the active one of its key, or refreshing it.

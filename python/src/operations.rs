@@ -69,6 +69,11 @@ pub(crate) fn list_events(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Event>>
     Ok(Box::new(move |store| store.list_events(&query)))
 }
 
+pub(crate) fn list_event_sequences(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<i64>>> {
+    let query: EventQuery = input(query, "query")?;
+    Ok(Box::new(move |store| store.list_event_sequences(&query)))
+}
+
 pub(crate) fn upsert_fact(fact: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<FactWrite>> {
     let mut fact: FactInput = input(fact, "fact")?;
     Ok(Box::new(move |store| {

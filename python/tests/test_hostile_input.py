@@ -578,7 +578,7 @@ SHORT_TERM_UPDATE = with_scope(
 EVENT_QUERY = with_scope(
     SEEDED[0],
     Field("limit", "u32"), Field("before", "timestamp", nullable=True), Field("after", "timestamp", nullable=True),
-    Field("kinds", "event_kinds"), Field("session_wide", "bool"),
+    Field("kinds", "event_kinds"), Field("session_wide", "bool"), Field("with_sequences", "bool"),
 )
 LIST_QUERY = with_scope(SEEDED[0], Field("limit", "u32"), Field("include_inactive", "bool"))
 TIME_RANGE = Shape((Field("start", "timestamp", nullable=True), Field("end", "timestamp", nullable=True)), {})
@@ -691,6 +691,7 @@ SPECS: List[Spec] = [
     Spec("append_event", (shape_param("event", EVENT),)),
     Spec("append_events", (Param("events", "events", [EVENT.template]),)),
     Spec("list_events", (shape_param("query", EVENT_QUERY),)),
+    Spec("list_event_sequences", (shape_param("query", EVENT_QUERY),)),
     Spec("upsert_fact", (shape_param("fact", FACT),)),
     Spec("list_facts", (shape_param("query", LIST_QUERY),)),
     Spec("fact_history", (scope_param(SEEDED[0]), Param("fact_key", "id", "user.diet"))),

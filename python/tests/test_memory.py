@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -12,6 +13,7 @@ import pytest
 
 from conftest import BACKENDS, heavy_request, most_builds_at_once, make_scope, seed_large
 from engram import (
+    AsyncMemory,
     BackendUnavailableError,
     ConflictError,
     EngramError,
@@ -19,6 +21,7 @@ from engram import (
     Memory,
     NotFoundError,
 )
+from engram.types import EventQuery
 
 NOW = datetime(2026, 5, 2, 18, 0, tzinfo=timezone.utc)
 
@@ -261,3 +264,38 @@ def test_items_come_with_their_children_when_asked(mem: Memory) -> None:
     with pytest.raises(InvalidInputError) as raised:
         mem.list_items({"namespace": ["cp", "t"], "children": []})
     assert raised.value.field == "children"
+
+
+def test_event_sequences_tell_what_a_listing_holds(mem: Memory, scope: Dict[str, str]) -> None:
+    written = mem.append_events([
+        {"scope": scope, "kind": "message", "event_id": f"m{index}", "payload": {"role": "user", "text": f"turn {index}"}}
+        for index in range(5)
+    ])
+    assert all("sequence" not in event for event in written)
+    query: EventQuery = {"scope": scope, "limit": 3}
+    assert all("sequence" not in event for event in mem.list_events(query))
+    listed = mem.list_events({**query, "with_sequences": True})
+    assert [event["event_id"] for event in listed] == ["m4", "m3", "m2"]
+    sequences = [event["sequence"] for event in listed]
+    assert mem.list_event_sequences(query) == sequences == sorted(sequences, reverse=True)
+    # A deleted event's sequence leaves the listing and the next older event enters it; a new
+    # event gets a sequence never used before, even under a deleted event's id.
+    mem.delete_event(scope, "m3")
+    assert mem.list_event_sequences(query) == [sequences[0], sequences[2], sequences[2] - 1]
+    mem.append_event({"scope": scope, "kind": "message", "event_id": "m3", "payload": {"role": "user", "text": "again"}})
+    newest = mem.list_event_sequences(query)
+    assert newest[0] > sequences[0] and newest[1:] == [sequences[0], sequences[2]]
+    with pytest.raises(InvalidInputError) as caught:
+        mem.list_event_sequences({"scope": {**scope, "user_id": ""}})
+    assert caught.value.field == "query.scope.user_id"
+
+
+def test_async_event_sequences(memory_kwargs: Dict[str, Any], scope: Dict[str, str]) -> None:
+    async def main() -> None:
+        async with AsyncMemory(**memory_kwargs) as memory:
+            event = await memory.append_event({"scope": scope, "kind": "message", "payload": {"text": "hi"}})
+            listed = await memory.list_events({"scope": scope, "with_sequences": True})
+            assert [stored["event_id"] for stored in listed] == [event["event_id"]]
+            assert await memory.list_event_sequences({"scope": scope}) == [listed[0]["sequence"]]
+
+    asyncio.run(main())

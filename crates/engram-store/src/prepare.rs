@@ -67,6 +67,7 @@ pub fn event(input: EventInput, now: Timestamp, limits: &Limits) -> Result<Prepa
         expires_at: input.expires_at.map(normalize_time),
         embedding: input.embedding,
         scope: input.scope,
+        sequence: None,
     };
     let terms = document_terms(&Record::Event(record.clone()));
     Ok(Prepared { record, space, terms })

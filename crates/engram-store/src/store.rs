@@ -57,6 +57,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One bounded read of records (the packet builder's candidate queries).
     fn fetch(&self, request: &FetchRequest) -> Result<Vec<Fetched>>;
 
+    /// The sequences of the records `fetch` would return, in its order, without reading the
+    /// records: the SQL backends read only index columns. Tells a reader what changed since
+    /// its last fetch.
+    fn fetch_sequences(&self, request: &FetchRequest) -> Result<Vec<i64>> {
+        Ok(self.fetch(request)?.into_iter().map(|fetched| fetched.sequence).collect())
+    }
+
     /// Postings of query terms in the lexical index: per term the df and the newest
     /// `per_term` sequence numbers, plus the space totals.
     fn postings(&self, request: &PostingsRequest) -> Result<Postings>;
@@ -129,17 +136,23 @@ pub trait StoreExt: Store {
 
     /// A run's (or, with `session_wide`, a session's) events, newest first.
     fn list_events(&self, query: &EventQuery) -> Result<Vec<Event>> {
-        let reach = if query.session_wide { Reach::Session } else { Reach::Run };
-        let mut request =
-            FetchRequest::new(RecordKind::Event, query.scope.clone(), reach, Selector::Newest, query.limit);
-        request.event_kinds.clone_from(&query.kinds);
-        request.before = query.before;
-        request.after = query.after;
-        let records = self.fetch(&request)?;
+        let records = self.fetch(&events_request(query))?;
         Ok(records
             .into_iter()
-            .filter_map(|fetched| if let Record::Event(event) = fetched.record { Some(event) } else { None })
+            .filter_map(|fetched| {
+                let Record::Event(mut event) = fetched.record else { return None };
+                if query.with_sequences {
+                    event.sequence = Some(fetched.sequence);
+                }
+                Some(event)
+            })
             .collect())
+    }
+
+    /// The sequences of the events `list_events` returns for the query, in its order (see
+    /// [`Event::sequence`]): whether a listing changed, for the price of an index read.
+    fn list_event_sequences(&self, query: &EventQuery) -> Result<Vec<i64>> {
+        self.fetch_sequences(&events_request(query))
     }
 
     /// Active facts visible from the scope (own, agent-shared, tenant-shared), newest first.
@@ -192,6 +205,15 @@ pub trait StoreExt: Store {
 }
 
 impl<T: Store + ?Sized> StoreExt for T {}
+
+fn events_request(query: &EventQuery) -> FetchRequest {
+    let reach = if query.session_wide { Reach::Session } else { Reach::Run };
+    let mut request = FetchRequest::new(RecordKind::Event, query.scope.clone(), reach, Selector::Newest, query.limit);
+    request.event_kinds.clone_from(&query.kinds);
+    request.before = query.before;
+    request.after = query.after;
+    request
+}
 
 fn fetch_space<S: Store + ?Sized>(store: &S, kind: RecordKind, query: &ListQuery) -> Result<Vec<Record>> {
     let mut request = FetchRequest::new(kind, query.scope.clone(), Reach::Space, Selector::Newest, query.limit);

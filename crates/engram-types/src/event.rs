@@ -180,6 +180,12 @@ pub struct Event {
     /// The record's vector, as stored: float32 values (`0.1` reads back as `0.10000000149011612`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding: Option<Vec<f32>>,
+    /// The event's sequence number in its store, when the listing asked for it
+    /// ([`EventQuery::with_sequences`]). Unique in the store and never reused, and events never
+    /// change, so it names this event's content: a reader can keep what it built from an event
+    /// under it. Never read from input (an import gets new numbers).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
 }
 
 impl Event {
@@ -228,6 +234,9 @@ pub struct EventQuery {
     /// List the whole session's events instead of the run's.
     #[serde(default)]
     pub session_wide: bool,
+    /// Give each event its `sequence`.
+    #[serde(default)]
+    pub with_sequences: bool,
 }
 
 impl EventQuery {
@@ -239,6 +248,7 @@ impl EventQuery {
             after: None,
             kinds: Vec::new(),
             session_wide: false,
+            with_sequences: false,
         }
     }
 }

@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar, Union
+from typing import (
+    Any, Awaitable, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast,
+)
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.chat_history import BaseChatMessageHistory
@@ -311,6 +313,14 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
     `add_messages` writes all its messages in one transaction (at most the store's `max_batch`,
     10,000 by default), all or none. `clear` deletes every event of the session, of every run and
     kind, whoever wrote it, with their index rows.
+
+    A history builds each message once and keeps the window's messages by event sequence (events
+    never change, and a sequence is never reused). Every read still asks the store which events
+    the window holds, from its index alone, so it sees what other writers added or deleted; it
+    then reads only the events it has not built yet. In an agent loop that reads the history,
+    adds a turn and reads again, a read costs the new messages, not the window. The messages of
+    two reads are the same objects: treat them as read-only, as with LangChain's in-memory
+    history (`copy()` one to change it).
     """
 
     def __init__(self, memory: AnyMemory, scope: Scope, *, window: int = 100) -> None:
@@ -319,24 +329,59 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         self.memory = memory
         self.scope = scope
         self.window = window
+        # The window's messages as of the last read, by event sequence.
+        self._built: Dict[int, BaseMessage] = {}
 
     def _query(self) -> EventQuery:
         return {"scope": self.scope, "session_wide": True, "kinds": HISTORY_EVENT_KINDS, "limit": self.window}
 
+    def _read(self) -> Generator[Tuple[str, EventQuery], Any, List[BaseMessage]]:
+        """The plan of a read (run by `messages` and `aget_messages`): it yields (the `Memory`
+        method, its query) for each store call and is sent the result. First the window's
+        sequences, newest first; then, if some events are new to this history, the newest
+        events down to the oldest new one, in one read. Should the window have changed between
+        the two reads, it is read whole, in one read."""
+        query = self._query()
+        sequences: List[int] = yield ("list_event_sequences", query)
+        known = self._built
+        fresh: Dict[int, BaseMessage] = {}
+        unknown = [index for index, sequence in enumerate(sequences) if sequence not in known]
+        if unknown:
+            head = unknown[-1] + 1
+            events: List[Event] = yield ("list_events", {**query, "limit": head, "with_sequences": True})
+            if [event.get("sequence") for event in events] != sequences[:head]:
+                events = yield ("list_events", {**query, "with_sequences": True})
+                sequences = [event["sequence"] for event in events]
+            fresh = {event["sequence"]: event_to_message(event) for event in events
+                     if event["sequence"] not in known}
+        built = {sequence: fresh[sequence] if sequence in fresh else known[sequence] for sequence in sequences}
+        self._built = built
+        return [built[sequence] for sequence in reversed(sequences)]
+
     @property
     def messages(self) -> List[BaseMessage]:  # type: ignore[override]  # LangChain declares an attribute; here it is a read of the store
         """The session's latest `window` messages, oldest first."""
-        query = self._query()
-        events = call_memory(self.memory, lambda memory: memory.list_events(query),
-                             lambda memory: memory.list_events(query))
-        return [event_to_message(event) for event in reversed(events)]
+        plan = self._read()
+        try:
+            method, query = next(plan)
+            while True:
+                result = call_memory(self.memory, lambda memory: getattr(memory, method)(query),
+                                     lambda memory: getattr(memory, method)(query))
+                method, query = plan.send(result)
+        except StopIteration as done:
+            return cast(List[BaseMessage], done.value)
 
     async def aget_messages(self) -> List[BaseMessage]:
         """`messages`, without blocking the event loop."""
-        query = self._query()
-        events = await acall_memory(self.memory, lambda memory: memory.list_events(query),
-                                    lambda memory: memory.list_events(query))
-        return [event_to_message(event) for event in reversed(events)]
+        plan = self._read()
+        try:
+            method, query = next(plan)
+            while True:
+                result = await acall_memory(self.memory, lambda memory: getattr(memory, method)(query),
+                                            lambda memory: getattr(memory, method)(query))
+                method, query = plan.send(result)
+        except StopIteration as done:
+            return cast(List[BaseMessage], done.value)
 
     def _events(self, messages: Sequence[BaseMessage]) -> List[EventInput]:
         return [message_to_event(message, self.scope) for message in messages]
@@ -362,12 +407,14 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         """Deletes every event of the session."""
         request = self._forget()
         call_memory(self.memory, lambda memory: memory.forget(request), lambda memory: memory.forget(request))
+        self._built = {}
 
     async def aclear(self) -> None:
         """`clear`, without blocking the event loop."""
         request = self._forget()
         await acall_memory(self.memory, lambda memory: memory.forget(request),
                            lambda memory: memory.forget(request))
+        self._built = {}
 
 
 # --- the context injector ---------------------------------------------------------------

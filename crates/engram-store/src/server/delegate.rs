@@ -57,6 +57,9 @@ macro_rules! delegate_store {
             fn fetch(&self, request: &$crate::FetchRequest) -> $crate::Result<Vec<$crate::Fetched>> {
                 self.inner.fetch(request)
             }
+            fn fetch_sequences(&self, request: &$crate::FetchRequest) -> $crate::Result<Vec<i64>> {
+                self.inner.fetch_sequences(request)
+            }
             fn vectors(&self, request: &$crate::VectorRequest) -> $crate::Result<$crate::Vectors> {
                 self.inner.vectors(request)
             }

@@ -10,7 +10,10 @@ use super::statement::{Statement, placeholders};
 use crate::error::Result;
 use crate::maintenance::ScanRequest;
 use crate::record::{FetchRequest, Fetched, RecordKind, Selector, visible_spaces};
-use crate::sql::{merge_ranges, range_queries, read_record, scan_query, select_sequences, table_info};
+use crate::sql::{
+    merge_ranges, merge_sequences, range_queries, read_record, read_sequence_row, scan_query, select_sequences,
+    sequence_range_queries, table_info,
+};
 
 /// `Store::scan`: the shared scan statement, oldest sequence first.
 pub(super) async fn scan(
@@ -73,6 +76,27 @@ pub(super) async fn fetch(
             Ok(merge_ranges(request, found))
         }
     }
+}
+
+/// `Store::fetch_sequences`: the range queries over index columns only, as one statement.
+pub(super) async fn fetch_sequences(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    request: &FetchRequest,
+) -> Result<Vec<i64>> {
+    if matches!(request.selector, Selector::Sequences(_)) {
+        return Ok(fetch(connection, dialect, request).await?.into_iter().map(|fetched| fetched.sequence).collect());
+    }
+    let queries = sequence_range_queries(request);
+    let mut statement =
+        Statement::new(queries.iter().map(|query| format!("({})", query.sql)).collect::<Vec<_>>().join(" UNION ALL "));
+    for param in queries.into_iter().flat_map(|query| query.params) {
+        statement.push(param);
+    }
+    let rows = statement.fetch_all(connection, dialect).await?;
+    let found =
+        rows.iter().map(|row| read_sequence_row(request, &ServerRow { row, dialect })).collect::<Result<Vec<_>>>()?;
+    Ok(merge_sequences(request, found))
 }
 
 async fn run(

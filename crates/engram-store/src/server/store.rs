@@ -213,6 +213,12 @@ impl Store for ServerStore {
         on_connection!(self, |connection, dialect| fetch::fetch(connection, dialect, request))
     }
 
+    fn fetch_sequences(&self, request: &FetchRequest) -> Result<Vec<i64>> {
+        request.scope.validate(self.limits.max_id_bytes)?;
+        request.validate()?;
+        on_connection!(self, |connection, dialect| fetch::fetch_sequences(connection, dialect, request))
+    }
+
     fn postings(&self, request: &PostingsRequest) -> Result<Postings> {
         on_connection!(self, |connection, dialect| postings::read(connection, dialect, request))
     }

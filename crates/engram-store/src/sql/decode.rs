@@ -62,6 +62,7 @@ fn read_event(row: &impl ColumnReader) -> Result<Event> {
         importance: row.real(14)?,
         token_count: count(backend, row.integer(15)?)?,
         expires_at: optional_time(backend, row.optional_integer(16)?)?,
+        sequence: None,
         embedding: embedding(row, 17)?,
     })
 }

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use engram_types::{EventKind, FactStatus, Scope, Timestamp};
 
 use super::columns::table_info;
+use super::decode::ColumnReader;
+use crate::error::Result;
 use crate::record::{FetchRequest, Fetched, Reach, RecordKind, Selector};
 
 const EVENT_KINDS: [EventKind; 6] = [
@@ -40,6 +42,23 @@ pub(crate) struct RangeQuery {
 /// One query per (visible space, partition), each ordered like its index and limited. The
 /// limit is written into the SQL, not bound (SQLite re-prepares a statement whose LIMIT is bound).
 pub(crate) fn range_queries(request: &FetchRequest) -> Vec<RangeQuery> {
+    ranges_selecting(request, table_info(request.kind).columns)
+}
+
+/// [`range_queries`] selecting only `seq` and the time (and, most important first, the
+/// weight): the rows [`merge_sequences`] orders. For events these are index columns, so
+/// SQLite reads the index alone.
+pub(crate) fn sequence_range_queries(request: &FetchRequest) -> Vec<RangeQuery> {
+    let info = table_info(request.kind);
+    let columns = if request.selector == Selector::MostImportant {
+        format!("seq, {}, {}", info.time, info.weight)
+    } else {
+        format!("seq, {}", info.time)
+    };
+    ranges_selecting(request, &columns)
+}
+
+fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<RangeQuery> {
     let info = table_info(request.kind);
     let partitions: Vec<Option<(&str, &str)>> = match request.kind {
         RecordKind::Event => {
@@ -88,7 +107,7 @@ pub(crate) fn range_queries(request: &FetchRequest) -> Vec<RangeQuery> {
             queries.push(RangeQuery {
                 sql: format!(
                     "SELECT {} FROM {} WHERE {} ORDER BY {order} LIMIT {}",
-                    info.columns,
+                    columns,
                     info.table,
                     conditions.join(" AND "),
                     request.limit
@@ -102,20 +121,55 @@ pub(crate) fn range_queries(request: &FetchRequest) -> Vec<RangeQuery> {
 
 /// The newest (or most important) `limit` of the rows the range queries found.
 pub(crate) fn merge_ranges(request: &FetchRequest, found: Vec<Fetched>) -> Vec<Fetched> {
-    let newest = request.selector == Selector::Newest;
-    let mut keyed: Vec<((u64, i64, i64), Fetched)> = found
+    let keyed = found
         .into_iter()
         .map(|fetched| {
-            let time = fetched.record.time().timestamp_millis();
-            // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders
-            // like the value (`+ 0.0` folds -0.0), as in the in-memory store.
-            let weight = if newest { 0 } else { (fetched.record.weight() + 0.0).to_bits() };
-            ((weight, time, fetched.sequence), fetched)
+            let row = SequenceRow {
+                sequence: fetched.sequence,
+                time: fetched.record.time().timestamp_millis(),
+                weight: fetched.record.weight(),
+            };
+            (order_key(request, &row), fetched)
         })
         .collect();
+    merged(request, keyed)
+}
+
+/// A row of [`sequence_range_queries`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SequenceRow {
+    pub sequence: i64,
+    /// Milliseconds.
+    pub time: i64,
+    pub weight: f64,
+}
+
+/// [`merge_ranges`] over the rows of [`sequence_range_queries`]: the same sequences in the
+/// same order.
+pub(crate) fn merge_sequences(request: &FetchRequest, found: Vec<SequenceRow>) -> Vec<i64> {
+    let keyed = found.into_iter().map(|row| (order_key(request, &row), row.sequence)).collect();
+    merged(request, keyed)
+}
+
+/// A row of `request`'s [`sequence_range_queries`], on any backend.
+pub(crate) fn read_sequence_row(request: &FetchRequest, row: &impl ColumnReader) -> Result<SequenceRow> {
+    let weight = if request.selector == Selector::MostImportant { row.real(2)? } else { 0.0 };
+    Ok(SequenceRow { sequence: row.integer(0)?, time: row.integer(1)?, weight })
+}
+
+type OrderKey = (u64, i64, i64);
+
+fn order_key(request: &FetchRequest, row: &SequenceRow) -> OrderKey {
+    // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders like the
+    // value (`+ 0.0` folds -0.0), as in the in-memory store.
+    let weight = if request.selector == Selector::Newest { 0 } else { (row.weight + 0.0).to_bits() };
+    (weight, row.time, row.sequence)
+}
+
+fn merged<T>(request: &FetchRequest, mut keyed: Vec<(OrderKey, T)>) -> Vec<T> {
     keyed.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     keyed.truncate(request.limit as usize);
-    keyed.into_iter().map(|(_, fetched)| fetched).collect()
+    keyed.into_iter().map(|(_, value)| value).collect()
 }
 
 /// The records a by-sequence fetch returns from the rows found (tenant and space already

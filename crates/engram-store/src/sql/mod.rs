@@ -14,7 +14,10 @@ mod term_counts;
 pub(crate) use columns::{FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, table_info};
 pub(crate) use decode::{ColumnReader, json, read_fact, read_insight, read_procedure, read_record, stored_terms, time};
 pub(crate) use encode::{millis, optional_millis, optional_vector_bytes, to_integer, to_json};
-pub(crate) use fetch::{RangeQuery, SqlParam, merge_ranges, range_queries, select_sequences};
+pub(crate) use fetch::{
+    RangeQuery, SqlParam, merge_ranges, merge_sequences, range_queries, read_sequence_row, select_sequences,
+    sequence_range_queries,
+};
 pub(crate) use items::{
     DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, INSERT_ITEM_TERM, REFRESH_ITEM,
     REPLACED_ITEM_COLUMNS, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query, read_item,

@@ -8,7 +8,10 @@ use super::error::storage;
 use super::rows::{read_record, table_info};
 use crate::error::Result;
 use crate::record::{FetchRequest, Fetched, RecordKind, Selector, visible_spaces};
-use crate::sql::{RangeQuery, SqlParam, merge_ranges, range_queries, select_sequences};
+use crate::sql::{
+    RangeQuery, SqlParam, merge_ranges, merge_sequences, range_queries, read_sequence_row, select_sequences,
+    sequence_range_queries,
+};
 
 /// One statement with its parameters.
 #[derive(Debug)]
@@ -51,6 +54,23 @@ pub(super) fn fetch(connection: &Connection, request: &FetchRequest) -> Result<V
     }
 }
 
+/// `Store::fetch_sequences`: the range queries over index columns only.
+pub(super) fn fetch_sequences(connection: &Connection, request: &FetchRequest) -> Result<Vec<i64>> {
+    if matches!(request.selector, Selector::Sequences(_)) {
+        return Ok(fetch(connection, request)?.into_iter().map(|fetched| fetched.sequence).collect());
+    }
+    let mut found = Vec::new();
+    for query in sequence_range_queries(request) {
+        let query = Query::from(query);
+        let mut statement = connection.prepare_cached(&query.sql).map_err(storage)?;
+        let mut rows = statement.query(params_from_iter(query.params.iter())).map_err(storage)?;
+        while let Some(row) = rows.next().map_err(storage)? {
+            found.push(read_sequence_row(request, row)?);
+        }
+    }
+    Ok(merge_sequences(request, found))
+}
+
 /// `EXPLAIN QUERY PLAN` of every statement `fetch` runs for this request.
 pub(super) fn explain(connection: &Connection, request: &FetchRequest) -> Result<Vec<String>> {
     let queries = match &request.selector {
@@ -59,6 +79,16 @@ pub(super) fn explain(connection: &Connection, request: &FetchRequest) -> Result
     };
     let mut plans = Vec::new();
     for query in queries {
+        let params: Vec<&dyn ToSql> = query.params.iter().map(|value| value as &dyn ToSql).collect();
+        plans.extend(plan(connection, &query.sql, &params)?);
+    }
+    Ok(plans)
+}
+
+/// `EXPLAIN QUERY PLAN` of every statement `fetch_sequences` runs for a range request.
+pub(super) fn explain_sequences(connection: &Connection, request: &FetchRequest) -> Result<Vec<String>> {
+    let mut plans = Vec::new();
+    for query in sequence_range_queries(request).into_iter().map(Query::from) {
         let params: Vec<&dyn ToSql> = query.params.iter().map(|value| value as &dyn ToSql).collect();
         plans.extend(plan(connection, &query.sql, &params)?);
     }

@@ -77,6 +77,12 @@ impl SqliteStore {
         fetch::explain(&*self.connections.reader()?, request)
     }
 
+    /// The `EXPLAIN QUERY PLAN` lines of every statement [`Store::fetch_sequences`] runs for a
+    /// newest-first or most-important-first `request`.
+    pub fn explain_fetch_sequences(&self, request: &FetchRequest) -> Result<Vec<String>> {
+        fetch::explain_sequences(&*self.connections.reader()?, request)
+    }
+
     /// The `EXPLAIN QUERY PLAN` lines of the statements [`Store::postings`] runs for `request`.
     pub fn explain_postings(&self, request: &PostingsRequest) -> Result<Vec<String>> {
         postings::explain(&*self.connections.reader()?, &self.spaces, request)
@@ -211,6 +217,12 @@ impl Store for SqliteStore {
         request.scope.validate(self.limits.max_id_bytes)?;
         request.validate()?;
         self.read(|connection| fetch::fetch(connection, request))
+    }
+
+    fn fetch_sequences(&self, request: &FetchRequest) -> Result<Vec<i64>> {
+        request.scope.validate(self.limits.max_id_bytes)?;
+        request.validate()?;
+        self.read(|connection| fetch::fetch_sequences(connection, request))
     }
 
     fn postings(&self, request: &PostingsRequest) -> Result<Postings> {

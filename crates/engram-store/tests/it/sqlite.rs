@@ -145,6 +145,12 @@ fn every_read_is_an_index_search_never_a_table_scan() {
     window.event_kinds = vec![EventKind::Message];
     let plans = store.explain_fetch(&window).unwrap();
     assert!(plans.iter().all(|plan| plan.contains("events_session") && !plan.contains("TEMP B-TREE")), "{plans:?}");
+    // Its sequences come from that index alone.
+    let plans = store.explain_fetch_sequences(&window).unwrap();
+    assert!(
+        plans.iter().all(|plan| plan.contains("COVERING INDEX events_session") && !plan.contains("TEMP B-TREE")),
+        "{plans:?}"
+    );
     for kind in RecordKind::ALL {
         let plans = store.explain_postings(&postings_request(kind, &user, &["hello"])).unwrap();
         assert!(plans.iter().all(|plan| !is_table_scan(plan)), "{plans:?}");

@@ -1,5 +1,5 @@
-use engram_store::{ErrorKind, Store, StoreExt};
-use engram_types::{EventInput, EventKind, EventQuery};
+use engram_store::{ErrorKind, FetchRequest, Lifecycle, Reach, RecordKind, Selector, Store, StoreExt};
+use engram_types::{EventInput, EventKind, EventQuery, FactInput};
 use serde_json::json;
 
 use crate::support::{base_time, default_scope, message, minutes, scope};
@@ -104,4 +104,95 @@ pub fn generated_ids_and_token_counts(store: &dyn Store) {
     assert!(event.event_id.starts_with("evt_"), "{}", event.event_id);
     assert_eq!(event.token_count, 2);
     assert_eq!(event.role, "user");
+}
+
+pub fn event_sequences_name_a_listing_without_reading_it(store: &dyn Store) {
+    let first_run = scope("t1", "u1", "s1", "r1");
+    let second_run = scope("t1", "u1", "s1", "r2");
+    // Out of time order, in two runs and two kinds, with an event of another session.
+    let mut events = vec![
+        message(&first_run, "late", 9, "user", "written first, newest"),
+        message(&second_run, "early", 1, "assistant", "oldest"),
+        message(&first_run, "same-a", 5, "user", "same minute, written first"),
+        message(&second_run, "same-b", 5, "user", "same minute, written second"),
+        message(&scope("t1", "u1", "s2", "r3"), "elsewhere", 3, "user", "another session"),
+    ];
+    let mut tool = EventInput::new(first_run.clone(), EventKind::ToolCall, json!({"tool": "search"}));
+    tool.event_id = Some("tool".into());
+    tool.ts = Some(base_time() + minutes(7));
+    events.push(tool);
+    store.append_events(events).unwrap();
+
+    let mut query = EventQuery::new(second_run.clone());
+    query.session_wide = true;
+    query.with_sequences = true;
+    for (kinds, limit) in [(vec![], 100), (vec![EventKind::Message], 100), (vec![], 3), (vec![EventKind::ToolCall], 1)]
+    {
+        query.kinds = kinds;
+        query.limit = limit;
+        let listed = store.list_events(&query).unwrap();
+        let sequences: Vec<i64> = listed.iter().map(|event| event.sequence.expect("asked with_sequences")).collect();
+        assert_eq!(store.list_event_sequences(&query).unwrap(), sequences, "kinds {:?}, limit {limit}", query.kinds);
+    }
+    query.kinds = vec![];
+    query.limit = 100;
+    let listed = store.list_events(&query).unwrap();
+    let ids: Vec<&str> = listed.iter().map(|event| event.event_id.as_str()).collect();
+    assert_eq!(ids, ["late", "tool", "same-b", "same-a", "early"]);
+    let sequences: Vec<i64> = listed.iter().filter_map(|event| event.sequence).collect();
+    let mut distinct = sequences.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5, "one sequence per event: {sequences:?}");
+    assert!(sequences[3] < sequences[2], "insertion order within a millisecond: {sequences:?}");
+
+    // Without asking, events carry none, and a run's listing is the run's.
+    let plain = store.list_events(&EventQuery::new(first_run.clone())).unwrap();
+    assert!(plain.iter().all(|event| event.sequence.is_none()));
+    let mut run_only = EventQuery::new(first_run.clone());
+    run_only.with_sequences = true;
+    let run_sequences: Vec<i64> =
+        store.list_events(&run_only).unwrap().iter().filter_map(|event| event.sequence).collect();
+    assert_eq!(run_sequences.len(), 3);
+    assert_eq!(store.list_event_sequences(&run_only).unwrap(), run_sequences);
+
+    // A deleted event leaves the listing; a new one, even with an older time, enters it with a
+    // sequence never used before.
+    store.delete_event(&first_run, "same-a").unwrap();
+    let mut back_dated = message(&first_run, "back-dated", 2, "user", "older time, newer write");
+    back_dated.event_id = Some("same-a".into());
+    store.append_event(back_dated).unwrap();
+    let after = store.list_event_sequences(&query).unwrap();
+    assert_eq!(after.len(), 5);
+    assert!(!after.contains(&sequences[3]), "the deleted event's sequence is gone: {after:?}");
+    let reused = after.iter().find(|sequence| !sequences.contains(sequence)).copied().unwrap();
+    assert!(reused > *distinct.last().unwrap(), "a new event gets a new sequence: {after:?}");
+    let listed = store.list_events(&query).unwrap();
+    assert_eq!(listed.iter().filter_map(|event| event.sequence).collect::<Vec<_>>(), after);
+    assert_eq!(listed[3].event_id, "same-a");
+    assert_eq!(listed[3].text, "older time, newer write");
+
+    // The query is checked as list_events checks it.
+    let mut bad = EventQuery::new(scope("t1", "", "s1", "r1"));
+    bad.with_sequences = true;
+    let error = store.list_event_sequences(&bad).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("user_id"), "{error}");
+}
+
+pub fn fetch_sequences_follow_fetch_most_important_first_too(store: &dyn Store) {
+    let scope = default_scope();
+    for (index, importance) in [0.2, 0.9, 0.5, 0.9, 0.1].into_iter().enumerate() {
+        let mut fact = FactInput::new(scope.clone(), format!("key-{index}"), json!(index));
+        fact.importance = Some(importance);
+        store.upsert_fact(fact).unwrap();
+    }
+    for selector in [Selector::MostImportant, Selector::Newest] {
+        for limit in [2, 10] {
+            let request = FetchRequest::new(RecordKind::Fact, scope.clone(), Reach::Space, selector.clone(), limit);
+            let fetched: Vec<i64> = store.fetch(&request).unwrap().iter().map(|fetched| fetched.sequence).collect();
+            assert_eq!(fetched.len(), limit.min(5) as usize);
+            assert_eq!(store.fetch_sequences(&request).unwrap(), fetched, "{selector:?}, limit {limit}");
+        }
+    }
 }

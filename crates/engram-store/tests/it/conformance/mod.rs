@@ -24,6 +24,8 @@ macro_rules! cases {
             events::list_filters_by_time_and_kind,
             events::conversation_window_is_latest_messages_of_session,
             events::generated_ids_and_token_counts,
+            events::event_sequences_name_a_listing_without_reading_it,
+            events::fetch_sequences_follow_fetch_most_important_first_too,
             facts::new_value_supersedes_and_history_keeps_both,
             facts::same_value_refreshes_without_new_version,
             facts::shared_facts_reach_agent_and_tenant,
