@@ -5,7 +5,9 @@ times the same operation on both, alternating, `--repeat` times, and prints the 
 ratio peer / engram (above 1: engram is faster). Comparisons (`--only NAME`, repeatable):
 
   history       reading a 2,000-message chat session: `EngramChatMessageHistory.messages` (window
-                2,000) vs langchain_community's `SQLChatMessageHistory.messages` (SQLAlchemy)
+                2,000) vs langchain_community's `SQLChatMessageHistory.messages` (SQLAlchemy), on
+                a new history object (every message built) and again on the same one (engram
+                checks the window's sequences and reuses the messages it built)
   checkpointer  `put` of a checkpoint and `get_tuple` of a thread's latest one (with its pending
                 writes), on a thread of 500 checkpoints: `EngramCheckpointer` vs LangGraph's
                 `SqliteSaver`, both on SQLite files
@@ -122,10 +124,15 @@ def compare_history(settings: Settings, directory: Path) -> List[Row]:
         engram_read, peer_read = engram_history.messages, peer_history.messages
         if [message.content for message in engram_read] != [message.content for message in peer_read]:
             raise AssertionError("engram and SQLChatMessageHistory read different histories")
-        engram_seconds, peer_seconds = time_alternating(lambda: engram_history.messages,
-                                                        lambda: peer_history.messages, settings.repeat)
+        rows = []
+        for operation, engram_read in (
+            (f"read {count} messages, new history", lambda: EngramChatMessageHistory(memory, scope, window=count).messages),
+            (f"read {count} messages again", lambda: engram_history.messages),
+        ):
+            engram_seconds, peer_seconds = time_alternating(engram_read, lambda: peer_history.messages, settings.repeat)
+            rows.append(Row("history", operation, "SQLChatMessageHistory (SQLite)", engram_seconds, peer_seconds))
         peer_history.engine.dispose()
-    return [Row("history", f"read {count} messages", "SQLChatMessageHistory (SQLite)", engram_seconds, peer_seconds)]
+    return rows
 
 
 def compare_checkpointer(settings: Settings, directory: Path) -> List[Row]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, cast
 
 import pytest
 
@@ -29,6 +30,7 @@ from pydantic import Field  # noqa: E402
 
 from conftest import make_scope  # noqa: E402
 from engram import AsyncMemory, InvalidInputError, Memory  # noqa: E402
+from engram.integrations import langchain as langchain_integration  # noqa: E402
 from engram.integrations.langchain import (  # noqa: E402
     MEMORY_CONTEXT_MESSAGE_ID,
     EngramChatMessageHistory,
@@ -37,7 +39,7 @@ from engram.integrations.langchain import (  # noqa: E402
     message_to_event,
     scope_from_config,
 )
-from engram.types import Scope  # noqa: E402
+from engram.types import EventInput, Scope  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -180,6 +182,81 @@ def test_stored_messages_reach_later_sessions_packets(mem: Memory, scope: Scope)
     packet = mem.build_memory_packet({"scope": {**scope, "session_id": "s2"}, "purpose": "responder",
                                       "query": "which city is my favourite?"})
     assert "My favourite city is Lisbon" in packet["rendered"]
+
+
+class CountingBuilds:
+    """Counts the messages the history module builds from events."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        build = langchain_integration.event_to_message
+
+        def counted(event: Any) -> BaseMessage:
+            self.count += 1
+            return build(event)
+
+        monkeypatch.setattr(langchain_integration, "event_to_message", counted)
+
+    def taken(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
+def test_a_read_builds_only_the_messages_it_has_not_seen(mem: Memory, scope: Scope,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    builds = CountingBuilds(monkeypatch)
+    start = datetime(2026, 5, 2, 18, 0, tzinfo=timezone.utc)
+
+    def add(message: BaseMessage, second: float) -> str:
+        event = {**message_to_event(message, scope), "ts": (start + timedelta(seconds=second)).isoformat()}
+        return mem.append_event(cast(EventInput, event))["event_id"]
+
+    history = EngramChatMessageHistory(mem, scope, window=4)
+    for index in range(6):
+        add(HumanMessage(content=f"turn {index}"), index)
+    first = history.messages
+    assert [message.content for message in first] == ["turn 2", "turn 3", "turn 4", "turn 5"]
+    assert builds.taken() == 4
+    again = history.messages
+    assert again == first and all(left is right for left, right in zip(again, first)) and builds.taken() == 0
+    assert again is not first  # a new list each read
+
+    answer = add(AIMessage(content="answer 6"), 6)
+    add(HumanMessage(content="turn 7"), 7)
+    assert [message.content for message in history.messages] == ["turn 4", "turn 5", "answer 6", "turn 7"]
+    assert builds.taken() == 2
+
+    # Other writers: a delete inside the window lets an older message back in, a back-dated
+    # event lands in its place in time, and another history's clear empties the window.
+    mem.delete_event(scope, answer)
+    assert [message.content for message in history.messages] == ["turn 3", "turn 4", "turn 5", "turn 7"]
+    assert builds.taken() == 1
+    add(AIMessage(content="late answer"), 5.5)
+    assert [message.content for message in history.messages] == ["turn 4", "turn 5", "late answer", "turn 7"]
+    assert builds.taken() == 1
+    EngramChatMessageHistory(mem, scope).clear()
+    assert history.messages == [] and builds.taken() == 0
+    history.add_user_message("after the clear")
+    assert [message.content for message in history.messages] == ["after the clear"]
+
+
+def test_a_window_that_changes_between_the_two_reads_is_read_whole(mem: Memory, scope: Scope) -> None:
+    history = EngramChatMessageHistory(mem, scope, window=3)
+    history.add_messages([HumanMessage(content=f"turn {index}") for index in range(3)])
+    history.messages
+    history.add_user_message("turn 3")
+    plan = history._read()
+    method, query = next(plan)
+    sequences = getattr(mem, method)(query)
+    method, query = plan.send(sequences)
+    assert method == "list_events" and query["limit"] == 1  # only the new event
+    history.add_user_message("turn 4")  # another writer, between the two reads
+    method, query = plan.send(getattr(mem, method)(query))
+    assert method == "list_events" and query["limit"] == 3  # the head moved: the whole window
+    with pytest.raises(StopIteration) as done:
+        plan.send(getattr(mem, method)(query))
+    assert [message.content for message in done.value.value] == ["turn 2", "turn 3", "turn 4"]
+    assert [message.content for message in history.messages] == ["turn 2", "turn 3", "turn 4"]
 
 
 def test_async_history_on_async_memory(memory_kwargs: Dict[str, Any]) -> None:
@@ -347,5 +424,6 @@ def test_compare_peers_history_smoke() -> None:
         [sys.executable, str(REPO / "python" / "scripts" / "compare_peers.py"), "--smoke", "--only", "history"],
         capture_output=True, text=True, timeout=300, cwd=REPO)
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    (row,) = [line for line in finished.stdout.splitlines() if line.startswith("history")]
-    assert "read 50 messages" in row and "SQLChatMessageHistory" in row and row.endswith("x")
+    new, again = [line for line in finished.stdout.splitlines() if line.startswith("history")]
+    assert "read 50 messages, new history" in new and "read 50 messages again" in again
+    assert all("SQLChatMessageHistory" in row and row.endswith("x") for row in (new, again))

@@ -285,9 +285,10 @@ def test_event_sequences_tell_what_a_listing_holds(mem: Memory, scope: Dict[str,
     mem.append_event({"scope": scope, "kind": "message", "event_id": "m3", "payload": {"role": "user", "text": "again"}})
     newest = mem.list_event_sequences(query)
     assert newest[0] > sequences[0] and newest[1:] == [sequences[0], sequences[2]]
-    with pytest.raises(InvalidInputError) as caught:
-        mem.list_event_sequences({"scope": {**scope, "user_id": ""}})
-    assert caught.value.field == "query.scope.user_id"
+    for method in (mem.list_events, mem.list_event_sequences):
+        with pytest.raises(InvalidInputError) as caught:
+            method({"scope": {**scope, "user_id": ""}})
+        assert caught.value.field == "scope.user_id"
 
 
 def test_async_event_sequences(memory_kwargs: Dict[str, Any], scope: Dict[str, str]) -> None:

@@ -354,6 +354,8 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
                 sequences = [event["sequence"] for event in events]
             fresh = {event["sequence"]: event_to_message(event) for event in events
                      if event["sequence"] not in known}
+        if not fresh and len(known) == len(sequences):
+            return [known[sequence] for sequence in reversed(sequences)]  # the same window
         built = {sequence: fresh[sequence] if sequence in fresh else known[sequence] for sequence in sequences}
         self._built = built
         return [built[sequence] for sequence in reversed(sequences)]
