@@ -1,8 +1,8 @@
 """engram next to the stores LangChain and LangGraph ship, doing the same work.
 
 Each comparison seeds engram and its peer with the same data in SQLite files of their own, then
-times the same operation on both, alternating, `--repeat` times, and prints the medians and the
-ratio peer / engram (above 1: engram is faster). Comparisons (`--only NAME`, repeatable):
+times the same operation on both `--repeat` times (in alternating blocks of consecutive calls, see
+`time_alternating`), and prints the medians and the ratio peer / engram (above 1: engram is faster). Comparisons (`--only NAME`, repeatable):
 
   history       reading a 2,000-message chat session: `EngramChatMessageHistory.messages` (window
                 2,000) vs langchain_community's `SQLChatMessageHistory.messages` (SQLAlchemy), on
@@ -27,6 +27,7 @@ worth quoting (`make build`), then:
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import re
 import statistics
@@ -76,21 +77,29 @@ class Row:
         return self.peer_seconds / self.engram_seconds if self.engram_seconds else float("inf")
 
 
+ROUNDS = 5
+"""`time_alternating` runs each side in this many blocks of consecutive calls, alternating."""
+
+
 def time_alternating(engram_call: Callable[[], Any], peer_call: Callable[[], Any], repeat: int) -> Tuple[float, float]:
-    """Median seconds of each call over `repeat` runs, after one warm-up run of each; the two
-    alternate so that a slow moment of the machine hits both."""
+    """Median seconds of each call over `repeat` runs, after one warm-up run of each. The runs
+    come in `ROUNDS` blocks of consecutive calls per side, the sides alternating, so that a slow
+    moment of the machine hits both while each call runs warm, as `timeit` times it (alternating
+    single calls made each side pay for the caches the other one evicted). Python's cyclic
+    collector runs, untimed, before each block: a block pays for the collections its own
+    allocations cause, not for those the other side left due."""
     engram_call()
     peer_call()
-    engram_times: List[float] = []
-    peer_times: List[float] = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        engram_call()
-        engram_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        peer_call()
-        peer_times.append(time.perf_counter() - started)
-    return statistics.median(engram_times), statistics.median(peer_times)
+    times: Tuple[List[float], List[float]] = ([], [])
+    for round_index in range(ROUNDS):
+        calls = repeat // ROUNDS + (1 if round_index < repeat % ROUNDS else 0)
+        for call, timed in ((engram_call, times[0]), (peer_call, times[1])):
+            gc.collect()
+            for _ in range(calls):
+                started = time.perf_counter()
+                call()
+                timed.append(time.perf_counter() - started)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def chat_messages(count: int) -> List[Any]:

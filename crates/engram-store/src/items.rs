@@ -21,6 +21,13 @@ pub struct IndexedItem {
 /// Rows one page of a filtered listing or deletion reads.
 const PAGE: u32 = 500;
 
+/// A filtered listing's first page reads this many rows per row wanted (at least
+/// [`FIRST_PAGE_MIN`]), and each next page this many times the last, up to [`PAGE`]: a filter
+/// that one item in a few passes is served by a page or two of what is needed, not by 500 rows
+/// parsed for ten.
+const PAGE_GROWTH: u32 = 4;
+const FIRST_PAGE_MIN: u32 = 32;
+
 /// One bounded read of items, as a backend serves it: a namespace (or a prefix), optional keys
 /// and key bounds, expired items left out, ordered by (namespace, key), ascending or descending,
 /// starting after `cursor`.
@@ -165,8 +172,13 @@ impl<S: Store + ?Sized> Items for S {
     fn list_items(&self, query: &ItemQuery) -> Result<Vec<Item>> {
         query.validate(self.limits())?;
         let wanted = query.offset as usize + query.limit as usize;
+        let wanted_rows = u32::try_from(wanted).unwrap_or(u32::MAX);
         // Without a filter every row counts: one read of exactly what is needed.
-        let page = if query.filter.is_empty() { u32::try_from(wanted).unwrap_or(u32::MAX) } else { PAGE };
+        let page = if query.filter.is_empty() {
+            wanted_rows
+        } else {
+            wanted_rows.saturating_mul(PAGE_GROWTH).clamp(FIRST_PAGE_MIN, PAGE)
+        };
         let mut scan = ItemScan::from_query(query, crate::prepare::now(), page);
         let mut found = Vec::new();
         loop {
@@ -177,6 +189,7 @@ impl<S: Store + ?Sized> Items for S {
             if exhausted || found.len() >= wanted {
                 break;
             }
+            scan.limit = scan.limit.saturating_mul(PAGE_GROWTH).min(PAGE);
         }
         let mut found: Vec<Item> = found.into_iter().skip(query.offset as usize).take(query.limit as usize).collect();
         if query.refresh_ttl {

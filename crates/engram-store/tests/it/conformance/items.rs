@@ -387,3 +387,37 @@ pub fn item_ttls_refresh_and_namespaces_list(store: &dyn Store) {
     assert_eq!(list(&[], &[], Some(1), 1, 1), ["users"]);
     assert!(list(&["nobody"], &[], None, 0, 100).is_empty());
 }
+
+pub fn sparse_filters_read_page_after_page(store: &dyn Store) {
+    // 1,200 items in three namespaces, one in 97 passing the filter: the listing reads pages
+    // of growing size until it has its items, across namespace boundaries.
+    let mut writes = Vec::new();
+    for index in 0..1200 {
+        let labels = [["p", "x"], ["p", "y"], ["p", "z"]][index % 3];
+        writes.push(item("t1", &labels, &format!("k{index:04}"), json!({"hit": index % 97 == 5, "index": index})));
+    }
+    store.put_items(writes, OnConflict::Replace).unwrap();
+    let hits: Vec<(String, String)> = (0..1200)
+        .filter(|index| index % 97 == 5)
+        .map(|index| (["x", "y", "z"][index % 3].to_string(), format!("k{index:04}")))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(hits.len(), 13);
+    let listed = |query: &ItemQuery| -> Vec<(String, String)> {
+        store.list_items(query).unwrap().into_iter().map(|item| (item.namespace[1].clone(), item.key)).collect()
+    };
+    let mut query = ItemQuery::new("t1", namespace(&["p"]), 5);
+    query.prefix = true;
+    query.filter.insert("hit".into(), json!(true));
+    assert_eq!(listed(&query), hits[..5]);
+    query.offset = 4;
+    query.limit = 100;
+    assert_eq!(listed(&query), hits[4..]);
+    query.offset = 0;
+    query.limit = 3;
+    query.descending = true;
+    assert_eq!(listed(&query), hits.iter().rev().take(3).cloned().collect::<Vec<_>>());
+    query.filter.insert("index".into(), json!({"$gt": 2000}));
+    assert!(listed(&query).is_empty(), "no item passes: every page read, none returned");
+}
