@@ -29,6 +29,10 @@ const POSTINGS_PER_STATEMENT: usize = 1000;
 const INSERT_ITEM_TOTALS: &str =
     "INSERT INTO item_totals (tenant_id, namespace, documents, total_length) VALUES (?, ?, ?, ?)";
 
+/// The `index_length` of the row a write claims a new key with (see [`claim`]); no stored item
+/// has it, and the write replaces it before it commits.
+const CLAIMED: i64 = -1;
+
 pub(super) async fn put(
     connection: &mut AnyConnection,
     dialect: Dialect,
@@ -36,27 +40,24 @@ pub(super) async fn put(
     on_conflict: OnConflict,
     now: Timestamp,
 ) -> Result<()> {
-    let conflict = match on_conflict {
-        OnConflict::Replace => {
-            let updates: Vec<(&str, Update)> =
-                REPLACED_ITEM_COLUMNS.iter().map(|column| (*column, Update::Replace)).collect();
-            dialect.upsert("items", KEY, &updates)
-        }
-        OnConflict::Keep => dialect.ignore_existing(KEY, "item_key"),
-    };
-    let sql = format!("{INSERT_ITEM} {conflict}");
+    let updates: Vec<(&str, Update)> = REPLACED_ITEM_COLUMNS.iter().map(|column| (*column, Update::Replace)).collect();
+    let write_sql = format!("{INSERT_ITEM} {}", dialect.upsert("items", KEY, &updates));
+    let claim_sql = format!("{INSERT_ITEM} {}", dialect.ignore_existing(KEY, "item_key"));
     let now = now.timestamp_millis();
     let mut totals = TotalsChanges::default();
     for IndexedItem { write: item, terms } in items {
         let namespace = join_namespace(&item.namespace);
-        let stored = stored_index(connection, dialect, &item.tenant_id, &namespace, &item.key).await?;
+        let mut stored = stored_index(connection, dialect, &item.tenant_id, &namespace, &item.key).await?;
+        if stored.is_none() {
+            stored = claim(connection, dialect, &claim_sql, item, &namespace, now).await?;
+        }
         if stored.is_some() && on_conflict == OnConflict::Keep {
             continue;
         }
         if let Some(Some(length)) = stored {
             unindex(connection, dialect, &mut totals, &item.tenant_id, &namespace, &item.key, length).await?;
         }
-        Statement::new(sql.clone())
+        Statement::new(write_sql.clone())
             .bind(&item.tenant_id)
             .bind(namespace.as_str())
             .bind(&item.key)
@@ -107,6 +108,37 @@ async fn stored_index(
         .fetch_optional(connection, dialect)
         .await?;
     row.map(|row| get::<Option<i64>>(&row, dialect, 1)).transpose()
+}
+
+/// Locks a key no row held when this transaction looked: inserts a claim row, unless another
+/// process's write created the key since (the insert waits for that write to end), then reads
+/// the key again, locked. `None` when the claim is this write's (the key is new), else what
+/// [`stored_index`] says of the row the other write committed. Without the claim, two processes
+/// writing one new key would both take it for new, and the later one would index its text
+/// over the other's postings.
+async fn claim(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    claim_sql: &str,
+    item: &engram_types::ItemWrite,
+    namespace: &str,
+    now: i64,
+) -> Result<Option<Option<i64>>> {
+    Statement::new(claim_sql.to_string())
+        .bind(&item.tenant_id)
+        .bind(namespace)
+        .bind(&item.key)
+        .bind(to_json(&serde_json::Value::Null)?)
+        .bind(Param::OptionalBlob(None))
+        .bind(now)
+        .bind(now)
+        .bind(None::<i64>)
+        .bind(None::<i64>)
+        .bind(CLAIMED)
+        .execute(connection, dialect)
+        .await?;
+    let stored = stored_index(connection, dialect, &item.tenant_id, namespace, &item.key).await?;
+    Ok(if stored == Some(Some(CLAIMED)) { None } else { stored })
 }
 
 async fn unindex(

@@ -68,3 +68,14 @@ fn a_closed_port_is_unavailable_within_the_connect_timeout() {
         assert!(elapsed < Duration::from_secs(4), "{backend} took {elapsed:?}");
     }
 }
+
+/// Two stores on one database write as two processes would: their writes are not serialized
+/// by a store's own writer lock, only by the database.
+#[test]
+fn first_writes_of_a_key_from_two_processes_index_it_once() {
+    for &server in crate::servers::Server::ALL {
+        let Some(database) = crate::servers::ServerDatabase::create(server) else { continue };
+        let other = server.open(&database.name, engram_types::Limits::default()).unwrap();
+        crate::conformance::items::race_first_writes(&[database.store(), &*other, database.store(), &*other]);
+    }
+}

@@ -16,6 +16,14 @@ pub enum Server {
 }
 
 impl Server {
+    /// Every server the enabled features know.
+    pub const ALL: &[Self] = &[
+        #[cfg(feature = "postgres")]
+        Self::Postgres,
+        #[cfg(feature = "mysql")]
+        Self::MySql,
+    ];
+
     pub fn dsn(self) -> String {
         let (variable, default) = match self {
             #[cfg(feature = "postgres")]

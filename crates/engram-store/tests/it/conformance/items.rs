@@ -421,3 +421,71 @@ pub fn sparse_filters_read_page_after_page(store: &dyn Store) {
     query.filter.insert("index".into(), json!({"$gt": 2000}));
     assert!(listed(&query).is_empty(), "no item passes: every page read, none returned");
 }
+
+pub fn concurrent_first_writes_of_a_key_index_it_once(store: &dyn Store) {
+    race_first_writes(&[store; 4]);
+}
+
+/// Writers, one per store given, race to create the same new keys, each with its own text,
+/// replacing or keeping what is there, one writing unindexed items: every write succeeds, and
+/// each key ends with the postings of the text it holds (none when it is unindexed), counted
+/// once in the totals. Servers are raced through several stores (as several processes would).
+pub fn race_first_writes(stores: &[&dyn Store]) {
+    const KEYS: usize = 12;
+    const WORDS: [&str; 4] = ["alpha", "bravo", "tango", "zebra"];
+    const UNINDEXED: &str = "zebra";
+    std::thread::scope(|scope| {
+        for (writer, store) in stores.iter().enumerate() {
+            scope.spawn(move || {
+                let word = WORDS[writer % WORDS.len()];
+                let on_conflict = if writer % 2 == 1 { OnConflict::Keep } else { OnConflict::Replace };
+                for key in 0..KEYS {
+                    let (key, value) = (format!("k{key:02}"), json!({ "text": format!("shared {word}") }));
+                    let write = if word == UNINDEXED {
+                        item("t1", &["race"], &key, value)
+                    } else {
+                        indexed("t1", &["race"], &key, value)
+                    };
+                    store.put_items(vec![write], on_conflict).unwrap();
+                }
+            });
+        }
+    });
+    let store = stores[0];
+    // The words as the index holds them (analyzed).
+    let term = |word: &str| engram_store::lexical::analyze(word).pop().unwrap();
+    let words: Vec<String> = WORDS.iter().map(|word| term(word)).collect();
+    let postings = store
+        .item_postings(&engram_store::ItemPostingsRequest {
+            tenant_id: "t1".into(),
+            namespace: "race".into(),
+            terms: std::iter::once(term("shared")).chain(words.iter().cloned()).collect(),
+            per_term: 1000,
+        })
+        .unwrap();
+    let keys_of = |term: &str| -> Vec<String> {
+        postings
+            .terms
+            .get(term)
+            .map(|list| list.iter().map(|posting| posting.key.clone()).collect())
+            .unwrap_or_default()
+    };
+    let items = store.list_items(&ItemQuery::new("t1", namespace(&["race"]), 100)).unwrap();
+    assert_eq!(items.len(), KEYS);
+    let mut indexed_keys = Vec::new();
+    for item in items {
+        let text = item.value["text"].as_str().unwrap().to_string();
+        let word = text.split(' ').nth(1).unwrap();
+        let holds_postings = word != UNINDEXED;
+        if holds_postings {
+            indexed_keys.push(item.key.clone());
+        }
+        for (other, analyzed) in WORDS.iter().zip(&words) {
+            let keys = keys_of(analyzed);
+            let expected = holds_postings && other == &word;
+            assert_eq!(keys.contains(&item.key), expected, "{} holds {text:?}; {other}: {keys:?}", item.key);
+        }
+    }
+    assert_eq!(keys_of(&term("shared")), indexed_keys, "one posting per indexed key");
+    assert_eq!(postings.documents, indexed_keys.len() as u64, "each indexed key counted once");
+}

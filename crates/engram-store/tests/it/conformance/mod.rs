@@ -83,6 +83,7 @@ macro_rules! cases {
             items::items_expire_and_delete_by_query,
             items::items_list_with_their_children_in_one_read,
             items::sparse_filters_read_page_after_page,
+            items::concurrent_first_writes_of_a_key_index_it_once,
             items::item_search_ranks_by_bm25_and_follows_every_change,
             items::item_ttls_refresh_and_namespaces_list,
             vectors::vectors_round_trip_on_every_kind,
