@@ -78,6 +78,17 @@ impl Dialect {
         }
     }
 
+    /// [`Self::ignore_existing`] for an insert run by `statement::inserted`, which tells
+    /// whether it inserted: on MySQL the no-op assignment also sets `LAST_INSERT_ID(1)`.
+    pub(super) fn ignore_existing_reporting(self, key: &str, any_column: &str) -> String {
+        match self {
+            Self::Postgres => self.ignore_existing(key, any_column),
+            Self::MySql => {
+                format!("ON DUPLICATE KEY UPDATE {any_column} = IF(LAST_INSERT_ID(1), {any_column}, {any_column})")
+            }
+        }
+    }
+
     /// How a new row's generated key is read back: Postgres returns it from the insert itself.
     pub(super) const fn returns_generated_keys(self) -> bool {
         matches!(self, Self::Postgres)

@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use super::dialect::{Dialect, Update};
 use super::rows::{ServerRow, get};
-use super::statement::{Param, Statement, placeholders};
+use super::statement::{Param, Statement, inserted, placeholders};
 use crate::error::Result;
 use crate::item_search::{ItemPostings, ItemPostingsRequest, TotalsChanges};
 use crate::items::{IndexedItem, ItemScan};
@@ -29,10 +29,6 @@ const POSTINGS_PER_STATEMENT: usize = 1000;
 const INSERT_ITEM_TOTALS: &str =
     "INSERT INTO item_totals (tenant_id, namespace, documents, total_length) VALUES (?, ?, ?, ?)";
 
-/// The `index_length` of the row a write claims a new key with (see [`claim`]); no stored item
-/// has it, and the write replaces it before it commits.
-const CLAIMED: i64 = -1;
-
 pub(super) async fn put(
     connection: &mut AnyConnection,
     dialect: Dialect,
@@ -42,14 +38,24 @@ pub(super) async fn put(
 ) -> Result<()> {
     let updates: Vec<(&str, Update)> = REPLACED_ITEM_COLUMNS.iter().map(|column| (*column, Update::Replace)).collect();
     let write_sql = format!("{INSERT_ITEM} {}", dialect.upsert("items", KEY, &updates));
-    let claim_sql = format!("{INSERT_ITEM} {}", dialect.ignore_existing(KEY, "item_key"));
+    let create_sql = format!("{INSERT_ITEM} {}", dialect.ignore_existing_reporting(KEY, "item_key"));
     let now = now.timestamp_millis();
     let mut totals = TotalsChanges::default();
     for IndexedItem { write: item, terms } in items {
         let namespace = join_namespace(&item.namespace);
+        let row = ItemRow {
+            item,
+            namespace: &namespace,
+            now,
+            index_length: terms.as_ref().map(|terms| i64::from(terms.length)),
+        };
         let mut stored = stored_index(connection, dialect, &item.tenant_id, &namespace, &item.key).await?;
+        let mut written = false;
         if stored.is_none() {
-            stored = claim(connection, dialect, &claim_sql, item, &namespace, now).await?;
+            match create(connection, dialect, &create_sql, &row).await? {
+                Some(found) => stored = found,
+                None => written = true,
+            }
         }
         if stored.is_some() && on_conflict == OnConflict::Keep {
             continue;
@@ -57,19 +63,9 @@ pub(super) async fn put(
         if let Some(Some(length)) = stored {
             unindex(connection, dialect, &mut totals, &item.tenant_id, &namespace, &item.key, length).await?;
         }
-        Statement::new(write_sql.clone())
-            .bind(&item.tenant_id)
-            .bind(namespace.as_str())
-            .bind(&item.key)
-            .bind(to_json(&item.value)?)
-            .bind(Param::OptionalBlob(item.blob.clone()))
-            .bind(now)
-            .bind(now)
-            .bind(item.expires_at.map(|expires_at| expires_at.timestamp_millis()))
-            .bind(item.ttl_seconds.map(ttl_millis))
-            .bind(terms.as_ref().map(|terms| i64::from(terms.length)))
-            .execute(connection, dialect)
-            .await?;
+        if !written {
+            row.statement(&write_sql)?.execute(connection, dialect).await?;
+        }
         if let Some(terms) = terms {
             // A round trip per posting would be one per distinct word: rows go in chunks.
             let postings: Vec<(&String, &u32)> = terms.frequencies.iter().collect();
@@ -110,35 +106,46 @@ async fn stored_index(
     row.map(|row| get::<Option<i64>>(&row, dialect, 1)).transpose()
 }
 
-/// Locks a key no row held when this transaction looked: inserts a claim row, unless another
-/// process's write created the key since (the insert waits for that write to end), then reads
-/// the key again, locked. `None` when the claim is this write's (the key is new), else what
-/// [`stored_index`] says of the row the other write committed. Without the claim, two processes
-/// writing one new key would both take it for new, and the later one would index its text
-/// over the other's postings.
-async fn claim(
+/// An item's row, as a write stores it.
+struct ItemRow<'a> {
+    item: &'a engram_types::ItemWrite,
+    namespace: &'a str,
+    now: i64,
+    index_length: Option<i64>,
+}
+
+impl ItemRow<'_> {
+    /// `sql` (an [`INSERT_ITEM`]) with this row bound.
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        let item = self.item;
+        Ok(Statement::new(sql.to_string())
+            .bind(&item.tenant_id)
+            .bind(self.namespace)
+            .bind(&item.key)
+            .bind(to_json(&item.value)?)
+            .bind(Param::OptionalBlob(item.blob.clone()))
+            .bind(self.now)
+            .bind(self.now)
+            .bind(item.expires_at.map(|expires_at| expires_at.timestamp_millis()))
+            .bind(item.ttl_seconds.map(ttl_millis))
+            .bind(self.index_length))
+    }
+}
+
+/// Creates a key no row held when this transaction looked: `None` when this insert made the
+/// row, else what [`stored_index`] says of the row another process's write created since (the
+/// insert waits for that write to end, then does nothing). Without this, both writes would
+/// take the key for new, and the later one would index its text over the other's postings.
+async fn create(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    claim_sql: &str,
-    item: &engram_types::ItemWrite,
-    namespace: &str,
-    now: i64,
-) -> Result<Option<Option<i64>>> {
-    Statement::new(claim_sql.to_string())
-        .bind(&item.tenant_id)
-        .bind(namespace)
-        .bind(&item.key)
-        .bind(to_json(&serde_json::Value::Null)?)
-        .bind(Param::OptionalBlob(None))
-        .bind(now)
-        .bind(now)
-        .bind(None::<i64>)
-        .bind(None::<i64>)
-        .bind(CLAIMED)
-        .execute(connection, dialect)
-        .await?;
-    let stored = stored_index(connection, dialect, &item.tenant_id, namespace, &item.key).await?;
-    Ok(if stored == Some(Some(CLAIMED)) { None } else { stored })
+    create_sql: &str,
+    row: &ItemRow<'_>,
+) -> Result<Option<Option<Option<i64>>>> {
+    if inserted(row.statement(create_sql)?, connection, dialect).await? {
+        return Ok(None);
+    }
+    Ok(Some(stored_index(connection, dialect, &row.item.tenant_id, row.namespace, &row.item.key).await?))
 }
 
 async fn unindex(

@@ -171,3 +171,25 @@ pub(super) async fn insert_returning(
         statement.execute(connection, dialect).await?.last_insert_id().ok_or_else(missing)
     }
 }
+
+/// Runs an `INSERT` of one row ending in [`Dialect::ignore_existing_reporting`]: whether it
+/// inserted its row (else the key existed, and nothing changed). Postgres returns a row only
+/// for an insert. sqlx asks MySQL for found rows, so there an insert and a no-op update both
+/// report one row; the no-op update sets `LAST_INSERT_ID(1)`, which the result carries (an
+/// insert into a table without an auto-increment column carries 0).
+pub(super) async fn inserted(
+    mut statement: Statement,
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+) -> Result<bool> {
+    if dialect.returns_generated_keys() {
+        statement.sql.push_str(" RETURNING 1");
+        Ok(statement.fetch_optional(connection, dialect).await?.is_some())
+    } else {
+        Ok(statement.execute(connection, dialect).await?.last_insert_id() != Some(EXISTED))
+    }
+}
+
+/// What `LAST_INSERT_ID` a MySQL insert ending in [`Dialect::ignore_existing_reporting`] sets
+/// when the key existed.
+const EXISTED: i64 = 1;
