@@ -12,6 +12,7 @@ query returns only items matching one of its terms (a vector search returns ever
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 import time
@@ -685,6 +686,54 @@ def test_expired_items_are_gone_for_every_read_and_sweep_deletes_them(make_store
     store.memory_call("sweep_expired", {"now": datetime.now(timezone.utc) + timedelta(minutes=11)})
     assert store.get(("omit", "later"), "l") is None
     assert store.get(("omit", "control"), "c").value == {"data": "keep"}
+
+
+def test_the_ttl_sweeper_deletes_expired_items_in_the_background(make_store: Callable[..., Client],
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="engram.integrations.langgraph")
+    client = make_store(ttl={"default_ttl": 10, "sweep_interval_minutes": 0.001})  # every 60 ms
+    store = client.store
+    client.put(("sweep",), "gone", {"data": "x"}, ttl=0.2 / 60)
+    client.put(("sweep",), "kept", {"data": "y"})
+    sweep, failures = store.sweep_ttl, []
+
+    def first_sweep_fails() -> int:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the database went away")
+        return sweep()
+
+    store.sweep_ttl = first_sweep_fails  # type: ignore[method-assign]
+    done = store.start_ttl_sweeper()
+    assert store.start_ttl_sweeper() is done, "one sweeper per store"
+
+    def logged(text: str) -> bool:
+        return any(text in record.getMessage() for record in caplog.records)
+
+    deadline = time.monotonic() + 60
+    while not logged("deleted 1 expired items"):
+        assert time.monotonic() < deadline, f"no sweep deleted the expired item: {caplog.records}"
+        time.sleep(0.02)
+    assert logged("TTL sweep failed"), "the failed sweep is logged, and the next one still ran"
+    assert sweep() == 0, "already swept"
+    assert client.get(("sweep",), "kept").value == {"data": "y"}
+    assert store.stop_ttl_sweeper(timeout=60)
+    assert done.result(timeout=60) is None
+    assert make_store().store.start_ttl_sweeper().done(), "without a ttl config there is nothing to sweep for"
+
+
+def test_the_ttl_sweeper_stops_with_its_store(tmp_path: Path) -> None:
+    with EngramStore.from_conn_string(str(tmp_path / "store.db"), ttl={"default_ttl": 1}) as store:
+        done = store.start_ttl_sweeper()
+        assert not done.done()
+    assert done.result(timeout=60) is None
+
+    async def main() -> None:
+        async with EngramStore.afrom_conn_string(str(tmp_path / "store.db"), ttl={"default_ttl": 1}) as store:
+            done = store.start_ttl_sweeper(sweep_interval_minutes=0.001)
+        assert done.result(timeout=60) is None
+
+    asyncio.run(main())
 
 
 # --- isolation, opening, graphs, async ----------------------------------------------------

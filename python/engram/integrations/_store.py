@@ -17,9 +17,12 @@ write of a key winning.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
@@ -50,6 +53,8 @@ from engram.types import Item as EngramItem
 # older langgraph-checkpoint releases have none (nor did their stores check there).
 _validate_op: Optional[Callable[[Op], None]] = getattr(langgraph.store.base, "validate_op_namespace", None)
 
+_logger = logging.getLogger("engram.integrations.langgraph")
+
 ROOT = ("langgraph", "store")
 """The labels every store namespace sits under."""
 
@@ -79,8 +84,9 @@ class EngramStore(BaseStore):
     `ttl` is LangGraph's `TTLConfig`: ``default_ttl`` (minutes) for `put` without a ``ttl``, and
     ``refresh_on_read`` (default True) for `get`/`search` without ``refresh_ttl``: a read that
     refreshes restarts the returned items' time. Expired items are gone for every read at once;
-    `sweep_ttl` deletes them (``sweep_interval_minutes`` is not used: nothing sweeps in the
-    background). Engram's errors propagate (``InvalidInputError`` is a ``ValueError``)."""
+    `sweep_ttl` deletes them, and `start_ttl_sweeper` runs it every ``sweep_interval_minutes``
+    in the background, as LangGraph's own stores do. Engram's errors propagate
+    (``InvalidInputError`` is a ``ValueError``)."""
 
     supports_ttl = True
 
@@ -96,6 +102,9 @@ class EngramStore(BaseStore):
         self.tenant_id = tenant_id
         self.index = list(DEFAULT_INDEX if index is None else index)
         self.ttl_config = ttl
+        self._sweeper: Optional[threading.Thread] = None
+        self._sweeper_stop = threading.Event()
+        self._sweeper_done: Future[None] = Future()
 
     # --- opening ------------------------------------------------------------------------
 
@@ -112,9 +121,11 @@ class EngramStore(BaseStore):
         """A store on `conn_string`: a SQLite path (``":memory:"`` for a private in-memory
         store), or a ``postgres://`` / ``mysql://`` DSN. Closed on exit."""
         memory = Memory(**_open_arguments(conn_string))
+        store = cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
         try:
-            yield cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
+            yield store
         finally:
+            store.stop_ttl_sweeper()
             memory.close()
 
     @classmethod
@@ -129,9 +140,11 @@ class EngramStore(BaseStore):
     ) -> AsyncIterator["EngramStore"]:
         """`from_conn_string` for asyncio: the store runs on an ``AsyncMemory``."""
         memory = AsyncMemory(**_open_arguments(conn_string))
+        store = cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
         try:
-            yield cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
+            yield store
         finally:
+            await asyncio.to_thread(store.stop_ttl_sweeper)
             await memory.close()
 
     def setup(self) -> None:
@@ -164,6 +177,53 @@ class EngramStore(BaseStore):
         """`sweep_ttl` for asyncio."""
         return _items_deleted(await acall_memory(self.memory, lambda memory: memory.sweep_expired(),
                                                  lambda memory: memory.sweep_expired()))
+
+    def start_ttl_sweeper(self, sweep_interval_minutes: Optional[float] = None) -> "Future[None]":
+        """Starts a daemon thread running `sweep_ttl` every `sweep_interval_minutes` (else the
+        ``ttl`` config's, else 5), as LangGraph's `SqliteStore` does, and returns a future done
+        when it stops: `stop_ttl_sweeper`, cancelling the future, or the end of a
+        `from_conn_string` block. A failed sweep is logged and the next one runs. Without a
+        ``ttl`` config there is nothing to sweep for: the future is done at once. While a
+        sweeper runs, starting it again returns its future."""
+        if self._sweeper is not None and self._sweeper.is_alive():
+            return self._sweeper_done
+        future: Future[None] = Future()
+        if not self.ttl_config:
+            future.set_result(None)
+            return future
+        future.add_done_callback(lambda done: self._sweeper_stop.set() if done.cancelled() else None)
+        interval = float(sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5) * 60
+        self._sweeper_stop.clear()
+
+        def sweep_until_stopped() -> None:
+            while not self._sweeper_stop.wait(interval):
+                try:
+                    swept = self.sweep_ttl()
+                except Exception:
+                    _logger.exception("engram: the store's TTL sweep failed")
+                    continue
+                if swept:
+                    _logger.info("engram: the store's TTL sweep deleted %d expired items", swept)
+            if not future.done():
+                future.set_result(None)
+
+        self._sweeper = threading.Thread(target=sweep_until_stopped, name="engram-ttl-sweeper", daemon=True)
+        self._sweeper_done = future
+        self._sweeper.start()
+        return future
+
+    def stop_ttl_sweeper(self, timeout: Optional[float] = None) -> bool:
+        """Stops the sweeper `start_ttl_sweeper` started, waiting at most `timeout` seconds
+        (forever when None) for a sweep under way; True when no sweeper runs any more."""
+        sweeper = self._sweeper
+        if sweeper is None:
+            return True
+        self._sweeper_stop.set()
+        sweeper.join(timeout)
+        if sweeper.is_alive():
+            return False
+        self._sweeper = None
+        return True
 
     # --- planning -----------------------------------------------------------------------------
 
