@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import socket
 from pathlib import Path
 from typing import Annotated, Any, AsyncIterator, Dict, List, TypedDict
 
@@ -19,7 +20,7 @@ from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES  # no
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 
 from conftest import report_figures, server_kwargs  # noqa: E402
-from engram import AsyncMemory, Memory  # noqa: E402
+from engram import AsyncMemory, BackendUnavailableError, Memory  # noqa: E402
 from engram.integrations.langgraph import EngramCheckpointer  # noqa: E402
 
 BACKENDS = ["sqlite", "postgres", "mysql"]
@@ -119,3 +120,37 @@ def test_a_compiled_graph_resumes_its_thread_from_engram(tmp_path: Path) -> None
             return list(result["steps"])
 
     assert asyncio.run(run_async()) == ["step 1", "step 2", "step 3"]
+
+
+def test_opening_for_asyncio_leaves_the_event_loop_running() -> None:
+    """`afrom_conn_string` connects on a worker thread: here to a server that accepts and never
+    answers, for the whole connect timeout, while the loop keeps ticking."""
+    from engram.integrations.langgraph import EngramStore
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    dsn = f"postgres://u@127.0.0.1:{silent.getsockname()[1]}/x?connect_timeout=1"
+
+    async def main() -> None:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        for opener in (EngramCheckpointer.afrom_conn_string, EngramStore.afrom_conn_string):
+            before = ticks
+            with pytest.raises(BackendUnavailableError):
+                async with opener(dsn):
+                    pass
+            assert ticks - before >= 10, f"{opener.__qualname__}: the loop ticked {ticks - before} times in a 1 s open"
+        ticker.cancel()
+
+    try:
+        asyncio.run(main())
+    finally:
+        silent.close()

@@ -18,6 +18,7 @@ over ``Memory`` and an async twin over ``AsyncMemory``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Dict, List, Optional, Tuple, cast
@@ -106,7 +107,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
     @asynccontextmanager
     async def afrom_conn_string(cls, conn_string: str, *, tenant_id: str = "default") -> AsyncIterator["EngramCheckpointer"]:
         """`from_conn_string` for asyncio: the async methods run on an ``AsyncMemory``."""
-        async_memory = AsyncMemory(**_open_arguments(conn_string))
+        async_memory = await _open_async(conn_string)
         try:
             yield cls(async_memory=async_memory, tenant_id=tenant_id)
         finally:
@@ -466,6 +467,13 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         else:
             current_version = int(current.split(".")[0])
         return f"{current_version + 1:032}.{random.random():016}"
+
+
+async def _open_async(conn_string: str) -> AsyncMemory:
+    """An ``AsyncMemory`` on `conn_string`, opened on a worker thread: opening connects and
+    migrates (a server may take its whole connect timeout), which must not block the loop."""
+    arguments = _open_arguments(conn_string)
+    return await asyncio.to_thread(lambda: AsyncMemory(**arguments))
 
 
 def _open_arguments(conn_string: str) -> Dict[str, Any]:

@@ -44,7 +44,7 @@ from langgraph.store.base import (
 )
 
 from engram import AsyncMemory, Memory
-from engram.integrations._checkpoint import _open_arguments
+from engram.integrations._checkpoint import _open_arguments, _open_async
 from engram.integrations.langchain import AnyMemory, acall_memory, call_memory
 from engram.types import FoundItem, ItemInput, ItemQuery, ItemSearch, NamespaceQuery, Receipt
 from engram.types import Item as EngramItem
@@ -139,7 +139,7 @@ class EngramStore(BaseStore):
         ttl: Optional[TTLConfig] = None,
     ) -> AsyncIterator["EngramStore"]:
         """`from_conn_string` for asyncio: the store runs on an ``AsyncMemory``."""
-        memory = AsyncMemory(**_open_arguments(conn_string))
+        memory = await _open_async(conn_string)
         store = cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
         try:
             yield store
