@@ -5,9 +5,10 @@ times the same operation on both `--repeat` times (in alternating blocks of cons
 `time_alternating`), and prints the medians and the ratio peer / engram (above 1: engram is faster). Comparisons (`--only NAME`, repeatable):
 
   history       reading a 2,000-message chat session: `EngramChatMessageHistory.messages` (window
-                2,000) vs langchain_community's `SQLChatMessageHistory.messages` (SQLAlchemy), on
-                a new history object (every message built) and again on the same one (engram
-                checks the window's sequences and reuses the messages it built)
+                2,000) vs langchain_community's `SQLChatMessageHistory.messages` (SQLAlchemy): a
+                first read (a new memory object, every message built), and a read by a new
+                history over the same memory, as `RunnableWithMessageHistory` makes one per call
+                (engram lists the window's sequences and reuses the messages built before)
   checkpointer  `put` of a checkpoint and `get_tuple` of a thread's latest one (with its pending
                 writes), on a thread of 500 checkpoints: `EngramCheckpointer` vs LangGraph's
                 `SqliteSaver`, both on SQLite files
@@ -133,13 +134,19 @@ def compare_history(settings: Settings, directory: Path) -> List[Row]:
         engram_read, peer_read = engram_history.messages, peer_history.messages
         if [message.content for message in engram_read] != [message.content for message in peer_read]:
             raise AssertionError("engram and SQLChatMessageHistory read different histories")
+        # A first read builds every message: each one on a memory object of its own (opened
+        # untimed), whose histories have built nothing yet.
+        unused = [Memory(path=directory / "engram-history.db") for _ in range(settings.repeat + 1)]
+        opened = list(unused)
         rows = []
         for operation, engram_read in (
+            (f"read {count} messages, first read", lambda: EngramChatMessageHistory(unused.pop(), scope, window=count).messages),
             (f"read {count} messages, new history", lambda: EngramChatMessageHistory(memory, scope, window=count).messages),
-            (f"read {count} messages again", lambda: engram_history.messages),
         ):
             engram_seconds, peer_seconds = time_alternating(engram_read, lambda: peer_history.messages, settings.repeat)
             rows.append(Row("history", operation, "SQLChatMessageHistory (SQLite)", engram_seconds, peer_seconds))
+        for other in opened:
+            other.close()
         peer_history.engine.dispose()
     return rows
 

@@ -99,7 +99,7 @@ impl Drop for Core {
 /// `embedder(texts) -> vectors` fills the vectors of records written without one and the
 /// query vector of a packet request (see `engram.embeddings.LocalEmbedder`).
 /// Use as a context manager, or call `close()`.
-#[pyclass(frozen, module = "engram")]
+#[pyclass(frozen, weakref, module = "engram")]
 #[derive(Debug)]
 pub struct Memory {
     core: Core,
@@ -409,7 +409,7 @@ impl Memory {
 /// `Memory` for asyncio: the same constructor and methods, each returning an awaitable. Store
 /// work runs on engram's own threads, so the event loop never blocks and many calls overlap.
 /// Use with `async with`, or `await close()`.
-#[pyclass(frozen, module = "engram")]
+#[pyclass(frozen, weakref, module = "engram")]
 #[derive(Debug)]
 pub struct AsyncMemory {
     core: Core,

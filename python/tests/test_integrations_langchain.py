@@ -230,7 +230,7 @@ def test_a_read_builds_only_the_messages_it_has_not_seen(mem: Memory, scope: Sco
     # event lands in its place in time, and another history's clear empties the window.
     mem.delete_event(scope, answer)
     assert [message.content for message in history.messages] == ["turn 3", "turn 4", "turn 5", "turn 7"]
-    assert builds.taken() == 1
+    assert builds.taken() == 0  # "turn 3" was built by the first read, and kept
     add(AIMessage(content="late answer"), 5.5)
     assert [message.content for message in history.messages] == ["turn 4", "turn 5", "late answer", "turn 7"]
     assert builds.taken() == 1
@@ -238,6 +238,30 @@ def test_a_read_builds_only_the_messages_it_has_not_seen(mem: Memory, scope: Sco
     assert history.messages == [] and builds.taken() == 0
     history.add_user_message("after the clear")
     assert [message.content for message in history.messages] == ["after the clear"]
+
+
+def test_histories_over_one_memory_share_the_messages_they_built(mem: Memory, scope: Scope,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    builds = CountingBuilds(monkeypatch)
+    EngramChatMessageHistory(mem, scope).add_messages([HumanMessage(content=f"turn {index}") for index in range(10)])
+    first = EngramChatMessageHistory(mem, scope, window=10).messages
+    assert builds.taken() == 10
+    # A history made per request, as RunnableWithMessageHistory makes them, builds nothing again.
+    again = EngramChatMessageHistory(mem, scope, window=5).messages
+    assert builds.taken() == 0 and all(message is first[5 + index] for index, message in enumerate(again))
+    # Past the capacity, the first built go first, and are built again when a window holds them.
+    monkeypatch.setattr(langchain_integration, "MESSAGE_CACHE_CAPACITY", 4)
+    other_scope = {**scope, "session_id": "small"}
+    with Memory(in_memory=True) as small:
+        EngramChatMessageHistory(small, other_scope).add_messages([AIMessage(content=f"m{index}") for index in range(6)])
+        window = EngramChatMessageHistory(small, other_scope, window=6)
+        assert [message.content for message in window.messages] == [f"m{index}" for index in range(6)]
+        assert builds.taken() == 6
+        sequences = small.list_event_sequences({"scope": other_scope, "session_wide": True})
+        assert sorted(langchain_integration.built_messages(small).messages) == sorted(sequences[:4])  # the newest
+        assert [message.content for message in window.messages] == [f"m{index}" for index in range(6)]
+        assert builds.taken() == 2  # m0 and m1 were dropped
+    assert builds.taken() == 0 and EngramChatMessageHistory(mem, scope, window=10).messages == first
 
 
 def test_a_window_that_changes_between_the_two_reads_is_read_whole(mem: Memory, scope: Scope) -> None:
@@ -424,6 +448,6 @@ def test_compare_peers_history_smoke() -> None:
         [sys.executable, str(REPO / "python" / "scripts" / "compare_peers.py"), "--smoke", "--only", "history"],
         capture_output=True, text=True, timeout=300, cwd=REPO)
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    new, again = [line for line in finished.stdout.splitlines() if line.startswith("history")]
-    assert "read 50 messages, new history" in new and "read 50 messages again" in again
-    assert all("SQLChatMessageHistory" in row and row.endswith("x") for row in (new, again))
+    first, new = [line for line in finished.stdout.splitlines() if line.startswith("history")]
+    assert "read 50 messages, first read" in first and "read 50 messages, new history" in new
+    assert all("SQLChatMessageHistory" in row and row.endswith("x") for row in (first, new))

@@ -36,7 +36,10 @@ written by other code (a payload without a LangChain `type`) read back by their 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import threading
+import weakref
 from typing import (
     Any, Awaitable, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast,
 )
@@ -300,6 +303,44 @@ def resolve_scope(source: ScopeSource, config: Optional[RunnableConfig]) -> Scop
 # --- the chat message history -----------------------------------------------------------
 
 
+MESSAGE_CACHE_CAPACITY = 20_000
+"""How many built messages `BuiltMessages` keeps per memory object."""
+
+
+class BuiltMessages:
+    """The messages histories built from events, by event sequence, for one memory object (one
+    store: sequences are unique in it), shared by every `EngramChatMessageHistory` over it. At
+    most `capacity` are kept; past it, the first built go first (older events leave windows
+    first). A message dropped while a window still holds its event is built again when read."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.messages: Dict[int, BaseMessage] = {}
+        self._lock = threading.Lock()
+
+    def add(self, built: Mapping[int, BaseMessage]) -> None:
+        with self._lock:
+            self.messages.update(built)
+            excess = len(self.messages) - self.capacity
+            if excess > 0:
+                for sequence in list(itertools.islice(self.messages, excess)):
+                    del self.messages[sequence]
+
+
+_built_by_memory: "weakref.WeakKeyDictionary[Any, BuiltMessages]" = weakref.WeakKeyDictionary()
+_built_by_memory_lock = threading.Lock()
+
+
+def built_messages(memory: AnyMemory) -> BuiltMessages:
+    """The `BuiltMessages` of `memory`, made on first use (with `MESSAGE_CACHE_CAPACITY`) and
+    gone with it."""
+    with _built_by_memory_lock:
+        built = _built_by_memory.get(memory)
+        if built is None:
+            built = _built_by_memory[memory] = BuiltMessages(MESSAGE_CACHE_CAPACITY)
+        return built
+
+
 class EngramChatMessageHistory(BaseChatMessageHistory):
     """A LangChain chat message history kept as engram events of one session.
 
@@ -314,13 +355,15 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
     10,000 by default), all or none. `clear` deletes every event of the session, of every run and
     kind, whoever wrote it, with their index rows.
 
-    A history builds each message once and keeps the window's messages by event sequence (events
-    never change, and a sequence is never reused). Every read still asks the store which events
-    the window holds, from its index alone, so it sees what other writers added or deleted; it
-    then reads only the events it has not built yet. In an agent loop that reads the history,
-    adds a turn and reads again, a read costs the new messages, not the window. The messages of
-    two reads are the same objects: treat them as read-only, as with LangChain's in-memory
-    history (`copy()` one to change it).
+    Each message is built once: built messages are kept by event sequence (events never change,
+    and a sequence is never reused), shared by every history over the same memory object (see
+    `BuiltMessages`), so a history made per request, as `RunnableWithMessageHistory` makes them,
+    finds what the last one built. Every read still asks the store which events the window holds,
+    from its index alone, so it sees what other writers added or deleted; it then reads only the
+    events no history has built yet. In an agent loop that reads the history, adds a turn and
+    reads again, a read costs the new messages, not the window. The messages of two reads are
+    the same objects: treat them as read-only, as with LangChain's in-memory history (`copy()`
+    one to change it).
     """
 
     def __init__(self, memory: AnyMemory, scope: Scope, *, window: int = 100) -> None:
@@ -329,8 +372,6 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         self.memory = memory
         self.scope = scope
         self.window = window
-        # The window's messages as of the last read, by event sequence.
-        self._built: Dict[int, BaseMessage] = {}
 
     def _query(self) -> EventQuery:
         return {"scope": self.scope, "session_wide": True, "kinds": HISTORY_EVENT_KINDS, "limit": self.window}
@@ -338,27 +379,29 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
     def _read(self) -> Generator[Tuple[str, EventQuery], Any, List[BaseMessage]]:
         """The plan of a read (run by `messages` and `aget_messages`): it yields (the `Memory`
         method, its query) for each store call and is sent the result. First the window's
-        sequences, newest first; then, if some events are new to this history, the newest
-        events down to the oldest new one, in one read. Should the window have changed between
+        sequences, newest first; then, if no history over this memory has built some of those
+        events' messages yet, the newest events down to the oldest such one, in one read. Should the window have changed between
         the two reads, it is read whole, in one read."""
         query = self._query()
         sequences: List[int] = yield ("list_event_sequences", query)
-        known = self._built
-        fresh: Dict[int, BaseMessage] = {}
-        unknown = [index for index, sequence in enumerate(sequences) if sequence not in known]
+        shared = built_messages(self.memory)
+        # Looked up once: another thread's read may drop messages from the shared ones meanwhile.
+        known = [shared.messages.get(sequence) for sequence in sequences]
+        unknown = [index for index, message in enumerate(known) if message is None]
         if unknown:
             head = unknown[-1] + 1
             events: List[Event] = yield ("list_events", {**query, "limit": head, "with_sequences": True})
             if [event.get("sequence") for event in events] != sequences[:head]:
                 events = yield ("list_events", {**query, "with_sequences": True})
                 sequences = [event["sequence"] for event in events]
-            fresh = {event["sequence"]: event_to_message(event) for event in events
-                     if event["sequence"] not in known}
-        if not fresh and len(known) == len(sequences):
-            return [known[sequence] for sequence in reversed(sequences)]  # the same window
-        built = {sequence: fresh[sequence] if sequence in fresh else known[sequence] for sequence in sequences}
-        self._built = built
-        return [built[sequence] for sequence in reversed(sequences)]
+                known = [shared.messages.get(sequence) for sequence in sequences]
+            # The events read are the window's newest, in the order of `known` (newest first);
+            # kept oldest first, so that the oldest go first.
+            fresh = {event["sequence"]: event_to_message(event)
+                     for event, message in reversed(list(zip(events, known))) if message is None}
+            shared.add(fresh)
+            known = [message if message is not None else fresh[sequence] for sequence, message in zip(sequences, known)]
+        return cast(List[BaseMessage], known[::-1])
 
     @property
     def messages(self) -> List[BaseMessage]:  # type: ignore[override]  # LangChain declares an attribute; here it is a read of the store
@@ -409,14 +452,12 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         """Deletes every event of the session."""
         request = self._forget()
         call_memory(self.memory, lambda memory: memory.forget(request), lambda memory: memory.forget(request))
-        self._built = {}
 
     async def aclear(self) -> None:
         """`clear`, without blocking the event loop."""
         request = self._forget()
         await acall_memory(self.memory, lambda memory: memory.forget(request),
                            lambda memory: memory.forget(request))
-        self._built = {}
 
 
 # --- the context injector ---------------------------------------------------------------
