@@ -53,8 +53,8 @@ pub(super) async fn put(
         let mut written = false;
         if stored.is_none() {
             match create(connection, dialect, &create_sql, &row).await? {
-                Some(found) => stored = found,
-                None => written = true,
+                Creation::Inserted => written = true,
+                Creation::Existing(found) => stored = found,
             }
         }
         if stored.is_some() && on_conflict == OnConflict::Keep {
@@ -132,20 +132,29 @@ impl ItemRow<'_> {
     }
 }
 
-/// Creates a key no row held when this transaction looked: `None` when this insert made the
-/// row, else what [`stored_index`] says of the row another process's write created since (the
-/// insert waits for that write to end, then does nothing). Without this, both writes would
-/// take the key for new, and the later one would index its text over the other's postings.
+/// What [`create`] found.
+enum Creation {
+    /// Its insert made the row.
+    Inserted,
+    /// Another process's write created the key since: what [`stored_index`] says of its row.
+    Existing(Option<Option<i64>>),
+}
+
+/// Creates a key no row held when this transaction looked. Another process's write may be
+/// creating it too: then the insert waits for that write to end and does nothing, and the row
+/// is read again, locked. Without this, both writes would take the key for new, and the later
+/// one would index its text over the other's postings.
 async fn create(
     connection: &mut AnyConnection,
     dialect: Dialect,
     create_sql: &str,
     row: &ItemRow<'_>,
-) -> Result<Option<Option<Option<i64>>>> {
+) -> Result<Creation> {
     if inserted(row.statement(create_sql)?, connection, dialect).await? {
-        return Ok(None);
+        return Ok(Creation::Inserted);
     }
-    Ok(Some(stored_index(connection, dialect, &row.item.tenant_id, row.namespace, &row.item.key).await?))
+    let stored = stored_index(connection, dialect, &row.item.tenant_id, row.namespace, &row.item.key).await?;
+    Ok(Creation::Existing(stored))
 }
 
 async fn unindex(
