@@ -380,8 +380,8 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         """The plan of a read (run by `messages` and `aget_messages`): it yields (the `Memory`
         method, its query) for each store call and is sent the result. First the window's
         sequences, newest first; then, if no history over this memory has built some of those
-        events' messages yet, the newest events down to the oldest such one, in one read. Should the window have changed between
-        the two reads, it is read whole, in one read."""
+        events' messages yet, the newest events down to the oldest such one, in one read. Should
+        the window have changed between the two reads, it is read whole, in one read."""
         query = self._query()
         sequences: List[int] = yield ("list_event_sequences", query)
         shared = built_messages(self.memory)
