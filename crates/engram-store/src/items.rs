@@ -74,6 +74,15 @@ impl ItemScan {
         prefix_range(&self.namespace)
     }
 
+    /// Reads the next page and moves the cursor past it: the rows, and whether the scan has
+    /// nothing after them.
+    fn next_page<S: Store + ?Sized>(&mut self, store: &S) -> Result<(Vec<Item>, bool)> {
+        let rows = store.scan_items(self)?;
+        let exhausted = rows.len() < self.limit as usize;
+        self.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
+        Ok((rows, exhausted))
+    }
+
     /// Whether a stored (namespace, key) is one this scan selects (the in-memory store's filter;
     /// SQL backends say the same in their `WHERE`).
     pub fn selects(&self, namespace: &str, key: &str) -> bool {
@@ -118,9 +127,7 @@ fn children_of<S: Store + ?Sized>(
     scan.without_blobs = query.without_blobs;
     let mut found = Vec::new();
     loop {
-        let rows = store.scan_items(&scan)?;
-        let exhausted = rows.len() < scan.limit as usize;
-        scan.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
+        let (rows, exhausted) = scan.next_page(store)?;
         found.extend(rows);
         if exhausted {
             return Ok(found);
@@ -182,9 +189,7 @@ impl<S: Store + ?Sized> Items for S {
         let mut scan = ItemScan::from_query(query, crate::prepare::now(), page);
         let mut found = Vec::new();
         loop {
-            let rows = self.scan_items(&scan)?;
-            let exhausted = rows.len() < scan.limit as usize;
-            scan.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
+            let (rows, exhausted) = scan.next_page(self)?;
             found.extend(rows.into_iter().filter(|item| query.matches(item)));
             if exhausted || found.len() >= wanted {
                 break;
@@ -210,9 +215,7 @@ impl<S: Store + ?Sized> Items for S {
         scan.without_blobs = true;
         let mut receipt = Receipt::default();
         loop {
-            let rows = self.scan_items(&scan)?;
-            let exhausted = rows.len() < scan.limit as usize;
-            scan.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
+            let (rows, exhausted) = scan.next_page(self)?;
             let doomed: Vec<(String, String)> = rows
                 .into_iter()
                 .filter(|item| query.matches(item))

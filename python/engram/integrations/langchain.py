@@ -78,14 +78,17 @@ from engram.types import (
 
 __all__ = [
     "AnyMemory",
+    "BuiltMessages",
     "EngramChatMessageHistory",
     "EngramContextInjector",
     "HISTORY_EVENT_KINDS",
     "InjectorInput",
     "MEMORY_CONTEXT_MESSAGE_ID",
+    "MESSAGE_CACHE_CAPACITY",
     "ScopeSource",
     "content_text",
     "event_to_message",
+    "built_messages",
     "message_to_event",
     "scope_from_config",
 ]
@@ -304,7 +307,8 @@ def resolve_scope(source: ScopeSource, config: Optional[RunnableConfig]) -> Scop
 
 
 MESSAGE_CACHE_CAPACITY = 20_000
-"""How many built messages `BuiltMessages` keeps per memory object."""
+"""How many built messages `BuiltMessages` keeps per memory object (read when a memory's first
+history reads: set it before that)."""
 
 
 class BuiltMessages:

@@ -77,18 +77,18 @@ pub(super) fn explain(connection: &Connection, request: &FetchRequest) -> Result
         Selector::Sequences(sequences) => vec![sequences_query(request, sequences)?],
         Selector::Newest | Selector::MostImportant => range_queries(request).into_iter().map(Query::from).collect(),
     };
-    let mut plans = Vec::new();
-    for query in queries {
-        let params: Vec<&dyn ToSql> = query.params.iter().map(|value| value as &dyn ToSql).collect();
-        plans.extend(plan(connection, &query.sql, &params)?);
-    }
-    Ok(plans)
+    plans(connection, queries)
 }
 
 /// `EXPLAIN QUERY PLAN` of every statement `fetch_sequences` runs for a range request.
 pub(super) fn explain_sequences(connection: &Connection, request: &FetchRequest) -> Result<Vec<String>> {
+    plans(connection, sequence_range_queries(request).into_iter().map(Query::from).collect())
+}
+
+/// The `detail` lines of every query's plan, in order.
+fn plans(connection: &Connection, queries: Vec<Query>) -> Result<Vec<String>> {
     let mut plans = Vec::new();
-    for query in sequence_range_queries(request).into_iter().map(Query::from) {
+    for query in queries {
         let params: Vec<&dyn ToSql> = query.params.iter().map(|value| value as &dyn ToSql).collect();
         plans.extend(plan(connection, &query.sql, &params)?);
     }
