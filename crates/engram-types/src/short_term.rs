@@ -66,8 +66,10 @@ impl ShortTermUpdate {
         if let Some(quotes) = &self.key_quotes {
             state.key_quotes.clone_from(quotes);
         }
+        // The consolidation cursor only moves forward: a late writer cannot make events
+        // already consolidated look new again.
         if let Some(until) = self.consolidated_until {
-            state.consolidated_until = Some(until);
+            state.consolidated_until = Some(state.consolidated_until.map_or(until, |current| current.max(until)));
         }
         state.updated_at = Some(self.updated_at.unwrap_or(now));
     }

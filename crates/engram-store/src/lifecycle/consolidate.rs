@@ -8,8 +8,10 @@ use engram_types::{
 };
 
 use super::{PAGE, Summarizer, summarize};
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
+use crate::maintenance::ScanRequest;
 use crate::prepare;
+use crate::record::{Record, RecordKind};
 use crate::store::{Store, StoreExt};
 
 /// The rolling summary keeps the newest this many bytes of consolidated summaries.
@@ -46,9 +48,10 @@ pub(super) fn consolidate(
         return Ok(Consolidation { short_term, ..Consolidation::default() });
     };
     let importance = events.iter().map(|event| event.importance).fold(0.0, f64::max);
-    let episode = store.append_episode(EpisodeInput {
+    let episode_id = episode_id(scope, &first.event_id);
+    let written = store.append_episode(EpisodeInput {
         scope: scope.clone(),
-        episode_id: None,
+        episode_id: Some(episode_id.clone()),
         start_ts: first.ts,
         end_ts: last.ts,
         summary: summary.summary.clone(),
@@ -61,7 +64,12 @@ pub(super) fn consolidate(
         scope_level: engram_types::ScopeLevel::User,
         expires_at: None,
         embedding: None,
-    })?;
+    });
+    let episode = match written {
+        Ok(episode) => episode,
+        Err(error) if error.kind() == ErrorKind::Conflict => return lost_race(store, scope, &episode_id),
+        Err(error) => return Err(error),
+    };
     let mut update = ShortTermUpdate::new(scope.clone());
     update.rolling_summary = Some(rolled(short_term.rolling_summary.as_deref(), &summary.summary));
     let mut quotes = short_term.key_quotes.clone();
@@ -74,6 +82,43 @@ pub(super) fn consolidate(
     update.updated_at = request.now.map(prepare::normalize_time);
     let short_term = store.update_short_term(update)?;
     Ok(Consolidation { consumed: u32::try_from(events.len()).unwrap_or(u32::MAX), episode: Some(episode), short_term })
+}
+
+/// The episode of the consolidation that starts at `first_event_id`: every consolidation that
+/// read the same cursor names the same episode, so of racing calls (threads, processes, hosts)
+/// one writes it and the others meet a `Conflict`. Hashed because the parts may exceed the id
+/// limit; stable across versions and platforms (FNV-1a, 64 bits: ids only need to differ
+/// among one tenant's consolidations).
+fn episode_id(scope: &engram_types::Scope, first_event_id: &str) -> String {
+    let parts = [&scope.user_id, &scope.agent_id, &scope.session_id, first_event_id];
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("consolidation-{hash:016x}")
+}
+
+/// Another call consolidated these events first: nothing is consumed twice. The session's
+/// cursor is moved to the end of that call's episode, so a call that died between writing
+/// its episode and its short-term state does not hold consolidation back (the cursor only
+/// moves forward, so this cannot undo a later consolidation).
+fn lost_race(store: &dyn Store, scope: &engram_types::Scope, episode_id: &str) -> Result<Consolidation> {
+    let mut scan = ScanRequest::new(RecordKind::Episode, 1);
+    scan.tenant_id = Some(scope.tenant_id.clone());
+    scan.ids = vec![episode_id.to_string()];
+    let mut update = ShortTermUpdate::new(scope.clone());
+    update.consolidated_until = store.scan(&scan)?.into_iter().find_map(|fetched| match fetched.record {
+        Record::Episode(episode) => Some(episode.end_ts),
+        _ => None,
+    });
+    let short_term = match update.consolidated_until {
+        Some(_) => store.update_short_term(update)?,
+        None => store.get_short_term(scope)?,
+    };
+    Ok(Consolidation { short_term, ..Consolidation::default() })
 }
 
 /// The session's events older than the window's oldest turn and newer than the last

@@ -39,11 +39,13 @@ pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<M
     let mut omitted = std::mem::take(&mut gathered.omitted);
     if let Some(recall) = gathered.sections.get_mut(&Section::Recall) {
         let window_ids: HashSet<&str> = gathered.window.iter().map(|event| event.event_id.as_str()).collect();
-        expand_recall(store, &request, recall, now, &window_ids, &mut omitted)?;
+        let considered = gathered.considered.entry(Section::Recall).or_default();
+        expand_recall(store, &request, recall, considered, now, &window_ids, &mut omitted)?;
     }
     let mut counts = ExplainCounts::default();
-    for (section, candidates) in &gathered.sections {
-        counts.candidates.insert(*section, u32::try_from(candidates.len()).unwrap_or(u32::MAX));
+    // Every candidate a section considered ends selected or omitted, once.
+    for (section, considered) in &gathered.considered {
+        counts.candidates.insert(*section, u32::try_from(considered.len()).unwrap_or(u32::MAX));
     }
     let scored = limit_candidates(&mut gathered.sections, &request, &mut omitted);
     let entries = entries(scored, &gathered, &request, now);
@@ -215,6 +217,7 @@ fn packet(
     let mut short_term = ShortTermMemory::default();
     let mut long_term = LongTermMemory::default();
     let mut insight = Vec::new();
+    let mut window = Vec::new();
     let mut citations = Vec::new();
     let mut selected = Vec::new();
     for (section, placed) in &assembly.placed {
@@ -228,11 +231,14 @@ fn packet(
                 }
                 Content::Summary(state) => short_term.rolling_summary.clone_from(&state.rolling_summary),
                 Content::Quotes(state) => short_term.key_quotes.clone_from(&state.key_quotes),
-                Content::Turn(event) => short_term.conversation_window.push(PacketItem {
-                    role: Some(event.role.clone()),
-                    session_id: Some(event.scope.session_id.clone()),
-                    ..base_item(item, event.ts)
-                }),
+                Content::Turn(event) => window.push((
+                    item.entry.rank,
+                    PacketItem {
+                        role: Some(event.role.clone()),
+                        session_id: Some(event.scope.session_id.clone()),
+                        ..base_item(item, event.ts)
+                    },
+                )),
                 Content::Record(candidate) => {
                     let packet_item = record_item(item, &candidate.record);
                     if !packet_item.sources.is_empty() {
@@ -253,7 +259,10 @@ fn packet(
             }
         }
     }
-    short_term.conversation_window.sort_by_key(|left| left.ts);
+    // Oldest first in write order: the window's rank counts from the newest turn, and turns
+    // written in one millisecond (a question and its answer) differ only by it.
+    window.sort_by_key(|(rank, _)| std::cmp::Reverse(*rank));
+    short_term.conversation_window = window.into_iter().map(|(_, item)| item).collect();
     let mut omissions = BTreeMap::new();
     for item in &omitted {
         *omissions.entry(item.reason).or_insert(0) += 1;

@@ -123,6 +123,8 @@ pub(super) struct Gathered {
     pub window: Vec<Event>,
     pub sections: BTreeMap<Section, Vec<Candidate>>,
     pub omitted: Vec<OmittedItem>,
+    /// The ids each scored section considered, whatever became of them: its candidates.
+    pub considered: BTreeMap<Section, BTreeSet<String>>,
     pub capped_terms: BTreeSet<String>,
     /// Current (indexed) facts in the scope's fact spaces, when a read told (policy guard).
     pub fact_documents: Option<u64>,
@@ -232,6 +234,7 @@ pub(super) fn gather(
             }
         }
 
+        gathered.considered.insert(section, found.keys().cloned().collect());
         let mut kept = Vec::new();
         for candidate in found.into_values() {
             match exclusion(request, &candidate, now, &window_ids) {

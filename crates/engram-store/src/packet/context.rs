@@ -1,7 +1,7 @@
 //! Context expansion: a recalled turn comes with its neighbours in its session, so an answer
 //! arrives with the question it answered, and a question with its answer.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use engram_types::{BuildRequest, EventKind, OmittedItem, Section, Timestamp};
 
@@ -18,10 +18,12 @@ const CONTEXT_SHARE: f64 = 0.9;
 /// before and after it in the same session (`policy.context_turns` each way, by write order),
 /// in one read by sequence number. Neighbours written in between by other sessions are not
 /// looked past: the read stays one bounded lookup. `candidates` are best first, and stay so.
+/// A neighbour the section already `considered` is not reported again; a new one joins it.
 pub(super) fn expand_recall(
     store: &dyn Store,
     request: &BuildRequest,
     candidates: &mut Vec<Candidate>,
+    considered: &mut BTreeSet<String>,
     now: Timestamp,
     window_ids: &HashSet<&str>,
     omitted: &mut Vec<OmittedItem>,
@@ -70,7 +72,7 @@ pub(super) fn expand_recall(
             continue;
         };
         let Record::Event(event) = &record else { continue };
-        if &event.scope.session_id != session_id {
+        if &event.scope.session_id != session_id || !considered.insert(event.event_id.clone()) {
             continue;
         }
         let mut candidate = Candidate::new(Section::Recall, sequence, record, Source::Context);

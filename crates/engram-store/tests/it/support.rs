@@ -72,6 +72,36 @@ pub fn check_packet(packet: &MemoryPacket) {
     assert!(packet.meta.tokens <= packet.budget_report.max_tokens, "over budget");
     assert_eq!(packet.budget_report.used_tokens, packet.meta.tokens);
     assert_eq!(packet.budget_report.section_usage.values().sum::<u32>(), packet.budget_report.used_tokens);
+    check_explain_counts(packet);
+}
+
+/// Each candidate is reported once (selected or omitted, never twice in a section), and per
+/// section the counts add up: candidates = selected + omitted = the items listed.
+fn check_explain_counts(packet: &MemoryPacket) {
+    let explain = &packet.explain;
+    let mut reported = std::collections::BTreeSet::new();
+    let outcomes = explain
+        .selected
+        .iter()
+        .map(|item| (item.section, item.id.as_str()))
+        .chain(explain.omitted.iter().map(|item| (item.section, item.id.as_str())));
+    for (section, id) in outcomes {
+        assert!(reported.insert((section, id)), "{id} is reported twice in {section:?}: {explain:?}");
+    }
+    let counts = &explain.counts;
+    let sections: std::collections::BTreeSet<_> =
+        reported.iter().map(|(section, _)| *section).chain(counts.candidates.keys().copied()).collect();
+    for section in sections {
+        let count =
+            |map: &std::collections::BTreeMap<engram_types::Section, u32>| map.get(&section).copied().unwrap_or(0);
+        let listed = reported.iter().filter(|(listed, _)| *listed == section).count();
+        assert_eq!(
+            count(&counts.candidates),
+            count(&counts.selected) + count(&counts.omitted),
+            "{section:?}: {counts:?}"
+        );
+        assert_eq!(count(&counts.candidates) as usize, listed, "{section:?}: counts and lists differ: {counts:?}");
+    }
 }
 
 /// The packet as JSON with the wall-clock timings zeroed, for byte comparisons.

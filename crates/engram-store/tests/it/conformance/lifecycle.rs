@@ -489,6 +489,67 @@ impl Store for Counting<'_> {
 /// A 500-turn session consolidates into one episode whose sources are exactly the events
 /// beyond the window; a packet built afterwards reads no more from the store (calls, rows)
 /// than before, bar the episode row itself.
+/// Calls racing to consolidate one session (threads here; processes in the Python suite)
+/// turn its events into one episode: each event is in exactly one episode's sources, round
+/// after round, and the calls that lost the race consume nothing.
+pub fn racing_consolidations_make_one_episode(store: &dyn Store) {
+    let own = scope("t1", "u-race", "s-race", "r-race");
+    for round in 0..6_i64 {
+        let events: Vec<EventInput> = (0..40)
+            .map(|index| {
+                let minute = round * 100 + index;
+                message(&own, &format!("race-{round}-{index:02}"), minute, "user", &format!("turn {minute}"))
+            })
+            .collect();
+        store.append_events(events).unwrap();
+        let barrier = std::sync::Barrier::new(3);
+        let consumed: Vec<u32> = std::thread::scope(|threads| {
+            let racers: Vec<_> = (0..3)
+                .map(|_| {
+                    threads.spawn(|| {
+                        barrier.wait();
+                        store.consolidate_session(&ConsolidateRequest::new(own.clone()), None).unwrap().consumed
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|racer| racer.join().unwrap()).collect()
+        });
+        assert_eq!(consumed.iter().filter(|count| **count > 0).count(), 1, "round {round}: {consumed:?}");
+    }
+    let mut query = ListQuery::new(own.clone());
+    query.limit = 100;
+    let episodes = store.list_episodes(&query).unwrap();
+    assert_eq!(episodes.len(), 6);
+    let mut sources: Vec<&String> = episodes.iter().flat_map(|episode| &episode.sources).collect();
+    let total = sources.len();
+    sources.sort();
+    sources.dedup();
+    assert_eq!(sources.len(), total, "an event was consolidated twice");
+    // Everything but the last round's window is consolidated, once.
+    let window = ConsolidateRequest::new(own.clone()).window as usize;
+    assert_eq!(total, 6 * 40 - window);
+
+    // A call that died after writing its episode and before moving the cursor (the cursor
+    // put back as it was) holds nothing back: the next call finds the episode written, moves
+    // the cursor past it, and the one after consolidates the new turns.
+    let mut rewound = store.get_short_term(&own).unwrap();
+    assert_eq!(rewound.consolidated_until, Some(base_time() + minutes(527)));
+    // Where round 4's consolidation left it: round 5's episode is written, its cursor is not.
+    rewound.consolidated_until = Some(base_time() + minutes(427));
+    let owner = engram_store::StateOwner::of_session(&own);
+    store.restore(Vec::new(), vec![engram_store::StoredState::ShortTerm { owner, state: rewound }]).unwrap();
+    let retried = store.consolidate_session(&ConsolidateRequest::new(own.clone()), None).unwrap();
+    assert_eq!((retried.consumed, retried.episode.is_none()), (0, true));
+    assert_eq!(retried.short_term.consolidated_until, Some(base_time() + minutes(527)));
+    let events: Vec<EventInput> = (0..40)
+        .map(|index| message(&own, &format!("race-late-{index:02}"), 700 + index, "user", "a late turn"))
+        .collect();
+    store.append_events(events).unwrap();
+    let late = store.consolidate_session(&ConsolidateRequest::new(own), None).unwrap();
+    assert_eq!(late.consumed, 40);
+    assert_eq!(late.episode.unwrap().sources.first().map(String::as_str), Some("race-5-28"));
+}
+
 pub fn consolidating_500_turns_links_sources_and_costs_no_more(store: &dyn Store) {
     let own = default_scope();
     let topics = ["invoice", "shipping", "refund", "warranty", "delivery"];

@@ -224,6 +224,46 @@ pub fn conversation_window_is_in_every_purpose(store: &dyn Store) {
     assert!(build(store, off).short_term.conversation_window.is_empty());
 }
 
+/// Turns written in one call share their millisecond: the window keeps the order they were
+/// written in (question before answer), in the JSON list as in `rendered`.
+pub fn conversation_window_keeps_write_order_within_a_millisecond(store: &dyn Store) {
+    let session = scope("t1", "u1", "s-same-ms", "r-same-ms");
+    let mut turns = Vec::new();
+    for index in 0..3 {
+        for (role, word) in [("user", "question"), ("assistant", "answer")] {
+            let mut turn =
+                message(&session, &format!("{word}-{index}"), 0, role, &format!("The {word} number {index}."));
+            turn.ts = Some(base_time());
+            turns.push(turn);
+        }
+    }
+    store.append_events(turns).unwrap();
+    for index in 3..6 {
+        let mut turn = message(&session, &format!("single-{index}"), 0, "user", &format!("Single turn {index}."));
+        turn.ts = Some(base_time());
+        store.append_event(turn).unwrap();
+    }
+    let mut request = BuildRequest::new(session, Purpose::Responder).with_now(base_time() + minutes(1));
+    request.policy.conversation_window = 9;
+    let packet = build(store, request);
+    let window: Vec<&str> = packet.short_term.conversation_window.iter().map(|item| item.id.as_str()).collect();
+    let written = [
+        "question-0",
+        "answer-0",
+        "question-1",
+        "answer-1",
+        "question-2",
+        "answer-2",
+        "single-3",
+        "single-4",
+        "single-5",
+    ];
+    assert_eq!(window, written);
+    let listed: Vec<String> =
+        store.conversation_window(&packet.meta.scope, 9).unwrap().into_iter().map(|event| event.event_id).collect();
+    assert_eq!(listed, written);
+}
+
 pub fn policy_caps_and_time_window_are_explained(store: &dyn Store) {
     for index in 0..30 {
         store.upsert_fact(numbered_fact(index)).unwrap();
