@@ -43,8 +43,8 @@ pub use packet::build_memory_packet;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use record::{
-    FetchRequest, Fetched, MAX_VECTOR_SPACES, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats,
-    StoredVector, TermPostings, VectorRequest, Vectors,
+    Anchor, FetchRequest, Fetched, MAX_VECTOR_SPACES, Postings, PostingsRequest, Reach, Record, RecordKind, Selector,
+    Stats, StoredVector, TermPostings, VectorRequest, Vectors,
 };
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub use server::{DEFAULT_DATABASE, ServerOptions};

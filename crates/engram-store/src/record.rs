@@ -40,6 +40,26 @@ pub enum Selector {
     MostImportant,
     /// These records, by the sequence numbers the lexical index returned.
     Sequences(Vec<i64>),
+    /// Events around these anchors in their own sessions (by time, then sequence): for each
+    /// anchor and each event kind asked for, the `limit` nearest before it and the `limit`
+    /// nearest after it, the anchor itself excluded. Rows found for several anchors come once,
+    /// newest first; the caller picks each anchor's nearest. Events only, `Reach::Space`.
+    Neighbours(Vec<Anchor>),
+}
+
+/// A place in a session's timeline: a stored event's session, time and sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub session_id: String,
+    pub time: Timestamp,
+    pub sequence: i64,
+}
+
+impl Anchor {
+    /// Where `time` and `sequence` sit relative to the anchor, in its session's order.
+    pub fn position(&self, time: Timestamp, sequence: i64) -> std::cmp::Ordering {
+        (time.timestamp_millis(), sequence).cmp(&(self.time.timestamp_millis(), self.sequence))
+    }
 }
 
 /// One bounded read of records.
@@ -64,12 +84,20 @@ impl FetchRequest {
     /// indexed newest first per session: a newest-first fetch of events must name a session
     /// or run, and events are not fetched by importance (the lexical index reaches the rest).
     pub fn validate(&self) -> Result<(), engram_types::ValidationError> {
+        if matches!(self.selector, Selector::Neighbours(_)) && self.kind != RecordKind::Event {
+            return Err(engram_types::ValidationError::new("selector", "only events are fetched around anchors"));
+        }
         if self.kind == RecordKind::Event {
             if self.selector == Selector::MostImportant {
                 return Err(engram_types::ValidationError::new(
                     "selector",
                     "events are fetched newest first or by sequence, not by importance",
                 ));
+            }
+            if let Selector::Neighbours(_) = self.selector
+                && self.reach != Reach::Space
+            {
+                return Err(engram_types::ValidationError::new("reach", "neighbour fetches reach the whole space"));
             }
             if self.reach == Reach::Space && self.selector == Selector::Newest {
                 return Err(engram_types::ValidationError::new(

@@ -98,6 +98,39 @@ impl Table {
                 found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
                 found.truncate(limit);
             }
+            Selector::Neighbours(anchors) => {
+                let kinds = request.event_kinds.clone();
+                for space in &spaces {
+                    let Some(set) = self.newest.get(&(tenant_id.clone(), space.clone())) else { continue };
+                    for anchor in anchors {
+                        let at = (anchor.time.timestamp_millis(), anchor.sequence);
+                        let before: Box<dyn Iterator<Item = &OrderKey>> = Box::new(set.range(..at).rev());
+                        let after: Box<dyn Iterator<Item = &OrderKey>> =
+                            Box::new(set.range((std::ops::Bound::Excluded(at), std::ops::Bound::Unbounded)));
+                        for walk in [before, after] {
+                            // The nearest `limit` of each kind asked for, as the SQL walks per kind.
+                            let mut taken: HashMap<engram_types::EventKind, usize> = HashMap::new();
+                            for &(time, sequence) in walk {
+                                let Some(row) = self.rows.get(&sequence) else { continue };
+                                let Record::Event(event) = &row.record else { continue };
+                                if event.scope.session_id != anchor.session_id || !request.matches(&row.record) {
+                                    continue;
+                                }
+                                let count = taken.entry(event.kind).or_insert(0);
+                                if *count < limit {
+                                    *count += 1;
+                                    found.push(((0, time, sequence), Fetched { sequence, record: row.record.clone() }));
+                                }
+                                if !kinds.is_empty() && kinds.iter().all(|kind| taken.get(kind) >= Some(&limit)) {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+                found.dedup_by_key(|entry| entry.0);
+            }
         }
         found.into_iter().map(|(_, fetched)| fetched).collect()
     }

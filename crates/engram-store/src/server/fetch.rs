@@ -64,7 +64,7 @@ pub(super) async fn fetch(
             });
             Ok(select_sequences(request, sequences, found))
         }
-        Selector::Newest | Selector::MostImportant => {
+        Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => {
             let queries = range_queries(request);
             let mut statement = Statement::new(
                 queries.iter().map(|query| format!("({})", query.sql)).collect::<Vec<_>>().join(" UNION ALL "),

@@ -21,9 +21,10 @@ use crate::sql::{NewSpaces, SpaceIds, TermCounts, table_info};
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
 const ROWS_PER_INSERT: usize = 2000;
 
-/// The id of an existing space, or `None` when nothing was ever indexed in it: from the cache,
-/// else as [`shared_space_id`] reads it. For index removals of stored records (their space is
-/// there unless another process dropped it since).
+/// The id of an existing space, or `None` when nothing was ever indexed in it, as
+/// [`shared_space_id`] reads it in the caller's transaction. For index removals of stored
+/// records; never from the cache: another process may have dropped the space and a later
+/// write created it again under a new id.
 pub(super) async fn lookup(
     connection: &mut AnyConnection,
     dialect: Dialect,
@@ -32,9 +33,6 @@ pub(super) async fn lookup(
     kind: RecordKind,
     space: &str,
 ) -> Result<Option<i64>> {
-    if let Some(id) = spaces.cached(tenant_id, kind, space)? {
-        return Ok(Some(id));
-    }
     shared_space_id(connection, dialect, spaces, tenant_id, kind, space).await
 }
 

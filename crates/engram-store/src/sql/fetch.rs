@@ -12,7 +12,7 @@ use engram_types::{EventKind, FactStatus, Scope, Timestamp};
 use super::columns::table_info;
 use super::decode::ColumnReader;
 use crate::error::Result;
-use crate::record::{FetchRequest, Fetched, Reach, RecordKind, Selector};
+use crate::record::{Anchor, FetchRequest, Fetched, Reach, RecordKind, Selector};
 
 const EVENT_KINDS: [EventKind; 6] = [
     EventKind::Message,
@@ -74,19 +74,20 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<RangeQuery> {
         RecordKind::Fact => FACT_STATUSES.into_iter().map(|status| Some(("status", status.as_str()))).collect(),
         RecordKind::Episode | RecordKind::Procedure | RecordKind::Insight => vec![None],
     };
-    let order = if request.selector == Selector::Newest {
-        format!("{time} DESC, seq DESC", time = info.time)
-    } else {
-        format!("{weight} DESC, {time} DESC, seq DESC", weight = info.weight, time = info.time)
-    };
     let mut queries = Vec::new();
     for space in crate::record::visible_spaces(&request.scope, request.kind) {
-        for partition in &partitions {
+        for (partition, walk) in
+            partitions.iter().flat_map(|partition| walks(request).into_iter().map(move |walk| (partition, walk)))
+        {
             let mut conditions = vec!["tenant_id = ?".to_string(), "space = ?".to_string()];
             let mut params = vec![SqlParam::Text(request.scope.tenant_id.clone()), SqlParam::Text(space.clone())];
             // For events these columns lead their index; for the other kinds they are residual
             // filters on the space's rows (records of one space rarely span many sessions).
             reach_conditions(&request.scope, request.reach, &mut conditions, &mut params);
+            if let Some(session_id) = walk.session_id {
+                conditions.push("session_id = ?".to_string());
+                params.push(SqlParam::Text(session_id.to_string()));
+            }
             if let Some((column, value)) = partition {
                 conditions.push(format!("{column} = ?"));
                 params.push(SqlParam::Text((*value).to_string()));
@@ -104,12 +105,26 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<RangeQuery> {
                 conditions.push(format!("{} > ?", info.time));
                 params.push(SqlParam::Integer(after.timestamp_millis()));
             }
+            if let Some((direction, anchor)) = walk.from {
+                // Strictly before (or after) the anchor in (time, sequence) order: the same
+                // millisecond is ordered by sequence.
+                let comparison = if direction == Direction::Before { "<" } else { ">" };
+                conditions
+                    .push(format!("({time} {comparison} ? OR ({time} = ? AND seq {comparison} ?))", time = info.time));
+                let millis = anchor.time.timestamp_millis();
+                params.extend([
+                    SqlParam::Integer(millis),
+                    SqlParam::Integer(millis),
+                    SqlParam::Integer(anchor.sequence),
+                ]);
+            }
             queries.push(RangeQuery {
                 sql: format!(
-                    "SELECT {} FROM {} WHERE {} ORDER BY {order} LIMIT {}",
+                    "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {}",
                     columns,
                     info.table,
                     conditions.join(" AND "),
+                    walk.order,
                     request.limit
                 ),
                 params,
@@ -119,7 +134,44 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<RangeQuery> {
     queries
 }
 
-/// The newest (or most important) `limit` of the rows the range queries found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Before,
+    After,
+}
+
+/// One index walk of a range query: its order, and for neighbour fetches the session and the
+/// anchor it starts from.
+struct Walk<'a> {
+    order: String,
+    session_id: Option<&'a str>,
+    from: Option<(Direction, &'a Anchor)>,
+}
+
+fn walks(request: &FetchRequest) -> Vec<Walk<'_>> {
+    let info = table_info(request.kind);
+    let newest = format!("{time} DESC, seq DESC", time = info.time);
+    match &request.selector {
+        Selector::MostImportant => {
+            vec![Walk { order: format!("{weight} DESC, {newest}", weight = info.weight), session_id: None, from: None }]
+        }
+        Selector::Neighbours(anchors) => anchors
+            .iter()
+            .flat_map(|anchor| {
+                let session_id = Some(anchor.session_id.as_str());
+                let oldest = format!("{time} ASC, seq ASC", time = info.time);
+                [
+                    Walk { order: newest.clone(), session_id, from: Some((Direction::Before, anchor)) },
+                    Walk { order: oldest, session_id, from: Some((Direction::After, anchor)) },
+                ]
+            })
+            .collect(),
+        Selector::Newest | Selector::Sequences(_) => vec![Walk { order: newest, session_id: None, from: None }],
+    }
+}
+
+/// The newest (or most important) `limit` of the rows the range queries found; for neighbour
+/// fetches every row found, once, newest first.
 pub(crate) fn merge_ranges(request: &FetchRequest, found: Vec<Fetched>) -> Vec<Fetched> {
     let keyed = found
         .into_iter()
@@ -162,13 +214,18 @@ type OrderKey = (u64, i64, i64);
 fn order_key(request: &FetchRequest, row: &SequenceRow) -> OrderKey {
     // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders like the
     // value (`+ 0.0` folds -0.0), as in the in-memory store.
-    let weight = if request.selector == Selector::Newest { 0 } else { (row.weight + 0.0).to_bits() };
+    let weight = if request.selector == Selector::MostImportant { (row.weight + 0.0).to_bits() } else { 0 };
     (weight, row.time, row.sequence)
 }
 
 fn merged<T>(request: &FetchRequest, mut keyed: Vec<(OrderKey, T)>) -> Vec<T> {
     keyed.sort_by_key(|entry| std::cmp::Reverse(entry.0));
-    keyed.truncate(request.limit as usize);
+    if let Selector::Neighbours(_) = request.selector {
+        // Walks of nearby anchors meet: a row found twice has one key.
+        keyed.dedup_by_key(|entry| entry.0);
+    } else {
+        keyed.truncate(request.limit as usize);
+    }
     keyed.into_iter().map(|(_, value)| value).collect()
 }
 

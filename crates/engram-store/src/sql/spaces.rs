@@ -1,7 +1,7 @@
 //! Space ids: each (tenant, kind, space) of the lexical index gets a small integer id (never
-//! reused). Deletions drop spaces left empty, possibly from another process, so writes resolve
-//! ids from the database inside their transaction; the cache serves index removals and query
-//! plans (a space dropped and re-created by another process can leave a df one too high there). Backends run the SQL; the bookkeeping is here.
+//! reused). Deletions drop spaces left empty, possibly from another process, so writes and
+//! index removals resolve ids from the database inside their transaction. Backends run the
+//! SQL; the bookkeeping is here.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,11 +23,6 @@ pub(crate) struct SpaceIds {
 pub(crate) struct NewSpaces(Vec<(SpaceKey, i64)>);
 
 impl SpaceIds {
-    pub(crate) fn cached(&self, tenant_id: &str, kind: RecordKind, space: &str) -> Result<Option<i64>> {
-        let committed = self.committed.lock().map_err(|_| poisoned())?;
-        Ok(committed.get(&(tenant_id.to_string(), kind, space.to_string())).copied())
-    }
-
     /// Caches an id read from the database (so committed).
     pub(crate) fn learn(&self, tenant_id: &str, kind: RecordKind, space: &str, id: i64) -> Result<()> {
         self.committed.lock().map_err(|_| poisoned())?.insert((tenant_id.to_string(), kind, space.to_string()), id);

@@ -44,7 +44,7 @@ pub(super) fn fetch(connection: &Connection, request: &FetchRequest) -> Result<V
             let found = run(connection, request.kind, &sequences_query(request, sequences)?)?;
             Ok(select_sequences(request, sequences, found))
         }
-        Selector::Newest | Selector::MostImportant => {
+        Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => {
             let mut found = Vec::new();
             for query in range_queries(request) {
                 found.extend(run(connection, request.kind, &Query::from(query))?);
@@ -75,7 +75,9 @@ pub(super) fn fetch_sequences(connection: &Connection, request: &FetchRequest) -
 pub(super) fn explain(connection: &Connection, request: &FetchRequest) -> Result<Vec<String>> {
     let queries = match &request.selector {
         Selector::Sequences(sequences) => vec![sequences_query(request, sequences)?],
-        Selector::Newest | Selector::MostImportant => range_queries(request).into_iter().map(Query::from).collect(),
+        Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => {
+            range_queries(request).into_iter().map(Query::from).collect()
+        }
     };
     plans(connection, queries)
 }

@@ -30,7 +30,9 @@ use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
 use crate::sql::TermCounts;
 pub(super) use crate::sql::{NewSpaces, SpaceIds};
 
-/// The id of an existing space, or `None` when nothing was ever indexed in it.
+/// The id of an existing space, or `None` when nothing was ever indexed in it. Read in the
+/// caller's transaction, never from the cache: another handle or process may have dropped
+/// the space and a later write created it again under a new id.
 pub(super) fn lookup(
     connection: &Connection,
     spaces: &SpaceIds,
@@ -38,9 +40,6 @@ pub(super) fn lookup(
     kind: RecordKind,
     space: &str,
 ) -> Result<Option<i64>> {
-    if let Some(id) = spaces.cached(tenant_id, kind, space)? {
-        return Ok(Some(id));
-    }
     stored_space_id(connection, spaces, tenant_id, kind, space)
 }
 

@@ -79,3 +79,12 @@ fn first_writes_of_a_key_from_two_processes_index_it_once() {
         crate::conformance::items::race_first_writes(&[database.store(), &*other, database.store(), &*other]);
     }
 }
+
+#[test]
+fn deletes_through_a_stale_handle_leave_no_index_rows() {
+    for &server in crate::servers::Server::ALL {
+        let Some(database) = crate::servers::ServerDatabase::create(server) else { continue };
+        let other = server.open(&database.name, engram_types::Limits::default()).unwrap();
+        crate::conformance::lifecycle::stale_handles_delete_exactly(database.store(), &*other);
+    }
+}

@@ -101,7 +101,14 @@ fn every_read_is_an_index_search_never_a_table_scan() {
     let mut requests = Vec::new();
     for kind in RecordKind::ALL {
         for reach in [Reach::Run, Reach::Session, Reach::Space] {
-            for selector in [Selector::Newest, Selector::MostImportant, Selector::Sequences(vec![1, 2, 3])] {
+            let anchor = engram_store::Anchor { session_id: "s1".into(), time: base_time(), sequence: 1 };
+            let selectors = [
+                Selector::Newest,
+                Selector::MostImportant,
+                Selector::Sequences(vec![1, 2, 3]),
+                Selector::Neighbours(vec![anchor]),
+            ];
+            for selector in selectors {
                 for active_only in [true, false] {
                     let mut request = FetchRequest::new(kind, user.clone(), reach, selector.clone(), 20);
                     request.active_only = active_only;
@@ -136,10 +143,20 @@ fn every_read_is_an_index_search_never_a_table_scan() {
             assert!(plans.iter().any(|plan| plan.contains("INTEGER PRIMARY KEY")), "{plans:?}");
             assert!(!plans.iter().any(|plan| plan.contains("USING INDEX")), "{plans:?}");
         }
-        if matches!(request.selector, Selector::Newest | Selector::MostImportant) && request.kind == RecordKind::Event {
+        if matches!(request.selector, Selector::Newest | Selector::MostImportant | Selector::Neighbours(_))
+            && request.kind == RecordKind::Event
+        {
             assert!(plans.iter().any(|plan| plan.contains("USING INDEX")), "{plans:?}");
         }
     }
+    // Context turns walk the session's index both ways from each hit: no sort step either.
+    let anchor = engram_store::Anchor { session_id: "s1".into(), time: base_time(), sequence: 1 };
+    let mut around =
+        FetchRequest::new(RecordKind::Event, user.clone(), Reach::Space, Selector::Neighbours(vec![anchor]), 2);
+    around.event_kinds = vec![EventKind::Message];
+    let plans = store.explain_fetch(&around).unwrap();
+    assert_eq!(plans.len(), 2, "{plans:?}");
+    assert!(plans.iter().all(|plan| plan.contains("events_session") && !plan.contains("TEMP B-TREE")), "{plans:?}");
     // The conversation window walks its own index in order: no sort step.
     let mut window = FetchRequest::new(RecordKind::Event, user.clone(), Reach::Session, Selector::Newest, 20);
     window.event_kinds = vec![EventKind::Message];
@@ -565,5 +582,18 @@ fn purge_leaves_no_row_in_any_table() {
     }
     for postings in ["event_postings", "fact_postings", "episode_postings", "procedure_postings", "insight_postings"] {
         assert_eq!(count(&format!("SELECT COUNT(*) FROM {postings}_docsize")), 0, "{postings} still has documents");
+    }
+}
+
+/// Deletes through a long-lived handle after another purged and the user wrote again (see
+/// `stale_handles_delete_exactly`), and no row of the user is left in the index tables.
+#[test]
+fn deletes_through_a_stale_handle_leave_no_index_rows() {
+    let directory = tempfile::tempdir().unwrap();
+    crate::conformance::lifecycle::stale_handles_delete_exactly(&file_store(&directory), &file_store(&directory));
+    let raw = open_raw(&directory);
+    let count = |sql: &str| -> i64 { raw.query_row(sql, [], |row| row.get(0)).unwrap() };
+    for table in ["lexical_spaces", "lexical_terms", "lexical_totals", "events", "event_postings_docsize"] {
+        assert_eq!(count(&format!("SELECT COUNT(*) FROM {table}")), 0, "{table} keeps rows of the purged user");
     }
 }

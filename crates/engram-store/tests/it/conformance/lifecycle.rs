@@ -489,6 +489,41 @@ impl Store for Counting<'_> {
 /// A 500-turn session consolidates into one episode whose sources are exactly the events
 /// beyond the window; a packet built afterwards reads no more from the store (calls, rows)
 /// than before, bar the episode row itself.
+/// Two handles on one database (as two processes): the long-lived one has seen the user's
+/// spaces; the other purges the user, who then writes again. Deletes and purges through the
+/// long-lived handle resolve the spaces in their own transaction: the BM25 inputs (documents,
+/// df) stay exact and the purge leaves none of the user's index rows (its receipt counts them).
+pub fn stale_handles_delete_exactly(long_lived: &dyn Store, other: &dyn Store) {
+    let user = scope("t1", "u-stale", "s1", "r1");
+    let words = |store: &dyn Store| {
+        let request = PostingsRequest {
+            kind: RecordKind::Event,
+            tenant_id: "t1".into(),
+            spaces: engram_store::record::visible_spaces(&user, RecordKind::Event),
+            terms: vec!["wombat".into(), "numbat".into()],
+            per_term: 10,
+        };
+        let postings = store.postings(&request).unwrap();
+        let df = |term: &str| postings.terms.get(term).map_or(0, |found| found.document_frequency);
+        (postings.document_count, df("wombat"), df("numbat"))
+    };
+    long_lived.append_events(vec![message(&user, "old", 0, "user", "quokka sightings")]).unwrap();
+    assert_eq!(words(long_lived), (1, 0, 0));
+    other.purge_user("t1", "u-stale").unwrap();
+    other
+        .append_events(vec![
+            message(&user, "kept", 1, "user", "wombat burrows"),
+            message(&user, "gone", 2, "user", "wombat and numbat"),
+        ])
+        .unwrap();
+    long_lived.delete_event(&user, "gone").unwrap();
+    assert_eq!(words(long_lived), (1, 1, 0), "the deleted event's terms stay counted");
+    let receipt = long_lived.purge_user("t1", "u-stale").unwrap();
+    assert_eq!(words(other), (0, 0, 0));
+    assert!(receipt.count("lexical_spaces") >= 1, "the user's space stays: {receipt:?}");
+    assert!(receipt.count("lexical_terms") >= 1, "the user's terms stay: {receipt:?}");
+}
+
 /// Calls racing to consolidate one session (threads here; processes in the Python suite)
 /// turn its events into one episode: each event is in exactly one episode's sources, round
 /// after round, and the calls that lost the race consume nothing.

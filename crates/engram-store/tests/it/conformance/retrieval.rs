@@ -1,7 +1,7 @@
 //! Retrieval with vectors: the vector candidate source and its bound, rank fusion, the query
 //! vector's checks, context turns around recalled events, and what event text is indexed by.
 
-use engram_store::{ErrorKind, Store, StoreExt};
+use engram_store::{ErrorKind, Lifecycle, Store, StoreExt};
 use engram_types::{BuildRequest, EventInput, Fusion, MemoryPacket, Purpose, Scope, SelectedItem};
 
 use crate::support::{base_time, build, comparable, default_scope, message, minutes, scope};
@@ -192,6 +192,53 @@ pub fn context_turns_come_with_their_recalled_event(store: &dyn Store) {
     let packet = build(store, plain);
     assert!(selected(&packet, "a").is_some());
     assert!(selected(&packet, "q").is_none() && selected(&packet, "later").is_none());
+}
+
+/// Context turns are the hit's neighbours in its session (by time, then write order), not in
+/// the store: turns of another user, a tool event and a rejected write between a question and
+/// its answer change nothing, and neither does exporting and importing the session (which
+/// renumbers every record).
+pub fn context_turns_are_the_sessions_neighbours(store: &dyn Store) {
+    let earlier = scope("t1", "u-context", "s0", "r0");
+    let asking = scope("t1", "u-context", "s1", "r1");
+    let neighbour = scope("t1", "u-other", "s0", "r0");
+    store.append_event(message(&earlier, "before", 0, "user", "Good morning.")).unwrap();
+    store.append_event(message(&earlier, "question", 1, "user", "Which ferry goes to the island?")).unwrap();
+    store.append_event(message(&neighbour, "interleaved", 1, "user", "Another user, written in between.")).unwrap();
+    let mut tool =
+        EventInput::new(earlier.clone(), engram_types::EventKind::ToolCall, serde_json::json!({"tool": "t"}));
+    tool.ts = Some(base_time() + minutes(1));
+    store.append_event(tool).unwrap();
+    let retried = store.append_event(message(&earlier, "question", 1, "user", "Which ferry goes to the island?"));
+    assert_eq!(retried.unwrap_err().kind(), ErrorKind::Conflict);
+    store.append_event(message(&earlier, "answer", 2, "assistant", "The yellow catamaran leaves at noon.")).unwrap();
+    store.append_event(message(&earlier, "after", 3, "user", "Thanks!")).unwrap();
+    store.append_event(message(&earlier, "later", 4, "user", "See you.")).unwrap();
+    let mut question = BuildRequest::new(asking.clone(), Purpose::Responder)
+        .with_now(base_time() + minutes(24 * 60))
+        .with_query("yellow catamaran");
+    question.policy.context_turns = 2;
+    let packet = build(store, question.clone());
+    let context: Vec<&str> = packet
+        .explain
+        .selected
+        .iter()
+        .filter(|item| item.context_of.as_deref() == Some("answer"))
+        .map(|item| item.id.as_str())
+        .collect();
+    assert_eq!(
+        std::collections::BTreeSet::from_iter(context),
+        std::collections::BTreeSet::from(["before", "question", "after", "later"]),
+        "{:?}",
+        packet.explain
+    );
+
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("context.jsonl");
+    store.export_scope(&earlier, &path).unwrap();
+    store.purge_user("t1", "u-context").unwrap();
+    store.import_scope(&path).unwrap();
+    assert_eq!(comparable(&packet), comparable(&build(store, question)));
 }
 
 /// An event is indexed with its speaker's name and its date: a question naming them finds it.
