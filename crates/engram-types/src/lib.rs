@@ -55,7 +55,7 @@ pub use short_term::{ShortTermState, ShortTermUpdate};
 pub use validation::{
     MAX_EMBEDDING_DIMENSIONS, MAX_JSON_DEPTH, ValidationError, check_embedding, check_id, from_json_value, parse_json,
 };
-pub use working_state::{WorkingState, WorkingStatePatch};
+pub use working_state::{MAX_STATE_VERSION, WorkingState, WorkingStatePatch};
 
 /// Timestamps are UTC instants, serialized as RFC 3339 strings.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -3,6 +3,10 @@ use serde::{Deserialize, Serialize};
 use crate::validation::{ValidationError, check_json, check_text};
 use crate::{Limits, Scope, Timestamp};
 
+/// The highest working-state version a store accepts from outside (an import): the largest
+/// integer every JSON reader holds exactly, far below where a patch's bump could overflow.
+pub const MAX_STATE_VERSION: u64 = (1 << 53) - 1;
+
 /// The live state of one run. `version` grows by one with every applied patch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkingState {
@@ -25,6 +29,12 @@ pub struct WorkingState {
 impl WorkingState {
     /// Checks a state read from outside the store (an import) as the patches that made it were.
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        if self.version > MAX_STATE_VERSION {
+            return Err(ValidationError::new(
+                "version",
+                format!("is {}, the limit is {MAX_STATE_VERSION}", self.version),
+            ));
+        }
         check_contents(
             self.goal.as_ref(),
             Some(&self.slots),
@@ -158,7 +168,7 @@ impl WorkingStatePatch {
         if let Some(ended_at) = self.ended_at {
             state.ended_at = Some(ended_at);
         }
-        state.version += 1;
+        state.version = state.version.saturating_add(1);
         state.updated_at = Some(self.updated_at.unwrap_or(now));
     }
 }

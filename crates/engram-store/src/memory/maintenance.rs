@@ -131,6 +131,7 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
 pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states: Vec<StoredState>) -> Result<Receipt> {
     let dimensions = state.vectors.check(&crate::vectors::record_claims(&records))?;
     let mut seen = std::collections::HashSet::new();
+    let mut active = std::collections::HashSet::new();
     for prepared in &records {
         let record = &prepared.record;
         let tenant_id = &record.scope().tenant_id;
@@ -143,13 +144,11 @@ pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states:
                 detail: format!("{}_id already exists in the tenant", record.kind().as_str()),
             });
         }
+        // One active fact per key, among the stored facts and the restored ones alike.
         if let Record::Fact(fact) = record
             && fact.status == FactStatus::Active
-            && state.tables.active_facts.contains_key(&(
-                tenant_id.clone(),
-                prepared.space.clone(),
-                fact.fact_key.clone(),
-            ))
+            && let key = (tenant_id.clone(), prepared.space.clone(), fact.fact_key.clone())
+            && (state.tables.active_facts.contains_key(&key) || !active.insert(key))
         {
             return Err(Error::Conflict {
                 entity: "fact",

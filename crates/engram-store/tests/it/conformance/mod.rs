@@ -47,6 +47,7 @@ macro_rules! cases {
             validation::time_arithmetic_at_the_ends_of_time_does_not_panic,
             validation::weights_are_bounded_and_scores_finite,
             validation::imports_are_checked_like_writes,
+            validation::imports_keep_versions_and_one_active_fact_per_key,
             packets::same_now_gives_identical_packets,
             packets::budget_is_a_hard_limit_and_every_omission_is_explained,
             packets::rare_query_term_finds_its_fact,

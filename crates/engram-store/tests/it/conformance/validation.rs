@@ -228,6 +228,57 @@ pub fn imports_are_checked_like_writes(store: &dyn Store) {
     assert_eq!(store.get_short_term(&scope).unwrap().rolling_summary.as_deref(), Some("roof"));
 }
 
+/// An import keeps the invariants writes keep: a working-state version a patch can still
+/// bump (at most `MAX_STATE_VERSION`, refused naming the line and field), one active fact per
+/// key (two in one file are a `Conflict` on every backend), and a refused file writes nothing.
+pub fn imports_keep_versions_and_one_active_fact_per_key(store: &dyn Store) {
+    let scope = default_scope();
+    store
+        .patch_working_state(WorkingStatePatch { goal: Some("ship".into()), ..WorkingStatePatch::new(scope.clone()) })
+        .unwrap();
+    store.upsert_fact(FactInput::new(scope.clone(), "user.city", json!("Lisbon"))).unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    let exported = directory.path().join("export.jsonl");
+    store.export_scope(&scope, &exported).unwrap();
+    store.purge_user(&scope.tenant_id, &scope.user_id).unwrap();
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&exported).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let position = |kind: &str| lines.iter().position(|line| line["type"] == kind).unwrap();
+    let (fact, working) = (position("fact"), position("working_state"));
+    let write = |lines: &[serde_json::Value]| {
+        let path = directory.path().join("tampered.jsonl");
+        let text: Vec<String> = lines.iter().map(serde_json::Value::to_string).collect();
+        std::fs::write(&path, text.join("\n")).unwrap();
+        path
+    };
+    let nothing_written = || {
+        assert!(store.list_facts(&ListQuery::new(scope.clone())).unwrap().is_empty(), "a refused import wrote");
+        assert_eq!(store.get_working_state(&scope).unwrap().version, 0, "a refused import wrote");
+    };
+    for version in [json!(i64::MAX), json!(u64::MAX), json!(engram_types::MAX_STATE_VERSION + 1)] {
+        let mut tampered = lines.clone();
+        tampered[working]["state"]["version"] = version.clone();
+        let error = store.import_scope(&write(&tampered)).unwrap_err();
+        assert_eq!(field_of(error), format!("line {}.state.version", working + 1), "{version}");
+        nothing_written();
+    }
+    let mut twice = lines.clone();
+    let mut second = lines[fact].clone();
+    second["fact_id"] = json!("another-fact-id");
+    twice.insert(fact + 1, second);
+    let error = store.import_scope(&write(&twice)).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+    nothing_written();
+
+    let mut highest = lines.clone();
+    highest[working]["state"]["version"] = json!(engram_types::MAX_STATE_VERSION);
+    store.import_scope(&write(&highest)).unwrap();
+    let patched = store
+        .patch_working_state(WorkingStatePatch { goal: Some("again".into()), ..WorkingStatePatch::new(scope.clone()) });
+    assert_eq!(patched.unwrap().version, engram_types::MAX_STATE_VERSION + 1);
+    assert_eq!(store.list_facts(&ListQuery::new(scope)).unwrap().len(), 1);
+}
+
 fn procedure_input(scope: &engram_types::Scope) -> ProcedureInput {
     ProcedureInput {
         scope: scope.clone(),
