@@ -9,6 +9,7 @@ mod callback;
 mod conversions;
 mod embedder;
 mod errors;
+mod event_loop;
 mod logging;
 mod memory;
 mod operations;

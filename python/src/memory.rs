@@ -445,7 +445,8 @@ impl AsyncMemory {
         runtime::awaitable(py, async move {
             // Dropping the last handle may close files or connections: not on the event loop.
             let _ = tokio::task::spawn_blocking(move || drop(store)).await;
-            Ok(())
+            // `None` in Python, as a coroutine that returns nothing gives (`()` is a tuple).
+            Ok(None::<()>)
         })
     }
 

@@ -3,7 +3,8 @@
 //! Store calls are blocking (the Rust API is sync), so each runs on the runtime's blocking
 //! pool (`spawn_blocking`); the runtime's single worker only awaits them. Results are handed
 //! to the asyncio loop by pyo3-async-runtimes (`future_into_py`), which attaches to Python
-//! on a blocking-pool thread to call `loop.call_soon_threadsafe`.
+//! on a blocking-pool thread to call `loop.call_soon_threadsafe` (through a
+//! [`ClosableLoop`], which drops a result whose loop has been closed meanwhile).
 //!
 //! That hand-off can still be inside Python when the awaiting coroutine has already resumed
 //! and the program is exiting; CPython ends any thread that re-takes the GIL during
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 use crate::conversions::Pythonized;
 use crate::errors;
+use crate::event_loop::ClosableLoop;
 
 /// Most store calls running at once on behalf of `AsyncMemory`; more wait in tokio's queue.
 const MAX_BLOCKING_THREADS: usize = 64;
@@ -155,7 +157,9 @@ impl ContextExt for EngramRuntime {
         Box::pin(future)
     }
 
+    /// The running loop behind a [`ClosableLoop`], so a result arriving after the loop closed is
+    /// dropped quietly; no context is copied (see `scope`).
     fn get_task_locals() -> Option<TaskLocals> {
-        None
+        Python::attach(|py| ClosableLoop::running(py).map(|running| TaskLocals::new(running.into_any())))
     }
 }

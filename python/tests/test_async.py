@@ -179,3 +179,39 @@ def test_interpreter_exits_cleanly_right_after_awaiting() -> None:
     for _ in range(12):
         finished = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=60)
         assert finished.returncode == 0, finished.stderr
+
+
+CLOSED_LOOP_SCRIPT = """
+import asyncio, time
+from engram import AsyncMemory
+
+scope = {"tenant_id": "t", "user_id": "u", "agent_id": "a", "session_id": "s", "run_id": "r"}
+mem = AsyncMemory(in_memory=True)
+
+async def start():
+    return [mem.build_memory_packet({"scope": scope, "purpose": "planner"}) for _ in range(40)]
+
+loop = asyncio.new_event_loop()
+in_flight = loop.run_until_complete(start())
+loop.close()
+time.sleep(1.0)
+print("closed with", len(in_flight), "calls in flight")
+"""
+
+
+def test_closing_a_loop_with_calls_in_flight_prints_nothing() -> None:
+    """Results that arrive after their loop closed have nobody to go to: they are dropped, not
+    reported as a "RuntimeError: Event loop is closed" traceback on stderr."""
+    finished = subprocess.run([sys.executable, "-c", CLOSED_LOOP_SCRIPT], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    assert "closed with 40 calls in flight" in finished.stdout
+    assert finished.stderr == ""
+
+
+def test_awaiting_close_gives_none(memory_kwargs: Dict[str, Any]) -> None:
+    async def main() -> None:
+        mem = AsyncMemory(**memory_kwargs)
+        assert await mem.close() is None
+        assert await mem.close() is None
+
+    asyncio.run(main())
