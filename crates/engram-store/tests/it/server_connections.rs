@@ -79,3 +79,14 @@ fn first_writes_of_a_key_from_two_processes_index_it_once() {
         crate::conformance::items::race_first_writes(&[database.store(), &*other, database.store(), &*other]);
     }
 }
+
+/// Two stores on one database race the "one of" rules as two worker processes would, round
+/// after round: one active fact per key; every call succeeds or is a `Conflict`.
+#[test]
+fn one_of_rules_hold_across_processes() {
+    for &server in crate::servers::Server::ALL {
+        let Some(database) = crate::servers::ServerDatabase::create(server) else { continue };
+        let other = server.open(&database.name, engram_types::Limits::default()).unwrap();
+        crate::conformance::races::race_one_of_rules(&[database.store(), &*other, database.store(), &*other], 25);
+    }
+}

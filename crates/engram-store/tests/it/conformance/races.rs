@@ -1,0 +1,72 @@
+//! "One of" rules under concurrent writers: one active fact per key. Each race starts its
+//! writers together (a barrier) on new keys, so every round races the first write too. Servers are raced through
+//! several stores, as several processes would write (see `server_connections.rs`).
+
+use std::sync::Barrier;
+
+use engram_store::{Error, Store, StoreExt};
+use engram_types::{FactInput, FactStatus, ListQuery, Scope};
+use serde_json::json;
+
+use crate::support::scope;
+
+/// Every store given is one writer thread per race; `rounds` races of each kind.
+pub fn race_one_of_rules(stores: &[&dyn Store], rounds: usize) {
+    for round in 0..rounds {
+        race_fact_upserts(stores, round);
+    }
+}
+
+pub fn one_of_rules_hold_under_concurrent_writers(store: &dyn Store) {
+    race_one_of_rules(&[store; 4], 3);
+}
+
+/// Runs `write(writer, store)` on one thread per store, all released at once; the results in
+/// writer order.
+fn race<T: Send>(stores: &[&dyn Store], write: impl Fn(usize, &dyn Store) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(stores.len());
+    std::thread::scope(|threads| {
+        let handles: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(writer, store)| {
+                let (barrier, write) = (&barrier, &write);
+                threads.spawn(move || {
+                    barrier.wait();
+                    write(writer, *store)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    })
+}
+
+/// Ok, or a typed `Conflict`: never `Storage` or another kind.
+fn ok_or_conflict<T>(result: engram_store::Result<T>, what: &str) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(Error::Conflict { .. }) => None,
+        Err(other) => panic!("{what} failed with something other than Conflict: {other}"),
+    }
+}
+
+fn active_versions(store: &dyn Store, scope: &Scope, key: &str) -> Vec<String> {
+    let history = store.fact_history(scope, key).unwrap();
+    history.into_iter().filter(|fact| fact.status == FactStatus::Active).map(|fact| fact.fact_id).collect()
+}
+
+/// Writers upsert one new key at once, two values between them (supersede and refresh both
+/// race): exactly one active fact is left, and it holds a value some writer wrote.
+fn race_fact_upserts(stores: &[&dyn Store], round: usize) {
+    let own = scope("t1", "u1", "s1", "r1");
+    let key = format!("race.fact{round}");
+    let written = race(stores, |writer, store| {
+        let input = FactInput::new(own.clone(), key.clone(), json!(format!("value {}", writer % 2)));
+        ok_or_conflict(store.upsert_fact(input), "upsert_fact")
+    });
+    assert!(written.iter().any(Option::is_some), "round {round}: some upsert succeeds");
+    let active = active_versions(stores[0], &own, &key);
+    assert_eq!(active.len(), 1, "round {round}: one active fact for {key}: {active:?}");
+    let facts = stores[0].list_facts(&ListQuery::new(own.clone())).unwrap();
+    assert_eq!(facts.iter().filter(|fact| fact.fact_key == key).count(), 1, "round {round}: listed once");
+}
