@@ -1,19 +1,22 @@
-//! "One of" rules under concurrent writers: one active fact per key. Each race starts its
-//! writers together (a barrier) on new keys, so every round races the first write too. Servers are raced through
+//! "One of" rules under concurrent writers: one active fact per key, an insight promoted once.
+//! Each race starts its writers together (a barrier) on new keys and insights, so every round
+//! races the first write too. Servers are raced through
 //! several stores, as several processes would write (see `server_connections.rs`).
 
 use std::sync::Barrier;
 
-use engram_store::{Error, Store, StoreExt};
-use engram_types::{FactInput, FactStatus, ListQuery, Scope};
+use engram_store::{Error, Lifecycle, Store, StoreExt};
+use engram_types::{FactInput, FactStatus, ListQuery, PromoteInsight, Promotion, Scope, ValidationState};
 use serde_json::json;
 
+use crate::conformance::records::insight;
 use crate::support::scope;
 
 /// Every store given is one writer thread per race; `rounds` races of each kind.
 pub fn race_one_of_rules(stores: &[&dyn Store], rounds: usize) {
     for round in 0..rounds {
         race_fact_upserts(stores, round);
+        race_promotions(stores, round);
     }
 }
 
@@ -69,4 +72,49 @@ fn race_fact_upserts(stores: &[&dyn Store], round: usize) {
     assert_eq!(active.len(), 1, "round {round}: one active fact for {key}: {active:?}");
     let facts = stores[0].list_facts(&ListQuery::new(own.clone())).unwrap();
     assert_eq!(facts.iter().filter(|fact| fact.fact_key == key).count(), 1, "round {round}: listed once");
+}
+
+/// Writers promote one insight at once, to a fact and to a procedure: one promotion wins, the
+/// others are `Conflict`; the insight names the winner's record, and the loser left none.
+fn race_promotions(stores: &[&dyn Store], round: usize) {
+    let own = scope("t1", "u1", "s1", &format!("promote{round}"));
+    for (target, insight_id) in ["fact", "procedure"].into_iter().map(|target| (target, format!("ins-{target}{round}")))
+    {
+        let mut input = insight(&insight_id, &format!("{target} lesson of round {round}"), ValidationState::Testing);
+        input.scope = own.clone();
+        stores[0].append_insight(input).unwrap();
+        let fact_key = format!("race.promoted{round}");
+        let promoted = race(stores, |_, store| {
+            let promotion = if target == "fact" {
+                Promotion::Fact { fact_key: fact_key.clone(), value: None, scope_level: Default::default() }
+            } else {
+                Promotion::Procedure {
+                    task_type: format!("race{round}"),
+                    title: None,
+                    steps: vec![],
+                    scope_level: Default::default(),
+                }
+            };
+            let request = PromoteInsight { scope: own.clone(), insight_id: insight_id.clone(), promotion };
+            ok_or_conflict(store.promote_insight(&request), "promote_insight")
+        });
+        let winners: Vec<_> = promoted.into_iter().flatten().collect();
+        assert_eq!(winners.len(), 1, "round {round}: {insight_id} is promoted once");
+        let stored = stores[0].list_insights(&ListQuery::new(own.clone())).unwrap();
+        let stored = stored.iter().find(|insight| insight.insight_id == insight_id).unwrap();
+        assert_eq!(stored.promoted_to, winners[0].insight.promoted_to, "round {round}: the winner's link");
+        assert_eq!(stored.validation, ValidationState::Validated);
+        if target == "fact" {
+            let active = active_versions(stores[0], &own, &fact_key);
+            assert_eq!(active.len(), 1, "round {round}: one active fact for {fact_key}");
+            assert_eq!(stored.promoted_to, Some(format!("fact:{}", active[0])));
+        } else {
+            let link = format!("insight:{insight_id}");
+            let procedures = stores[0].list_procedures(&ListQuery::new(own.clone())).unwrap();
+            let made: Vec<_> =
+                procedures.iter().filter(|procedure| procedure.applicability.as_deref() == Some(&link)).collect();
+            assert_eq!(made.len(), 1, "round {round}: one procedure from {insight_id}");
+            assert_eq!(stored.promoted_to, Some(format!("procedure:{}", made[0].procedure_id)));
+        }
+    }
 }
