@@ -241,7 +241,10 @@ impl Store for ServerStore {
     fn patch_working_state(&self, patch: WorkingStatePatch) -> Result<WorkingState> {
         patch.validate(&self.limits)?;
         let patch = &patch;
-        in_transaction!(self, |connection, _created, dialect| state::patch_working_state(connection, dialect, patch))
+        // A run's first patch from another process makes this one run again, on its version.
+        in_transaction!(self, retry, |connection, _created, dialect| state::patch_working_state(
+            connection, dialect, patch
+        ))
     }
 
     fn get_short_term(&self, scope: &Scope) -> Result<ShortTermState> {

@@ -81,8 +81,8 @@ fn first_writes_of_a_key_from_two_processes_index_it_once() {
 }
 
 /// Two stores on one database race the "one of" rules as two worker processes would, round
-/// after round: one active fact per key, an insight promoted once; every call succeeds or is a
-/// `Conflict`.
+/// after round: one active fact per key, an insight promoted once, one working-state version
+/// per patch; every call succeeds or is a `Conflict`.
 #[test]
 fn one_of_rules_hold_across_processes() {
     for &server in crate::servers::Server::ALL {

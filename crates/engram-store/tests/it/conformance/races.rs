@@ -1,12 +1,14 @@
-//! "One of" rules under concurrent writers: one active fact per key, an insight promoted once.
-//! Each race starts its writers together (a barrier) on new keys and insights, so every round
-//! races the first write too. Servers are raced through
+//! "One of" rules under concurrent writers: one active fact per key, an insight promoted once,
+//! one working-state version per patch. Each race starts its writers together (a barrier) on new
+//! keys, runs and insights, so every round races the first write too. Servers are raced through
 //! several stores, as several processes would write (see `server_connections.rs`).
 
 use std::sync::Barrier;
 
 use engram_store::{Error, Lifecycle, Store, StoreExt};
-use engram_types::{FactInput, FactStatus, ListQuery, PromoteInsight, Promotion, Scope, ValidationState};
+use engram_types::{
+    FactInput, FactStatus, ListQuery, PromoteInsight, Promotion, Scope, ValidationState, WorkingStatePatch,
+};
 use serde_json::json;
 
 use crate::conformance::records::insight;
@@ -17,6 +19,7 @@ pub fn race_one_of_rules(stores: &[&dyn Store], rounds: usize) {
     for round in 0..rounds {
         race_fact_upserts(stores, round);
         race_promotions(stores, round);
+        race_working_state_patches(stores, round);
     }
 }
 
@@ -117,4 +120,32 @@ fn race_promotions(stores: &[&dyn Store], round: usize) {
             assert_eq!(stored.promoted_to, Some(format!("procedure:{}", made[0].procedure_id)));
         }
     }
+}
+
+/// Writers patch a new run at once: compare-and-set on version 0 applies once; plain patches
+/// all apply, each on the version before it (no lost update).
+fn race_working_state_patches(stores: &[&dyn Store], round: usize) {
+    let checked = scope("t1", "u1", "s1", &format!("cas{round}"));
+    let patched = race(stores, |writer, store| {
+        let mut patch = WorkingStatePatch::new(checked.clone());
+        patch.expected_version = Some(0);
+        patch.goal = Some(format!("goal of writer {writer}"));
+        ok_or_conflict(store.patch_working_state(patch), "a compare-and-set patch")
+    });
+    assert_eq!(patched.iter().flatten().count(), 1, "round {round}: version 0 is patched once");
+    assert_eq!(stores[0].get_working_state(&checked).unwrap().version, 1);
+
+    let plain = scope("t1", "u1", "s1", &format!("merge{round}"));
+    let patched = race(stores, |writer, store| {
+        let mut patch = WorkingStatePatch::new(plain.clone());
+        patch.slots = Some([(format!("writer{writer}"), json!(writer))].into_iter().collect());
+        ok_or_conflict(store.patch_working_state(patch), "a plain patch")
+    });
+    let applied: Vec<_> = patched.into_iter().flatten().collect();
+    let state = stores[0].get_working_state(&plain).unwrap();
+    assert_eq!(state.version, applied.len() as u64, "round {round}: one version per applied patch");
+    let mut versions: Vec<u64> = applied.iter().map(|state| state.version).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=applied.len() as u64).collect::<Vec<_>>(), "round {round}: no version twice");
+    assert_eq!(state.slots.len(), applied.len(), "round {round}: every applied patch kept: {:?}", state.slots);
 }
