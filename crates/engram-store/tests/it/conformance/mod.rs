@@ -82,6 +82,7 @@ macro_rules! cases {
             lifecycle::postings_without_terms_report_totals,
             items::items_round_trip_values_blobs_and_conflicts,
             items::item_queries_select_by_prefix_keys_ranges_and_filters,
+            items::key_bounds_compare_bytes,
             items::items_expire_and_delete_by_query,
             items::items_list_with_their_children_in_one_read,
             items::sparse_filters_read_page_after_page,
