@@ -91,3 +91,34 @@ fn one_of_rules_hold_across_processes() {
         crate::conformance::races::race_one_of_rules(&[database.store(), &*other, database.store(), &*other], 25);
     }
 }
+
+/// Ids longer than the servers' key columns and index rows hold are refused when the store is
+/// opened, naming the limit, rather than failing later as a storage error on a long id.
+#[test]
+fn servers_cap_max_id_bytes_when_opened() {
+    for &server in crate::servers::Server::ALL {
+        let backend = match server {
+            #[cfg(feature = "postgres")]
+            crate::servers::Server::Postgres => "postgres",
+            #[cfg(feature = "mysql")]
+            crate::servers::Server::MySql => "mysql",
+        };
+        let database = fresh_name("limits");
+        let mut options = engram_store::OpenOptions {
+            backend: backend.into(),
+            dsn: Some(server.dsn()),
+            database: Some(database.clone()),
+            ..engram_store::OpenOptions::default()
+        };
+        options.limits.max_id_bytes = 3000;
+        let opened = options.open();
+        server.drop_database(&database);
+        match opened {
+            Err(engram_store::Error::InvalidInput(invalid)) => {
+                assert_eq!(invalid.field, "limits.max_id_bytes", "{backend}: {invalid}");
+            }
+            Err(other) => panic!("{backend}: expected InvalidInput, got {other}"),
+            Ok(_) => panic!("{backend}: max_id_bytes = 3000 was accepted"),
+        }
+    }
+}
