@@ -253,7 +253,7 @@ class Limits(TypedDict, total=False):
 
     max_id_bytes: int
     """Longest id (scope parts, record ids, tags, entities, fact keys), in bytes: 128 (at most
-    128 on MySQL, the width of its key columns)."""
+    128 on Postgres and MySQL, the size of their key columns and index rows)."""
     max_payload_bytes: int
     """Largest payload or value, serialized as JSON: 262144 (256 KiB)."""
     max_payload_depth: int

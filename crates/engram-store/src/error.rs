@@ -77,6 +77,15 @@ impl Error {
         }
     }
 
+    /// An insight is promoted once: it already became `target` (`fact:<id>`, `procedure:<id>`).
+    pub fn already_promoted(insight_id: &str, target: &str) -> Self {
+        Self::Conflict {
+            entity: "insight",
+            id: insight_id.to_string(),
+            detail: format!("already promoted to {target}"),
+        }
+    }
+
     /// Names the batch position of a validation error: `events[3].scope.user_id: missing`.
     #[must_use]
     pub fn within_batch(self, index: usize) -> Self {

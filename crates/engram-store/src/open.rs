@@ -11,8 +11,9 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
-/// Longest id the MySQL schema stores (`VARCHAR(128)` key columns).
-const MYSQL_MAX_ID_BYTES: usize = 128;
+/// Longest id the servers store: MySQL's key columns are `VARCHAR(128)`, and a Postgres B-tree
+/// index row (which holds up to four ids, e.g. a run's lexical space) must stay under ~2.7 kB.
+const SERVER_MAX_ID_BYTES: usize = 128;
 
 /// When a SQLite commit reaches the disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -96,16 +97,7 @@ impl OpenOptions {
                 open_sqlite(self)
             }
             "postgres" => open_postgres(self.server_arguments("postgres")?, self),
-            "mysql" => {
-                let dsn = self.server_arguments("mysql")?;
-                if self.limits.max_id_bytes > MYSQL_MAX_ID_BYTES {
-                    return Err(Error::invalid(
-                        "limits.max_id_bytes",
-                        format!("is at most {MYSQL_MAX_ID_BYTES} on mysql (the width of its key columns)"),
-                    ));
-                }
-                open_mysql(dsn, self)
-            }
+            "mysql" => open_mysql(self.server_arguments("mysql")?, self),
             other => Err(Error::invalid(
                 "backend",
                 format!("unknown backend {other:?}; expected \"sqlite\", \"postgres\" or \"mysql\""),
@@ -113,9 +105,16 @@ impl OpenOptions {
         }
     }
 
+    /// The DSN of a server backend, once the arguments fit one.
     fn server_arguments(&self, backend: &'static str) -> Result<&str> {
         if self.in_memory {
             return Err(Error::invalid("in_memory", format!("applies to the sqlite backend, not {backend}")));
+        }
+        if self.limits.max_id_bytes > SERVER_MAX_ID_BYTES {
+            return Err(Error::invalid(
+                "limits.max_id_bytes",
+                format!("is at most {SERVER_MAX_ID_BYTES} on {backend} (the size of its key columns and index rows)"),
+            ));
         }
         self.dsn.as_deref().ok_or_else(|| Error::invalid("dsn", format!("is required for the {backend} backend")))
     }

@@ -407,3 +407,16 @@ pub fn check_procedure_owner(existing: &engram_types::Procedure, input: &engram_
     }
     Ok(())
 }
+
+/// Applies an update to a stored insight. An insight is promoted once: an update naming what it
+/// became is a `Conflict` when it already became something. Backends call this with the stored
+/// insight read under their write lock (a row lock on servers), so racing promotions see it.
+pub fn update_insight(update: &engram_types::InsightUpdate, insight: &mut Insight) -> Result<()> {
+    if update.promoted_to.is_some()
+        && let Some(target) = &insight.promoted_to
+    {
+        return Err(Error::already_promoted(&insight.insight_id, target));
+    }
+    update.apply_to(insight);
+    Ok(())
+}

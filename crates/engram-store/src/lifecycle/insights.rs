@@ -7,7 +7,7 @@ use engram_types::{
 
 use super::{PAGE, each_page};
 use crate::error::{Error, Result};
-use crate::maintenance::ScanRequest;
+use crate::maintenance::{DeleteRequest, ScanRequest};
 use crate::prepare;
 use crate::record::Record;
 use crate::store::Store;
@@ -31,11 +31,7 @@ pub(super) fn promote(store: &dyn Store, request: &PromoteInsight) -> Result<Pro
         ));
     }
     if let Some(target) = &insight.promoted_to {
-        return Err(Error::Conflict {
-            entity: "insight",
-            id: insight.insight_id.clone(),
-            detail: format!("already promoted to {target}"),
-        });
+        return Err(Error::already_promoted(&insight.insight_id, target));
     }
     let link = format!("insight:{}", insight.insight_id);
     let (fact, procedure, promoted_to) = match &request.promotion {
@@ -80,7 +76,23 @@ pub(super) fn promote(store: &dyn Store, request: &PromoteInsight) -> Result<Pro
     let mut update = InsightUpdate::new(request.scope.clone(), insight.insight_id.clone());
     update.validation = Some(ValidationState::Validated);
     update.promoted_to = Some(promoted_to);
-    let insight = store.update_insight(update)?;
+    // The claim: a promotion that raced this one and claimed first makes it a `Conflict`
+    // (`prepare::update_insight`). The loser's fact write refreshed the winner's fact (same key
+    // and value); the procedure it made is its own, and goes.
+    let insight = match store.update_insight(update) {
+        Err(lost @ Error::Conflict { .. }) => {
+            if let Some(procedure) = &procedure {
+                store.delete(&DeleteRequest {
+                    tenant_id: request.scope.tenant_id.clone(),
+                    records: vec![(RecordKind::Procedure, procedure.procedure_id.clone())],
+                    states: Vec::new(),
+                    drop_empty_spaces: true,
+                })?;
+            }
+            return Err(lost);
+        }
+        claimed => claimed?,
+    };
     Ok(Promoted { insight, fact, procedure })
 }
 

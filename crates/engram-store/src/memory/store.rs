@@ -290,7 +290,7 @@ impl Store for InMemoryStore {
         if run_key(&insight.scope) != run_key(&update.scope) {
             return Err(not_found());
         }
-        update.apply_to(&mut insight);
+        prepare::update_insight(&update, &mut insight)?;
         state.replace_record(RecordKind::Insight, sequence, Record::Insight(insight.clone()));
         Ok(insight)
     }

@@ -22,9 +22,9 @@ pub(super) fn database_error(dialect: Dialect, error: sqlx::Error) -> Error {
         sqlx::Error::Database(database) => {
             let code = database.code().unwrap_or_default().to_string();
             if database.kind() == DatabaseErrorKind::UniqueViolation {
-                Error::Conflict { entity: "record", id: String::new(), detail: database.message().to_string() }
+                Error::Conflict { entity: UNIQUE_KEY, id: String::new(), detail: database.message().to_string() }
             } else if is_retryable_code(&code) {
-                Error::Conflict { entity: "transaction", id: String::new(), detail: database.message().to_string() }
+                Error::Conflict { entity: TRANSACTION, id: String::new(), detail: database.message().to_string() }
             } else if is_unavailable_code(dialect, &code, database.message()) {
                 Error::Unavailable { backend, detail: database.message().to_string() }
             } else {
@@ -33,6 +33,18 @@ pub(super) fn database_error(dialect: Dialect, error: sqlx::Error) -> Error {
         }
         _ => Error::Storage { backend, detail: error.to_string(), source: Some(Box::new(error)) },
     }
+}
+
+/// The entity of a `Conflict` the database raised: a unique key taken, or a deadlock or
+/// serialization failure.
+const UNIQUE_KEY: &str = "record";
+const TRANSACTION: &str = "transaction";
+
+/// Whether a write failed because a concurrent writer (another process) got there first: the
+/// database refused a unique key or broke a deadlock. Running it again reads what that writer
+/// committed, so writes that read before they write retry on this.
+pub(super) fn lost_race(error: &Error) -> bool {
+    matches!(error, Error::Conflict { entity: UNIQUE_KEY | TRANSACTION, .. })
 }
 
 /// Deadlock and serialization failure: the transaction can simply run again.

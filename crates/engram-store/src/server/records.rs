@@ -259,18 +259,21 @@ pub(super) async fn update_insight(
     update: &InsightUpdate,
 ) -> Result<Insight> {
     let not_found = || Error::NotFound { entity: "insight", id: update.insight_id.clone() };
-    let row = Statement::new(format!("SELECT {INSIGHT_COLUMNS} FROM insights WHERE tenant_id = ? AND insight_id = ?"))
-        .bind(&update.scope.tenant_id)
-        .bind(&update.insight_id)
-        .fetch_optional(connection, dialect)
-        .await?
-        .ok_or_else(not_found)?;
+    // Locked: two racing promotions apply one after the other, so the second sees the first.
+    let row = Statement::new(format!(
+        "SELECT {INSIGHT_COLUMNS} FROM insights WHERE tenant_id = ? AND insight_id = ? FOR UPDATE"
+    ))
+    .bind(&update.scope.tenant_id)
+    .bind(&update.insight_id)
+    .fetch_optional(connection, dialect)
+    .await?
+    .ok_or_else(not_found)?;
     let sequence: i64 = get(&row, dialect, 0)?;
     let mut insight = read_insight(&ServerRow { row: &row, dialect })?;
     if !same_run(&insight.scope, &update.scope) {
         return Err(not_found());
     }
-    update.apply_to(&mut insight);
+    prepare::update_insight(update, &mut insight)?;
     Statement::new("UPDATE insights SET validation = ?, confidence = ?, expires_at = ?, promoted_to = ? WHERE seq = ?")
         .bind(insight.validation.as_str())
         .bind(insight.confidence)

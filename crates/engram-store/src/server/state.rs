@@ -33,32 +33,44 @@ pub(super) async fn working_state(
     scope: &Scope,
     for_update: bool,
 ) -> Result<WorkingState> {
+    Ok(stored_working_state(connection, dialect, scope, for_update).await?.unwrap_or_default())
+}
+
+/// The run's stored state, `None` when it has no row yet.
+async fn stored_working_state(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    scope: &Scope,
+    for_update: bool,
+) -> Result<Option<WorkingState>> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
     let row = bind_run(Statement::new(format!("SELECT state FROM working_states WHERE {RUN}{lock}")), scope)
         .fetch_optional(connection, dialect)
         .await?;
-    match row {
-        Some(row) => json(dialect.backend(), "working_states.state", &get::<String>(&row, dialect, 0)?),
-        None => Ok(WorkingState::default()),
-    }
+    row.map(|row| json(dialect.backend(), "working_states.state", &get::<String>(&row, dialect, 0)?)).transpose()
 }
 
 /// Reads (locked), checks `expected_version`, applies and writes back inside the caller's
-/// transaction, so two patches of one run never both apply to the same version.
+/// transaction, so two patches of one run never both apply to the same version. A run's first
+/// state is inserted, never upserted: there is no row to lock yet, so a first patch another
+/// process commits meanwhile makes this insert a unique violation (a lost race, run again on
+/// the winner's version) instead of being overwritten.
 pub(super) async fn patch_working_state(
     connection: &mut AnyConnection,
     dialect: Dialect,
     patch: &WorkingStatePatch,
 ) -> Result<WorkingState> {
     let scope = &patch.scope;
-    let mut state = working_state(connection, dialect, scope, true).await?;
+    let stored = stored_working_state(connection, dialect, scope, true).await?;
+    let first = stored.is_none();
+    let mut state = stored.unwrap_or_default();
     if let Some(expected) = patch.expected_version
         && expected != state.version
     {
         return Err(crate::Error::stale_version(scope, expected, state.version));
     }
     patch.apply_to(&mut state, prepare::now());
-    store_working_state(connection, dialect, &StateOwner::of_run(scope), &state).await?;
+    write_working_state(connection, dialect, &StateOwner::of_run(scope), &state, !first).await?;
     Ok(state)
 }
 
@@ -69,11 +81,26 @@ pub(super) async fn store_working_state(
     owner: &StateOwner,
     state: &WorkingState,
 ) -> Result<()> {
-    let upsert = dialect.upsert(
-        "working_states",
-        "tenant_id, user_id, agent_id, session_id, run_id",
-        &[("version", Update::Replace), ("state", Update::Replace), ("ended_at", Update::Replace)],
-    );
+    write_working_state(connection, dialect, owner, state, true).await
+}
+
+/// Inserts a run's working state; with `replace`, over the stored one.
+async fn write_working_state(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    owner: &StateOwner,
+    state: &WorkingState,
+    replace: bool,
+) -> Result<()> {
+    let upsert = if replace {
+        dialect.upsert(
+            "working_states",
+            "tenant_id, user_id, agent_id, session_id, run_id",
+            &[("version", Update::Replace), ("state", Update::Replace), ("ended_at", Update::Replace)],
+        )
+    } else {
+        String::new()
+    };
     bind_owner(
         Statement::new(format!(
             "INSERT INTO working_states (tenant_id, user_id, agent_id, session_id, run_id, version, state, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {upsert}"

@@ -9,7 +9,7 @@ use engram_types::{
 
 use super::database::Database;
 use super::dialect::Dialect;
-use super::error::database_error;
+use super::error::{database_error, lost_race};
 use super::options::{ServerOptions, Target};
 use super::{events, facts, fetch, items, maintenance, postings, records, state, stats, vectors};
 use crate::error::{Error, Result};
@@ -34,26 +34,70 @@ pub(crate) struct ServerStore {
     writer: tokio::sync::Mutex<()>,
 }
 
+/// Attempts of a write that reads before it writes, when it keeps losing races to writers in
+/// other processes; the last loss is the caller's `Conflict`.
+const ATTEMPTS: u32 = 8;
+
 /// Runs `$body` (a future using `$connection`, `$created` and `$dialect`) in one transaction on
-/// the store's writer: committed when it returns `Ok`, rolled back otherwise.
+/// the store's writer: committed when it returns `Ok`, rolled back otherwise. With `retry`,
+/// a transaction that lost a race to another process ([`lost_race`]) runs again from the
+/// start, so it reads what the winner committed (`$body` is then made anew each time).
 macro_rules! in_transaction {
     ($store:expr, |$connection:ident, $created:ident, $dialect:ident| $body:expr) => {{
         let store: &ServerStore = $store;
         let $dialect = store.database.dialect;
         store.database.run(|pool| async move {
             let _writer = store.writer.lock().await;
-            let mut transaction = pool.begin().await.map_err(|error| database_error($dialect, error))?;
-            let mut new_spaces = NewSpaces::default();
-            let value = {
-                let $connection = &mut *transaction;
-                let $created = &mut new_spaces;
-                $body.await?
-            };
-            transaction.commit().await.map_err(|error| database_error($dialect, error))?;
+            let (value, new_spaces) = transaction!(pool, |$connection, $created, $dialect| $body)?;
             store.spaces.remember(new_spaces)?;
             Ok(value)
         })
     }};
+    ($store:expr, retry, |$connection:ident, $created:ident, $dialect:ident| $body:expr) => {{
+        let store: &ServerStore = $store;
+        let $dialect = store.database.dialect;
+        store.database.run(|pool| async move {
+            let _writer = store.writer.lock().await;
+            let mut attempt = 1;
+            let (value, new_spaces) = loop {
+                match transaction!(pool, |$connection, $created, $dialect| $body) {
+                    Err(error) if attempt < ATTEMPTS && lost_race(&error) => attempt += 1,
+                    done => break done?,
+                }
+            };
+            store.spaces.remember(new_spaces)?;
+            Ok(value)
+        })
+    }};
+}
+
+/// One transaction of [`in_transaction`]: its value and the lexical spaces it created.
+macro_rules! transaction {
+    ($pool:expr, |$connection:ident, $created:ident, $dialect:ident| $body:expr) => {
+        async {
+            let mut transaction = $pool.begin().await.map_err(|error| database_error($dialect, error))?;
+            let mut new_spaces = NewSpaces::default();
+            let written = {
+                let $connection = &mut *transaction;
+                let $created = &mut new_spaces;
+                $body.await
+            };
+            match written {
+                Ok(value) => {
+                    transaction.commit().await.map_err(|error| database_error($dialect, error))?;
+                    Ok((value, new_spaces))
+                }
+                Err(error) => {
+                    // Rolled back now rather than when the connection is next used, so its
+                    // locks go before a retry. A failed rollback means a broken connection,
+                    // which the pool discards; the write's own error is the one to report.
+                    drop(transaction.rollback().await);
+                    Err(error)
+                }
+            }
+        }
+        .await
+    };
 }
 
 /// Runs `$body` on a pooled connection, outside any transaction (each read is one statement
@@ -135,10 +179,14 @@ impl Store for ServerStore {
     fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite> {
         let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
         let spaces = &self.spaces;
-        in_transaction!(self, |connection, created, dialect| async {
+        let prepared = &prepared;
+        // One active fact per key is the database's unique index: a writer in another process
+        // that created or superseded the key first makes this run again, and supersede or
+        // refresh what it wrote.
+        in_transaction!(self, retry, |connection, created, dialect| async {
             let claims = claim(&prepared.record.scope.tenant_id, prepared.record.embedding.as_deref());
             vectors::check_dimensions(connection, dialect, &claims).await?;
-            facts::upsert(connection, dialect, spaces, prepared, created).await
+            facts::upsert(connection, dialect, spaces, prepared.clone(), created).await
         })
     }
 
@@ -193,7 +241,10 @@ impl Store for ServerStore {
     fn patch_working_state(&self, patch: WorkingStatePatch) -> Result<WorkingState> {
         patch.validate(&self.limits)?;
         let patch = &patch;
-        in_transaction!(self, |connection, _created, dialect| state::patch_working_state(connection, dialect, patch))
+        // A run's first patch from another process makes this one run again, on its version.
+        in_transaction!(self, retry, |connection, _created, dialect| state::patch_working_state(
+            connection, dialect, patch
+        ))
     }
 
     fn get_short_term(&self, scope: &Scope) -> Result<ShortTermState> {

@@ -35,12 +35,13 @@ pub(crate) fn item_scan_query(scan: &ItemScan) -> RangeQuery {
         params.extend(scan.keys.iter().cloned().map(SqlParam::Text));
     }
     if let Some(before) = &scan.before_key {
-        conditions.push("item_key < ?".to_string());
-        params.push(SqlParam::Text(before.clone()));
+        let (bound, cut) = key_bound(before);
+        conditions.push(if cut { "item_key <= ?" } else { "item_key < ?" }.to_string());
+        params.push(SqlParam::Text(bound.to_string()));
     }
     if let Some(after) = &scan.after_key {
         conditions.push("item_key > ?".to_string());
-        params.push(SqlParam::Text(after.clone()));
+        params.push(SqlParam::Text(key_bound(after).0.to_string()));
     }
     if let Some(after) = &scan.after_namespace {
         conditions.push("namespace > ?".to_string());
@@ -68,6 +69,18 @@ pub(crate) fn item_scan_query(scan: &ItemScan) -> RangeQuery {
         ),
         params,
     }
+}
+
+/// A key bound that compares with every key as the bound itself does byte for byte, under any
+/// collation, and whether it was cut. MySQL's collations pad with spaces: `"k"` equals `"k "`
+/// and sorts after `"k\t"`. Keys hold no character below the space and never end with one, so
+/// cutting the bound at its first character below the space, then trimming its trailing spaces,
+/// changes no byte-wise answer but one: a key equal to a cut bound was before the original
+/// (`<` becomes `<=`; `>` stays). A bound without those compares alike padded or not.
+fn key_bound(bound: &str) -> (&str, bool) {
+    let kept = bound.find(|character: char| character < ' ').map_or(bound, |end| &bound[..end]);
+    let kept = kept.trim_end_matches(' ');
+    (kept, kept.len() != bound.len())
 }
 
 /// `INSERT` of one item (the caller appends its dialect's conflict clause).

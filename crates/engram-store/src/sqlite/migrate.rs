@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "items", include_str!("../../migrations/sqlite/0003_items.sql")),
     (4, "item_search", include_str!("../../migrations/sqlite/0004_item_search.sql")),
     (5, "vectors", include_str!("../../migrations/sqlite/0005_vectors.sql")),
+    (6, "one_active_fact", include_str!("../../migrations/sqlite/0006_one_active_fact.sql")),
 ];
 
 /// Applies the migrations this database lacks, all in one immediate transaction (two processes

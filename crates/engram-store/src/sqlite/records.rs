@@ -248,7 +248,7 @@ pub(super) fn update_insight(connection: &Connection, update: &InsightUpdate) ->
     if !same_run(&insight.scope, &update.scope) {
         return Err(not_found());
     }
-    update.apply_to(&mut insight);
+    prepare::update_insight(update, &mut insight)?;
     connection
         .prepare_cached(
             "UPDATE insights SET validation = ?2, confidence = ?3, expires_at = ?4, promoted_to = ?5 WHERE seq = ?1",

@@ -88,3 +88,46 @@ fn deletes_through_a_stale_handle_leave_no_index_rows() {
         crate::conformance::lifecycle::stale_handles_delete_exactly(database.store(), &*other);
     }
 }
+
+/// Two stores on one database race the "one of" rules as two worker processes would, round
+/// after round: one active fact per key, an insight promoted once, one working-state version
+/// per patch; every call succeeds or is a `Conflict`.
+#[test]
+fn one_of_rules_hold_across_processes() {
+    for &server in crate::servers::Server::ALL {
+        let Some(database) = crate::servers::ServerDatabase::create(server) else { continue };
+        let other = server.open(&database.name, engram_types::Limits::default()).unwrap();
+        crate::conformance::races::race_one_of_rules(&[database.store(), &*other, database.store(), &*other], 25);
+    }
+}
+
+/// Ids longer than the servers' key columns and index rows hold are refused when the store is
+/// opened, naming the limit, rather than failing later as a storage error on a long id.
+#[test]
+fn servers_cap_max_id_bytes_when_opened() {
+    for &server in crate::servers::Server::ALL {
+        let backend = match server {
+            #[cfg(feature = "postgres")]
+            crate::servers::Server::Postgres => "postgres",
+            #[cfg(feature = "mysql")]
+            crate::servers::Server::MySql => "mysql",
+        };
+        let database = fresh_name("limits");
+        let mut options = engram_store::OpenOptions {
+            backend: backend.into(),
+            dsn: Some(server.dsn()),
+            database: Some(database.clone()),
+            ..engram_store::OpenOptions::default()
+        };
+        options.limits.max_id_bytes = 3000;
+        let opened = options.open();
+        server.drop_database(&database);
+        match opened {
+            Err(engram_store::Error::InvalidInput(invalid)) => {
+                assert_eq!(invalid.field, "limits.max_id_bytes", "{backend}: {invalid}");
+            }
+            Err(other) => panic!("{backend}: expected InvalidInput, got {other}"),
+            Ok(_) => panic!("{backend}: max_id_bytes = 3000 was accepted"),
+        }
+    }
+}

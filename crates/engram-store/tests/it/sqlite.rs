@@ -59,7 +59,7 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
     };
     assert_eq!(
         first.iter().map(|(version, name, _)| (*version, name.as_str())).collect::<Vec<_>>(),
-        vec![(1, "init"), (2, "lifecycle"), (3, "items"), (4, "item_search"), (5, "vectors")]
+        vec![(1, "init"), (2, "lifecycle"), (3, "items"), (4, "item_search"), (5, "vectors"), (6, "one_active_fact")]
     );
     drop(file_store(&directory));
     drop(file_store(&directory));
@@ -452,6 +452,29 @@ fn superseding_a_fact_removes_its_postings() {
     assert_eq!(after.terms["lisbon"].document_frequency, 1);
     assert_eq!(after.document_count, 1);
     assert_eq!(store.fact_history(&user, "home.city").unwrap().len(), 2, "the old version stays as history");
+}
+
+/// One active fact per key is the database's rule, not only the writer's: a second active row
+/// for a key, written past the store, is refused; a superseded one is not.
+#[test]
+fn the_database_refuses_a_second_active_fact_for_a_key() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = file_store(&directory);
+    let user = scope("u1", "s1", "r1");
+    store.upsert_fact(FactInput::new(user.clone(), "home.city", json!("Porto"))).unwrap();
+    drop(store);
+    let raw = open_raw(&directory);
+    let copy = |fact_id: &str, status: &str| {
+        raw.execute(
+            "INSERT INTO facts (tenant_id, fact_id, user_id, agent_id, session_id, run_id, space, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, lexical_length, lexical_terms)
+             SELECT tenant_id, ?1, user_id, agent_id, session_id, run_id, space, scope_level, fact_key, value, text, ?2, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, lexical_length, lexical_terms
+             FROM facts WHERE fact_key = 'home.city' AND status = 'active'",
+            rusqlite::params![fact_id, status],
+        )
+    };
+    copy("old-version", "superseded").unwrap();
+    let error = copy("second-active", "active").unwrap_err();
+    assert!(error.to_string().contains("UNIQUE constraint failed"), "{error}");
 }
 
 #[test]

@@ -122,6 +122,33 @@ pub fn item_queries_select_by_prefix_keys_ranges_and_filters(store: &dyn Store) 
     assert_eq!(store.list_items(&unknown).unwrap_err().kind(), ErrorKind::InvalidInput);
 }
 
+/// Key bounds compare bytes, as keys sort: `"k"` is before `"k "` and `"k\t"` (a collation that
+/// pads with spaces, as MySQL's does, would call them equal or `"k"` the greater).
+pub fn key_bounds_compare_bytes(store: &dyn Store) {
+    let writes = ["j", "k", "k k", "l"].map(|key| item("t1", &["bounds"], key, json!(key)));
+    store.put_items(writes.to_vec(), OnConflict::Replace).unwrap();
+    let bounded = |before: Option<&str>, after: Option<&str>, descending: bool| {
+        let mut query = ItemQuery::new("t1", namespace(&["bounds"]), 10);
+        query.before_key = before.map(str::to_string);
+        query.after_key = after.map(str::to_string);
+        query.descending = descending;
+        keys(store, &query)
+    };
+    for before in ["k ", "k\t", "k  ", "k\u{1}x"] {
+        assert_eq!(bounded(Some(before), None, false), ["j", "k"], "before {before:?}");
+        assert_eq!(bounded(Some(before), None, true), ["k", "j"], "before {before:?}, descending");
+    }
+    assert_eq!(bounded(Some("k k"), None, false), ["j", "k"]);
+    assert_eq!(bounded(Some("k l"), None, false), ["j", "k", "k k"]);
+    for after in ["k ", "k\t", "k  "] {
+        assert_eq!(bounded(None, Some(after), false), ["k k", "l"], "after {after:?}");
+    }
+    assert_eq!(bounded(None, Some("j\t"), false), ["k", "k k", "l"]);
+    assert_eq!(bounded(Some("l"), Some("j "), false), ["k", "k k"]);
+    assert_eq!(bounded(Some(" "), None, false), Vec::<String>::new());
+    assert_eq!(bounded(None, Some(" "), false), ["j", "k", "k k", "l"]);
+}
+
 pub fn items_expire_and_delete_by_query(store: &dyn Store) {
     let mut soon = item("t1", &["cache"], "soon", json!(1));
     soon.expires_at = Some(base_time());

@@ -8,6 +8,7 @@ pub mod isolation;
 pub mod items;
 pub mod lifecycle;
 pub mod packets;
+pub mod races;
 pub mod records;
 pub mod retrieval;
 pub mod state;
@@ -37,6 +38,7 @@ macro_rules! cases {
             state::stale_expected_version_is_a_conflict,
             state::concurrent_compare_and_set_loses_no_update,
             state::short_term_state_round_trips,
+            races::one_of_rules_hold_under_concurrent_writers,
             isolation::tenants_and_users_never_see_each_other,
             isolation::query_syntax_in_text_cannot_widen_a_match,
             isolation::random_multi_tenant_reads_stay_in_scope,
@@ -84,6 +86,7 @@ macro_rules! cases {
             lifecycle::postings_without_terms_report_totals,
             items::items_round_trip_values_blobs_and_conflicts,
             items::item_queries_select_by_prefix_keys_ranges_and_filters,
+            items::key_bounds_compare_bytes,
             items::items_expire_and_delete_by_query,
             items::items_list_with_their_children_in_one_read,
             items::sparse_filters_read_page_after_page,
