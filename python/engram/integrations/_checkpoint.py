@@ -79,7 +79,8 @@ def _encoded(value: str, limit: int = ID_BYTES) -> str:
     if _as_is(value, limit):
         return value
     escaped = ESCAPE + "".join(
-        "".join(f"%{byte:02X}" for byte in char.encode("utf-8", SURROGATES)) if char in "%#" or _forbidden(char) else char
+        "".join(f"%{byte:02X}" for byte in char.encode("utf-8", SURROGATES))
+        if char in "%#" or _forbidden(char) else char
         for char in value)
     if _size(escaped) <= limit:
         return escaped
