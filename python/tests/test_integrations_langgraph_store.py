@@ -595,6 +595,65 @@ def test_filters_match_what_langgraphs_stores_agree_on(store: Client, langgraph_
     check()
 
 
+# Labels and keys as users write them, with LIKE's and engram's wildcards, a space, and non-ASCII.
+labels = st.text(st.sampled_from("ab*%_ -é/\\"), min_size=1, max_size=4)
+
+
+def engram_holds(label: str) -> bool:
+    """Engram's id rules that LangGraph's `put` does not check (here: whitespace at an end)."""
+    return label == label.strip()
+
+
+def test_namespaces_and_keys_read_back_as_in_langgraphs_stores(store: Client,
+                                                               langgraph_stores: List[BaseStore]) -> None:
+    """Generated namespaces and keys, put alike in InMemoryStore, SqliteStore and engram: `get`
+    returns the same everywhere; `search` and `list_namespaces` under a generated prefix find
+    the same as LangGraph's stores where the two agree. A label engram's rules refuse is an
+    `InvalidInputError` naming the field."""
+    runs = iter(range(1_000_000))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(entries=st.lists(st.tuples(st.lists(labels, min_size=1, max_size=3).map(tuple), labels), min_size=1,
+                            max_size=5),
+           prefix=st.lists(labels, max_size=2).map(tuple), depth=st.one_of(st.none(), st.integers(1, 3)))
+    def check(entries: List[Tuple[Tuple[str, ...], str]], prefix: Tuple[str, ...], depth: Optional[int]) -> None:
+        root = ("generated", str(next(runs)))
+        kept = []
+        for index, (namespace, key) in enumerate(entries):
+            value = {"index": index}
+            if not all(engram_holds(label) for label in (*namespace, key)):
+                with pytest.raises(InvalidInputError, match=r"namespace\[\d+\]|key"):
+                    store.put((*root, *namespace), key, value)
+                continue
+            kept.append(((*root, *namespace), key))
+            for saver in (store, *langgraph_stores):
+                saver.put((*root, *namespace), key, value)
+        for namespace, key in kept:
+            got = store.get(namespace, key)
+            assert got is not None
+            for other in langgraph_stores:
+                found = other.get(namespace, key)
+                assert found is not None and (got.namespace, got.key, got.value) == (found.namespace, found.key,
+                                                                                     found.value)
+        if not all(engram_holds(label) for label in prefix):
+            with pytest.raises(InvalidInputError, match=r"namespace\[\d+\]"):
+                store.search((*root, *prefix))
+            with pytest.raises(InvalidInputError, match=r"prefix\[\d+\]"):
+                store.list_namespaces(prefix=(*root, *prefix))
+            return
+        searched = [sorted((item.namespace, item.key) for item in other.search((*root, *prefix), limit=100))
+                    for other in langgraph_stores]
+        if searched[0] == searched[1]:
+            assert sorted((item.namespace, item.key) for item in store.search((*root, *prefix), limit=100)) == searched[0]
+        listed = [sorted(other.list_namespaces(prefix=(*root, *prefix), max_depth=depth and len(root) + depth,
+                                               limit=100)) for other in langgraph_stores]
+        if listed[0] == listed[1]:
+            assert sorted(store.list_namespaces(prefix=(*root, *prefix), max_depth=depth and len(root) + depth,
+                                                limit=100)) == listed[0]
+
+    check()
+
+
 # --- lexical search (LangGraph's vector-search cases, on engram's BM25) ---------------------
 
 
