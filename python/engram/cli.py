@@ -2,7 +2,8 @@
 
     engram demo                                   ingest a sample agent's memory, show two packets
     engram packet --db PATH --request FILE.json   build a packet (FILE '-' reads stdin)
-    engram stats --db PATH --scope FILE.json      counts for a scope (or --tenant/--user/... flags)
+    engram stats --db PATH --tenant T --user U --agent A [--session S --run R]
+                                                  counts of a user's records (or --scope FILE.json)
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO, cast
 
 from engram._engram import EngramError, Memory
-from engram.types import MemoryPacket, Scope, Stats
+from engram.types import MemoryPacket, Scope
 
 DEMO_DB = Path("data") / "engram-demo.db"
 
@@ -152,17 +153,20 @@ def show_packet(packet: MemoryPacket, out: TextIO, title: str, limits: Optional[
     print(explain_report(packet, limits), file=out)
 
 
-def stats_report(stats: Stats) -> str:
+def stats_report(stats: Mapping[str, Any]) -> str:
+    """`stats` as a table; the run's rows (insights, working state) only when `stats` has them."""
     rows: List[tuple[str, Any]] = [
         ("events", stats["events"]),
         ("facts", ", ".join(f"{k} {v}" for k, v in sorted(stats["facts"].items())) or 0),
         ("episodes", stats["episodes"]),
         ("procedures", stats["procedures"]),
-        ("insights (run)", ", ".join(f"{k} {v}" for k, v in sorted(stats["insights"].items())) or 0),
-        ("oldest event", stats["oldest_event"]),
-        ("newest event", stats["newest_event"]),
-        ("working state version", stats["working_state_version"]),
     ]
+    if "insights" in stats:
+        rows.append(("insights (run)", ", ".join(f"{k} {v}" for k, v in sorted(stats["insights"].items())) or 0))
+    rows += [("oldest event", stats["oldest_event"]), ("newest event", stats["newest_event"])]
+    if "working_state_version" in stats:
+        rows.append(("working state version", stats["working_state_version"]))
+    rows.append(("database bytes", stats["database_bytes"]))
     return table(["what", "count"], [(name, str(value) if value is not None else None) for name, value in rows])
 
 
@@ -229,19 +233,47 @@ def cmd_packet(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
-    scope: Scope
+# What `engram stats` counts, from which parts of the scope (README.md says the same).
+STATS_COUNTS = (
+    "Counts what the user sees with the agent: their events of every session (and the oldest and "
+    "newest); facts by status, episodes and procedures, theirs and those shared by the agent and the "
+    "tenant. With --session and --run (both), also that run's insights by validation and the "
+    "session's working state version. database bytes: the whole database file, every tenant's."
+)
+# The run-dependent counts: left out when no run is named.
+RUN_COUNTS = ("insights", "working_state_version")
+# `Memory.stats` takes a whole scope; without a run it is given this one and its counts dropped.
+NO_RUN = {"session_id": "-", "run_id": "-"}
+
+
+def stats_scope(args: argparse.Namespace) -> tuple[Dict[str, Any], bool]:
+    """The scope `stats` counts (from --scope or the flags), and whether it names a run."""
     if args.scope:
-        scope = _read_json(args.scope)
+        given = _read_json(args.scope)
+        if not isinstance(given, dict):
+            raise SystemExit(f"engram: error: {args.scope} is not a JSON object of scope parts")
     else:
         parts = {"tenant_id": args.tenant, "user_id": args.user, "agent_id": args.agent,
                  "session_id": args.session, "run_id": args.run}
-        missing = [f"--{name.removesuffix('_id')}" for name, value in parts.items() if value is None]
+        given = {name: value for name, value in parts.items() if value is not None}
+        missing = [f"--{part}" for part in ("tenant", "user", "agent") if f"{part}_id" not in given]
         if missing:
-            raise SystemExit(f"engram: error: give --scope FILE.json, or all of {', '.join(missing)}")
-        scope = parts  # type: ignore[assignment]
+            raise SystemExit(f"engram: error: give --scope FILE.json, or --tenant, --user and --agent "
+                             f"(missing {', '.join(missing)})")
+    run_parts = [name for name in NO_RUN if name in given]
+    if len(run_parts) == 1:
+        raise SystemExit("engram: error: give --session and --run together (insights and the working "
+                         "state are a session's run's), or neither")
+    return (given, True) if run_parts else ({**given, **NO_RUN}, False)
+
+
+def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
+    scope, names_run = stats_scope(args)
     with _open_existing(args.db) as mem:
-        stats = mem.stats(scope)
+        stats: Dict[str, Any] = dict(mem.stats(cast(Scope, scope)))
+    if not names_run:
+        for name in RUN_COUNTS:
+            del stats[name]
     print(json.dumps(stats, indent=2) if args.json else stats_report(stats), file=out)
     return 0
 
@@ -260,11 +292,14 @@ def parser() -> argparse.ArgumentParser:
     packet.add_argument("--json", action="store_true", help="print the whole packet as JSON")
     packet.set_defaults(handler=cmd_packet)
 
-    stats = commands.add_parser("stats", help="counts of a scope's records")
+    stats = commands.add_parser("stats", help="counts of a user's records with an agent", description=STATS_COUNTS)
     stats.add_argument("--db", required=True, help="SQLite file")
-    stats.add_argument("--scope", help="JSON scope file ('-' reads stdin)")
-    for part in ("tenant", "user", "agent", "session", "run"):
-        stats.add_argument(f"--{part}", help=f"scope {part}_id (instead of --scope)")
+    stats.add_argument("--scope", help="JSON scope file ('-' reads stdin); session_id and run_id optional")
+    for part in ("tenant", "user", "agent"):
+        stats.add_argument(f"--{part}", help=f"{part}_id (instead of --scope)")
+    for part in ("session", "run"):
+        stats.add_argument(f"--{part}", help=f"{part}_id, with --{'run' if part == 'session' else 'session'}: "
+                                             "adds the run's insights and working state")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(handler=cmd_stats)
     return root

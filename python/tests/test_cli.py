@@ -73,7 +73,47 @@ def test_stats_command(demo: tuple[Path, str], tmp_path: Path, capsys: pytest.Ca
     flags = ["--tenant", _demo.TENANT, "--user", _demo.USER, "--agent", _demo.AGENT,
              "--session", "session-3", "--run", "session-3-run-1"]
     assert cli.main(["stats", "--db", str(path), *flags]) == 0
-    assert "working state version" in capsys.readouterr().out
+    rows = table_rows(capsys.readouterr().out)
+    assert rows["working state version"] == "1"
+    assert rows["database bytes"] == str(stats["database_bytes"]) == str(path.stat().st_size)
+
+
+def table_rows(table: str) -> dict[str, str]:
+    """The "what" and "count" cells of a stats table, by what (cells are two spaces apart)."""
+    cells = [line.split("  ", 1) for line in table.splitlines()[2:]]
+    return {what.strip(): count.strip() for what, count in cells}
+
+
+def test_stats_asks_only_for_what_it_counts(demo: tuple[Path, str], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Events, facts, episodes and procedures are the user's and agent's whatever the session:
+    tenant, user and agent are enough. Insights and the working state are a session's run's,
+    shown only when both are given."""
+    from engram import _demo
+
+    path, _ = demo
+    who = ["--tenant", _demo.TENANT, "--user", _demo.USER, "--agent", _demo.AGENT]
+    assert cli.main(["stats", "--db", str(path), *who, "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["events"] == len(_demo.events())  # every session's
+    assert stats["facts"] == {"active": 8, "superseded": 1}
+    assert stats["database_bytes"] == path.stat().st_size
+    assert "insights" not in stats and "working_state_version" not in stats
+    assert cli.main(["stats", "--db", str(path), *who]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert rows["events"] == str(stats["events"]) and rows["database bytes"] == str(stats["database_bytes"])
+    assert "working state version" not in rows and "insights (run)" not in rows
+
+    run = ["--session", _demo.CURRENT["session_id"], "--run", _demo.CURRENT["run_id"]]
+    assert cli.main(["stats", "--db", str(path), *who, *run, "--json"]) == 0
+    with_run = json.loads(capsys.readouterr().out)
+    assert with_run["working_state_version"] >= 1 and with_run["insights"]
+    assert with_run["events"] == stats["events"]  # the session does not narrow the events
+
+    with pytest.raises(SystemExit, match="--session and --run together"):
+        cli.main(["stats", "--db", str(path), *who, "--session", "s"])
+    with pytest.raises(SystemExit, match="--agent"):
+        cli.main(["stats", "--db", str(path), "--tenant", "t", "--user", "u"])
 
 
 def test_bad_request_is_reported_naming_the_field(
@@ -88,8 +128,7 @@ def test_bad_request_is_reported_naming_the_field(
 
 def test_missing_database_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no database"):
-        cli.main(["stats", "--db", str(tmp_path / "absent.db"), "--tenant", "t", "--user", "u", "--agent", "a",
-                  "--session", "s", "--run", "r"])
+        cli.main(["stats", "--db", str(tmp_path / "absent.db"), "--tenant", "t", "--user", "u", "--agent", "a"])
 
 
 def test_console_script_is_installed() -> None:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypedDict
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("langgraph.store.base")
 
@@ -507,6 +509,151 @@ def test_filter_values_are_literal_and_bad_paths_are_refused(store: Client) -> N
         store.search(("docs",), filter={"access') = 'public' OR '1'='1' OR json_extract(value, '$.": "x"})
 
 
+def test_a_none_filter_matches_a_missing_field_and_numbers_compare_with_numeric_text(store: Client) -> None:
+    """As in InMemoryStore and SqliteStore: `None` is "null or missing", `$ne: None` "present and
+    not null", ordering operators with a number compare numbers, booleans (1, 0) and numeric text,
+    and a number equals the same number as an integer, a float or a boolean."""
+    for key, value in [("missing", {}), ("null", {"n": None}), ("two", {"n": 2}), ("text", {"n": "2"}),
+                       ("float", {"n": 1.0}), ("true", {"n": True}), ("word", {"n": "abc"})]:
+        store.put(("odd",), key, value)
+
+    def found(filter: Dict[str, Any]) -> List[str]:
+        return sorted(keys(store.search(("odd",), filter=filter)))
+
+    assert found({"n": None}) == ["missing", "null"]
+    assert found({"n": {"$eq": None}}) == ["missing", "null"]
+    assert found({"n": {"$ne": None}}) == ["float", "text", "true", "two", "word"]
+    assert found({"n": {"$lte": 2}}) == ["float", "text", "true", "two"]
+    assert found({"n": {"$gt": 1}}) == ["text", "two"]
+    assert found({"n": 1}) == ["float", "true"]
+    assert found({"n": True}) == ["float", "true"]
+    assert found({"n": {"$ne": 1}}) == ["missing", "null", "text", "two", "word"]
+    assert found({"n": {"$gte": True}}) == ["float", "text", "true", "two"]
+    # A filter checked after engram's read pages as if engram had applied it.
+    every = keys(store.search(("odd",), filter={"n": {"$lte": 2}}))
+    assert [keys(store.search(("odd",), filter={"n": {"$lte": 2}}, offset=start, limit=2)) for start in (0, 2, 4)] == [
+        every[0:2], every[2:4], []]
+    # Over several pages of engram's reads: every third item passes.
+    store.batch([PutOp(("many",), f"k{index:03}", {"n": str(index % 3)}) for index in range(600)])
+    passing = [f"k{index:03}" for index in range(600) if index % 3 == 0]
+    assert keys(store.search(("many",), filter={"n": {"$lt": 1}}, offset=150, limit=40)) == passing[150:190]
+    assert keys(store.search(("many",), filter={"n": {"$lt": 1}}, offset=190, limit=40)) == passing[190:200]
+
+
+# Values LangGraph's stores compare differently from JSON's equality: numbers as integers, floats
+# and booleans, numeric text, null, lists.
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 1.5, -2.0, 2.5]),
+                    st.sampled_from(["2", "2.0", "-1", "10", "abc", "", "a", "b", "1.5"]))
+stored_values = st.one_of(scalars, st.lists(scalars, max_size=2))
+conditions = st.one_of(
+    scalars, st.lists(scalars, max_size=2),
+    st.dictionaries(st.sampled_from(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]), scalars, min_size=1, max_size=2))
+MISSING = object()
+
+
+@pytest.fixture
+def langgraph_stores() -> Iterator[List[BaseStore]]:
+    from langgraph.store.memory import InMemoryStore
+    from langgraph.store.sqlite import SqliteStore
+
+    with SqliteStore.from_conn_string(":memory:") as sqlite_store:
+        sqlite_store.setup()
+        yield [InMemoryStore(), sqlite_store]
+
+
+def test_filters_match_what_langgraphs_stores_agree_on(store: Client, langgraph_stores: List[BaseStore]) -> None:
+    """Generated values and filters, put and searched alike in InMemoryStore, SqliteStore and
+    engram: where LangGraph's two stores agree (neither raising), engram finds the same items."""
+    runs = iter(range(1_000_000))
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(values=st.lists(st.one_of(st.just(MISSING), stored_values), min_size=1, max_size=6),
+           filter=st.dictionaries(st.sampled_from(["n", "m"]), conditions, min_size=1, max_size=2),
+           page=st.tuples(st.integers(0, 3), st.integers(1, 3)))
+    def check(values: List[Any], filter: Dict[str, Any], page: Tuple[int, int]) -> None:
+        namespace = ("differential", str(next(runs)))
+        for index, value in enumerate(values):
+            item = {} if value is MISSING else {"n": value, "m": values[index - 1]}
+            item = {name: entry for name, entry in item.items() if entry is not MISSING}
+            store.put(namespace, f"k{index}", item)
+            for other in langgraph_stores:
+                other.put(namespace, f"k{index}", item)
+        answers = []
+        for other in langgraph_stores:
+            try:
+                answers.append(sorted(keys(other.search(namespace, filter=filter, limit=100))))
+            except (TypeError, ValueError):
+                answers.append(None)  # InMemoryStore's float() of a non-number
+        found = keys(store.search(namespace, filter=filter, limit=100))
+        agree = answers[0] is not None and answers[0] == answers[1]
+        event("LangGraph's stores agree" if agree else "LangGraph's stores differ")
+        if agree:
+            assert sorted(found) == answers[0], (values, filter)
+        offset, limit = page
+        assert keys(store.search(namespace, filter=filter, offset=offset, limit=limit)) == found[offset:offset + limit]
+
+    check()
+
+
+# Labels and keys as users write them, with LIKE's and engram's wildcards, a space, and non-ASCII.
+labels = st.text(st.sampled_from("ab*%_ -é/\\"), min_size=1, max_size=4)
+
+
+def engram_holds(label: str) -> bool:
+    """Engram's id rules that LangGraph's `put` does not check (here: whitespace at an end)."""
+    return label == label.strip()
+
+
+def test_namespaces_and_keys_read_back_as_in_langgraphs_stores(store: Client,
+                                                               langgraph_stores: List[BaseStore]) -> None:
+    """Generated namespaces and keys, put alike in InMemoryStore, SqliteStore and engram: `get`
+    returns the same everywhere; `search` and `list_namespaces` under a generated prefix find
+    the same as LangGraph's stores where the two agree. A label engram's rules refuse is an
+    `InvalidInputError` naming the field."""
+    runs = iter(range(1_000_000))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(entries=st.lists(st.tuples(st.lists(labels, min_size=1, max_size=3).map(tuple), labels), min_size=1,
+                            max_size=5),
+           prefix=st.lists(labels, max_size=2).map(tuple), depth=st.one_of(st.none(), st.integers(1, 3)))
+    def check(entries: List[Tuple[Tuple[str, ...], str]], prefix: Tuple[str, ...], depth: Optional[int]) -> None:
+        root = ("generated", str(next(runs)))
+        kept = []
+        for index, (namespace, key) in enumerate(entries):
+            value = {"index": index}
+            if not all(engram_holds(label) for label in (*namespace, key)):
+                with pytest.raises(InvalidInputError, match=r"namespace\[\d+\]|key"):
+                    store.put((*root, *namespace), key, value)
+                continue
+            kept.append(((*root, *namespace), key))
+            for saver in (store, *langgraph_stores):
+                saver.put((*root, *namespace), key, value)
+        for namespace, key in kept:
+            got = store.get(namespace, key)
+            assert got is not None
+            for other in langgraph_stores:
+                found = other.get(namespace, key)
+                assert found is not None and (got.namespace, got.key, got.value) == (found.namespace, found.key,
+                                                                                     found.value)
+        if not all(engram_holds(label) for label in prefix):
+            with pytest.raises(InvalidInputError, match=r"namespace\[\d+\]"):
+                store.search((*root, *prefix))
+            with pytest.raises(InvalidInputError, match=r"prefix\[\d+\]"):
+                store.list_namespaces(prefix=(*root, *prefix))
+            return
+        searched = [sorted((item.namespace, item.key) for item in other.search((*root, *prefix), limit=100))
+                    for other in langgraph_stores]
+        if searched[0] == searched[1]:
+            assert sorted((item.namespace, item.key) for item in store.search((*root, *prefix), limit=100)) == searched[0]
+        listed = [sorted(other.list_namespaces(prefix=(*root, *prefix), max_depth=depth and len(root) + depth,
+                                               limit=100)) for other in langgraph_stores]
+        if listed[0] == listed[1]:
+            assert sorted(store.list_namespaces(prefix=(*root, *prefix), max_depth=depth and len(root) + depth,
+                                                limit=100)) == listed[0]
+
+    check()
+
+
 # --- lexical search (LangGraph's vector-search cases, on engram's BM25) ---------------------
 
 
@@ -667,6 +814,20 @@ def test_reads_refresh_ttl_when_asked(make_store: Callable[..., Client]) -> None
     assert expires(store, namespace, "kept") == written["kept"]
     lazy.get(namespace, "kept", refresh_ttl=True)
     assert expires(store, namespace, "kept") > written["kept"]
+
+
+def test_a_filter_checked_after_the_read_refreshes_only_what_it_returns(make_store: Callable[..., Client]) -> None:
+    store = make_store(ttl={"default_ttl": 10})
+    namespace = ("refresh", "checked")
+    for key, value in [("passes", {"n": "1"}), ("fails", {"n": "9"}), ("later", {"n": 2})]:
+        store.put(namespace, key, value)
+    written = {key: expires(store, namespace, key) for key in ("passes", "fails", "later")}
+    time.sleep(0.05)
+    # `$lte` with a number is checked on what engram reads ("1" is numeric text): one page.
+    assert keys(store.search(namespace, filter={"n": {"$lte": 2}}, limit=1)) == ["later"]
+    assert expires(store, namespace, "later") > written["later"]
+    assert expires(store, namespace, "passes") == written["passes"], "passes, but was not returned"
+    assert expires(store, namespace, "fails") == written["fails"]
 
 
 def test_expired_items_are_gone_for_every_read_and_sweep_deletes_them(make_store: Callable[..., Client]) -> None:

@@ -12,6 +12,15 @@ Layout (all under the tenant given, default ``"default"``):
 Checkpoint ids sort by time (uuid6), so the latest checkpoint of a namespace is its greatest
 key: one index range with a limit, however long the thread.
 
+LangGraph takes any string as a thread id, namespace, checkpoint or task id; an engram label or
+key is non-empty, at most 128 bytes, without control characters or whitespace at either end.
+A label or key the rules hold, not starting with ``"~"``, is stored as it is (every id LangGraph
+makes; the layout above). Any other is stored as ``"~"`` and the value with ``%``, ``#``,
+whitespace and control characters percent-escaped, or, when that is too long, ``"~#"`` and its
+SHA-256 (base64url): distinct values stay distinct labels. A checkpoint's value then keeps the
+original ``thread_id`` and ``checkpoint_ns``, which reads return. Checkpoints whose ids are stored
+encoded are ordered by their stored keys, not by the ids (LangGraph's uuid6 ids never are).
+
 Every operation is planned once (which items to read, write or delete) and run by a sync method
 over ``Memory`` and an async twin over ``AsyncMemory``.
 """
@@ -19,6 +28,9 @@ over ``Memory`` and an async twin over ``AsyncMemory``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import unicodedata
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Dict, List, Optional, Tuple, cast
@@ -47,27 +59,98 @@ LIST_ALL = 1_000_000
 Item = Dict[str, Any]  # an item or an item query, as the store's dicts
 
 
+# engram's default `max_id_bytes`: the longest label or key stored as it is.
+ID_BYTES = 128
+# The longest checkpoint id stored as it is: a pending write's namespace holds the thread, the
+# namespace and the checkpoint id, and is at most 384 bytes joined (19 bytes for the rest).
+CHECKPOINT_ID_BYTES = 384 - 19 - 2 * ID_BYTES
+# Starts every encoded label or key; a plain one starting with it is encoded too.
+ESCAPE = "~"
+# Starts the digest form, which the escaped form never does ("#" is escaped).
+DIGEST = ESCAPE + "#"
+# Lone surrogates pass through encoding, so that engram refuses them as it does any text that is
+# not UTF-8: an `InvalidInputError` naming the field.
+SURROGATES = "surrogatepass"
+
+
+def _encoded(value: str, limit: int = ID_BYTES) -> str:
+    """`value` as an engram label or key: as it is when engram's id rules hold it (and it does
+    not start with `ESCAPE`), else escaped, else digested. One-to-one; see the module's doc."""
+    if _as_is(value, limit):
+        return value
+    escaped = ESCAPE + "".join(
+        "".join(f"%{byte:02X}" for byte in char.encode("utf-8", SURROGATES))
+        if char in "%#" or _forbidden(char) else char
+        for char in value)
+    if _size(escaped) <= limit:
+        return escaped
+    digest = base64.urlsafe_b64encode(hashlib.sha256(value.encode("utf-8", SURROGATES)).digest()).decode("ascii")
+    return DIGEST + digest.rstrip("=")
+
+
+def _as_is(value: str, limit: int) -> bool:
+    """Whether engram's `check_id` takes `value` (within `limit` bytes) and it is no encoding."""
+    return (0 < _size(value) <= limit and not value.startswith(ESCAPE)
+            and not _forbidden(value[0]) and not _forbidden(value[-1])
+            and not any(unicodedata.category(char) == "Cc" for char in value))
+
+
+def _size(value: str) -> int:
+    return len(value.encode("utf-8", SURROGATES))
+
+
+def _forbidden(char: str) -> bool:
+    # Python's whitespace holds Rust's (`char::is_whitespace`, what engram refuses at an end)
+    # and a few control characters besides.
+    return char.isspace() or unicodedata.category(char) == "Cc"
+
+
+def _thread_label(thread_id: Any) -> str:
+    return _encoded(str(thread_id))
+
+
 def _namespace_label(checkpoint_ns: str) -> str:
     # Item labels may not be empty; the root namespace "" is "ns:".
-    return "ns:" + checkpoint_ns
+    return _encoded("ns:" + checkpoint_ns)
 
 
-def _checkpoint_ns(label: str) -> str:
-    return label[3:]
+def _checkpoint_key(checkpoint_id: str) -> str:
+    return _encoded(checkpoint_id, CHECKPOINT_ID_BYTES)
+
+
+def _originals(thread_id: str, checkpoint_ns: str) -> Dict[str, str]:
+    """What a checkpoint's value keeps of ids its labels cannot give back (the encoded ones)."""
+    kept = {}
+    if _thread_label(thread_id) != thread_id:
+        kept["thread_id"] = thread_id
+    if _namespace_label(checkpoint_ns) != "ns:" + checkpoint_ns:
+        kept["checkpoint_ns"] = checkpoint_ns
+    return kept
+
+
+def _ids(item: Item) -> Tuple[str, str]:
+    """The thread id and checkpoint namespace of a checkpoint item, as they were given."""
+    value, namespace = item["value"], item["namespace"]
+    return value.get("thread_id", namespace[2]), value.get("checkpoint_ns", namespace[3][3:])
 
 
 def _checkpoints_namespace(thread_id: str, checkpoint_ns: Optional[str] = None) -> List[str]:
-    labels = [ROOT, "checkpoints", str(thread_id)]
+    labels = [ROOT, "checkpoints", _thread_label(thread_id)]
     return labels if checkpoint_ns is None else [*labels, _namespace_label(checkpoint_ns)]
 
 
 def _writes_namespace(thread_id: str, checkpoint_ns: Optional[str] = None, checkpoint_id: Optional[str] = None) -> List[str]:
-    labels = [ROOT, "writes", str(thread_id)]
+    labels = [ROOT, "writes", _thread_label(thread_id)]
     if checkpoint_ns is not None:
         labels.append(_namespace_label(checkpoint_ns))
         if checkpoint_id is not None:
-            labels.append(checkpoint_id)
+            labels.append(_checkpoint_key(checkpoint_id))
     return labels
+
+
+def _writes_of(namespace: Sequence[str], key: str) -> List[str]:
+    """The namespace of the pending writes of the checkpoint stored in `namespace` / `key`."""
+    return [ROOT, "writes", *namespace[2:4], key]
 
 
 class EngramCheckpointer(BaseCheckpointSaver[str]):
@@ -132,13 +215,11 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         children = _writes_namespace(thread_id, checkpoint_ns)
         checkpoint_id = get_checkpoint_id(config)
         if checkpoint_id:
-            return self._query(namespace, keys=[checkpoint_id], limit=1, children=children)
+            return self._query(namespace, keys=[_checkpoint_key(checkpoint_id)], limit=1, children=children)
         return self._query(namespace, descending=True, limit=1, children=children)
 
     def _writes_query(self, checkpoint: Item) -> Item:
-        namespace = checkpoint["namespace"]
-        return self._query(_writes_namespace(namespace[2], _checkpoint_ns(namespace[3]), checkpoint["key"]),
-                           limit=LIST_ALL)
+        return self._query(_writes_of(checkpoint["namespace"], checkpoint["key"]), limit=LIST_ALL)
 
     def _list_query(
         self, config: Optional[RunnableConfig], filter: Optional[Dict[str, Any]], before: Optional[RunnableConfig],
@@ -160,9 +241,10 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
             one_namespace = False
         checkpoint_id = configurable.get("checkpoint_id")
         if checkpoint_id:
-            query["keys"] = [checkpoint_id]
-        if before is not None and get_checkpoint_id(before):
-            query["before_key"] = get_checkpoint_id(before)
+            query["keys"] = [_checkpoint_key(checkpoint_id)]
+        before_id = get_checkpoint_id(before) if before is not None else None
+        if before_id:
+            query["before_key"] = _checkpoint_key(before_id)
         if filter:
             query["filter"] = {f"metadata.{key}": value for key, value in filter.items()}
         query["limit"] = limit if one_namespace and limit is not None else LIST_ALL
@@ -177,9 +259,10 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         item = {
             "tenant_id": self.tenant_id,
             "namespace": _checkpoints_namespace(thread_id, checkpoint_ns),
-            "key": checkpoint["id"],
+            "key": _checkpoint_key(checkpoint["id"]),
             "value": {"parent": configurable.get("checkpoint_id"), "type": type_,
-                      "metadata": _plain(get_checkpoint_metadata(config, metadata))},
+                      "metadata": _plain(get_checkpoint_metadata(config, metadata)),
+                      **_originals(thread_id, checkpoint_ns)},
             "blob": blob,
         }
         stored: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns,
@@ -197,7 +280,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
             index = WRITES_IDX_MAP.get(channel, idx)
             type_, blob = self.serde.dumps_typed(value)
             items.append({
-                "tenant_id": self.tenant_id, "namespace": namespace, "key": f"{task_id}/{index}",
+                "tenant_id": self.tenant_id, "namespace": namespace, "key": _encoded(f"{task_id}/{index}"),
                 "value": {"task_id": task_id, "task_path": task_path, "idx": index, "channel": channel,
                           "type": type_},
                 "blob": blob,
@@ -208,18 +291,18 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
 
     def _tuple(self, item: Item, writes: List[Item]) -> CheckpointTuple:
         """The tuple of a checkpoint item and its pending writes' items."""
-        namespace = item["namespace"]
-        thread_id, checkpoint_ns = namespace[2], _checkpoint_ns(namespace[3])
+        thread_id, checkpoint_ns = _ids(item)
         value = item["value"]
+        checkpoint = self.serde.loads_typed((value["type"], item["blob"]))
         config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns,
-                                                    "checkpoint_id": item["key"]}}
+                                                    "checkpoint_id": checkpoint["id"]}}
         parent: Optional[RunnableConfig] = None
         if value.get("parent"):
             parent = {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns,
                                        "checkpoint_id": value["parent"]}}
         return CheckpointTuple(
             config,
-            self.serde.loads_typed((value["type"], item["blob"])),
+            checkpoint,
             cast(CheckpointMetadata, value.get("metadata") or {}),
             parent,
             self._pending(writes),
@@ -411,9 +494,9 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                 if not found:
                     break
                 chain.append(found[0])
-            kept.add((_checkpoint_ns(latest["namespace"][3]), latest["key"]))
-            kept.update((_checkpoint_ns(item["namespace"][3]), item["key"]) for item in chain)
-        doomed = [item for item in headers if (_checkpoint_ns(item["namespace"][3]), item["key"]) not in kept]
+            kept.add((latest["namespace"][3], latest["key"]))
+            kept.update((item["namespace"][3], item["key"]) for item in chain)
+        doomed = [item for item in headers if (item["namespace"][3], item["key"]) not in kept]
         return self._delete_checkpoint_queries(doomed)
 
     def _runs_query(self, run_ids: Sequence[str]) -> Item:
@@ -430,7 +513,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         for namespace, keys in by_namespace.items():
             queries.append(self._query(list(namespace), keys=keys))
             for key in keys:
-                queries.append(self._query(_writes_namespace(namespace[2], _checkpoint_ns(namespace[3]), key)))
+                queries.append(self._query(_writes_of(namespace, key)))
         return queries
 
     def _needs_ancestor(self, chain: List[Item]) -> Optional[str]:
@@ -510,11 +593,18 @@ def _latest_per_namespace(headers: List[Item]) -> List[Item]:
 
 def _copied(items: List[Item], target_thread_id: str) -> List[Item]:
     copies = []
+    target = str(target_thread_id)
     for item in items:
         namespace = list(item["namespace"])
-        namespace[2] = str(target_thread_id)
+        namespace[2] = _thread_label(target)
+        value = item["value"]
+        if namespace[1] == "checkpoints":
+            # The copy's value keeps the target's id when its label cannot give it back.
+            value = {name: entry for name, entry in value.items() if name != "thread_id"}
+            if namespace[2] != target:
+                value["thread_id"] = target
         copies.append({"tenant_id": item["tenant_id"], "namespace": namespace, "key": item["key"],
-                       "value": item["value"], "blob": item["blob"], "expires_at": item["expires_at"]})
+                       "value": value, "blob": item["blob"], "expires_at": item["expires_at"]})
     return copies
 
 

@@ -21,7 +21,7 @@ import logging
 import math
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
@@ -244,7 +244,7 @@ class EngramStore(BaseStore):
             if isinstance(op, GetOp):
                 gets.setdefault((tuple(op.namespace), bool(op.refresh_ttl)), []).append((position, op.key))
             elif isinstance(op, SearchOp):
-                plan.read(_search_items(self._search(op)), _deliver_search(position))
+                plan.read(self._search(op), _deliver_search(position))
             elif isinstance(op, ListNamespacesOp):
                 namespaces = self._namespace_query(op)
                 if namespaces is None:
@@ -291,13 +291,19 @@ class EngramStore(BaseStore):
             item["ttl_seconds"] = op.ttl * 60
         return item
 
-    def _search(self, op: SearchOp) -> ItemSearch:
+    def _search(self, op: SearchOp) -> "_Call":
+        """The read answering `op`: one engram search, or pages of it when some of the filter is
+        checked here (`split_filter`)."""
         search: ItemSearch = {"tenant_id": self.tenant_id, "namespace": [*ROOT, *op.namespace_prefix],
                               "query": op.query, "offset": op.offset, "limit": op.limit,
                               "without_blobs": True, "refresh_ttl": bool(op.refresh_ttl)}
-        if op.filter:
-            search["filter"] = engram_filter(op.filter)
-        return search
+        split = split_filter(op.filter or {})
+        if split.engram:
+            search["filter"] = split.engram
+        if not split.checks:
+            return _search_items(search)
+        return _Call(lambda memory: _drive(_checked_search(search, split.checks), memory),
+                     lambda memory: _adrive(_checked_search(search, split.checks), memory))
 
     def _namespace_query(self, op: ListNamespacesOp) -> Optional[NamespaceQuery]:
         """The namespace query of `op`, or None when its conditions contradict each other."""
@@ -345,6 +351,59 @@ def _delete_items(query: ItemQuery) -> _Call:
 def _put_items(items: List[ItemInput]) -> _Call:
     return _Call(lambda memory: memory.put_items(items, "replace"),
                  lambda memory: memory.put_items(items, "replace"))
+
+
+# A search checked here reads pages of at least this many items, each next one 4 times larger.
+CHECKED_PAGE = 100
+CHECKED_PAGE_MOST = 10_000
+
+# A read over several engram calls: yields (method, argument) and is sent each call's answer.
+Steps = Generator[Tuple[str, Any], Any, Any]
+
+
+def _checked_search(search: ItemSearch, checks: List[Check]) -> Steps:
+    """`search` with `checks` applied to what engram finds: pages from the first item until
+    ``offset + limit`` pass or none are left, so offsets count passing items only. The TTL of
+    the items returned, and only theirs, is refreshed after."""
+    offset, limit = search.get("offset", 0), search.get("limit", 10)
+    wanted = offset + limit
+    passing: List[FoundItem] = []
+    start, page = 0, min(max(wanted, CHECKED_PAGE), CHECKED_PAGE_MOST)
+    while len(passing) < wanted:
+        found = yield "search_items", {**search, "offset": start, "limit": page, "refresh_ttl": False}
+        passing.extend(item for item in found if passes(item["value"], checks))
+        if len(found) < page:
+            break
+        start, page = start + page, min(page * 4, CHECKED_PAGE_MOST)
+    selected = passing[offset:wanted]
+    if search.get("refresh_ttl"):
+        by_namespace: Dict[Tuple[str, ...], List[str]] = {}
+        for item in selected:
+            by_namespace.setdefault(tuple(item["namespace"]), []).append(item["key"])
+        for namespace, keys in by_namespace.items():
+            yield "list_items", {"tenant_id": search.get("tenant_id", "default"), "namespace": list(namespace),
+                                 "keys": keys, "limit": len(keys), "without_blobs": True, "refresh_ttl": True}
+    return selected
+
+
+def _drive(steps: Steps, memory: Memory) -> Any:
+    """Runs a read of several calls on a `Memory`."""
+    try:
+        method, argument = next(steps)
+        while True:
+            method, argument = steps.send(getattr(memory, method)(argument))
+    except StopIteration as done:
+        return done.value
+
+
+async def _adrive(steps: Steps, memory: AsyncMemory) -> Any:
+    """Runs a read of several calls on an `AsyncMemory`."""
+    try:
+        method, argument = next(steps)
+        while True:
+            method, argument = steps.send(await getattr(memory, method)(argument))
+    except StopIteration as done:
+        return done.value
 
 
 Deliver = Callable[[Any, List[Result]], None]
@@ -445,49 +504,125 @@ def _merged(paths: List[List[str]], *, from_end: bool) -> Optional[List[str]]:
 # --- filters ----------------------------------------------------------------------------------
 
 
-def engram_filter(filter: Mapping[str, Any]) -> Dict[str, Any]:
+class Check(NamedTuple):
+    """A condition of a filter checked on what engram returns: `operator` on the value at the
+    dotted `path`, as LangGraph's stores compare."""
+
+    path: str
+    operator: str
+    operand: Any
+
+
+class SplitFilter(NamedTuple):
+    """A LangGraph filter as engram's item filter and the checks engram's filter cannot say."""
+
+    engram: Dict[str, Any]
+    checks: List[Check]
+
+
+def split_filter(filter: Mapping[str, Any]) -> SplitFilter:
     """LangGraph's `search` filter as engram's item filter (dotted paths, ``$eq`` ``$ne`` ``$gt``
-    ``$gte`` ``$lt`` ``$lte`` ``$in``). A nested object that is not a set of operators becomes
-    one dotted path per leaf, matching a stored object that has those fields, as LangGraph's
-    `InMemoryStore` matches. Numbers JSON cannot hold (NaN, infinities, integers beyond 64 bits)
-    become the condition they mean, since engram refuses them: ``{"$lt": inf}`` is "any number",
-    ``{"$eq": nan}`` nothing."""
+    ``$gte`` ``$lt`` ``$lte`` ``$in``) and checks done here, which together mean what they mean in
+    LangGraph's `InMemoryStore` and `SqliteStore`: ``None`` matches null or a missing field,
+    ``$ne: None`` a present one; a number equals the same number as an integer, a float or a
+    boolean; `$gt` and friends with a number compare numbers, booleans (as 1 and 0) and text that
+    reads as a number. A string compares with strings only (`SqliteStore`'s text order).
+
+    A nested object that is not a set of operators becomes one dotted path per leaf, matching a
+    stored object that has those fields, as `InMemoryStore` matches. Numbers JSON cannot hold
+    (NaN, infinities, integers beyond 64 bits) become the condition they mean, since engram
+    refuses them: ``{"$lt": inf}`` is "any number", ``{"$eq": nan}`` nothing."""
     conditions: Dict[str, Any] = {}
+    checks: List[Check] = []
     for path, condition in _flattened(filter, ""):
-        translated = _condition(condition)
-        if translated is not None:
-            conditions[path] = translated
-    return conditions
+        operators = condition.items() if _is_operators(condition) else [("$eq", condition)]
+        kept: Dict[str, Any] = {}
+        # `$in` first: an `$eq` of a number is an `$in` too, and then checked here instead.
+        for operator, operand in sorted(operators, key=lambda entry: str(entry[0]) != "$in"):
+            operator = str(operator)
+            says = _engram_says(operator, operand)
+            translated = _operator(operator, operand) if says else None
+            if not says or (translated is not None and not translated.keys().isdisjoint(kept)):
+                checks.append(Check(path, operator, operand))
+            elif translated is _NEVER:
+                kept = _NEVER
+                break
+            elif translated is not None:
+                kept.update(translated)
+        if kept:
+            conditions[path] = kept
+    return SplitFilter(conditions, checks)
+
+
+def passes(value: Any, checks: List[Check]) -> bool:
+    """Whether a stored value meets every check (`InMemoryStore`'s comparisons, where a value
+    that is not a number meets no numeric bound instead of raising)."""
+    for path, operator, operand in checks:
+        found = value
+        for part in path.split("."):
+            found = found.get(part) if isinstance(found, dict) else None
+        if operator == "$eq":
+            held = found == operand
+        elif operator == "$ne":
+            held = found != operand
+        else:
+            number, bound = _as_number(found), _as_number(operand)
+            held = number is not None and bound is not None and _ORDERINGS[operator](number, bound)
+        if not held:
+            return False
+    return True
+
+
+_ORDERINGS: Dict[str, Callable[[float, float], bool]] = {
+    "$gt": lambda left, right: left > right, "$gte": lambda left, right: left >= right,
+    "$lt": lambda left, right: left < right, "$lte": lambda left, right: left <= right,
+}
+
+
+def _engram_says(operator: str, operand: Any) -> bool:
+    """Whether engram's filter means what LangGraph's stores mean by ``{operator: operand}``:
+    JSON equality differs for null (missing), numbers of other types and lists; its ordering
+    leaves out booleans and numeric text."""
+    if operator == "$eq":
+        return operand is not None and not isinstance(operand, (list, tuple, Mapping))
+    if operator == "$ne":
+        return isinstance(operand, str)
+    if operator in _ORDERINGS:
+        return not isinstance(operand, (bool, int, float))
+    return True  # `$in` is engram's own; an unknown operator is refused by engram, naming it
+
+
+def _as_number(value: Any) -> Optional[float]:
+    """`value` as `InMemoryStore`'s ``float(value)``, or None where it raises."""
+    if isinstance(value, (bool, int, float, str)):
+        try:
+            return float(value)
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def _is_operators(condition: Any) -> bool:
+    return isinstance(condition, Mapping) and bool(condition) and all(str(name).startswith("$") for name in condition)
 
 
 def _flattened(filter: Mapping[str, Any], prefix: str) -> Iterator[Tuple[str, Any]]:
     for key, condition in filter.items():
         path = f"{prefix}{key}"
-        if isinstance(condition, Mapping) and condition and not all(str(name).startswith("$") for name in condition):
+        if isinstance(condition, Mapping) and condition and not _is_operators(condition):
             yield from _flattened(condition, path + ".")
         else:
             yield path, condition
 
 
-def _condition(condition: Any) -> Optional[Any]:
-    """One path's condition for engram; None when every value meets it (nothing to check)."""
-    if not (isinstance(condition, Mapping) and condition and all(str(name).startswith("$") for name in condition)):
-        return _operator("$eq", condition)
-    kept: Dict[str, Any] = {}
-    for operator, operand in condition.items():
-        translated = _operator(str(operator), operand)
-        if translated is _NEVER:
-            return _NEVER
-        if translated is not None:
-            kept.update(translated)
-    return kept or None
-
-
 def _operator(operator: str, operand: Any) -> Optional[Dict[str, Any]]:
     """``{operator: operand}`` in numbers JSON holds; `_NEVER`, or None for "always"."""
+    if operator == "$eq" and isinstance(operand, (bool, int, float)):
+        return _operator("$in", _equal_numbers(operand))
     if operator == "$in" and isinstance(operand, (list, tuple)):
         options = [_number(option) for option in operand]
-        return {"$in": [option for option in options if not _unrepresentable(option)]}
+        options = [option for option in options if not _unrepresentable(option)]
+        return {"$in": options} if options else _NEVER
     number = _number(operand)
     if not _unrepresentable(number):
         return {operator: number}
@@ -498,6 +633,15 @@ def _operator(operator: str, operand: Any) -> Optional[Dict[str, Any]]:
         if below:  # `< inf`, `> -inf`: any number
             return {"$lte": _LARGEST} if number > 0 else {"$gte": -_LARGEST}
     return _NEVER
+
+
+def _equal_numbers(number: float) -> List[Any]:
+    """The JSON numbers and booleans Python finds equal to `number` (1 == 1.0 == True)."""
+    if isinstance(number, float) and not number.is_integer():  # NaN and infinities too
+        return [number]
+    whole = int(number)
+    equal: List[Any] = [whole, float(whole)] if float(whole) == whole else [whole]
+    return equal + [bool(whole)] if whole in (0, 1) else equal
 
 
 def _number(value: Any) -> Any:
@@ -514,4 +658,4 @@ def _unrepresentable(value: Any) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
-__all__ = ["EngramStore", "engram_filter"]
+__all__ = ["EngramStore", "split_filter"]
