@@ -174,8 +174,9 @@ async fn create_database(dialect: Dialect, target: &Target) -> Result<()> {
             tracing::info!(backend = dialect.backend(), database = target.database.as_str(), "created database");
             Ok(())
         }
-        // 42P04: duplicate_database, another process won the race.
-        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P04") => Ok(()),
+        // Another process won the race: 42P04 duplicate_database, or 23505 on
+        // pg_database_datname_index when both passed the existence check at once.
+        Err(sqlx::Error::Database(error)) if matches!(error.code().as_deref(), Some("42P04" | "23505")) => Ok(()),
         Err(error) => Err(database_error(dialect, error)),
     }
 }
