@@ -187,8 +187,8 @@ pub struct DeleteRequest {
     /// Working states (owner with a run) and short-term states (owner without).
     pub states: Vec<StateOwner>,
     /// Also delete the lexical spaces (with their totals) the deletion left without documents,
-    /// so no row keeps naming a forgotten user. Writes resolve space ids from the database,
-    /// never from a cache alone, so a dropped space is simply created again by the next write.
+    /// so no row keeps naming a forgotten user. Writes resolve space ids from the database in
+    /// their own transaction, so a dropped space is simply created again by the next write.
     pub drop_empty_spaces: bool,
 }
 

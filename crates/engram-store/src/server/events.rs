@@ -13,7 +13,7 @@ use super::statement::{Statement, placeholders};
 use crate::error::{Error, Result};
 use crate::prepare::Prepared;
 use crate::record::RecordKind;
-use crate::sql::{NewSpaces, SpaceIds, millis, optional_millis, optional_vector_bytes, to_json};
+use crate::sql::{NewSpaces, millis, optional_millis, optional_vector_bytes, to_json};
 
 /// Events per multi-row insert (19 parameters each).
 const EVENTS_PER_INSERT: usize = 500;
@@ -26,7 +26,6 @@ const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 pub(super) async fn insert(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     prepared: &[Prepared<Event>],
     created: &mut NewSpaces,
 ) -> Result<()> {
@@ -77,16 +76,9 @@ pub(super) async fn insert(
         let space_id = match last_space {
             Some((tenant_id, space, id)) if tenant_id == scope.tenant_id && space == item.space => id,
             _ => {
-                let id = postings::resolve(
-                    connection,
-                    dialect,
-                    spaces,
-                    &scope.tenant_id,
-                    RecordKind::Event,
-                    &item.space,
-                    created,
-                )
-                .await?;
+                let id =
+                    postings::resolve(connection, dialect, &scope.tenant_id, RecordKind::Event, &item.space, created)
+                        .await?;
                 last_space = Some((&scope.tenant_id, &item.space, id));
                 id
             }

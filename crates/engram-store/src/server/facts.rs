@@ -11,15 +11,12 @@ use super::statement::{Statement, insert_returning};
 use crate::error::{Error, Result};
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{RecordKind, visible_spaces};
-use crate::sql::{
-    FACT_COLUMNS, NewSpaces, SpaceIds, millis, optional_millis, optional_vector_bytes, read_fact, to_json,
-};
+use crate::sql::{FACT_COLUMNS, NewSpaces, millis, optional_millis, optional_vector_bytes, read_fact, to_json};
 
 /// Applies the upsert plan of `prepare::plan_fact` inside the caller's transaction.
 pub(super) async fn upsert(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     prepared: Prepared<Fact>,
     created: &mut NewSpaces,
 ) -> Result<FactWrite> {
@@ -41,18 +38,18 @@ pub(super) async fn upsert(
         FactPlan::Create(new) => {
             check_new_id(connection, dialect, &new.record).await?;
             let fact = new.record.clone();
-            insert(connection, dialect, spaces, &new, &mut changes, created).await?;
+            insert(connection, dialect, &new, &mut changes, created).await?;
             FactWrite { fact, outcome: FactWriteOutcome::Created, superseded: None }
         }
         FactPlan::Supersede { previous, new } => {
             check_new_id(connection, dialect, &new.record).await?;
             if let Some(sequence) = active_sequence {
                 let had_vector = previous.embedding.is_some();
-                unindex(connection, dialect, spaces, RecordKind::Fact, sequence, had_vector, &mut changes).await?;
+                unindex(connection, dialect, RecordKind::Fact, sequence, had_vector, &mut changes).await?;
                 update(connection, dialect, sequence, &previous).await?;
             }
             let fact = new.record.clone();
-            insert(connection, dialect, spaces, &new, &mut changes, created).await?;
+            insert(connection, dialect, &new, &mut changes, created).await?;
             FactWrite { fact, outcome: FactWriteOutcome::Superseded, superseded: Some(previous.fact_id) }
         }
         FactPlan::Refresh(fact) => {
@@ -97,7 +94,6 @@ pub(super) async fn history(
 pub(super) async fn restore(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     prepared: &Prepared<Fact>,
     changes: &mut IndexChanges,
     created: &mut NewSpaces,
@@ -122,7 +118,7 @@ pub(super) async fn restore(
             });
         }
     }
-    insert(connection, dialect, spaces, prepared, changes, created).await
+    insert(connection, dialect, prepared, changes, created).await
 }
 
 async fn check_new_id(connection: &mut AnyConnection, dialect: Dialect, fact: &Fact) -> Result<()> {
@@ -132,7 +128,6 @@ async fn check_new_id(connection: &mut AnyConnection, dialect: Dialect, fact: &F
 async fn insert(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     prepared: &Prepared<Fact>,
     changes: &mut IndexChanges,
     created: &mut NewSpaces,
@@ -175,8 +170,7 @@ async fn insert(
         return Ok(());
     }
     let space_id =
-        postings::resolve(connection, dialect, spaces, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)
-            .await?;
+        postings::resolve(connection, dialect, &scope.tenant_id, RecordKind::Fact, &prepared.space, created).await?;
     changes.insert(RecordKind::Fact, sequence, &scope.tenant_id, space_id, &prepared.terms);
     changes.insert_vector(RecordKind::Fact, sequence, &scope.tenant_id, &prepared.space, fact.embedding.as_deref());
     Ok(())

@@ -15,10 +15,9 @@ use crate::error::{Error, Result};
 use crate::maintenance::{DeleteRequest, StoredState};
 use crate::prepare::{self, Prepared};
 use crate::record::{Fetched, Record};
-use crate::sql::{NewSpaces, SpaceIds, read_record, table_info};
+use crate::sql::{NewSpaces, read_record, table_info};
 
-/// Deletes inside the caller's transaction. Returns the receipt and the space ids it dropped
-/// (the caller forgets them before it lets another write run).
+/// Deletes inside the caller's transaction.
 ///
 /// With `drop_empty_spaces` the spaces of the deleted records are locked (`FOR UPDATE`) before
 /// any count changes, so a writer of another process that read one of them (share lock) commits
@@ -26,9 +25,8 @@ use crate::sql::{NewSpaces, SpaceIds, read_record, table_info};
 pub(super) async fn delete(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     request: &DeleteRequest,
-) -> Result<(Receipt, Vec<i64>)> {
+) -> Result<Receipt> {
     let tenant_id = &request.tenant_id;
     let mut receipt = Receipt::default();
     let mut changes = IndexChanges::default();
@@ -42,7 +40,7 @@ pub(super) async fn delete(
             let space_id = if request.drop_empty_spaces {
                 postings::lock_space(connection, dialect, tenant_id, *kind, &space).await?
             } else {
-                postings::lookup(connection, dialect, spaces, tenant_id, *kind, &space).await?
+                postings::lookup(connection, dialect, tenant_id, *kind, &space).await?
             };
             if let Some(space_id) = space_id {
                 changes.remove(*kind, sequence, tenant_id, space_id, &prepare::document_terms(&record));
@@ -66,7 +64,6 @@ pub(super) async fn delete(
         let table = if owner.run_id.is_some() { "working_states" } else { "short_terms" };
         receipt.add(table, state::delete(connection, dialect, owner).await?);
     }
-    let mut dropped = Vec::new();
     if request.drop_empty_spaces {
         for (tenant_id, space_id) in touched {
             let documents = Statement::new("SELECT documents FROM lexical_totals WHERE tenant_id = ? AND space_id = ?")
@@ -88,10 +85,9 @@ pub(super) async fn delete(
                     .rows_affected();
                 receipt.add(table, removed);
             }
-            dropped.push(space_id);
         }
     }
-    Ok((receipt, dropped))
+    Ok(receipt)
 }
 
 /// Restores inside the caller's transaction, in the order given (runs of events go in one
@@ -100,7 +96,6 @@ pub(super) async fn delete(
 pub(super) async fn restore(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     records: Vec<Prepared<Record>>,
     states: &[StoredState],
     created: &mut NewSpaces,
@@ -117,7 +112,7 @@ pub(super) async fn restore(
         let Prepared { record, space, terms } = prepared;
         let term_count = terms.frequencies.len() as u64;
         if kind != RecordKind::Event && !pending.is_empty() {
-            events::insert(connection, dialect, spaces, &pending, created).await?;
+            events::insert(connection, dialect, &pending, created).await?;
             pending.clear();
         }
         match record {
@@ -135,21 +130,21 @@ pub(super) async fn restore(
             }
             Record::Fact(fact) => {
                 let prepared = Prepared { record: fact, space, terms };
-                facts::restore(connection, dialect, spaces, &prepared, &mut changes, created).await?;
+                facts::restore(connection, dialect, &prepared, &mut changes, created).await?;
             }
             Record::Episode(episode) => {
                 let prepared = Prepared { record: episode, space, terms };
-                records::append_episode(connection, dialect, spaces, &prepared, created).await?;
+                records::append_episode(connection, dialect, &prepared, created).await?;
             }
             Record::Procedure(procedure) => {
                 let prepared = Prepared { record: procedure, space, terms };
                 let (tenant_id, id) = (&prepared.record.scope.tenant_id, &prepared.record.procedure_id);
                 records::check_new_id(connection, dialect, RecordKind::Procedure, tenant_id, id).await?;
-                records::write_procedure(connection, dialect, spaces, None, &prepared, &mut changes, created).await?;
+                records::write_procedure(connection, dialect, None, &prepared, &mut changes, created).await?;
             }
             Record::Insight(insight) => {
                 let prepared = Prepared { record: insight, space, terms };
-                records::append_insight(connection, dialect, spaces, &prepared, created).await?;
+                records::append_insight(connection, dialect, &prepared, created).await?;
             }
         }
         let info = table_info(kind);
@@ -161,7 +156,7 @@ pub(super) async fn restore(
         }
     }
     if !pending.is_empty() {
-        events::insert(connection, dialect, spaces, &pending, created).await?;
+        events::insert(connection, dialect, &pending, created).await?;
     }
     changes.apply(connection, dialect).await?;
     for stored in states {

@@ -16,48 +16,29 @@ use super::vectors::{self, VectorKey, VectorRow};
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
-use crate::sql::{NewSpaces, SpaceIds, TermCounts, table_info};
+use crate::sql::{NewSpaces, TermCounts, table_info};
 
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
 const ROWS_PER_INSERT: usize = 2000;
 
-/// The id of an existing space, or `None` when nothing was ever indexed in it, as
-/// [`shared_space_id`] reads it in the caller's transaction. For index removals of stored
-/// records; never from the cache: another process may have dropped the space and a later
-/// write created it again under a new id.
+/// The id of an existing space, or `None` when nothing was ever indexed in it, read in the
+/// caller's transaction (another process may have dropped the space and a later write created
+/// it again under a new id). Its row is share-locked until the transaction ends: a purge
+/// (`maintenance::delete`) cannot drop it under a writer that read it, and a writer reading it
+/// while a purge drops it waits, then finds it gone.
 pub(super) async fn lookup(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     tenant_id: &str,
     kind: RecordKind,
     space: &str,
 ) -> Result<Option<i64>> {
-    shared_space_id(connection, dialect, spaces, tenant_id, kind, space).await
-}
-
-/// The id of a space as the database has it now (and cached), its row share-locked until the
-/// transaction ends: a purge (`maintenance::delete`) cannot drop it under a writer that read
-/// it, and a writer reading it while a purge drops it waits, then finds it gone.
-async fn shared_space_id(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    spaces: &SpaceIds,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-) -> Result<Option<i64>> {
-    let id = stored_space_id(connection, dialect, tenant_id, kind, space, dialect.share_lock()).await?;
-    if let Some(id) = id {
-        spaces.learn(tenant_id, kind, space, id)?;
-    }
-    Ok(id)
+    stored_space_id(connection, dialect, tenant_id, kind, space, dialect.share_lock()).await
 }
 
 /// The id of an existing space, its row locked for update until the transaction ends: a purge
 /// locks the spaces it may drop before changing their counts, so a writer that read the space
-/// (share lock, [`shared_space_id`]) commits first or finds it gone. Not from the cache: the
-/// lock is the point.
+/// (share lock, [`lookup`]) commits first or finds it gone.
 pub(super) async fn lock_space(
     connection: &mut AnyConnection,
     dialect: Dialect,
@@ -88,12 +69,11 @@ async fn stored_space_id(
 }
 
 /// The id of a space, created inside the caller's transaction when new (a concurrent writer
-/// creating the same space is absorbed by the unique key). Read from the database (share-locked),
-/// not the cache: another process may have dropped the space since it was cached.
+/// creating the same space is absorbed by the unique key). Read from the database (share-locked,
+/// [`lookup`]): another process may have dropped the space since this one last wrote to it.
 pub(super) async fn resolve(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     tenant_id: &str,
     kind: RecordKind,
     space: &str,
@@ -102,7 +82,7 @@ pub(super) async fn resolve(
     if let Some(id) = created.find(tenant_id, kind, space) {
         return Ok(id);
     }
-    if let Some(id) = shared_space_id(connection, dialect, spaces, tenant_id, kind, space).await? {
+    if let Some(id) = lookup(connection, dialect, tenant_id, kind, space).await? {
         return Ok(id);
     }
     Statement::new(format!(

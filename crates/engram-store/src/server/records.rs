@@ -11,14 +11,13 @@ use crate::error::{Error, Result};
 use crate::prepare::{self, Prepared};
 use crate::record::RecordKind;
 use crate::sql::{
-    INSIGHT_COLUMNS, NewSpaces, PROCEDURE_COLUMNS, SpaceIds, millis, optional_millis, optional_vector_bytes,
-    read_insight, read_procedure, stored_terms, table_info, to_integer, to_json,
+    INSIGHT_COLUMNS, NewSpaces, PROCEDURE_COLUMNS, millis, optional_millis, optional_vector_bytes, read_insight,
+    read_procedure, stored_terms, table_info, to_integer, to_json,
 };
 
 pub(super) async fn append_episode(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     prepared: &Prepared<Episode>,
     created: &mut NewSpaces,
 ) -> Result<()> {
@@ -60,7 +59,7 @@ pub(super) async fn append_episode(
     let sequence = insert_returning(statement, "seq", connection, dialect).await?;
     let vector = episode.embedding.as_deref();
     let tenant_id = &scope.tenant_id;
-    index(connection, dialect, spaces, RecordKind::Episode, sequence, tenant_id, prepared, vector, created).await
+    index(connection, dialect, RecordKind::Episode, sequence, tenant_id, prepared, vector, created).await
 }
 
 /// Creates a procedure, or replaces the one with the same id in place: same sequence, use
@@ -69,7 +68,6 @@ pub(super) async fn append_episode(
 pub(super) async fn upsert_procedure(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     input: ProcedureInput,
     limits: &Limits,
     created: &mut NewSpaces,
@@ -99,12 +97,12 @@ pub(super) async fn upsert_procedure(
     let sequence = match &existing {
         Some((sequence, _)) => {
             let had_vector = existing.as_ref().is_some_and(|(_, old)| old.embedding.is_some());
-            unindex(connection, dialect, spaces, RecordKind::Procedure, *sequence, had_vector, &mut changes).await?;
+            unindex(connection, dialect, RecordKind::Procedure, *sequence, had_vector, &mut changes).await?;
             Some(*sequence)
         }
         None => None,
     };
-    write_procedure(connection, dialect, spaces, sequence, &prepared, &mut changes, created).await?;
+    write_procedure(connection, dialect, sequence, &prepared, &mut changes, created).await?;
     changes.apply(connection, dialect).await?;
     Ok(prepared.record)
 }
@@ -114,7 +112,6 @@ pub(super) async fn upsert_procedure(
 pub(super) async fn write_procedure(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     sequence: Option<i64>,
     prepared: &Prepared<Procedure>,
     changes: &mut IndexChanges,
@@ -191,16 +188,9 @@ pub(super) async fn write_procedure(
             insert_returning(statement, "seq", connection, dialect).await?
         }
     };
-    let space_id = postings::resolve(
-        connection,
-        dialect,
-        spaces,
-        &scope.tenant_id,
-        RecordKind::Procedure,
-        &prepared.space,
-        created,
-    )
-    .await?;
+    let space_id =
+        postings::resolve(connection, dialect, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)
+            .await?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
     let embedding = procedure.embedding.as_deref();
     changes.insert_vector(RecordKind::Procedure, sequence, &scope.tenant_id, &prepared.space, embedding);
@@ -210,7 +200,6 @@ pub(super) async fn write_procedure(
 pub(super) async fn append_insight(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     prepared: &Prepared<Insight>,
     created: &mut NewSpaces,
 ) -> Result<()> {
@@ -249,7 +238,7 @@ pub(super) async fn append_insight(
     .bind(insight.promoted_to.clone());
     let sequence = insert_returning(statement, "seq", connection, dialect).await?;
     let tenant_id = &scope.tenant_id;
-    index(connection, dialect, spaces, RecordKind::Insight, sequence, tenant_id, prepared, None, created).await
+    index(connection, dialect, RecordKind::Insight, sequence, tenant_id, prepared, None, created).await
 }
 
 /// Changes validation and confidence; `NotFound` unless the insight belongs to the update's run.
@@ -290,7 +279,6 @@ pub(super) async fn update_insight(
 pub(super) async fn unindex(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     kind: RecordKind,
     sequence: i64,
     has_vector: bool,
@@ -306,7 +294,7 @@ pub(super) async fn unindex(
     if has_vector {
         changes.remove_vector(kind, sequence, &tenant_id, &space);
     }
-    if let Some(space_id) = postings::lookup(connection, dialect, spaces, &tenant_id, kind, &space).await? {
+    if let Some(space_id) = postings::lookup(connection, dialect, &tenant_id, kind, &space).await? {
         changes.remove(kind, sequence, &tenant_id, space_id, &terms);
     }
     Ok(())
@@ -317,7 +305,6 @@ pub(super) async fn unindex(
 async fn index<T: Sync>(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    spaces: &SpaceIds,
     kind: RecordKind,
     sequence: i64,
     tenant_id: &str,
@@ -326,7 +313,7 @@ async fn index<T: Sync>(
     created: &mut NewSpaces,
 ) -> Result<()> {
     let mut changes = IndexChanges::default();
-    let space_id = postings::resolve(connection, dialect, spaces, tenant_id, kind, &prepared.space, created).await?;
+    let space_id = postings::resolve(connection, dialect, tenant_id, kind, &prepared.space, created).await?;
     changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
     changes.insert_vector(kind, sequence, tenant_id, &prepared.space, embedding);
     changes.apply(connection, dialect).await.map(drop)

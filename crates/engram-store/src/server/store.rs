@@ -18,7 +18,7 @@ use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare;
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats, VectorRequest, Vectors};
-use crate::sql::{NewSpaces, SpaceIds};
+use crate::sql::NewSpaces;
 use crate::store::Store;
 use crate::vectors::{claim, event_claims, record_claims};
 
@@ -26,7 +26,6 @@ use crate::vectors::{claim, event_claims, record_claims};
 #[derive(Debug)]
 pub(crate) struct ServerStore {
     database: Database,
-    spaces: SpaceIds,
     limits: Limits,
     /// Writes of this store run one at a time, as on SQLite: the read-check-write of an upsert
     /// (one active fact per key, procedure ownership) then never races within a process, and
@@ -48,9 +47,7 @@ macro_rules! in_transaction {
         let $dialect = store.database.dialect;
         store.database.run(|pool| async move {
             let _writer = store.writer.lock().await;
-            let (value, new_spaces) = transaction!(pool, |$connection, $created, $dialect| $body)?;
-            store.spaces.remember(new_spaces)?;
-            Ok(value)
+            transaction!(pool, |$connection, $created, $dialect| $body)
         })
     }};
     ($store:expr, retry, |$connection:ident, $created:ident, $dialect:ident| $body:expr) => {{
@@ -59,19 +56,17 @@ macro_rules! in_transaction {
         store.database.run(|pool| async move {
             let _writer = store.writer.lock().await;
             let mut attempt = 1;
-            let (value, new_spaces) = loop {
+            loop {
                 match transaction!(pool, |$connection, $created, $dialect| $body) {
                     Err(error) if attempt < ATTEMPTS && lost_race(&error) => attempt += 1,
-                    done => break done?,
+                    done => break done,
                 }
-            };
-            store.spaces.remember(new_spaces)?;
-            Ok(value)
+            }
         })
     }};
 }
 
-/// One transaction of [`in_transaction`]: its value and the lexical spaces it created.
+/// One transaction of [`in_transaction`]: its value.
 macro_rules! transaction {
     ($pool:expr, |$connection:ident, $created:ident, $dialect:ident| $body:expr) => {
         async {
@@ -85,7 +80,7 @@ macro_rules! transaction {
             match written {
                 Ok(value) => {
                     transaction.commit().await.map_err(|error| database_error($dialect, error))?;
-                    Ok((value, new_spaces))
+                    Ok(value)
                 }
                 Err(error) => {
                     // Rolled back now rather than when the connection is next used, so its
@@ -119,7 +114,6 @@ impl ServerStore {
         let target = Target::parse(dialect, dsn, options)?;
         Ok(Self {
             database: Database::open(dialect, &target)?,
-            spaces: SpaceIds::default(),
             limits: Limits::default(),
             writer: tokio::sync::Mutex::new(()),
         })
@@ -157,11 +151,10 @@ impl Store for ServerStore {
 
     fn append_events(&self, events: Vec<EventInput>) -> Result<Vec<Event>> {
         let prepared = prepare::events(events, prepare::now(), &self.limits)?;
-        let spaces = &self.spaces;
         let batch = &prepared;
         let written = in_transaction!(self, |connection, created, dialect| async {
             vectors::check_dimensions(connection, dialect, &event_claims(batch)).await?;
-            events::insert(connection, dialect, spaces, batch, created).await
+            events::insert(connection, dialect, batch, created).await
         });
         match written {
             Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
@@ -178,7 +171,6 @@ impl Store for ServerStore {
 
     fn upsert_fact(&self, fact: FactInput) -> Result<FactWrite> {
         let prepared = prepare::fact(fact, prepare::now(), &self.limits)?;
-        let spaces = &self.spaces;
         let prepared = &prepared;
         // One active fact per key is the database's unique index: a writer in another process
         // that created or superseded the key first makes this run again, and supersede or
@@ -186,7 +178,7 @@ impl Store for ServerStore {
         in_transaction!(self, retry, |connection, created, dialect| async {
             let claims = claim(&prepared.record.scope.tenant_id, prepared.record.embedding.as_deref());
             vectors::check_dimensions(connection, dialect, &claims).await?;
-            facts::upsert(connection, dialect, spaces, prepared.clone(), created).await
+            facts::upsert(connection, dialect, prepared.clone(), created).await
         })
     }
 
@@ -198,11 +190,11 @@ impl Store for ServerStore {
 
     fn append_episode(&self, episode: EpisodeInput) -> Result<Episode> {
         let prepared = prepare::episode(episode, &self.limits)?;
-        let (spaces, record) = (&self.spaces, &prepared);
+        let record = &prepared;
         in_transaction!(self, |connection, created, dialect| async {
             let claims = claim(&record.record.scope.tenant_id, record.record.embedding.as_deref());
             vectors::check_dimensions(connection, dialect, &claims).await?;
-            records::append_episode(connection, dialect, spaces, record, created).await
+            records::append_episode(connection, dialect, record, created).await
         })?;
         Ok(prepared.record)
     }
@@ -210,19 +202,19 @@ impl Store for ServerStore {
     fn upsert_procedure(&self, procedure: ProcedureInput) -> Result<Procedure> {
         // Bad input is refused before the lookup by id (Postgres cannot compare an id holding U+0000).
         procedure.validate(&self.limits)?;
-        let (spaces, limits) = (&self.spaces, &self.limits);
+        let limits = &self.limits;
         in_transaction!(self, |connection, created, dialect| async {
             let claims = claim(&procedure.scope.tenant_id, procedure.embedding.as_deref());
             vectors::check_dimensions(connection, dialect, &claims).await?;
-            records::upsert_procedure(connection, dialect, spaces, procedure, limits, created).await
+            records::upsert_procedure(connection, dialect, procedure, limits, created).await
         })
     }
 
     fn append_insight(&self, insight: InsightInput) -> Result<Insight> {
         let prepared = prepare::insight(insight, prepare::now(), &self.limits)?;
-        let (spaces, record) = (&self.spaces, &prepared);
+        let record = &prepared;
         in_transaction!(self, |connection, created, dialect| records::append_insight(
-            connection, dialect, spaces, record, created
+            connection, dialect, record, created
         ))?;
         Ok(prepared.record)
     }
@@ -295,24 +287,16 @@ impl Store for ServerStore {
     }
 
     fn delete(&self, request: &DeleteRequest) -> Result<Receipt> {
-        let spaces = &self.spaces;
-        in_transaction!(self, |connection, _created, dialect| async {
-            let (receipt, dropped) = maintenance::delete(connection, dialect, spaces, request).await?;
-            // Forgotten while this store's writes still wait on the writer lock: none of them
-            // may use a dropped id from the cache. Should the commit fail, forgetting only costs
-            // a lookup.
-            spaces.forget(&dropped)?;
-            Ok::<_, Error>(receipt)
-        })
+        in_transaction!(self, |connection, _created, dialect| maintenance::delete(connection, dialect, request))
     }
 
     fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt> {
         let prepared =
             records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
-        let (spaces, states) = (&self.spaces, &states);
+        let states = &states;
         in_transaction!(self, |connection, created, dialect| async {
             vectors::check_dimensions(connection, dialect, &record_claims(&prepared)).await?;
-            maintenance::restore(connection, dialect, spaces, prepared, states, created).await
+            maintenance::restore(connection, dialect, prepared, states, created).await
         })
     }
 

@@ -24,5 +24,5 @@ pub(crate) use items::{
     read_item_posting,
 };
 pub(crate) use scan::{scan_query, state_filter};
-pub(crate) use spaces::{NewSpaces, SpaceIds};
+pub(crate) use spaces::NewSpaces;
 pub(crate) use term_counts::TermCounts;

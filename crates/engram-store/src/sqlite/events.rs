@@ -7,7 +7,7 @@ use engram_types::Event;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
-use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
+use super::postings::{self, IndexChanges, NewSpaces};
 use super::rows::{millis, optional_millis, optional_vector_bytes, to_json};
 use crate::error::{Error, Result};
 use crate::prepare::Prepared;
@@ -16,12 +16,7 @@ use crate::record::RecordKind;
 /// Inserts the batch inside the caller's transaction. Ids are not checked here: the unique
 /// index rejects a taken one, and the caller then names it with [`first_conflict`] (checking
 /// every id up front would cost a lookup per event on the hot path).
-pub(super) fn insert(
-    connection: &Connection,
-    spaces: &SpaceIds,
-    prepared: &[Prepared<Event>],
-    created: &mut NewSpaces,
-) -> Result<()> {
+pub(super) fn insert(connection: &Connection, prepared: &[Prepared<Event>], created: &mut NewSpaces) -> Result<()> {
     let mut changes = IndexChanges::default();
     let mut last_space: Option<(&str, &str, i64)> = None;
     let mut statement = connection
@@ -61,8 +56,7 @@ pub(super) fn insert(
         let space_id = match last_space {
             Some((tenant_id, space, id)) if tenant_id == scope.tenant_id && space == item.space => id,
             _ => {
-                let id =
-                    postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Event, &item.space, created)?;
+                let id = postings::resolve(connection, &scope.tenant_id, RecordKind::Event, &item.space, created)?;
                 last_space = Some((&scope.tenant_id, &item.space, id));
                 id
             }

@@ -4,7 +4,7 @@ use engram_types::{Fact, FactStatus, FactWrite, FactWriteOutcome, Scope};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
-use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
+use super::postings::{self, IndexChanges, NewSpaces};
 use super::records::unindex;
 use super::rows::{FACT_COLUMNS, get, millis, optional_millis, optional_vector_bytes, read_fact, to_json};
 use crate::error::{Error, Result};
@@ -12,12 +12,7 @@ use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{RecordKind, visible_spaces};
 
 /// Applies the upsert plan of `prepare::plan_fact` inside the caller's transaction.
-pub(super) fn upsert(
-    connection: &Connection,
-    spaces: &SpaceIds,
-    prepared: Prepared<Fact>,
-    created: &mut NewSpaces,
-) -> Result<FactWrite> {
+pub(super) fn upsert(connection: &Connection, prepared: Prepared<Fact>, created: &mut NewSpaces) -> Result<FactWrite> {
     let scope = &prepared.record.scope;
     let active: Option<(i64, Fact)> = connection
         .prepare_cached(&format!(
@@ -38,18 +33,18 @@ pub(super) fn upsert(
         FactPlan::Create(new) => {
             check_new_id(connection, &new.record)?;
             let fact = new.record.clone();
-            insert(connection, spaces, &new, &mut changes, created)?;
+            insert(connection, &new, &mut changes, created)?;
             FactWrite { fact, outcome: FactWriteOutcome::Created, superseded: None }
         }
         FactPlan::Supersede { previous, new } => {
             check_new_id(connection, &new.record)?;
             if let Some(sequence) = active_sequence {
                 let had_vector = previous.embedding.is_some();
-                unindex(connection, spaces, RecordKind::Fact, sequence, had_vector, &mut changes)?;
+                unindex(connection, RecordKind::Fact, sequence, had_vector, &mut changes)?;
                 update(connection, sequence, &previous)?;
             }
             let fact = new.record.clone();
-            insert(connection, spaces, &new, &mut changes, created)?;
+            insert(connection, &new, &mut changes, created)?;
             FactWrite { fact, outcome: FactWriteOutcome::Superseded, superseded: Some(previous.fact_id) }
         }
         FactPlan::Refresh(fact) => {
@@ -86,7 +81,6 @@ pub(super) fn history(connection: &Connection, scope: &Scope, fact_key: &str) ->
 /// not meet another active version of its key.
 pub(super) fn restore(
     connection: &Connection,
-    spaces: &SpaceIds,
     prepared: &Prepared<Fact>,
     changes: &mut IndexChanges,
     created: &mut NewSpaces,
@@ -108,7 +102,7 @@ pub(super) fn restore(
             });
         }
     }
-    insert(connection, spaces, prepared, changes, created)
+    insert(connection, prepared, changes, created)
 }
 
 fn check_new_id(connection: &Connection, fact: &Fact) -> Result<()> {
@@ -117,7 +111,6 @@ fn check_new_id(connection: &Connection, fact: &Fact) -> Result<()> {
 
 fn insert(
     connection: &Connection,
-    spaces: &SpaceIds,
     prepared: &Prepared<Fact>,
     changes: &mut IndexChanges,
     created: &mut NewSpaces,
@@ -168,7 +161,7 @@ fn insert(
         return Ok(());
     }
     let sequence = connection.last_insert_rowid();
-    let space_id = postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)?;
+    let space_id = postings::resolve(connection, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)?;
     changes.insert(RecordKind::Fact, sequence, &scope.tenant_id, space_id, &prepared.terms);
     changes.insert_vector(RecordKind::Fact, sequence, &scope.tenant_id, &prepared.space, fact.embedding.as_deref());
     Ok(())

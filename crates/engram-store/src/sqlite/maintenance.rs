@@ -5,7 +5,7 @@ use engram_types::{Receipt, RecordKind};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
-use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
+use super::postings::{self, IndexChanges, NewSpaces};
 use super::rows::{read_record, table_info};
 use super::{events, facts, records, state};
 use crate::error::Result;
@@ -13,13 +13,8 @@ use crate::maintenance::{DeleteRequest, StoredState};
 use crate::prepare::{self, Prepared};
 use crate::record::{Fetched, Record};
 
-/// Deletes inside the caller's transaction. Returns the receipt and the space ids it dropped
-/// (the caller forgets them once committed).
-pub(super) fn delete(
-    connection: &Connection,
-    spaces: &SpaceIds,
-    request: &DeleteRequest,
-) -> Result<(Receipt, Vec<i64>)> {
+/// Deletes inside the caller's transaction.
+pub(super) fn delete(connection: &Connection, request: &DeleteRequest) -> Result<Receipt> {
     let mut receipt = Receipt::default();
     let mut changes = IndexChanges::default();
     for (kind, id) in &request.records {
@@ -27,7 +22,7 @@ pub(super) fn delete(
         let info = table_info(*kind);
         if prepare::is_indexed(&record) {
             let space = prepare::record_space(&record);
-            if let Some(space_id) = postings::lookup(connection, spaces, &request.tenant_id, *kind, &space)? {
+            if let Some(space_id) = postings::lookup(connection, &request.tenant_id, *kind, &space)? {
                 changes.remove(
                     connection,
                     *kind,
@@ -55,7 +50,6 @@ pub(super) fn delete(
         let table = if owner.run_id.is_some() { "working_states" } else { "short_terms" };
         receipt.add(table, state::delete(connection, owner)?);
     }
-    let mut dropped = Vec::new();
     if request.drop_empty_spaces {
         for (tenant_id, space_id) in touched {
             let empty = connection
@@ -79,16 +73,14 @@ pub(super) fn delete(
                     .map_err(storage)?;
                 receipt.add(table, removed as u64);
             }
-            dropped.push(space_id);
         }
     }
-    Ok((receipt, dropped))
+    Ok(receipt)
 }
 
 /// Restores inside the caller's transaction, in the order given.
 pub(super) fn restore(
     connection: &Connection,
-    spaces: &SpaceIds,
     records: Vec<Prepared<Record>>,
     states: &[StoredState],
     created: &mut NewSpaces,
@@ -103,13 +95,13 @@ pub(super) fn restore(
         match record {
             Record::Event(event) => {
                 records::check_new_id(connection, RecordKind::Event, &event.scope.tenant_id, &event.event_id)?;
-                events::insert(connection, spaces, &[Prepared { record: event, space, terms }], created)?;
+                events::insert(connection, &[Prepared { record: event, space, terms }], created)?;
             }
             Record::Fact(fact) => {
-                facts::restore(connection, spaces, &Prepared { record: fact, space, terms }, &mut changes, created)?;
+                facts::restore(connection, &Prepared { record: fact, space, terms }, &mut changes, created)?;
             }
             Record::Episode(episode) => {
-                records::append_episode(connection, spaces, &Prepared { record: episode, space, terms }, created)?;
+                records::append_episode(connection, &Prepared { record: episode, space, terms }, created)?;
             }
             Record::Procedure(procedure) => {
                 let prepared = Prepared { record: procedure, space, terms };
@@ -119,10 +111,10 @@ pub(super) fn restore(
                     &prepared.record.scope.tenant_id,
                     &prepared.record.procedure_id,
                 )?;
-                records::write_procedure(connection, spaces, None, &prepared, &mut changes, created)?;
+                records::write_procedure(connection, None, &prepared, &mut changes, created)?;
             }
             Record::Insight(insight) => {
-                records::append_insight(connection, spaces, &Prepared { record: insight, space, terms }, created)?;
+                records::append_insight(connection, &Prepared { record: insight, space, terms }, created)?;
             }
         }
         let info = table_info(kind);

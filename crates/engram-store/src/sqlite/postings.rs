@@ -27,47 +27,25 @@ use super::vectors::{self, VectorRow};
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
+pub(super) use crate::sql::NewSpaces;
 use crate::sql::TermCounts;
-pub(super) use crate::sql::{NewSpaces, SpaceIds};
 
 /// The id of an existing space, or `None` when nothing was ever indexed in it. Read in the
-/// caller's transaction, never from the cache: another handle or process may have dropped
-/// the space and a later write created it again under a new id.
-pub(super) fn lookup(
-    connection: &Connection,
-    spaces: &SpaceIds,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-) -> Result<Option<i64>> {
-    stored_space_id(connection, spaces, tenant_id, kind, space)
-}
-
-/// The id of a space as the database has it now (and cached).
-fn stored_space_id(
-    connection: &Connection,
-    spaces: &SpaceIds,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-) -> Result<Option<i64>> {
-    let id: Option<i64> = connection
+/// caller's transaction: another handle or process may have dropped the space and a later
+/// write created it again under a new id.
+pub(super) fn lookup(connection: &Connection, tenant_id: &str, kind: RecordKind, space: &str) -> Result<Option<i64>> {
+    connection
         .prepare_cached("SELECT space_id FROM lexical_spaces WHERE tenant_id = ?1 AND kind = ?2 AND space = ?3")
         .and_then(|mut statement| {
             statement.query_row(params![tenant_id, kind.as_str(), space], |row| row.get(0)).optional()
         })
-        .map_err(storage)?;
-    if let Some(id) = id {
-        spaces.learn(tenant_id, kind, space, id)?;
-    }
-    Ok(id)
+        .map_err(storage)
 }
 
-/// The id of a space, created inside the writer's transaction when new. Read from the database,
-/// not the cache: another process may have dropped the space since it was cached.
+/// The id of a space, created inside the writer's transaction when new. Read from the database
+/// ([`lookup`]): another process may have dropped the space since this one last wrote to it.
 pub(super) fn resolve(
     connection: &Connection,
-    spaces: &SpaceIds,
     tenant_id: &str,
     kind: RecordKind,
     space: &str,
@@ -76,7 +54,7 @@ pub(super) fn resolve(
     if let Some(id) = created.find(tenant_id, kind, space) {
         return Ok(id);
     }
-    if let Some(id) = stored_space_id(connection, spaces, tenant_id, kind, space)? {
+    if let Some(id) = lookup(connection, tenant_id, kind, space)? {
         return Ok(id);
     }
     connection
@@ -328,9 +306,9 @@ fn postings_query(kind: RecordKind, per_term: u32) -> String {
 }
 
 /// `EXPLAIN QUERY PLAN` of every statement a postings read runs, for the first space and term.
-pub(super) fn explain(connection: &Connection, spaces: &SpaceIds, request: &PostingsRequest) -> Result<Vec<String>> {
+pub(super) fn explain(connection: &Connection, request: &PostingsRequest) -> Result<Vec<String>> {
     let space_id = match request.spaces.first() {
-        Some(space) => lookup(connection, spaces, &request.tenant_id, request.kind, space)?.unwrap_or(0),
+        Some(space) => lookup(connection, &request.tenant_id, request.kind, space)?.unwrap_or(0),
         None => 0,
     };
     let term = request.terms.first().cloned().unwrap_or_default();

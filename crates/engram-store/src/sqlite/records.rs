@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::BACKEND;
 use super::error::storage;
-use super::postings::{self, IndexChanges, NewSpaces, SpaceIds};
+use super::postings::{self, IndexChanges, NewSpaces};
 use super::rows::{
     INSIGHT_COLUMNS, PROCEDURE_COLUMNS, get, millis, optional_millis, optional_vector_bytes, read_insight,
     read_procedure, table_info, to_integer, to_json,
@@ -17,7 +17,6 @@ use engram_types::Limits;
 
 pub(super) fn append_episode(
     connection: &Connection,
-    spaces: &SpaceIds,
     prepared: &Prepared<Episode>,
     created: &mut NewSpaces,
 ) -> Result<()> {
@@ -71,7 +70,7 @@ pub(super) fn append_episode(
         .map_err(storage)?;
     let sequence = connection.last_insert_rowid();
     let embedding = episode.embedding.as_deref();
-    index(connection, spaces, RecordKind::Episode, sequence, &scope.tenant_id, prepared, embedding, created)
+    index(connection, RecordKind::Episode, sequence, &scope.tenant_id, prepared, embedding, created)
 }
 
 /// Creates a procedure, or replaces the one with the same id in place: same sequence (rowid),
@@ -79,7 +78,6 @@ pub(super) fn append_episode(
 /// as the in-memory store does.
 pub(super) fn upsert_procedure(
     connection: &Connection,
-    spaces: &SpaceIds,
     input: ProcedureInput,
     limits: &Limits,
     created: &mut NewSpaces,
@@ -108,13 +106,13 @@ pub(super) fn upsert_procedure(
     let sequence = match &existing {
         Some((sequence, _)) => {
             let had_vector = existing.as_ref().is_some_and(|(_, old)| old.embedding.is_some());
-            unindex(connection, spaces, RecordKind::Procedure, *sequence, had_vector, &mut changes)?;
+            unindex(connection, RecordKind::Procedure, *sequence, had_vector, &mut changes)?;
             // INSERT OR REPLACE at the old rowid: the row is rewritten whole, its sequence kept.
             Some(*sequence)
         }
         None => None,
     };
-    write_procedure(connection, spaces, sequence, &prepared, &mut changes, created)?;
+    write_procedure(connection, sequence, &prepared, &mut changes, created)?;
     changes.apply(connection)?;
     Ok(prepared.record)
 }
@@ -122,7 +120,6 @@ pub(super) fn upsert_procedure(
 /// Writes a procedure row (at `sequence` when replacing one) and queues its postings.
 pub(super) fn write_procedure(
     connection: &Connection,
-    spaces: &SpaceIds,
     sequence: Option<i64>,
     prepared: &Prepared<Procedure>,
     changes: &mut IndexChanges,
@@ -170,8 +167,7 @@ pub(super) fn write_procedure(
         })
         .map_err(storage)?;
     let sequence = sequence.unwrap_or_else(|| connection.last_insert_rowid());
-    let space_id =
-        postings::resolve(connection, spaces, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
+    let space_id = postings::resolve(connection, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
     let embedding = procedure.embedding.as_deref();
     changes.insert_vector(RecordKind::Procedure, sequence, &scope.tenant_id, &prepared.space, embedding);
@@ -180,7 +176,6 @@ pub(super) fn write_procedure(
 
 pub(super) fn append_insight(
     connection: &Connection,
-    spaces: &SpaceIds,
     prepared: &Prepared<Insight>,
     created: &mut NewSpaces,
 ) -> Result<()> {
@@ -226,7 +221,7 @@ pub(super) fn append_insight(
         })
         .map_err(storage)?;
     let sequence = connection.last_insert_rowid();
-    index(connection, spaces, RecordKind::Insight, sequence, &scope.tenant_id, prepared, None, created)
+    index(connection, RecordKind::Insight, sequence, &scope.tenant_id, prepared, None, created)
 }
 
 /// Changes validation and confidence; `NotFound` unless the insight belongs to the update's run.
@@ -270,7 +265,6 @@ pub(super) fn update_insight(connection: &Connection, update: &InsightUpdate) ->
 /// stays), from the terms stored with it.
 pub(super) fn unindex(
     connection: &Connection,
-    spaces: &SpaceIds,
     kind: RecordKind,
     sequence: i64,
     has_vector: bool,
@@ -288,17 +282,15 @@ pub(super) fn unindex(
     if has_vector {
         changes.remove_vector(connection, kind, sequence, &tenant_id, &space)?;
     }
-    if let Some(space_id) = postings::lookup(connection, spaces, &tenant_id, kind, &space)? {
+    if let Some(space_id) = postings::lookup(connection, &tenant_id, kind, &space)? {
         changes.remove(connection, kind, sequence, &tenant_id, space_id, &terms)?;
     }
     Ok(())
 }
 
 /// Indexes a new record: its postings, and its vector row when it has a vector.
-#[expect(clippy::too_many_arguments, reason = "one transaction's context, passed through")]
 fn index<T>(
     connection: &Connection,
-    spaces: &SpaceIds,
     kind: RecordKind,
     sequence: i64,
     tenant_id: &str,
@@ -307,7 +299,7 @@ fn index<T>(
     created: &mut NewSpaces,
 ) -> Result<()> {
     let mut changes = IndexChanges::default();
-    let space_id = postings::resolve(connection, spaces, tenant_id, kind, &prepared.space, created)?;
+    let space_id = postings::resolve(connection, tenant_id, kind, &prepared.space, created)?;
     changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
     changes.insert_vector(kind, sequence, tenant_id, &prepared.space, embedding);
     changes.apply(connection).map(drop)

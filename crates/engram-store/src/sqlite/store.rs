@@ -9,7 +9,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::connection::Connections;
 use super::error::storage;
-use super::postings::{NewSpaces, SpaceIds};
+use super::postings::NewSpaces;
 use super::{events, facts, fetch, items, maintenance, postings, records, state, stats, vectors};
 use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
@@ -27,7 +27,6 @@ use crate::vectors::{claim, event_claims, record_claims};
 #[derive(Debug)]
 pub struct SqliteStore {
     connections: Connections,
-    spaces: SpaceIds,
     limits: Limits,
 }
 
@@ -36,17 +35,13 @@ impl SqliteStore {
     /// and applies pending migrations. Commits are durable across process crashes
     /// (`synchronous = NORMAL` in WAL mode); see [`SqliteStore::with_synchronous_full`].
     pub fn new(path: impl AsRef<Path>) -> Result<Self> {
-        Ok(Self {
-            connections: Connections::open_file(path.as_ref())?,
-            spaces: SpaceIds::default(),
-            limits: Limits::default(),
-        })
+        Ok(Self { connections: Connections::open_file(path.as_ref())?, limits: Limits::default() })
     }
 
     /// A private in-memory database, gone when the store is dropped. One connection serves
     /// reads and writes.
     pub fn in_memory() -> Result<Self> {
-        Ok(Self { connections: Connections::open_memory()?, spaces: SpaceIds::default(), limits: Limits::default() })
+        Ok(Self { connections: Connections::open_memory()?, limits: Limits::default() })
     }
 
     /// The same store enforcing `limits` on writes.
@@ -85,7 +80,7 @@ impl SqliteStore {
 
     /// The `EXPLAIN QUERY PLAN` lines of the statements [`Store::postings`] runs for `request`.
     pub fn explain_postings(&self, request: &PostingsRequest) -> Result<Vec<String>> {
-        postings::explain(&*self.connections.reader()?, &self.spaces, request)
+        postings::explain(&*self.connections.reader()?, request)
     }
 
     /// The `EXPLAIN QUERY PLAN` lines of the range [`Store::vectors`] reads per space.
@@ -101,7 +96,6 @@ impl SqliteStore {
         let mut created = NewSpaces::default();
         let value = work(&transaction, &mut created)?;
         transaction.commit().map_err(storage)?;
-        self.spaces.remember(created)?;
         Ok(value)
     }
 
@@ -132,7 +126,7 @@ impl Store for SqliteStore {
         let prepared = prepare::events(events, prepare::now(), &self.limits)?;
         let written = self.write(|connection, created| {
             vectors::check_dimensions(connection, &event_claims(&prepared))?;
-            events::insert(connection, &self.spaces, &prepared, created)
+            events::insert(connection, &prepared, created)
         });
         match written {
             Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
@@ -153,7 +147,7 @@ impl Store for SqliteStore {
                 connection,
                 &claim(&prepared.record.scope.tenant_id, prepared.record.embedding.as_deref()),
             )?;
-            facts::upsert(connection, &self.spaces, prepared, created)
+            facts::upsert(connection, prepared, created)
         })
     }
 
@@ -168,7 +162,7 @@ impl Store for SqliteStore {
         self.write(|connection, created| {
             let record = &prepared.record;
             vectors::check_dimensions(connection, &claim(&record.scope.tenant_id, record.embedding.as_deref()))?;
-            records::append_episode(connection, &self.spaces, &prepared, created)
+            records::append_episode(connection, &prepared, created)
         })?;
         Ok(prepared.record)
     }
@@ -178,13 +172,13 @@ impl Store for SqliteStore {
         procedure.validate(&self.limits)?;
         self.write(|connection, created| {
             vectors::check_dimensions(connection, &claim(&procedure.scope.tenant_id, procedure.embedding.as_deref()))?;
-            records::upsert_procedure(connection, &self.spaces, procedure, &self.limits, created)
+            records::upsert_procedure(connection, procedure, &self.limits, created)
         })
     }
 
     fn append_insight(&self, insight: InsightInput) -> Result<Insight> {
         let prepared = prepare::insight(insight, prepare::now(), &self.limits)?;
-        self.write(|connection, created| records::append_insight(connection, &self.spaces, &prepared, created))?;
+        self.write(|connection, created| records::append_insight(connection, &prepared, created))?;
         Ok(prepared.record)
     }
 
@@ -250,9 +244,7 @@ impl Store for SqliteStore {
     }
 
     fn delete(&self, request: &DeleteRequest) -> Result<Receipt> {
-        let (receipt, dropped) = self.write(|connection, _| maintenance::delete(connection, &self.spaces, request))?;
-        self.spaces.forget(&dropped)?;
-        Ok(receipt)
+        self.write(|connection, _| maintenance::delete(connection, request))
     }
 
     fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt> {
@@ -260,7 +252,7 @@ impl Store for SqliteStore {
             records.into_iter().map(|record| prepare::restored(record, &self.limits)).collect::<Result<Vec<_>>>()?;
         self.write(|connection, created| {
             vectors::check_dimensions(connection, &record_claims(&prepared))?;
-            maintenance::restore(connection, &self.spaces, prepared, &states, created)
+            maintenance::restore(connection, prepared, &states, created)
         })
     }
 
