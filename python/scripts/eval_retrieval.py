@@ -13,13 +13,16 @@ Dataset (``--dataset PATH.jsonl``): one JSON object per line, of two types.
 
 Turn ids are unique within their conversation; every evidence id names a turn of the question's
 conversation. A question's ``time`` may be left out (the latest turn time of its conversation is
-used). ``--dataset madial`` converts MADial-Bench (``/work/shared/data/madial-bench/``, or
-``--madial-dir``): each of the 160 memories becomes a turn (text: the event; time: its date at
+used). ``--dataset madial`` converts MADial-Bench (``madial-bench/`` in the shared data directory,
+or ``--madial-dir``): each of the 160 memories becomes a turn (text: the event; time: its date at
 noon UTC; speaker: the first dialogue speaker named in it, else "memory"; one session per date),
 the archive is ingested once per MADial user (a conversation, ``user-<id>``), and each dialogue
 becomes a question asked the day after the newest memory: its query is the dialogue's lines
 before its (first) test turn, ``<BOD>`` dropped, speaker tags kept; its evidence the relevant ids.
 ``--write-dataset OUT.jsonl`` writes the dataset in the format above.
+
+Shared data: ``$ENGRAM_SHARED_DATA`` when set, else ``shared/data`` beside the repository
+(``<repository>/../shared/data``); nothing depends on where this machine keeps it.
 
 How engram is run (public API only): one ``Memory`` (in memory, or ``--store sqlite`` in a temp
 file), tenant ``eval``, one ``user_id`` per conversation and one ``session_id`` per session; each
@@ -58,6 +61,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -73,7 +77,17 @@ from engram import InvalidInputError, Memory
 
 Embedder = Callable[[List[str]], List[List[float]]]
 
-MADIAL_DIR = Path("/work/shared/data/madial-bench")
+# python/scripts/eval_retrieval.py: the repository is two levels up.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def shared_data_dir() -> Path:
+    """``$ENGRAM_SHARED_DATA`` when set, else ``shared/data`` beside the repository."""
+    override = os.environ.get("ENGRAM_SHARED_DATA")
+    return Path(override) if override else REPOSITORY.parent / "shared" / "data"
+
+
+MADIAL_DIR = shared_data_dir() / "madial-bench"
 BUDGETS = (256, 512, 1024, 2048)
 KS = (1, 5, 10)
 TENANT = "eval"

@@ -16,7 +16,6 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "eval_retrieval.py"
 TINY = Path(__file__).resolve().parent / "fixtures" / "retrieval_tiny.jsonl"
-MADIAL = Path("/work/shared/data/madial-bench")
 
 
 def load_script() -> ModuleType:
@@ -29,6 +28,7 @@ def load_script() -> ModuleType:
 
 
 harness = load_script()
+MADIAL = harness.MADIAL_DIR
 
 
 def by_id(report: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
@@ -140,6 +140,16 @@ def test_recall_and_percentiles_are_computed_as_documented() -> None:
     assert harness.percentile([float(value) for value in range(1, 101)], 95) == 95.0
 
 
+def test_shared_data_is_found_beside_the_repository_or_where_the_environment_says(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ENGRAM_SHARED_DATA", raising=False)
+    repository = SCRIPT.parents[2]
+    assert (repository / "python" / "scripts" / "eval_retrieval.py").exists()
+    assert harness.shared_data_dir() == repository.parent / "shared" / "data"
+    monkeypatch.setenv("ENGRAM_SHARED_DATA", str(tmp_path))
+    assert harness.shared_data_dir() == tmp_path
+
+
 def test_evidence_naming_no_turn_is_rejected(tmp_path: Path) -> None:
     rows = [{"type": "turn", "conversation": "c", "session": "s", "id": "t1", "time": "2024-01-01T00:00:00Z",
              "speaker": "u", "text": "hello"},
@@ -201,6 +211,7 @@ def test_the_madial_converter_keeps_every_memory_and_dialogue() -> None:
                for question in dataset.questions)
 
 
+@pytest.mark.skipif(not MADIAL.exists(), reason=f"{MADIAL} is not on this machine")
 def test_on_madial_engram_packets_recall_more_evidence_at_1024_tokens_than_both_baselines() -> None:
     """The issue's bar: on MADial-Bench, with the local embedder, evidence recall in a 1,024-token
     packet beats plain BM25 and plain embedding ranking measured in the same run (the figures
