@@ -79,9 +79,12 @@ questions whose evidence names sessions only); session-level ones over every que
 
 BM25 is Okapi BM25 (k1 1.2, b 0.75, idf ln(1 + (N - n + 0.5) / (n + 0.5))) over lowercase
 alphanumeric words minus engram's English stop words, without stemming (engram stems).
-engram's default policy holds at most 8 items in the recall section (room for the other sections
-of an agent's packet); here the packet serves recall alone, so the harness lifts that cap to
-``--max-recall`` (default 100) and the budget bounds engram as it bounds the baselines.
+engram runs with its default policy (``--max-recall default``, the default): what users get, so
+those figures come first. The default policy holds at most 8 items in the recall section (room
+for the other sections of an agent's packet); ``--max-recall N`` overrides that cap, e.g.
+``--max-recall 100`` lifts it so that the budget bounds engram as it bounds the baselines. The
+report says which (``settings.policy``, and the table's first line): "default policy" or
+"max_recall N (lifted)" ("(lowered)" below 8).
 """
 
 from __future__ import annotations
@@ -123,8 +126,10 @@ TENANT = "eval"
 AGENT = "eval"
 RANKING_BUDGET = 8192
 BULK = 1000
-# The recall section may fill the budget, as the baselines' rankings do (the policy default is 8).
-DEFAULT_MAX_RECALL = 100
+# engram's default policy's max_recall (crates/engram-types/src/policy.rs), for the report's label.
+POLICY_MAX_RECALL = 8
+# `--max-recall 100`: the recall section may fill the budget, as the baselines' rankings do.
+LIFTED_MAX_RECALL = 100
 # Used for the baselines' costs only when engram selected no full-form recall item to measure.
 FALLBACK_ITEM_OVERHEAD = 14
 FALLBACK_HEADING = 6
@@ -807,7 +812,7 @@ def run_evaluation(dataset: Dataset, embedder: Optional[Embedder] = None, embedd
                           for name, system in systems.items()}}
                       for question in questions],
         "settings": {"budgets": list(budgets), "ks": list(ks), "store": store, "embedder": embedder_name,
-                     "max_recall": max_recall, "limit": limit},
+                     "max_recall": max_recall, "policy": policy_label(max_recall), "limit": limit},
         "engram_vectors": engram.vectors,
         "embedding_ms": round(embed_ms, 1),
         "token_costs": {"item_overhead": item_overhead, "heading": heading,
@@ -825,6 +830,27 @@ def _figures(summary: Dict[str, Any], budgets: Sequence[int], ks: Sequence[int])
             + f"{summary['p50_ms']:>9.2f}{summary['p95_ms']:>9.2f}")
 
 
+def policy_label(max_recall: Optional[int]) -> str:
+    """How engram's policy was set: "default policy", or "max_recall N (lifted)" (or lowered)."""
+    if max_recall is None:
+        return "default policy"
+    change = "lifted" if max_recall > POLICY_MAX_RECALL else "lowered" if max_recall < POLICY_MAX_RECALL else "set"
+    return f"max_recall {max_recall} ({change})"
+
+
+def max_recall_argument(text: str) -> Optional[int]:
+    """``--max-recall``: "default" (None: the default policy) or a positive count."""
+    if text == "default":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'default' nor a positive count")
+    return value
+
+
 def format_table(report: Dict[str, Any]) -> str:
     budgets, ks = report["settings"]["budgets"], report["settings"]["ks"]
     columns = ("".join(f"{'R@' + str(b):>8}" for b in budgets) + "".join(f"{'S@' + str(b):>8}" for b in budgets)
@@ -832,8 +858,8 @@ def format_table(report: Dict[str, Any]) -> str:
     header = f"{'system':<11}" + columns
     lines = [f"{report['dataset']}: {len(report['questions'])} questions, {report['conversations']} conversations, "
              f"{report['turns']} turns ({report['memory_turns']} ingested); embedder "
-             f"{report['settings']['embedder']}, engram vectors: {report['engram_vectors']}, "
-             f"max_recall {report['settings']['max_recall'] or 'default'}",
+             f"{report['settings']['embedder']}, engram vectors: {report['engram_vectors']}; "
+             f"engram: {report['settings']['policy']}",
              header, "-" * len(header)]
     names = ("engram", "bm25", "embedding")
     for name in names:
@@ -881,8 +907,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="engram in process memory, or in a temporary SQLite file")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)), help="token budgets, comma-separated")
-    parser.add_argument("--max-recall", type=int, default=DEFAULT_MAX_RECALL,
-                        help=f"engram's policy max_recall (default {DEFAULT_MAX_RECALL}: the budget bounds recall)")
+    parser.add_argument("--max-recall", type=max_recall_argument, default=None,
+                        help="'default' (the default: engram's default policy) or a max_recall for engram's "
+                             f"policy ({LIFTED_MAX_RECALL}: lifted, the budget bounds recall)")
     parser.add_argument("--json", type=Path, default=None, help="write the report (with per-question results) here")
     parser.add_argument("--write-dataset", type=Path, default=None, help="write the dataset as JSONL here")
     args = parser.parse_args(argv)

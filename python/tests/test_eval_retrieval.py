@@ -223,12 +223,13 @@ def test_on_madial_engram_packets_recall_more_evidence_at_1024_tokens_than_both_
     from engram.embeddings import LocalEmbedder
 
     result = harness.run_evaluation(harness.load_madial(MADIAL), embedder=LocalEmbedder(), embedder_name="local",
-                                    budgets=(1024,), max_recall=harness.DEFAULT_MAX_RECALL)
+                                    budgets=(1024,), max_recall=harness.LIFTED_MAX_RECALL)
     assert result["engram_vectors"] == "embedder"
     recall = {name: system["packet_recall"]["1024"] for name, system in result["systems"].items()}
     assert recall["engram"] > recall["bm25"] and recall["engram"] > recall["embedding"], recall
     # The vectors are what lifts it: the same packets built lexically recall less.
-    lexical = harness.run_evaluation(harness.load_madial(MADIAL), budgets=(1024,), max_recall=harness.DEFAULT_MAX_RECALL)
+    lexical = harness.run_evaluation(harness.load_madial(MADIAL), budgets=(1024,),
+                                     max_recall=harness.LIFTED_MAX_RECALL)
     assert lexical["systems"]["engram"]["packet_recall"]["1024"] < recall["engram"], "vectors add recall"
 
 
@@ -378,3 +379,20 @@ def test_a_realmem_sample_reports_every_figure_in_range(tmp_path: Path, capsys: 
         assert set(summary["by_category"]) == set(report["categories"]) and summary["session_recall"]["4096"] > 0
     for question in report["questions"]:
         assert question["memory_turns"] < 1376 and question["session"] and question["category"]
+
+
+def test_the_report_says_default_policy_or_lifted_cap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.json"
+    tiny = ["--dataset", "realmem", "--realmem-path", str(REALMEM_TINY), "--budgets", "256"]
+    assert harness.main([*tiny, "--json", str(out)]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line.endswith("; engram: default policy"), first_line
+    settings = json.loads(out.read_text(encoding="utf-8"))["settings"]
+    assert (settings["max_recall"], settings["policy"]) == (None, "default policy")
+    assert harness.main([*tiny, "--max-recall", "100", "--json", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("; engram: max_recall 100 (lifted)")
+    settings = json.loads(out.read_text(encoding="utf-8"))["settings"]
+    assert (settings["max_recall"], settings["policy"]) == (100, "max_recall 100 (lifted)")
+    assert harness.policy_label(3) == "max_recall 3 (lowered)"
+    with pytest.raises(SystemExit):
+        harness.main([*tiny, "--max-recall", "0"])
