@@ -876,7 +876,7 @@ def format_table(report: Dict[str, Any]) -> str:
                  "r@k: evidence turns in the first k ranked; baselines' ms: ranking time in Python (query "
                  "embedding aside); baseline items cost engram's token_count + "
                  f"{report['token_costs']['item_overhead']} rendering + {report['token_costs']['heading']} heading")
-    width = max(len(category) for category in report["categories"])
+    width = max(len("category"), *(len(category) for category in report["categories"]))
     category_header = f"{'category':<{width}}{'n':>9}  {'system':<11}" + columns
     lines += ["", "by category (n: questions with evidence turns / questions; R@B and r@k are over the former)",
               category_header, "-" * len(category_header)]
