@@ -1,5 +1,6 @@
-"""python/scripts/eval_retrieval.py: the retrieval harness on a hand-written dataset
-(tests/fixtures/retrieval_tiny.jsonl) and its MADial-Bench converter on the real files."""
+"""python/scripts/eval_retrieval.py: the retrieval harness on hand-written datasets
+(tests/fixtures/retrieval_tiny.jsonl; tests/fixtures/realmem_tiny.jsonl in RealMem's shape) and its
+MADial-Bench and RealMem converters on the real files (skipped where the shared data is absent)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "eval_retrieval.py"
 TINY = Path(__file__).resolve().parent / "fixtures" / "retrieval_tiny.jsonl"
-MADIAL = Path("/work/shared/data/madial-bench")
+REALMEM_TINY = Path(__file__).resolve().parent / "fixtures" / "realmem_tiny.jsonl"
 
 
 def load_script() -> ModuleType:
@@ -29,6 +30,8 @@ def load_script() -> ModuleType:
 
 
 harness = load_script()
+MADIAL = harness.MADIAL_DIR
+REALMEM = harness.REALMEM_PATH
 
 
 def by_id(report: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
@@ -140,6 +143,16 @@ def test_recall_and_percentiles_are_computed_as_documented() -> None:
     assert harness.percentile([float(value) for value in range(1, 101)], 95) == 95.0
 
 
+def test_shared_data_is_found_beside_the_repository_or_where_the_environment_says(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ENGRAM_SHARED_DATA", raising=False)
+    repository = SCRIPT.parents[2]
+    assert (repository / "python" / "scripts" / "eval_retrieval.py").exists()
+    assert harness.shared_data_dir() == repository.parent / "shared" / "data"
+    monkeypatch.setenv("ENGRAM_SHARED_DATA", str(tmp_path))
+    assert harness.shared_data_dir() == tmp_path
+
+
 def test_evidence_naming_no_turn_is_rejected(tmp_path: Path) -> None:
     rows = [{"type": "turn", "conversation": "c", "session": "s", "id": "t1", "time": "2024-01-01T00:00:00Z",
              "speaker": "u", "text": "hello"},
@@ -201,6 +214,7 @@ def test_the_madial_converter_keeps_every_memory_and_dialogue() -> None:
                for question in dataset.questions)
 
 
+@pytest.mark.skipif(not MADIAL.exists(), reason=f"{MADIAL} is not on this machine")
 def test_on_madial_engram_packets_recall_more_evidence_at_1024_tokens_than_both_baselines() -> None:
     """The issue's bar: on MADial-Bench, with the local embedder, evidence recall in a 1,024-token
     packet beats plain BM25 and plain embedding ranking measured in the same run (the figures
@@ -209,10 +223,176 @@ def test_on_madial_engram_packets_recall_more_evidence_at_1024_tokens_than_both_
     from engram.embeddings import LocalEmbedder
 
     result = harness.run_evaluation(harness.load_madial(MADIAL), embedder=LocalEmbedder(), embedder_name="local",
-                                    budgets=(1024,), max_recall=harness.DEFAULT_MAX_RECALL)
+                                    budgets=(1024,), max_recall=harness.LIFTED_MAX_RECALL)
     assert result["engram_vectors"] == "embedder"
     recall = {name: system["packet_recall"]["1024"] for name, system in result["systems"].items()}
     assert recall["engram"] > recall["bm25"] and recall["engram"] > recall["embedding"], recall
     # The vectors are what lifts it: the same packets built lexically recall less.
-    lexical = harness.run_evaluation(harness.load_madial(MADIAL), budgets=(1024,), max_recall=harness.DEFAULT_MAX_RECALL)
+    lexical = harness.run_evaluation(harness.load_madial(MADIAL), budgets=(1024,),
+                                     max_recall=harness.LIFTED_MAX_RECALL)
     assert lexical["systems"]["engram"]["packet_recall"]["1024"] < recall["engram"], "vectors add recall"
+
+
+# --- RealMem's shape: questions asked mid-conversation ----------------------------------------
+# realmem_tiny.jsonl, user "dana", sessions in order: kayak (2 turns), pasta (2), garden (2),
+# plan (4: two turns sharing no word with Q-1, then Q-1 "Which kayak colour did I buy?", then the
+# answer), later (4: a turn repeating Q-1's words, a reply, then Q-2 and Q-3).
+# Q-1 evidence kayak:0, sessions [kayak]; Q-2 evidence pasta:1, sessions [pasta, garden];
+# Q-3 no evidence turn, sessions [kayak, pasta]. Q-1 and Q-3 are "Dynamic Incremental".
+
+
+@pytest.fixture(scope="module")
+def realmem_tiny() -> Any:
+    return harness.load_realmem(REALMEM_TINY)
+
+
+@pytest.fixture(scope="module")
+def realmem_report(realmem_tiny: Any) -> Dict[str, Any]:
+    result: Dict[str, Any] = harness.run_evaluation(realmem_tiny, budgets=(256, 4096))
+    return result
+
+
+def test_realmem_questions_are_asked_at_their_own_turn_from_their_session(realmem_tiny: Any) -> None:
+    questions = {question.id: question for question in realmem_tiny.questions}
+    first = questions["dana/Q-1"]
+    turns = realmem_tiny.conversations()["dana"]
+    assert [turn.id for turn in first.memory(turns)] == ["kayak:0", "kayak:1", "pasta:0", "pasta:1", "garden:0",
+                                                         "garden:1", "plan:0", "plan:1"]
+    assert (first.session, first.category, first.evidence_sessions) == ("plan", "Dynamic Incremental", ("kayak",))
+    # The session's date at noon UTC plus the turn's index in seconds, for turns and questions alike.
+    assert first.time == "2024-01-05T12:00:02Z"
+    assert [turn.time for turn in turns if turn.session == "plan"] == [f"2024-01-05T12:00:0{index}Z"
+                                                                       for index in range(4)]
+    assert questions["dana/Q-3"].evidence == () and questions["dana/Q-3"].before == 13
+
+
+def test_memory_stops_before_the_questions_turn_even_when_a_later_turn_matches_best(
+        realmem_report: Dict[str, Any]) -> None:
+    first = by_id(realmem_report)["dana/Q-1"]
+    later = {"plan:2", "plan:3", "later:0", "later:1", "later:2", "later:3"}  # "later:0" repeats Q-1's words
+    for system in ("engram", "bm25"):
+        assert not later & set(first[system]["ranking"]), system
+        for ids in first[system]["packet"].values():
+            assert not later & set(ids), (system, ids)
+    assert first["bm25"]["ranking"] == ["kayak:0", "kayak:1"] and first["memory_turns"] == 8
+    # The same turn is memory for a question asked after it.
+    assert "later:0" in by_id(realmem_report)["dana/Q-3"]["bm25"]["ranking"]
+
+
+def test_the_embedding_baseline_ranks_exactly_the_turns_before_the_question(realmem_tiny: Any) -> None:
+    report = harness.run_evaluation(realmem_tiny, embedder=bag_of_words_embedder, embedder_name="bag-of-words",
+                                    budgets=(256,))
+    rankings = {question["id"]: question["embedding"]["ranking"] for question in report["questions"]}
+    assert sorted(rankings["dana/Q-1"]) == ["garden:0", "garden:1", "kayak:0", "kayak:1", "pasta:0", "pasta:1",
+                                            "plan:0", "plan:1"]
+    assert len(rankings["dana/Q-2"]) == 10 and "later:0" in rankings["dana/Q-3"]  # Q-3's memory: 13 turns
+
+
+def test_the_question_is_asked_from_its_session_so_its_earlier_turns_are_the_window(
+        realmem_report: Dict[str, Any]) -> None:
+    first = by_id(realmem_report)["dana/Q-1"]
+    # plan:0 and plan:1 share no word with the query: neither BM25 nor engram's recall ranks them,
+    # so only the session's conversation window brings them into engram's packet.
+    assert not {"plan:0", "plan:1"} & set(first["bm25"]["ranking"] + first["engram"]["ranking"])
+    for ids in first["engram"]["packet"].values():
+        assert {"plan:0", "plan:1"} <= set(ids), ids
+
+
+def test_session_recall_and_categories_are_computed_as_defined(realmem_report: Dict[str, Any]) -> None:
+    bm25 = realmem_report["systems"]["bm25"]
+    # BM25 ranks kayak:0, kayak:1 (Q-1); pasta:0, pasta:1 (Q-2); garden, later, plan and kayak turns (Q-3);
+    # all fit in 256 tokens. Turn recall: Q-1 1, Q-2 1 (Q-3 has no evidence turn). Sessions: Q-1 1/1,
+    # Q-2 1/2 (pasta, not garden), Q-3 1/2 (kayak, not pasta).
+    assert bm25["packet_recall"] == {"256": 1.0, "4096": 1.0}
+    assert bm25["session_recall"] == {"256": 0.6667, "4096": 0.6667}
+    assert bm25["recall_at"] == {"1": 0.5, "5": 1.0, "10": 1.0}  # Q-2's evidence is second, after pasta:0
+    assert bm25["session_recall_at"] == {"1": 0.5, "5": 0.6667, "10": 0.6667}
+    assert (bm25["questions"], bm25["questions_with_evidence_turns"]) == (3, 2)
+    assert realmem_report["categories"] == ["Dynamic Incremental", "Implicit Preference"]
+    incremental, preference = bm25["by_category"]["Dynamic Incremental"], bm25["by_category"]["Implicit Preference"]
+    assert (incremental["questions"], incremental["questions_with_evidence_turns"]) == (2, 1)
+    assert incremental["packet_recall"]["256"] == 1.0 and incremental["session_recall"]["256"] == 0.75
+    assert incremental["recall_at"]["1"] == 1.0
+    assert preference["packet_recall"]["256"] == 1.0 and preference["session_recall"]["256"] == 0.5
+    assert preference["recall_at"]["1"] == 0.0
+    per_question = bm25["per_question"][2]  # Q-3: sessions only
+    assert per_question["packet_recall"]["256"] is None and per_question["session_recall"]["256"] == 0.5
+    # engram's figures follow the same definitions from its own packets.
+    engram, questions = realmem_report["systems"]["engram"], realmem_report["questions"]
+    sessions = {turn.id: turn.session for turn in harness.load_realmem(REALMEM_TINY).turns}
+    for budget in ("256", "4096"):
+        expected = [harness.session_recall(question["engram"]["packet"][budget], question["evidence_sessions"],
+                                           sessions) for question in questions]
+        assert engram["session_recall"][budget] == round(sum(expected) / 3, 4)
+        assert engram["by_category"]["Implicit Preference"]["session_recall"][budget] == expected[1]
+    assert harness.session_recall(["kayak:1", "nope", "pasta:0"], ["kayak", "garden", "pasta"], sessions) == 2 / 3
+
+
+def test_a_dataset_without_categories_has_one_all_row_and_sessions_from_its_evidence(
+        report: Dict[str, Any]) -> None:
+    assert report["categories"] == ["all"]
+    for summary in report["systems"].values():
+        assert set(summary["by_category"]) == {"all"}
+        assert summary["by_category"]["all"]["packet_recall"] == summary["packet_recall"]
+    # emma-birthday's evidence turns t2 and t7 lie in sessions s1 and s2.
+    assert by_id(report)["emma-birthday"]["evidence_sessions"] == ["s1", "s2"]
+
+
+def test_the_jsonl_format_carries_session_position_category_and_evidence_sessions(
+        realmem_tiny: Any, tmp_path: Path) -> None:
+    path = tmp_path / "copy.jsonl"
+    path.write_text("".join(line + "\n" for line in realmem_tiny.to_jsonl()), encoding="utf-8")
+    copy = harness.load_jsonl(path)
+    assert copy.questions == realmem_tiny.questions and copy.turns == realmem_tiny.turns
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows[-3]["before"] == "plan:2" and rows[-3]["session"] == "plan"
+
+
+@pytest.mark.skipif(not REALMEM.exists(), reason=f"{REALMEM} is not on this machine")
+def test_the_realmem_converter_keeps_every_user_turn_and_question() -> None:
+    dataset = harness.load_realmem(REALMEM)
+    assert len(dataset.conversations()) == 7 and len(dataset.questions) == 970
+    assert {question.category for question in dataset.questions} == {
+        "Dynamic Incremental", "Implicit Preference", "Dynamic Updating", "Temporal-reasoning"}
+    conversations = dataset.conversations()
+    for question in dataset.questions:
+        turns = conversations[question.conversation]
+        own = turns[question.before]  # the question's own turn: the first that is not memory
+        assert own.session == question.session and own.text.strip() == question.query.strip()
+        memory = {turn.id for turn in question.memory(turns)}
+        assert set(question.evidence) <= memory
+
+
+@pytest.mark.skipif(not REALMEM.exists(), reason=f"{REALMEM} is not on this machine")
+def test_a_realmem_sample_reports_every_figure_in_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "realmem.json"
+    assert harness.main(["--dataset", "realmem", "--limit", "5", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("realmem: 5 questions, 1 conversations")
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["settings"]["budgets"] == [256, 512, 1024, 2048, 4096]
+    assert set(report["systems"]) == {"engram", "bm25"}
+    for summary in report["systems"].values():
+        for scope_ in [summary, *summary["by_category"].values()]:
+            for metric in ("packet_recall", "session_recall", "recall_at", "session_recall_at"):
+                assert all(value is None or 0.0 <= value <= 1.0 for value in scope_[metric].values()), scope_
+        assert set(summary["by_category"]) == set(report["categories"]) and summary["session_recall"]["4096"] > 0
+    for question in report["questions"]:
+        assert question["memory_turns"] < 1376 and question["session"] and question["category"]
+
+
+def test_the_report_says_default_policy_or_lifted_cap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.json"
+    tiny = ["--dataset", "realmem", "--realmem-path", str(REALMEM_TINY), "--budgets", "256"]
+    assert harness.main([*tiny, "--json", str(out)]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line.endswith("; engram: default policy"), first_line
+    settings = json.loads(out.read_text(encoding="utf-8"))["settings"]
+    assert (settings["max_recall"], settings["policy"]) == (None, "default policy")
+    assert harness.main([*tiny, "--max-recall", "100", "--json", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("; engram: max_recall 100 (lifted)")
+    settings = json.loads(out.read_text(encoding="utf-8"))["settings"]
+    assert (settings["max_recall"], settings["policy"]) == (100, "max_recall 100 (lifted)")
+    assert harness.policy_label(3) == "max_recall 3 (lowered)"
+    with pytest.raises(SystemExit):
+        harness.main([*tiny, "--max-recall", "0"])
