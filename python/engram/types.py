@@ -631,6 +631,9 @@ class Policy(TypedDict, total=False):
     max_procedures: int
     max_insights: int
     max_recall: int
+    recall_fills_budget: Optional[bool]
+    """With a query, recalled events past ``max_recall`` use the tokens the other sections left;
+    ``None``: on for responder and planner, off for tool."""
     context_turns: int
     conversation_window: int
     candidates_per_source: int

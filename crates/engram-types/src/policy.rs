@@ -154,9 +154,13 @@ pub struct Policy {
     pub max_procedures: u32,
     /// Most insights (default 5).
     pub max_insights: u32,
-    /// Most recalled events from outside the conversation window (default 8); their context
-    /// turns (`context_turns`) come on top.
+    /// Most recalled events from outside the conversation window in the recall section's turn
+    /// (default 8); their context turns (`context_turns`) come on top.
     pub max_recall: u32,
+    /// With a query, recalled events beyond `max_recall` may then use the tokens every other
+    /// section left, best first, with their context turns (the budget stays a hard limit).
+    /// The purpose's default when absent: on for responder and planner, off for tool.
+    pub recall_fills_budget: Option<bool>,
     /// Message events before and after each recalled event, from its session by write order,
     /// added as its context (default 1; 0 turns it off). They score just below their event
     /// and enter only with it.
@@ -191,6 +195,7 @@ impl Default for Policy {
             max_procedures: 5,
             max_insights: 5,
             max_recall: 8,
+            recall_fills_budget: None,
             context_turns: 1,
             conversation_window: 12,
             candidates_per_source: 32,
@@ -217,6 +222,13 @@ impl Policy {
             Section::ConversationWindow => self.conversation_window,
             _ => u32::MAX,
         }
+    }
+
+    /// Whether recall may fill what the other sections left (see `recall_fills_budget`): a
+    /// responder or planner acting on a query wants every relevant turn that fits; a tool call
+    /// wants its procedures and facts, not conversation.
+    pub fn recall_fills_budget_for(&self, purpose: Purpose) -> bool {
+        self.recall_fills_budget.unwrap_or(!matches!(purpose, Purpose::Tool))
     }
 
     pub fn weights_for(&self, purpose: Purpose) -> Weights {

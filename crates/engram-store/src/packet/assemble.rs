@@ -114,85 +114,141 @@ pub(super) struct Assembly {
 
 pub(super) fn assemble(mut entries: BTreeMap<Section, Vec<Entry>>, request: &BuildRequest) -> Assembly {
     let budget = &request.budget;
-    let format = request.format;
-    let tokenizer = budget.tokenizer;
     let mut assembly = Assembly::default();
     let mut remaining_total = budget.max_tokens;
+    // Recalled events past `max_recall` wait for what every other section leaves (with a query,
+    // when the policy lets recall fill the budget), then go in best first.
+    let fills = request.policy.recall_fills_budget_for(request.purpose)
+        && (request.query.as_deref().is_some_and(|query| !query.trim().is_empty())
+            || request.query_embedding.is_some());
+    let mut waiting: Option<(usize, SectionFill, Vec<Entry>)> = None;
     for section in section_order(request.purpose) {
         let Some(section_entries) = entries.remove(&section) else { continue };
         if section_entries.is_empty() {
             continue;
         }
+        let mut fill = SectionFill::new(section, request);
+        let cap = request.policy.cap_for(section) as usize;
+        let deferring = fills && section == Section::Recall;
+        let mut deferred = Vec::new();
+        for entry in section_entries {
+            let context_of = entry.context_of();
+            // A context turn rides with its event: it enters only after it, and outside the cap.
+            let orphan = context_of.is_some_and(|hit| !fill.holds(hit));
+            if orphan || (context_of.is_none() && fill.counted >= cap) {
+                if deferring {
+                    deferred.push(entry);
+                } else {
+                    assembly.omitted.push(omission(&entry, OmissionReason::PolicyCap));
+                }
+                continue;
+            }
+            fill.place(entry, &mut remaining_total, &mut assembly);
+        }
+        // The section keeps its place in the rendering order even if it is empty for now.
+        let index = assembly.placed.len();
+        if deferring {
+            assembly.placed.push((section, Vec::new()));
+            waiting = Some((index, fill, deferred));
+        } else if !fill.placed.is_empty() {
+            assembly.placed.push((section, std::mem::take(&mut fill.placed)));
+        }
+    }
+    if let Some((index, mut fill, deferred)) = waiting {
+        for entry in deferred {
+            if entry.context_of().is_some_and(|hit| !fill.holds(hit)) {
+                assembly.omitted.push(omission(&entry, OmissionReason::PolicyCap));
+                continue;
+            }
+            fill.place(entry, &mut remaining_total, &mut assembly);
+        }
+        if let Some((_, placed)) = assembly.placed.get_mut(index) {
+            *placed = std::mem::take(&mut fill.placed);
+        }
+        assembly.placed.retain(|(_, placed)| !placed.is_empty());
+    }
+    assembly.used_tokens = budget.max_tokens - remaining_total;
+    assembly
+}
+
+/// One section's claim on the budget: what it placed, what it may still use.
+struct SectionFill<'a> {
+    section: Section,
+    request: &'a BuildRequest,
+    /// The heading's and closing line's tokens, paid with the first item.
+    overhead: u32,
+    remaining_section: u32,
+    placed: Vec<Placed>,
+    /// Items placed that count against the section's cap (context turns do not).
+    counted: usize,
+}
+
+impl<'a> SectionFill<'a> {
+    fn new(section: Section, request: &'a BuildRequest) -> Self {
+        let (format, tokenizer) = (request.format, request.budget.tokenizer);
         let heading = render::heading(section, format);
         let closing = render::closing(section, format);
         let overhead = count_tokens_cached(tokenizer, &heading)
             + closing.as_deref().map_or(0, |line| count_tokens_cached(tokenizer, line));
-        let mut remaining_section = budget.per_section.get(&section).copied().unwrap_or(u32::MAX);
-        let cap = request.policy.cap_for(section) as usize;
-        let mut placed: Vec<Placed> = Vec::new();
-        let mut counted = 0_usize;
-        for entry in section_entries {
-            let context_of = entry.context_of();
-            // A context turn rides with its event: it enters only after it, and outside the cap.
-            let orphan = context_of.is_some_and(|hit| !placed.iter().any(|item| item.entry.id == hit));
-            if orphan || (context_of.is_none() && counted >= cap) {
-                assembly.omitted.push(omission(&entry, OmissionReason::PolicyCap));
-                continue;
-            }
-            let first_overhead = if placed.is_empty() { overhead } else { 0 };
-            let room = remaining_section.min(remaining_total);
-            let mut smallest = u32::MAX;
-            let mut full_tokens = None;
-            let mut chosen = None;
-            for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
-                let Some((text, lines)) = entry.render(form) else { continue };
-                let block = render::block(format, &entry.id, form, &lines);
-                let tokens = count_tokens_cached(tokenizer, &block);
-                if form == ItemForm::Full {
-                    full_tokens = Some(tokens);
-                }
-                smallest = smallest.min(tokens + first_overhead);
-                if tokens + first_overhead <= room {
-                    chosen = Some((form, text, block, tokens));
-                    break;
-                }
-            }
-            let Some((form, text, block, tokens)) = chosen else {
-                let reason = if smallest > remaining_section {
-                    OmissionReason::SectionBudget
-                } else {
-                    OmissionReason::TotalBudget
-                };
-                tracing::debug!(section = section.as_str(), id = entry.id.as_str(), needed = smallest, room, reason = ?reason, "budget trim: left out");
-                assembly.omitted.push(omission(&entry, reason));
-                continue;
-            };
-            if form != ItemForm::Full {
-                let saved = full_tokens.unwrap_or(tokens).saturating_sub(tokens);
-                tracing::debug!(section = section.as_str(), id = entry.id.as_str(), form = ?form, saved, "budget trim: degraded");
-                assembly.degradations.push(Degradation {
-                    id: entry.id.clone(),
-                    section,
-                    from: ItemForm::Full,
-                    to: form,
-                    tokens_saved: saved,
-                });
-            }
-            let cost = tokens + first_overhead;
-            remaining_section -= cost;
-            remaining_total -= cost;
-            *assembly.section_usage.entry(section).or_insert(0) += cost;
-            if context_of.is_none() {
-                counted += 1;
-            }
-            placed.push(Placed { entry, form, text, block, tokens });
-        }
-        if !placed.is_empty() {
-            assembly.placed.push((section, placed));
-        }
+        let remaining_section = request.budget.per_section.get(&section).copied().unwrap_or(u32::MAX);
+        Self { section, request, overhead, remaining_section, placed: Vec::new(), counted: 0 }
     }
-    assembly.used_tokens = budget.max_tokens - remaining_total;
-    assembly
+
+    fn holds(&self, id: &str) -> bool {
+        self.placed.iter().any(|item| item.entry.id == id)
+    }
+
+    /// Places the entry in the richest form that fits, or records why it is left out.
+    fn place(&mut self, entry: Entry, remaining_total: &mut u32, assembly: &mut Assembly) {
+        let (section, format, tokenizer) = (self.section, self.request.format, self.request.budget.tokenizer);
+        let first_overhead = if self.placed.is_empty() { self.overhead } else { 0 };
+        let room = self.remaining_section.min(*remaining_total);
+        let mut smallest = u32::MAX;
+        let mut full_tokens = None;
+        let mut chosen = None;
+        for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
+            let Some((text, lines)) = entry.render(form) else { continue };
+            let block = render::block(format, &entry.id, form, &lines);
+            let tokens = count_tokens_cached(tokenizer, &block);
+            if form == ItemForm::Full {
+                full_tokens = Some(tokens);
+            }
+            smallest = smallest.min(tokens + first_overhead);
+            if tokens + first_overhead <= room {
+                chosen = Some((form, text, block, tokens));
+                break;
+            }
+        }
+        let Some((form, text, block, tokens)) = chosen else {
+            let reason = if smallest > self.remaining_section {
+                OmissionReason::SectionBudget
+            } else {
+                OmissionReason::TotalBudget
+            };
+            tracing::debug!(section = section.as_str(), id = entry.id.as_str(), needed = smallest, room, reason = ?reason, "budget trim: left out");
+            assembly.omitted.push(omission(&entry, reason));
+            return;
+        };
+        if form != ItemForm::Full {
+            let saved = full_tokens.unwrap_or(tokens).saturating_sub(tokens);
+            tracing::debug!(section = section.as_str(), id = entry.id.as_str(), form = ?form, saved, "budget trim: degraded");
+            assembly.degradations.push(Degradation {
+                id: entry.id.clone(),
+                section,
+                from: ItemForm::Full,
+                to: form,
+                tokens_saved: saved,
+            });
+        }
+        let cost = tokens + first_overhead;
+        self.remaining_section -= cost;
+        *remaining_total -= cost;
+        *assembly.section_usage.entry(section).or_insert(0) += cost;
+        if entry.context_of().is_none() {
+            self.counted += 1;
+        }
+        self.placed.push(Placed { entry, form, text, block, tokens });
+    }
 }
 
 fn omission(entry: &Entry, reason: OmissionReason) -> OmittedItem {

@@ -58,6 +58,7 @@ macro_rules! cases {
             packets::over_budget_items_degrade_before_dropping,
             packets::per_section_budget_is_respected,
             packets::recall_brings_back_earlier_sessions,
+            packets::recall_fills_the_budget_the_other_sections_leave,
             packets::conversation_window_is_in_every_purpose,
             packets::conversation_window_keeps_write_order_within_a_millisecond,
             packets::policy_caps_and_time_window_are_explained,

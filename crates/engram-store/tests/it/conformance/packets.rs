@@ -209,6 +209,70 @@ pub fn recall_brings_back_earlier_sessions(store: &dyn Store) {
     assert!(packet.rendered.contains("billing tables must be migrated last"));
 }
 
+/// With a query, recalled events past `max_recall` use the tokens the other sections leave,
+/// best first, after those sections took theirs: a fact and an episode still come in; the
+/// budget stays a hard limit and what does not fit is left out for the budget, not the cap.
+/// A tool packet (its purpose's default) and `recall_fills_budget: false` stop at the cap.
+pub fn recall_fills_the_budget_the_other_sections_leave(store: &dyn Store) {
+    let earlier = scope("t1", "u1", "s-fill", "r-fill");
+    let turns: Vec<_> = (0..20)
+        .map(|index| {
+            message(
+                &earlier,
+                &format!("trip-{index:02}"),
+                index,
+                "user",
+                &format!("The lighthouse trip, note {index}."),
+            )
+        })
+        .collect();
+    store.append_events(turns).unwrap();
+    let mut fact = FactInput::new(default_scope(), "trip.lighthouse", json!("booked"));
+    fact.text = Some("The lighthouse trip is booked.".into());
+    store.upsert_fact(fact).unwrap();
+    let episode = super::records::episode("lighthouse", 60, "Planned the lighthouse trip.");
+    store.append_episode(episode).unwrap();
+    let asking = |purpose: Purpose, max_tokens: u32| {
+        let mut request = request(purpose).with_query("lighthouse trip");
+        request.policy.context_turns = 0;
+        request.budget = Budget::with_max_tokens(max_tokens);
+        request
+    };
+    let recalled = |packet: &engram_types::MemoryPacket| packet.long_term.recall.len();
+    let capped = |packet: &engram_types::MemoryPacket| {
+        packet
+            .explain
+            .omitted
+            .iter()
+            .filter(|item| item.section == Section::Recall && item.reason == OmissionReason::PolicyCap)
+            .count()
+    };
+
+    let roomy = build(store, asking(Purpose::Responder, 4000));
+    assert_eq!(recalled(&roomy), 20, "{:?}", roomy.explain.omitted);
+    assert_eq!((roomy.long_term.facts.len(), roomy.long_term.episodes.len()), (1, 1));
+    let ranks: Vec<u32> =
+        roomy.explain.selected.iter().filter(|item| item.section == Section::Recall).map(|item| item.rank).collect();
+    assert!(ranks.windows(2).all(|pair| pair[0] < pair[1]), "best first: {ranks:?}");
+    let planner = build(store, asking(Purpose::Planner, 4000));
+    assert_eq!(recalled(&planner), 20);
+
+    let tight = build(store, asking(Purpose::Responder, 260));
+    assert!(recalled(&tight) > 8 && recalled(&tight) < 20, "{}", recalled(&tight));
+    assert_eq!((tight.long_term.facts.len(), tight.long_term.episodes.len()), (1, 1), "the fill comes last");
+    assert_eq!(capped(&tight), 0, "left out for the budget, not the cap: {:?}", tight.explain.omitted);
+
+    let tool = build(store, asking(Purpose::Tool, 4000));
+    assert_eq!((recalled(&tool), capped(&tool)), (8, 12));
+    let mut off = asking(Purpose::Responder, 4000);
+    off.policy.recall_fills_budget = Some(false);
+    let off = build(store, off);
+    assert_eq!((recalled(&off), capped(&off)), (8, 12));
+    let mut on = asking(Purpose::Tool, 4000);
+    on.policy.recall_fills_budget = Some(true);
+    assert_eq!(recalled(&build(store, on)), 20);
+}
+
 pub fn conversation_window_is_in_every_purpose(store: &dyn Store) {
     seed_conversation(store);
     for purpose in [Purpose::Planner, Purpose::Tool, Purpose::Responder] {
