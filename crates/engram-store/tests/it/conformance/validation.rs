@@ -191,18 +191,11 @@ pub fn imports_are_checked_like_writes(store: &dyn Store) {
         })
         .unwrap();
     let directory = tempfile::tempdir().unwrap();
-    let exported = directory.path().join("export.jsonl");
-    store.export_scope(&scope, &exported).unwrap();
-    store.purge_user(&scope.tenant_id, &scope.user_id).unwrap();
-    let lines: Vec<serde_json::Value> =
-        std::fs::read_to_string(&exported).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let (exported, lines) = export_and_purge(store, &scope, &directory);
     let tampered = |line: usize, change: &dyn Fn(&mut serde_json::Value)| {
         let mut lines = lines.clone();
         change(&mut lines[line]);
-        let path = directory.path().join("tampered.jsonl");
-        let text: Vec<String> = lines.iter().map(serde_json::Value::to_string).collect();
-        std::fs::write(&path, text.join("\n")).unwrap();
-        field_of(store.import_scope(&path).unwrap_err())
+        field_of(store.import_scope(&write_lines(&directory, &lines)).unwrap_err())
     };
     let tags: Vec<String> = (0..=store.limits().max_labels).map(|index| format!("t{index}")).collect();
     assert_eq!(tampered(1, &|line| line["tags"] = json!(tags)), "line 2.tags");
@@ -238,19 +231,10 @@ pub fn imports_keep_versions_and_one_active_fact_per_key(store: &dyn Store) {
         .unwrap();
     store.upsert_fact(FactInput::new(scope.clone(), "user.city", json!("Lisbon"))).unwrap();
     let directory = tempfile::tempdir().unwrap();
-    let exported = directory.path().join("export.jsonl");
-    store.export_scope(&scope, &exported).unwrap();
-    store.purge_user(&scope.tenant_id, &scope.user_id).unwrap();
-    let lines: Vec<serde_json::Value> =
-        std::fs::read_to_string(&exported).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let (_, lines) = export_and_purge(store, &scope, &directory);
     let position = |kind: &str| lines.iter().position(|line| line["type"] == kind).unwrap();
     let (fact, working) = (position("fact"), position("working_state"));
-    let write = |lines: &[serde_json::Value]| {
-        let path = directory.path().join("tampered.jsonl");
-        let text: Vec<String> = lines.iter().map(serde_json::Value::to_string).collect();
-        std::fs::write(&path, text.join("\n")).unwrap();
-        path
-    };
+    let write = |lines: &[serde_json::Value]| write_lines(&directory, lines);
     let nothing_written = || {
         assert!(store.list_facts(&ListQuery::new(scope.clone())).unwrap().is_empty(), "a refused import wrote");
         assert_eq!(store.get_working_state(&scope).unwrap().version, 0, "a refused import wrote");
@@ -277,6 +261,28 @@ pub fn imports_keep_versions_and_one_active_fact_per_key(store: &dyn Store) {
         .patch_working_state(WorkingStatePatch { goal: Some("again".into()), ..WorkingStatePatch::new(scope.clone()) });
     assert_eq!(patched.unwrap().version, engram_types::MAX_STATE_VERSION + 1);
     assert_eq!(store.list_facts(&ListQuery::new(scope)).unwrap().len(), 1);
+}
+
+/// Exports the scope's user to `directory`, purges the user, and gives the export's path and lines.
+fn export_and_purge(
+    store: &dyn Store,
+    scope: &engram_types::Scope,
+    directory: &tempfile::TempDir,
+) -> (std::path::PathBuf, Vec<serde_json::Value>) {
+    let exported = directory.path().join("export.jsonl");
+    store.export_scope(scope, &exported).unwrap();
+    store.purge_user(&scope.tenant_id, &scope.user_id).unwrap();
+    let lines =
+        std::fs::read_to_string(&exported).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    (exported, lines)
+}
+
+/// Writes (possibly tampered) export lines to a file of `directory`; its path.
+fn write_lines(directory: &tempfile::TempDir, lines: &[serde_json::Value]) -> std::path::PathBuf {
+    let path = directory.path().join("tampered.jsonl");
+    let text: Vec<String> = lines.iter().map(serde_json::Value::to_string).collect();
+    std::fs::write(&path, text.join("\n")).unwrap();
+    path
 }
 
 fn procedure_input(scope: &engram_types::Scope) -> ProcedureInput {
