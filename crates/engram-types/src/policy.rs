@@ -155,7 +155,8 @@ pub struct Policy {
     /// Most insights (default 5).
     pub max_insights: u32,
     /// Most recalled events from outside the conversation window in the recall section's turn
-    /// (default 8); their context turns (`context_turns`) come on top.
+    /// (default 8; 0 turns recall off, filling included); their context turns
+    /// (`context_turns`) come on top.
     pub max_recall: u32,
     /// With a query, recalled events beyond `max_recall` may then use the tokens every other
     /// section left, best first, with their context turns (the budget stays a hard limit).

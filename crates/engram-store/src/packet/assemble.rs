@@ -117,8 +117,10 @@ pub(super) fn assemble(mut entries: BTreeMap<Section, Vec<Entry>>, request: &Bui
     let mut assembly = Assembly::default();
     let mut remaining_total = budget.max_tokens;
     // Recalled events past `max_recall` wait for what every other section leaves (with a query,
-    // when the policy lets recall fill the budget), then go in best first.
+    // when the policy lets recall fill the budget), then go in best first. `max_recall` 0 turns
+    // recall off.
     let fills = request.policy.recall_fills_budget_for(request.purpose)
+        && request.policy.max_recall > 0
         && (request.query.as_deref().is_some_and(|query| !query.trim().is_empty())
             || request.query_embedding.is_some());
     let mut waiting: Option<(usize, SectionFill, Vec<Entry>)> = None;

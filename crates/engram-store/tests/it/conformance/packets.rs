@@ -271,6 +271,10 @@ pub fn recall_fills_the_budget_the_other_sections_leave(store: &dyn Store) {
     let mut on = asking(Purpose::Tool, 4000);
     on.policy.recall_fills_budget = Some(true);
     assert_eq!(recalled(&build(store, on)), 20);
+    let mut none = asking(Purpose::Responder, 4000);
+    none.policy.max_recall = 0;
+    let none = build(store, none);
+    assert_eq!((recalled(&none), capped(&none)), (0, 20), "max_recall 0 turns recall off");
 }
 
 pub fn conversation_window_is_in_every_purpose(store: &dyn Store) {
