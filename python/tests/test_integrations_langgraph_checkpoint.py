@@ -23,7 +23,7 @@ from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 from langgraph.types import Command, interrupt  # noqa: E402
 
-from conftest import report_figures, server_kwargs  # noqa: E402
+from conftest import long_tests, report_figures, server_kwargs  # noqa: E402
 from engram import AsyncMemory, BackendUnavailableError, InvalidInputError, Memory  # noqa: E402
 from engram.integrations.langgraph import EngramCheckpointer  # noqa: E402
 
@@ -193,7 +193,8 @@ def test_ids_and_namespaces_langgraph_accepts_are_stored_as_in_memory_saver(back
     tenants = iter(range(1_000_000))
     with Memory(**open_arguments(backend, tmp_path)) as memory:
 
-        @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                  derandomize=not long_tests())  # the same inputs on every run, unless exploring
         @given(threads=st.lists(ids, min_size=1, max_size=3), checkpoint_namespaces=st.lists(namespaces, min_size=1,
                max_size=2), task_id=ids)
         def check(threads: List[str], checkpoint_namespaces: List[str], task_id: str) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypedDict
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("langgraph.store.base")
@@ -38,6 +38,7 @@ from langgraph.store.base import (  # noqa: E402
     SearchOp,
 )
 
+from conftest import long_tests  # noqa: E402
 from engram import AsyncMemory, InvalidInputError, Memory  # noqa: E402
 from engram.integrations.langgraph import EngramCheckpointer, EngramStore  # noqa: E402
 
@@ -566,10 +567,13 @@ def test_filters_match_what_langgraphs_stores_agree_on(store: Client, langgraph_
     engram: where LangGraph's two stores agree (neither raising), engram finds the same items."""
     runs = iter(range(1_000_000))
 
-    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+              derandomize=not long_tests())  # the same inputs on every run, unless exploring
     @given(values=st.lists(st.one_of(st.just(MISSING), stored_values), min_size=1, max_size=6),
            filter=st.dictionaries(st.sampled_from(["n", "m"]), conditions, min_size=1, max_size=2),
            page=st.tuples(st.integers(0, 3), st.integers(1, 3)))
+    # Found by a random run: a boolean against a bound of numeric text compares as numbers.
+    @example(values=[False], filter={"n": {"$lt": "2"}}, page=(0, 1))
     def check(values: List[Any], filter: Dict[str, Any], page: Tuple[int, int]) -> None:
         namespace = ("differential", str(next(runs)))
         for index, value in enumerate(values):
@@ -612,7 +616,8 @@ def test_namespaces_and_keys_read_back_as_in_langgraphs_stores(store: Client,
     `InvalidInputError` naming the field."""
     runs = iter(range(1_000_000))
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+              derandomize=not long_tests())
     @given(entries=st.lists(st.tuples(st.lists(labels, min_size=1, max_size=3).map(tuple), labels), min_size=1,
                             max_size=5),
            prefix=st.lists(labels, max_size=2).map(tuple), depth=st.one_of(st.none(), st.integers(1, 3)))

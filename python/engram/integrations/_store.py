@@ -525,8 +525,9 @@ def split_filter(filter: Mapping[str, Any]) -> SplitFilter:
     ``$gte`` ``$lt`` ``$lte`` ``$in``) and checks done here, which together mean what they mean in
     LangGraph's `InMemoryStore` and `SqliteStore`: ``None`` matches null or a missing field,
     ``$ne: None`` a present one; a number equals the same number as an integer, a float or a
-    boolean; `$gt` and friends with a number compare numbers, booleans (as 1 and 0) and text that
-    reads as a number. A string compares with strings only (`SqliteStore`'s text order).
+    boolean; `$gt` and friends with a number, or with text that reads as a number, compare
+    numbers, booleans (as 1 and 0) and such text as numbers. Other strings compare with strings
+    only (`SqliteStore`'s text order).
 
     A nested object that is not a set of operators becomes one dotted path per leaf, matching a
     stored object that has those fields, as `InMemoryStore` matches. Numbers JSON cannot hold
@@ -565,6 +566,8 @@ def passes(value: Any, checks: List[Check]) -> bool:
             held = found == operand
         elif operator == "$ne":
             held = found != operand
+        elif isinstance(found, str) and isinstance(operand, str):
+            held = _ORDERINGS[operator](found, operand)  # text with text: text order, as engram's
         else:
             number, bound = _as_number(found), _as_number(operand)
             held = number is not None and bound is not None and _ORDERINGS[operator](number, bound)
@@ -573,7 +576,7 @@ def passes(value: Any, checks: List[Check]) -> bool:
     return True
 
 
-_ORDERINGS: Dict[str, Callable[[float, float], bool]] = {
+_ORDERINGS: Dict[str, Callable[[Any, Any], bool]] = {
     "$gt": lambda left, right: left > right, "$gte": lambda left, right: left >= right,
     "$lt": lambda left, right: left < right, "$lte": lambda left, right: left <= right,
 }
@@ -588,7 +591,8 @@ def _engram_says(operator: str, operand: Any) -> bool:
     if operator == "$ne":
         return isinstance(operand, str)
     if operator in _ORDERINGS:
-        return not isinstance(operand, (bool, int, float))
+        # Text that reads as a number bounds numbers too (`InMemoryStore` compares `float()`s).
+        return not isinstance(operand, (bool, int, float)) and _as_number(operand) is None
     return True  # `$in` is engram's own; an unknown operator is refused by engram, naming it
 
 
