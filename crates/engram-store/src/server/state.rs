@@ -136,14 +136,21 @@ pub(super) async fn short_term(
     scope: &Scope,
     for_update: bool,
 ) -> Result<ShortTermState> {
+    Ok(stored_short_term(connection, dialect, scope, for_update).await?.unwrap_or_default())
+}
+
+/// The session's stored short-term state, `None` when it has no row yet.
+async fn stored_short_term(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    scope: &Scope,
+    for_update: bool,
+) -> Result<Option<ShortTermState>> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
     let row = bind_session(Statement::new(format!("SELECT state FROM short_terms WHERE {SESSION}{lock}")), scope)
         .fetch_optional(connection, dialect)
         .await?;
-    match row {
-        Some(row) => json(dialect.backend(), "short_terms.state", &get::<String>(&row, dialect, 0)?),
-        None => Ok(ShortTermState::default()),
-    }
+    row.map(|row| json(dialect.backend(), "short_terms.state", &get::<String>(&row, dialect, 0)?)).transpose()
 }
 
 pub(super) async fn update_short_term(
@@ -152,9 +159,11 @@ pub(super) async fn update_short_term(
     update: &ShortTermUpdate,
 ) -> Result<ShortTermState> {
     let scope = &update.scope;
-    let mut state = short_term(connection, dialect, scope, true).await?;
+    let stored = stored_short_term(connection, dialect, scope, true).await?;
+    let first = stored.is_none();
+    let mut state = stored.unwrap_or_default();
     update.apply_to(&mut state, prepare::now());
-    store_short_term(connection, dialect, &StateOwner::of_session(scope), &state).await?;
+    write_short_term(connection, dialect, &StateOwner::of_session(scope), &state, !first).await?;
     Ok(state)
 }
 
@@ -165,8 +174,25 @@ pub(super) async fn store_short_term(
     owner: &StateOwner,
     state: &ShortTermState,
 ) -> Result<()> {
-    let upsert =
-        dialect.upsert("short_terms", "tenant_id, user_id, agent_id, session_id", &[("state", Update::Replace)]);
+    write_short_term(connection, dialect, owner, state, true).await
+}
+
+/// Inserts a session's short-term state; with `replace`, over the stored one. A session's first
+/// state is inserted, never upserted (there is no row to lock yet): a first update another
+/// process commits meanwhile makes this insert a unique violation, a lost race run again on the
+/// winner's state, instead of being overwritten.
+async fn write_short_term(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    owner: &StateOwner,
+    state: &ShortTermState,
+    replace: bool,
+) -> Result<()> {
+    let upsert = if replace {
+        dialect.upsert("short_terms", "tenant_id, user_id, agent_id, session_id", &[("state", Update::Replace)])
+    } else {
+        String::new()
+    };
     bind_owner(
         Statement::new(format!(
             "INSERT INTO short_terms (tenant_id, user_id, agent_id, session_id, state) VALUES (?, ?, ?, ?, ?) {upsert}"

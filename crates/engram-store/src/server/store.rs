@@ -247,7 +247,10 @@ impl Store for ServerStore {
     fn update_short_term(&self, update: ShortTermUpdate) -> Result<ShortTermState> {
         update.validate(&self.limits)?;
         let update = &update;
-        in_transaction!(self, |connection, _created, dialect| state::update_short_term(connection, dialect, update))
+        // A session's first update from another process makes this one run again, on its state.
+        in_transaction!(self, retry, |connection, _created, dialect| state::update_short_term(
+            connection, dialect, update
+        ))
     }
 
     fn fetch(&self, request: &FetchRequest) -> Result<Vec<Fetched>> {

@@ -1,5 +1,5 @@
 //! "One of" rules under concurrent writers: one active fact per key, an insight promoted once,
-//! one working-state version per patch. Each race starts its writers together (a barrier) on new
+//! one working-state version per patch, no short-term update lost. Each race starts its writers together (a barrier) on new
 //! keys, runs and insights, so every round races the first write too. Servers are raced through
 //! several stores, as several processes would write (see `server_connections.rs`).
 
@@ -20,6 +20,7 @@ pub fn race_one_of_rules(stores: &[&dyn Store], rounds: usize) {
         race_fact_upserts(stores, round);
         race_promotions(stores, round);
         race_working_state_patches(stores, round);
+        race_short_term_updates(stores, round);
     }
 }
 
@@ -148,4 +149,23 @@ fn race_working_state_patches(stores: &[&dyn Store], round: usize) {
     versions.sort_unstable();
     assert_eq!(versions, (1..=applied.len() as u64).collect::<Vec<_>>(), "round {round}: no version twice");
     assert_eq!(state.slots.len(), applied.len(), "round {round}: every applied patch kept: {:?}", state.slots);
+}
+
+/// Writers update a new session's short-term state at once, each one field of its own: every
+/// update applies on the state before it, so no field a writer set is lost.
+fn race_short_term_updates(stores: &[&dyn Store], round: usize) {
+    let session = scope("t1", "u1", &format!("short{round}"), "r1");
+    race(stores, |writer, store| {
+        let mut update = engram_types::ShortTermUpdate::new(session.clone());
+        match writer % 3 {
+            0 => update.rolling_summary = Some(format!("summary of writer {writer}")),
+            1 => update.key_quotes = Some(vec![format!("quote of writer {writer}")]),
+            _ => update.consolidated_until = Some(crate::support::base_time()),
+        }
+        store.update_short_term(update).unwrap()
+    });
+    let state = stores[0].get_short_term(&session).unwrap();
+    let fields = [state.rolling_summary.is_some(), !state.key_quotes.is_empty(), state.consolidated_until.is_some()];
+    let set = [true, stores.len() > 1, stores.len() > 2];
+    assert_eq!(fields, set, "round {round}: a concurrent first update was lost: {state:?}");
 }
