@@ -107,6 +107,8 @@ impl Table {
                         let before: Box<dyn Iterator<Item = &OrderKey>> = Box::new(set.range(..at).rev());
                         let after: Box<dyn Iterator<Item = &OrderKey>> =
                             Box::new(set.range((std::ops::Bound::Excluded(at), std::ops::Bound::Unbounded)));
+                        // The reference store keeps no per-session ordering: a walk passes over
+                        // other sessions' rows of the space until it has its turns.
                         for walk in [before, after] {
                             // The nearest `limit` of each kind asked for, as the SQL walks per kind.
                             let mut taken: HashMap<engram_types::EventKind, usize> = HashMap::new();

@@ -1,7 +1,8 @@
 //! `Store::fetch` for SQL backends: the index range queries a request becomes, and how their
-//! rows are merged. Every request becomes one query per (visible space, partition), each
+//! rows are merged. Every request becomes one query per (visible space, partition, walk), each
 //! ordered like its index and limited, merged in Rust exactly as `memory/tables.rs` merges its
-//! per-space walks. Partitions are the event kinds for events and the statuses for facts:
+//! per-space walks. A fetch walks its index once, but a neighbour fetch walks it twice per
+//! anchor: back and forward from it within its session. Partitions are the event kinds for events and the statuses for facts:
 //! those columns lead the ordering columns of their indexes, so each scan reads only rows it
 //! returns (bar the few residual filters noted below).
 
@@ -39,7 +40,7 @@ pub(crate) struct RangeQuery {
     pub params: Vec<SqlParam>,
 }
 
-/// One query per (visible space, partition), each ordered like its index and limited. The
+/// One query per (visible space, partition, walk), each ordered like its index and limited. The
 /// limit is written into the SQL, not bound (SQLite re-prepares a statement whose LIMIT is bound).
 pub(crate) fn range_queries(request: &FetchRequest) -> Vec<RangeQuery> {
     ranges_selecting(request, table_info(request.kind).columns)
@@ -166,6 +167,8 @@ fn walks(request: &FetchRequest) -> Vec<Walk<'_>> {
                 ]
             })
             .collect(),
+        // By-sequence fetches are primary-key lookups, never range queries; the arm only keeps
+        // the match whole.
         Selector::Newest | Selector::Sequences(_) => vec![Walk { order: newest, session_id: None, from: None }],
     }
 }
