@@ -2,10 +2,13 @@
 //! postings of the lexical index, and reading the newest vectors.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use engram_types::RecordKind;
 use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope, ScopeLevel, Timestamp};
 use serde::{Deserialize, Serialize};
+
+use crate::lexical::DocumentTerms;
 
 /// A stored record of any kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +157,16 @@ impl FetchRequest {
 pub struct Fetched {
     pub sequence: i64,
     pub record: Record,
+    /// The terms the record was indexed with, when the store keeps them at hand: a packet then
+    /// scores the record without analyzing its text again.
+    pub terms: Option<Arc<DocumentTerms>>,
+}
+
+impl Fetched {
+    /// A fetched record whose indexed terms are not at hand (they are analyzed when needed).
+    pub fn new(sequence: i64, record: Record) -> Self {
+        Self { sequence, record, terms: None }
+    }
 }
 
 /// Read the newest `per_term` postings of each term, in the spaces visible from a scope.

@@ -1,6 +1,8 @@
 //! The lifecycle primitives in memory: scans walk the tables in sequence order; deletes and
 //! restores keep the id map, the active-fact map and the postings in step, as writes do.
 
+use std::sync::Arc;
+
 use engram_types::{FactStatus, Receipt};
 
 use super::store::State;
@@ -17,7 +19,7 @@ pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
         .range(request.after_sequence.saturating_add(1)..)
         .filter(|(_, row)| request.matches(&row.record))
         .take(request.limit as usize)
-        .map(|(sequence, row)| Fetched { sequence: *sequence, record: row.record.clone() })
+        .map(|(sequence, row)| Fetched::new(*sequence, row.record.clone()))
         .collect()
 }
 
@@ -180,7 +182,7 @@ pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states:
         {
             state.tables.active_facts.insert((tenant_id, space.clone(), fact.fact_key.clone()), sequence);
         }
-        state.tables.table(kind).insert(sequence, Row { record, space, terms });
+        state.tables.table(kind).insert(sequence, Row { record, space, terms: Arc::new(terms) });
         receipt.add(names.table, 1);
     }
     for stored in states {

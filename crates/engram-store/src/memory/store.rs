@@ -1,4 +1,4 @@
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, FactWriteOutcome, Insight, InsightInput,
@@ -70,7 +70,9 @@ impl State {
         if let Some(embedding) = record.embedding() {
             self.vectors.insert(kind, &tenant_id, &prepared.space, sequence, embedding);
         }
-        self.tables.table(kind).insert(sequence, Row { record, space: prepared.space, terms: prepared.terms });
+        self.tables
+            .table(kind)
+            .insert(sequence, Row { record, space: prepared.space, terms: Arc::new(prepared.terms) });
     }
 
     /// Removes a record's postings and vector (it stays in its table), as when a fact is superseded.

@@ -1,4 +1,5 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use engram_types::Scope;
 
@@ -10,7 +11,14 @@ use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible
 pub(super) struct Row {
     pub record: Record,
     pub space: String,
-    pub terms: DocumentTerms,
+    pub terms: Arc<DocumentTerms>,
+}
+
+impl Row {
+    /// The row as a fetch returns it: its terms come along (shared, not copied).
+    pub(super) fn fetched(&self, sequence: i64) -> Fetched {
+        Fetched { sequence, record: self.record.clone(), terms: Some(Arc::clone(&self.terms)) }
+    }
 }
 
 type OrderKey = (i64, i64);
@@ -67,7 +75,7 @@ impl Table {
                         && row.record.scope().tenant_id == *tenant_id
                         && request.matches(&row.record)
                     {
-                        found.push(((0, 0, *sequence), Fetched { sequence: *sequence, record: row.record.clone() }));
+                        found.push(((0, 0, *sequence), row.fetched(*sequence)));
                     }
                 }
                 found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
@@ -90,7 +98,7 @@ impl Table {
                         }
                         let Some(row) = self.rows.get(&sequence) else { continue };
                         if request.matches(&row.record) {
-                            found.push((sort_key, Fetched { sequence, record: row.record.clone() }));
+                            found.push((sort_key, row.fetched(sequence)));
                             taken += 1;
                         }
                     }
@@ -121,7 +129,7 @@ impl Table {
                                 let count = taken.entry(event.kind).or_insert(0);
                                 if *count < limit {
                                     *count += 1;
-                                    found.push(((0, time, sequence), Fetched { sequence, record: row.record.clone() }));
+                                    found.push(((0, time, sequence), row.fetched(sequence)));
                                 }
                                 if !kinds.is_empty() && kinds.iter().all(|kind| taken.get(kind) >= Some(&limit)) {
                                     break;

@@ -50,25 +50,33 @@ impl Entry {
         }
     }
 
-    /// The item's text and lines in a form; `None` when the form adds nothing (e.g. a
-    /// compact form of a text that is short already).
-    fn render(&self, form: ItemForm) -> Option<(String, Vec<String>)> {
+    /// The full text of a record or turn on one line (empty for state, whose lines are
+    /// rendered per form). Made once per entry: every form starts from it.
+    fn full_text(&self) -> String {
+        match &self.content {
+            Content::Record(candidate) => render::record_text(&candidate.record),
+            Content::Turn(event) => render::one_line(&event.text),
+            _ => String::new(),
+        }
+    }
+
+    /// The item's text and lines in a form, from its [`Self::full_text`]; `None` when the form
+    /// adds nothing (e.g. a compact form of a text that is short already).
+    fn render(&self, form: ItemForm, full: &str) -> Option<(String, Vec<String>)> {
         match &self.content {
             Content::Record(candidate) => {
-                let full = render::record_text(&candidate.record);
                 let text = match form {
-                    ItemForm::Full => full,
-                    ItemForm::Compact => render::shorten(&full)?,
+                    ItemForm::Full => full.to_string(),
+                    ItemForm::Compact => render::shorten(full)?,
                     ItemForm::Reference => String::new(),
                 };
                 let line = render::record_line(&candidate.record, &text, form);
                 Some((if form == ItemForm::Reference { line.clone() } else { text }, vec![line]))
             }
             Content::Turn(event) => {
-                let full = render::one_line(&event.text);
                 let text = match form {
-                    ItemForm::Full => full,
-                    ItemForm::Compact => render::shorten(&full)?,
+                    ItemForm::Full => full.to_string(),
+                    ItemForm::Compact => render::shorten(full)?,
                     ItemForm::Reference => format!("[event {}] {}", event.event_id, event.role),
                 };
                 let line =
@@ -208,8 +216,9 @@ impl<'a> SectionFill<'a> {
         let mut smallest = u32::MAX;
         let mut full_tokens = None;
         let mut chosen = None;
+        let full = entry.full_text();
         for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
-            let Some((text, lines)) = entry.render(form) else { continue };
+            let Some((text, lines)) = entry.render(form, &full) else { continue };
             let block = render::block(format, &entry.id, form, &lines);
             let tokens = count_tokens_cached(tokenizer, &block);
             if form == ItemForm::Full {

@@ -2,6 +2,7 @@
 //! most important), merged by record id. Filters that need no score happen here too.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use engram_types::{
     BuildRequest, CompressionLevel, Event, OmissionReason, OmittedItem, Section, ShortTermState, Signals, Timestamp,
@@ -9,7 +10,7 @@ use engram_types::{
 };
 
 use crate::error::Result;
-use crate::lexical::{Bm25, analyze, cue_term};
+use crate::lexical::{Bm25, DocumentTerms, analyze, cue_term};
 use crate::prepare::{document_terms, document_text};
 use crate::record::{
     FetchRequest, Fetched, PostingsRequest, Reach, Record, RecordKind, Selector, VectorRequest, visible_spaces,
@@ -54,6 +55,8 @@ pub(super) struct Candidate {
     /// The record's sequence number (its write order in its table).
     pub sequence: i64,
     pub record: Record,
+    /// The record's indexed terms when the store had them at hand (see [`Fetched::terms`]).
+    pub terms: Option<Arc<DocumentTerms>>,
     pub sources: BTreeSet<Source>,
     /// Raw BM25 of the query terms; normalized per section when scored.
     pub bm25: f64,
@@ -68,11 +71,13 @@ pub(super) struct Candidate {
 }
 
 impl Candidate {
-    pub(super) fn new(section: Section, sequence: i64, record: Record, source: Source) -> Self {
+    pub(super) fn new(section: Section, fetched: Fetched, source: Source) -> Self {
+        let Fetched { sequence, record, terms } = fetched;
         Self {
             section,
             sequence,
             record,
+            terms,
             sources: BTreeSet::from([source]),
             bm25: 0.0,
             similarity: None,
@@ -160,13 +165,13 @@ pub(super) fn gather(
     for (section, kind, reach) in SCORED {
         let mut found: BTreeMap<String, Candidate> = BTreeMap::new();
         let mut add = |fetched: Vec<Fetched>, source: Source| {
-            for Fetched { sequence, record } in fetched {
+            for fetched in fetched {
                 found
-                    .entry(record.id().to_string())
+                    .entry(fetched.record.id().to_string())
                     .and_modify(|candidate| {
                         candidate.sources.insert(source);
                     })
-                    .or_insert_with(|| Candidate::new(section, sequence, record, source));
+                    .or_insert_with(|| Candidate::new(section, fetched, source));
             }
         };
         let mut statistics = None;
@@ -185,8 +190,8 @@ pub(super) fn gather(
         if let Some(small) = small {
             // Every record of the section is at hand: they are all the candidates each source
             // would have returned, and their df is counted exactly from them.
-            for (Fetched { sequence, record }, document) in small.records {
-                let mut candidate = Candidate::new(section, sequence, record, Source::Recent);
+            for (fetched, document) in small.records {
+                let mut candidate = Candidate::new(section, fetched, Source::Recent);
                 candidate.sources.insert(Source::Importance);
                 if small.frequencies.iter().any(|(term, _)| document.frequency(term) > 0) {
                     candidate.sources.insert(Source::Lexical);
@@ -281,7 +286,7 @@ pub(super) fn gather(
 /// A section whose spaces hold no more records than one candidate query returns.
 struct SmallSection {
     /// Every current record, with its analyzed terms.
-    records: Vec<(Fetched, crate::lexical::DocumentTerms)>,
+    records: Vec<(Fetched, Arc<DocumentTerms>)>,
     bm25: Bm25,
     frequencies: Vec<(String, u64)>,
 }
@@ -315,10 +320,10 @@ fn small_section(
     if fetched.len() as u64 != totals.document_count {
         return Ok(None);
     }
-    let records: Vec<(Fetched, crate::lexical::DocumentTerms)> = fetched
+    let records: Vec<(Fetched, Arc<DocumentTerms>)> = fetched
         .into_iter()
         .map(|fetched| {
-            let terms = document_terms(&fetched.record);
+            let terms = fetched.terms.clone().unwrap_or_else(|| Arc::new(document_terms(&fetched.record)));
             (fetched, terms)
         })
         .collect();
@@ -501,9 +506,14 @@ fn cue_hits(record: &Record, query: &QueryTerms) -> Vec<String> {
     query.cues.iter().filter(|(term, _)| own.contains(term)).map(|(_, cue)| cue.clone()).collect()
 }
 
-/// Exact BM25 of the query terms, with the matched terms by contribution.
+/// Exact BM25 of the query terms, with the matched terms by contribution: from the terms the
+/// record was indexed with when the store kept them, else from its text analyzed again (the
+/// same terms either way).
 fn relevance(candidate: &mut Candidate, bm25: &Bm25, frequencies: &[(String, u64)]) {
-    let (score, matched) = bm25.score(&document_text(&candidate.record), frequencies);
+    let (score, matched) = match &candidate.terms {
+        Some(terms) => bm25.score_document(terms, frequencies),
+        None => bm25.score(&document_text(&candidate.record), frequencies),
+    };
     set_relevance(candidate, score, matched);
 }
 

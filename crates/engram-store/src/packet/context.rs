@@ -83,14 +83,15 @@ pub(super) fn expand_recall(
         }
     }
     let mut added = false;
-    for Fetched { sequence, record } in found {
+    for fetched in found {
+        let sequence = fetched.sequence;
         let Some((_, hit_id, hit_score)) = owner.get(&sequence).and_then(|index| hits.get(*index)) else {
             continue;
         };
-        if !considered.insert(record.id().to_string()) {
+        if !considered.insert(fetched.record.id().to_string()) {
             continue;
         }
-        let mut candidate = Candidate::new(Section::Recall, sequence, record, Source::Context);
+        let mut candidate = Candidate::new(Section::Recall, fetched, Source::Context);
         if let Some(reason) = exclusion(request, &candidate, now, window_ids) {
             omitted.push(OmittedItem { id: candidate.id().to_string(), section: Section::Recall, reason, score: None });
             continue;

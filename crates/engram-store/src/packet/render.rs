@@ -48,7 +48,20 @@ fn escape_xml(text: &str) -> String {
 
 /// Whitespace runs (newlines included) become single spaces: one item, one line.
 pub(super) fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut line = String::with_capacity(text.len());
+    let mut push = |word: &str| {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    };
+    // ASCII text (most of it) splits byte by byte; Unicode whitespace needs the char walk.
+    if text.is_ascii() {
+        text.split_ascii_whitespace().for_each(&mut push);
+    } else {
+        text.split_whitespace().for_each(&mut push);
+    }
+    line
 }
 
 /// The text cut at a word boundary near `COMPACT_CHARS`, or `None` if it is short already.
@@ -165,5 +178,17 @@ pub(super) fn quote_lines(short_term: &ShortTermState, form: ItemForm) -> Vec<St
         ItemForm::Compact if short_term.key_quotes.len() > 3 => quotes.take(3).collect(),
         ItemForm::Compact => Vec::new(),
         ItemForm::Reference => vec![format!("{} key quotes (fetch with get_stm)", short_term.key_quotes.len())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_joins_every_whitespace_run_with_one_space() {
+        assert_eq!(one_line("  a\n\tb  c \r\n"), "a b c");
+        assert_eq!(one_line("x\u{a0}y\u{3000} z"), "x y z");
+        assert_eq!(one_line(" \n "), "");
     }
 }

@@ -31,7 +31,7 @@ pub(super) async fn delete(
     let mut receipt = Receipt::default();
     let mut changes = IndexChanges::default();
     for (kind, id) in &request.records {
-        let Some(Fetched { sequence, record }) = find(connection, dialect, *kind, tenant_id, id).await? else {
+        let Some(Fetched { sequence, record, .. }) = find(connection, dialect, *kind, tenant_id, id).await? else {
             continue;
         };
         let info = table_info(*kind);

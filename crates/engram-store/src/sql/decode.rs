@@ -34,7 +34,7 @@ pub(crate) fn read_record(kind: RecordKind, row: &impl ColumnReader) -> Result<F
         RecordKind::Procedure => Record::Procedure(read_procedure(row)?),
         RecordKind::Insight => Record::Insight(read_insight(row)?),
     };
-    Ok(Fetched { sequence, record })
+    Ok(Fetched::new(sequence, record))
 }
 
 fn read_scope(row: &impl ColumnReader) -> Result<Scope> {

@@ -18,7 +18,7 @@ pub(super) fn delete(connection: &Connection, request: &DeleteRequest) -> Result
     let mut receipt = Receipt::default();
     let mut changes = IndexChanges::default();
     for (kind, id) in &request.records {
-        let Some(Fetched { sequence, record }) = find(connection, *kind, &request.tenant_id, id)? else { continue };
+        let Some(Fetched { sequence, record, .. }) = find(connection, *kind, &request.tenant_id, id)? else { continue };
         let info = table_info(*kind);
         if prepare::is_indexed(&record) {
             let space = prepare::record_space(&record);
