@@ -635,6 +635,8 @@ class Policy(TypedDict, total=False):
     """With a query, recalled events past ``max_recall`` use the tokens the other sections left;
     ``None``: on for responder and planner, off for tool."""
     context_turns: int
+    session_support: float
+    """Share (0..1) of a recalled event's relevance that comes from its session's best matches."""
     conversation_window: int
     candidates_per_source: int
     postings_per_term: int

@@ -593,7 +593,7 @@ POLICY = Shape(
      *(Field(cap, "u32") for cap in ("max_total_candidates", "max_facts", "max_episodes", "max_procedures",
                                      "max_insights", "max_recall", "conversation_window", "candidates_per_source",
                                      "postings_per_term", "max_active_facts", "vector_candidates", "context_turns")),
-     Field("recall_fills_budget", "bool", nullable=True),
+     Field("recall_fills_budget", "bool", nullable=True), Field("session_support", "unit"),
      Field("fusion", FUSION), Field("min_score", "finite"), Field("half_life_hours", HALF_LIVES), Field("weights", WEIGHTS, nullable=True)),
     {},
 )

@@ -166,6 +166,12 @@ pub struct Policy {
     /// added as its context (default 1; 0 turns it off). They score just below their event
     /// and enter only with it.
     pub context_turns: u32,
+    /// Share of a recalled event's relevance that comes from its session (default 0.3, 0..1):
+    /// the sum of the session's three best relevances among the candidates, divided by the best
+    /// session's. Evidence for a question tends to sit together in one earlier conversation;
+    /// a turn of a session that matches the query in several places outranks a lone match of
+    /// equal strength. 0 turns it off.
+    pub session_support: f64,
     /// Latest message events of the session shown as the conversation (default 12; 0 turns it off).
     pub conversation_window: u32,
     /// Rows each candidate query (most recent, most important, each cue) may return (default 32).
@@ -198,6 +204,7 @@ impl Default for Policy {
             max_recall: 8,
             recall_fills_budget: None,
             context_turns: 1,
+            session_support: 0.3,
             conversation_window: 12,
             candidates_per_source: 32,
             postings_per_term: 64,
@@ -247,6 +254,12 @@ impl Policy {
             return Err(ValidationError::new(
                 "context_turns",
                 format!("must be at most {MAX_CONTEXT_TURNS}, got {}", self.context_turns),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.session_support) {
+            return Err(ValidationError::new(
+                "session_support",
+                format!("must be a number between 0 and 1, got {}", self.session_support),
             ));
         }
         if self.vector_candidates > MAX_VECTOR_CANDIDATES {

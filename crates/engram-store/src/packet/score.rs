@@ -27,7 +27,10 @@ pub(super) fn score_section(
 ) {
     let weights = policy.weights_for(purpose);
     let total_weight = weights.relevance + weights.recency + weights.importance + weights.confidence + weights.cue;
-    let relevances = if fused { fused_relevance(candidates, &policy.fusion) } else { lexical_relevance(candidates) };
+    let mut relevances = if fused { fused_relevance(candidates, &policy.fusion) } else { lexical_relevance(candidates) };
+    if section == Section::Recall && policy.session_support > 0.0 {
+        session_support(candidates, &mut relevances, policy.session_support);
+    }
     let half_life = policy.half_life_hours.for_section(section);
     for candidate in candidates.iter_mut() {
         let (importance, confidence) = importance_and_confidence(&candidate.record);
@@ -50,6 +53,42 @@ pub(super) fn score_section(
         candidate.score = if score.is_finite() { round(score) } else { 0.0 };
     }
     candidates.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id())));
+}
+
+/// How many of a session's best relevances make its support: enough to tell a session that
+/// keeps returning to the query from one that mentions it once, few enough that a long
+/// session does not win by length.
+const SUPPORTING_TURNS: usize = 3;
+
+/// Mixes into each recalled event's relevance the support of its session (`share` of it, see
+/// `Policy::session_support`): the sum of the session's best relevances, divided by the best
+/// session's.
+fn session_support(candidates: &[Candidate], relevances: &mut HashMap<String, f64>, share: f64) {
+    let mut sessions: HashMap<&str, Vec<f64>> = HashMap::new();
+    for candidate in candidates {
+        if let Record::Event(event) = &candidate.record {
+            let relevance = relevances.get(candidate.id()).copied().unwrap_or(0.0);
+            sessions.entry(event.scope.session_id.as_str()).or_default().push(relevance);
+        }
+    }
+    let support: HashMap<&str, f64> = sessions
+        .into_iter()
+        .map(|(session, mut values)| {
+            values.sort_by(|left, right| right.total_cmp(left));
+            (session, values.iter().take(SUPPORTING_TURNS).sum::<f64>())
+        })
+        .collect();
+    let best = support.values().copied().fold(0.0_f64, f64::max);
+    if best <= 0.0 {
+        return;
+    }
+    for candidate in candidates {
+        if let Record::Event(event) = &candidate.record {
+            let session = support.get(event.scope.session_id.as_str()).copied().unwrap_or(0.0) / best;
+            let relevance = relevances.entry(candidate.id().to_string()).or_insert(0.0);
+            *relevance = (1.0 - share) * *relevance + share * session;
+        }
+    }
 }
 
 /// BM25 divided by the best in the section.

@@ -72,6 +72,7 @@ macro_rules! cases {
             retrieval::fusion_weights_steer_relevance,
             retrieval::context_turns_come_with_their_recalled_event,
             retrieval::context_turns_are_the_sessions_neighbours,
+            retrieval::session_support_lifts_turns_of_a_matching_session,
             retrieval::events_are_indexed_with_speaker_and_date,
             retrieval::a_vector_match_counts_for_an_aged_episode,
             lifecycle::purge_user_leaves_nothing_of_the_user,

@@ -194,6 +194,32 @@ pub fn context_turns_come_with_their_recalled_event(store: &dyn Store) {
     assert!(selected(&packet, "q").is_none() && selected(&packet, "later").is_none());
 }
 
+/// A turn of a session that matches the query in several places outranks a lone match of the
+/// same strength in another session; `session_support: 0` ranks them by their own text alone.
+pub fn session_support_lifts_turns_of_a_matching_session(store: &dyn Store) {
+    let focused = scope("t1", "u1", "s-garden", "r-garden");
+    let scattered = scope("t1", "u1", "s-misc", "r-misc");
+    // Written first, so it is the older of the two equal matches (recency alone would sink it).
+    store.append_event(message(&focused, "tomatoes", 0, "user", "My tomatoes need staking this week.")).unwrap();
+    store.append_event(message(&focused, "soil", 1, "user", "The garden soil there is heavy clay.")).unwrap();
+    store.append_event(message(&focused, "beds", 2, "user", "I dug two raised garden beds.")).unwrap();
+    store.append_event(message(&scattered, "market", 3, "user", "The market sells tomatoes cheaply.")).unwrap();
+    let question = || {
+        let mut question = request().with_query("tomatoes garden");
+        question.policy.context_turns = 0;
+        question
+    };
+    let rank = |packet: &MemoryPacket, id: &str| selected(packet, id).map(|item| item.rank).unwrap_or(u32::MAX);
+
+    let supported = build(store, question());
+    assert!(rank(&supported, "tomatoes") < rank(&supported, "market"), "{:?}", supported.explain.selected);
+
+    let mut alone = question();
+    alone.policy.session_support = 0.0;
+    let alone = build(store, alone);
+    assert!(rank(&alone, "market") < rank(&alone, "tomatoes"), "{:?}", alone.explain.selected);
+}
+
 /// Context turns are the hit's neighbours in its session (by time, then write order), not in
 /// the store: turns of another user, a tool event and a rejected write between a question and
 /// its answer change nothing, and neither does exporting and importing the session (which
