@@ -630,10 +630,12 @@ class EngramEvaluator:
 
     def __init__(self, memory: Memory, mode: str, budgets: Sequence[int], ks: Sequence[int],
                  vectors: Dict[Tuple[str, str], List[float]], query_vectors: Dict[str, List[float]],
-                 max_recall: Optional[int]) -> None:
+                 max_recall: Optional[int], policy: Optional[Dict[str, Any]] = None) -> None:
         self.memory, self.mode = memory, mode
         self.budgets, self.vectors, self.query_vectors = budgets, vectors, query_vectors
-        self.policy: Dict[str, Any] = {} if max_recall is None else {"max_recall": max_recall}
+        self.policy: Dict[str, Any] = dict(policy or {})
+        if max_recall is not None:
+            self.policy["max_recall"] = max_recall
         self.ranking_policy = {**self.policy, "max_recall": max(max(ks), max_recall or 0)}
         self.run = EngramRun(SystemResult(), {}, mode, [], [])
 
@@ -703,7 +705,8 @@ class EngramEvaluator:
 
 def run_engram(dataset: Dataset, questions: Sequence[Question], budgets: Sequence[int], ks: Sequence[int],
                store: str, embedder: Optional[Embedder], vectors: Dict[Tuple[str, str], List[float]],
-               query_vectors: Dict[str, List[float]], max_recall: Optional[int]) -> EngramRun:
+               query_vectors: Dict[str, List[float]], max_recall: Optional[int],
+               policy: Optional[Dict[str, Any]] = None) -> EngramRun:
     """Each conversation is ingested incrementally: its turns appended in bulk up to the memory of
     its next question, which is then asked."""
     conversations = dataset.conversations()
@@ -711,7 +714,7 @@ def run_engram(dataset: Dataset, questions: Sequence[Question], budgets: Sequenc
         memory, self_embedding = open_memory(store, Path(directory), embedder)
         mode = "none" if embedder is None else ("embedder" if self_embedding else "explicit")
         with memory:
-            evaluator = EngramEvaluator(memory, mode, budgets, ks, vectors, query_vectors, max_recall)
+            evaluator = EngramEvaluator(memory, mode, budgets, ks, vectors, query_vectors, max_recall, policy)
             for conversation, asked in asking_order(questions).items():
                 turns = conversations[conversation]
                 ingested = 0
@@ -729,7 +732,8 @@ def run_engram(dataset: Dataset, questions: Sequence[Question], budgets: Sequenc
 
 def run_evaluation(dataset: Dataset, embedder: Optional[Embedder] = None, embedder_name: str = "none",
                    budgets: Sequence[int] = BUDGETS, ks: Sequence[int] = KS, store: str = "memory",
-                   limit: Optional[int] = None, max_recall: Optional[int] = None) -> Dict[str, Any]:
+                   limit: Optional[int] = None, max_recall: Optional[int] = None,
+                   policy: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Runs engram and the baselines over the dataset's questions (the first ``limit``); the report."""
     dataset.validate()
     questions = dataset.questions[:limit] if limit is not None else list(dataset.questions)
@@ -750,7 +754,7 @@ def run_evaluation(dataset: Dataset, embedder: Optional[Embedder] = None, embedd
             query_vectors[question.id] = vector
         embed_ms = (time.perf_counter() - started) * 1e3
 
-    engram = run_engram(dataset, questions, budgets, ks, store, embedder, vectors, query_vectors, max_recall)
+    engram = run_engram(dataset, questions, budgets, ks, store, embedder, vectors, query_vectors, max_recall, policy)
     item_overhead = round(statistics.median(engram.item_overheads)) if engram.item_overheads else FALLBACK_ITEM_OVERHEAD
     heading = round(statistics.median(engram.headings)) if engram.headings else FALLBACK_HEADING
 
@@ -812,7 +816,7 @@ def run_evaluation(dataset: Dataset, embedder: Optional[Embedder] = None, embedd
                           for name, system in systems.items()}}
                       for question in questions],
         "settings": {"budgets": list(budgets), "ks": list(ks), "store": store, "embedder": embedder_name,
-                     "max_recall": max_recall, "policy": policy_label(max_recall), "limit": limit},
+                     "max_recall": max_recall, "policy": policy_label(max_recall, policy), "limit": limit},
         "engram_vectors": engram.vectors,
         "embedding_ms": round(embed_ms, 1),
         "token_costs": {"item_overhead": item_overhead, "heading": heading,
@@ -830,8 +834,11 @@ def _figures(summary: Dict[str, Any], budgets: Sequence[int], ks: Sequence[int])
             + f"{summary['p50_ms']:>9.2f}{summary['p95_ms']:>9.2f}")
 
 
-def policy_label(max_recall: Optional[int]) -> str:
-    """How engram's policy was set: "default policy", or "max_recall N (lifted)" (or lowered)."""
+def policy_label(max_recall: Optional[int], policy: Optional[Dict[str, Any]] = None) -> str:
+    """How engram's policy was set: "default policy", or "max_recall N (lifted)" (or lowered),
+    followed by any other policy keys set with ``--policy``."""
+    if policy:
+        return f"{policy_label(max_recall)}, policy {json.dumps(policy, sort_keys=True)}"
     if max_recall is None:
         return "default policy"
     change = "lifted" if max_recall > POLICY_MAX_RECALL else "lowered" if max_recall < POLICY_MAX_RECALL else "set"
@@ -910,6 +917,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--max-recall", type=max_recall_argument, default=None,
                         help="'default' (the default: engram's default policy) or a max_recall for engram's "
                              f"policy ({LIFTED_MAX_RECALL}: lifted, the budget bounds recall)")
+    parser.add_argument("--policy", type=json.loads, default=None,
+                        help="more policy keys for engram, as a JSON object (e.g. '{\"vector_candidates\": 5000}')")
     parser.add_argument("--json", type=Path, default=None, help="write the report (with per-question results) here")
     parser.add_argument("--write-dataset", type=Path, default=None, help="write the dataset as JSONL here")
     args = parser.parse_args(argv)
@@ -919,7 +928,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.write_dataset.write_text("".join(line + "\n" for line in dataset.to_jsonl()), encoding="utf-8")
     budgets = [int(budget) for budget in args.budgets.split(",")]
     report = run_evaluation(dataset, make_embedder(args.embedder), args.embedder, budgets=budgets,
-                            store=args.store, limit=args.limit, max_recall=args.max_recall)
+                            store=args.store, limit=args.limit, max_recall=args.max_recall, policy=args.policy)
     print(format_table(report))
     if report["engram_vectors"] == "unsupported":
         print("note: this engram extension rejects `embedding`; engram ran lexical-only", file=sys.stderr)
