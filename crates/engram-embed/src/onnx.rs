@@ -32,15 +32,20 @@ impl OnnxModel {
     /// Reads and optimizes the model at `path`, then runs it once to check it returns
     /// `hidden`-wide states for the three BERT inputs.
     pub(crate) fn load(path: &Path, hidden: usize) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::ModelUnreadable { path: path.to_path_buf(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| Error::ModelUnreadable { path: path.to_path_buf(), source })?;
         let invalid = |detail: String| Error::ModelInvalid { path: path.to_path_buf(), detail };
         // The export's value_info pins shapes the dynamic inputs contradict; tract infers them.
         let model = tract_onnx::onnx()
             .with_ignore_value_info(true)
             .model_for_read(&mut bytes.as_slice())
             .map_err(|error| invalid(format!("{error:#}")))?;
-        let names: Vec<&str> =
-            model.input_outlets().map_err(|error| invalid(format!("{error:#}")))?.iter().map(|outlet| model.node(outlet.node).name.as_str()).collect();
+        let names: Vec<&str> = model
+            .input_outlets()
+            .map_err(|error| invalid(format!("{error:#}")))?
+            .iter()
+            .map(|outlet| model.node(outlet.node).name.as_str())
+            .collect();
         if names != INPUTS {
             return Err(invalid(format!("inputs are {names:?}, expected {INPUTS:?}")));
         }
@@ -72,7 +77,8 @@ impl OnnxModel {
             tensor(vec![0; batch.rows * batch.columns])?
         );
         let outputs = self.plan.run(inputs).map_err(failed)?;
-        let states = outputs.first().ok_or_else(|| Error::Inference { detail: "the model returned no output".into() })?;
+        let states =
+            outputs.first().ok_or_else(|| Error::Inference { detail: "the model returned no output".into() })?;
         let view = states.to_plain_array_view::<f32>().map_err(failed)?;
         let expected = [batch.rows, batch.columns, self.hidden];
         if view.shape() != expected {
