@@ -58,6 +58,7 @@ __all__ = [
     "EngramError",
     "InvalidInputError",
     "Memory",
+    "MiniLmEmbedder",
     "NotFoundError",
     "StorageError",
     "__version__",
@@ -89,6 +90,21 @@ class StorageError(EngramError):
 
 class BackendUnavailableError(EngramError):
     """The backend cannot be reached, or this build of engram does not include it."""
+
+@final
+class MiniLmEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX) loaded from `model_path`, offline: 384-dimension unit vectors,
+    mean pooled over at most 256 tokens; the zero vector for a text without word pieces. Calls
+    release the GIL. Given as `Memory(embedder=...)`, it runs inside the store's calls.
+    A missing or wrong file raises `InvalidInputError` on `model_path`, naming the path.
+    """
+
+    def __new__(cls, model_path: str | PathLike[str], batch_size: int = 32) -> MiniLmEmbedder: ...
+    @property
+    def dimensions(self) -> int:
+        """Length of every vector (384)."""
+    def __call__(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit vector per text, in order."""
 
 @final
 class Memory:

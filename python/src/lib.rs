@@ -12,6 +12,7 @@ mod errors;
 mod event_loop;
 mod logging;
 mod memory;
+mod minilm;
 mod operations;
 mod runtime;
 mod summarizer;
@@ -20,6 +21,8 @@ mod summarizer;
 mod _engram {
     #[pymodule_export]
     use crate::memory::{AsyncMemory, Memory};
+    #[pymodule_export]
+    use crate::minilm::PyMiniLm;
 
     use pyo3::prelude::*;
 

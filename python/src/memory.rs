@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use engram_store::{Embedder, Store};
+use engram_store::Store;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use serde::Serialize;
@@ -26,7 +26,7 @@ struct Core {
 
 impl Core {
     fn open(py: Python<'_>, options: Options, embedder: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let embedder = PyEmbedder::from_argument(embedder)?.map(|embedder| Arc::new(embedder) as Arc<dyn Embedder>);
+        let embedder = PyEmbedder::from_argument(embedder)?;
         logging::refresh();
         let opened = py.detach(|| options.open());
         let store = opened.map_err(|error| errors::store_error(py, error))?;

