@@ -614,8 +614,10 @@ class HalfLives(TypedDict, total=False):
 
 
 class Fusion(TypedDict, total=False):
-    """Weighted reciprocal-rank fusion of the BM25 and vector rankings (with ``query_embedding``)."""
+    """How BM25 and vector similarity combine into relevance (with ``query_embedding``):
+    ``scores`` (default, weighted mean of scaled scores) or ``ranks`` (reciprocal-rank fusion)."""
 
+    method: Literal["scores", "ranks"]
     lexical: float
     vector: float
     rank_constant: float

@@ -50,10 +50,12 @@ turn is a ``message`` event ``{"role": "user", "text": text, "name": speaker}`` 
 bulk up to the memory of its next question (in order of memory), which is then asked: from its
 session (else a fresh session of its user, so turns come back through the long-term ``recall``
 section), ``purpose`` responder, ``query`` the question, ``now`` its time, for each budget in
-``--budgets``. With ``--embedder local``, engram is opened with ``Memory(embedder=LocalEmbedder())``
-when the extension takes it; else every event carries its ``embedding`` and every request its
-``query_embedding``; when the extension takes neither, engram runs lexical-only and the report says
-so (``engram_vectors``). The baselines rank the question's memory only (BM25's statistics are over
+``--budgets``. With ``--embedder local``, every text is embedded once, with ``LocalEmbedder``: every
+event carries its ``embedding`` and every request its ``query_embedding`` (what
+``Memory(embedder=LocalEmbedder())`` would compute, so packets are the same, and packet latency leaves
+the query's embedding aside, reported as ``embedding_ms``); ``--engram-embeds`` opens engram with
+``Memory(embedder=...)`` instead, which embeds every text a second time. When the extension takes no
+vectors, engram runs lexical-only and the report says so (``engram_vectors``). The baselines rank the question's memory only (BM25's statistics are over
 exactly those turns).
 
 Metrics (means over questions, overall and per category):
@@ -706,12 +708,12 @@ class EngramEvaluator:
 def run_engram(dataset: Dataset, questions: Sequence[Question], budgets: Sequence[int], ks: Sequence[int],
                store: str, embedder: Optional[Embedder], vectors: Dict[Tuple[str, str], List[float]],
                query_vectors: Dict[str, List[float]], max_recall: Optional[int],
-               policy: Optional[Dict[str, Any]] = None) -> EngramRun:
+               policy: Optional[Dict[str, Any]] = None, engram_embeds: bool = False) -> EngramRun:
     """Each conversation is ingested incrementally: its turns appended in bulk up to the memory of
     its next question, which is then asked."""
     conversations = dataset.conversations()
     with tempfile.TemporaryDirectory(prefix="engram-eval-") as directory:
-        memory, self_embedding = open_memory(store, Path(directory), embedder)
+        memory, self_embedding = open_memory(store, Path(directory), embedder if engram_embeds else None)
         mode = "none" if embedder is None else ("embedder" if self_embedding else "explicit")
         with memory:
             evaluator = EngramEvaluator(memory, mode, budgets, ks, vectors, query_vectors, max_recall, policy)
@@ -733,7 +735,7 @@ def run_engram(dataset: Dataset, questions: Sequence[Question], budgets: Sequenc
 def run_evaluation(dataset: Dataset, embedder: Optional[Embedder] = None, embedder_name: str = "none",
                    budgets: Sequence[int] = BUDGETS, ks: Sequence[int] = KS, store: str = "memory",
                    limit: Optional[int] = None, max_recall: Optional[int] = None,
-                   policy: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                   policy: Optional[Dict[str, Any]] = None, engram_embeds: bool = False) -> Dict[str, Any]:
     """Runs engram and the baselines over the dataset's questions (the first ``limit``); the report."""
     dataset.validate()
     questions = dataset.questions[:limit] if limit is not None else list(dataset.questions)
@@ -754,7 +756,8 @@ def run_evaluation(dataset: Dataset, embedder: Optional[Embedder] = None, embedd
             query_vectors[question.id] = vector
         embed_ms = (time.perf_counter() - started) * 1e3
 
-    engram = run_engram(dataset, questions, budgets, ks, store, embedder, vectors, query_vectors, max_recall, policy)
+    engram = run_engram(dataset, questions, budgets, ks, store, embedder, vectors, query_vectors, max_recall, policy,
+                        engram_embeds)
     item_overhead = round(statistics.median(engram.item_overheads)) if engram.item_overheads else FALLBACK_ITEM_OVERHEAD
     heading = round(statistics.median(engram.headings)) if engram.headings else FALLBACK_HEADING
 
@@ -917,6 +920,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--max-recall", type=max_recall_argument, default=None,
                         help="'default' (the default: engram's default policy) or a max_recall for engram's "
                              f"policy ({LIFTED_MAX_RECALL}: lifted, the budget bounds recall)")
+    parser.add_argument("--engram-embeds", action="store_true",
+                        help="open engram with Memory(embedder=...) (embeds every text again) instead of passing vectors")
     parser.add_argument("--policy", type=json.loads, default=None,
                         help="more policy keys for engram, as a JSON object (e.g. '{\"vector_candidates\": 5000}')")
     parser.add_argument("--json", type=Path, default=None, help="write the report (with per-question results) here")
@@ -928,7 +933,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.write_dataset.write_text("".join(line + "\n" for line in dataset.to_jsonl()), encoding="utf-8")
     budgets = [int(budget) for budget in args.budgets.split(",")]
     report = run_evaluation(dataset, make_embedder(args.embedder), args.embedder, budgets=budgets,
-                            store=args.store, limit=args.limit, max_recall=args.max_recall, policy=args.policy)
+                            store=args.store, limit=args.limit, max_recall=args.max_recall, policy=args.policy,
+                            engram_embeds=args.engram_embeds)
     print(format_table(report))
     if report["engram_vectors"] == "unsupported":
         print("note: this engram extension rejects `embedding`; engram ran lexical-only", file=sys.stderr)

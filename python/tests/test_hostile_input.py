@@ -585,7 +585,7 @@ TIME_RANGE = Shape((Field("start", "timestamp", nullable=True), Field("end", "ti
 CUES = Shape((Field("tags", "labels"), Field("entities", "labels"), Field("keywords", "labels"),
               Field("time_range", TIME_RANGE, nullable=True)), {})
 SIGNALS = ("relevance", "recency", "importance", "confidence", "cue")
-FUSION = Shape((Field("lexical", "weight"), Field("vector", "weight"), Field("rank_constant", "finite")), {})
+FUSION = Shape((Field("method", Enum(("scores", "ranks"))), Field("lexical", "weight"), Field("vector", "weight"), Field("rank_constant", "finite")), {})
 WEIGHTS = Shape(tuple(Field(signal, "weight", required=True) for signal in SIGNALS), {signal: 1.0 for signal in SIGNALS})
 HALF_LIVES = Shape(tuple(Field(section, "positive") for section in ("facts", "episodes", "procedures", "recall", "insights")), {})
 POLICY = Shape(

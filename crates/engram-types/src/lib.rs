@@ -45,7 +45,9 @@ pub use packet::{
     OmissionReason, OmittedItem, PacketItem, PacketMeta, SCHEMA_VERSION, SelectedItem, ShortTermMemory, Signals,
     StageTimings,
 };
-pub use policy::{Budget, Fusion, HalfLives, MAX_VECTOR_CANDIDATES, Policy, SectionCaps, Tokenizer, Weights};
+pub use policy::{
+    Budget, Fusion, FusionMethod, HalfLives, MAX_VECTOR_CANDIDATES, Policy, SectionCaps, Tokenizer, Weights,
+};
 pub use procedure::{Procedure, ProcedureInput};
 pub use record_kind::RecordKind;
 pub use request::{BuildRequest, Cues, OutputFormat, Purpose, TimeRange};

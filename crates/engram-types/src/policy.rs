@@ -54,15 +54,32 @@ impl Weights {
     }
 }
 
-/// How the lexical and the vector rankings combine into relevance when the request carries a
-/// `query_embedding`: weighted reciprocal-rank fusion, `sum of weight / (rank_constant + rank)`
-/// over the rankings a candidate appears in (ranks start at 1, within its section).
+/// How relevance combines the words and the vectors when the request carries a
+/// `query_embedding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FusionMethod {
+    /// Weighted mean of the section's BM25 over its best and its similarity scaled from the
+    /// section's lowest (0) to its highest (1); a candidate missing one counts 0 there. Scores
+    /// keep how far apart candidates are: a weak vector match cannot outrank a strong word match
+    /// by rank alone.
+    #[default]
+    Scores,
+    /// Weighted reciprocal-rank fusion, `sum of weight / (rank_constant + rank)` over the
+    /// rankings a candidate appears in (ranks start at 1, within its section).
+    Ranks,
+}
+
+/// How the lexical and the vector evidence combine into relevance when the request carries a
+/// `query_embedding` (see [`FusionMethod`]); either way divided by the best in the section.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Fusion {
-    /// Weight of the BM25 ranking (default 1).
+    /// `scores` (default) or `ranks`.
+    pub method: FusionMethod,
+    /// Weight of the words: BM25 (default 1).
     pub lexical: f64,
-    /// Weight of the cosine-similarity ranking (default 1).
+    /// Weight of the vectors: cosine similarity (default 2).
     pub vector: f64,
     /// Damps the gap between ranks (default 20). Web search uses 60 over rankings of
     /// thousands; a section's rankings hold tens of candidates, and relevance is averaged with
@@ -72,7 +89,7 @@ pub struct Fusion {
 
 impl Default for Fusion {
     fn default() -> Self {
-        Self { lexical: 1.0, vector: 1.0, rank_constant: 20.0 }
+        Self { method: FusionMethod::Scores, lexical: 1.0, vector: 2.0, rank_constant: 20.0 }
     }
 }
 

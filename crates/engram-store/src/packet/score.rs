@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use engram_types::{Fusion, Policy, Purpose, Section, Signals, Timestamp};
+use engram_types::{Fusion, FusionMethod, Policy, Purpose, Section, Signals, Timestamp};
 
 use super::candidates::Candidate;
 use crate::record::Record;
@@ -14,8 +14,8 @@ pub(super) fn recency(now: Timestamp, time: Timestamp, half_life_hours: f64) -> 
 }
 
 /// Scores every candidate of a section in place and sorts them best first (ties by id).
-/// `fused`: candidates have similarities to a query vector, so relevance fuses the BM25 and
-/// vector ranks.
+/// `fused`: candidates have similarities to a query vector, so relevance fuses the words and
+/// the vectors (`policy.fusion`).
 pub(super) fn score_section(
     section: Section,
     candidates: &mut [Candidate],
@@ -27,7 +27,11 @@ pub(super) fn score_section(
 ) {
     let weights = policy.weights_for(purpose);
     let total_weight = weights.relevance + weights.recency + weights.importance + weights.confidence + weights.cue;
-    let mut relevances = if fused { fused_relevance(candidates, &policy.fusion) } else { lexical_relevance(candidates) };
+    let mut relevances = match (fused, policy.fusion.method) {
+        (false, _) => lexical_relevance(candidates),
+        (true, FusionMethod::Scores) => score_fusion(candidates, &policy.fusion),
+        (true, FusionMethod::Ranks) => rank_fusion(candidates, &policy.fusion),
+    };
     if section == Section::Recall && policy.session_support > 0.0 {
         session_support(candidates, &mut relevances, policy.session_support);
     }
@@ -91,6 +95,39 @@ fn session_support(candidates: &[Candidate], relevances: &mut HashMap<String, f6
     }
 }
 
+/// Score fusion: the weighted mean of BM25 over the section's best and similarity scaled from
+/// the section's lowest (0) to its highest (1), divided by the best. Unlike ranks, scores keep
+/// how much better one candidate is than the next, so a noisy ranking cannot push a clear word
+/// match down by rank alone.
+fn score_fusion(candidates: &[Candidate], fusion: &Fusion) -> HashMap<String, f64> {
+    let words = lexical_relevance(candidates);
+    let similarities = candidates.iter().filter_map(|candidate| candidate.similarity);
+    let (lowest, highest) =
+        similarities.fold((f64::MAX, f64::MIN), |(lowest, highest), value| (lowest.min(value), highest.max(value)));
+    let total = fusion.lexical + fusion.vector;
+    let mut fused: HashMap<String, f64> = HashMap::new();
+    for candidate in candidates {
+        let lexical = words.get(candidate.id()).copied().unwrap_or(0.0);
+        let vector = candidate
+            .similarity
+            .filter(|_| highest > lowest)
+            .map_or(0.0, |similarity| ((similarity - lowest) / (highest - lowest)).clamp(0.0, 1.0));
+        let value = (fusion.lexical * lexical + fusion.vector * vector) / total;
+        if value > 0.0 {
+            fused.insert(candidate.id().to_string(), value);
+        }
+    }
+    divide_by_best(&mut fused);
+    fused
+}
+
+fn divide_by_best(values: &mut HashMap<String, f64>) {
+    let best = values.values().copied().fold(0.0_f64, f64::max);
+    if best > 0.0 {
+        values.values_mut().for_each(|value| *value /= best);
+    }
+}
+
 /// BM25 divided by the best in the section.
 fn lexical_relevance(candidates: &[Candidate]) -> HashMap<String, f64> {
     let best = candidates.iter().map(|candidate| candidate.bm25).fold(0.0_f64, f64::max);
@@ -104,7 +141,7 @@ fn lexical_relevance(candidates: &[Candidate]) -> HashMap<String, f64> {
 /// Weighted reciprocal-rank fusion of the BM25 ranking (candidates that matched a query
 /// term) and the similarity ranking (candidates with a vector), divided by the best in the
 /// section. Ranks, not raw scores, are fused: BM25 and cosine live on unrelated scales.
-fn fused_relevance(candidates: &[Candidate], fusion: &Fusion) -> HashMap<String, f64> {
+fn rank_fusion(candidates: &[Candidate], fusion: &Fusion) -> HashMap<String, f64> {
     let mut fused: HashMap<String, f64> = HashMap::new();
     let mut add_ranking = |mut ranked: Vec<(&str, f64)>, weight: f64| {
         ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then_with(|| left.0.cmp(right.0)));
@@ -127,10 +164,7 @@ fn fused_relevance(candidates: &[Candidate], fusion: &Fusion) -> HashMap<String,
             .collect(),
         fusion.vector,
     );
-    let best = fused.values().copied().fold(0.0_f64, f64::max);
-    if best > 0.0 {
-        fused.values_mut().for_each(|value| *value /= best);
-    }
+    divide_by_best(&mut fused);
     fused
 }
 

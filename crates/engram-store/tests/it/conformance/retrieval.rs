@@ -2,7 +2,7 @@
 //! vector's checks, context turns around recalled events, and what event text is indexed by.
 
 use engram_store::{ErrorKind, Lifecycle, Store, StoreExt};
-use engram_types::{BuildRequest, EventInput, Fusion, MemoryPacket, Purpose, Scope, SelectedItem};
+use engram_types::{BuildRequest, EventInput, Fusion, FusionMethod, MemoryPacket, Purpose, Scope, SelectedItem};
 
 use crate::support::{base_time, build, comparable, default_scope, message, minutes, scope};
 
@@ -145,17 +145,21 @@ pub fn fusion_weights_steer_relevance(store: &dyn Store) {
     store.append_event(with_vector(words, axis(1))).unwrap();
     store.append_event(with_vector(meaning, axis(0))).unwrap();
     let question = request().with_query("Porto train").with_query_embedding(axis(0));
-    let mut lexical_only = question.clone();
-    lexical_only.policy.fusion = Fusion { lexical: 1.0, vector: 0.0, ..Fusion::default() };
-    let packet = build(store, lexical_only);
-    assert_eq!(packet.long_term.recall.first().map(|item| item.id.as_str()), Some("words"));
-    let mut vector_only = question;
-    vector_only.policy.fusion = Fusion { lexical: 0.0, vector: 1.0, ..Fusion::default() };
-    let packet = build(store, vector_only);
-    assert_eq!(packet.long_term.recall.first().map(|item| item.id.as_str()), Some("meaning"));
-    let meaning = selected(&packet, "meaning").unwrap();
-    assert!((meaning.signals.relevance - 1.0).abs() < 1e-9);
-    assert!(selected(&packet, "words").is_some_and(|words| words.signals.relevance < 1.0));
+    // Either way of fusing (scores, the default, and ranks) follows the weights.
+    assert_eq!(Fusion::default().method, FusionMethod::Scores);
+    for method in [FusionMethod::Scores, FusionMethod::Ranks] {
+        let mut lexical_only = question.clone();
+        lexical_only.policy.fusion = Fusion { method, lexical: 1.0, vector: 0.0, ..Fusion::default() };
+        let packet = build(store, lexical_only);
+        assert_eq!(packet.long_term.recall.first().map(|item| item.id.as_str()), Some("words"), "{method:?}");
+        let mut vector_only = question.clone();
+        vector_only.policy.fusion = Fusion { method, lexical: 0.0, vector: 1.0, ..Fusion::default() };
+        let packet = build(store, vector_only);
+        assert_eq!(packet.long_term.recall.first().map(|item| item.id.as_str()), Some("meaning"), "{method:?}");
+        let meaning = selected(&packet, "meaning").unwrap();
+        assert!((meaning.signals.relevance - 1.0).abs() < 1e-9);
+        assert!(selected(&packet, "words").is_some_and(|words| words.signals.relevance < 1.0));
+    }
 }
 
 /// A recalled turn comes with the turns around it in its session, marked as its context,
