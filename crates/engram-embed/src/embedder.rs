@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use crate::error::Result;
-use crate::onnx::{Batch, OnnxModel};
+use crate::error::{Error, Result};
+use crate::model::Model;
 use crate::pooling::mean_normalized;
 use crate::wordpiece::WordPiece;
 
@@ -18,13 +18,13 @@ const DEFAULT_BATCH_SIZE: usize = 32;
 ///
 /// Each text becomes one L2-normalized vector of [`DIMENSIONS`] floats, in order. A text without
 /// word pieces (empty, or only spaces and control characters) gets the zero vector instead of
-/// the model's vector for `[CLS] [SEP]`, so it matches nothing. Texts are grouped by length
-/// and padded to the longest of their batch; the attention mask keeps padding out, so a text's
-/// vector does not depend on its neighbours beyond float rounding (cosine 1 to 6 decimals).
+/// the model's vector for `[CLS] [SEP]`, so it matches nothing. A batch's texts go through the
+/// dense layers together and through attention one by one, so a text's vector does not depend
+/// on its neighbours beyond float rounding.
 #[derive(Debug)]
 pub struct MiniLmEmbedder {
     tokenizer: WordPiece,
-    model: OnnxModel,
+    model: Model,
     batch_size: usize,
 }
 
@@ -33,7 +33,7 @@ impl MiniLmEmbedder {
     /// nothing from the network. Fails naming the path when the file is missing, unreadable or
     /// not this model.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let model = OnnxModel::load(path.as_ref(), DIMENSIONS)?;
+        let model = Model::load(path.as_ref(), DIMENSIONS)?;
         Ok(Self { tokenizer: WordPiece::new(), model, batch_size: DEFAULT_BATCH_SIZE })
     }
 
@@ -54,15 +54,16 @@ impl MiniLmEmbedder {
         let encoded: Vec<Vec<u32>> =
             texts.iter().map(|text| self.tokenizer.encode(text.as_ref(), MAX_TOKENS)).collect();
         let mut vectors = vec![vec![0.0; DIMENSIONS]; texts.len()];
-        // Texts of similar length share a batch, so little is spent on padding.
-        let mut order: Vec<usize> = (0..encoded.len()).filter(|index| encoded[*index].len() > 2).collect();
-        order.sort_by_key(|index| (encoded[*index].len(), *index));
-        for chunk in order.chunks(self.batch_size) {
+        let worded: Vec<usize> = (0..encoded.len()).filter(|index| encoded[*index].len() > 2).collect();
+        for chunk in worded.chunks(self.batch_size) {
             let rows: Vec<&[u32]> = chunk.iter().map(|index| encoded[*index].as_slice()).collect();
-            let batch = padded(&rows, self.tokenizer.padding_id());
-            let states = self.model.run(&batch)?;
-            let stride = batch.columns * DIMENSIONS;
-            for ((index, ids), row_states) in chunk.iter().zip(&rows).zip(states.chunks_exact(stride)) {
+            let states = self.model.run(&rows)?;
+            let mut rest = states.as_slice();
+            for (index, ids) in chunk.iter().zip(&rows) {
+                let (row_states, after) = rest
+                    .split_at_checked(ids.len() * DIMENSIONS)
+                    .ok_or_else(|| Error::Inference { detail: "the model returned too few states".into() })?;
+                rest = after;
                 if let Some(vector) = vectors.get_mut(*index) {
                     *vector = mean_normalized(row_states, ids.len(), DIMENSIONS);
                 }
@@ -70,20 +71,6 @@ impl MiniLmEmbedder {
         }
         Ok(vectors)
     }
-}
-
-/// The rows padded to the longest, with the mask of real tokens.
-fn padded(rows: &[&[u32]], padding: u32) -> Batch {
-    let columns = rows.iter().map(|row| row.len()).max().unwrap_or(0);
-    let mut ids = Vec::with_capacity(rows.len() * columns);
-    let mut mask = Vec::with_capacity(rows.len() * columns);
-    for row in rows {
-        ids.extend(row.iter().map(|id| i64::from(*id)));
-        ids.extend(std::iter::repeat_n(i64::from(padding), columns - row.len()));
-        mask.extend(std::iter::repeat_n(1, row.len()));
-        mask.extend(std::iter::repeat_n(0, columns - row.len()));
-    }
-    Batch { rows: rows.len(), columns, ids, mask }
 }
 
 impl engram_store::Embedder for MiniLmEmbedder {
