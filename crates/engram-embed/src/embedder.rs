@@ -1,5 +1,6 @@
 //! [`MiniLmEmbedder`]: texts to all-MiniLM-L6-v2 sentence vectors, in batches.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -13,6 +14,9 @@ pub const DIMENSIONS: usize = 384;
 /// longer text is not read.
 pub const MAX_TOKENS: usize = 256;
 const DEFAULT_BATCH_SIZE: usize = 32;
+
+/// Vectors with the position of their text.
+type Indexed = Vec<(usize, Vec<f32>)>;
 
 /// all-MiniLM-L6-v2 (int8 ONNX) as an [`engram_store::Embedder`].
 ///
@@ -37,7 +41,8 @@ impl MiniLmEmbedder {
         Ok(Self { tokenizer: WordPiece::new(), model, batch_size: DEFAULT_BATCH_SIZE })
     }
 
-    /// Texts per model run (at least 1); larger batches trade memory for throughput.
+    /// Texts per model run at most (at least 1); larger batches trade memory for throughput.
+    /// Batches run on as many threads as the machine has cores.
     #[must_use]
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
@@ -53,21 +58,62 @@ impl MiniLmEmbedder {
     pub fn encode<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
         let encoded: Vec<Vec<u32>> =
             texts.iter().map(|text| self.tokenizer.encode(text.as_ref(), MAX_TOKENS)).collect();
-        let mut vectors = vec![vec![0.0; DIMENSIONS]; texts.len()];
         let worded: Vec<usize> = (0..encoded.len()).filter(|index| encoded[*index].len() > 2).collect();
-        for chunk in worded.chunks(self.batch_size) {
-            let rows: Vec<&[u32]> = chunk.iter().map(|index| encoded[*index].as_slice()).collect();
-            let states = self.model.run(&rows)?;
-            let mut rest = states.as_slice();
-            for (index, ids) in chunk.iter().zip(&rows) {
-                let (row_states, after) = rest
-                    .split_at_checked(ids.len() * DIMENSIONS)
-                    .ok_or_else(|| Error::Inference { detail: "the model returned too few states".into() })?;
-                rest = after;
-                if let Some(vector) = vectors.get_mut(*index) {
-                    *vector = mean_normalized(row_states, ids.len(), DIMENSIONS);
+        // Batches are independent: they spread over the cores (a single text stays on this thread).
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let batch_size = self.batch_size.min(worded.len().div_ceil(cores)).max(1);
+        let batches: Vec<&[usize]> = worded.chunks(batch_size).collect();
+        let workers = cores.min(batches.len());
+        let mut vectors = vec![vec![0.0; DIMENSIONS]; texts.len()];
+        let results: Vec<Result<Indexed>> = if workers <= 1 {
+            batches.iter().map(|batch| self.encode_batch(batch, &encoded)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|worker| {
+                        let (batches, encoded) = (&batches, &encoded);
+                        scope.spawn(move || {
+                            batches
+                                .iter()
+                                .skip(worker)
+                                .step_by(workers)
+                                .map(|batch| self.encode_batch(batch, encoded))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|handle| {
+                        handle.join().unwrap_or_else(|_| {
+                            vec![Err(Error::Inference { detail: "an encoding thread panicked".into() })]
+                        })
+                    })
+                    .collect()
+            })
+        };
+        for result in results {
+            for (index, vector) in result? {
+                if let Some(slot) = vectors.get_mut(index) {
+                    *slot = vector;
                 }
             }
+        }
+        Ok(vectors)
+    }
+
+    /// The vectors of one batch of texts (their indexes into `encoded`), with those indexes.
+    fn encode_batch(&self, batch: &[usize], encoded: &[Vec<u32>]) -> Result<Indexed> {
+        let rows: Vec<&[u32]> = batch.iter().filter_map(|index| encoded.get(*index).map(Vec::as_slice)).collect();
+        let states = self.model.run(&rows)?;
+        let mut rest = states.as_slice();
+        let mut vectors = Vec::with_capacity(rows.len());
+        for (index, ids) in batch.iter().zip(&rows) {
+            let (row_states, after) = rest
+                .split_at_checked(ids.len() * DIMENSIONS)
+                .ok_or_else(|| Error::Inference { detail: "the model returned too few states".into() })?;
+            rest = after;
+            vectors.push((*index, mean_normalized(row_states, ids.len(), DIMENSIONS)));
         }
         Ok(vectors)
     }
