@@ -1,7 +1,11 @@
 //! Replays a retrieval dataset (the JSONL that `python/scripts/eval_retrieval.py --write-dataset`
 //! writes) against a store and times its packets, to profile the packet build in Rust alone:
 //!
-//!     cargo run --release -p engram-store --example replay_packets -- DATASET.jsonl [memory|sqlite] [BUDGET] [QUESTIONS]
+//!     cargo run --release -p engram-store --example replay_packets -- DATASET.jsonl [memory|sqlite] [BUDGET] [QUESTIONS] [DIMENSIONS]
+//!
+//! With DIMENSIONS (e.g. 384, MiniLM's), every turn and query carries a vector: a pseudo-random unit
+//! vector drawn from a hash of its text. That times the vector path (reading, comparing, fusing)
+//! at its real size without an embedder; it says nothing about recall.
 //!
 //! Each conversation is ingested incrementally up to its next question's turn, as the Python
 //! evaluation does; each question gets a responder packet with its query, built three times
@@ -53,12 +57,33 @@ fn percentile(sorted: &[f64], percent: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// A unit vector drawn from a hash of `text` (splitmix64), the same on every run.
+fn pseudo_vector(text: &str, dimensions: usize) -> Vec<f32> {
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(text, &mut hasher);
+    let mut state = std::hash::Hasher::finish(&hasher);
+    let mut vector: Vec<f32> = (0..dimensions)
+        .map(|_| {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut mixed = (state ^ (state >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((mixed ^ (mixed >> 31)) as f64 / u64::MAX as f64 - 0.5) as f32
+        })
+        .collect();
+    let length = vector.iter().map(|value| value * value).sum::<f32>().sqrt();
+    vector.iter_mut().for_each(|value| *value /= length);
+    vector
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let path = arguments.first().ok_or("usage: replay_packets DATASET.jsonl [memory|sqlite] [BUDGET] [QUESTIONS]")?;
+    let path = arguments
+        .first()
+        .ok_or("usage: replay_packets DATASET.jsonl [memory|sqlite] [BUDGET] [QUESTIONS] [DIMENSIONS]")?;
     let backend = arguments.get(1).map_or("memory", String::as_str);
     let budget: u32 = arguments.get(2).map_or(Ok(1024), |value| value.parse())?;
     let limit: usize = arguments.get(3).map_or(Ok(usize::MAX), |value| value.parse())?;
+    let dimensions: usize = arguments.get(4).map_or(Ok(0), |value| value.parse())?;
 
     let mut turns: BTreeMap<String, Vec<Turn>> = BTreeMap::new();
     let mut questions: Vec<Question> = Vec::new();
@@ -105,13 +130,17 @@ fn main() -> Result<(), Box<dyn Error>> {
             let events = conversation_turns[start..end]
                 .iter()
                 .map(|turn| {
-                    serde_json::from_value::<EventInput>(json!({
+                    let mut event = json!({
                         "scope": scope(&question.conversation, &turn.session),
                         "event_id": format!("{}:{}", question.conversation, turn.id),
                         "ts": turn.time,
                         "kind": EventKind::Message,
                         "payload": {"role": "user", "text": turn.text, "name": turn.speaker},
-                    }))
+                    });
+                    if dimensions > 0 {
+                        event["embedding"] = json!(pseudo_vector(&turn.text, dimensions));
+                    }
+                    serde_json::from_value::<EventInput>(event)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             for batch in events.chunks(500) {
@@ -122,6 +151,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         let session = question.session.clone().unwrap_or_else(|| "question".to_string());
         let mut request = BuildRequest::new(scope(&question.conversation, &session), Purpose::Responder);
         request.query = Some(question.query.clone());
+        if dimensions > 0 {
+            request.query_embedding = Some(pseudo_vector(&question.query, dimensions));
+        }
         request.now = question.time.as_deref().map(|time| time.parse()).transpose()?;
         request.budget = Budget { max_tokens: budget, ..Budget::default() };
         for round in 0..3 {
@@ -148,7 +180,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         values.sort_by(f64::total_cmp);
     }
     println!(
-        "{backend}, {} questions, {budget} tokens: cold p50 {:.3} ms p95 {:.3}; warm p50 {:.3} ms p95 {:.3}",
+        "{backend}, {} questions, {budget} tokens, vectors of {dimensions} dimensions: cold p50 {:.3} ms p95 {:.3}; warm p50 {:.3} ms p95 {:.3}",
         questions.len(),
         percentile(&cold, 50.0),
         percentile(&cold, 95.0),

@@ -11,7 +11,7 @@ use engram_types::{
 use super::candidates::Candidate;
 use super::purpose::section_order;
 use super::render;
-use crate::tokens::count_tokens_cached;
+use crate::tokens::{cached_count, count_tokens_cached, token_floor};
 
 /// What competes for budget: a scored record, a conversation turn, or a piece of state.
 #[derive(Debug, Clone)]
@@ -209,37 +209,48 @@ impl<'a> SectionFill<'a> {
     }
 
     /// Places the entry in the richest form that fits, or records why it is left out.
+    ///
+    /// A form whose token floor (see [`token_floor`]) already exceeds the room is not counted:
+    /// most candidates of a full packet are left out, and counting their long texts exactly was
+    /// most of the assembly's cost. Counts that the packet reports (a degraded item's saving, a
+    /// section-budget reason) are still exact.
     fn place(&mut self, entry: Entry, remaining_total: &mut u32, assembly: &mut Assembly) {
         let (section, format, tokenizer) = (self.section, self.request.format, self.request.budget.tokenizer);
         let first_overhead = if self.placed.is_empty() { self.overhead } else { 0 };
         let room = self.remaining_section.min(*remaining_total);
-        let mut smallest = u32::MAX;
-        let mut full_tokens = None;
+        let mut rendered = Vec::with_capacity(3);
         let mut chosen = None;
         let full = entry.full_text();
         for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
             let Some((text, lines)) = entry.render(form, &full) else { continue };
             let block = render::block(format, &entry.id, form, &lines);
-            let tokens = count_tokens_cached(tokenizer, &block);
-            if form == ItemForm::Full {
-                full_tokens = Some(tokens);
+            // A count at hand is as cheap as the floor; else the floor may spare the counting.
+            let known = cached_count(tokenizer, &block);
+            if known.is_some() || token_floor(&block) + first_overhead <= room {
+                let tokens = known.unwrap_or_else(|| count_tokens_cached(tokenizer, &block));
+                if tokens + first_overhead <= room {
+                    chosen = Some((form, text, block, tokens));
+                    break;
+                }
             }
-            smallest = smallest.min(tokens + first_overhead);
-            if tokens + first_overhead <= room {
-                chosen = Some((form, text, block, tokens));
-                break;
-            }
+            rendered.push((form, block));
         }
         let Some((form, text, block, tokens)) = chosen else {
-            let reason = if smallest > self.remaining_section {
-                OmissionReason::SectionBudget
-            } else {
-                OmissionReason::TotalBudget
-            };
-            tracing::debug!(section = section.as_str(), id = entry.id.as_str(), needed = smallest, room, reason = ?reason, "budget trim: left out");
+            // Left out: over the section's budget if even the smallest form is, else over the total.
+            let needed = |block: &str| count_tokens_cached(tokenizer, block) + first_overhead;
+            let over_section = self.request.budget.per_section.contains_key(&section)
+                && (room == self.remaining_section
+                    || rendered.iter().all(|(_, block)| token_floor(block) + first_overhead > self.remaining_section)
+                    || rendered.iter().all(|(_, block)| needed(block) > self.remaining_section));
+            let reason = if over_section { OmissionReason::SectionBudget } else { OmissionReason::TotalBudget };
+            tracing::debug!(section = section.as_str(), id = entry.id.as_str(), room, reason = ?reason, "budget trim: left out");
             assembly.omitted.push(omission(&entry, reason));
             return;
         };
+        let full_tokens = rendered
+            .iter()
+            .find(|(rendered_form, _)| *rendered_form == ItemForm::Full)
+            .map(|(_, block)| count_tokens_cached(tokenizer, block));
         if form != ItemForm::Full {
             let saved = full_tokens.unwrap_or(tokens).saturating_sub(tokens);
             tracing::debug!(section = section.as_str(), id = entry.id.as_str(), form = ?form, saved, "budget trim: degraded");
