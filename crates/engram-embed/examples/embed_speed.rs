@@ -1,4 +1,5 @@
-//! Times MiniLmEmbedder on short queries and long turns: `embed_speed MODEL.onnx`.
+//! Times MiniLmEmbedder on a query, short messages and long turns (cut at 256 tokens):
+//! `cargo run --release -p engram-embed --example embed_speed -- MODEL.onnx`.
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -8,7 +9,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("load {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
     let query = vec!["What did I say about the trip to Lisbon and the train tickets?".to_string()];
     let long = "Sure! Here is a detailed plan for your trip, covering the budget, the train, the hotel and what to see on each day of the week. ".repeat(8);
-    for (label, texts, rounds) in [("query", query, 50), ("turn x32", vec![long; 32], 2)] {
+    let short = vec!["Thanks, booked the 9:40 train to Porto for Friday.".to_string(); 256];
+    for (label, texts, rounds) in
+        [("query", query, 50), ("short message x256", short, 2), ("256-token turn x32", vec![long; 32], 2)]
+    {
         embedder.encode(&texts)?;
         let started = Instant::now();
         for _ in 0..rounds {

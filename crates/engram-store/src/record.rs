@@ -2,13 +2,12 @@
 //! postings of the lexical index, and reading the newest vectors.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 pub use engram_types::RecordKind;
 use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope, ScopeLevel, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::lexical::DocumentTerms;
+use crate::lexical::IndexedTerms;
 
 /// A stored record of any kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,7 +158,7 @@ pub struct Fetched {
     pub record: Record,
     /// The terms the record was indexed with, when the store keeps them at hand: a packet then
     /// scores the record without analyzing its text again.
-    pub terms: Option<Arc<DocumentTerms>>,
+    pub terms: Option<IndexedTerms>,
 }
 
 impl Fetched {

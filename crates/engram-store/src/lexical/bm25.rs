@@ -1,4 +1,4 @@
-use super::{DocumentTerms, for_each_term};
+use super::{IndexedTerms, for_each_term};
 
 /// BM25 over numbers every backend returns identically (df, document count, total length).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,9 +45,9 @@ impl Bm25 {
     }
 
     /// The same score from a document's analyzed terms, when they are at hand already.
-    pub fn score_document(&self, document: &DocumentTerms, terms: &[(String, u64)]) -> (f64, Vec<TermScore>) {
-        let counts: Vec<u32> = terms.iter().map(|(term, _)| document.frequency(term)).collect();
-        self.combine(document.length, terms, &counts)
+    pub fn score_document(&self, document: &IndexedTerms, terms: &[(String, u64)]) -> (f64, Vec<TermScore>) {
+        let wanted: Vec<&str> = terms.iter().map(|(term, _)| term.as_str()).collect();
+        self.combine(document.length(), terms, &document.counts(&wanted))
     }
 
     /// One term's share of the score of a document `length` terms long that holds it

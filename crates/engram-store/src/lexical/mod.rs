@@ -4,7 +4,9 @@
 mod analyzer;
 mod bm25;
 mod document;
+mod indexed;
 
 pub use analyzer::{analyze, cue_term, for_each_term};
 pub use bm25::{Bm25, TermScore};
 pub use document::DocumentTerms;
+pub use indexed::IndexedTerms;

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use engram_types::Scope;
 
-use crate::lexical::DocumentTerms;
+use crate::lexical::{DocumentTerms, IndexedTerms};
 use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible_spaces};
 
 /// A stored record with what its indexes need.
@@ -17,7 +17,7 @@ pub(super) struct Row {
 impl Row {
     /// The row as a fetch returns it: its terms come along (shared, not copied).
     pub(super) fn fetched(&self, sequence: i64) -> Fetched {
-        Fetched { sequence, record: self.record.clone(), terms: Some(Arc::clone(&self.terms)) }
+        Fetched { sequence, record: self.record.clone(), terms: Some(IndexedTerms::Analyzed(Arc::clone(&self.terms))) }
     }
 }
 

@@ -10,7 +10,7 @@ use engram_types::{
 };
 
 use crate::error::Result;
-use crate::lexical::{Bm25, DocumentTerms, analyze, cue_term};
+use crate::lexical::{Bm25, IndexedTerms, analyze, cue_term};
 use crate::prepare::{document_terms, document_text};
 use crate::record::{
     FetchRequest, Fetched, PostingsRequest, Reach, Record, RecordKind, Selector, VectorRequest, visible_spaces,
@@ -56,7 +56,7 @@ pub(super) struct Candidate {
     pub sequence: i64,
     pub record: Record,
     /// The record's indexed terms when the store had them at hand (see [`Fetched::terms`]).
-    pub terms: Option<Arc<DocumentTerms>>,
+    pub terms: Option<IndexedTerms>,
     pub sources: BTreeSet<Source>,
     /// Raw BM25 of the query terms; normalized per section when scored.
     pub bm25: f64,
@@ -286,7 +286,7 @@ pub(super) fn gather(
 /// A section whose spaces hold no more records than one candidate query returns.
 struct SmallSection {
     /// Every current record, with its analyzed terms.
-    records: Vec<(Fetched, Arc<DocumentTerms>)>,
+    records: Vec<(Fetched, IndexedTerms)>,
     bm25: Bm25,
     frequencies: Vec<(String, u64)>,
 }
@@ -320,10 +320,13 @@ fn small_section(
     if fetched.len() as u64 != totals.document_count {
         return Ok(None);
     }
-    let records: Vec<(Fetched, Arc<DocumentTerms>)> = fetched
+    let records: Vec<(Fetched, IndexedTerms)> = fetched
         .into_iter()
         .map(|fetched| {
-            let terms = fetched.terms.clone().unwrap_or_else(|| Arc::new(document_terms(&fetched.record)));
+            let terms = fetched
+                .terms
+                .clone()
+                .unwrap_or_else(|| IndexedTerms::Analyzed(Arc::new(document_terms(&fetched.record))));
             (fetched, terms)
         })
         .collect();

@@ -16,6 +16,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (4, "item_search", include_str!("../../migrations/postgres/0004_item_search.sql")),
     (5, "vectors", include_str!("../../migrations/postgres/0005_vectors.sql")),
     (6, "one_active_fact", include_str!("../../migrations/postgres/0006_one_active_fact.sql")),
+    (7, "event_terms", include_str!("../../migrations/postgres/0007_event_terms.sql")),
 ];
 const MYSQL: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/mysql/0001_init.sql")),
@@ -24,6 +25,7 @@ const MYSQL: &[(i64, &str, &str)] = &[
     (4, "item_search", include_str!("../../migrations/mysql/0004_item_search.sql")),
     (5, "vectors", include_str!("../../migrations/mysql/0005_vectors.sql")),
     (6, "one_active_fact", include_str!("../../migrations/mysql/0006_one_active_fact.sql")),
+    (7, "event_terms", include_str!("../../migrations/mysql/0007_event_terms.sql")),
 ];
 
 pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {

@@ -1,10 +1,11 @@
 //! Table and column names of the SQL backends. Every SELECT of a record uses its kind's column
 //! list, so [`super::read_record`] reads the same positions on every backend. A record's vector
-//! (`embedding`, float32 bytes or NULL) is its last column.
+//! (`embedding`, float32 bytes or NULL) follows its fields; an event's stored terms
+//! (`lexical_terms`, `lexical_length`) come last.
 
 use crate::record::RecordKind;
 
-const EVENT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, embedding";
+const EVENT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, embedding, lexical_terms, lexical_length";
 pub(crate) const FACT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, fact_id, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, embedding";
 const EPISODE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, episode_id, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, embedding";
 pub(crate) const PROCEDURE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, procedure_id, scope_level, task_type, title, steps, content, text, priority, applicability, tags, entities, use_count, updated_at, token_count, expires_at, embedding";
@@ -20,6 +21,9 @@ pub(crate) struct TableInfo {
     pub time: &'static str,
     /// The column `Selector::MostImportant` orders by (`Record::weight`).
     pub weight: &'static str,
+    /// Position of `lexical_terms` (then `lexical_length`) in `columns`, when the fetch reads
+    /// them: events, which a packet scores by the dozen (other records are few per packet).
+    pub terms_column: Option<usize>,
 }
 
 pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
@@ -30,6 +34,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             columns: EVENT_COLUMNS,
             time: "ts",
             weight: "importance",
+            terms_column: Some(18),
         },
         RecordKind::Fact => TableInfo {
             table: "facts",
@@ -37,6 +42,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             columns: FACT_COLUMNS,
             time: "recorded_at",
             weight: "importance",
+            terms_column: None,
         },
         RecordKind::Episode => TableInfo {
             table: "episodes",
@@ -44,6 +50,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             columns: EPISODE_COLUMNS,
             time: "end_ts",
             weight: "importance",
+            terms_column: None,
         },
         RecordKind::Procedure => TableInfo {
             table: "procedures",
@@ -51,6 +58,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             columns: PROCEDURE_COLUMNS,
             time: "updated_at",
             weight: "priority",
+            terms_column: None,
         },
         RecordKind::Insight => TableInfo {
             table: "insights",
@@ -58,6 +66,27 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             columns: INSIGHT_COLUMNS,
             time: "created_at",
             weight: "confidence",
+            terms_column: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_columns_name_lexical_terms_then_lexical_length() {
+        for kind in
+            [RecordKind::Event, RecordKind::Fact, RecordKind::Episode, RecordKind::Procedure, RecordKind::Insight]
+        {
+            let info = table_info(kind);
+            let columns: Vec<&str> = info.columns.split(", ").collect();
+            let position = columns.iter().position(|column| *column == "lexical_terms");
+            assert_eq!(info.terms_column, position, "{kind:?}");
+            if let Some(index) = position {
+                assert_eq!(columns.get(index + 1), Some(&"lexical_length"), "{kind:?}");
+            }
+        }
     }
 }

@@ -9,8 +9,10 @@ use engram_types::{
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
-use crate::lexical::DocumentTerms;
+use crate::lexical::{DocumentTerms, IndexedTerms};
 use crate::record::{Fetched, Record, RecordKind};
+
+use super::columns::table_info;
 
 /// A result row of one SQL backend, read by column position.
 pub(crate) trait ColumnReader {
@@ -27,6 +29,16 @@ pub(crate) trait ColumnReader {
 /// Reads a row selected with the kind's column list (`sql::table_info(kind).columns`).
 pub(crate) fn read_record(kind: RecordKind, row: &impl ColumnReader) -> Result<Fetched> {
     let sequence = row.integer(0)?;
+    let terms = match table_info(kind).terms_column {
+        Some(index) => match (row.optional_text(index)?, row.optional_integer(index + 1)?) {
+            (Some(json), Some(length)) => {
+                Some(IndexedTerms::Stored { json: json.into(), length: u32::try_from(length).unwrap_or(u32::MAX) })
+            }
+            // Written before the column existed: analyzed when needed.
+            _ => None,
+        },
+        None => None,
+    };
     let record = match kind {
         RecordKind::Event => Record::Event(read_event(row)?),
         RecordKind::Fact => Record::Fact(read_fact(row)?),
@@ -34,7 +46,7 @@ pub(crate) fn read_record(kind: RecordKind, row: &impl ColumnReader) -> Result<F
         RecordKind::Procedure => Record::Procedure(read_procedure(row)?),
         RecordKind::Insight => Record::Insight(read_insight(row)?),
     };
-    Ok(Fetched::new(sequence, record))
+    Ok(Fetched { sequence, record, terms })
 }
 
 fn read_scope(row: &impl ColumnReader) -> Result<Scope> {

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "item_search", include_str!("../../migrations/sqlite/0004_item_search.sql")),
     (5, "vectors", include_str!("../../migrations/sqlite/0005_vectors.sql")),
     (6, "one_active_fact", include_str!("../../migrations/sqlite/0006_one_active_fact.sql")),
+    (7, "event_terms", include_str!("../../migrations/sqlite/0007_event_terms.sql")),
 ];
 
 /// Applies the migrations this database lacks, all in one immediate transaction (two processes

@@ -43,6 +43,66 @@ fn open_raw(directory: &tempfile::TempDir) -> rusqlite::Connection {
     rusqlite::Connection::open(directory.path().join("nested").join("engram.db")).unwrap()
 }
 
+/// Events keep the terms they were indexed with (schema 7), and a fetch hands them over; events
+/// written before it (no stored terms) are analyzed instead, into the same packet.
+#[test]
+fn stored_event_terms_score_as_the_text_does_and_old_events_still_score() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = file_store(&directory);
+    let talk = scope("u1", "s1", "r1");
+    let texts = [
+        "We booked the night train to Lisbon, cabin for two.",
+        "Lisbon trams are crowded; the 28 line above all.",
+        "My sister's café \"O Bom Grão\" serves pastéis de nata.",
+        "Nothing about trips here, only the weekly report.",
+    ];
+    let events: Vec<EventInput> = texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| message(&talk, &format!("e{index}"), index as i64, text))
+        .collect();
+    store.append_events(events).unwrap();
+    let fetched =
+        store.fetch(&FetchRequest::new(RecordKind::Event, talk.clone(), Reach::Session, Selector::Newest, 10)).unwrap();
+    let reference = InMemoryStore::new();
+    reference
+        .append_events(
+            texts
+                .iter()
+                .enumerate()
+                .map(|(index, text)| message(&talk, &format!("e{index}"), index as i64, text))
+                .collect(),
+        )
+        .unwrap();
+    let analyzed = reference
+        .fetch(&FetchRequest::new(RecordKind::Event, talk.clone(), Reach::Session, Selector::Newest, 10))
+        .unwrap();
+    assert!(fetched.iter().all(|row| matches!(row.terms, Some(engram_store::lexical::IndexedTerms::Stored { .. }))));
+    // Stored and analyzed terms compare equal term by term.
+    assert_eq!(
+        fetched.iter().map(|row| row.terms.clone()).collect::<Vec<_>>(),
+        analyzed.iter().map(|row| row.terms.clone()).collect::<Vec<_>>()
+    );
+
+    let mut request = engram_types::BuildRequest::new(scope("u1", "later", "later"), engram_types::Purpose::Responder);
+    request.query = Some("which train to Lisbon did we book, and the café of my sister?".into());
+    request.now = Some(base_time() + Duration::days(1));
+    let with_terms = crate::support::comparable(&crate::support::build(&store, request.clone()));
+    drop(store);
+    open_raw(&directory).execute("UPDATE events SET lexical_terms = NULL", []).unwrap();
+    let store = file_store(&directory);
+    assert!(
+        store
+            .fetch(&FetchRequest::new(RecordKind::Event, talk.clone(), Reach::Session, Selector::Newest, 10))
+            .unwrap()
+            .iter()
+            .all(|row| row.terms.is_none())
+    );
+    let without_terms = crate::support::comparable(&crate::support::build(&store, request.clone()));
+    assert_eq!(with_terms, without_terms);
+    assert_eq!(with_terms, crate::support::comparable(&crate::support::build(&reference, request)));
+}
+
 #[test]
 fn migrations_are_recorded_once_and_reopening_applies_nothing() {
     let directory = tempfile::tempdir().unwrap();
@@ -59,7 +119,15 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
     };
     assert_eq!(
         first.iter().map(|(version, name, _)| (*version, name.as_str())).collect::<Vec<_>>(),
-        vec![(1, "init"), (2, "lifecycle"), (3, "items"), (4, "item_search"), (5, "vectors"), (6, "one_active_fact")]
+        vec![
+            (1, "init"),
+            (2, "lifecycle"),
+            (3, "items"),
+            (4, "item_search"),
+            (5, "vectors"),
+            (6, "one_active_fact"),
+            (7, "event_terms")
+        ]
     );
     drop(file_store(&directory));
     drop(file_store(&directory));

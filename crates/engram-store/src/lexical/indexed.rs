@@ -1,0 +1,167 @@
+//! The terms a fetched record was indexed with, whichever way its store keeps them: analyzed
+//! (the in-memory store holds them) or as stored (the JSON object of a SQL `lexical_terms`
+//! column). A packet only asks for the few query terms, so the stored object is searched, not
+//! parsed: parsing every term of a long turn cost as much as analyzing its text again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::DocumentTerms;
+
+/// A record's indexed terms: their frequencies and the lexical length.
+#[derive(Debug, Clone)]
+pub enum IndexedTerms {
+    Analyzed(Arc<DocumentTerms>),
+    /// `lexical_terms` as written (`serde_json`'s compact object of term -> count) and
+    /// `lexical_length`.
+    Stored {
+        json: Arc<str>,
+        length: u32,
+    },
+}
+
+impl IndexedTerms {
+    /// How often `term` occurs in the record (0 when it does not).
+    pub fn frequency(&self, term: &str) -> u32 {
+        self.counts(&[term])[0]
+    }
+
+    /// How often each of `terms` occurs in the record, in their order: one pass over a stored
+    /// object whatever the number of terms.
+    pub fn counts(&self, terms: &[&str]) -> Vec<u32> {
+        match self {
+            Self::Analyzed(document) => terms.iter().map(|term| document.frequency(term)).collect(),
+            Self::Stored { json, .. } => stored_counts(json, terms).unwrap_or_else(|| {
+                // Not the compact object this crate writes: read it the slow way.
+                let parsed: BTreeMap<String, u32> = serde_json::from_str(json).unwrap_or_default();
+                terms.iter().map(|term| parsed.get(*term).copied().unwrap_or(0)).collect()
+            }),
+        }
+    }
+
+    /// The record's lexical length (text terms only).
+    pub fn length(&self) -> u32 {
+        match self {
+            Self::Analyzed(terms) => terms.length,
+            Self::Stored { length, .. } => *length,
+        }
+    }
+}
+
+/// Equal when they hold the same terms with the same counts and length, however they are kept
+/// (a fetch from memory and one from SQL compare equal).
+impl PartialEq for IndexedTerms {
+    fn eq(&self, other: &Self) -> bool {
+        self.length() == other.length() && self.frequencies() == other.frequencies()
+    }
+}
+
+impl IndexedTerms {
+    /// Every term with its count (`None` when a stored object does not parse).
+    fn frequencies(&self) -> Option<BTreeMap<String, u32>> {
+        match self {
+            Self::Analyzed(terms) => Some(terms.frequencies.clone()),
+            Self::Stored { json, .. } => serde_json::from_str(json).ok(),
+        }
+    }
+}
+
+/// The counts of `terms` in a compact JSON object of counts (`{"key":1,"other":2}`), walked key
+/// by key without allocating (a key with escapes is decoded); `None` if the text is not such an
+/// object.
+fn stored_counts(json: &str, terms: &[&str]) -> Option<Vec<u32>> {
+    let mut counts = vec![0; terms.len()];
+    let bytes = json.as_bytes();
+    let mut at = 1;
+    if bytes.first() != Some(&b'{') {
+        return None;
+    }
+    while bytes.get(at) == Some(&b'"') {
+        let start = at + 1;
+        let mut end = start;
+        let mut escaped = false;
+        loop {
+            match bytes.get(end)? {
+                b'\\' => {
+                    escaped = true;
+                    end += 2;
+                }
+                b'"' => break,
+                _ => end += 1,
+            }
+        }
+        let key: std::borrow::Cow<'_, str> = if escaped {
+            serde_json::from_str::<String>(json.get(at..=end)?).ok()?.into()
+        } else {
+            json.get(start..end)?.into()
+        };
+        if bytes.get(end + 1) != Some(&b':') {
+            return None;
+        }
+        let digits_start = end + 2;
+        let digits_end =
+            digits_start + bytes.get(digits_start..)?.iter().take_while(|byte| byte.is_ascii_digit()).count();
+        let count: u32 = json.get(digits_start..digits_end)?.parse().ok()?;
+        if let Some(position) = terms.iter().position(|term| *term == key) {
+            counts[position] = count;
+        }
+        at = match bytes.get(digits_end)? {
+            b',' => digits_end + 1,
+            b'}' => return Some(counts),
+            _ => return None,
+        };
+    }
+    // An empty object.
+    (bytes.get(at) == Some(&b'}')).then_some(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(frequencies: &[(&str, u32)]) -> IndexedTerms {
+        let map: BTreeMap<&str, u32> = frequencies.iter().copied().collect();
+        IndexedTerms::Stored { json: serde_json::to_string(&map).expect("serializes").into(), length: 9 }
+    }
+
+    #[test]
+    fn stored_terms_answer_like_the_analyzed_ones() {
+        let terms = stored(&[("lisbon", 2), ("train", 1), ("#trip", 1), ("@ana", 1), ("café", 3)]);
+        for (term, expected) in [("lisbon", 2), ("train", 1), ("#trip", 1), ("@ana", 1), ("café", 3), ("rain", 0)] {
+            assert_eq!(terms.frequency(term), expected, "{term}");
+        }
+        assert_eq!(terms.length(), 9);
+    }
+
+    #[test]
+    fn an_empty_or_foreign_object_still_answers() {
+        let empty = IndexedTerms::Stored { json: "{}".into(), length: 0 };
+        assert_eq!(empty.counts(&["a", "b"]), [0, 0]);
+        let spaced = IndexedTerms::Stored { json: "{ \"a\": 2 }".into(), length: 2 };
+        assert_eq!(spaced.counts(&["a", "b"]), [2, 0]);
+    }
+
+    #[test]
+    fn a_key_inside_another_key_is_not_a_match() {
+        // A tag whose label holds a quote and a term: its key escapes the quote.
+        let terms = stored(&[("#a\"train\":7,\"", 1), ("xtrain", 4)]);
+        assert_eq!(terms.frequency("train"), 0);
+        assert_eq!(terms.frequency("#a\"train\":7,\""), 1);
+        assert_eq!(terms.frequency("xtrain"), 4);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stored_and_analyzed_frequencies_agree(
+            entries in proptest::collection::btree_map("[#@]?[a-z\"\\\\:,{}é]{1,6}", 1u32..500, 0..12),
+            probe in "[#@]?[a-z\"\\\\:,{}é]{1,6}",
+        ) {
+            let json: Arc<str> = serde_json::to_string(&entries).expect("serializes").into();
+            let stored = IndexedTerms::Stored { json, length: 0 };
+            let analyzed = IndexedTerms::Analyzed(Arc::new(DocumentTerms { frequencies: entries.clone(), length: 0 }));
+            for term in entries.keys().chain(std::iter::once(&probe)) {
+                proptest::prop_assert_eq!(stored.frequency(term), analyzed.frequency(term), "{}", term);
+            }
+        }
+    }
+}
