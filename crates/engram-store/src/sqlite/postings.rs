@@ -78,6 +78,9 @@ fn push_token(out: &mut String, space_id: i64, term: &str) {
     }
 }
 
+/// Pages of FTS5 segments merged after each write that adds postings (FTS5's `merge` command).
+const MERGE_PAGES_PER_WRITE: i64 = 64;
+
 /// The FTS5 query matching exactly one token.
 fn token_query(space_id: i64, term: &str) -> String {
     let mut query = String::with_capacity(term.len() * 2 + 24);
@@ -184,6 +187,15 @@ impl IndexChanges {
             connection
                 .prepare_cached(&sql)
                 .and_then(|mut statement| statement.execute(params![documents]))
+                .map_err(storage)?;
+            // Each write adds a segment; a read opens one iterator per segment. A bounded merge
+            // step per write keeps the segments few (RealMem packets on SQLite: p50 -8%).
+            let postings = table_info(*kind).postings;
+            connection
+                .prepare_cached(&format!(
+                    "INSERT INTO {postings} ({postings}, rank) VALUES ('merge', {MERGE_PAGES_PER_WRITE})"
+                ))
+                .and_then(|mut statement| statement.execute([]))
                 .map_err(storage)?;
         }
         let mut add = connection
