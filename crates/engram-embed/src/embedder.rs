@@ -2,6 +2,7 @@
 
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -60,7 +61,7 @@ impl MiniLmEmbedder {
             texts.iter().map(|text| self.tokenizer.encode(text.as_ref(), MAX_TOKENS)).collect();
         let worded: Vec<usize> = (0..encoded.len()).filter(|index| encoded[*index].len() > 2).collect();
         // Batches are independent: they spread over the cores (a single text stays on this thread).
-        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let cores = cores();
         let batch_size = self.batch_size.min(worded.len().div_ceil(cores)).max(1);
         let batches: Vec<&[usize]> = worded.chunks(batch_size).collect();
         let workers = cores.min(batches.len());
@@ -117,6 +118,12 @@ impl MiniLmEmbedder {
         }
         Ok(vectors)
     }
+}
+
+/// The machine's cores, asked once (the answer reads cgroup files on Linux).
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }
 
 impl engram_store::Embedder for MiniLmEmbedder {

@@ -126,7 +126,7 @@ impl<'a> Graph<'a> {
         }
         let dims = dimensions(&quantized.dims, name)?;
         let [rows, columns] = dims[..] else { return Err(format!("{name} is not a matrix")) };
-        if quantized.raw.len() != rows * columns {
+        if Some(quantized.raw.len()) != rows.checked_mul(columns) {
             return Err(format!("{name}_q holds {} bytes for {rows}x{columns}", quantized.raw.len()));
         }
         let per_row = scale.values.len() == rows && scale.dims.last() == Some(&1);
@@ -197,7 +197,9 @@ impl<'a> Initializer<'a> {
         } else {
             self.raw.chunks_exact(4).map(|bytes| f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])).collect()
         };
-        if values.len() != dims.iter().product::<usize>() {
+        // A hostile shape must not overflow the product: it is then simply not this tensor's.
+        let expected = dims.iter().try_fold(1usize, |product, dim| product.checked_mul(*dim));
+        if Some(values.len()) != expected {
             return Err(format!("{name} holds {} values for shape {dims:?}", values.len()));
         }
         Ok(Floats { dims, values })

@@ -45,9 +45,9 @@ impl Bm25 {
     }
 
     /// The same score from a document's analyzed terms, when they are at hand already.
-    pub fn score_document(&self, document: &IndexedTerms, terms: &[(String, u64)]) -> (f64, Vec<TermScore>) {
+    pub fn score_document(&self, document: &IndexedTerms, terms: &[(String, u64)]) -> Option<(f64, Vec<TermScore>)> {
         let wanted: Vec<&str> = terms.iter().map(|(term, _)| term.as_str()).collect();
-        self.combine(document.length(), terms, &document.counts(&wanted))
+        Some(self.combine(document.length(), terms, &document.counts(&wanted)?))
     }
 
     /// One term's share of the score of a document `length` terms long that holds it

@@ -21,22 +21,28 @@ pub enum IndexedTerms {
 }
 
 impl IndexedTerms {
-    /// How often `term` occurs in the record (0 when it does not).
-    pub fn frequency(&self, term: &str) -> u32 {
-        self.counts(&[term])[0]
+    /// How often `term` occurs in the record (0 when it does not); `None` when a stored object
+    /// cannot be read (the caller analyzes the record's text instead).
+    pub fn frequency(&self, term: &str) -> Option<u32> {
+        self.counts(&[term]).and_then(|counts| counts.first().copied())
     }
 
     /// How often each of `terms` occurs in the record, in their order: one pass over a stored
-    /// object whatever the number of terms.
-    pub fn counts(&self, terms: &[&str]) -> Vec<u32> {
+    /// object whatever the number of terms. `None` when a stored object cannot be read.
+    pub fn counts(&self, terms: &[&str]) -> Option<Vec<u32>> {
         match self {
-            Self::Analyzed(document) => terms.iter().map(|term| document.frequency(term)).collect(),
-            Self::Stored { json, .. } => stored_counts(json, terms).unwrap_or_else(|| {
+            Self::Analyzed(document) => Some(terms.iter().map(|term| document.frequency(term)).collect()),
+            Self::Stored { json, .. } => stored_counts(json, terms).or_else(|| {
                 // Not the compact object this crate writes: read it the slow way.
-                let parsed: BTreeMap<String, u32> = serde_json::from_str(json).unwrap_or_default();
-                terms.iter().map(|term| parsed.get(*term).copied().unwrap_or(0)).collect()
+                let parsed: BTreeMap<String, u32> = serde_json::from_str(json).ok()?;
+                Some(terms.iter().map(|term| parsed.get(*term).copied().unwrap_or(0)).collect())
             }),
         }
+    }
+
+    /// Whether the terms can be read (a stored object may be damaged).
+    pub fn readable(&self) -> bool {
+        self.counts(&[]).is_some()
     }
 
     /// The record's lexical length (text terms only).
@@ -128,7 +134,7 @@ mod tests {
     fn stored_terms_answer_like_the_analyzed_ones() {
         let terms = stored(&[("lisbon", 2), ("train", 1), ("#trip", 1), ("@ana", 1), ("café", 3)]);
         for (term, expected) in [("lisbon", 2), ("train", 1), ("#trip", 1), ("@ana", 1), ("café", 3), ("rain", 0)] {
-            assert_eq!(terms.frequency(term), expected, "{term}");
+            assert_eq!(terms.frequency(term), Some(expected), "{term}");
         }
         assert_eq!(terms.length(), 9);
     }
@@ -136,18 +142,21 @@ mod tests {
     #[test]
     fn an_empty_or_foreign_object_still_answers() {
         let empty = IndexedTerms::Stored { json: "{}".into(), length: 0 };
-        assert_eq!(empty.counts(&["a", "b"]), [0, 0]);
+        assert_eq!(empty.counts(&["a", "b"]), Some(vec![0, 0]));
         let spaced = IndexedTerms::Stored { json: "{ \"a\": 2 }".into(), length: 2 };
-        assert_eq!(spaced.counts(&["a", "b"]), [2, 0]);
+        assert_eq!(spaced.counts(&["a", "b"]), Some(vec![2, 0]));
+        let damaged = IndexedTerms::Stored { json: "{\"a\":".into(), length: 2 };
+        assert_eq!(damaged.counts(&["a"]), None);
+        assert!(!damaged.readable() && empty.readable());
     }
 
     #[test]
     fn a_key_inside_another_key_is_not_a_match() {
         // A tag whose label holds a quote and a term: its key escapes the quote.
         let terms = stored(&[("#a\"train\":7,\"", 1), ("xtrain", 4)]);
-        assert_eq!(terms.frequency("train"), 0);
-        assert_eq!(terms.frequency("#a\"train\":7,\""), 1);
-        assert_eq!(terms.frequency("xtrain"), 4);
+        assert_eq!(terms.frequency("train"), Some(0));
+        assert_eq!(terms.frequency("#a\"train\":7,\""), Some(1));
+        assert_eq!(terms.frequency("xtrain"), Some(4));
     }
 
     proptest::proptest! {

@@ -193,13 +193,15 @@ pub(super) fn gather(
             for (fetched, document) in small.records {
                 let mut candidate = Candidate::new(section, fetched, Source::Recent);
                 candidate.sources.insert(Source::Importance);
-                if small.frequencies.iter().any(|(term, _)| document.frequency(term) > 0) {
+                if small.frequencies.iter().any(|(term, _)| holds(&document, term)) {
                     candidate.sources.insert(Source::Lexical);
                 }
-                if query.cues.iter().any(|(term, _)| document.frequency(term) > 0) {
+                if query.cues.iter().any(|(term, _)| holds(&document, term)) {
                     candidate.sources.insert(Source::Cue);
                 }
-                let (score, matched) = small.bm25.score_document(&document, &small.frequencies);
+                // The terms are readable (`small_section` replaced damaged ones).
+                let (score, matched) =
+                    small.bm25.score_document(&document, &small.frequencies).unwrap_or_else(|| (0.0, Vec::new()));
                 set_relevance(&mut candidate, score, matched);
                 found.insert(candidate.id().to_string(), candidate);
             }
@@ -323,9 +325,11 @@ fn small_section(
     let records: Vec<(Fetched, IndexedTerms)> = fetched
         .into_iter()
         .map(|fetched| {
+            // Readable terms from here on: damaged stored ones are replaced by the analyzed text.
             let terms = fetched
                 .terms
                 .clone()
+                .filter(IndexedTerms::readable)
                 .unwrap_or_else(|| IndexedTerms::Analyzed(Arc::new(document_terms(&fetched.record))));
             (fetched, terms)
         })
@@ -333,7 +337,7 @@ fn small_section(
     let frequencies = query
         .terms
         .iter()
-        .map(|term| (term.clone(), records.iter().filter(|(_, document)| document.frequency(term) > 0).count() as u64))
+        .map(|term| (term.clone(), records.iter().filter(|(_, document)| holds(document, term)).count() as u64))
         .collect();
     let records = records.into_iter().filter(|(fetched, _)| fetched.record.is_active()).collect();
     Ok(Some(SmallSection { records, bm25: Bm25::new(totals.document_count, totals.total_length), frequencies }))
@@ -510,14 +514,23 @@ fn cue_hits(record: &Record, query: &QueryTerms) -> Vec<String> {
 }
 
 /// Exact BM25 of the query terms, with the matched terms by contribution: from the terms the
-/// record was indexed with when the store kept them, else from its text analyzed again (the
-/// same terms either way).
+/// record was indexed with when the store kept them readable, else from its text analyzed
+/// again (the same terms either way).
 fn relevance(candidate: &mut Candidate, bm25: &Bm25, frequencies: &[(String, u64)]) {
-    let (score, matched) = match &candidate.terms {
-        Some(terms) => bm25.score_document(terms, frequencies),
-        None => bm25.score(&document_text(&candidate.record), frequencies),
-    };
+    let stored = candidate.terms.as_ref().and_then(|terms| {
+        let scored = bm25.score_document(terms, frequencies);
+        if scored.is_none() {
+            tracing::warn!(id = candidate.id(), "stored index terms are unreadable; scoring the analyzed text");
+        }
+        scored
+    });
+    let (score, matched) = stored.unwrap_or_else(|| bm25.score(&document_text(&candidate.record), frequencies));
     set_relevance(candidate, score, matched);
+}
+
+/// Whether a record's (readable) terms hold `term`.
+fn holds(document: &IndexedTerms, term: &str) -> bool {
+    document.frequency(term).is_some_and(|count| count > 0)
 }
 
 fn set_relevance(candidate: &mut Candidate, score: f64, mut matched: Vec<crate::lexical::TermScore>) {

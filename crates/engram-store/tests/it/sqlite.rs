@@ -44,7 +44,8 @@ fn open_raw(directory: &tempfile::TempDir) -> rusqlite::Connection {
 }
 
 /// Events keep the terms they were indexed with (schema 7), and a fetch hands them over; events
-/// written before it (no stored terms) are analyzed instead, into the same packet.
+/// written before it (no stored terms) or whose stored terms are damaged are analyzed instead,
+/// into the same packet.
 #[test]
 fn stored_event_terms_score_as_the_text_does_and_old_events_still_score() {
     let directory = tempfile::tempdir().unwrap();
@@ -56,51 +57,38 @@ fn stored_event_terms_score_as_the_text_does_and_old_events_still_score() {
         "My sister's café \"O Bom Grão\" serves pastéis de nata.",
         "Nothing about trips here, only the weekly report.",
     ];
-    let events: Vec<EventInput> = texts
-        .iter()
-        .enumerate()
-        .map(|(index, text)| message(&talk, &format!("e{index}"), index as i64, text))
-        .collect();
-    store.append_events(events).unwrap();
-    let fetched =
-        store.fetch(&FetchRequest::new(RecordKind::Event, talk.clone(), Reach::Session, Selector::Newest, 10)).unwrap();
+    let events = || -> Vec<EventInput> {
+        texts.iter().enumerate().map(|(index, text)| message(&talk, &format!("e{index}"), index as i64, text)).collect()
+    };
+    let newest = FetchRequest::new(RecordKind::Event, talk.clone(), Reach::Session, Selector::Newest, 10);
+    let terms_of =
+        |store: &dyn Store| store.fetch(&newest).unwrap().into_iter().map(|row| row.terms).collect::<Vec<_>>();
+    store.append_events(events()).unwrap();
     let reference = InMemoryStore::new();
-    reference
-        .append_events(
-            texts
-                .iter()
-                .enumerate()
-                .map(|(index, text)| message(&talk, &format!("e{index}"), index as i64, text))
-                .collect(),
-        )
-        .unwrap();
-    let analyzed = reference
-        .fetch(&FetchRequest::new(RecordKind::Event, talk.clone(), Reach::Session, Selector::Newest, 10))
-        .unwrap();
-    assert!(fetched.iter().all(|row| matches!(row.terms, Some(engram_store::lexical::IndexedTerms::Stored { .. }))));
+    reference.append_events(events()).unwrap();
+    let stored = terms_of(&store);
+    assert!(stored.iter().all(|terms| matches!(terms, Some(engram_store::lexical::IndexedTerms::Stored { .. }))));
     // Stored and analyzed terms compare equal term by term.
-    assert_eq!(
-        fetched.iter().map(|row| row.terms.clone()).collect::<Vec<_>>(),
-        analyzed.iter().map(|row| row.terms.clone()).collect::<Vec<_>>()
-    );
+    assert_eq!(stored, terms_of(&reference));
 
     let mut request = engram_types::BuildRequest::new(scope("u1", "later", "later"), engram_types::Purpose::Responder);
     request.query = Some("which train to Lisbon did we book, and the café of my sister?".into());
     request.now = Some(base_time() + Duration::days(1));
-    let with_terms = crate::support::comparable(&crate::support::build(&store, request.clone()));
+    let packet_of = |store: &dyn Store| crate::support::comparable(&crate::support::build(store, request.clone()));
+    let with_terms = packet_of(&store);
+    assert_eq!(with_terms, packet_of(&reference));
     drop(store);
-    open_raw(&directory).execute("UPDATE events SET lexical_terms = NULL", []).unwrap();
-    let store = file_store(&directory);
-    assert!(
-        store
-            .fetch(&FetchRequest::new(RecordKind::Event, talk.clone(), Reach::Session, Selector::Newest, 10))
-            .unwrap()
-            .iter()
-            .all(|row| row.terms.is_none())
-    );
-    let without_terms = crate::support::comparable(&crate::support::build(&store, request.clone()));
-    assert_eq!(with_terms, without_terms);
-    assert_eq!(with_terms, crate::support::comparable(&crate::support::build(&reference, request)));
+    for (stored_terms, damaged) in [("NULL", false), ("'{\"lisbon\":'", true)] {
+        open_raw(&directory).execute(&format!("UPDATE events SET lexical_terms = {stored_terms}"), []).unwrap();
+        let store = file_store(&directory);
+        let terms = terms_of(&store);
+        if damaged {
+            assert!(terms.iter().all(|terms| terms.as_ref().is_some_and(|terms| !terms.readable())));
+        } else {
+            assert!(terms.iter().all(Option::is_none));
+        }
+        assert_eq!(with_terms, packet_of(&store), "stored terms {stored_terms}");
+    }
 }
 
 #[test]
