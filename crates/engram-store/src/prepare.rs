@@ -9,18 +9,33 @@ use engram_types::{
 
 use crate::error::{Error, Result};
 use crate::lexical::DocumentTerms;
+use crate::packet::line_tail_tokens;
 use crate::record::{Record, run_space_key, space_key};
 use crate::tokens::count_tokens;
 
 /// Tokens stored with each record are counted with this vocabulary.
 pub const STORED_TOKENIZER: Tokenizer = Tokenizer::O200kBase;
 
-/// A record ready to store, with its memory space and index terms.
+/// A record ready to store, with its memory space, index terms and the token count of its
+/// packet line's text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared<T> {
     pub record: T,
     pub space: String,
     pub terms: DocumentTerms,
+    /// Tokens of the text that ends the record's full line in a packet (see
+    /// `packet::line_tail_tokens`), so a packet does not count a long text again.
+    pub line_tokens: u32,
+}
+
+impl<T: Clone> Prepared<T> {
+    /// Derives the index terms and line tokens of `record`, seen as a [`Record`] through `wrap`.
+    fn new(record: T, space: String, wrap: fn(T) -> Record) -> Self {
+        let whole = wrap(record.clone());
+        let terms = document_terms(&whole);
+        let line_tokens = line_tail_tokens(&whole);
+        Self { record, space, terms, line_tokens }
+    }
 }
 
 /// Timestamps are kept to the millisecond on every backend, so reads compare equal everywhere.
@@ -69,8 +84,7 @@ pub fn event(input: EventInput, now: Timestamp, limits: &Limits) -> Result<Prepa
         scope: input.scope,
         sequence: None,
     };
-    let terms = document_terms(&Record::Event(record.clone()));
-    Ok(Prepared { record, space, terms })
+    Ok(Prepared::new(record, space, Record::Event))
 }
 
 /// Batches at least this long are prepared on several threads.
@@ -150,8 +164,7 @@ pub fn fact(input: FactInput, now: Timestamp, limits: &Limits) -> Result<Prepare
         embedding: input.embedding,
         scope: input.scope,
     };
-    let terms = document_terms(&Record::Fact(record.clone()));
-    Ok(Prepared { record, space, terms })
+    Ok(Prepared::new(record, space, Record::Fact))
 }
 
 /// What an upsert must do, decided from the active fact with the same key (if any).
@@ -205,8 +218,7 @@ pub fn episode(input: EpisodeInput, limits: &Limits) -> Result<Prepared<Episode>
         embedding: input.embedding,
         scope: input.scope,
     };
-    let terms = document_terms(&Record::Episode(record.clone()));
-    Ok(Prepared { record, space, terms })
+    Ok(Prepared::new(record, space, Record::Episode))
 }
 
 /// `use_count` carries over from the version being replaced.
@@ -238,8 +250,7 @@ pub fn procedure(
         embedding: input.embedding,
         scope: input.scope,
     };
-    let terms = document_terms(&Record::Procedure(record.clone()));
-    Ok(Prepared { record, space, terms })
+    Ok(Prepared::new(record, space, Record::Procedure))
 }
 
 pub fn insight(input: InsightInput, now: Timestamp, limits: &Limits) -> Result<Prepared<Insight>> {
@@ -260,8 +271,7 @@ pub fn insight(input: InsightInput, now: Timestamp, limits: &Limits) -> Result<P
         scope: input.scope,
         promoted_to: None,
     };
-    let terms = document_terms(&Record::Insight(record.clone()));
-    Ok(Prepared { record, space, terms })
+    Ok(Prepared::new(record, space, Record::Insight))
 }
 
 /// The memory space a stored record lives in.
@@ -335,7 +345,8 @@ pub fn restored(record: Record, limits: &Limits) -> Result<Prepared<Record>> {
     };
     let space = record_space(&record);
     let terms = if is_indexed(&record) { document_terms(&record) } else { DocumentTerms::default() };
-    Ok(Prepared { record, space, terms })
+    let line_tokens = line_tail_tokens(&record);
+    Ok(Prepared { record, space, terms, line_tokens })
 }
 
 /// Longest speaker name indexed: longer `payload.name` values are tool names or data.

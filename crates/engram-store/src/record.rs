@@ -159,12 +159,17 @@ pub struct Fetched {
     /// The terms the record was indexed with, when the store keeps them at hand: a packet then
     /// scores the record without analyzing its text again.
     pub terms: Option<IndexedTerms>,
+    /// The token count kept from write time of the text that ends the record's full line in a
+    /// packet ([`crate::prepare::Prepared::line_tokens`]), when the store keeps it: a packet
+    /// then counts only the short head of that line.
+    pub line_tokens: Option<u32>,
 }
 
 impl Fetched {
-    /// A fetched record whose indexed terms are not at hand (they are analyzed when needed).
+    /// A fetched record whose indexed terms and line tokens are not at hand (they are derived
+    /// when needed).
     pub fn new(sequence: i64, record: Record) -> Self {
-        Self { sequence, record, terms: None }
+        Self { sequence, record, terms: None, line_tokens: None }
     }
 }
 

@@ -166,7 +166,7 @@ pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states:
         let names = table_names(kind);
         let indexed = prepare::is_indexed(&prepared.record);
         let sequence = state.tables.next();
-        let Prepared { record, space, terms } = prepared;
+        let Prepared { record, space, terms, line_tokens } = prepared;
         let tenant_id = record.scope().tenant_id.clone();
         state.tables.ids.insert((kind, tenant_id.clone(), record.id().to_string()), sequence);
         if indexed {
@@ -182,7 +182,7 @@ pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states:
         {
             state.tables.active_facts.insert((tenant_id, space.clone(), fact.fact_key.clone()), sequence);
         }
-        state.tables.table(kind).insert(sequence, Row { record, space, terms: Arc::new(terms) });
+        state.tables.table(kind).insert(sequence, Row { record, space, terms: Arc::new(terms), line_tokens });
         receipt.add(names.table, 1);
     }
     for stored in states {

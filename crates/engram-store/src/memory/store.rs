@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
+use crate::packet::line_tail_tokens;
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors, visible_spaces,
@@ -70,9 +71,9 @@ impl State {
         if let Some(embedding) = record.embedding() {
             self.vectors.insert(kind, &tenant_id, &prepared.space, sequence, embedding);
         }
-        self.tables
-            .table(kind)
-            .insert(sequence, Row { record, space: prepared.space, terms: Arc::new(prepared.terms) });
+        let row =
+            Row { record, space: prepared.space, terms: Arc::new(prepared.terms), line_tokens: prepared.line_tokens };
+        self.tables.table(kind).insert(sequence, row);
     }
 
     /// Removes a record's postings and vector (it stays in its table), as when a fact is superseded.
@@ -88,6 +89,9 @@ impl State {
     fn replace_record(&mut self, kind: RecordKind, sequence: i64, record: Record) {
         let table = self.tables.table(kind);
         if let Some(mut row) = table.remove(sequence) {
+            // A replaced record keeps its text today (a fact's status, an insight's validation);
+            // counting again keeps the line tokens right if that ever changes.
+            row.line_tokens = line_tail_tokens(&record);
             row.record = record;
             table.insert(sequence, row);
         }

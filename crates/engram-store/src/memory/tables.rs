@@ -12,12 +12,18 @@ pub(super) struct Row {
     pub record: Record,
     pub space: String,
     pub terms: Arc<DocumentTerms>,
+    pub line_tokens: u32,
 }
 
 impl Row {
     /// The row as a fetch returns it: its terms come along (shared, not copied).
     pub(super) fn fetched(&self, sequence: i64) -> Fetched {
-        Fetched { sequence, record: self.record.clone(), terms: Some(IndexedTerms::Analyzed(Arc::clone(&self.terms))) }
+        Fetched {
+            sequence,
+            record: self.record.clone(),
+            terms: Some(IndexedTerms::Analyzed(Arc::clone(&self.terms))),
+            line_tokens: Some(self.line_tokens),
+        }
     }
 }
 

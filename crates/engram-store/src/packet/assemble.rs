@@ -2,15 +2,18 @@
 //! items go best first, each in the richest form that fits (full, then compact, then a
 //! reference); what fits in no form is left out with the reason. Budgets are hard limits.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use engram_types::{
-    BuildRequest, Degradation, Event, ItemForm, OmissionReason, OmittedItem, Section, ShortTermState, WorkingState,
+    BuildRequest, Degradation, Event, ItemForm, OmissionReason, OmittedItem, OutputFormat, Section, ShortTermState,
+    Tokenizer, WorkingState,
 };
 
 use super::candidates::Candidate;
 use super::purpose::section_order;
 use super::render;
+use crate::prepare::STORED_TOKENIZER;
 use crate::tokens::{cached_count, count_tokens_cached, token_floor};
 
 /// What competes for budget: a scored record, a conversation turn, or a piece of state.
@@ -50,34 +53,34 @@ impl Entry {
         }
     }
 
-    /// The full text of a record or turn on one line (empty for state, whose lines are
-    /// rendered per form). Made once per entry: every form starts from it.
-    fn full_text(&self) -> String {
+    /// The text of a record or turn as written (empty for state, whose lines are rendered per form).
+    fn written_text(&self) -> &str {
         match &self.content {
-            Content::Record(candidate) => render::record_text(&candidate.record),
-            Content::Turn(event) => render::one_line(&event.text),
-            _ => String::new(),
+            Content::Record(candidate) => render::main_text(&candidate.record),
+            Content::Turn(event) => &event.text,
+            _ => "",
         }
     }
 
-    /// The item's text and lines in a form, from its [`Self::full_text`]; `None` when the form
-    /// adds nothing (e.g. a compact form of a text that is short already).
-    fn render(&self, form: ItemForm, full: &str) -> Option<(String, Vec<String>)> {
+    /// The item's text and lines in a form; `None` when the form adds nothing (e.g. a compact
+    /// form of a text that is short already). The full text on one line is made on first use
+    /// and kept in `full`: a long text whose full form does not fit is never joined.
+    fn render(&self, form: ItemForm, full: &OnceCell<String>) -> Option<(String, Vec<String>)> {
+        let text = || match form {
+            ItemForm::Full => Some(full.get_or_init(|| render::one_line(self.written_text())).clone()),
+            ItemForm::Compact => render::compact(self.written_text()),
+            ItemForm::Reference => Some(String::new()),
+        };
         match &self.content {
             Content::Record(candidate) => {
-                let text = match form {
-                    ItemForm::Full => full.to_string(),
-                    ItemForm::Compact => render::shorten(full)?,
-                    ItemForm::Reference => String::new(),
-                };
+                let text = text()?;
                 let line = render::record_line(&candidate.record, &text, form);
                 Some((if form == ItemForm::Reference { line.clone() } else { text }, vec![line]))
             }
             Content::Turn(event) => {
                 let text = match form {
-                    ItemForm::Full => full.to_string(),
-                    ItemForm::Compact => render::shorten(full)?,
                     ItemForm::Reference => format!("[event {}] {}", event.event_id, event.role),
+                    _ => text()?,
                 };
                 let line =
                     if form == ItemForm::Reference { text.clone() } else { render::turn_line(&event.role, &text) };
@@ -93,6 +96,23 @@ impl Entry {
             Content::Summary(short_term) => non_empty(render::summary_lines(short_term, form)),
             Content::Quotes(short_term) => non_empty(render::quote_lines(short_term, form)),
         }
+    }
+
+    /// The head of the full form's block and the block's exact tokens, when the record kept its
+    /// line's tail count at write and the block is the markdown line that count was made for:
+    /// the head (`- [date role]`, ...) counted now plus the kept tail. Known before the text is
+    /// joined into one line, so a long text that cannot fit costs nothing more.
+    fn kept_full_count(&self, format: OutputFormat, tokenizer: Tokenizer) -> Option<(String, u32)> {
+        let Content::Record(candidate) = &self.content else { return None };
+        let tail_tokens = candidate.line_tokens?;
+        if format != OutputFormat::Markdown || tokenizer != STORED_TOKENIZER {
+            return None;
+        }
+        let lines = [render::record_line(&candidate.record, "", ItemForm::Full)];
+        let empty = render::block(format, &self.id, ItemForm::Full, &lines);
+        let head = render::line_head(&empty, "")?;
+        head.ends_with(|last: char| last.is_ascii_punctuation())
+            .then(|| (head.to_string(), count_tokens_cached(tokenizer, head) + tail_tokens))
     }
 }
 
@@ -218,14 +238,28 @@ impl<'a> SectionFill<'a> {
         let (section, format, tokenizer) = (self.section, self.request.format, self.request.budget.tokenizer);
         let first_overhead = if self.placed.is_empty() { self.overhead } else { 0 };
         let room = self.remaining_section.min(*remaining_total);
-        let mut rendered = Vec::with_capacity(3);
+        let mut tried: Vec<Tried> = Vec::with_capacity(3);
         let mut chosen = None;
-        let full = entry.full_text();
+        let full = OnceCell::new();
+        let kept = entry.kept_full_count(format, tokenizer);
         for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
+            if form == ItemForm::Full
+                && let Some((_, tokens)) = kept
+                && tokens + first_overhead > room
+            {
+                tried.push(Tried { form, block: String::new(), tokens: Some(tokens) });
+                continue;
+            }
             let Some((text, lines)) = entry.render(form, &full) else { continue };
             let block = render::block(format, &entry.id, form, &lines);
-            // A count at hand is as cheap as the floor; else the floor may spare the counting.
-            let known = cached_count(tokenizer, &block);
+            // A count kept or cached is as cheap as the floor; else the floor may spare the counting.
+            let known = kept
+                .as_ref()
+                .filter(|(head, _)| {
+                    form == ItemForm::Full && full.get().and_then(|text| render::line_head(&block, text)) == Some(head)
+                })
+                .map(|(_, tokens)| *tokens)
+                .or_else(|| cached_count(tokenizer, &block));
             if known.is_some() || token_floor(&block) + first_overhead <= room {
                 let tokens = known.unwrap_or_else(|| count_tokens_cached(tokenizer, &block));
                 if tokens + first_overhead <= room {
@@ -233,24 +267,20 @@ impl<'a> SectionFill<'a> {
                     break;
                 }
             }
-            rendered.push((form, block));
+            tried.push(Tried { form, block, tokens: known });
         }
         let Some((form, text, block, tokens)) = chosen else {
             // Left out: over the section's budget if even the smallest form is, else over the total.
-            let needed = |block: &str| count_tokens_cached(tokenizer, block) + first_overhead;
             let over_section = self.request.budget.per_section.contains_key(&section)
                 && (room == self.remaining_section
-                    || rendered.iter().all(|(_, block)| token_floor(block) + first_overhead > self.remaining_section)
-                    || rendered.iter().all(|(_, block)| needed(block) > self.remaining_section));
+                    || tried.iter().all(|form| form.floor() + first_overhead > self.remaining_section)
+                    || tried.iter().all(|form| form.count(tokenizer) + first_overhead > self.remaining_section));
             let reason = if over_section { OmissionReason::SectionBudget } else { OmissionReason::TotalBudget };
             tracing::debug!(section = section.as_str(), id = entry.id.as_str(), room, reason = ?reason, "budget trim: left out");
             assembly.omitted.push(omission(&entry, reason));
             return;
         };
-        let full_tokens = rendered
-            .iter()
-            .find(|(rendered_form, _)| *rendered_form == ItemForm::Full)
-            .map(|(_, block)| count_tokens_cached(tokenizer, block));
+        let full_tokens = tried.iter().find(|tried| tried.form == ItemForm::Full).map(|tried| tried.count(tokenizer));
         if form != ItemForm::Full {
             let saved = full_tokens.unwrap_or(tokens).saturating_sub(tokens);
             tracing::debug!(section = section.as_str(), id = entry.id.as_str(), form = ?form, saved, "budget trim: degraded");
@@ -270,6 +300,25 @@ impl<'a> SectionFill<'a> {
             self.counted += 1;
         }
         self.placed.push(Placed { entry, form, text, block, tokens });
+    }
+}
+
+/// A form that did not fit: its block (empty when its kept count alone ruled it out) and its
+/// count, if known.
+struct Tried {
+    form: ItemForm,
+    block: String,
+    tokens: Option<u32>,
+}
+
+impl Tried {
+    /// A lower bound of the form's tokens, without counting.
+    fn floor(&self) -> u32 {
+        self.tokens.unwrap_or_else(|| token_floor(&self.block))
+    }
+
+    fn count(&self, tokenizer: Tokenizer) -> u32 {
+        self.tokens.unwrap_or_else(|| count_tokens_cached(tokenizer, &self.block))
     }
 }
 

@@ -57,6 +57,8 @@ pub(super) struct Candidate {
     pub record: Record,
     /// The record's indexed terms when the store had them at hand (see [`Fetched::terms`]).
     pub terms: Option<IndexedTerms>,
+    /// The record's line tokens kept from write time (see [`Fetched::line_tokens`]).
+    pub line_tokens: Option<u32>,
     pub sources: BTreeSet<Source>,
     /// Raw BM25 of the query terms; normalized per section when scored.
     pub bm25: f64,
@@ -72,12 +74,13 @@ pub(super) struct Candidate {
 
 impl Candidate {
     pub(super) fn new(section: Section, fetched: Fetched, source: Source) -> Self {
-        let Fetched { sequence, record, terms } = fetched;
+        let Fetched { sequence, record, terms, line_tokens } = fetched;
         Self {
             section,
             sequence,
             record,
             terms,
+            line_tokens,
             sources: BTreeSet::from([source]),
             bm25: 0.0,
             similarity: None,

@@ -6,7 +6,9 @@
 
 use engram_types::{ItemForm, OutputFormat, Section, ShortTermState, Timestamp, WorkingState};
 
+use crate::prepare::STORED_TOKENIZER;
 use crate::record::Record;
+use crate::tokens::count_tokens;
 
 /// Longest compact text, in characters, before the ellipsis.
 const COMPACT_CHARS: usize = 160;
@@ -49,19 +51,50 @@ fn escape_xml(text: &str) -> String {
 /// Whitespace runs (newlines included) become single spaces: one item, one line.
 pub(super) fn one_line(text: &str) -> String {
     let mut line = String::with_capacity(text.len());
-    let mut push = |word: &str| {
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    };
+    each_word(text, |word| {
+        push_word(&mut line, word);
+        true
+    });
+    line
+}
+
+/// Visits the words [`one_line`] joins, in order, while `visit` says go on.
+fn each_word(text: &str, mut visit: impl FnMut(&str) -> bool) {
     // ASCII text (most of it) splits byte by byte; Unicode whitespace needs the char walk.
     if text.is_ascii() {
-        text.split_ascii_whitespace().for_each(&mut push);
+        for word in text.split_ascii_whitespace() {
+            if !visit(word) {
+                return;
+            }
+        }
     } else {
-        text.split_whitespace().for_each(&mut push);
+        for word in text.split_whitespace() {
+            if !visit(word) {
+                return;
+            }
+        }
     }
-    line
+}
+
+fn push_word(line: &mut String, word: &str) {
+    if !line.is_empty() {
+        line.push(' ');
+    }
+    line.push_str(word);
+}
+
+/// The compact form of a text as written: [`shorten`] of its [`one_line`], from its first words
+/// only (a long text is not joined whole to be cut at `COMPACT_CHARS`).
+pub(super) fn compact(text: &str) -> Option<String> {
+    let mut line = String::new();
+    let mut chars = 0;
+    each_word(text, |word| {
+        chars += usize::from(!line.is_empty()) + word.chars().count();
+        push_word(&mut line, word);
+        // Past COMPACT_CHARS, the rest changes neither the cut nor whether there is one.
+        chars <= COMPACT_CHARS
+    });
+    shorten(&line)
 }
 
 /// The text cut at a word boundary near `COMPACT_CHARS`, or `None` if it is short already.
@@ -78,15 +111,15 @@ fn date(instant: Timestamp) -> String {
     instant.format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// The main text of a record as an item shows it (before any shortening).
-pub(super) fn record_text(record: &Record) -> String {
-    one_line(match record {
+/// The main text of a record as written.
+pub(super) fn main_text(record: &Record) -> &str {
+    match record {
         Record::Event(event) => &event.text,
         Record::Fact(fact) => &fact.text,
         Record::Episode(episode) => &episode.summary,
         Record::Procedure(procedure) => &procedure.text,
         Record::Insight(insight) => &insight.text,
-    })
+    }
 }
 
 /// A record's line given the (possibly shortened) text, or its reference line.
@@ -116,6 +149,25 @@ pub(super) fn record_line(record: &Record, text: &str, form: ItemForm) -> String
             insight.confidence
         ),
     }
+}
+
+/// How the full markdown block of a record or a turn ends: a space, its one-line text, the
+/// newline. What comes before (`- [date role]`, `- role:`, `-`, `- (kind, ...)`) ends in
+/// punctuation, which BPE pre-tokenization never joins with a following space, so the block's
+/// token count is the head's plus this tail's: the tail's is counted once, at write.
+pub(super) fn line_tail(text: &str) -> String {
+    format!(" {text}\n")
+}
+
+/// What precedes the [`line_tail`] of `text` in `block`, if the block ends with that tail.
+pub(super) fn line_head<'block>(block: &'block str, text: &str) -> Option<&'block str> {
+    block.strip_suffix('\n')?.strip_suffix(text)?.strip_suffix(' ')
+}
+
+/// Tokens ([`STORED_TOKENIZER`]) of the [`line_tail`] of a record's full form, kept with the
+/// record when it is written.
+pub(crate) fn line_tail_tokens(record: &Record) -> u32 {
+    count_tokens(STORED_TOKENIZER, &line_tail(&one_line(main_text(record))))
 }
 
 /// A conversation turn: `role: text`.
@@ -190,5 +242,51 @@ mod tests {
         assert_eq!(one_line("  a\n\tb  c \r\n"), "a b c");
         assert_eq!(one_line("x\u{a0}y\u{3000} z"), "x y z");
         assert_eq!(one_line(" \n "), "");
+    }
+
+    /// What a packet relies on when it adds a line's head count to the tail count kept from
+    /// write: the two add up to the whole line's count, for any head ending in punctuation.
+    fn adds_up(head: &str, text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let tail = line_tail(&one_line(text));
+        for tokenizer in [engram_types::Tokenizer::O200kBase, engram_types::Tokenizer::Cl100kBase] {
+            let whole = count_tokens(tokenizer, &format!("{head}{tail}"));
+            proptest::prop_assert_eq!(
+                whole,
+                count_tokens(tokenizer, head) + count_tokens(tokenizer, &tail),
+                "{:?}",
+                (head, text)
+            );
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn compact_cuts_the_one_line_text(
+            text in "(\\PC|[ \t\n\u{a0}\u{3000}\u{b}]){0,400}",
+            words in "([A-Za-z\u{e9}]{1,12}[ \n\t]{1,3}){0,60}",
+        ) {
+            proptest::prop_assert_eq!(compact(&text), shorten(&one_line(&text)));
+            proptest::prop_assert_eq!(compact(&words), shorten(&one_line(&words)));
+        }
+
+        #[test]
+        fn a_line_counts_as_its_head_plus_its_tail(
+            head in "(\\PC|[ \n]){0,24}[!-/:-@\\[-`{-~]",
+            text in "(\\PC|[ \t\n\u{a0}\u{3000}'.,!:/-]){0,80}",
+        ) {
+            adds_up(&head, &text)?;
+        }
+
+        #[test]
+        fn a_line_of_prose_counts_as_its_head_plus_its_tail(
+            role in "[a-z_ ]{0,12}",
+            text in "(['\"(]?[A-Za-z0-9']{1,14}[ .,;:!?()\n/-]{1,3}){0,40}",
+        ) {
+            adds_up(&format!("- [2024-03-01 09:30 {role}]"), &text)?;
+            adds_up(&format!("- {role}:"), &text)?;
+            adds_up("-", &text)?;
+            adds_up("- (preference, validated, confidence 0.80)", &text)?;
+        }
     }
 }

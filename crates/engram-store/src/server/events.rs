@@ -15,11 +15,11 @@ use crate::prepare::Prepared;
 use crate::record::RecordKind;
 use crate::sql::{NewSpaces, millis, optional_millis, optional_vector_bytes, to_json};
 
-/// Events per multi-row insert (20 parameters each).
+/// Events per multi-row insert (21 parameters each).
 const EVENTS_PER_INSERT: usize = 500;
 
-const INSERT: &str = "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length, lexical_terms, embedding) VALUES ";
-const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const INSERT: &str = "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length, lexical_terms, embedding, line_tokens) VALUES ";
+const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Inserts the batch inside the caller's transaction. Ids are not checked first: the unique
 /// index rejects a taken one, and the caller then names it with [`first_conflict`].
@@ -55,6 +55,7 @@ pub(super) async fn insert(
             statement.push(item.terms.length);
             statement.push(to_json(&item.terms.frequencies)?);
             statement.push(optional_vector_bytes(event.embedding.as_deref()));
+            statement.push(item.line_tokens);
         }
         if dialect.returns_generated_keys() {
             statement.sql.push_str(" RETURNING tenant_id, event_id, seq");

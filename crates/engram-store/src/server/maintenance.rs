@@ -109,7 +109,7 @@ pub(super) async fn restore(
         let kind = prepared.record.kind();
         let indexed = prepare::is_indexed(&prepared.record);
         let has_vector = prepared.record.embedding().is_some();
-        let Prepared { record, space, terms } = prepared;
+        let Prepared { record, space, terms, line_tokens } = prepared;
         let term_count = terms.frequencies.len() as u64;
         if kind != RecordKind::Event && !pending.is_empty() {
             events::insert(connection, dialect, &pending, created).await?;
@@ -126,24 +126,24 @@ pub(super) async fn restore(
                     });
                 }
                 event_ids.insert(key);
-                pending.push(Prepared { record: event, space, terms });
+                pending.push(Prepared { record: event, space, terms, line_tokens });
             }
             Record::Fact(fact) => {
-                let prepared = Prepared { record: fact, space, terms };
+                let prepared = Prepared { record: fact, space, terms, line_tokens };
                 facts::restore(connection, dialect, &prepared, &mut changes, created).await?;
             }
             Record::Episode(episode) => {
-                let prepared = Prepared { record: episode, space, terms };
+                let prepared = Prepared { record: episode, space, terms, line_tokens };
                 records::append_episode(connection, dialect, &prepared, created).await?;
             }
             Record::Procedure(procedure) => {
-                let prepared = Prepared { record: procedure, space, terms };
+                let prepared = Prepared { record: procedure, space, terms, line_tokens };
                 let (tenant_id, id) = (&prepared.record.scope.tenant_id, &prepared.record.procedure_id);
                 records::check_new_id(connection, dialect, RecordKind::Procedure, tenant_id, id).await?;
                 records::write_procedure(connection, dialect, None, &prepared, &mut changes, created).await?;
             }
             Record::Insight(insight) => {
-                let prepared = Prepared { record: insight, space, terms };
+                let prepared = Prepared { record: insight, space, terms, line_tokens };
                 records::append_insight(connection, dialect, &prepared, created).await?;
             }
         }

@@ -17,6 +17,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "vectors", include_str!("../../migrations/postgres/0005_vectors.sql")),
     (6, "one_active_fact", include_str!("../../migrations/postgres/0006_one_active_fact.sql")),
     (7, "event_terms", include_str!("../../migrations/postgres/0007_event_terms.sql")),
+    (8, "event_line_tokens", include_str!("../../migrations/postgres/0008_event_line_tokens.sql")),
 ];
 const MYSQL: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/mysql/0001_init.sql")),
@@ -26,6 +27,7 @@ const MYSQL: &[(i64, &str, &str)] = &[
     (5, "vectors", include_str!("../../migrations/mysql/0005_vectors.sql")),
     (6, "one_active_fact", include_str!("../../migrations/mysql/0006_one_active_fact.sql")),
     (7, "event_terms", include_str!("../../migrations/mysql/0007_event_terms.sql")),
+    (8, "event_line_tokens", include_str!("../../migrations/mysql/0008_event_line_tokens.sql")),
 ];
 
 pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {

@@ -1,11 +1,11 @@
 //! Table and column names of the SQL backends. Every SELECT of a record uses its kind's column
 //! list, so [`super::read_record`] reads the same positions on every backend. A record's vector
 //! (`embedding`, float32 bytes or NULL) follows its fields; an event's stored terms
-//! (`lexical_terms`, `lexical_length`) come last.
+//! (`lexical_terms`, `lexical_length`) and line tokens (`line_tokens`) come last.
 
 use crate::record::RecordKind;
 
-const EVENT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, embedding, lexical_terms, lexical_length";
+const EVENT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, embedding, lexical_terms, lexical_length, line_tokens";
 pub(crate) const FACT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, fact_id, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, embedding";
 const EPISODE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, episode_id, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, embedding";
 pub(crate) const PROCEDURE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, procedure_id, scope_level, task_type, title, steps, content, text, priority, applicability, tags, entities, use_count, updated_at, token_count, expires_at, embedding";
@@ -24,6 +24,9 @@ pub(crate) struct TableInfo {
     /// Position of `lexical_terms` (then `lexical_length`) in `columns`, when the fetch reads
     /// them: events, which a packet scores by the dozen (other records are few per packet).
     pub terms_column: Option<usize>,
+    /// Position of `line_tokens` in `columns`, when the fetch reads it (events, for the same
+    /// reason).
+    pub line_tokens_column: Option<usize>,
 }
 
 pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
@@ -35,6 +38,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             time: "ts",
             weight: "importance",
             terms_column: Some(18),
+            line_tokens_column: Some(20),
         },
         RecordKind::Fact => TableInfo {
             table: "facts",
@@ -43,6 +47,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             time: "recorded_at",
             weight: "importance",
             terms_column: None,
+            line_tokens_column: None,
         },
         RecordKind::Episode => TableInfo {
             table: "episodes",
@@ -51,6 +56,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             time: "end_ts",
             weight: "importance",
             terms_column: None,
+            line_tokens_column: None,
         },
         RecordKind::Procedure => TableInfo {
             table: "procedures",
@@ -59,6 +65,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             time: "updated_at",
             weight: "priority",
             terms_column: None,
+            line_tokens_column: None,
         },
         RecordKind::Insight => TableInfo {
             table: "insights",
@@ -67,6 +74,7 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
             time: "created_at",
             weight: "confidence",
             terms_column: None,
+            line_tokens_column: None,
         },
     }
 }
@@ -76,7 +84,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn terms_columns_name_lexical_terms_then_lexical_length() {
+    fn stored_columns_are_where_the_table_info_says() {
         for kind in
             [RecordKind::Event, RecordKind::Fact, RecordKind::Episode, RecordKind::Procedure, RecordKind::Insight]
         {
@@ -87,6 +95,8 @@ mod tests {
             if let Some(index) = position {
                 assert_eq!(columns.get(index + 1), Some(&"lexical_length"), "{kind:?}");
             }
+            let line_tokens = columns.iter().position(|column| *column == "line_tokens");
+            assert_eq!(info.line_tokens_column, line_tokens, "{kind:?}");
         }
     }
 }

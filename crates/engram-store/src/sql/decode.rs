@@ -39,6 +39,11 @@ pub(crate) fn read_record(kind: RecordKind, row: &impl ColumnReader) -> Result<F
         },
         None => None,
     };
+    // NULL for events written before the column existed: their lines are counted whole.
+    let line_tokens = match table_info(kind).line_tokens_column {
+        Some(index) => row.optional_integer(index)?.and_then(|count| u32::try_from(count).ok()),
+        None => None,
+    };
     let record = match kind {
         RecordKind::Event => Record::Event(read_event(row)?),
         RecordKind::Fact => Record::Fact(read_fact(row)?),
@@ -46,7 +51,7 @@ pub(crate) fn read_record(kind: RecordKind, row: &impl ColumnReader) -> Result<F
         RecordKind::Procedure => Record::Procedure(read_procedure(row)?),
         RecordKind::Insight => Record::Insight(read_insight(row)?),
     };
-    Ok(Fetched { sequence, record, terms })
+    Ok(Fetched { sequence, record, terms, line_tokens })
 }
 
 fn read_scope(row: &impl ColumnReader) -> Result<Scope> {

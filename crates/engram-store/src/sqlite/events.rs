@@ -21,8 +21,8 @@ pub(super) fn insert(connection: &Connection, prepared: &[Prepared<Event>], crea
     let mut last_space: Option<(&str, &str, i64)> = None;
     let mut statement = connection
         .prepare_cached(
-            "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length, lexical_terms, embedding)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length, lexical_terms, embedding, line_tokens)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         )
         .map_err(storage)?;
     for item in prepared {
@@ -50,6 +50,7 @@ pub(super) fn insert(connection: &Connection, prepared: &[Prepared<Event>], crea
                 item.terms.length,
                 to_json(&item.terms.frequencies)?,
                 optional_vector_bytes(event.embedding.as_deref()),
+                item.line_tokens,
             ])
             .map_err(storage)?;
         let sequence = connection.last_insert_rowid();

@@ -91,20 +91,25 @@ pub(super) fn restore(
         let kind = prepared.record.kind();
         let indexed = prepare::is_indexed(&prepared.record);
         let has_vector = prepared.record.embedding().is_some();
-        let Prepared { record, space, terms } = prepared;
+        let Prepared { record, space, terms, line_tokens } = prepared;
         match record {
             Record::Event(event) => {
                 records::check_new_id(connection, RecordKind::Event, &event.scope.tenant_id, &event.event_id)?;
-                events::insert(connection, &[Prepared { record: event, space, terms }], created)?;
+                events::insert(connection, &[Prepared { record: event, space, terms, line_tokens }], created)?;
             }
             Record::Fact(fact) => {
-                facts::restore(connection, &Prepared { record: fact, space, terms }, &mut changes, created)?;
+                facts::restore(
+                    connection,
+                    &Prepared { record: fact, space, terms, line_tokens },
+                    &mut changes,
+                    created,
+                )?;
             }
             Record::Episode(episode) => {
-                records::append_episode(connection, &Prepared { record: episode, space, terms }, created)?;
+                records::append_episode(connection, &Prepared { record: episode, space, terms, line_tokens }, created)?;
             }
             Record::Procedure(procedure) => {
-                let prepared = Prepared { record: procedure, space, terms };
+                let prepared = Prepared { record: procedure, space, terms, line_tokens };
                 records::check_new_id(
                     connection,
                     RecordKind::Procedure,
@@ -114,7 +119,7 @@ pub(super) fn restore(
                 records::write_procedure(connection, None, &prepared, &mut changes, created)?;
             }
             Record::Insight(insight) => {
-                records::append_insight(connection, &Prepared { record: insight, space, terms }, created)?;
+                records::append_insight(connection, &Prepared { record: insight, space, terms, line_tokens }, created)?;
             }
         }
         let info = table_info(kind);

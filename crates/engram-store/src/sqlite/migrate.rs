@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "vectors", include_str!("../../migrations/sqlite/0005_vectors.sql")),
     (6, "one_active_fact", include_str!("../../migrations/sqlite/0006_one_active_fact.sql")),
     (7, "event_terms", include_str!("../../migrations/sqlite/0007_event_terms.sql")),
+    (8, "event_line_tokens", include_str!("../../migrations/sqlite/0008_event_line_tokens.sql")),
 ];
 
 /// Applies the migrations this database lacks, all in one immediate transaction (two processes

@@ -43,9 +43,10 @@ fn open_raw(directory: &tempfile::TempDir) -> rusqlite::Connection {
     rusqlite::Connection::open(directory.path().join("nested").join("engram.db")).unwrap()
 }
 
-/// Events keep the terms they were indexed with (schema 7), and a fetch hands them over; events
-/// written before it (no stored terms) or whose stored terms are damaged are analyzed instead,
-/// into the same packet.
+/// Events keep the terms they were indexed with (schema 7) and their packet line's token count
+/// (schema 8), and a fetch hands them over; events written before them (no stored terms or
+/// counts) or whose stored terms are damaged are analyzed and counted instead, into the same
+/// packet.
 #[test]
 fn stored_event_terms_score_as_the_text_does_and_old_events_still_score() {
     let directory = tempfile::tempdir().unwrap();
@@ -68,6 +69,10 @@ fn stored_event_terms_score_as_the_text_does_and_old_events_still_score() {
     reference.append_events(events()).unwrap();
     let stored = terms_of(&store);
     assert!(stored.iter().all(|terms| matches!(terms, Some(engram_store::lexical::IndexedTerms::Stored { .. }))));
+    let line_tokens_of =
+        |store: &dyn Store| store.fetch(&newest).unwrap().into_iter().map(|row| row.line_tokens).collect::<Vec<_>>();
+    assert!(line_tokens_of(&store).iter().all(Option::is_some));
+    assert_eq!(line_tokens_of(&store), line_tokens_of(&reference));
     // Stored and analyzed terms compare equal term by term.
     assert_eq!(stored, terms_of(&reference));
 
@@ -79,8 +84,10 @@ fn stored_event_terms_score_as_the_text_does_and_old_events_still_score() {
     assert_eq!(with_terms, packet_of(&reference));
     drop(store);
     for (stored_terms, damaged) in [("NULL", false), ("'{\"lisbon\":'", true)] {
-        open_raw(&directory).execute(&format!("UPDATE events SET lexical_terms = {stored_terms}"), []).unwrap();
+        let update = format!("UPDATE events SET lexical_terms = {stored_terms}, line_tokens = NULL");
+        open_raw(&directory).execute(&update, []).unwrap();
         let store = file_store(&directory);
+        assert!(line_tokens_of(&store).iter().all(Option::is_none));
         let terms = terms_of(&store);
         if damaged {
             assert!(terms.iter().all(|terms| terms.as_ref().is_some_and(|terms| !terms.readable())));
@@ -114,7 +121,8 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
             (4, "item_search"),
             (5, "vectors"),
             (6, "one_active_fact"),
-            (7, "event_terms")
+            (7, "event_terms"),
+            (8, "event_line_tokens")
         ]
     );
     drop(file_store(&directory));
