@@ -375,6 +375,17 @@ impl Record {
         }
     }
 
+    /// Tokens of the record's main text, counted when it was written.
+    pub const fn token_count(&self) -> u32 {
+        match self {
+            Self::Event(event) => event.token_count,
+            Self::Fact(fact) => fact.token_count,
+            Self::Episode(episode) => episode.token_count,
+            Self::Procedure(procedure) => procedure.token_count,
+            Self::Insight(insight) => insight.token_count,
+        }
+    }
+
     /// Current: an active fact, an insight not rejected; every other record.
     pub fn is_active(&self) -> bool {
         match self {

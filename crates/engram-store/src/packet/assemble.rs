@@ -11,7 +11,7 @@ use engram_types::{
 };
 
 use super::candidates::Candidate;
-use super::purpose::section_order;
+use super::purpose::{recall_fills_budget, section_order};
 use super::render;
 use crate::prepare::STORED_TOKENIZER;
 use crate::tokens::{cached_count, count_tokens_cached, token_floor};
@@ -144,13 +144,9 @@ pub(super) fn assemble(mut entries: BTreeMap<Section, Vec<Entry>>, request: &Bui
     let budget = &request.budget;
     let mut assembly = Assembly::default();
     let mut remaining_total = budget.max_tokens;
-    // Recalled events past `max_recall` wait for what every other section leaves (with a query,
-    // when the policy lets recall fill the budget), then go in best first. `max_recall` 0 turns
-    // recall off.
-    let fills = request.policy.recall_fills_budget_for(request.purpose)
-        && request.policy.max_recall > 0
-        && (request.query.as_deref().is_some_and(|query| !query.trim().is_empty())
-            || request.query_embedding.is_some());
+    // Recalled events past `max_recall` wait for what every other section leaves, then go in
+    // best first.
+    let fills = recall_fills_budget(request);
     let mut waiting: Option<(usize, SectionFill, Vec<Entry>)> = None;
     for section in section_order(request.purpose) {
         let Some(section_entries) = entries.remove(&section) else { continue };

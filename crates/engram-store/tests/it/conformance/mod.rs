@@ -59,6 +59,7 @@ macro_rules! cases {
             packets::per_section_budget_is_respected,
             packets::recall_brings_back_earlier_sessions,
             packets::recall_fills_the_budget_the_other_sections_leave,
+            packets::recall_pool_grows_with_the_budget,
             packets::conversation_window_is_in_every_purpose,
             packets::conversation_window_keeps_write_order_within_a_millisecond,
             packets::policy_caps_and_time_window_are_explained,

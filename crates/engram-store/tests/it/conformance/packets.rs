@@ -277,6 +277,49 @@ pub fn recall_fills_the_budget_the_other_sections_leave(store: &dyn Store) {
     assert_eq!((recalled(&none), capped(&none)), (0, 20), "max_recall 0 turns recall off");
 }
 
+/// Short turns fill a large budget only from a pool that grows with it: when the first
+/// `candidates_per_source` (32) word matches of a recall section that may fill the budget hold
+/// fewer tokens than it, the section fetches up to one per 32 tokens of it. Long turns that fill
+/// it already, no fill, or the sources off keep the pool as it is.
+pub fn recall_pool_grows_with_the_budget(store: &dyn Store) {
+    let earlier = scope("t1", "u1", "s-pool", "r-pool");
+    // Fewer than `postings_per_term` (64): every turn is within the postings read.
+    let short: Vec<_> = (0..60)
+        .map(|index| {
+            message(&earlier, &format!("pool-{index:02}"), index, "user", &format!("Harbour ferry, note {index}."))
+        })
+        .collect();
+    store.append_events(short).unwrap();
+    let filler = "the lantern festival schedule moved again and everyone asked about it ".repeat(12);
+    let long: Vec<_> = (0..40)
+        .map(|index| message(&earlier, &format!("long-{index:02}"), 100 + index, "user", &format!("{filler} {index}")))
+        .collect();
+    store.append_events(long).unwrap();
+    let asking = |query: &str, max_tokens: u32| {
+        let mut request = request(Purpose::Responder).with_query(query);
+        request.policy.context_turns = 0;
+        request.budget = Budget::with_max_tokens(max_tokens);
+        request
+    };
+    let recalled = |request: BuildRequest| build(store, request).long_term.recall.len();
+    assert_eq!(recalled(asking("harbour ferry", 1024)), 32, "a pool of candidates_per_source: all of it fits");
+    assert_eq!(recalled(asking("harbour ferry", 4000)), 60, "a pool of 125 holds every matching turn");
+    let mut wider = asking("harbour ferry", 1024);
+    wider.policy.candidates_per_source = 40;
+    assert_eq!(recalled(wider), 40, "the policy's pool when it is the larger");
+    let mut capped = asking("harbour ferry", 4000);
+    capped.policy.recall_fills_budget = Some(false);
+    assert_eq!(recalled(capped), 8, "no fill: max_recall");
+    let mut off = asking("harbour ferry", 4000);
+    off.policy.candidates_per_source = 0;
+    assert_eq!(recalled(off), 0, "0 turns the sources off");
+
+    let packet = build(store, asking("lantern festival", 4000));
+    let considered = packet.explain.selected.iter().filter(|item| item.section == Section::Recall).count()
+        + packet.explain.omitted.iter().filter(|item| item.section == Section::Recall).count();
+    assert_eq!(considered, 32, "32 long turns hold more than the budget: the pool stays");
+}
+
 pub fn conversation_window_is_in_every_purpose(store: &dyn Store) {
     seed_conversation(store);
     for purpose in [Purpose::Planner, Purpose::Tool, Purpose::Responder] {
