@@ -109,6 +109,16 @@ impl Connections {
         self.writer()?.pragma_update(None, "synchronous", "FULL").map_err(storage)
     }
 
+    /// Copies every WAL frame into the database file and truncates the WAL to zero bytes, so the
+    /// frames that still held deleted content are gone. Waits for readers up to the busy
+    /// timeout; returns whether the whole WAL was checkpointed (a reader that stays in its
+    /// snapshot keeps the frames it may read, for the next checkpoint to finish).
+    pub(super) fn checkpoint_truncate(&self) -> Result<bool> {
+        let busy: i64 =
+            self.writer()?.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0)).map_err(storage)?;
+        Ok(busy == 0)
+    }
+
     /// The writer's `synchronous` setting, as SQLite reports it (1 NORMAL, 2 FULL).
     pub(super) fn synchronous(&self) -> Result<i64> {
         self.writer()?.query_row("PRAGMA synchronous", [], |row| row.get(0)).map_err(storage)
@@ -140,6 +150,9 @@ fn configure(connection: &Connection, cache_kib: i64) -> Result<()> {
     connection.busy_timeout(BUSY_TIMEOUT).map_err(storage)?;
     connection.pragma_update(None, "cache_size", -cache_kib).map_err(storage)?;
     connection.pragma_update(None, "temp_store", "MEMORY").map_err(storage)?;
+    // What a write deletes is overwritten with zeros, in the pages it changes and in the pages it
+    // frees: a deletion leaves no readable copy in the file (the WAL: see `checkpoint_truncate`).
+    connection.pragma_update(None, "secure_delete", true).map_err(storage)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }

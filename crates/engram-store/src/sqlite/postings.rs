@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use engram_types::Receipt;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::storage;
@@ -80,6 +81,21 @@ fn push_token(out: &mut String, space_id: i64, term: &str) {
 
 /// Pages of FTS5 segments merged after each write that adds postings (FTS5's `merge` command).
 const MERGE_PAGES_PER_WRITE: i64 = 64;
+
+/// Rewrites each postings table `receipt` counts removals from into one segment (FTS5's
+/// `optimize`), which drops the documents marked deleted: their tokens leave the file. Costs a
+/// pass over the table's whole index (about 40 ms at 100,000 events here).
+pub(super) fn rewrite_without_deleted(connection: &Connection, receipt: &Receipt) -> Result<()> {
+    for kind in RecordKind::ALL {
+        let postings = table_info(kind).postings;
+        if receipt.rows.get(postings).is_some_and(|removed| *removed > 0) {
+            connection
+                .execute(&format!("INSERT INTO {postings} ({postings}) VALUES ('optimize')"), [])
+                .map_err(storage)?;
+        }
+    }
+    Ok(())
+}
 
 /// The FTS5 query matching exactly one token.
 fn token_query(space_id: i64, term: &str) -> String {

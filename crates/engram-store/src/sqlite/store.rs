@@ -99,6 +99,24 @@ impl SqliteStore {
         Ok(value)
     }
 
+    /// [`Self::write`] for a deletion, so that it leaves no readable copy of what it removed:
+    /// the connection zeroes deleted content in the pages it writes and frees (`secure_delete`);
+    /// each postings table the receipt names is rewritten without the deleted documents (FTS5
+    /// only marks a contentless document deleted, its tokens stay in the segment until a merge
+    /// rewrites it); then the WAL is checkpointed into the file and truncated, so no older frame
+    /// keeps a copy.
+    fn erase(&self, work: impl FnOnce(&Connection) -> Result<Receipt>) -> Result<Receipt> {
+        let receipt = self.write(|connection, _| {
+            let receipt = work(connection)?;
+            postings::rewrite_without_deleted(connection, &receipt)?;
+            Ok(receipt)
+        })?;
+        if !self.connections.checkpoint_truncate()? {
+            tracing::warn!("a reader held the WAL: its frames of the deleted content go at the next checkpoint");
+        }
+        Ok(receipt)
+    }
+
     /// Runs `work` on a reader inside one read transaction: every statement sees one snapshot.
     fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut connection = self.connections.reader()?;
@@ -244,7 +262,7 @@ impl Store for SqliteStore {
     }
 
     fn delete(&self, request: &DeleteRequest) -> Result<Receipt> {
-        self.write(|connection, _| maintenance::delete(connection, request))
+        self.erase(|connection| maintenance::delete(connection, request))
     }
 
     fn restore(&self, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt> {
@@ -274,10 +292,10 @@ impl Store for SqliteStore {
     }
 
     fn remove_items(&self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt> {
-        self.write(|connection, _| items::remove(connection, tenant_id, keys))
+        self.erase(|connection| items::remove(connection, tenant_id, keys))
     }
 
     fn remove_expired_items(&self, now: Timestamp) -> Result<Receipt> {
-        self.write(|connection, _| items::remove_expired(connection, now))
+        self.erase(|connection| items::remove_expired(connection, now))
     }
 }

@@ -14,5 +14,6 @@ mod server_connections;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod servers;
 mod sqlite;
+mod sqlite_erasure;
 mod support;
 mod write_speed;
