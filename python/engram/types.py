@@ -831,9 +831,13 @@ RecordKind = Literal["event", "fact", "episode", "procedure", "insight"]
 class Receipt(TypedDict):
     """Rows an operation deleted (or wrote, for export and import), per table. Tables are the
     SQL backends' (``events``, ``event_postings``, ``lexical_terms``, ...); only tables with
-    rows appear. Record and state counts agree across backends; index rows are physical."""
+    rows appear. Record and state counts agree across backends; index rows are physical.
+    ``erased`` (SQLite deletions) says where the bytes of what was deleted are gone too:
+    ``pages`` (overwritten with zeros), a postings table (its index rewritten without them),
+    ``wal`` (checkpointed and truncated); absent when empty."""
 
     rows: Dict[str, int]
+    erased: NotRequired[List[str]]
 
 
 class ForgetRequest(TypedDict):

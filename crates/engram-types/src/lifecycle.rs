@@ -1,7 +1,7 @@
 //! Requests and results of the memory lifecycle: forgetting, expiry and retention,
 //! consolidation, insight promotion, export and import.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,12 @@ use crate::{Limits, RecordKind, Scope, ScopeLevel, Timestamp};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Receipt {
     pub rows: BTreeMap<String, u64>,
+    /// Where a deletion also erased the bytes of what it removed, on stores that do (SQLite):
+    /// `pages` (deleted content and the pages it freed overwritten with zeros), a postings
+    /// table's name (its index rewritten without the deleted documents), `wal` (the WAL
+    /// checkpointed into the file and truncated). Absent when empty.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub erased: BTreeSet<String>,
 }
 
 impl Receipt {
@@ -25,10 +31,16 @@ impl Receipt {
         }
     }
 
+    /// Records that the bytes of what was removed are gone from `place` (see [`Self::erased`]).
+    pub fn mark_erased(&mut self, place: &str) {
+        self.erased.insert(place.to_string());
+    }
+
     pub fn merge(&mut self, other: Self) {
         for (table, count) in other.rows {
             self.add(&table, count);
         }
+        self.erased.extend(other.erased);
     }
 
     /// Rows of `table` (0 when none).

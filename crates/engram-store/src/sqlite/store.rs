@@ -105,13 +105,20 @@ impl SqliteStore {
     /// only marks a contentless document deleted, its tokens stay in the segment until a merge
     /// rewrites it); then the WAL is checkpointed into the file and truncated, so no older frame
     /// keeps a copy.
+    /// The receipt's `erased` says which of these happened.
     fn erase(&self, work: impl FnOnce(&Connection) -> Result<Receipt>) -> Result<Receipt> {
-        let receipt = self.write(|connection, _| {
-            let receipt = work(connection)?;
-            postings::rewrite_without_deleted(connection, &receipt)?;
+        let mut receipt = self.write(|connection, _| {
+            let mut receipt = work(connection)?;
+            postings::rewrite_without_deleted(connection, &mut receipt)?;
             Ok(receipt)
         })?;
-        if !self.connections.checkpoint_truncate()? {
+        if receipt.total() == 0 {
+            return Ok(receipt);
+        }
+        receipt.mark_erased("pages");
+        if self.connections.checkpoint_truncate()? {
+            receipt.mark_erased("wal");
+        } else {
             tracing::warn!("a reader held the WAL: its frames of the deleted content go at the next checkpoint");
         }
         Ok(receipt)

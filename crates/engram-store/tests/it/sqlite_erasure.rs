@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use engram_store::lexical::analyze;
 use engram_store::{Items, Lifecycle, SqliteStore, Store};
 use engram_types::{
-    EventInput, EventKind, FactInput, ForgetRequest, ItemQuery, ItemWrite, OnConflict, Scope, SweepRequest,
+    EventInput, EventKind, FactInput, ForgetRequest, ItemQuery, ItemWrite, OnConflict, Receipt, Scope, SweepRequest,
 };
 use serde_json::json;
 
@@ -123,6 +123,11 @@ impl Fixture {
     }
 }
 
+/// The receipt's `erased`, as a list.
+fn erased(receipt: &Receipt) -> Vec<&str> {
+    receipt.erased.iter().map(String::as_str).collect()
+}
+
 /// How the postings store the word's index term: its bytes in hex, after the space id.
 fn hex_tokens(word: &str) -> String {
     analyze(word).first().map(|term| term.bytes().map(|byte| format!("{byte:02x}")).collect()).unwrap_or_default()
@@ -137,7 +142,12 @@ fn purge_user_erases_the_user() {
     fact.text = Some(format!("The cat is {GONE}."));
     fixture.store.upsert_fact(fact).unwrap();
     assert!(fixture.holds(GONE), "the word is written first");
-    fixture.store.purge_user("t1", "u1").unwrap();
+    let receipt = fixture.store.purge_user("t1", "u1").unwrap();
+    assert_eq!(
+        erased(&receipt),
+        &["event_postings", "fact_postings", "pages", "wal"],
+        "purge_user: what the receipt says was erased"
+    );
     fixture.assert_erased("purge_user");
 }
 
@@ -146,7 +156,8 @@ fn delete_event_erases_the_event() {
     let fixture = Fixture::new();
     let u1 = scope("u1");
     fixture.store.append_events(vec![message(&u1, "u1-secret", &format!("My cat is called {GONE}."))]).unwrap();
-    fixture.store.delete_event(&u1, "u1-secret").unwrap();
+    let receipt = fixture.store.delete_event(&u1, "u1-secret").unwrap();
+    assert_eq!(erased(&receipt), &["event_postings", "pages", "wal"], "delete_event: what the receipt says was erased");
     fixture.assert_erased("delete_event");
 }
 
@@ -159,7 +170,8 @@ fn delete_fact_erases_every_version() {
         fact.text = Some(format!("The cat is {value}."));
         fixture.store.upsert_fact(fact).unwrap();
     }
-    fixture.store.delete_fact(&u1, "pet.name").unwrap();
+    let receipt = fixture.store.delete_fact(&u1, "pet.name").unwrap();
+    assert_eq!(erased(&receipt), &["fact_postings", "pages", "wal"], "delete_fact: what the receipt says was erased");
     fixture.assert_erased("delete_fact");
 }
 
@@ -171,7 +183,8 @@ fn forget_erases_what_it_selects() {
     secret.tags = vec!["private".into()];
     fixture.store.append_events(vec![secret]).unwrap();
     let request = ForgetRequest { tags: vec!["private".into()], ..ForgetRequest::new(u1) };
-    fixture.store.forget(&request).unwrap();
+    let receipt = fixture.store.forget(&request).unwrap();
+    assert_eq!(erased(&receipt), &["event_postings", "pages", "wal"], "forget: what the receipt says was erased");
     fixture.assert_erased("forget");
 }
 
@@ -182,7 +195,8 @@ fn the_sweep_erases_expired_records() {
     let mut secret = message(&u1, "u1-secret", &format!("My cat is called {GONE}."));
     secret.expires_at = Some(now() - Duration::minutes(1));
     fixture.store.append_events(vec![secret]).unwrap();
-    fixture.store.sweep_expired(&SweepRequest { now: Some(now()), ..SweepRequest::default() }).unwrap();
+    let receipt = fixture.store.sweep_expired(&SweepRequest { now: Some(now()), ..SweepRequest::default() }).unwrap();
+    assert_eq!(erased(&receipt), &["event_postings", "pages", "wal"], "sweep: what the receipt says was erased");
     fixture.assert_erased("sweep_expired");
 }
 
@@ -202,6 +216,7 @@ fn item_deletes_erase_the_items() {
     fixture.store.put_items(vec![item], OnConflict::Replace).unwrap();
     let mut everything = ItemQuery::new("t1", vec!["u1".into()], 100);
     everything.prefix = true;
-    fixture.store.delete_items(&everything).unwrap();
+    let receipt = fixture.store.delete_items(&everything).unwrap();
+    assert_eq!(erased(&receipt), &["pages", "wal"], "delete_items: what the receipt says was erased");
     fixture.assert_erased("delete_items");
 }
