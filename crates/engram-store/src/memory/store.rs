@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
-use crate::packet::line_tail_tokens;
+use crate::packet::{line_tail_tokens, main_text};
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors, visible_spaces,
@@ -89,9 +89,11 @@ impl State {
     fn replace_record(&mut self, kind: RecordKind, sequence: i64, record: Record) {
         let table = self.tables.table(kind);
         if let Some(mut row) = table.remove(sequence) {
-            // A replaced record keeps its text today (a fact's status, an insight's validation);
-            // counting again keeps the line tokens right if that ever changes.
-            row.line_tokens = line_tail_tokens(&record);
+            // A fact's status or an insight's validation changes, not the text: counted again only
+            // if the text its line shows did change.
+            if main_text(&row.record) != main_text(&record) {
+                row.line_tokens = line_tail_tokens(&record);
+            }
             row.record = record;
             table.insert(sequence, row);
         }

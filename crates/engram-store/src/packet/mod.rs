@@ -11,4 +11,4 @@ mod score;
 mod similarity;
 
 pub use build::build_memory_packet;
-pub(crate) use render::line_tail_tokens;
+pub(crate) use render::{line_tail_tokens, main_text};

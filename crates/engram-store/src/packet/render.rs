@@ -112,7 +112,7 @@ fn date(instant: Timestamp) -> String {
 }
 
 /// The main text of a record as written.
-pub(super) fn main_text(record: &Record) -> &str {
+pub(crate) fn main_text(record: &Record) -> &str {
     match record {
         Record::Event(event) => &event.text,
         Record::Fact(fact) => &fact.text,

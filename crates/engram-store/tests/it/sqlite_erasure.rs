@@ -42,6 +42,11 @@ fn message(scope: &Scope, id: &str, text: &str) -> EventInput {
     event
 }
 
+/// u1's event holding the word that must go.
+fn secret(scope: &Scope) -> EventInput {
+    message(scope, "u1-secret", &format!("My cat is called {GONE}."))
+}
+
 struct Fixture {
     directory: tempfile::TempDir,
     store: SqliteStore,
@@ -111,8 +116,11 @@ impl Fixture {
         terms
     }
 
-    /// Asserts the deleted word is gone from the bytes and the vocabularies, the kept one is not.
-    fn assert_erased(&self, operation: &str) {
+    /// Asserts the receipt says where the deleted content was erased, the deleted word is gone
+    /// from the bytes and the vocabularies, and the kept one is not.
+    fn assert_erased(&self, operation: &str, receipt: &Receipt, erased: &[&str]) {
+        let said: Vec<&str> = receipt.erased.iter().map(String::as_str).collect();
+        assert_eq!(said, erased, "{operation}: what the receipt says was erased");
         let left = self.forms_of(GONE);
         assert!(left.is_empty(), "{operation}: the file or its WAL still holds {left:?}");
         assert!(self.holds(KEPT), "{operation}: the other user's {KEPT} is gone too");
@@ -121,11 +129,6 @@ impl Fixture {
         assert!(!vocabulary.iter().any(|term| term.ends_with(&gone)), "{operation}: an FTS5 vocabulary holds {GONE}");
         assert!(vocabulary.iter().any(|term| term.ends_with(&hex_tokens(KEPT))), "{operation}: {KEPT} left the index");
     }
-}
-
-/// The receipt's `erased`, as a list.
-fn erased(receipt: &Receipt) -> Vec<&str> {
-    receipt.erased.iter().map(String::as_str).collect()
 }
 
 /// How the postings store the word's index term: its bytes in hex, after the space id.
@@ -137,28 +140,22 @@ fn hex_tokens(word: &str) -> String {
 fn purge_user_erases_the_user() {
     let fixture = Fixture::new();
     let u1 = scope("u1");
-    fixture.store.append_events(vec![message(&u1, "u1-secret", &format!("My cat is called {GONE}."))]).unwrap();
+    fixture.store.append_events(vec![secret(&u1)]).unwrap();
     let mut fact = FactInput::new(u1.clone(), "pet.name", json!(GONE));
     fact.text = Some(format!("The cat is {GONE}."));
     fixture.store.upsert_fact(fact).unwrap();
     assert!(fixture.holds(GONE), "the word is written first");
     let receipt = fixture.store.purge_user("t1", "u1").unwrap();
-    assert_eq!(
-        erased(&receipt),
-        &["event_postings", "fact_postings", "pages", "wal"],
-        "purge_user: what the receipt says was erased"
-    );
-    fixture.assert_erased("purge_user");
+    fixture.assert_erased("purge_user", &receipt, &["event_postings", "fact_postings", "pages", "wal"]);
 }
 
 #[test]
 fn delete_event_erases_the_event() {
     let fixture = Fixture::new();
     let u1 = scope("u1");
-    fixture.store.append_events(vec![message(&u1, "u1-secret", &format!("My cat is called {GONE}."))]).unwrap();
+    fixture.store.append_events(vec![secret(&u1)]).unwrap();
     let receipt = fixture.store.delete_event(&u1, "u1-secret").unwrap();
-    assert_eq!(erased(&receipt), &["event_postings", "pages", "wal"], "delete_event: what the receipt says was erased");
-    fixture.assert_erased("delete_event");
+    fixture.assert_erased("delete_event", &receipt, &["event_postings", "pages", "wal"]);
 }
 
 #[test]
@@ -171,33 +168,30 @@ fn delete_fact_erases_every_version() {
         fixture.store.upsert_fact(fact).unwrap();
     }
     let receipt = fixture.store.delete_fact(&u1, "pet.name").unwrap();
-    assert_eq!(erased(&receipt), &["fact_postings", "pages", "wal"], "delete_fact: what the receipt says was erased");
-    fixture.assert_erased("delete_fact");
+    fixture.assert_erased("delete_fact", &receipt, &["fact_postings", "pages", "wal"]);
 }
 
 #[test]
 fn forget_erases_what_it_selects() {
     let fixture = Fixture::new();
     let u1 = scope("u1");
-    let mut secret = message(&u1, "u1-secret", &format!("My cat is called {GONE}."));
+    let mut secret = secret(&u1);
     secret.tags = vec!["private".into()];
     fixture.store.append_events(vec![secret]).unwrap();
     let request = ForgetRequest { tags: vec!["private".into()], ..ForgetRequest::new(u1) };
     let receipt = fixture.store.forget(&request).unwrap();
-    assert_eq!(erased(&receipt), &["event_postings", "pages", "wal"], "forget: what the receipt says was erased");
-    fixture.assert_erased("forget");
+    fixture.assert_erased("forget", &receipt, &["event_postings", "pages", "wal"]);
 }
 
 #[test]
 fn the_sweep_erases_expired_records() {
     let fixture = Fixture::new();
     let u1 = scope("u1");
-    let mut secret = message(&u1, "u1-secret", &format!("My cat is called {GONE}."));
+    let mut secret = secret(&u1);
     secret.expires_at = Some(now() - Duration::minutes(1));
     fixture.store.append_events(vec![secret]).unwrap();
     let receipt = fixture.store.sweep_expired(&SweepRequest { now: Some(now()), ..SweepRequest::default() }).unwrap();
-    assert_eq!(erased(&receipt), &["event_postings", "pages", "wal"], "sweep: what the receipt says was erased");
-    fixture.assert_erased("sweep_expired");
+    fixture.assert_erased("sweep_expired", &receipt, &["event_postings", "pages", "wal"]);
 }
 
 #[test]
@@ -217,6 +211,5 @@ fn item_deletes_erase_the_items() {
     let mut everything = ItemQuery::new("t1", vec!["u1".into()], 100);
     everything.prefix = true;
     let receipt = fixture.store.delete_items(&everything).unwrap();
-    assert_eq!(erased(&receipt), &["pages", "wal"], "delete_items: what the receipt says was erased");
-    fixture.assert_erased("delete_items");
+    fixture.assert_erased("delete_items", &receipt, &["pages", "wal"]);
 }
