@@ -206,9 +206,14 @@ class Memory:
     def list_namespaces(self, query: NamespaceQuery) -> list[list[str]]:
         """The namespaces holding items, by prefix and suffix (`*` matches one label), cut to
         `max_depth`, each once, in label order."""
-    def purge_user(self, tenant_id: str, user_id: str) -> Receipt:
+    def purge_user(self, tenant_id: str, user_id: str, compact: bool | None = None) -> Receipt:
         """Deletes everything of a user in a tenant: records of every kind, agent and session, working
-        and short-term states, index rows and lexical spaces. Returns the receipt."""
+        and short-term states, index rows and lexical spaces. Returns the receipt. With
+        `compact=True` the receipt is compacted too (see `compact`)."""
+    def compact(self, receipt: Receipt) -> Receipt:
+        """Makes a deletion's receipt physical: on Postgres and MySQL the tables it counts rows of
+        are rewritten without the deleted rows (`VACUUM (FULL)`, `ALTER TABLE ... FORCE`) and named
+        in `erased`; SQLite erased them already, in memory nothing is on disk. Returns the receipt."""
     def sweep_expired(self, request: SweepRequest | None = None) -> Receipt:
         """Deletes expired records of every tenant, ended runs' working states and, with a retention
         policy, old events. `None` sweeps at the wall clock without retention. Returns the receipt."""
@@ -330,9 +335,14 @@ class AsyncMemory:
     def list_namespaces(self, query: NamespaceQuery) -> Awaitable[list[list[str]]]:
         """The namespaces holding items, by prefix and suffix (`*` matches one label), cut to
         `max_depth`, each once, in label order."""
-    def purge_user(self, tenant_id: str, user_id: str) -> Awaitable[Receipt]:
+    def purge_user(self, tenant_id: str, user_id: str, compact: bool | None = None) -> Awaitable[Receipt]:
         """Deletes everything of a user in a tenant: records of every kind, agent and session, working
-        and short-term states, index rows and lexical spaces. Returns the receipt."""
+        and short-term states, index rows and lexical spaces. Returns the receipt. With
+        `compact=True` the receipt is compacted too (see `compact`)."""
+    def compact(self, receipt: Receipt) -> Awaitable[Receipt]:
+        """Makes a deletion's receipt physical: on Postgres and MySQL the tables it counts rows of
+        are rewritten without the deleted rows (`VACUUM (FULL)`, `ALTER TABLE ... FORCE`) and named
+        in `erased`; SQLite erased them already, in memory nothing is on disk. Returns the receipt."""
     def sweep_expired(self, request: SweepRequest | None = None) -> Awaitable[Receipt]:
         """Deletes expired records of every tenant, ended runs' working states and, with a retention
         policy, old events. `None` sweeps at the wall clock without retention. Returns the receipt."""

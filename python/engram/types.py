@@ -832,9 +832,10 @@ class Receipt(TypedDict):
     """Rows an operation deleted (or wrote, for export and import), per table. Tables are the
     SQL backends' (``events``, ``event_postings``, ``lexical_terms``, ...); only tables with
     rows appear. Record and state counts agree across backends; index rows are physical.
-    ``erased`` (SQLite deletions) says where the bytes of what was deleted are gone too:
+    ``erased`` says where the bytes of what was deleted are gone too. SQLite, as it deletes:
     ``pages`` (overwritten with zeros), a postings table (its index rewritten without them),
-    ``wal`` (checkpointed and truncated); absent when empty."""
+    ``wal`` (checkpointed and truncated); Postgres and MySQL, once ``Memory.compact`` ran on the
+    receipt: the tables rewritten without the deleted rows. Absent when empty."""
 
     rows: Dict[str, int]
     erased: NotRequired[List[str]]

@@ -334,14 +334,24 @@ impl Memory {
     }
 
     /// Deletes everything of a user in a tenant: records of every kind, agent and session, working
-    /// and short-term states, index rows and lexical spaces. Returns the receipt.
+    /// and short-term states, index rows and lexical spaces. Returns the receipt. With
+    /// `compact=True` the receipt is compacted too (see `compact`).
+    #[pyo3(signature = (tenant_id, user_id, compact = None))]
     fn purge_user<'py>(
         &self,
         py: Python<'py>,
         tenant_id: &Bound<'py, PyAny>,
         user_id: &Bound<'py, PyAny>,
+        compact: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.core.call(py, operations::purge_user(tenant_id, user_id))
+        self.core.call(py, operations::purge_user(tenant_id, user_id, compact))
+    }
+
+    /// Makes a deletion's receipt physical: on Postgres and MySQL the tables it counts rows of
+    /// are rewritten without the deleted rows (`VACUUM (FULL)`, `ALTER TABLE ... FORCE`) and named
+    /// in `erased`; SQLite erased them already, in memory nothing is on disk. Returns the receipt.
+    fn compact<'py>(&self, py: Python<'py>, receipt: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::compact(receipt))
     }
 
     /// Deletes expired records of every tenant, ended runs' working states and, with a retention
@@ -651,14 +661,24 @@ impl AsyncMemory {
     }
 
     /// Deletes everything of a user in a tenant: records of every kind, agent and session, working
-    /// and short-term states, index rows and lexical spaces. Returns the receipt.
+    /// and short-term states, index rows and lexical spaces. Returns the receipt. With
+    /// `compact=True` the receipt is compacted too (see `compact`).
+    #[pyo3(signature = (tenant_id, user_id, compact = None))]
     fn purge_user<'py>(
         &self,
         py: Python<'py>,
         tenant_id: &Bound<'py, PyAny>,
         user_id: &Bound<'py, PyAny>,
+        compact: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.core.spawn(py, operations::purge_user(tenant_id, user_id))
+        self.core.spawn(py, operations::purge_user(tenant_id, user_id, compact))
+    }
+
+    /// Makes a deletion's receipt physical: on Postgres and MySQL the tables it counts rows of
+    /// are rewritten without the deleted rows (`VACUUM (FULL)`, `ALTER TABLE ... FORCE`) and named
+    /// in `erased`; SQLite erased them already, in memory nothing is on disk. Returns the receipt.
+    fn compact<'py>(&self, py: Python<'py>, receipt: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::compact(receipt))
     }
 
     /// Deletes expired records of every tenant, ended runs' working states and, with a retention

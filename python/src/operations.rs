@@ -226,10 +226,29 @@ pub(crate) fn forget(request: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
     Ok(Box::new(move |store| store.forget(&request)))
 }
 
-pub(crate) fn purge_user(tenant_id: &Bound<'_, PyAny>, user_id: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+/// With `compact` true, the purge's receipt is compacted in the same call.
+pub(crate) fn purge_user(
+    tenant_id: &Bound<'_, PyAny>,
+    user_id: &Bound<'_, PyAny>,
+    compact: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Work<Receipt>> {
     let tenant_id = text(tenant_id, "tenant_id")?;
     let user_id = text(user_id, "user_id")?;
-    Ok(Box::new(move |store| store.purge_user(&tenant_id, &user_id)))
+    let compact: bool = match compact.filter(|compact| !compact.is_none()) {
+        Some(compact) => {
+            from_value(compact, "compact").map_err(|invalid| errors::invalid_input(compact.py(), invalid))?
+        }
+        None => false,
+    };
+    Ok(Box::new(move |store| {
+        let receipt = store.purge_user(&tenant_id, &user_id)?;
+        if compact { store.compact(receipt) } else { Ok(receipt) }
+    }))
+}
+
+pub(crate) fn compact(receipt: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
+    let receipt: Receipt = input(receipt, "receipt")?;
+    Ok(Box::new(move |store| store.compact(receipt)))
 }
 
 /// `None` sweeps with the wall clock and no retention policy.

@@ -430,6 +430,14 @@ def invalid_value(kind: Kind, nullable: bool) -> SearchStrategy[Any]:
         )
     if kind == "bool":
         return wrong_type(bool, nullable=nullable)
+    if kind == "table_counts":  # a receipt's rows: tables of the schema, counts that fit a u64
+        counts = st.one_of(st.integers(max_value=-1), st.integers(min_value=2**64), wrong_type(int))
+        return st.one_of(
+            wrong_type(dict, nullable=nullable),
+            st.builds(lambda table, count: {table: count}, st.sampled_from(TABLES), counts),
+            st.dictionaries(st.sampled_from(SQL_AND_QUERY_SYNTAX + ODD_UNICODE) | short_text, st.integers(0, 9),
+                            min_size=1, max_size=3).filter(lambda rows: not set(rows) <= set(TABLES)),
+        )
     if kind == "timestamp":
         return invalid_timestamps
     if kind == "path":
@@ -481,6 +489,8 @@ def nasty_value(kind: Kind) -> Optional[SearchStrategy[Any]]:
         return st.sampled_from([1, 2**32 - 1])
     if kind == "u64":
         return st.sampled_from([0, 2**64 - 1])
+    if kind == "table_counts":
+        return st.dictionaries(st.sampled_from(TABLES), st.sampled_from([0, 1, 2**64 - 1]), max_size=3)
     if kind == "positive":
         return st.sampled_from([5e-324, 1e-300, 1e308, 1.7976931348623157e308])
     if kind == "finite":
@@ -496,6 +506,10 @@ SCOPE_PARTS = ("tenant_id", "user_id", "agent_id", "session_id", "run_id")
 EVENT_KINDS = Enum(("message", "tool_call", "tool_result", "state_patch", "observation", "system"))
 RECORD_KINDS = Enum(("event", "fact", "episode", "procedure", "insight"))
 SCOPE_LEVELS = Enum(("user", "agent", "tenant"))
+# The tables a receipt may name (engram-store's `tables.rs`).
+TABLES = ["events", "event_postings", "facts", "fact_postings", "episodes", "episode_postings", "procedures",
+          "procedure_postings", "insights", "insight_postings", "lexical_spaces", "lexical_terms", "lexical_totals",
+          "record_vectors", "vector_dimensions", "working_states", "short_terms", "items", "item_terms", "item_totals"]
 SECTIONS = Enum(("working_state", "conversation_window", "rolling_summary", "key_quotes", "facts", "episodes",
                  "procedures", "recall", "insights"))
 
@@ -614,6 +628,7 @@ FORGET = with_scope(
     tags=["forget-me"],
 )
 RETENTION = Shape((Field("max_event_age_days", "count", nullable=True), Field("max_events_per_session", "count", nullable=True)), {})
+RECEIPT = Shape((Field("rows", "table_counts", required=True), Field("erased", "texts")), {"rows": {"events": 1}})
 SWEEP = Shape((Field("now", "timestamp", nullable=True), Field("retention", RETENTION)), {})
 # A promotion to a fact; the keys of a promotion to a procedure (task_type, title, steps) are
 # unknown in it, like any other key.
@@ -712,7 +727,9 @@ SPECS: List[Spec] = [
     Spec("delete_event", (scope_param(HOSTILE), Param("event_id", "id", "evt_missing"))),
     Spec("delete_fact", (scope_param(HOSTILE), Param("fact_key", "id", "fact.missing"))),
     Spec("forget", (shape_param("request", FORGET),)),
-    Spec("purge_user", (Param("tenant_id", "id", "hostile"), Param("user_id", "id", "h-purged"))),
+    Spec("purge_user", (Param("tenant_id", "id", "hostile"), Param("user_id", "id", "h-purged"),
+                        Param("compact", "bool", None, nullable=True))),
+    Spec("compact", (shape_param("receipt", RECEIPT),)),
     # Global: a valid sweep could delete seeded records, so only invalid requests (None is valid).
     Spec("sweep_expired", (shape_param("request", SWEEP, nullable=True),), nasty=False),
     # Not nasty: a valid promotion would use up the insight.

@@ -26,6 +26,7 @@ mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
+mod tables;
 pub mod tokens;
 mod vectors;
 

@@ -116,6 +116,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deletes the items of every tenant with `expires_at <= now` (the sweep).
     fn remove_expired_items(&self, now: engram_types::Timestamp) -> Result<Receipt>;
+
+    /// Rewrites `tables` (named as receipts name them) so the bytes of rows deleted from them
+    /// leave the database's files, and returns the tables rewritten. The servers rewrite each
+    /// table (Postgres `VACUUM (FULL)`, MySQL `ALTER TABLE ... FORCE`); SQLite erases as it
+    /// deletes and memory keeps nothing on disk, so they have nothing to do. A name outside
+    /// engram's schema is `InvalidInput` on the servers.
+    fn rewrite_tables(
+        &self,
+        tables: &std::collections::BTreeSet<String>,
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let _ = tables;
+        Ok(std::collections::BTreeSet::new())
+    }
 }
 
 /// Conveniences over [`Store`], for every store.

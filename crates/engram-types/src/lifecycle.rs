@@ -14,12 +14,14 @@ use crate::{Limits, RecordKind, Scope, ScopeLevel, Timestamp};
 /// counts differ (one FTS5 document per record on SQLite, one row per term on Postgres and
 /// MySQL, one entry per term in memory).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub rows: BTreeMap<String, u64>,
-    /// Where a deletion also erased the bytes of what it removed, on stores that do (SQLite):
-    /// `pages` (deleted content and the pages it freed overwritten with zeros), a postings
-    /// table's name (its index rewritten without the deleted documents), `wal` (the WAL
-    /// checkpointed into the file and truncated). Absent when empty.
+    /// Where a deletion also erased the bytes of what it removed. SQLite, as it deletes: `pages`
+    /// (deleted content and the pages it freed overwritten with zeros), a postings table's name
+    /// (its index rewritten without the deleted documents), `wal` (the WAL checkpointed into the
+    /// file and truncated). Postgres and MySQL, once the receipt is compacted: the tables
+    /// rewritten without the deleted rows. Absent when empty.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub erased: BTreeSet<String>,
 }

@@ -69,6 +69,14 @@ pub trait Lifecycle: Store {
         forget::purge_user(self.as_store(), tenant_id, user_id)
     }
 
+    /// Makes a deletion's receipt physical where the backend needs a second step: the tables
+    /// it counts rows of are rewritten ([`Store::rewrite_tables`]) and named in `erased`. On Postgres
+    /// and MySQL a deleted row's bytes otherwise stay in the table files until the server
+    /// reuses the space; SQLite erased them already, in memory there are none.
+    fn compact(&self, receipt: Receipt) -> Result<Receipt> {
+        forget::compact(self.as_store(), receipt)
+    }
+
     /// Deletes expired records of every tenant, ended runs' working states, and old events
     /// under the retention policy (each bound at least 1: a 0 is `InvalidInput`).
     fn sweep_expired(&self, request: &SweepRequest) -> Result<Receipt> {

@@ -118,6 +118,12 @@ macro_rules! delegate_store {
             fn remove_expired_items(&self, now: engram_types::Timestamp) -> $crate::Result<engram_types::Receipt> {
                 self.inner.remove_expired_items(now)
             }
+            fn rewrite_tables(
+                &self,
+                tables: &std::collections::BTreeSet<String>,
+            ) -> $crate::Result<std::collections::BTreeSet<String>> {
+                self.inner.rewrite_tables(tables)
+            }
         }
     };
 }

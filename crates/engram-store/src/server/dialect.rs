@@ -50,6 +50,17 @@ impl Dialect {
         }
     }
 
+    /// The statement that rewrites `table` into new files holding only its live rows (and
+    /// rebuilds its indexes): Postgres `VACUUM (FULL)` (an exclusive lock while it runs), MySQL
+    /// `ALTER TABLE ... FORCE` (InnoDB's online rebuild, what `OPTIMIZE TABLE` does, with errors
+    /// reported as errors rather than as result rows).
+    pub(super) fn rewrite_table(self, table: &str) -> String {
+        match self {
+            Self::Postgres => format!("VACUUM (FULL) {table}"),
+            Self::MySql => format!("ALTER TABLE {table} FORCE"),
+        }
+    }
+
     /// The clause that turns an `INSERT INTO table ...` into an upsert on the `key` columns.
     pub(super) fn upsert(self, table: &str, key: &str, updates: &[(&str, Update)]) -> String {
         let assignments: Vec<String> = updates

@@ -2,6 +2,7 @@
 //! logic that builds queries and reads rows is written once; [`Dialect`] spells the few
 //! statements the two servers write differently. Each server's folder only opens it.
 
+mod compact;
 mod database;
 mod delegate;
 mod dialect;

@@ -1,6 +1,8 @@
 //! `ServerStore`: the `Store` implementation Postgres and MySQL share. `PostgresStore` and
 //! `MySqlStore` are this store with their dialect.
 
+use std::collections::BTreeSet;
+
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactWrite, Insight, InsightInput, InsightUpdate, Item,
     Limits, OnConflict, Procedure, ProcedureInput, Receipt, Scope, ShortTermState, ShortTermUpdate, Timestamp,
@@ -11,7 +13,7 @@ use super::database::Database;
 use super::dialect::Dialect;
 use super::error::{database_error, lost_race};
 use super::options::{ServerOptions, Target};
-use super::{events, facts, fetch, items, maintenance, postings, records, state, stats, vectors};
+use super::{compact, events, facts, fetch, items, maintenance, postings, records, state, stats, vectors};
 use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
@@ -326,5 +328,15 @@ impl Store for ServerStore {
 
     fn remove_expired_items(&self, now: Timestamp) -> Result<Receipt> {
         in_transaction!(self, |connection, _created, dialect| items::remove_expired(connection, dialect, now))
+    }
+
+    fn rewrite_tables(&self, tables: &BTreeSet<String>) -> Result<BTreeSet<String>> {
+        let mut rewritten = BTreeSet::new();
+        // One call per table: each rewrite gets the whole query timeout.
+        for table in crate::tables::known_tables("tables", tables)? {
+            on_connection!(self, |connection, dialect| compact::rewrite(connection, dialect, table))?;
+            rewritten.insert(table.to_string());
+        }
+        Ok(rewritten)
     }
 }

@@ -12,6 +12,8 @@ mod schema;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server_connections;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
+mod server_erasure;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod servers;
 mod sqlite;
 mod sqlite_erasure;

@@ -170,6 +170,33 @@ pub fn purge_user_leaves_nothing_of_the_user(store: &dyn Store) {
     assert!(store.purge_user("t1", "").unwrap_err().to_string().contains("user_id"));
 }
 
+/// Compacting a purge's receipt keeps its counts and rewrites at most the tables it counts
+/// (none where deletion already erased, or nothing is on disk); the other user reads and
+/// writes as before. A receipt naming a table engram does not have is refused on every store.
+pub fn compacting_a_purge_keeps_every_other_user(store: &dyn Store) {
+    seed_user(store, "u1");
+    let second = seed_user(store, "u2");
+    let before = build(store, responder(&second, "shed roof cedar"));
+    let receipt = store.purge_user("t1", "u1").unwrap();
+
+    let compacted = store.compact(receipt.clone()).unwrap();
+    assert_eq!(compacted.rows, receipt.rows);
+    let rewritten: Vec<&String> = compacted.erased.difference(&receipt.erased).collect();
+    assert!(rewritten.iter().all(|table| receipt.count(table) > 0), "only touched tables: {compacted:?}");
+    assert_eq!(comparable(&before), comparable(&build(store, responder(&second, "shed roof cedar"))));
+    store.append_event(message(&second, "u2-after", 90, "user", "the cedar shingles arrived")).unwrap();
+    let packet = build(store, responder(&second, "cedar shingles arrived"));
+    assert!(packet.explain.selected.iter().any(|selected| selected.id == "u2-after"), "{:?}", packet.explain.selected);
+
+    assert_eq!(store.compact(Receipt::default()).unwrap(), Receipt::default(), "nothing deleted, nothing to do");
+    let mut hostile = Receipt::default();
+    hostile.add("events; DROP TABLE facts", 1);
+    let error = store.compact(hostile).unwrap_err();
+    assert_eq!(error.kind(), engram_store::ErrorKind::InvalidInput, "{error}");
+    assert!(error.to_string().contains("receipt.rows"), "{error}");
+    assert_eq!(user_records(store, "u2"), 13);
+}
+
 /// Export, purge, import: the same packet, byte for byte. Importing again is a conflict that
 /// writes nothing.
 pub fn export_import_round_trip_gives_identical_packets(store: &dyn Store) {
