@@ -184,6 +184,10 @@ class Memory:
         """Builds the memory packet for a request: the best context within the budget, explained."""
     def stats(self, scope: Scope) -> Stats:
         """Counts of the scope's records."""
+    def check_integrity(self) -> list[str]:
+        """What the database's own consistency checks find wrong (empty: nothing). SQLite runs
+        `PRAGMA integrity_check` and FTS5's check of each postings index; memory and the servers
+        report nothing (the servers keep their own checks)."""
     def delete_event(self, scope: Scope, event_id: str) -> Receipt:
         """Deletes one event of the scope's user and agent (any session), with its index rows.
         `NotFoundError` when that user and agent have no such event. Returns the receipt."""
@@ -313,6 +317,10 @@ class AsyncMemory:
         """Builds the memory packet for a request: the best context within the budget, explained."""
     def stats(self, scope: Scope) -> Awaitable[Stats]:
         """Counts of the scope's records."""
+    def check_integrity(self) -> Awaitable[list[str]]:
+        """What the database's own consistency checks find wrong (empty: nothing). SQLite runs
+        `PRAGMA integrity_check` and FTS5's check of each postings index; memory and the servers
+        report nothing (the servers keep their own checks)."""
     def delete_event(self, scope: Scope, event_id: str) -> Awaitable[Receipt]:
         """Deletes one event of the scope's user and agent (any session), with its index rows.
         `NotFoundError` when that user and agent have no such event. Returns the receipt."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO, cast
@@ -278,6 +279,31 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    with _open_existing(args.db) as mem:
+        problems = mem.check_integrity()
+    for problem in problems:
+        print(problem, file=out)
+    print(f"{args.db}: {len(problems)} problem(s) found" if problems else f"{args.db}: ok", file=out)
+    return 1 if problems else 0
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    # A scope's records are the user's with the agent in every session and run; these two
+    # parts only complete the scope `export_scope` takes.
+    scope = cast(Scope, {"tenant_id": args.tenant, "user_id": args.user, "agent_id": args.agent, **NO_RUN})
+    with _open_existing(args.db) as mem:
+        if args.out:
+            receipt = mem.export_scope(scope, args.out)
+        else:
+            with tempfile.TemporaryDirectory() as directory:
+                path = Path(directory) / "export.jsonl"
+                receipt = mem.export_scope(scope, path)
+                out.write(path.read_text(encoding="utf-8"))
+    print(json.dumps(receipt["rows"]), file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="engram", description="engram: memory and context for AI agents.")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -302,6 +328,21 @@ def parser() -> argparse.ArgumentParser:
                                              "adds the run's insights and working state")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(handler=cmd_stats)
+
+    export = commands.add_parser("export", help="a user's records with an agent, as JSON Lines",
+                                 description="Every record and state of the user with the agent (all sessions "
+                                             "and runs), in export_scope's JSON Lines; the row counts go to stderr.")
+    export.add_argument("--db", required=True, help="SQLite file")
+    for part in ("tenant", "user", "agent"):
+        export.add_argument(f"--{part}", required=True, help=f"{part}_id")
+    export.add_argument("--out", help="write to this file instead of stdout")
+    export.set_defaults(handler=cmd_export)
+
+    check = commands.add_parser("check", help="check the database file's integrity, its indexes included",
+                                description="SQLite's integrity_check and FTS5's check of each postings index, "
+                                            "through engram's own SQLite; exits 1 when a problem is found.")
+    check.add_argument("--db", required=True, help="SQLite file")
+    check.set_defaults(handler=cmd_check)
     return root
 
 

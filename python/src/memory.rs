@@ -269,6 +269,13 @@ impl Memory {
         self.core.call(py, operations::stats(scope))
     }
 
+    /// What the database's own consistency checks find wrong (empty: nothing). SQLite runs
+    /// `PRAGMA integrity_check` and FTS5's check of each postings index; memory and the servers
+    /// report nothing (the servers keep their own checks).
+    fn check_integrity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, Ok(operations::check_integrity()))
+    }
+
     /// Deletes one event of the scope's user and agent (any session), with its index rows.
     /// `NotFoundError` when that user and agent have no such event. Returns the receipt.
     fn delete_event<'py>(
@@ -594,6 +601,13 @@ impl AsyncMemory {
     /// Counts of the scope's records.
     fn stats<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.spawn(py, operations::stats(scope))
+    }
+
+    /// What the database's own consistency checks find wrong (empty: nothing). SQLite runs
+    /// `PRAGMA integrity_check` and FTS5's check of each postings index; memory and the servers
+    /// report nothing (the servers keep their own checks).
+    fn check_integrity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, Ok(operations::check_integrity()))
     }
 
     /// Deletes one event of the scope's user and agent (any session), with its index rows.

@@ -178,6 +178,10 @@ pub(crate) fn stats(scope: &Bound<'_, PyAny>) -> PyResult<Work<Stats>> {
     Ok(Box::new(move |store| store.stats(&scope)))
 }
 
+pub(crate) fn check_integrity() -> Work<Vec<String>> {
+    Box::new(|store| store.check_integrity())
+}
+
 // --- items --------------------------------------------------------------------------------
 
 pub(crate) fn put_items(items: &Bound<'_, PyAny>, on_conflict: &Bound<'_, PyAny>) -> PyResult<Work<()>> {

@@ -1019,7 +1019,7 @@ def test_malformed_input_is_refused_with_an_engram_error(store: Seeded, spec: Sp
 
 def test_every_public_method_is_attacked() -> None:
     public = {name for name in dir(Memory) if not name.startswith("_") and callable(getattr(Memory, name))}
-    covered = {spec.method for spec in SPECS} | {"import_scope", "close"}
+    covered = {spec.method for spec in SPECS} | {"import_scope", "close", "check_integrity"}
     assert public == covered
 
 

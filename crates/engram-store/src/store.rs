@@ -129,6 +129,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         let _ = tables;
         Ok(std::collections::BTreeSet::new())
     }
+
+    /// What the database's own consistency checks find wrong, empty when nothing: SQLite runs
+    /// `PRAGMA integrity_check` and FTS5's check of each postings index. Memory has no file,
+    /// and the servers keep their own checks (`amcheck`, `CHECK TABLE`): they report nothing.
+    fn check_integrity(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Conveniences over [`Store`], for every store.

@@ -6,6 +6,7 @@ mod error;
 mod events;
 mod facts;
 mod fetch;
+mod integrity;
 mod items;
 mod maintenance;
 mod migrate;

@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::connection::Connections;
 use super::error::storage;
 use super::postings::NewSpaces;
-use super::{events, facts, fetch, items, maintenance, postings, records, state, stats, vectors};
+use super::{events, facts, fetch, integrity, items, maintenance, postings, records, state, stats, vectors};
 use crate::error::{Error, Result};
 use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
@@ -304,5 +304,10 @@ impl Store for SqliteStore {
 
     fn remove_expired_items(&self, now: Timestamp) -> Result<Receipt> {
         self.erase(|connection| items::remove_expired(connection, now))
+    }
+
+    fn check_integrity(&self) -> Result<Vec<String>> {
+        // The FTS5 check is an INSERT command: it runs on the writer, and writes nothing.
+        self.write(|connection, _| integrity::check(connection))
     }
 }
