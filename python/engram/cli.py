@@ -215,11 +215,20 @@ def _open_existing(db: str) -> Memory:
     return Memory(path=db)
 
 
+def _unique_keys(pairs: List[tuple[str, Any]]) -> Dict[str, Any]:
+    # json keeps the last of repeated keys silently; engram refuses them wherever JSON text comes in.
+    keys = [key for key, _ in pairs]
+    repeated = next((key for key in keys if keys.count(key) > 1), None)
+    if repeated is not None:
+        raise ValueError(f"{repeated!r} is given more than once")
+    return dict(pairs)
+
+
 def _read_json(source: str) -> Any:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-        return json.loads(text)
-    except (OSError, json.JSONDecodeError) as error:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except (OSError, ValueError) as error:
         raise SystemExit(f"engram: error: cannot read {source}: {error}") from error
 
 

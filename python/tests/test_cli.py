@@ -195,3 +195,10 @@ def test_older_sqlite_reads_every_table_but_the_postings_indexes(demo: tuple[Pat
                 raw.execute("SELECT count(*) FROM event_postings").fetchone()
         else:
             raw.execute("SELECT count(*) FROM event_postings").fetchone()
+
+
+def test_a_key_given_twice_in_a_request_file_is_refused(demo: tuple[Path, str], tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text('{"scope": {"tenant_id": "t"}, "purpose": "planner", "purpose": "tool"}', encoding="utf-8")
+    with pytest.raises(SystemExit, match="'purpose' is given more than once"):
+        cli.main(["packet", "--db", str(demo[0]), "--request", str(request)])

@@ -22,6 +22,7 @@ mod scope;
 mod section;
 mod short_term;
 mod strict;
+mod unique_keys;
 mod validation;
 mod working_state;
 
@@ -56,6 +57,7 @@ pub use section::Section;
 pub use short_term::{ShortTermState, ShortTermUpdate};
 pub use validation::{
     MAX_EMBEDDING_DIMENSIONS, MAX_JSON_DEPTH, ValidationError, check_embedding, check_id, from_json_value, parse_json,
+    parse_json_value,
 };
 pub use working_state::{MAX_STATE_VERSION, WorkingState, WorkingStatePatch};
 

@@ -1,6 +1,7 @@
 use serde::de::DeserializeOwned;
 
 use crate::strict::Strict;
+use crate::unique_keys::UniqueKeys;
 
 /// Bad input, naming the field (a dotted path such as `scope.user_id`) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,10 +95,24 @@ fn path_of(steps: &[(Option<usize>, Step<'_>)], mut at: Option<usize>) -> String
 }
 
 /// Deserializes `T` from JSON text (one document, nothing after it); a failure names the path
-/// of the offending field. A struct is read only from a map (never by position from a list).
+/// of the offending field. A struct is read only from a map (never by position from a list),
+/// and an object that gives a key twice is refused at any depth (`payload.k: given more than
+/// once`), as [`parse_json_value`] does.
 pub fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, ValidationError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(Strict(&mut deserializer)).map_err(path_error)?;
+    deserializer.end().map_err(|error| ValidationError::new("", error.to_string()))?;
+    // The typed read refuses a repeated field of engram's structs, not one inside free JSON
+    // (a payload's); a second read of what was accepted looks at every object.
+    parse_json_value(text)?;
+    Ok(value)
+}
+
+/// JSON text (one document) as a `serde_json::Value`, refusing an object that gives a key
+/// twice, at any depth, naming where: serde_json alone would keep the last one silently.
+pub fn parse_json_value(text: &str) -> Result<serde_json::Value, ValidationError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let UniqueKeys(value) = serde_path_to_error::deserialize(&mut deserializer).map_err(path_error)?;
     deserializer.end().map_err(|error| ValidationError::new("", error.to_string()))?;
     Ok(value)
 }

@@ -12,7 +12,7 @@ use engram_types::{
     BuildRequest, ConsolidateRequest, Cues, Episode, EpisodeInput, Event, EventInput, EventQuery, Fact, FactInput,
     ForgetRequest, Insight, InsightInput, InsightUpdate, Limits, ListQuery, Policy, Procedure, ProcedureInput,
     PromoteInsight, Scope, ShortTermState, ShortTermUpdate, Summary, SweepRequest, ValidationError, WorkingState,
-    WorkingStatePatch, check_id, from_json_value, parse_json,
+    WorkingStatePatch, check_id, from_json_value, parse_json, parse_json_value,
 };
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -987,6 +987,24 @@ fn duplicate_keys_are_named() {
     assert_eq!(parse_json::<BuildRequest>(&text).err().map(|error| error.field).as_deref(), Some("purpose"));
     let text = format!(r#"{{"scope":{},"purpose":"planner","policy":{{"max_facts":1,"max_facts":2}}}}"#, scope());
     assert_eq!(parse_json::<BuildRequest>(&text).err().map(|error| error.field).as_deref(), Some("policy.max_facts"));
+}
+
+/// Inside free JSON too (found by `fuzz/` `requests`: the typed read refused a repeated field
+/// of a struct, while free JSON, and any text read as a `Value` first, kept the last silently).
+#[test]
+fn duplicate_keys_inside_free_json_are_named() {
+    let text = format!(r#"{{"scope":{},"kind":"message","payload":{{"role":"user","role":"system"}}}}"#, scope());
+    let error = parse_json::<EventInput>(&text).err();
+    assert_eq!(error.as_ref().map(|error| error.field.as_str()), Some("payload.role"));
+    assert_eq!(error.map(|error| error.problem).as_deref(), Some("given more than once"));
+    let text = r#"{"a":[{"b":1,"c":{"d":1,"d":2}}]}"#;
+    assert_eq!(parse_json_value(text).err().map(|error| error.field).as_deref(), Some("a[0].c.d"));
+    let text = r#"{"a":1,"b":{"a":1}}"#;
+    assert_eq!(parse_json_value(text).ok(), serde_json::from_str(text).ok(), "the same key in two objects is fine");
+    // Both readers agree on a repeated struct field: refused.
+    let text = format!(r#"{{"scope":{0},"fact_key":"k","value":1,"scope":{0}}}"#, scope());
+    assert!(parse_json::<FactInput>(&text).is_err());
+    assert!(parse_json_value(&text).is_err());
 }
 
 /// `promote_insight`'s target fields (`to`, `fact_key`, `steps`, `scope_level`, ...) are named

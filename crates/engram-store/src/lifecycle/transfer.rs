@@ -325,9 +325,10 @@ fn write_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<(
     out.write_all(b"\n")
 }
 
-/// A line's JSON.
+/// A line's JSON; an object giving a key twice is refused (`line 3.payload.k: given more than
+/// once`), as everywhere JSON text comes in.
 fn parse(line: &str, number: usize) -> Result<Value> {
-    serde_json::from_str(line).map_err(|error| Error::invalid(format!("line {number}"), error.to_string()))
+    engram_types::parse_json_value(line).map_err(|invalid| Error::from(invalid.within(&format!("line {number}"))))
 }
 
 /// A line's JSON as `T`, errors naming the line and the field (`line 3.tags[0]`).

@@ -154,9 +154,8 @@ fn integrity_check_covers_the_postings_indexes() {
 
     let raw = open_raw(&directory);
     // Segment leaves are the rows past FTS5's structure and averages records (ids 1 and 10).
-    let damaged = raw
-        .execute("UPDATE event_postings_data SET block = zeroblob(length(block)) WHERE id > 10", [])
-        .unwrap();
+    let damaged =
+        raw.execute("UPDATE event_postings_data SET block = zeroblob(length(block)) WHERE id > 10", []).unwrap();
     assert!(damaged > 0);
     drop(raw);
     let problems = store.check_integrity().unwrap();

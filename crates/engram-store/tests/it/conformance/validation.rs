@@ -210,6 +210,20 @@ pub fn imports_are_checked_like_writes(store: &dyn Store) {
     assert!(store.list_events(&EventQuery::new(scope.clone())).unwrap().is_empty(), "a refused import wrote");
     assert_eq!(store.get_short_term(&scope).unwrap().rolling_summary, None);
 
+    // A key given twice, by a struct or inside free JSON, is refused rather than the last kept.
+    let repeated = |from: &str, to: &str| {
+        let mut text: Vec<String> = lines.iter().map(|line| line.to_string()).collect();
+        assert!(text[2].contains(from), "{}", text[2]);
+        text[2] = text[2].replacen(from, to, 1);
+        let path = directory.path().join("repeated.jsonl");
+        std::fs::write(&path, text.join("\n") + "\n").unwrap();
+        let error = store.import_scope(&path).unwrap_err();
+        assert!(error.to_string().contains("given more than once"), "{error}");
+        field_of(error)
+    };
+    assert_eq!(repeated("{", "{\"event_id\":\"e9\","), "line 3.event_id");
+    assert_eq!(repeated("\"payload\":{", "\"payload\":{\"role\":\"system\","), "line 3.payload.role");
+
     let not_utf8 = directory.path().join("latin1.jsonl");
     std::fs::write(&not_utf8, b"\"caf\xe9\"\n").unwrap();
     assert_eq!(field_of(store.import_scope(&not_utf8).unwrap_err()), "line 1");
