@@ -76,8 +76,18 @@ test-long: venv ## The reliability tests' long variants (ENGRAM_LONG_TESTS=1) on
 	$(MATURIN) develop --release -m python/Cargo.toml --features mysql,postgres
 	cd python && ENGRAM_LONG_TESTS=1 $(abspath $(VENV_PYTHON)) -m pytest tests/test_crash_safety.py tests/test_concurrency_sqlite.py tests/test_hostile_input.py tests/test_resource_bounds.py tests/test_servers.py
 
+FUZZ_SECONDS ?= 600
+
+.PHONY: fuzz
+fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS each (default 600; `make fuzz FUZZ_SECONDS=3600`)
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+.PHONY: test-fuzz
+test-fuzz: ## The fuzz smoke: each of the four cargo-fuzz targets for 12 s (48 s of fuzzing in all)
+	scripts/fuzz.sh 12
+
 .PHONY: test
-test: test-rust test-benches test-python ## Everything: Rust checks and tests, bench smoke, then the Python extension and pytest
+test: test-rust test-benches test-fuzz test-python ## Everything: Rust checks and tests, bench smoke, fuzz smoke, then the Python extension and pytest
 
 .PHONY: bench
 bench: venv ## Criterion benches of engram-store (the default suite), then target/criterion/summary.html

@@ -21,13 +21,7 @@ const GONE: &str = "Quokkazephyr";
 const KEPT: &str = "Wombatnebula";
 
 fn scope(user: &str) -> Scope {
-    Scope {
-        tenant_id: "t1".into(),
-        user_id: user.into(),
-        agent_id: "agent".into(),
-        session_id: format!("{user}-session"),
-        run_id: format!("{user}-run"),
-    }
+    crate::support::scope("t1", user, &format!("{user}-session"), &format!("{user}-run"))
 }
 
 fn write_user(store: &dyn Store, user: &str, word: &str) {
