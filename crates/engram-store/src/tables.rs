@@ -28,8 +28,8 @@ pub(crate) const TABLES: [&str; 20] = [
     "item_totals",
 ];
 
-/// `tables` (the input `field`) as the schema spells them, in schema order; a name the schema does not have is
-/// `InvalidInput` (the names end up in SQL statements, so only these are ever spelled).
+/// `tables` (the input `field`) as the schema spells them, in schema order; a name the schema
+/// does not have is `InvalidInput` (the names end up in SQL statements: only these are spelled).
 pub(crate) fn known_tables(field: &str, tables: &BTreeSet<String>) -> Result<Vec<&'static str>> {
     if let Some(unknown) = tables.iter().find(|table| !TABLES.contains(&table.as_str())) {
         return Err(Error::invalid(field, format!("{unknown:?} is not a table of engram's schema")));

@@ -70,9 +70,9 @@ pub trait Lifecycle: Store {
     }
 
     /// Makes a deletion's receipt physical where the backend needs a second step: the tables
-    /// it counts rows of are rewritten ([`Store::rewrite_tables`]) and named in `erased`. On Postgres
-    /// and MySQL a deleted row's bytes otherwise stay in the table files until the server
-    /// reuses the space; SQLite erased them already, in memory there are none.
+    /// it counts rows of are rewritten ([`Store::rewrite_tables`]) and named in `erased`. On
+    /// Postgres and MySQL a deleted row's bytes otherwise stay in the table files until the
+    /// server reuses the space; SQLite erased them already, in memory there are none.
     fn compact(&self, receipt: Receipt) -> Result<Receipt> {
         forget::compact(self.as_store(), receipt)
     }
