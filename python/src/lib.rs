@@ -28,7 +28,7 @@ mod _engram {
 
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
-        crate::logging::install();
+        crate::logging::install(module.py())?;
         crate::runtime::configure();
         crate::runtime::register_exit_hook(module)?;
         crate::errors::register(module)?;

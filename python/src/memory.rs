@@ -56,6 +56,7 @@ impl Core {
     fn call<'py, T: Serialize + Send>(&self, py: Python<'py>, work: PyResult<Work<T>>) -> PyResult<Bound<'py, PyAny>> {
         let work = work?;
         let store = self.store(py)?;
+        logging::follow_level_changes();
         let result = py.detach(move || work(&*store));
         match result {
             Ok(value) => Pythonized(value).into_pyobject(py),
@@ -70,6 +71,7 @@ impl Core {
         work: PyResult<Work<T>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let prepared = work.and_then(|work| Ok((work, self.store(py)?)));
+        logging::follow_level_changes();
         runtime::spawn(py, prepared)
     }
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import Any, Dict
 
 import pytest
 
-from engram import Memory
+from engram import AsyncMemory, Memory
 
 
 def tight_build(mem: Memory, scope: Dict[str, str]) -> Dict[str, Any]:
@@ -67,3 +68,56 @@ def test_logging_from_many_threads_does_not_deadlock(
         assert not any(worker.is_alive() for worker in workers)
     built = [record for record in caplog.records if "memory packet built" in record.getMessage()]
     assert len(built) == 5
+
+
+def test_a_level_set_after_opening_applies_to_the_next_call(
+    memory_kwargs: Dict[str, Any], scope: Dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger("engram_store")
+    caplog.set_level(logging.DEBUG, logger="engram_store")  # the capturing handler takes everything
+    logger.setLevel(logging.WARNING)  # the logger, when the store opens, does not
+    request = {"scope": scope, "purpose": "planner", "query": "vegetarian dinner in Lisbon"}
+
+    def packet_records(mem: Memory) -> list[logging.LogRecord]:
+        caplog.clear()
+        mem.build_memory_packet(request)
+        return [record for record in caplog.records if record.name.startswith("engram_store.packet")]
+
+    with Memory(**memory_kwargs) as mem:
+        tight_build(mem, scope)
+        assert packet_records(mem) == []
+        logger.setLevel(logging.DEBUG)  # on the open store: the next call logs
+        debug = packet_records(mem)
+        assert debug and {record.levelno for record in debug} == {logging.DEBUG}
+        logger.setLevel(logging.INFO)  # and stops again
+        assert packet_records(mem) == []
+        logging.disable(logging.CRITICAL)  # a process-wide switch is followed too
+        try:
+            logger.setLevel(logging.DEBUG)
+            assert packet_records(mem) == []
+        finally:
+            logging.disable(logging.NOTSET)
+        assert packet_records(mem), "enabled again once the switch is off"
+
+
+def test_a_level_set_after_opening_applies_to_async_calls_too(
+    memory_kwargs: Dict[str, Any], scope: Dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger("engram_store")
+    caplog.set_level(logging.DEBUG, logger="engram_store")
+    logger.setLevel(logging.WARNING)
+    request = {"scope": scope, "purpose": "planner", "query": "lisbon"}
+
+    def packet_records() -> list[logging.LogRecord]:
+        return [record for record in caplog.records if record.name.startswith("engram_store.packet")]
+
+    async def main() -> None:
+        async with AsyncMemory(**memory_kwargs) as mem:
+            await mem.append_events([{"scope": scope, "kind": "message", "payload": {"text": "dinner in Lisbon"}}])
+            await mem.build_memory_packet(request)
+            assert packet_records() == []
+            logger.setLevel(logging.DEBUG)
+            await mem.build_memory_packet(request)
+            assert packet_records()
+
+    asyncio.run(main())
