@@ -112,8 +112,8 @@ class Memory:
     state, and the memory packets built from them. Every call releases the GIL while it works.
 
     `Memory(in_memory=True)` keeps everything in process memory; `Memory(path=...)` uses an
-    embedded SQLite file (created with its folder if missing); `backend="postgres"` or
-    `"mysql"` with a `dsn` selects a server. `limits` lowers or raises the size limits checked
+    embedded SQLite file (created with its folder if missing); a `dsn` selects a server, the
+    backend read from its scheme (`postgres://`, `mysql://`) unless `backend=` says it. `limits` lowers or raises the size limits checked
     before every write; `synchronous="full"` fsyncs every SQLite commit (power-loss safe).
     `embedder(texts) -> vectors` fills the vectors of records written without one and the
     query vector of a packet request (see `engram.embeddings.LocalEmbedder`).
@@ -124,7 +124,7 @@ class Memory:
         cls,
         path: str | PathLike[str] = "data/engram.db",
         in_memory: bool = False,
-        backend: _Backend = "sqlite",
+        backend: _Backend | None = None,
         dsn: str | None = None,
         database: str | None = None,
         limits: Limits | None = None,
@@ -257,7 +257,7 @@ class AsyncMemory:
         cls,
         path: str | PathLike[str] = "data/engram.db",
         in_memory: bool = False,
-        backend: _Backend = "sqlite",
+        backend: _Backend | None = None,
         dsn: str | None = None,
         database: str | None = None,
         limits: Limits | None = None,

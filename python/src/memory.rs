@@ -95,8 +95,8 @@ impl Drop for Core {
 /// and the memory packets built from them. Every call releases the GIL while it works.
 ///
 /// `Memory(in_memory=True)` keeps everything in process memory; `Memory(path=...)` uses an
-/// embedded SQLite file (created with its folder if missing); `backend="postgres"` or
-/// `"mysql"` with a `dsn` selects a server. `limits` lowers or raises the size limits checked
+/// embedded SQLite file (created with its folder if missing); a `dsn` selects a server, the
+/// backend read from its scheme (`postgres://`, `mysql://`) unless `backend=` says it. `limits` lowers or raises the size limits checked
 /// before every write; `synchronous="full"` fsyncs every SQLite commit (power-loss safe).
 /// `embedder(texts) -> vectors` fills the vectors of records written without one and the
 /// query vector of a packet request (see `engram.embeddings.LocalEmbedder`).
@@ -112,7 +112,7 @@ impl Memory {
     #[new]
     #[pyo3(
         signature = (path = None, in_memory = None, backend = None, dsn = None, database = None, limits = None, synchronous = None, embedder = None),
-        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None, limits=None, synchronous='normal', embedder=None)"
+        text_signature = "(path='data/engram.db', in_memory=False, backend=None, dsn=None, database=None, limits=None, synchronous='normal', embedder=None)"
     )]
     #[expect(clippy::too_many_arguments, reason = "the constructor's keyword arguments, as Python sees them")]
     fn new(
@@ -439,7 +439,7 @@ impl AsyncMemory {
     #[new]
     #[pyo3(
         signature = (path = None, in_memory = None, backend = None, dsn = None, database = None, limits = None, synchronous = None, embedder = None),
-        text_signature = "(path='data/engram.db', in_memory=False, backend='sqlite', dsn=None, database=None, limits=None, synchronous='normal', embedder=None)"
+        text_signature = "(path='data/engram.db', in_memory=False, backend=None, dsn=None, database=None, limits=None, synchronous='normal', embedder=None)"
     )]
     #[expect(clippy::too_many_arguments, reason = "the constructor's keyword arguments, as Python sees them")]
     fn new(

@@ -300,3 +300,19 @@ def test_async_event_sequences(memory_kwargs: Dict[str, Any], scope: Dict[str, s
             assert await memory.list_event_sequences({"scope": scope}) == [listed[0]["sequence"]]
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("server", ["postgres", "mysql"])
+def test_a_dsn_alone_picks_its_server(server: str) -> None:
+    from conftest import server_kwargs
+
+    arguments = server_kwargs(server)
+    backend = arguments.pop("backend")
+    with Memory(**arguments) as mem:
+        assert f'backend="{backend}"' in repr(mem)
+        assert mem.stats(make_scope())["events"] == 0
+    other = "mysql" if backend == "postgres" else "postgres"
+    with pytest.raises(InvalidInputError, match=f"dsn: is a {backend} URL, but backend is \"{other}\""):
+        Memory(**arguments, backend=other)
+    with pytest.raises(InvalidInputError, match="dsn: names no backend"):
+        Memory(dsn="host=127.0.0.1 user=postgres")

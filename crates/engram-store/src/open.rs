@@ -31,8 +31,9 @@ pub enum Synchronous {
 /// The arguments that choose and open a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenOptions {
-    /// `"sqlite"` (default), `"postgres"` or `"mysql"`.
-    pub backend: String,
+    /// `"sqlite"`, `"postgres"` or `"mysql"`; `None` reads it from the DSN's scheme when a DSN
+    /// is given (`postgres://`, `postgresql://`, `mysql://`, `mariadb://`), else SQLite.
+    pub backend: Option<String>,
     /// The SQLite file (created with its folder if missing).
     pub path: PathBuf,
     /// An in-memory store (SQLite backend only), gone when closed.
@@ -50,7 +51,7 @@ pub struct OpenOptions {
 impl Default for OpenOptions {
     fn default() -> Self {
         Self {
-            backend: "sqlite".into(),
+            backend: None,
             path: PathBuf::from("data/engram.db"),
             in_memory: false,
             dsn: None,
@@ -64,7 +65,7 @@ impl Default for OpenOptions {
 impl OpenOptions {
     /// How the store reads in logs and `repr()`: never the DSN, which may hold a password.
     pub fn describe(&self) -> String {
-        match (self.backend.as_str(), self.in_memory) {
+        match (self.chosen_backend().unwrap_or("?"), self.in_memory) {
             (_, true) => "in_memory=True".to_string(),
             ("sqlite", false) => format!("path={:?}", self.path.display().to_string()),
             (backend, false) => match &self.database {
@@ -77,13 +78,14 @@ impl OpenOptions {
     /// Opens the store: blocking (files, migrations, connections).
     pub fn open(&self) -> Result<Arc<dyn Store>> {
         self.limits.validate().map_err(|invalid| Error::from(invalid.within("limits")))?;
-        if self.synchronous == Synchronous::Full && (self.in_memory || self.backend != "sqlite") {
+        let backend = self.chosen_backend()?;
+        if self.synchronous == Synchronous::Full && (self.in_memory || backend != "sqlite") {
             return Err(Error::invalid(
                 "synchronous",
                 "applies to a sqlite file; servers and in-memory stores decide their own durability",
             ));
         }
-        match self.backend.as_str() {
+        match backend {
             "sqlite" => {
                 if self.dsn.is_some() {
                     return Err(Error::invalid("dsn", "applies to the postgres and mysql backends, not sqlite"));
@@ -102,6 +104,25 @@ impl OpenOptions {
                 "backend",
                 format!("unknown backend {other:?}; expected \"sqlite\", \"postgres\" or \"mysql\""),
             )),
+        }
+    }
+
+    /// The backend to open: as given, else the one the DSN's scheme names, else SQLite. A DSN
+    /// whose scheme names the other server than `backend` is refused.
+    fn chosen_backend(&self) -> Result<&str> {
+        let from_dsn = self.dsn.as_deref().and_then(backend_of_dsn);
+        match (self.backend.as_deref(), from_dsn, self.dsn.as_deref()) {
+            (Some(given), Some(named), _) if given != named && given != "sqlite" => Err(Error::invalid(
+                "dsn",
+                format!("is a {named} URL, but backend is {given:?} (leave backend out to follow the URL)"),
+            )),
+            (Some(given), _, _) => Ok(given),
+            (None, Some(named), _) => Ok(named),
+            (None, None, Some(_)) => Err(Error::invalid(
+                "dsn",
+                "names no backend engram knows: start it with postgres:// or mysql:// (or give backend=)",
+            )),
+            (None, None, None) => Ok("sqlite"),
         }
     }
 
@@ -124,6 +145,16 @@ impl OpenOptions {
         let mut options = crate::ServerOptions::default();
         options.database.clone_from(&self.database);
         options
+    }
+}
+
+/// The backend a DSN's URL scheme names (the schemes sqlx accepts for each server).
+fn backend_of_dsn(dsn: &str) -> Option<&'static str> {
+    let (scheme, _) = dsn.split_once("://")?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => Some("postgres"),
+        "mysql" | "mariadb" => Some("mysql"),
+        _ => None,
     }
 }
 
@@ -215,10 +246,40 @@ mod tests {
                 format!("{backend}://u@h:99999999/x"),
                 format!("{backend}://u@127.0.0.1:1/x?{ssl}=bogus"),
             ] {
-                let options = OpenOptions { backend: backend.into(), dsn: Some(dsn.clone()), ..OpenOptions::default() };
+                let options =
+                    OpenOptions { backend: Some(backend.into()), dsn: Some(dsn.clone()), ..OpenOptions::default() };
                 assert_eq!(invalid_field(&options).as_deref(), Some("dsn"), "{dsn}");
             }
         }
+    }
+
+    #[test]
+    fn the_backend_follows_the_dsn_unless_given() {
+        let chosen = |backend: Option<&str>, dsn: Option<&str>| {
+            let options = OpenOptions {
+                backend: backend.map(String::from),
+                dsn: dsn.map(String::from),
+                ..OpenOptions::default()
+            };
+            options.chosen_backend().map(str::to_string).map_err(|error| error.to_string())
+        };
+        assert_eq!(chosen(None, None), Ok("sqlite".into()));
+        assert_eq!(chosen(None, Some("postgres://u@h/db")), Ok("postgres".into()));
+        assert_eq!(chosen(None, Some("PostgreSQL://u@h/db")), Ok("postgres".into()));
+        assert_eq!(chosen(None, Some("mysql://root@h:3306")), Ok("mysql".into()));
+        assert_eq!(chosen(None, Some("mariadb://root@h")), Ok("mysql".into()));
+        assert_eq!(chosen(Some("postgres"), Some("postgres://u@h")), Ok("postgres".into()));
+        let mismatch = chosen(Some("mysql"), Some("postgres://u@h")).unwrap_err();
+        assert!(mismatch.contains("dsn") && mismatch.contains("postgres URL"), "{mismatch}");
+        let unknown = chosen(None, Some("host=h user=u")).unwrap_err();
+        assert!(unknown.contains("dsn") && unknown.contains("postgres://"), "{unknown}");
+        // A DSN with an explicit sqlite backend is still refused when opened, naming the DSN.
+        let options = OpenOptions {
+            backend: Some("sqlite".into()),
+            dsn: Some("postgres://u@h".into()),
+            ..OpenOptions::default()
+        };
+        assert_eq!(invalid_field(&options).as_deref(), Some("dsn"));
     }
 
     #[test]

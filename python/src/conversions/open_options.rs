@@ -31,7 +31,7 @@ impl OpenArguments<'_, '_> {
             })?;
         }
         if let Some(backend) = present(self.backend) {
-            options.backend = string_argument(backend, "backend")?;
+            options.backend = Some(string_argument(backend, "backend")?);
         }
         options.dsn = present(self.dsn).map(|dsn| string_argument(dsn, "dsn")).transpose()?;
         options.database = present(self.database).map(|database| string_argument(database, "database")).transpose()?;

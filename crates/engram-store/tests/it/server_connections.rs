@@ -114,7 +114,7 @@ fn servers_cap_max_id_bytes_when_opened() {
         };
         let database = fresh_name("limits");
         let mut options = engram_store::OpenOptions {
-            backend: backend.into(),
+            backend: Some(backend.into()),
             dsn: Some(server.dsn()),
             database: Some(database.clone()),
             ..engram_store::OpenOptions::default()
