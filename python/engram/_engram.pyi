@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Literal, final
 
 from engram.types import (
+    InScope,
     BuildRequest,
     Consolidation,
     ConsolidateRequest,
@@ -147,51 +148,51 @@ class Memory:
         """Appends one event and returns it as stored (with its id, ts, role, text, token count)."""
     def append_events(self, events: Sequence[EventInput]) -> list[Event]:
         """Appends events in one transaction: all are stored, or none."""
-    def list_events(self, query: EventQuery) -> list[Event]:
+    def list_events(self, query: EventQuery | Scope) -> list[Event]:
         """A run's events (or the session's, with `session_wide`), newest first."""
-    def list_event_sequences(self, query: EventQuery) -> list[int]:
+    def list_event_sequences(self, query: EventQuery | Scope) -> list[int]:
         """The sequences of the events `list_events` returns for the query, in its order, read
         from the index alone: whether a listing changed since the events were last read."""
     def upsert_fact(self, fact: FactInput) -> FactWrite:
         """Writes a fact: created, superseding the active one of its key, or refreshing it."""
-    def list_facts(self, query: ListQuery) -> list[Fact]:
+    def list_facts(self, query: ListQuery | Scope) -> list[Fact]:
         """Active facts visible from the scope, newest first."""
-    def fact_history(self, scope: Scope, fact_key: str) -> list[Fact]:
+    def fact_history(self, scope: Scope | InScope, fact_key: str) -> list[Fact]:
         """Every version of a fact key visible from the scope, oldest first."""
     def append_episode(self, episode: EpisodeInput) -> Episode:
         """Appends an episode: a summary of what happened over a time range."""
-    def list_episodes(self, query: ListQuery) -> list[Episode]:
+    def list_episodes(self, query: ListQuery | Scope) -> list[Episode]:
         """Episodes visible from the scope, newest first."""
     def upsert_procedure(self, procedure: ProcedureInput) -> Procedure:
         """Creates a procedure, or replaces the one with the same `procedure_id`."""
-    def list_procedures(self, query: ListQuery) -> list[Procedure]:
+    def list_procedures(self, query: ListQuery | Scope) -> list[Procedure]:
         """Procedures visible from the scope, newest first."""
     def append_insight(self, insight: InsightInput) -> Insight:
         """Appends a run-scoped insight (hypothesis, strategy or pattern)."""
     def update_insight(self, update: InsightUpdate) -> Insight:
         """Changes an insight's validation state or confidence; `NotFoundError` outside its run."""
-    def list_insights(self, query: ListQuery) -> list[Insight]:
+    def list_insights(self, query: ListQuery | Scope) -> list[Insight]:
         """The run's insights, newest first."""
-    def get_working_state(self, scope: Scope) -> WorkingState:
+    def get_working_state(self, scope: Scope | InScope) -> WorkingState:
         """The run's working state (empty, version 0, when nothing was written)."""
-    def patch_working_state(self, patch: WorkingStatePatch) -> WorkingState:
+    def patch_working_state(self, patch: WorkingStatePatch | Scope) -> WorkingState:
         """Applies a patch atomically; a stale `expected_version` raises `ConflictError`."""
-    def get_stm(self, scope: Scope) -> ShortTermState:
+    def get_stm(self, scope: Scope | InScope) -> ShortTermState:
         """The session's short-term state: rolling summary and key quotes."""
-    def update_stm(self, update: ShortTermUpdate) -> ShortTermState:
+    def update_stm(self, update: ShortTermUpdate | Scope) -> ShortTermState:
         """Replaces the given parts of the session's short-term state."""
     def build_memory_packet(self, request: BuildRequest) -> MemoryPacket:
         """Builds the memory packet for a request: the best context within the budget, explained."""
-    def stats(self, scope: Scope) -> Stats:
+    def stats(self, scope: Scope | InScope) -> Stats:
         """Counts of the scope's records."""
     def check_integrity(self) -> list[str]:
         """What the database's own consistency checks find wrong (empty: nothing). SQLite runs
         `PRAGMA integrity_check` and FTS5's check of each postings index; memory and the servers
         report nothing (the servers keep their own checks)."""
-    def delete_event(self, scope: Scope, event_id: str) -> Receipt:
+    def delete_event(self, scope: Scope | InScope, event_id: str) -> Receipt:
         """Deletes one event of the scope's user and agent (any session), with its index rows.
         `NotFoundError` when that user and agent have no such event. Returns the receipt."""
-    def delete_fact(self, scope: Scope, fact_key: str) -> Receipt:
+    def delete_fact(self, scope: Scope | InScope, fact_key: str) -> Receipt:
         """Deletes every version of a fact key the scope's user and agent wrote (history too).
         `NotFoundError` when there is none. Returns the receipt."""
     def forget(self, request: ForgetRequest) -> Receipt:
@@ -224,11 +225,11 @@ class Memory:
     def promote_insight(self, request: PromoteInsight) -> Promoted:
         """Promotes a run's insight to a fact or a procedure (`to`); the insight becomes validated with
         `promoted_to` set. `ConflictError` when already promoted, `NotFoundError` outside its run."""
-    def end_run(self, scope: Scope, now: Timestamp | None = None) -> RunEnd:
+    def end_run(self, scope: Scope | InScope, now: Timestamp | None = None) -> RunEnd:
         """Ends a run: its unpromoted insights expire at `now` (the wall clock when `None`), its working
         state is marked ended (readable until swept, no longer in packets)."""
     def consolidate_session(
-        self, request: ConsolidateRequest, summarizer: Summarizer | None = None
+        self, request: ConsolidateRequest | Scope, summarizer: Summarizer | None = None
     ) -> Consolidation:
         """Turns the session's events beyond the conversation window into an episode and refreshes the
         short-term state. `summarizer(events) -> dict | str` replaces the extractive summary; an
@@ -238,7 +239,7 @@ class Memory:
         for `AsyncMemory`) and must be a plain function, not `async`; a result that is neither a
         `Summary` dict nor a `str` raises `InvalidInputError` with
         `field` `summarizer` (or `summarizer.<key>` for a bad key of the dict)."""
-    def export_scope(self, scope: Scope, path: str | PathLike[str]) -> Receipt:
+    def export_scope(self, scope: Scope | InScope, path: str | PathLike[str]) -> Receipt:
         """Writes every record and state of the scope's user and agent to `path` as JSON Lines."""
     def import_scope(self, path: str | PathLike[str]) -> Receipt:
         """Restores an export. Every line is checked first, as the write that made it was (against this
@@ -280,51 +281,51 @@ class AsyncMemory:
         """Appends one event and returns it as stored (with its id, ts, role, text, token count)."""
     def append_events(self, events: Sequence[EventInput]) -> Awaitable[list[Event]]:
         """Appends events in one transaction: all are stored, or none."""
-    def list_events(self, query: EventQuery) -> Awaitable[list[Event]]:
+    def list_events(self, query: EventQuery | Scope) -> Awaitable[list[Event]]:
         """A run's events (or the session's, with `session_wide`), newest first."""
-    def list_event_sequences(self, query: EventQuery) -> Awaitable[list[int]]:
+    def list_event_sequences(self, query: EventQuery | Scope) -> Awaitable[list[int]]:
         """The sequences of the events `list_events` returns for the query, in its order, read
         from the index alone: whether a listing changed since the events were last read."""
     def upsert_fact(self, fact: FactInput) -> Awaitable[FactWrite]:
         """Writes a fact: created, superseding the active one of its key, or refreshing it."""
-    def list_facts(self, query: ListQuery) -> Awaitable[list[Fact]]:
+    def list_facts(self, query: ListQuery | Scope) -> Awaitable[list[Fact]]:
         """Active facts visible from the scope, newest first."""
-    def fact_history(self, scope: Scope, fact_key: str) -> Awaitable[list[Fact]]:
+    def fact_history(self, scope: Scope | InScope, fact_key: str) -> Awaitable[list[Fact]]:
         """Every version of a fact key visible from the scope, oldest first."""
     def append_episode(self, episode: EpisodeInput) -> Awaitable[Episode]:
         """Appends an episode: a summary of what happened over a time range."""
-    def list_episodes(self, query: ListQuery) -> Awaitable[list[Episode]]:
+    def list_episodes(self, query: ListQuery | Scope) -> Awaitable[list[Episode]]:
         """Episodes visible from the scope, newest first."""
     def upsert_procedure(self, procedure: ProcedureInput) -> Awaitable[Procedure]:
         """Creates a procedure, or replaces the one with the same `procedure_id`."""
-    def list_procedures(self, query: ListQuery) -> Awaitable[list[Procedure]]:
+    def list_procedures(self, query: ListQuery | Scope) -> Awaitable[list[Procedure]]:
         """Procedures visible from the scope, newest first."""
     def append_insight(self, insight: InsightInput) -> Awaitable[Insight]:
         """Appends a run-scoped insight (hypothesis, strategy or pattern)."""
     def update_insight(self, update: InsightUpdate) -> Awaitable[Insight]:
         """Changes an insight's validation state or confidence; `NotFoundError` outside its run."""
-    def list_insights(self, query: ListQuery) -> Awaitable[list[Insight]]:
+    def list_insights(self, query: ListQuery | Scope) -> Awaitable[list[Insight]]:
         """The run's insights, newest first."""
-    def get_working_state(self, scope: Scope) -> Awaitable[WorkingState]:
+    def get_working_state(self, scope: Scope | InScope) -> Awaitable[WorkingState]:
         """The run's working state (empty, version 0, when nothing was written)."""
-    def patch_working_state(self, patch: WorkingStatePatch) -> Awaitable[WorkingState]:
+    def patch_working_state(self, patch: WorkingStatePatch | Scope) -> Awaitable[WorkingState]:
         """Applies a patch atomically; a stale `expected_version` raises `ConflictError`."""
-    def get_stm(self, scope: Scope) -> Awaitable[ShortTermState]:
+    def get_stm(self, scope: Scope | InScope) -> Awaitable[ShortTermState]:
         """The session's short-term state: rolling summary and key quotes."""
-    def update_stm(self, update: ShortTermUpdate) -> Awaitable[ShortTermState]:
+    def update_stm(self, update: ShortTermUpdate | Scope) -> Awaitable[ShortTermState]:
         """Replaces the given parts of the session's short-term state."""
     def build_memory_packet(self, request: BuildRequest) -> Awaitable[MemoryPacket]:
         """Builds the memory packet for a request: the best context within the budget, explained."""
-    def stats(self, scope: Scope) -> Awaitable[Stats]:
+    def stats(self, scope: Scope | InScope) -> Awaitable[Stats]:
         """Counts of the scope's records."""
     def check_integrity(self) -> Awaitable[list[str]]:
         """What the database's own consistency checks find wrong (empty: nothing). SQLite runs
         `PRAGMA integrity_check` and FTS5's check of each postings index; memory and the servers
         report nothing (the servers keep their own checks)."""
-    def delete_event(self, scope: Scope, event_id: str) -> Awaitable[Receipt]:
+    def delete_event(self, scope: Scope | InScope, event_id: str) -> Awaitable[Receipt]:
         """Deletes one event of the scope's user and agent (any session), with its index rows.
         `NotFoundError` when that user and agent have no such event. Returns the receipt."""
-    def delete_fact(self, scope: Scope, fact_key: str) -> Awaitable[Receipt]:
+    def delete_fact(self, scope: Scope | InScope, fact_key: str) -> Awaitable[Receipt]:
         """Deletes every version of a fact key the scope's user and agent wrote (history too).
         `NotFoundError` when there is none. Returns the receipt."""
     def forget(self, request: ForgetRequest) -> Awaitable[Receipt]:
@@ -357,11 +358,11 @@ class AsyncMemory:
     def promote_insight(self, request: PromoteInsight) -> Awaitable[Promoted]:
         """Promotes a run's insight to a fact or a procedure (`to`); the insight becomes validated with
         `promoted_to` set. `ConflictError` when already promoted, `NotFoundError` outside its run."""
-    def end_run(self, scope: Scope, now: Timestamp | None = None) -> Awaitable[RunEnd]:
+    def end_run(self, scope: Scope | InScope, now: Timestamp | None = None) -> Awaitable[RunEnd]:
         """Ends a run: its unpromoted insights expire at `now` (the wall clock when `None`), its working
         state is marked ended (readable until swept, no longer in packets)."""
     def consolidate_session(
-        self, request: ConsolidateRequest, summarizer: Summarizer | None = None
+        self, request: ConsolidateRequest | Scope, summarizer: Summarizer | None = None
     ) -> Awaitable[Consolidation]:
         """Turns the session's events beyond the conversation window into an episode and refreshes the
         short-term state. `summarizer(events) -> dict | str` replaces the extractive summary; an
@@ -371,7 +372,7 @@ class AsyncMemory:
         for `AsyncMemory`) and must be a plain function, not `async`; a result that is neither a
         `Summary` dict nor a `str` raises `InvalidInputError` with
         `field` `summarizer` (or `summarizer.<key>` for a bad key of the dict)."""
-    def export_scope(self, scope: Scope, path: str | PathLike[str]) -> Awaitable[Receipt]:
+    def export_scope(self, scope: Scope | InScope, path: str | PathLike[str]) -> Awaitable[Receipt]:
         """Writes every record and state of the scope's user and agent to `path` as JSON Lines."""
     def import_scope(self, path: str | PathLike[str]) -> Awaitable[Receipt]:
         """Restores an export. Every line is checked first, as the write that made it was (against this

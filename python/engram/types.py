@@ -19,6 +19,7 @@ else:  # pragma: no cover
     from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
+    "InScope",
     "Json",
     "Timestamp",
     "EventKind",
@@ -283,6 +284,12 @@ class Scope(TypedDict):
     agent_id: str
     session_id: str
     run_id: str
+
+
+class InScope(TypedDict):
+    """A scope held under ``"scope"``: every call that takes a scope takes this shape too."""
+
+    scope: Scope
 
 
 # --- events ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::conversions::{
-    from_dict, from_list, from_named_dict, from_value, item_writes_from, path_argument, string_argument,
+    from_dict, from_list, from_scoped_dict, from_value, item_writes_from, path_argument, scope_from, string_argument,
 };
 use crate::errors;
 use crate::summarizer::PySummarizer;
@@ -34,9 +34,15 @@ fn input<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> PyRe
     from_dict(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))
 }
 
-/// A scope passed as its own argument: its fields are named `scope.user_id`, as inside a record.
+/// A request holding a scope, or the scope alone (see `conversions::scoped`).
+fn scoped_input<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<T> {
+    from_scoped_dict(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))
+}
+
+/// A scope passed as its own argument, or `{"scope": scope}`: its fields are named
+/// `scope.user_id`, as inside a record.
 fn scope_input(object: &Bound<'_, PyAny>) -> PyResult<Scope> {
-    from_named_dict(object, "scope").map_err(|invalid| errors::invalid_input(object.py(), invalid))
+    scope_from(object).map_err(|invalid| errors::invalid_input(object.py(), invalid))
 }
 
 fn text(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
@@ -44,7 +50,7 @@ fn text(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
 }
 
 pub(crate) fn append_event(event: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Event>> {
-    let mut event: EventInput = input(event, "event")?;
+    let mut event: EventInput = scoped_input(event, "event")?;
     Ok(Box::new(move |store| {
         if let Some(embedder) = &embedder {
             embed_events(embedder.as_ref(), std::slice::from_mut(&mut event))?;
@@ -65,17 +71,17 @@ pub(crate) fn append_events(events: &Bound<'_, PyAny>, embedder: SharedEmbedder)
 }
 
 pub(crate) fn list_events(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Event>>> {
-    let query: EventQuery = input(query, "query")?;
+    let query: EventQuery = scoped_input(query, "query")?;
     Ok(Box::new(move |store| store.list_events(&query)))
 }
 
 pub(crate) fn list_event_sequences(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<i64>>> {
-    let query: EventQuery = input(query, "query")?;
+    let query: EventQuery = scoped_input(query, "query")?;
     Ok(Box::new(move |store| store.list_event_sequences(&query)))
 }
 
 pub(crate) fn upsert_fact(fact: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<FactWrite>> {
-    let mut fact: FactInput = input(fact, "fact")?;
+    let mut fact: FactInput = scoped_input(fact, "fact")?;
     Ok(Box::new(move |store| {
         if let Some(embedder) = &embedder {
             embed_fact(embedder.as_ref(), &mut fact)?;
@@ -85,7 +91,7 @@ pub(crate) fn upsert_fact(fact: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> 
 }
 
 pub(crate) fn list_facts(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Fact>>> {
-    let query: ListQuery = input(query, "query")?;
+    let query: ListQuery = scoped_input(query, "query")?;
     Ok(Box::new(move |store| store.list_facts(&query)))
 }
 
@@ -96,7 +102,7 @@ pub(crate) fn fact_history(scope: &Bound<'_, PyAny>, fact_key: &Bound<'_, PyAny>
 }
 
 pub(crate) fn append_episode(episode: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Episode>> {
-    let mut episode: EpisodeInput = input(episode, "episode")?;
+    let mut episode: EpisodeInput = scoped_input(episode, "episode")?;
     Ok(Box::new(move |store| {
         if let Some(embedder) = &embedder {
             embed_episode(embedder.as_ref(), &mut episode)?;
@@ -106,12 +112,12 @@ pub(crate) fn append_episode(episode: &Bound<'_, PyAny>, embedder: SharedEmbedde
 }
 
 pub(crate) fn list_episodes(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Episode>>> {
-    let query: ListQuery = input(query, "query")?;
+    let query: ListQuery = scoped_input(query, "query")?;
     Ok(Box::new(move |store| store.list_episodes(&query)))
 }
 
 pub(crate) fn upsert_procedure(procedure: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Procedure>> {
-    let mut procedure: ProcedureInput = input(procedure, "procedure")?;
+    let mut procedure: ProcedureInput = scoped_input(procedure, "procedure")?;
     Ok(Box::new(move |store| {
         if let Some(embedder) = &embedder {
             embed_procedure(embedder.as_ref(), &mut procedure)?;
@@ -121,22 +127,22 @@ pub(crate) fn upsert_procedure(procedure: &Bound<'_, PyAny>, embedder: SharedEmb
 }
 
 pub(crate) fn list_procedures(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Procedure>>> {
-    let query: ListQuery = input(query, "query")?;
+    let query: ListQuery = scoped_input(query, "query")?;
     Ok(Box::new(move |store| store.list_procedures(&query)))
 }
 
 pub(crate) fn append_insight(insight: &Bound<'_, PyAny>) -> PyResult<Work<Insight>> {
-    let insight: InsightInput = input(insight, "insight")?;
+    let insight: InsightInput = scoped_input(insight, "insight")?;
     Ok(Box::new(move |store| store.append_insight(insight)))
 }
 
 pub(crate) fn update_insight(update: &Bound<'_, PyAny>) -> PyResult<Work<Insight>> {
-    let update: InsightUpdate = input(update, "update")?;
+    let update: InsightUpdate = scoped_input(update, "update")?;
     Ok(Box::new(move |store| store.update_insight(update)))
 }
 
 pub(crate) fn list_insights(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Insight>>> {
-    let query: ListQuery = input(query, "query")?;
+    let query: ListQuery = scoped_input(query, "query")?;
     Ok(Box::new(move |store| store.list_insights(&query)))
 }
 
@@ -146,7 +152,7 @@ pub(crate) fn get_working_state(scope: &Bound<'_, PyAny>) -> PyResult<Work<Worki
 }
 
 pub(crate) fn patch_working_state(patch: &Bound<'_, PyAny>) -> PyResult<Work<WorkingState>> {
-    let patch: WorkingStatePatch = input(patch, "patch")?;
+    let patch: WorkingStatePatch = scoped_input(patch, "patch")?;
     Ok(Box::new(move |store| store.patch_working_state(patch)))
 }
 
@@ -156,7 +162,7 @@ pub(crate) fn get_stm(scope: &Bound<'_, PyAny>) -> PyResult<Work<ShortTermState>
 }
 
 pub(crate) fn update_stm(update: &Bound<'_, PyAny>) -> PyResult<Work<ShortTermState>> {
-    let update: ShortTermUpdate = input(update, "update")?;
+    let update: ShortTermUpdate = scoped_input(update, "update")?;
     Ok(Box::new(move |store| store.update_short_term(update)))
 }
 
@@ -164,7 +170,7 @@ pub(crate) fn build_memory_packet(
     request: &Bound<'_, PyAny>,
     embedder: SharedEmbedder,
 ) -> PyResult<Work<MemoryPacket>> {
-    let mut request: BuildRequest = input(request, "request")?;
+    let mut request: BuildRequest = scoped_input(request, "request")?;
     Ok(Box::new(move |store| {
         if let Some(embedder) = &embedder {
             embed_query(embedder.as_ref(), &mut request)?;
@@ -226,7 +232,7 @@ pub(crate) fn delete_fact(scope: &Bound<'_, PyAny>, fact_key: &Bound<'_, PyAny>)
 }
 
 pub(crate) fn forget(request: &Bound<'_, PyAny>) -> PyResult<Work<Receipt>> {
-    let request: ForgetRequest = input(request, "request")?;
+    let request: ForgetRequest = scoped_input(request, "request")?;
     Ok(Box::new(move |store| store.forget(&request)))
 }
 
@@ -265,7 +271,7 @@ pub(crate) fn sweep_expired(request: Option<&Bound<'_, PyAny>>) -> PyResult<Work
 }
 
 pub(crate) fn promote_insight(request: &Bound<'_, PyAny>) -> PyResult<Work<Promoted>> {
-    let request: PromoteInsight = input(request, "request")?;
+    let request: PromoteInsight = scoped_input(request, "request")?;
     Ok(Box::new(move |store| store.promote_insight(&request)))
 }
 
@@ -283,7 +289,7 @@ pub(crate) fn consolidate_session(
     request: &Bound<'_, PyAny>,
     summarizer: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Work<Consolidation>> {
-    let request: ConsolidateRequest = input(request, "request")?;
+    let request: ConsolidateRequest = scoped_input(request, "request")?;
     let summarizer = PySummarizer::from_argument(summarizer)?;
     Ok(Box::new(move |store| match summarizer {
         Some(summarizer) => {

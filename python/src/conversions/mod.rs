@@ -4,13 +4,15 @@
 mod from_python;
 mod items;
 mod open_options;
+mod scoped;
 mod to_python;
 
 pub(crate) use from_python::{
-    from_dict, from_list, from_named_dict, from_value, path_argument, string_argument, summary_from, type_name,
+    from_dict, from_list, from_value, path_argument, string_argument, summary_from, type_name,
 };
 pub(crate) use items::item_writes_from;
 pub(crate) use open_options::OpenArguments;
+pub(crate) use scoped::{from_scoped_dict, scope_from};
 pub(crate) use to_python::to_python;
 
 use pyo3::prelude::*;
