@@ -6,6 +6,7 @@ from os import PathLike
 from types import TracebackType
 from typing import Literal, final
 
+from engram.scoped import AsyncScopedMemory, ScopedMemory
 from engram.types import (
     InScope,
     BuildRequest,
@@ -183,6 +184,17 @@ class Memory:
         """Replaces the given parts of the session's short-term state."""
     def build_memory_packet(self, request: BuildRequest) -> MemoryPacket:
         """Builds the memory packet for a request: the best context within the budget, explained."""
+    def scope(
+        self,
+        user_id: str,
+        session_id: str | None = None,
+        agent_id: str | None = None,
+        tenant_id: str | None = None,
+        run_id: str | None = None,
+    ) -> ScopedMemory:
+        """This memory bound to one scope: every call that takes a scope, without it, plus
+        `add_message(role, text)`. Tenant, agent and session default to `"default"`, the run to
+        the session."""
     def stats(self, scope: Scope | InScope) -> Stats:
         """Counts of the scope's records."""
     def check_integrity(self) -> list[str]:
@@ -316,6 +328,17 @@ class AsyncMemory:
         """Replaces the given parts of the session's short-term state."""
     def build_memory_packet(self, request: BuildRequest) -> Awaitable[MemoryPacket]:
         """Builds the memory packet for a request: the best context within the budget, explained."""
+    def scope(
+        self,
+        user_id: str,
+        session_id: str | None = None,
+        agent_id: str | None = None,
+        tenant_id: str | None = None,
+        run_id: str | None = None,
+    ) -> AsyncScopedMemory:
+        """This memory bound to one scope: every call that takes a scope, without it, plus
+        `add_message(role, text)`. Tenant, agent and session default to `"default"`, the run to
+        the session."""
     def stats(self, scope: Scope | InScope) -> Awaitable[Stats]:
         """Counts of the scope's records."""
     def check_integrity(self) -> Awaitable[list[str]]:

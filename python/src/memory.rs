@@ -75,6 +75,25 @@ impl Core {
         runtime::spawn(py, prepared)
     }
 
+    /// `engram.scoped`'s `handle` class over `memory`, bound to the scope the arguments name.
+    #[expect(clippy::too_many_arguments, reason = "the scope's parts, as Python passes them")]
+    fn scoped<'py>(
+        &self,
+        memory: &Bound<'py, PyAny>,
+        handle: &str,
+        user_id: &Bound<'py, PyAny>,
+        session_id: Option<&Bound<'py, PyAny>>,
+        agent_id: Option<&Bound<'py, PyAny>>,
+        tenant_id: Option<&Bound<'py, PyAny>>,
+        run_id: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = memory.py();
+        let max_id_bytes = self.store(py)?.limits().max_id_bytes;
+        let scope = operations::scope_of(user_id, session_id, agent_id, tenant_id, run_id, max_id_bytes)?;
+        let class = py.import("engram.scoped")?.getattr(handle)?;
+        class.call1((memory, Pythonized(scope).into_pyobject(py)?))
+    }
+
     fn repr(&self, class: &str) -> String {
         let closed = if self.is_closed() { ", closed" } else { "" };
         format!("{class}({}{closed})", self.options.describe())
@@ -264,6 +283,21 @@ impl Memory {
     /// Builds the memory packet for a request: the best context within the budget, explained.
     fn build_memory_packet<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.call(py, operations::build_memory_packet(request, self.core.embedder()))
+    }
+
+    /// This memory bound to one scope: every call that takes a scope, without it, plus
+    /// `add_message(role, text)`. Tenant, agent and session default to `"default"`, the run to
+    /// the session.
+    #[pyo3(signature = (user_id, session_id = None, agent_id = None, tenant_id = None, run_id = None))]
+    fn scope<'py>(
+        slf: &Bound<'py, Self>,
+        user_id: &Bound<'py, PyAny>,
+        session_id: Option<&Bound<'py, PyAny>>,
+        agent_id: Option<&Bound<'py, PyAny>>,
+        tenant_id: Option<&Bound<'py, PyAny>>,
+        run_id: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        slf.get().core.scoped(slf.as_any(), "ScopedMemory", user_id, session_id, agent_id, tenant_id, run_id)
     }
 
     /// Counts of the scope's records.
@@ -598,6 +632,21 @@ impl AsyncMemory {
     /// Builds the memory packet for a request: the best context within the budget, explained.
     fn build_memory_packet<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.core.spawn(py, operations::build_memory_packet(request, self.core.embedder()))
+    }
+
+    /// This memory bound to one scope: every call that takes a scope, without it, plus
+    /// `add_message(role, text)`. Tenant, agent and session default to `"default"`, the run to
+    /// the session.
+    #[pyo3(signature = (user_id, session_id = None, agent_id = None, tenant_id = None, run_id = None))]
+    fn scope<'py>(
+        slf: &Bound<'py, Self>,
+        user_id: &Bound<'py, PyAny>,
+        session_id: Option<&Bound<'py, PyAny>>,
+        agent_id: Option<&Bound<'py, PyAny>>,
+        tenant_id: Option<&Bound<'py, PyAny>>,
+        run_id: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        slf.get().core.scoped(slf.as_any(), "AsyncScopedMemory", user_id, session_id, agent_id, tenant_id, run_id)
     }
 
     /// Counts of the scope's records.

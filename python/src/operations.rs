@@ -34,6 +34,35 @@ fn input<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> PyRe
     from_dict(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))
 }
 
+/// The scope of `Memory.scope(...)`: each part checked as an id and named by its keyword;
+/// tenant, agent and session default to `default`, the run to the session.
+pub(crate) fn scope_of(
+    user_id: &Bound<'_, PyAny>,
+    session_id: Option<&Bound<'_, PyAny>>,
+    agent_id: Option<&Bound<'_, PyAny>>,
+    tenant_id: Option<&Bound<'_, PyAny>>,
+    run_id: Option<&Bound<'_, PyAny>>,
+    max_id_bytes: usize,
+) -> PyResult<Scope> {
+    let py = user_id.py();
+    let part = |name: &str, given: Option<&Bound<'_, PyAny>>, default: &str| -> PyResult<String> {
+        let value = match given.filter(|given| !given.is_none()) {
+            Some(given) => text(given, name)?,
+            None => default.to_string(),
+        };
+        engram_types::check_id(name, &value, max_id_bytes).map_err(|invalid| errors::invalid_input(py, invalid))?;
+        Ok(value)
+    };
+    let session_id = part("session_id", session_id, "default")?;
+    Ok(Scope {
+        tenant_id: part("tenant_id", tenant_id, "default")?,
+        user_id: part("user_id", Some(user_id), "")?,
+        agent_id: part("agent_id", agent_id, "default")?,
+        run_id: part("run_id", run_id, &session_id)?,
+        session_id,
+    })
+}
+
 /// A request holding a scope, or the scope alone (see `conversions::scoped`).
 fn scoped_input<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<T> {
     from_scoped_dict(object, argument).map_err(|invalid| errors::invalid_input(object.py(), invalid))

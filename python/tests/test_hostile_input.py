@@ -730,6 +730,9 @@ SPECS: List[Spec] = [
     Spec("purge_user", (Param("tenant_id", "id", "hostile"), Param("user_id", "id", "h-purged"),
                         Param("compact", "bool", None, nullable=True))),
     Spec("compact", (shape_param("receipt", RECEIPT),)),
+    Spec("scope", (Param("user_id", "id", "h-scoped"), Param("session_id", "id", None, nullable=True),
+                   Param("agent_id", "id", None, nullable=True), Param("tenant_id", "id", None, nullable=True),
+                   Param("run_id", "id", None, nullable=True))),
     # Global: a valid sweep could delete seeded records, so only invalid requests (None is valid).
     Spec("sweep_expired", (shape_param("request", SWEEP, nullable=True),), nasty=False),
     # Not nasty: a valid promotion would use up the insight.
