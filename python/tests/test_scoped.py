@@ -133,3 +133,16 @@ def test_the_readme_scope_handle_snippet_runs_as_written() -> None:
     exec(compile(snippet, "README.md", "exec"), namespace)
     assert "vegetarian" in namespace["packet"]["rendered"]
     assert namespace["maria"].stats()["facts"] == {"active": 1}
+
+
+def test_the_readme_agent_loop_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    from test_examples import readme_python_blocks
+
+    snippet = next(block for block in readme_python_blocks() if "def turn(" in block)
+    namespace: Dict[str, Any] = {}
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert printed.rstrip().endswith("['Lisbon', 'Berlin']")
+    facts = namespace["packet"]["long_term"]["facts"]
+    assert [item["text"] for item in facts] == ["user.city: Berlin"], facts
+    assert "Berlin" in namespace["prompt"]
