@@ -146,3 +146,14 @@ def test_the_readme_agent_loop_runs_as_written(capsys: pytest.CaptureFixture[str
     facts = namespace["packet"]["long_term"]["facts"]
     assert [item["text"] for item in facts] == ["user.city: Berlin"], facts
     assert "Berlin" in namespace["prompt"]
+
+
+def test_the_prompt_names_the_two_sides_as_a_model_expects() -> None:
+    with Memory(in_memory=True) as mem:
+        me = mem.scope("u")
+        me.add_message("human", "hello there")
+        me.add_message("AI", "hi, how can I help")
+        rendered = me.build_memory_packet(purpose="responder")["rendered"]
+        assert "- user: hello there" in rendered and "- assistant: hi, how can I help" in rendered
+        assert "human" not in rendered and "AI:" not in rendered
+        assert [event["role"] for event in me.list_events()] == ["AI", "human"], "stored as written"

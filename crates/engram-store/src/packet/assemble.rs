@@ -79,7 +79,7 @@ impl Entry {
             }
             Content::Turn(event) => {
                 let text = match form {
-                    ItemForm::Reference => format!("[event {}] {}", event.event_id, event.role),
+                    ItemForm::Reference => format!("[event {}] {}", event.event_id, render::spoken_role(&event.role)),
                     _ => text()?,
                 };
                 let line =

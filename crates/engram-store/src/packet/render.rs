@@ -126,7 +126,9 @@ pub(crate) fn main_text(record: &Record) -> &str {
 pub(super) fn record_line(record: &Record, text: &str, form: ItemForm) -> String {
     if form == ItemForm::Reference {
         return match record {
-            Record::Event(event) => format!("[event {}] {} {}", event.event_id, date(event.ts), event.role),
+            Record::Event(event) => {
+                format!("[event {}] {} {}", event.event_id, date(event.ts), spoken_role(&event.role))
+            }
             Record::Fact(fact) => format!("[fact {}] {}", fact.fact_id, fact.fact_key),
             Record::Episode(episode) => {
                 format!("[episode {}] {} to {}", episode.episode_id, date(episode.start_ts), date(episode.end_ts))
@@ -138,7 +140,7 @@ pub(super) fn record_line(record: &Record, text: &str, form: ItemForm) -> String
         };
     }
     match record {
-        Record::Event(event) => format!("[{} {}] {text}", date(event.ts), event.role),
+        Record::Event(event) => format!("[{} {}] {text}", date(event.ts), spoken_role(&event.role)),
         Record::Fact(_) => text.to_string(),
         Record::Episode(episode) => format!("{} to {}: {text}", date(episode.start_ts), date(episode.end_ts)),
         Record::Procedure(_) => text.to_string(),
@@ -172,13 +174,26 @@ pub(crate) fn line_tail_tokens(record: &Record) -> u32 {
 
 /// A conversation turn: `role: text`.
 pub(super) fn turn_line(role: &str, text: &str) -> String {
-    format!("{role}: {text}")
+    format!("{}: {text}", spoken_role(role))
+}
+
+/// The role as the model reads it: the names frameworks give the two sides of a chat (`human`
+/// and `ai` in LangChain) become `user` and `assistant`; any other role is kept as written.
+pub(super) fn spoken_role(role: &str) -> &str {
+    let is = |names: &[&str]| names.iter().any(|name| role.eq_ignore_ascii_case(name));
+    if is(&["user", "human"]) {
+        "user"
+    } else if is(&["assistant", "ai", "bot"]) {
+        "assistant"
+    } else {
+        role
+    }
 }
 
 /// The working state's lines; compact keeps goal, plan and open loops.
 pub(super) fn working_state_lines(state: &WorkingState, form: ItemForm) -> Vec<String> {
     if form == ItemForm::Reference {
-        return vec![format!("working state v{} (fetch with get_working_state)", state.version)];
+        return vec![format!("working state v{} (left out for space)", state.version)];
     }
     let mut lines = Vec::new();
     if let Some(goal) = &state.goal {
@@ -218,7 +233,7 @@ pub(super) fn summary_lines(short_term: &ShortTermState, form: ItemForm) -> Vec<
     match form {
         ItemForm::Full => vec![summary],
         ItemForm::Compact => shorten(&summary).map(|short| vec![short]).unwrap_or_default(),
-        ItemForm::Reference => vec!["session summary available (fetch with get_stm)".to_string()],
+        ItemForm::Reference => vec!["a summary of this session exists (left out for space)".to_string()],
     }
 }
 
@@ -229,13 +244,34 @@ pub(super) fn quote_lines(short_term: &ShortTermState, form: ItemForm) -> Vec<St
         ItemForm::Full => quotes.collect(),
         ItemForm::Compact if short_term.key_quotes.len() > 3 => quotes.take(3).collect(),
         ItemForm::Compact => Vec::new(),
-        ItemForm::Reference => vec![format!("{} key quotes (fetch with get_stm)", short_term.key_quotes.len())],
+        ItemForm::Reference => vec![format!("{} key quotes (left out for space)", short_term.key_quotes.len())],
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_read_as_the_model_expects_and_references_name_no_sdk_call() {
+        assert_eq!(turn_line("Human", "hi"), "user: hi");
+        assert_eq!(turn_line("AI", "hello"), "assistant: hello");
+        assert_eq!(turn_line("tool", "42"), "tool: 42");
+        let short_term = ShortTermState {
+            rolling_summary: Some("planning a trip".into()),
+            key_quotes: vec!["a".into(), "b".into()],
+            ..ShortTermState::default()
+        };
+        let state = WorkingState { version: 3, ..WorkingState::default() };
+        let references = [
+            summary_lines(&short_term, ItemForm::Reference),
+            quote_lines(&short_term, ItemForm::Reference),
+            working_state_lines(&state, ItemForm::Reference),
+        ];
+        for line in references.iter().flatten() {
+            assert!(!line.contains("get_") && !line.contains("fetch"), "{line}");
+        }
+    }
 
     #[test]
     fn one_line_joins_every_whitespace_run_with_one_space() {
