@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
@@ -145,7 +146,7 @@ def test_the_readme_agent_loop_runs_as_written(capsys: pytest.CaptureFixture[str
     assert printed.rstrip().endswith("['Lisbon', 'Berlin']")
     facts = namespace["packet"]["long_term"]["facts"]
     assert [item["text"] for item in facts] == ["user.city: Berlin"], facts
-    assert "Berlin" in namespace["prompt"]
+    assert re.search(r"^- \[since \d{4}-\d{2}-\d{2}\] user\.city: Berlin$", namespace["prompt"], re.MULTILINE)
 
 
 def test_the_prompt_names_the_two_sides_as_a_model_expects() -> None:

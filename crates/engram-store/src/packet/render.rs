@@ -141,7 +141,8 @@ pub(super) fn record_line(record: &Record, text: &str, form: ItemForm) -> String
     }
     match record {
         Record::Event(event) => format!("[{} {}] {text}", date(event.ts), spoken_role(&event.role)),
-        Record::Fact(_) => text.to_string(),
+        // Since when the value holds, so a model can weigh it against what a turn said earlier.
+        Record::Fact(fact) => format!("[since {}] {text}", fact.valid_from.format("%Y-%m-%d")),
         Record::Episode(episode) => format!("{} to {}: {text}", date(episode.start_ts), date(episode.end_ts)),
         Record::Procedure(_) => text.to_string(),
         Record::Insight(insight) => format!(
