@@ -209,10 +209,20 @@ def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _open_existing(db: str) -> Memory:
-    if not Path(db).is_file():
-        raise SystemExit(f"engram: error: no database at {db}")
-    return Memory(path=db)
+def _open_existing(args: argparse.Namespace) -> Memory:
+    """The store `--db PATH` (an existing SQLite file) or `--dsn URL` (`--database NAME`) names."""
+    if args.dsn is not None:
+        return Memory(dsn=args.dsn, database=args.database)
+    if not Path(args.db).is_file():
+        raise SystemExit(f"engram: error: no database at {args.db}")
+    return Memory(path=args.db)
+
+
+def _store_arguments(command: argparse.ArgumentParser) -> None:
+    where = command.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", help="SQLite file")
+    where.add_argument("--dsn", help="Postgres or MySQL URL (postgres://..., mysql://...)")
+    command.add_argument("--database", help="with --dsn: the database, when the URL names none")
 
 
 def _unique_keys(pairs: List[tuple[str, Any]]) -> Dict[str, Any]:
@@ -234,7 +244,7 @@ def _read_json(source: str) -> Any:
 
 def cmd_packet(args: argparse.Namespace, out: TextIO) -> int:
     request = _read_json(args.request)
-    with _open_existing(args.db) as mem:
+    with _open_existing(args) as mem:
         packet = mem.build_memory_packet(request)
     if args.json:
         print(json.dumps(packet, indent=2), file=out)
@@ -279,7 +289,7 @@ def stats_scope(args: argparse.Namespace) -> tuple[Dict[str, Any], bool]:
 
 def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     scope, names_run = stats_scope(args)
-    with _open_existing(args.db) as mem:
+    with _open_existing(args) as mem:
         stats: Dict[str, Any] = dict(mem.stats(cast(Scope, scope)))
     if not names_run:
         for name in RUN_COUNTS:
@@ -289,7 +299,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    with _open_existing(args.db) as mem:
+    with _open_existing(args) as mem:
         problems = mem.check_integrity()
     for problem in problems:
         print(problem, file=out)
@@ -301,7 +311,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     # A scope's records are the user's with the agent in every session and run; these two
     # parts only complete the scope `export_scope` takes.
     scope = cast(Scope, {"tenant_id": args.tenant, "user_id": args.user, "agent_id": args.agent, **NO_RUN})
-    with _open_existing(args.db) as mem:
+    with _open_existing(args) as mem:
         if args.out:
             receipt = mem.export_scope(scope, args.out)
         else:
@@ -322,13 +332,13 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     packet = commands.add_parser("packet", help="build a memory packet from a request file")
-    packet.add_argument("--db", required=True, help="SQLite file")
+    _store_arguments(packet)
     packet.add_argument("--request", required=True, help="JSON build request ('-' reads stdin)")
     packet.add_argument("--json", action="store_true", help="print the whole packet as JSON")
     packet.set_defaults(handler=cmd_packet)
 
     stats = commands.add_parser("stats", help="counts of a user's records with an agent", description=STATS_COUNTS)
-    stats.add_argument("--db", required=True, help="SQLite file")
+    _store_arguments(stats)
     stats.add_argument("--scope", help="JSON scope file ('-' reads stdin); session_id and run_id optional")
     for part in ("tenant", "user", "agent"):
         stats.add_argument(f"--{part}", help=f"{part}_id (instead of --scope)")
@@ -341,7 +351,7 @@ def parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="a user's records with an agent, as JSON Lines",
                                  description="Every record and state of the user with the agent (all sessions "
                                              "and runs), in export_scope's JSON Lines; the row counts go to stderr.")
-    export.add_argument("--db", required=True, help="SQLite file")
+    _store_arguments(export)
     for part in ("tenant", "user", "agent"):
         export.add_argument(f"--{part}", required=True, help=f"{part}_id")
     export.add_argument("--out", help="write to this file instead of stdout")
@@ -350,7 +360,9 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check the database file's integrity, its indexes included",
                                 description="SQLite's integrity_check and FTS5's check of each postings index, "
                                             "through engram's own SQLite; exits 1 when a problem is found.")
+    # SQLite only: the servers keep their own checks (amcheck, CHECK TABLE).
     check.add_argument("--db", required=True, help="SQLite file")
+    check.set_defaults(dsn=None)
     check.set_defaults(handler=cmd_check)
     return root
 

@@ -202,3 +202,27 @@ def test_a_key_given_twice_in_a_request_file_is_refused(demo: tuple[Path, str], 
     request.write_text('{"scope": {"tenant_id": "t"}, "purpose": "planner", "purpose": "tool"}', encoding="utf-8")
     with pytest.raises(SystemExit, match="'purpose' is given more than once"):
         cli.main(["packet", "--db", str(demo[0]), "--request", str(request)])
+
+
+@pytest.mark.parametrize("server", ["postgres", "mysql"])
+def test_commands_open_a_server_by_dsn(server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import make_scope, server_kwargs
+
+    from engram import Memory
+
+    arguments = server_kwargs(server)
+    scope = make_scope(user_id="cli-dsn")
+    with Memory(**arguments) as mem:
+        mem.append_event({"scope": scope, "kind": "message", "payload": {"role": "user", "text": "dinner in Lisbon"}})
+    where = ["--dsn", arguments["dsn"], "--database", arguments["database"]]
+    owner = ["--tenant", scope["tenant_id"], "--user", scope["user_id"], "--agent", scope["agent_id"]]
+    assert cli.main(["stats", *where, *owner, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["events"] == 1
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"scope": scope, "purpose": "responder", "query": "dinner"}), encoding="utf-8")
+    assert cli.main(["packet", *where, "--request", str(request), "--json"]) == 0
+    assert "dinner in Lisbon" in json.loads(capsys.readouterr().out)["rendered"]
+    assert cli.main(["export", *where, *owner]) == 0
+    assert sum(1 for line in capsys.readouterr().out.splitlines() if '"type":"event"' in line) == 1
+    with pytest.raises(SystemExit):
+        cli.main(["stats", "--db", "x.db", *where, *owner])  # one store or the other
