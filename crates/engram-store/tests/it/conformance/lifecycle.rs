@@ -197,6 +197,16 @@ pub fn compacting_a_purge_keeps_every_other_user(store: &dyn Store) {
     assert_eq!(user_records(store, "u2"), 13);
 }
 
+/// A store engram wrote, purged and compacted is sound by the database's own checks (SQLite's
+/// integrity_check and FTS5's per postings index; the servers and memory report nothing here).
+pub fn integrity_check_finds_a_written_store_sound(store: &dyn Store) {
+    seed_user(store, "u1");
+    seed_user(store, "u2");
+    let receipt = store.purge_user("t1", "u1").unwrap();
+    store.compact(receipt).unwrap();
+    assert_eq!(store.check_integrity().unwrap(), Vec::<String>::new());
+}
+
 /// Export, purge, import: the same packet, byte for byte. Importing again is a conflict that
 /// writes nothing.
 pub fn export_import_round_trip_gives_identical_packets(store: &dyn Store) {

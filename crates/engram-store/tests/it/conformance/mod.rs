@@ -78,6 +78,7 @@ macro_rules! cases {
             retrieval::a_vector_match_counts_for_an_aged_episode,
             lifecycle::purge_user_leaves_nothing_of_the_user,
             lifecycle::compacting_a_purge_keeps_every_other_user,
+            lifecycle::integrity_check_finds_a_written_store_sound,
             lifecycle::export_import_round_trip_gives_identical_packets,
             lifecycle::sweep_deletes_expired_records_and_applies_retention,
             lifecycle::promoted_insight_becomes_a_fact_the_responder_uses,
