@@ -80,6 +80,7 @@ __all__ = [
     "BudgetReport",
     "Signals",
     "SelectedItem",
+    "ReplacedVersion",
     "OmittedItem",
     "ExplainCounts",
     "StageTimings",
@@ -397,6 +398,8 @@ class Fact(TypedDict):
     entities: List[str]
     expires_at: Optional[str]
     superseded_by: Optional[str]
+    supersedes: Optional[str]
+    """The fact_id of the version this one replaced."""
     token_count: int
     embedding: NotRequired[List[float]]
     """The record's vector as stored, in float32 (``0.1`` reads back as ``0.10000000149011612``);
@@ -655,6 +658,9 @@ class Policy(TypedDict, total=False):
     half_life_hours: HalfLives
     weights: Optional[Weights]
     max_active_facts: int
+    replaced_within_days: int
+    """A fact that replaced a value this many days ago or less says ``was ...`` and outdates recalled
+    turns that still state the old value (default 90; 0 turns both off)."""
 
 
 class Budget(TypedDict, total=False):
@@ -676,6 +682,8 @@ class BuildRequest(TypedDict):
     budget: NotRequired[Budget]
     now: NotRequired[Optional[Timestamp]]
     format: NotRequired[OutputFormat]
+    show_ids: NotRequired[bool]
+    """Name record ids in ``rendered`` (reference lines, xml ``id`` attributes), for tools."""
 
 
 # --- the memory packet ----------------------------------------------------------------
@@ -767,6 +775,25 @@ class SelectedItem(TypedDict):
     form: ItemForm
     tokens: int
     context_of: NotRequired[str]
+    kind: str
+    """``event``, ``fact``, ``episode``, ``procedure``, ``insight``, or the state shown."""
+    text: str
+    """The item's text in the form it was placed in."""
+    time: NotRequired[str]
+    matched_words: List[str]
+    """The query's own words behind ``matched_terms`` (index terms, i.e. stems)."""
+    replaced: NotRequired[ReplacedVersion]
+    """A fact that changed lately: the version it replaced."""
+    outdated_by: NotRequired[str]
+    """A recalled turn stating what this newer fact replaced: marked outdated, score halved."""
+
+
+class ReplacedVersion(TypedDict):
+    fact_id: str
+    value: Json
+    text: str
+    valid_from: str
+    valid_to: Optional[str]
 
 
 class OmittedItem(TypedDict):

@@ -146,7 +146,33 @@ def test_the_readme_agent_loop_runs_as_written(capsys: pytest.CaptureFixture[str
     assert printed.rstrip().endswith("['Lisbon', 'Berlin']")
     facts = namespace["packet"]["long_term"]["facts"]
     assert [item["text"] for item in facts] == ["user.city: Berlin"], facts
-    assert re.search(r"^- \[since \d{4}-\d{2}-\d{2}\] user\.city: Berlin$", namespace["prompt"], re.MULTILINE)
+    prompt = namespace["prompt"]
+    assert re.search(r"^- \[since \d{4}-\d{2}-\d{2}; was Lisbon\] user\.city: Berlin$", prompt, re.MULTILINE), prompt
+    [fact] = [item for item in namespace["packet"]["explain"]["selected"] if item["kind"] == "fact"]
+    assert fact["replaced"]["value"] == "Lisbon" and fact["text"] == "user.city: Berlin"
+    assert_written_for_the_model(namespace["mem"], prompt)
+
+    # From a new chat, the turn that still says Lisbon is recalled, marked outdated and explained.
+    later = namespace["mem"].scope("maria", session_id="chat-2")
+    recalled = later.build_memory_packet(purpose="responder", query="Where do I live, Lisbon?",
+                                         budget={"max_tokens": 500})
+    assert re.search(r"^- \[[0-9: -]+ user; outdated\] Hi! I live in Lisbon\.$", recalled["rendered"],
+                     re.MULTILINE), recalled["rendered"]
+    [turn] = [item for item in recalled["explain"]["selected"] if item["text"] == "Hi! I live in Lisbon."]
+    assert turn["outdated_by"] == fact["id"] and sorted(turn["matched_words"]) == ["Lisbon", "live"]
+    assert_written_for_the_model(namespace["mem"], recalled["rendered"])
+
+
+def assert_written_for_the_model(mem: Any, prompt: str) -> None:
+    """No SDK method names, no internal ids: the prompt speaks to the model."""
+    scope = {"tenant_id": "default", "user_id": "maria", "agent_id": "default"}
+    ids = [event["event_id"] for event in mem.list_events({"scope": {**scope, "session_id": "chat-1",
+                                                                       "run_id": "chat-1"}})]
+    ids += [version["fact_id"] for version in mem.fact_history({**scope, "session_id": "chat-1",
+                                                                "run_id": "chat-1"}, "user.city")]
+    assert len(ids) == 6
+    for name in ids + ["get_stm", "get_", "fetch", "evt_", "fact_", "human:", "ai:"]:
+        assert name not in prompt, (name, prompt)
 
 
 def test_the_prompt_names_the_two_sides_as_a_model_expects() -> None:

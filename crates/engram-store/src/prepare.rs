@@ -161,6 +161,7 @@ pub fn fact(input: FactInput, now: Timestamp, limits: &Limits) -> Result<Prepare
         entities: dedupe(input.entities),
         expires_at: input.expires_at.map(normalize_time),
         superseded_by: None,
+        supersedes: None,
         embedding: input.embedding,
         scope: input.scope,
     };
@@ -179,7 +180,7 @@ pub enum FactPlan {
     Refresh(Fact),
 }
 
-pub fn plan_fact(active: Option<Fact>, new: Prepared<Fact>) -> FactPlan {
+pub fn plan_fact(active: Option<Fact>, mut new: Prepared<Fact>) -> FactPlan {
     let Some(mut active) = active else {
         return FactPlan::Create(new);
     };
@@ -195,6 +196,7 @@ pub fn plan_fact(active: Option<Fact>, new: Prepared<Fact>) -> FactPlan {
     active.status = FactStatus::Superseded;
     active.valid_to = Some(new.record.valid_from.max(active.valid_from));
     active.superseded_by = Some(new.record.fact_id.clone());
+    new.record.supersedes = Some(active.fact_id.clone());
     FactPlan::Supersede { previous: active, new }
 }
 

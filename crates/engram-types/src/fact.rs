@@ -158,6 +158,9 @@ pub struct Fact {
     pub expires_at: Option<Timestamp>,
     /// The fact_id of the version that replaced this one.
     pub superseded_by: Option<String>,
+    /// The fact_id of the version this one replaced.
+    #[serde(default)]
+    pub supersedes: Option<String>,
     pub token_count: u32,
     /// The record's vector, as stored: float32 values (`0.1` reads back as `0.10000000149011612`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,6 +194,9 @@ impl Fact {
         input.validate(limits)?;
         if let Some(superseded_by) = &self.superseded_by {
             check_id("superseded_by", superseded_by, limits.max_id_bytes)?;
+        }
+        if let Some(supersedes) = &self.supersedes {
+            check_id("supersedes", supersedes, limits.max_id_bytes)?;
         }
         Ok(())
     }

@@ -43,11 +43,12 @@ pub use lifecycle::{
 pub use limits::Limits;
 pub use packet::{
     BudgetReport, Citation, Degradation, Explain, ExplainCounts, ItemForm, LongTermMemory, MemoryPacket,
-    OmissionReason, OmittedItem, PacketItem, PacketMeta, SCHEMA_VERSION, SelectedItem, ShortTermMemory, Signals,
-    StageTimings,
+    OmissionReason, OmittedItem, PacketItem, PacketMeta, ReplacedVersion, SCHEMA_VERSION, SelectedItem,
+    ShortTermMemory, Signals, StageTimings,
 };
 pub use policy::{
-    Budget, Fusion, FusionMethod, HalfLives, MAX_VECTOR_CANDIDATES, Policy, SectionCaps, Tokenizer, Weights,
+    Budget, Fusion, FusionMethod, HalfLives, MAX_CHANGED_FACTS, MAX_REPLACED_WITHIN_DAYS, MAX_VECTOR_CANDIDATES,
+    Policy, SectionCaps, Tokenizer, Weights,
 };
 pub use procedure::{Procedure, ProcedureInput};
 pub use record_kind::RecordKind;

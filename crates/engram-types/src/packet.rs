@@ -198,6 +198,36 @@ pub struct SelectedItem {
     /// A turn included as context: the recalled event it neighbours (`policy.context_turns`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_of: Option<String>,
+    /// What the item is: `event`, `fact`, `episode`, `procedure`, `insight`, or the state it
+    /// shows (`working_state`, `rolling_summary`, `key_quotes`).
+    #[serde(default)]
+    pub kind: String,
+    /// The item's text in the form it was placed in, as `rendered` shows it.
+    #[serde(default)]
+    pub text: String,
+    /// When the record happened or was written (none for state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Timestamp>,
+    /// The query's own words behind `matched_terms` (which are index terms: stems).
+    #[serde(default)]
+    pub matched_words: Vec<String>,
+    /// A fact that replaced another value lately (`policy.replaced_within_days`): that version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<ReplacedVersion>,
+    /// A recalled turn that states what this newer fact replaced: marked outdated, score halved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outdated_by: Option<String>,
+}
+
+/// The version of a fact that a newer one replaced, as the explain shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplacedVersion {
+    pub fact_id: String,
+    pub value: serde_json::Value,
+    pub text: String,
+    pub valid_from: Timestamp,
+    pub valid_to: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

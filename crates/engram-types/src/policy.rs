@@ -152,6 +152,13 @@ pub const MAX_VECTOR_CANDIDATES: u32 = 50_000;
 /// The most context turns each way around a recalled event.
 pub const MAX_CONTEXT_TURNS: u32 = 8;
 
+/// The most recently changed facts a packet build looks up the replaced version of
+/// (`Policy::replaced_within_days`): one history read each.
+pub const MAX_CHANGED_FACTS: usize = 8;
+
+/// The longest `Policy::replaced_within_days`: a hundred years.
+pub const MAX_REPLACED_WITHIN_DAYS: u32 = 36_500;
+
 /// Per-section caps on how many items a packet includes.
 pub type SectionCaps = BTreeMap<Section, u32>;
 
@@ -207,6 +214,11 @@ pub struct Policy {
     /// A guard, not a cap: more active facts than this visible from the scope adds a warning
     /// to `explain.warnings` (default 5000).
     pub max_active_facts: u32,
+    /// A fact that replaced another value this many days ago or less says what it replaced
+    /// (`was ...`, and `replaced` in the explain), and recalled turns that still state the old
+    /// value are marked outdated and demoted (default 90; 0 turns both off). The last
+    /// `MAX_CHANGED_FACTS` such facts among the candidates are looked up.
+    pub replaced_within_days: u32,
 }
 
 impl Default for Policy {
@@ -231,6 +243,7 @@ impl Default for Policy {
             half_life_hours: HalfLives::default(),
             weights: None,
             max_active_facts: 5000,
+            replaced_within_days: 90,
         }
     }
 }
@@ -271,6 +284,12 @@ impl Policy {
             return Err(ValidationError::new(
                 "context_turns",
                 format!("must be at most {MAX_CONTEXT_TURNS}, got {}", self.context_turns),
+            ));
+        }
+        if self.replaced_within_days > MAX_REPLACED_WITHIN_DAYS {
+            return Err(ValidationError::new(
+                "replaced_within_days",
+                format!("must be at most {MAX_REPLACED_WITHIN_DAYS}, got {}", self.replaced_within_days),
             ));
         }
         if !(0.0..=1.0).contains(&self.session_support) {

@@ -92,6 +92,10 @@ pub struct BuildRequest {
     pub now: Option<Timestamp>,
     #[serde(default)]
     pub format: OutputFormat,
+    /// Name each item's record id in `rendered` (reference lines, xml `id` attributes), for a
+    /// tool that fetches what was left out. Off by default: the model reads no internal ids.
+    #[serde(default)]
+    pub show_ids: bool,
 }
 
 impl BuildRequest {
@@ -107,6 +111,7 @@ impl BuildRequest {
             budget: Budget::default(),
             now: None,
             format: OutputFormat::Markdown,
+            show_ids: false,
         }
     }
 

@@ -11,6 +11,7 @@ use engram_types::{
 };
 
 use super::candidates::Candidate;
+use super::changes::value_words;
 use super::purpose::{recall_fills_budget, section_order};
 use super::render;
 use crate::prepare::STORED_TOKENIZER;
@@ -65,7 +66,7 @@ impl Entry {
     /// The item's text and lines in a form; `None` when the form adds nothing (e.g. a compact
     /// form of a text that is short already). The full text on one line is made on first use
     /// and kept in `full`: a long text whose full form does not fit is never joined.
-    fn render(&self, form: ItemForm, full: &OnceCell<String>) -> Option<(String, Vec<String>)> {
+    fn render(&self, form: ItemForm, full: &OnceCell<String>, show_ids: bool) -> Option<(String, Vec<String>)> {
         let text = || match form {
             ItemForm::Full => Some(full.get_or_init(|| render::one_line(self.written_text())).clone()),
             ItemForm::Compact => render::compact(self.written_text()),
@@ -74,12 +75,12 @@ impl Entry {
         match &self.content {
             Content::Record(candidate) => {
                 let text = text()?;
-                let line = render::record_line(&candidate.record, &text, form);
+                let line = render::record_line(&candidate.record, &text, form, &notes(candidate, show_ids));
                 Some((if form == ItemForm::Reference { line.clone() } else { text }, vec![line]))
             }
             Content::Turn(event) => {
                 let text = match form {
-                    ItemForm::Reference => format!("[event {}] {}", event.event_id, render::spoken_role(&event.role)),
+                    ItemForm::Reference => render::turn_reference(event, show_ids),
                     _ => text()?,
                 };
                 let line =
@@ -108,11 +109,21 @@ impl Entry {
         if format != OutputFormat::Markdown || tokenizer != STORED_TOKENIZER {
             return None;
         }
-        let lines = [render::record_line(&candidate.record, "", ItemForm::Full)];
-        let empty = render::block(format, &self.id, ItemForm::Full, &lines);
+        // Markdown names no ids, so the head is the same either way.
+        let lines = [render::record_line(&candidate.record, "", ItemForm::Full, &notes(candidate, false))];
+        let empty = render::block(format, None, ItemForm::Full, &lines);
         let head = render::line_head(&empty, "")?;
         head.ends_with(|last: char| last.is_ascii_punctuation())
             .then(|| (head.to_string(), count_tokens_cached(tokenizer, head) + tail_tokens))
+    }
+}
+
+/// What a candidate's line says beyond its record (see `changes.rs`).
+fn notes(candidate: &Candidate, show_ids: bool) -> render::Notes {
+    render::Notes {
+        was: candidate.replaced.as_ref().map(|replaced| value_words(&replaced.value)),
+        outdated: candidate.outdated_by.is_some(),
+        show_ids,
     }
 }
 
@@ -246,8 +257,9 @@ impl<'a> SectionFill<'a> {
                 tried.push(Tried { form, block: String::new(), tokens: Some(tokens) });
                 continue;
             }
-            let Some((text, lines)) = entry.render(form, &full) else { continue };
-            let block = render::block(format, &entry.id, form, &lines);
+            let show_ids = self.request.show_ids;
+            let Some((text, lines)) = entry.render(form, &full, show_ids) else { continue };
+            let block = render::block(format, show_ids.then_some(entry.id.as_str()), form, &lines);
             // A count kept or cached is as cheap as the floor; else the floor may spare the counting.
             let known = kept
                 .as_ref()

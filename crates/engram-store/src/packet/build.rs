@@ -3,11 +3,13 @@ use std::time::Instant;
 
 use engram_types::{
     BudgetReport, BuildRequest, Citation, Explain, ExplainCounts, LongTermMemory, MemoryPacket, OmissionReason,
-    OmittedItem, PacketItem, PacketMeta, SCHEMA_VERSION, Section, SelectedItem, ShortTermMemory, Signals, StageTimings,
+    OmittedItem, PacketItem, PacketMeta, ReplacedVersion, SCHEMA_VERSION, Section, SelectedItem, ShortTermMemory,
+    Signals, StageTimings,
 };
 
 use super::assemble::{Assembly, Content, Entry, Placed, assemble, render_text};
 use super::candidates::{Candidate, QueryTerms, Source, gather};
+use super::changes::{find_replaced, mark_outdated};
 use super::context::expand_recall;
 use super::score::{recency, round, score_section};
 use crate::error::Result;
@@ -35,6 +37,13 @@ pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<M
         // Fusion needs two rankings: a section without vectors scores as it would lexically.
         let fused = candidates.iter().any(|candidate| candidate.similarity.is_some());
         score_section(*section, candidates, &request.policy, request.purpose, now, cue_count, fused);
+    }
+    if let Some(mut facts) = gathered.sections.remove(&Section::Facts) {
+        find_replaced(store, &request, &mut facts, now)?;
+        if let Some(recall) = gathered.sections.get_mut(&Section::Recall) {
+            mark_outdated(recall, &facts);
+        }
+        gathered.sections.insert(Section::Facts, facts);
     }
     let mut omitted = std::mem::take(&mut gathered.omitted);
     if let Some(recall) = gathered.sections.get_mut(&Section::Recall) {
@@ -223,7 +232,7 @@ fn packet(
     for (section, placed) in &assembly.placed {
         counts.selected.insert(*section, u32::try_from(placed.len()).unwrap_or(u32::MAX));
         for item in placed {
-            selected.push(selected_item(item));
+            selected.push(selected_item(item, &query.words));
             match &item.entry.content {
                 Content::WorkingState(state) => {
                     short_term.working_state = Some(state.clone());
@@ -347,8 +356,24 @@ fn record_item(item: &Placed, record: &Record) -> PacketItem {
     }
 }
 
-fn selected_item(item: &Placed) -> SelectedItem {
+fn selected_item(item: &Placed, words: &BTreeMap<String, String>) -> SelectedItem {
     let entry = &item.entry;
+    let (kind, time, replaced, outdated_by) = match &entry.content {
+        Content::Record(candidate) => (
+            candidate.record.kind().as_str(),
+            Some(candidate.record.time()),
+            candidate.replaced.as_deref().map(|fact| ReplacedVersion {
+                fact_id: fact.fact_id.clone(),
+                value: fact.value.clone(),
+                text: fact.text.clone(),
+                valid_from: fact.valid_from,
+                valid_to: fact.valid_to,
+            }),
+            candidate.outdated_by.clone(),
+        ),
+        Content::Turn(event) => ("event", Some(event.ts), None, None),
+        _ => (entry.section.as_str(), None, None, None),
+    };
     let (signals, matched_terms, cue_hits, sources, context_of) = match &entry.content {
         Content::Record(candidate) => (
             candidate.signals,
@@ -372,12 +397,29 @@ fn selected_item(item: &Placed) -> SelectedItem {
         rank: entry.rank,
         score: entry.score,
         signals,
-        matched_terms,
         cue_hits,
         source: sources.first().cloned().unwrap_or_default(),
         sources,
         form: item.form,
         tokens: item.tokens,
         context_of,
+        kind: kind.to_string(),
+        text: item.text.clone(),
+        time,
+        matched_words: matched_words(&matched_terms, words),
+        matched_terms,
+        replaced,
+        outdated_by,
     }
+}
+
+/// The query words behind matched index terms, each once, in the terms' order.
+fn matched_words(terms: &[String], words: &BTreeMap<String, String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    terms
+        .iter()
+        .map(|term| words.get(term).unwrap_or(term))
+        .filter(|word| seen.insert(word.as_str()))
+        .cloned()
+        .collect()
 }

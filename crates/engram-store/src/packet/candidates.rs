@@ -70,6 +70,10 @@ pub(super) struct Candidate {
     pub score: f64,
     /// A turn added as context of this recalled event (see `context.rs`).
     pub context_of: Option<String>,
+    /// A fact that changed lately: the version it replaced (see `changes.rs`).
+    pub replaced: Option<Box<engram_types::Fact>>,
+    /// A recalled event that states what this newer fact replaced (see `changes.rs`).
+    pub outdated_by: Option<String>,
 }
 
 impl Candidate {
@@ -89,6 +93,8 @@ impl Candidate {
             signals: Signals::default(),
             score: 0.0,
             context_of: None,
+            replaced: None,
+            outdated_by: None,
         }
     }
 
@@ -103,6 +109,8 @@ pub(super) struct QueryTerms {
     pub terms: Vec<String>,
     /// (index term, the cue as the agent wrote it)
     pub cues: Vec<(String, String)>,
+    /// Each text term and the first query word it came from, as the agent wrote it.
+    pub words: BTreeMap<String, String>,
 }
 
 impl QueryTerms {
@@ -110,11 +118,18 @@ impl QueryTerms {
         let mut seen = HashSet::new();
         let text = std::iter::once(request.query.as_deref().unwrap_or(""))
             .chain(request.cues.keywords.iter().map(String::as_str));
+        let mut words = BTreeMap::new();
+        for word in text.clone().flat_map(str::split_whitespace) {
+            let written = word.trim_matches(|character: char| !character.is_alphanumeric());
+            for term in analyze(word) {
+                words.entry(term).or_insert_with(|| written.to_string());
+            }
+        }
         let terms = text.flat_map(analyze).filter(|term| seen.insert(term.clone())).collect();
         let tags = request.cues.tags.iter().map(|tag| (cue_term('#', tag), tag.clone()));
         let entities = request.cues.entities.iter().map(|entity| (cue_term('@', entity), entity.clone()));
         let cues = tags.chain(entities).filter(|(term, _)| seen.insert(term.clone())).collect();
-        Self { terms, cues }
+        Self { terms, cues, words }
     }
 
     fn all(&self) -> Vec<String> {

@@ -4,6 +4,7 @@
 mod assemble;
 mod build;
 mod candidates;
+mod changes;
 mod context;
 mod purpose;
 mod render;

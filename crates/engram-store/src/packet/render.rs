@@ -28,8 +28,9 @@ pub(super) fn closing(section: Section, format: OutputFormat) -> Option<String> 
     }
 }
 
-/// One item's block: its lines as `- line` (markdown) or one `<item>` element (xml).
-pub(super) fn block(format: OutputFormat, id: &str, form: ItemForm, lines: &[String]) -> String {
+/// One item's block: its lines as `- line` (markdown) or one `<item>` element (xml, with the
+/// record's `id` attribute when ids are shown).
+pub(super) fn block(format: OutputFormat, id: Option<&str>, form: ItemForm, lines: &[String]) -> String {
     match format {
         OutputFormat::Markdown => lines.iter().map(|line| format!("- {line}\n")).collect(),
         OutputFormat::Xml => {
@@ -39,7 +40,10 @@ pub(super) fn block(format: OutputFormat, id: &str, form: ItemForm, lines: &[Str
                 ItemForm::Reference => "reference",
             };
             let body = lines.iter().map(|line| escape_xml(line)).collect::<Vec<_>>().join(" | ");
-            format!("<item id=\"{}\" form=\"{form}\">{body}</item>\n", escape_xml(id))
+            match id {
+                Some(id) => format!("<item id=\"{}\" form=\"{form}\">{body}</item>\n", escape_xml(id)),
+                None => format!("<item form=\"{form}\">{body}</item>\n"),
+            }
         }
     }
 }
@@ -122,27 +126,43 @@ pub(crate) fn main_text(record: &Record) -> &str {
     }
 }
 
+/// What a packet line says beyond its record.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Notes {
+    /// A fact that changed lately: the value it replaced.
+    pub was: Option<String>,
+    /// A recalled turn that states what a newer fact replaced.
+    pub outdated: bool,
+    /// Name the record's id (`BuildRequest::show_ids`), for tools that fetch references.
+    pub show_ids: bool,
+}
+
+/// What a reference line says in place of the item.
+const LEFT_OUT: &str = "(left out for space)";
+
 /// A record's line given the (possibly shortened) text, or its reference line.
-pub(super) fn record_line(record: &Record, text: &str, form: ItemForm) -> String {
+pub(super) fn record_line(record: &Record, text: &str, form: ItemForm, notes: &Notes) -> String {
     if form == ItemForm::Reference {
-        return match record {
-            Record::Event(event) => {
-                format!("[event {}] {} {}", event.event_id, date(event.ts), spoken_role(&event.role))
-            }
-            Record::Fact(fact) => format!("[fact {}] {}", fact.fact_id, fact.fact_key),
+        let (kind, what) = match record {
+            Record::Event(event) => ("event", format!("{} {}", date(event.ts), spoken_role(&event.role))),
+            Record::Fact(fact) => ("fact", fact.fact_key.clone()),
             Record::Episode(episode) => {
-                format!("[episode {}] {} to {}", episode.episode_id, date(episode.start_ts), date(episode.end_ts))
+                ("episode", format!("episode {} to {}", date(episode.start_ts), date(episode.end_ts)))
             }
-            Record::Procedure(procedure) => {
-                format!("[procedure {}] {}", procedure.procedure_id, one_line(&procedure.title))
-            }
-            Record::Insight(insight) => format!("[insight {}] {}", insight.insight_id, insight.kind.as_str()),
+            Record::Procedure(procedure) => ("procedure", format!("procedure {}", one_line(&procedure.title))),
+            Record::Insight(insight) => ("insight", format!("{} insight", insight.kind.as_str())),
         };
+        return if notes.show_ids { format!("[{kind} {}] {what}", record.id()) } else { format!("{what} {LEFT_OUT}") };
     }
+    let outdated = if notes.outdated { "; outdated" } else { "" };
     match record {
-        Record::Event(event) => format!("[{} {}] {text}", date(event.ts), spoken_role(&event.role)),
-        // Since when the value holds, so a model can weigh it against what a turn said earlier.
-        Record::Fact(fact) => format!("[since {}] {text}", fact.valid_from.format("%Y-%m-%d")),
+        Record::Event(event) => format!("[{} {}{outdated}] {text}", date(event.ts), spoken_role(&event.role)),
+        // Since when the value holds, and what it replaced lately, so a model can weigh it
+        // against what a turn said earlier.
+        Record::Fact(fact) => match &notes.was {
+            Some(was) => format!("[since {}; was {was}] {text}", fact.valid_from.format("%Y-%m-%d")),
+            None => format!("[since {}] {text}", fact.valid_from.format("%Y-%m-%d")),
+        },
         Record::Episode(episode) => format!("{} to {}: {text}", date(episode.start_ts), date(episode.end_ts)),
         Record::Procedure(_) => text.to_string(),
         Record::Insight(insight) => format!(
@@ -171,6 +191,15 @@ pub(super) fn line_head<'block>(block: &'block str, text: &str) -> Option<&'bloc
 /// record when it is written.
 pub(crate) fn line_tail_tokens(record: &Record) -> u32 {
     count_tokens(STORED_TOKENIZER, &line_tail(&one_line(main_text(record))))
+}
+
+/// A turn's reference line.
+pub(super) fn turn_reference(event: &engram_types::Event, show_ids: bool) -> String {
+    if show_ids {
+        format!("[event {}] {}", event.event_id, spoken_role(&event.role))
+    } else {
+        format!("{} turn {LEFT_OUT}", spoken_role(&event.role))
+    }
 }
 
 /// A conversation turn: `role: text`.

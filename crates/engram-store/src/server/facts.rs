@@ -135,8 +135,8 @@ async fn insert(
     let fact = &prepared.record;
     let scope = &fact.scope;
     let statement = Statement::new(
-        "INSERT INTO facts (tenant_id, fact_id, user_id, agent_id, session_id, run_id, space, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, lexical_length, lexical_terms, embedding)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO facts (tenant_id, fact_id, user_id, agent_id, session_id, run_id, space, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, lexical_length, lexical_terms, embedding, supersedes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&scope.tenant_id)
     .bind(&fact.fact_id)
@@ -163,7 +163,8 @@ async fn insert(
     .bind(fact.token_count)
     .bind(prepared.terms.length)
     .bind(to_json(&prepared.terms.frequencies)?)
-    .bind(optional_vector_bytes(fact.embedding.as_deref()));
+    .bind(optional_vector_bytes(fact.embedding.as_deref()))
+    .bind(fact.supersedes.clone());
     let sequence = insert_returning(statement, "seq", connection, dialect).await?;
     if fact.status == FactStatus::Superseded {
         // Only restores write superseded versions; those are not in the lexical index.

@@ -18,6 +18,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (6, "one_active_fact", include_str!("../../migrations/postgres/0006_one_active_fact.sql")),
     (7, "event_terms", include_str!("../../migrations/postgres/0007_event_terms.sql")),
     (8, "event_line_tokens", include_str!("../../migrations/postgres/0008_event_line_tokens.sql")),
+    (9, "fact_supersedes", include_str!("../../migrations/postgres/0009_fact_supersedes.sql")),
 ];
 const MYSQL: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/mysql/0001_init.sql")),
@@ -28,6 +29,7 @@ const MYSQL: &[(i64, &str, &str)] = &[
     (6, "one_active_fact", include_str!("../../migrations/mysql/0006_one_active_fact.sql")),
     (7, "event_terms", include_str!("../../migrations/mysql/0007_event_terms.sql")),
     (8, "event_line_tokens", include_str!("../../migrations/mysql/0008_event_line_tokens.sql")),
+    (9, "fact_supersedes", include_str!("../../migrations/mysql/0009_fact_supersedes.sql")),
 ];
 
 pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {

@@ -106,6 +106,7 @@ pub(crate) fn read_fact(row: &impl ColumnReader) -> Result<Fact> {
         superseded_by: row.optional_text(21)?,
         token_count: count(backend, row.integer(22)?)?,
         embedding: embedding(row, 23)?,
+        supersedes: row.optional_text(24)?,
     })
 }
 

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "one_active_fact", include_str!("../../migrations/sqlite/0006_one_active_fact.sql")),
     (7, "event_terms", include_str!("../../migrations/sqlite/0007_event_terms.sql")),
     (8, "event_line_tokens", include_str!("../../migrations/sqlite/0008_event_line_tokens.sql")),
+    (9, "fact_supersedes", include_str!("../../migrations/sqlite/0009_fact_supersedes.sql")),
 ];
 
 /// Applies the migrations this database lacks, all in one immediate transaction (two processes

@@ -98,6 +98,31 @@ fn stored_event_terms_score_as_the_text_does_and_old_events_still_score() {
     }
 }
 
+/// Schema 9 links a fact to the version it replaced; a store written before it gets the links
+/// of its existing history when it is opened.
+#[test]
+fn the_fact_supersedes_migration_links_existing_history() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = file_store(&directory);
+    let owner = scope("u1", "s1", "r1");
+    for (index, city) in ["Lisbon", "Porto", "Berlin"].iter().enumerate() {
+        let mut fact = engram_types::FactInput::new(owner.clone(), "home.city", json!(city));
+        fact.fact_id = Some(format!("city-{index}"));
+        store.upsert_fact(fact).unwrap();
+    }
+    let links = |store: &SqliteStore| {
+        store.fact_history(&owner, "home.city").unwrap().into_iter().map(|fact| fact.supersedes).collect::<Vec<_>>()
+    };
+    let expected = vec![None, Some("city-0".to_string()), Some("city-1".to_string())];
+    assert_eq!(links(&store), expected);
+    drop(store);
+    let raw = open_raw(&directory);
+    raw.execute_batch("ALTER TABLE facts DROP COLUMN supersedes; DELETE FROM engram_migrations WHERE version = 9;")
+        .unwrap();
+    drop(raw);
+    assert_eq!(links(&file_store(&directory)), expected);
+}
+
 #[test]
 fn migrations_are_recorded_once_and_reopening_applies_nothing() {
     let directory = tempfile::tempdir().unwrap();
@@ -122,7 +147,8 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
             (5, "vectors"),
             (6, "one_active_fact"),
             (7, "event_terms"),
-            (8, "event_line_tokens")
+            (8, "event_line_tokens"),
+            (9, "fact_supersedes")
         ]
     );
     drop(file_store(&directory));

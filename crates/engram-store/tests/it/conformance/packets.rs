@@ -475,3 +475,72 @@ pub fn small_sections_read_whole_give_the_postings_path_packet(store: &dyn Store
         .find(|item| item.id.starts_with("fact") || item.matched_terms.contains(&"vendor".to_string()));
     assert!(matched.is_some_and(|item| item.sources.contains(&"lexical".to_string())), "{:?}", whole.explain.selected);
 }
+
+/// After the user moved, the new fact says since when it holds and what it replaced; the
+/// explain carries the replaced version; recalled turns that still say the old city are marked
+/// outdated and rank below an equally relevant turn that is still true; the prompt names no
+/// internal ids. A change older than `policy.replaced_within_days`, or a replaced version that
+/// was deleted, shows no "was".
+pub fn a_changed_fact_says_what_it_replaced_and_outdates_turns(store: &dyn Store) {
+    let earlier = scope("t1", "u1", "s0", "r0");
+    let turns = [
+        ("user", "I live in Lisbon, near the river."),
+        ("assistant", "Since you live in Lisbon, the tram 28 is the easiest way to the office."),
+        ("user", "I moved from Lisbon to Berlin this week."),
+        ("user", "The office near the river has a good tram connection too."),
+    ];
+    for (index, (role, text)) in turns.iter().enumerate() {
+        store
+            .append_event(message(&earlier, &format!("s0-{index}"), i64::try_from(index).unwrap(), role, text))
+            .unwrap();
+    }
+    let mut lisbon = FactInput::new(default_scope(), "home.city", json!("Lisbon"));
+    lisbon.fact_id = Some("city-1".into());
+    lisbon.recorded_at = Some(base_time());
+    store.upsert_fact(lisbon).unwrap();
+    let mut berlin = FactInput::new(default_scope(), "home.city", json!("Berlin"));
+    berlin.fact_id = Some("city-2".into());
+    berlin.recorded_at = Some(base_time() + minutes(10));
+    let write = store.upsert_fact(berlin).unwrap();
+    assert_eq!(write.fact.supersedes.as_deref(), Some("city-1"));
+    let history = store.fact_history(&default_scope(), "home.city").unwrap();
+    assert_eq!(history[1].supersedes.as_deref(), Some("city-1"), "the link is stored, not only returned");
+
+    let ask = request(Purpose::Responder).with_query("Which tram is the easiest way to the offices?");
+    let packet = build(store, ask.clone());
+    let date = (base_time() + minutes(10)).format("%Y-%m-%d");
+    let line = format!("- [since {date}; was Lisbon] home.city: Berlin\n");
+    assert!(packet.rendered.contains(&line), "{}", packet.rendered);
+    let fact = packet.explain.selected.iter().find(|item| item.id == "city-2").unwrap();
+    let replaced = fact.replaced.as_ref().expect("the replaced version is explained");
+    assert_eq!((replaced.fact_id.as_str(), &replaced.value), ("city-1", &json!("Lisbon")));
+    assert_eq!(replaced.valid_to, Some(base_time() + minutes(10)));
+    assert_eq!((fact.kind.as_str(), fact.text.as_str()), ("fact", "home.city: Berlin"));
+
+    let explained = |id: &str| packet.explain.selected.iter().find(|item| item.id == id);
+    let outdated = explained("s0-1").expect("the tram turn is recalled");
+    assert_eq!(outdated.outdated_by.as_deref(), Some("city-2"));
+    assert!(packet.rendered.contains("assistant; outdated] Since you live in Lisbon"), "{}", packet.rendered);
+    assert!(outdated.matched_terms.contains(&"offic".to_string()), "{:?}", outdated.matched_terms);
+    assert!(outdated.matched_words.contains(&"offices".to_string()), "{:?}", outdated.matched_words);
+    let moved = explained("s0-2").expect("the move is recalled");
+    assert_eq!(moved.outdated_by, None, "a turn naming the new value too is not outdated");
+    let still_true = explained("s0-3").expect("the river turn is recalled");
+    assert_eq!(still_true.outdated_by, None);
+    assert!(still_true.rank < outdated.rank, "{} vs {}", still_true.rank, outdated.rank);
+    for id in ["city-1", "city-2", "s0-1", "s0-2"] {
+        assert!(!packet.rendered.contains(id), "{id} in {}", packet.rendered);
+    }
+
+    let mut long_after = ask.clone();
+    long_after.now = Some(base_time() + chrono::Duration::days(91));
+    let later = build(store, long_after);
+    assert!(later.rendered.contains(&format!("- [since {date}] home.city: Berlin\n")), "{}", later.rendered);
+    assert!(later.explain.selected.iter().all(|item| item.replaced.is_none() && item.outdated_by.is_none()));
+
+    let mut ids = ask;
+    ids.show_ids = true;
+    ids.format = OutputFormat::Xml;
+    let tooled = build(store, ids);
+    assert!(tooled.rendered.contains("<item id=\"city-2\" form=\"full\">"), "{}", tooled.rendered);
+}

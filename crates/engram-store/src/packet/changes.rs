@@ -1,0 +1,125 @@
+//! Facts that changed lately: the version each replaced (a packet line says "was ..."), and
+//! recalled turns that still state the replaced value (marked outdated, demoted). A model that
+//! reads "I live in Lisbon" six times next to one "lives in Berlin" needs to be told which holds.
+
+use std::collections::BTreeSet;
+
+use engram_types::{BuildRequest, Fact, MAX_CHANGED_FACTS, Timestamp};
+
+use super::candidates::Candidate;
+use super::render;
+use crate::error::Result;
+use crate::lexical::analyze;
+use crate::record::Record;
+use crate::store::Store;
+
+/// What an outdated turn's score is multiplied by: it stays a candidate (it may say more than
+/// the old value) but falls behind turns of equal relevance that are still true.
+pub(super) const OUTDATED_FACTOR: f64 = 0.5;
+
+/// A value stated in more words than this is not matched in turns: long values are rarely
+/// repeated word for word, and a partial match says little.
+const MAX_VALUE_TERMS: usize = 8;
+
+/// Looks up, for the most recently changed fact candidates (`policy.replaced_within_days`, at
+/// most [`MAX_CHANGED_FACTS`]), the version each replaced, and keeps it on the candidate. Only
+/// facts that name a replaced version cost a read.
+pub(super) fn find_replaced(
+    store: &dyn Store,
+    request: &BuildRequest,
+    facts: &mut [Candidate],
+    now: Timestamp,
+) -> Result<()> {
+    let days = request.policy.replaced_within_days;
+    if days == 0 {
+        return Ok(());
+    }
+    let since = now - chrono::Duration::days(i64::from(days));
+    let mut changed: Vec<(Timestamp, usize)> = facts
+        .iter()
+        .enumerate()
+        .filter_map(|(index, candidate)| match &candidate.record {
+            Record::Fact(fact) if fact.supersedes.is_some() && changed_at(fact) >= since => {
+                Some((changed_at(fact), index))
+            }
+            _ => None,
+        })
+        .collect();
+    changed.sort_by(|left, right| right.0.cmp(&left.0).then_with(|| facts[left.1].id().cmp(facts[right.1].id())));
+    for (_, index) in changed.into_iter().take(MAX_CHANGED_FACTS) {
+        let Record::Fact(fact) = &facts[index].record else { continue };
+        let Some(previous_id) = fact.supersedes.clone() else { continue };
+        let history = store.fact_history(&request.scope, &fact.fact_key)?;
+        // A replaced version deleted since (forget, retention, purge) is not shown.
+        facts[index].replaced = history.into_iter().find(|version| version.fact_id == previous_id).map(Box::new);
+    }
+    Ok(())
+}
+
+/// When a fact's change took effect for the agent: it was written, or it holds from later.
+fn changed_at(fact: &Fact) -> Timestamp {
+    fact.recorded_at.max(fact.valid_from)
+}
+
+/// The replaced value as a packet line names it: the string itself, or the JSON of another
+/// value, on one line and shortened.
+pub(super) fn value_words(value: &serde_json::Value) -> String {
+    let text = match value {
+        serde_json::Value::String(text) => render::one_line(text),
+        other => other.to_string(),
+    };
+    render::shorten(&text).unwrap_or(text)
+}
+
+/// A change recalled turns are checked against: the terms of the old value and of the new.
+struct Change<'fact> {
+    fact_id: &'fact str,
+    changed_at: Timestamp,
+    old_terms: BTreeSet<String>,
+    new_terms: BTreeSet<String>,
+}
+
+/// Marks and demotes every recalled event from before a change that states the replaced value
+/// (all its words) without the new one, then re-sorts the section best first.
+pub(super) fn mark_outdated(recall: &mut [Candidate], facts: &[Candidate]) {
+    let changes: Vec<Change<'_>> = facts
+        .iter()
+        .filter_map(|candidate| {
+            let (Record::Fact(fact), Some(replaced)) = (&candidate.record, &candidate.replaced) else { return None };
+            let old_terms = value_terms(&replaced.value)?;
+            let new_terms = value_terms(&fact.value).unwrap_or_default();
+            Some(Change { fact_id: &fact.fact_id, changed_at: changed_at(fact), old_terms, new_terms })
+        })
+        .collect();
+    if changes.is_empty() {
+        return;
+    }
+    for candidate in recall.iter_mut() {
+        let Record::Event(event) = &candidate.record else { continue };
+        let holds = |terms: &BTreeSet<String>| -> bool {
+            match candidate.terms.as_ref().filter(|indexed| indexed.readable()) {
+                Some(indexed) => terms.iter().all(|term| indexed.frequency(term).is_some_and(|count| count > 0)),
+                None => {
+                    let said: BTreeSet<String> = analyze(&event.text).into_iter().collect();
+                    terms.is_subset(&said)
+                }
+            }
+        };
+        let outdated = changes.iter().find(|change| {
+            event.ts < change.changed_at
+                && holds(&change.old_terms)
+                && (change.new_terms.is_empty() || !holds(&change.new_terms))
+        });
+        if let Some(change) = outdated {
+            candidate.outdated_by = Some(change.fact_id.to_string());
+            candidate.score = super::score::round(candidate.score * OUTDATED_FACTOR);
+        }
+    }
+    recall.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id())));
+}
+
+/// The index terms of a value, when there are some and few enough to look for.
+fn value_terms(value: &serde_json::Value) -> Option<BTreeSet<String>> {
+    let terms: BTreeSet<String> = analyze(&value_words(value)).into_iter().collect();
+    (!terms.is_empty() && terms.len() <= MAX_VALUE_TERMS).then_some(terms)
+}
