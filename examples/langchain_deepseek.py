@@ -4,12 +4,14 @@
     .venv/bin/python examples/langchain_deepseek.py                       # chat; an empty line ends
     .venv/bin/python examples/langchain_deepseek.py --session s1 --say "My favourite city is Lisbon."
     .venv/bin/python examples/langchain_deepseek.py --session s2 --say "Which city do I like best?"
+    .venv/bin/python examples/langchain_deepseek.py --say "I moved to Berlin." --extract   # facts too
 
 Each turn reads the session's recent messages (`EngramChatMessageHistory`), puts engram's memory
 packet in a system message (`EngramContextInjector`: facts, and what earlier sessions said that
 matches the question), asks the model, and writes the question and the answer back in one
 transaction. Memory lives in an engram SQLite file, so a new session (or a new process) remembers
-what earlier ones were told.
+what earlier ones were told. With `--extract`, the model then reads the new turns for facts about
+the user (`Memory.extract_facts` with `engram.extraction.ChatModelExtractor`, JSON mode).
 
 Settings come from the environment, else from `.env` in the working directory or the repository
 root: `DEEPSEEK_API_KEY` (required), `DEEPSEEK_BASE_URL` (default https://api.deepseek.com),
@@ -33,6 +35,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, HumanMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from engram import Memory
+from engram.extraction import ChatModelExtractor
 from engram.types import Scope
 from engram.integrations.langchain import EngramChatMessageHistory, EngramContextInjector, content_text
 
@@ -112,6 +115,7 @@ def main() -> int:
     parser.add_argument("--user", default="me", help="whose memory (default: me)")
     parser.add_argument("--session", default=None, help="conversation id (default: a new one)")
     parser.add_argument("--say", action="append", default=None, help="a turn to send instead of chatting (repeatable)")
+    parser.add_argument("--extract", action="store_true", help="then ask the model for facts in the new turns and keep them")
     args = parser.parse_args()
 
     settings = read_settings(["DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", "DEEPSEEK_MODEL", "ENGRAM_DB"])
@@ -139,6 +143,16 @@ def main() -> int:
             if args.say is not None:
                 print(f"you: {text}")
             print(f"assistant: {content_text(reply.content)}")
+        if args.extract:
+            # The same model reads the new turns and returns facts in JSON; engram writes them as
+            # upserts citing those turns (a changed value supersedes the old one) and does not
+            # send the same turns again.
+            extractor = ChatModelExtractor(model.base_url, model.api_key, model.model,
+                                           known_keys=sorted({fact["fact_key"] for fact in memory.list_facts(scope)}))
+            extraction = memory.extract_facts(scope, extractor)
+            for write in extraction["facts"]:
+                fact = write["fact"]
+                print(f"remembered ({write['outcome']}): {fact['fact_key']} = {json.dumps(fact['value'])}")
     return 0
 
 

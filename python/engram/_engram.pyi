@@ -46,6 +46,9 @@ from engram.types import (
     ShortTermUpdate,
     Stats,
     Summarizer,
+    ExtractRequest,
+    Extractor,
+    Extraction,
     SweepRequest,
     Synchronous,
     Timestamp,
@@ -251,6 +254,16 @@ class Memory:
         for `AsyncMemory`) and must be a plain function, not `async`; a result that is neither a
         `Summary` dict nor a `str` raises `InvalidInputError` with
         `field` `summarizer` (or `summarizer.<key>` for a bad key of the dict)."""
+    def extract_facts(self, request: ExtractRequest | Scope, extractor: Extractor) -> Extraction:
+        """Sends the session's message events not sent yet (oldest first, `max_events` at a time,
+        default 50) to `extractor(events) -> list[dict]` and writes each fact it returns with
+        `upsert_fact` (`sources`: the events that state it, all sent by default), so a changed value
+        supersedes the old one with history. Returns the event ids sent, each write, and the
+        session's short-term state with its `extracted_until` cursor moved past them.
+
+        Bad output (not a list of fact dicts, a wrong type, more than `max_facts`, a source not
+        sent) raises `InvalidInputError` with `field` `extractor...` and writes nothing; the events
+        are sent again next time. A plain function, not `async`: it runs on engram's threads."""
     def export_scope(self, scope: Scope | InScope, path: str | PathLike[str]) -> Receipt:
         """Writes every record and state of the scope's user and agent to `path` as JSON Lines."""
     def import_scope(self, path: str | PathLike[str]) -> Receipt:
@@ -395,6 +408,16 @@ class AsyncMemory:
         for `AsyncMemory`) and must be a plain function, not `async`; a result that is neither a
         `Summary` dict nor a `str` raises `InvalidInputError` with
         `field` `summarizer` (or `summarizer.<key>` for a bad key of the dict)."""
+    def extract_facts(self, request: ExtractRequest | Scope, extractor: Extractor) -> Awaitable[Extraction]:
+        """Sends the session's message events not sent yet (oldest first, `max_events` at a time,
+        default 50) to `extractor(events) -> list[dict]` and writes each fact it returns with
+        `upsert_fact` (`sources`: the events that state it, all sent by default), so a changed value
+        supersedes the old one with history. Returns the event ids sent, each write, and the
+        session's short-term state with its `extracted_until` cursor moved past them.
+
+        Bad output (not a list of fact dicts, a wrong type, more than `max_facts`, a source not
+        sent) raises `InvalidInputError` with `field` `extractor...` and writes nothing; the events
+        are sent again next time. A plain function, not `async`: it runs on engram's threads."""
     def export_scope(self, scope: Scope | InScope, path: str | PathLike[str]) -> Awaitable[Receipt]:
         """Writes every record and state of the scope's user and agent to `path` as JSON Lines."""
     def import_scope(self, path: str | PathLike[str]) -> Awaitable[Receipt]:

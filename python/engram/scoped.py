@@ -129,6 +129,11 @@ class _ScopeHandle:
     ) -> Any:
         return self._memory.consolidate_session(self._with_scope(request, fields), summarizer)
 
+    def extract_facts(
+        self, extractor: Callable[..., Any], request: Optional[Mapping[str, Any]] = None, **fields: Any,
+    ) -> Any:
+        return self._memory.extract_facts(self._with_scope(request, fields), extractor)
+
     def export_scope(self, path: "str | PathLike[str]") -> Any:
         return self._memory.export_scope(self._scope, path)
 

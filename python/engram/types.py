@@ -100,6 +100,10 @@ __all__ = [
     "ConsolidateRequest",
     "Summary",
     "Summarizer",
+    "ExtractRequest",
+    "ExtractedFact",
+    "Extractor",
+    "Extraction",
     "Embedder",
     "Consolidation",
 ]
@@ -577,6 +581,8 @@ class ShortTermState(TypedDict):
     updated_at: Optional[str]
     consolidated_until: Optional[str]
     """The time of the newest event ``consolidate_session`` has turned into an episode."""
+    extracted_until: Optional[str]
+    """The time of the newest message event ``extract_facts`` has sent to an extractor."""
 
 
 class ShortTermUpdate(TypedDict):
@@ -585,6 +591,7 @@ class ShortTermUpdate(TypedDict):
     key_quotes: NotRequired[Optional[List[str]]]
     updated_at: NotRequired[Optional[Timestamp]]
     consolidated_until: NotRequired[Optional[Timestamp]]
+    extracted_until: NotRequired[Optional[Timestamp]]
 
 
 # --- build requests -------------------------------------------------------------------
@@ -978,6 +985,41 @@ Summarizer = Callable[[List[Event]], Union[Summary, str]]
 Embedder = Callable[[List[str]], Sequence[Sequence[float]]]
 """``Memory(embedder=...)``: texts in, one vector per text out, all of one length (lists, or
 anything with ``tolist()``, like a numpy array). A plain function: it runs on engram's threads."""
+
+
+class ExtractRequest(TypedDict):
+    scope: Scope
+    max_events: NotRequired[int]
+    """Most message events sent in one call (default 50, at most 1000); later ones wait."""
+    max_facts: NotRequired[int]
+    """Most facts the extractor may return for them (default 20, at most 100); more is an error."""
+    now: NotRequired[Optional[Timestamp]]
+
+
+class ExtractedFact(TypedDict):
+    """One fact an extractor returns."""
+
+    fact_key: str
+    value: Json
+    text: NotRequired[Optional[str]]
+    confidence: NotRequired[Optional[float]]
+    tags: NotRequired[List[str]]
+    sources: NotRequired[List[str]]
+    """Ids of the events given that state the fact (default: all of them)."""
+
+
+Extractor = Callable[[List[Event]], List[ExtractedFact]]
+"""Called with a session's new message events (oldest first, as ``list_events`` returns them);
+returns the facts they state. A plain function: it runs on engram's threads."""
+
+
+class Extraction(TypedDict):
+    """The event ids sent (empty: nothing new, the extractor was not called), each fact written
+    and what its upsert did, and the session's short-term state with the cursor moved."""
+
+    events: List[str]
+    facts: List[FactWrite]
+    short_term: ShortTermState
 
 
 class Consolidation(TypedDict):

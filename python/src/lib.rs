@@ -10,12 +10,12 @@ mod conversions;
 mod embedder;
 mod errors;
 mod event_loop;
+mod events_callback;
 mod logging;
 mod memory;
 mod minilm;
 mod operations;
 mod runtime;
-mod summarizer;
 
 #[pyo3::pymodule]
 mod _engram {

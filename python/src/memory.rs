@@ -440,6 +440,26 @@ impl Memory {
         self.core.call(py, operations::consolidate_session(request, summarizer))
     }
 
+    /// Sends the session's message events not sent yet (oldest first, `max_events` at a time,
+    /// default 50) to `extractor(events: list[Event]) -> list[dict]` and writes each fact it
+    /// returns (`fact_key`, `value`, optional `text`, `confidence`, `tags`, and `sources`: the
+    /// ids of the events that state it, all of them by default) with `upsert_fact`, so a changed
+    /// value supersedes the old one with history. Returns `events` (the ids sent), `facts` (each
+    /// write) and the session's `short_term` (its `extracted_until` cursor moved past them).
+    ///
+    /// Bad output (not a list of such dicts, a wrong type, more than `max_facts` facts, a source
+    /// that was not sent) raises `InvalidInputError` with `field` `extractor...` and writes
+    /// nothing; those events are sent again next time. The extractor is called with the GIL from
+    /// the thread doing the work and must be a plain function, not `async`.
+    fn extract_facts<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        extractor: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.call(py, operations::extract_facts(request, extractor))
+    }
+
     /// Writes every record and state of the scope's user and agent to `path` as JSON Lines.
     fn export_scope<'py>(
         &self,
@@ -787,6 +807,26 @@ impl AsyncMemory {
         summarizer: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.core.spawn(py, operations::consolidate_session(request, summarizer))
+    }
+
+    /// Sends the session's message events not sent yet (oldest first, `max_events` at a time,
+    /// default 50) to `extractor(events: list[Event]) -> list[dict]` and writes each fact it
+    /// returns (`fact_key`, `value`, optional `text`, `confidence`, `tags`, and `sources`: the
+    /// ids of the events that state it, all of them by default) with `upsert_fact`, so a changed
+    /// value supersedes the old one with history. Returns `events` (the ids sent), `facts` (each
+    /// write) and the session's `short_term` (its `extracted_until` cursor moved past them).
+    ///
+    /// Bad output (not a list of such dicts, a wrong type, more than `max_facts` facts, a source
+    /// that was not sent) raises `InvalidInputError` with `field` `extractor...` and writes
+    /// nothing; those events are sent again next time. The extractor is called with the GIL from
+    /// the thread doing the work and must be a plain function, not `async`.
+    fn extract_facts<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        extractor: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.core.spawn(py, operations::extract_facts(request, extractor))
     }
 
     /// Writes every record and state of the scope's user and agent to `path` as JSON Lines.

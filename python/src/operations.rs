@@ -9,10 +9,11 @@ use engram_store::{
     embed_query,
 };
 use engram_types::{
-    BuildRequest, ConsolidateRequest, Consolidation, Episode, EpisodeInput, Event, EventInput, EventQuery, Fact,
-    FactInput, FactWrite, ForgetRequest, FoundItem, Insight, InsightInput, InsightUpdate, Item, ItemQuery, ItemSearch,
-    ListQuery, MemoryPacket, NamespaceQuery, OnConflict, Procedure, ProcedureInput, PromoteInsight, Promoted, Receipt,
-    RunEnd, Scope, ShortTermState, ShortTermUpdate, SweepRequest, Timestamp, WorkingState, WorkingStatePatch,
+    BuildRequest, ConsolidateRequest, Consolidation, Episode, EpisodeInput, Event, EventInput, EventQuery,
+    ExtractRequest, Extraction, Fact, FactInput, FactWrite, ForgetRequest, FoundItem, Insight, InsightInput,
+    InsightUpdate, Item, ItemQuery, ItemSearch, ListQuery, MemoryPacket, NamespaceQuery, OnConflict, Procedure,
+    ProcedureInput, PromoteInsight, Promoted, Receipt, RunEnd, Scope, ShortTermState, ShortTermUpdate, SweepRequest,
+    Timestamp, WorkingState, WorkingStatePatch,
 };
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
@@ -21,7 +22,7 @@ use crate::conversions::{
     from_dict, from_list, from_scoped_dict, from_value, item_writes_from, path_argument, scope_from, string_argument,
 };
 use crate::errors;
-use crate::summarizer::PySummarizer;
+use crate::events_callback::PyEventsCallback;
 
 /// One store call with its input already owned: it can run without the GIL, on any thread.
 pub(crate) type Work<T> = Box<dyn FnOnce(&dyn Store) -> engram_store::Result<T> + Send>;
@@ -319,7 +320,7 @@ pub(crate) fn consolidate_session(
     summarizer: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Work<Consolidation>> {
     let request: ConsolidateRequest = scoped_input(request, "request")?;
-    let summarizer = PySummarizer::from_argument(summarizer)?;
+    let summarizer = PyEventsCallback::from_argument(summarizer, "summarizer")?;
     Ok(Box::new(move |store| match summarizer {
         Some(summarizer) => {
             let limits = store.limits();
@@ -329,6 +330,23 @@ pub(crate) fn consolidate_session(
             consolidated
         }
         None => store.consolidate_session(&request, None),
+    }))
+}
+
+/// The store calls the Python `extractor` (taking the GIL back) on the session's new message
+/// events; a missing extractor is an `InvalidInputError` naming it.
+pub(crate) fn extract_facts(request: &Bound<'_, PyAny>, extractor: &Bound<'_, PyAny>) -> PyResult<Work<Extraction>> {
+    let py = request.py();
+    let request: ExtractRequest = scoped_input(request, "request")?;
+    let Some(extractor) = PyEventsCallback::from_argument(Some(extractor), "extractor")? else {
+        let missing = engram_types::ValidationError::new("extractor", "expected a callable, got None");
+        return Err(errors::invalid_input(py, missing));
+    };
+    Ok(Box::new(move |store| {
+        let extract = |events: &[Event]| extractor.extract(events);
+        let extracted = store.extract_facts(&request, &extract);
+        extractor.release();
+        extracted
     }))
 }
 

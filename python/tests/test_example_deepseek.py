@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -32,12 +33,15 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         if self.path not in ("/chat/completions", "/v1/chat/completions"):
             self.send_error(404)
             return
+        content = f"canned answer {len(self.server.requests)}"
+        if body.get("response_format") == {"type": "json_object"}:
+            content = json.dumps({"facts": extracted(body["messages"][-1]["content"])})
         answer = json.dumps({
             "id": f"chatcmpl-{len(self.server.requests)}",
             "object": "chat.completion",
             "model": body["model"],
             "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": f"canned answer {len(self.server.requests)}"}}],
+                         "message": {"role": "assistant", "content": content}}],
         }).encode("utf-8")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -47,6 +51,18 @@ class FakeOpenAI(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def extracted(conversation: str) -> List[Dict[str, Any]]:
+    """What a model in JSON mode would find in `[id] role: text` lines: the user's city, with a
+    key of its own and a made-up source, as models do (the extractor drops those)."""
+    facts: List[Dict[str, Any]] = []
+    for line in conversation.splitlines():
+        said = re.match(r"\[(?P<id>[^\]]+)\] user: .*\bI (?:live in|moved to) (?P<city>[A-Z][a-z]+)", line)
+        if said:
+            facts.append({"fact_key": "user.city", "value": said["city"], "confidence": 0.95,
+                          "sources": [said["id"], "msg-hallucinated"], "reason": "stated by the user"})
+    return facts
 
 
 class FakeServer(ThreadingHTTPServer):
@@ -135,3 +151,28 @@ def test_a_missing_key_is_reported(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=120)
     assert finished.returncode == 2
     assert "DEEPSEEK_API_KEY" in finished.stderr
+
+
+def test_extract_flag_keeps_facts_and_a_move_supersedes_them(fake_openai: FakeServer, tmp_path: Path) -> None:
+    first = run_example(fake_openai, tmp_path, "--session", "s1", "--say", "Hi! I live in Lisbon.", "--extract")
+    assert "remembered (created): user.city = \"Lisbon\"" in first
+    second = run_example(fake_openai, tmp_path, "--session", "s2", "--say", "Big news: I moved to Berlin.", "--extract")
+    assert "remembered (superseded): user.city = \"Berlin\"" in second
+
+    extraction_requests = [request for request in fake_openai.requests if "response_format" in request["body"]]
+    assert len(extraction_requests) == 2
+    # Each call sends only its session's new turns, and names the keys already kept.
+    assert "Lisbon" in extraction_requests[0]["body"]["messages"][-1]["content"]
+    later = extraction_requests[1]["body"]["messages"]
+    assert "Lisbon" not in later[-1]["content"] and "Berlin" in later[-1]["content"]
+    assert "user.city" in later[0]["content"]
+
+    from engram import Memory
+
+    with Memory(path=str(tmp_path / "memory.db")) as mem:
+        me = mem.scope("me", agent_id="travel-assistant", session_id="s3")
+        history = me.fact_history("user.city")
+        assert [fact["value"] for fact in history] == ["Lisbon", "Berlin"]
+        assert all(len(fact["sources"]) == 1 for fact in history), "the made-up source was dropped"
+        packet = me.build_memory_packet(purpose="responder", query="where do I live?")
+        assert "; was Lisbon] user.city: Berlin" in packet["rendered"], packet["rendered"]

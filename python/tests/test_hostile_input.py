@@ -445,6 +445,8 @@ def invalid_value(kind: Kind, nullable: bool) -> SearchStrategy[Any]:
                          st.builds(lambda name: f"export-{name}.jsonl", with_lone_surrogate))
     if kind == "summarizer":
         return wrong_type(nullable=True).filter(lambda value: not callable(value))
+    if kind == "extractor":
+        return wrong_type(nullable=False).filter(lambda value: not callable(value))
     raise AssertionError(f"no invalid values for {kind!r}")
 
 
@@ -643,6 +645,10 @@ CONSOLIDATE = with_scope(
     Field("window", "u32"), Field("max_events", "u32"), Field("min_events", "u32"), Field("now", "timestamp", nullable=True),
     window=1,
 )
+EXTRACT = with_scope(
+    HOSTILE_CONSOLIDATE,
+    Field("max_events", "u32"), Field("max_facts", "u32"), Field("now", "timestamp", nullable=True),
+)
 LIMITS = Shape(tuple(Field(name, "limit") for name in ("max_id_bytes", "max_payload_bytes", "max_payload_depth", "max_labels",
                                                         "max_text_bytes", "max_batch", "max_sources", "max_blob_bytes")), {})
 # Items of the hostile tenant (its `tenant_id` is only ever given bad values, so writes stay there).
@@ -739,6 +745,7 @@ SPECS: List[Spec] = [
     Spec("promote_insight", (shape_param("request", PROMOTE),), nasty=False),
     Spec("end_run", (scope_param(HOSTILE), Param("now", "timestamp", None, nullable=True))),
     Spec("consolidate_session", (shape_param("request", CONSOLIDATE), Param("summarizer", "summarizer", None, nullable=True))),
+    Spec("extract_facts", (shape_param("request", EXTRACT), Param("extractor", "extractor", lambda events: []))),
     Spec("export_scope", (scope_param(SEEDED[1]), Param("path", "path", "export.jsonl"))),
     Spec("put_items", (Param("items", "items", [ITEM.template]), Param("on_conflict", Enum(("replace", "keep")), None, nullable=True))),
     Spec("list_items", (shape_param("query", ITEM_QUERY),)),
@@ -1066,6 +1073,56 @@ def test_consolidate_session_refuses_hostile_summarizer_results(store: Seeded) -
 
         attempt(mem, store, Case("consolidate_session", [request, counting], field))
         assert calls, "the summarizer was not called"
+
+    check()
+    store.assert_unchanged()
+
+
+@st.composite
+def hostile_extractors(draw: st.DrawFn) -> Tuple[Callable[[Any], Any], str]:
+    """An extractor returning something engram must refuse, and the field it must name."""
+    how = draw(st.sampled_from(["wrong_type", "not_a_dict", "key", "unknown_key", "too_many", "source"]))
+    fact = {"fact_key": "user.city", "value": "Lisbon"}
+    result: Any
+    if how == "wrong_type":
+        result, field = draw(wrong_type(list, nullable=False)), "extractor"
+    elif how == "not_a_dict":
+        result, field = [draw(wrong_type(dict, nullable=False))], "extractor[0]"
+    elif how == "key":
+        key, kind = draw(st.sampled_from([("fact_key", "id"), ("value", "json"), ("text", "text"), ("confidence", "unit"),
+                                          ("tags", "labels"), ("sources", "sources")]))
+        result, field = [fact, {**fact, key: draw(invalid_value(kind, False))}], f"extractor[1].{key}"
+    elif how == "unknown_key":
+        key = draw(printable_text.filter(lambda name: name not in ("fact_key", "value", "text", "confidence", "tags",
+                                                                   "sources") and "`" not in name))
+        result, field = [{**fact, key: 1}], f"extractor[0].{key}"
+    elif how == "too_many":
+        result, field = [fact] * 21, "extractor"
+    else:
+        result, field = [{**fact, "sources": [draw(short_text)]}], "extractor[0].sources[0]"
+    return (lambda events: result), field
+
+
+def test_extract_facts_refuses_hostile_extractor_results(store: Seeded) -> None:
+    request = {"scope": HOSTILE_CONSOLIDATE, "now": NOW}
+    mem = store.mem
+
+    @hostile_settings(examples(store.backend, 0.5))
+    @given(hostile_extractors())
+    def check(hostile: Tuple[Callable[[Any], Any], str]) -> None:
+        extractor, field = hostile
+        mem.append_events([{"scope": HOSTILE_CONSOLIDATE, "kind": "message", "payload": {"text": "I live in Lisbon"},
+                            "ts": "2026-05-02T10:00:00Z"}])
+        calls: List[int] = []
+
+        def counting(events: Any) -> Any:
+            calls.append(len(events))
+            return extractor(events)
+
+        facts = mem.list_facts({"scope": HOSTILE_CONSOLIDATE, "include_inactive": True})
+        attempt(mem, store, Case("extract_facts", [request, counting], field))
+        assert calls, "the extractor was not called"
+        assert mem.list_facts({"scope": HOSTILE_CONSOLIDATE, "include_inactive": True}) == facts, "a refused batch wrote"
 
     check()
     store.assert_unchanged()

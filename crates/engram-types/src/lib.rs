@@ -6,6 +6,7 @@
 
 mod episode;
 mod event;
+mod extraction;
 mod fact;
 mod insight;
 mod item;
@@ -28,6 +29,7 @@ mod working_state;
 
 pub use episode::{CompressionLevel, Episode, EpisodeInput};
 pub use event::{Event, EventInput, EventKind, EventQuery};
+pub use extraction::{ExtractRequest, ExtractedFact, Extraction, MAX_EXTRACTED_FACTS, MAX_EXTRACTION_EVENTS};
 pub use fact::{Fact, FactInput, FactStatus, FactWrite, FactWriteOutcome};
 pub use insight::{Insight, InsightInput, InsightKind, InsightUpdate, ValidationState};
 pub use item::{

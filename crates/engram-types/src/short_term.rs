@@ -12,6 +12,9 @@ pub struct ShortTermState {
     /// The time of the newest event `consolidate_session` has turned into an episode.
     #[serde(default)]
     pub consolidated_until: Option<Timestamp>,
+    /// The time of the newest message event `extract_facts` has sent to an extractor.
+    #[serde(default)]
+    pub extracted_until: Option<Timestamp>,
 }
 
 impl ShortTermState {
@@ -41,11 +44,21 @@ pub struct ShortTermUpdate {
     /// Written by `consolidate_session`: events up to this time are summarized in an episode.
     #[serde(default)]
     pub consolidated_until: Option<Timestamp>,
+    /// Written by `extract_facts`: message events up to this time were sent to an extractor.
+    #[serde(default)]
+    pub extracted_until: Option<Timestamp>,
 }
 
 impl ShortTermUpdate {
     pub fn new(scope: Scope) -> Self {
-        Self { scope, rolling_summary: None, key_quotes: None, updated_at: None, consolidated_until: None }
+        Self {
+            scope,
+            rolling_summary: None,
+            key_quotes: None,
+            updated_at: None,
+            consolidated_until: None,
+            extracted_until: None,
+        }
     }
 
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
@@ -66,10 +79,13 @@ impl ShortTermUpdate {
         if let Some(quotes) = &self.key_quotes {
             state.key_quotes.clone_from(quotes);
         }
-        // The consolidation cursor only moves forward: a late writer cannot make events
+        // The consolidation and extraction cursors only move forward: a late writer cannot make events
         // already consolidated look new again.
         if let Some(until) = self.consolidated_until {
             state.consolidated_until = Some(state.consolidated_until.map_or(until, |current| current.max(until)));
+        }
+        if let Some(until) = self.extracted_until {
+            state.extracted_until = Some(state.extracted_until.map_or(until, |current| current.max(until)));
         }
         state.updated_at = Some(self.updated_at.unwrap_or(now));
     }

@@ -3,11 +3,10 @@
 
 use std::collections::HashSet;
 
-use engram_types::{
-    CompressionLevel, ConsolidateRequest, Consolidation, EpisodeInput, Event, EventQuery, ShortTermUpdate,
-};
+use engram_types::{CompressionLevel, ConsolidateRequest, Consolidation, EpisodeInput, ShortTermUpdate};
 
-use super::{PAGE, Summarizer, summarize};
+use super::session_events::{just_after, session_events};
+use super::{Summarizer, summarize};
 use crate::error::{ErrorKind, Result};
 use crate::maintenance::ScanRequest;
 use crate::prepare;
@@ -33,7 +32,10 @@ pub(super) fn consolidate(
     // has no message yet).
     let boundary = window.first().map(|event| event.ts);
     let window_ids: HashSet<&str> = window.iter().map(|event| event.event_id.as_str()).collect();
-    let mut events = beyond_window(store, request, boundary, short_term.consolidated_until)?;
+    // Events sharing the boundary's millisecond but outside the window belong beyond it too,
+    // hence `before` one millisecond later and the window filtered out by id afterwards.
+    let before = boundary.and_then(just_after);
+    let mut events = session_events(store, scope, &[], before, short_term.consolidated_until)?;
     events.retain(|event| !window_ids.contains(event.event_id.as_str()));
     if events.len() < request.min_events.max(1) as usize {
         return Ok(Consolidation { short_term, ..Consolidation::default() });
@@ -119,52 +121,6 @@ fn lost_race(store: &dyn Store, scope: &engram_types::Scope, episode_id: &str) -
         None => store.get_short_term(scope)?,
     };
     Ok(Consolidation { short_term, ..Consolidation::default() })
-}
-
-/// The session's events older than the window's oldest turn and newer than the last
-/// consolidation, oldest first: read newest first in pages, walking back in time.
-fn beyond_window(
-    store: &dyn Store,
-    request: &ConsolidateRequest,
-    boundary: Option<engram_types::Timestamp>,
-    since: Option<engram_types::Timestamp>,
-) -> Result<Vec<Event>> {
-    let mut found: Vec<Event> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    // Events sharing the boundary's millisecond but outside the window belong beyond it too,
-    // hence `before` one millisecond later and the window filtered out by id afterwards.
-    let mut before = boundary.and_then(just_after);
-    loop {
-        let mut query = EventQuery::new(request.scope.clone());
-        query.session_wide = true;
-        query.limit = PAGE;
-        query.before = before;
-        query.after = since;
-        let page = store.list_events(&query)?;
-        let full = page.len() >= PAGE as usize;
-        let Some(oldest) = page.last().map(|event| event.ts) else { break };
-        let mut new = 0;
-        for event in page {
-            if seen.insert(event.event_id.clone()) {
-                found.push(event);
-                new += 1;
-            }
-        }
-        // The oldest events go first, so the walk goes on to the oldest unconsolidated one.
-        if !full || new == 0 {
-            break;
-        }
-        // The page's oldest millisecond may hold more events: read it again (ids dedupe).
-        before = just_after(oldest);
-    }
-    found.sort_by(|left, right| left.ts.cmp(&right.ts).then_with(|| left.event_id.cmp(&right.event_id)));
-    Ok(found)
-}
-
-/// The bound one millisecond after `instant`; none (no bound) at chrono's last instant, after
-/// which no event can lie.
-fn just_after(instant: engram_types::Timestamp) -> Option<engram_types::Timestamp> {
-    instant.checked_add_signed(chrono::Duration::milliseconds(1))
 }
 
 /// The previous rolling summary followed by the new one, keeping the newest bytes.

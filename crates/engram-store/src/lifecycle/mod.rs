@@ -4,16 +4,18 @@
 
 mod consolidate;
 mod expiry;
+mod extract;
 mod forget;
 mod insights;
+mod session_events;
 mod summarize;
 mod transfer;
 
 use std::path::Path;
 
 use engram_types::{
-    ConsolidateRequest, Consolidation, Event, ForgetRequest, PromoteInsight, Promoted, Receipt, RunEnd, Scope, Summary,
-    SweepRequest, Timestamp,
+    ConsolidateRequest, Consolidation, Event, ExtractRequest, ExtractedFact, Extraction, ForgetRequest, PromoteInsight,
+    Promoted, Receipt, RunEnd, Scope, Summary, SweepRequest, Timestamp,
 };
 
 pub use summarize::summarize;
@@ -44,6 +46,10 @@ fn each_page(
 
 /// A summarizer turns the events of one consolidation (oldest first) into a [`Summary`].
 pub type Summarizer<'a> = &'a (dyn Fn(&[Event]) -> Result<Summary> + Sync);
+
+/// An extractor reads a session's new message events (oldest first) and returns the facts
+/// they state.
+pub type Extractor<'a> = &'a (dyn Fn(&[Event]) -> Result<Vec<ExtractedFact>> + Sync);
 
 /// Lifecycle operations, for every store.
 pub trait Lifecycle: Store {
@@ -102,6 +108,15 @@ pub trait Lifecycle: Store {
         summarizer: Option<Summarizer<'_>>,
     ) -> Result<Consolidation> {
         consolidate::consolidate(self.as_store(), request, summarizer)
+    }
+
+    /// Sends the session's message events not sent yet (oldest first, `max_events` at most) to
+    /// the extractor and writes the facts it returns as upserts sourced from those events. Bad
+    /// output (too many facts, an invalid one) is `InvalidInput` naming `extractor` and writes
+    /// nothing; the events are then sent again on the next call. Two calls at once may send
+    /// the same events twice: an upsert of the same value only refreshes the fact.
+    fn extract_facts(&self, request: &ExtractRequest, extractor: Extractor<'_>) -> Result<Extraction> {
+        extract::extract(self.as_store(), request, extractor)
     }
 
     /// Writes every record and state of the scope's user and agent to `path` as JSONL.

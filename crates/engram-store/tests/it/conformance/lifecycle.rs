@@ -800,3 +800,121 @@ pub fn postings_without_terms_report_totals(store: &dyn Store) {
     assert_eq!((totals.document_count, totals.terms.len()), (7, 0));
     assert!(totals.total_length > 0);
 }
+
+/// A rule-based extractor: "I live in X" / "I moved to X" give `user.city`, "I am X" gives
+/// `user.diet` for a few diets. Counts its calls and the events it saw.
+fn city_rules(
+    seen: &std::sync::Mutex<Vec<String>>,
+) -> impl Fn(&[engram_types::Event]) -> engram_store::Result<Vec<engram_types::ExtractedFact>> + Sync + '_ {
+    move |events| {
+        let mut found = Vec::new();
+        for event in events {
+            seen.lock().unwrap().push(event.event_id.clone());
+            let words: Vec<&str> = event.text.split_whitespace().collect();
+            for pair in words.windows(3) {
+                if matches!(pair, ["live", "in", _] | ["moved", "to", _]) {
+                    let city = pair[2].trim_matches(|character: char| !character.is_alphanumeric());
+                    found.push(engram_types::ExtractedFact {
+                        fact_key: "user.city".into(),
+                        value: json!(city),
+                        text: None,
+                        confidence: Some(0.9),
+                        tags: vec!["home".into()],
+                        sources: vec![event.event_id.clone()],
+                    });
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Extraction sends each message event once, oldest first and `max_events` at a time; the
+/// facts it returns are upserts sourced from their events, so a changed value supersedes the
+/// old one with history, and a packet cites where the fact came from.
+pub fn extraction_sends_each_event_once_and_supersedes_through_upserts(store: &dyn Store) {
+    let chat = default_scope();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let extractor = city_rules(&seen);
+    let mut request = engram_types::ExtractRequest::new(chat.clone());
+    request.now = Some(base_time() + minutes(60));
+    let nothing = store.extract_facts(&request, &extractor).unwrap();
+    assert!(nothing.events.is_empty() && nothing.facts.is_empty());
+    assert!(seen.lock().unwrap().is_empty(), "no new events: the extractor is not called");
+
+    let turns = [("user", "Hi, I live in Lisbon."), ("assistant", "Nice city!"), ("user", "What should I cook?")];
+    for (index, (role, text)) in turns.iter().enumerate() {
+        store.append_event(message(&chat, &format!("e{index}"), i64::try_from(index).unwrap(), role, text)).unwrap();
+    }
+    let mut tool =
+        EventInput::new(chat.clone(), engram_types::EventKind::ToolResult, json!({"text": "I live in Oslo"}));
+    tool.ts = Some(base_time() + minutes(1));
+    store.append_event(tool).unwrap();
+    request.max_events = 2;
+    let first = store.extract_facts(&request, &extractor).unwrap();
+    assert_eq!(first.events, ["e0", "e1"], "oldest first, messages only, max_events at a time");
+    let [written] = first.facts.as_slice() else { panic!("{:?}", first.facts) };
+    assert_eq!((written.outcome, &written.fact.value), (engram_types::FactWriteOutcome::Created, &json!("Lisbon")));
+    assert_eq!(written.fact.sources, ["e0"]);
+    assert_eq!(first.short_term.extracted_until, Some(base_time() + minutes(1)));
+    let second = store.extract_facts(&request, &extractor).unwrap();
+    assert_eq!((second.events.as_slice(), second.facts.len()), (["e2".to_string()].as_slice(), 0));
+    assert!(store.extract_facts(&request, &extractor).unwrap().events.is_empty());
+    assert_eq!(*seen.lock().unwrap(), ["e0", "e1", "e2"], "every event sent once");
+
+    store.append_event(message(&chat, "e3", 10, "user", "Big news: I moved to Berlin!")).unwrap();
+    let moved = store.extract_facts(&request, &extractor).unwrap();
+    assert_eq!(moved.events, ["e3"]);
+    assert_eq!(moved.facts[0].outcome, engram_types::FactWriteOutcome::Superseded);
+    let history = store.fact_history(&chat, "user.city").unwrap();
+    assert_eq!(history.iter().map(|fact| fact.value.clone()).collect::<Vec<_>>(), [json!("Lisbon"), json!("Berlin")]);
+    assert_eq!(history[1].sources, ["e3"]);
+
+    let packet = build(store, responder(&chat, "where does the user live?"));
+    let citation = packet.citations.iter().find(|citation| citation.id == history[1].fact_id).unwrap();
+    assert_eq!(citation.sources, ["e3"], "the packet says which turn the fact came from");
+}
+
+/// What an extractor returns is checked whole before anything is written: too many facts, a
+/// source that was not sent, an invalid fact are `InvalidInput` naming `extractor`; nothing is
+/// written and the events are sent again next time. Events of one millisecond are never split.
+pub fn bad_extractor_output_writes_nothing(store: &dyn Store) {
+    let chat = default_scope();
+    for index in 0..3 {
+        store.append_event(message(&chat, &format!("m{index}"), 5, "user", &format!("I live in City{index}"))).unwrap();
+    }
+    store.append_event(message(&chat, "m3", 6, "user", "I live in Paris")).unwrap();
+    let fact = |key: &str, sources: Vec<String>| engram_types::ExtractedFact {
+        fact_key: key.into(),
+        value: json!("x"),
+        text: None,
+        confidence: None,
+        tags: Vec::new(),
+        sources,
+    };
+    let mut request = engram_types::ExtractRequest::new(chat.clone());
+    request.max_facts = 2;
+    let cases: [(Vec<engram_types::ExtractedFact>, &str); 4] = [
+        (vec![fact("a", vec![]), fact("b", vec![]), fact("c", vec![])], "extractor"),
+        (vec![fact("a", vec![]), fact("b", vec!["elsewhere".into()])], "extractor[1].sources[0]"),
+        (vec![fact("", vec![])], "extractor[0].fact_key"),
+        (vec![engram_types::ExtractedFact { confidence: Some(7.0), ..fact("a", vec![]) }], "extractor[0].confidence"),
+    ];
+    for (returned, field) in cases {
+        let bad = move |_: &[engram_types::Event]| Ok(returned.clone());
+        let error = store.extract_facts(&request, &bad).unwrap_err();
+        let engram_store::Error::InvalidInput(invalid) = &error else { panic!("{error}") };
+        assert_eq!(invalid.field, field, "{error}");
+        assert!(store.list_facts(&ListQuery::new(chat.clone())).unwrap().is_empty());
+        assert_eq!(store.get_short_term(&chat).unwrap().extracted_until, None);
+    }
+    let seen = std::sync::Mutex::new(Vec::new());
+    request.max_events = 2;
+    request.max_facts = 20;
+    let batch = store.extract_facts(&request, &city_rules(&seen)).unwrap();
+    assert_eq!(batch.events, ["m0", "m1", "m2"], "the millisecond of m0..m2 is sent whole");
+    assert_eq!(store.extract_facts(&request, &city_rules(&seen)).unwrap().events, ["m3"]);
+    request.max_events = 0;
+    let error = store.extract_facts(&request, &city_rules(&seen)).unwrap_err();
+    assert_eq!(error.kind(), engram_store::ErrorKind::InvalidInput, "{error}");
+}

@@ -90,6 +90,8 @@ macro_rules! cases {
             lifecycle::stats_count_states_and_packets_warn_past_guards,
             lifecycle::aged_episodes_need_stronger_cues,
             lifecycle::postings_without_terms_report_totals,
+            lifecycle::extraction_sends_each_event_once_and_supersedes_through_upserts,
+            lifecycle::bad_extractor_output_writes_nothing,
             items::items_round_trip_values_blobs_and_conflicts,
             items::item_queries_select_by_prefix_keys_ranges_and_filters,
             items::key_bounds_compare_bytes,

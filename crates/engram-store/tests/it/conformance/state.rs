@@ -82,6 +82,7 @@ pub fn short_term_state_round_trips(store: &dyn Store) {
         key_quotes: Some(vec!["I hate layovers".into()]),
         updated_at: None,
         consolidated_until: None,
+        extracted_until: None,
     };
     store.update_short_term(update).unwrap();
     let partial = ShortTermUpdate {
@@ -90,6 +91,7 @@ pub fn short_term_state_round_trips(store: &dyn Store) {
         key_quotes: None,
         updated_at: None,
         consolidated_until: None,
+        extracted_until: None,
     };
     store.update_short_term(partial).unwrap();
     let state = store.get_short_term(&default_scope()).unwrap();

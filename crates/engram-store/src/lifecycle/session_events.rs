@@ -1,0 +1,55 @@
+//! A session's events between two instants, oldest first: what consolidation and extraction
+//! walk through.
+
+use std::collections::HashSet;
+
+use engram_types::{Event, EventKind, EventQuery, Scope, Timestamp};
+
+use super::PAGE;
+use crate::error::Result;
+use crate::store::{Store, StoreExt};
+
+/// The session's events (of `kinds`, all when empty) strictly before `before` and after
+/// `since`, oldest first (ties by id): read newest first in pages, walking back in time.
+pub(super) fn session_events(
+    store: &dyn Store,
+    scope: &Scope,
+    kinds: &[EventKind],
+    mut before: Option<Timestamp>,
+    since: Option<Timestamp>,
+) -> Result<Vec<Event>> {
+    let mut found: Vec<Event> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    loop {
+        let mut query = EventQuery::new(scope.clone());
+        query.session_wide = true;
+        query.limit = PAGE;
+        query.before = before;
+        query.after = since;
+        query.kinds = kinds.to_vec();
+        let page = store.list_events(&query)?;
+        let full = page.len() >= PAGE as usize;
+        let Some(oldest) = page.last().map(|event| event.ts) else { break };
+        let mut new = 0;
+        for event in page {
+            if seen.insert(event.event_id.clone()) {
+                found.push(event);
+                new += 1;
+            }
+        }
+        // The oldest events go first, so the walk goes on to the oldest one after `since`.
+        if !full || new == 0 {
+            break;
+        }
+        // The page's oldest millisecond may hold more events: read it again (ids dedupe).
+        before = just_after(oldest);
+    }
+    found.sort_by(|left, right| left.ts.cmp(&right.ts).then_with(|| left.event_id.cmp(&right.event_id)));
+    Ok(found)
+}
+
+/// The bound one millisecond after `instant`; none (no bound) at chrono's last instant, after
+/// which no event can lie.
+pub(super) fn just_after(instant: Timestamp) -> Option<Timestamp> {
+    instant.checked_add_signed(chrono::Duration::milliseconds(1))
+}
