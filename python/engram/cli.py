@@ -1,9 +1,14 @@
-"""The `engram` command: a demo, and packets and stats from a SQLite file.
+"""The `engram` command: a demo, and packets, pages, stats and exports from a store.
 
     engram demo                                   ingest a sample agent's memory, show two packets
     engram packet --db PATH --request FILE.json   build a packet (FILE '-' reads stdin)
+    engram inspect --db PATH --request FILE.json [--out page.html]
+                                                  the packet and its explain as one HTML page
     engram stats --db PATH --tenant T --user U --agent A [--session S --run R]
                                                   counts of a user's records (or --scope FILE.json)
+    engram export / check                         a user's records as JSON Lines / the file's integrity
+
+Every command but `demo` and `check` opens a server too: `--dsn URL [--database NAME]` for `--db`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO, cast
+from urllib.parse import urlsplit, urlunsplit
 
 from engram._engram import EngramError, Memory
+from engram.inspector import inspector_page
 from engram.types import MemoryPacket, Scope
 
 DEMO_DB = Path("data") / "engram-demo.db"
@@ -253,6 +260,30 @@ def cmd_packet(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
+    request = _read_json(args.request)
+    with _open_existing(args) as mem:
+        packet = mem.build_memory_packet(request)
+    source = args.db if args.dsn is None else _without_password(args.dsn)
+    page = inspector_page(packet, request, source=source)
+    target = Path(args.out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    print(f"wrote {target} ({len(packet['explain']['selected'])} selected, "
+          f"{len(packet['explain']['omitted'])} left out, {packet['meta']['tokens']} tokens)", file=out)
+    return 0
+
+
+def _without_password(dsn: str) -> str:
+    """The URL as a page may show it: a password is replaced by `***`."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 # What `engram stats` counts, from which parts of the scope (README.md says the same).
 STATS_COUNTS = (
     "Counts what the user sees with the agent: their events of every session (and the oldest and "
@@ -336,6 +367,16 @@ def parser() -> argparse.ArgumentParser:
     packet.add_argument("--request", required=True, help="JSON build request ('-' reads stdin)")
     packet.add_argument("--json", action="store_true", help="print the whole packet as JSON")
     packet.set_defaults(handler=cmd_packet)
+
+    inspect = commands.add_parser("inspect", help="write one HTML page that shows a packet and its explain",
+                                  description="Builds the packet for a request file and writes a self-contained HTML "
+                                              "page (no network): the rendered packet, tokens per section against "
+                                              "the budget, every selected item with its signals, every candidate "
+                                              "left out with its reason, stage timings and the request.")
+    _store_arguments(inspect)
+    inspect.add_argument("--request", required=True, help="JSON build request ('-' reads stdin)")
+    inspect.add_argument("--out", default="packet.html", help="the page to write (default packet.html)")
+    inspect.set_defaults(handler=cmd_inspect)
 
     stats = commands.add_parser("stats", help="counts of a user's records with an agent", description=STATS_COUNTS)
     _store_arguments(stats)

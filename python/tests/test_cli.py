@@ -1,4 +1,4 @@
-"""The engram command: demo, packet, stats, export and check."""
+"""The engram command: demo, packet, inspect, stats, export and check."""
 
 from __future__ import annotations
 
@@ -224,5 +224,8 @@ def test_commands_open_a_server_by_dsn(server: str, tmp_path: Path, capsys: pyte
     assert "dinner in Lisbon" in json.loads(capsys.readouterr().out)["rendered"]
     assert cli.main(["export", *where, *owner]) == 0
     assert sum(1 for line in capsys.readouterr().out.splitlines() if '"type":"event"' in line) == 1
+    page = tmp_path / "page.html"
+    assert cli.main(["inspect", *where, "--request", str(request), "--out", str(page)]) == 0
+    assert "dinner in Lisbon" in page.read_text(encoding="utf-8")
     with pytest.raises(SystemExit):
         cli.main(["stats", "--db", "x.db", *where, *owner])  # one store or the other
