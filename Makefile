@@ -35,6 +35,10 @@ build-dev: venv ## Build the Python extension (debug, with Postgres and MySQL) i
 build: venv ## Build the Python extension (release) into .venv
 	$(MATURIN) develop --release -m python/Cargo.toml
 
+.PHONY: wheel
+wheel: venv ## Build the abi3 wheel (CPython >= 3.9, Postgres and MySQL included, release) and the sdist into dist/
+	$(VENV_PYTHON) python/scripts/build_wheel.py --out dist
+
 .PHONY: demo
 demo: build ## Build the extension (release) and run `engram demo`
 	$(VENV)/bin/engram demo

@@ -75,7 +75,7 @@ fn owned_texts(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         let text = item
             .cast::<PyString>()
             .map_err(|_| PyTypeError::new_err(format!("texts[{index}]: expected str, got {}", type_name(&item))))?;
-        owned.push(text.to_str()?.to_owned());
+        owned.push(text.to_cow()?.into_owned());
     }
     Ok(owned)
 }

@@ -241,3 +241,36 @@ def heavy_request(scope: Scope) -> BuildRequest:
         },
         "budget": {"max_tokens": 8000},
     }
+
+
+class InstalledWheel:
+    """The package as a user installs it: the wheel and sdist `make wheel` builds (debug here,
+    so the build reuses compiled crates), `pip install`ed with `[embeddings]` into a new venv
+    outside the repository."""
+
+    def __init__(self, wheel: Path, sdist: Path, venv: Path) -> None:
+        self.wheel, self.sdist, self.venv = wheel, sdist, venv
+        self.python = venv / "bin" / "python"
+        # Nothing of the repository's environment leaks in.
+        self.environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
+    if not Path(sys.executable).with_name("maturin").exists():
+        pytest.skip("maturin is a dev dependency (make venv)")
+    root = tmp_path_factory.mktemp("wheel")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_wheel.py"
+    built = subprocess.run([sys.executable, str(script), "--out", str(root / "dist"), "--dev"],
+                           capture_output=True, text=True, timeout=1800)
+    assert built.returncode == 0, built.stderr[-4000:]
+    (wheel,) = (root / "dist").glob("engram_context-*.whl")
+    (sdist,) = (root / "dist").glob("engram_context-*.tar.gz")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{wheel}[embeddings]"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert installed.returncode == 0, installed.stderr[-4000:]
+    return InstalledWheel(wheel, sdist, venv)

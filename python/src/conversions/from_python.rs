@@ -8,6 +8,7 @@
 //! reads a `str` as a list of characters, any object as a bool (truthiness), sets as lists
 //! and NaN as `null`, all of which must be errors here.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use engram_types::{Summary, ValidationError};
@@ -88,8 +89,8 @@ pub(crate) fn path_argument(object: &Bound<'_, PyAny>, argument: &str) -> Result
 pub(crate) fn summary_from(object: &Bound<'_, PyAny>, argument: &str) -> Result<Summary, ValidationError> {
     if let Ok(text) = object.cast::<PyString>() {
         let summary =
-            text.to_str().map_err(|_| ValidationError::new(argument, "returned text that is not valid UTF-8"))?;
-        return Ok(Summary { summary: summary.to_owned(), ..Summary::default() });
+            text.to_cow().map_err(|_| ValidationError::new(argument, "returned text that is not valid UTF-8"))?;
+        return Ok(Summary { summary: summary.into_owned(), ..Summary::default() });
     }
     if !object.is_instance_of::<PyDict>() {
         return Err(ValidationError::new(
@@ -103,7 +104,9 @@ pub(crate) fn summary_from(object: &Bound<'_, PyAny>, argument: &str) -> Result<
 /// Converts a plain string argument (a fact key), naming the argument on a wrong type.
 pub(crate) fn string_argument(object: &Bound<'_, PyAny>, argument: &str) -> Result<String, ValidationError> {
     match object.cast::<PyString>() {
-        Ok(text) => text.to_str().map(str::to_owned).map_err(|_| ValidationError::new(argument, "is not valid UTF-8")),
+        Ok(text) => {
+            text.to_cow().map(Cow::into_owned).map_err(|_| ValidationError::new(argument, "is not valid UTF-8"))
+        }
         Err(_) => Err(ValidationError::new(argument, format!("expected a string, got {}", type_name(object)))),
     }
 }
@@ -166,8 +169,8 @@ fn to_json(object: &Bound<'_, PyAny>, path: &mut Vec<Segment>) -> Result<Value, 
     }
     if let Ok(text) = object.cast::<PyString>() {
         return text
-            .to_str()
-            .map(|text| Value::String(text.to_owned()))
+            .to_cow()
+            .map(|text| Value::String(text.into_owned()))
             .map_err(|_| invalid(path, "is not valid UTF-8"));
     }
     if let Ok(dict) = object.cast::<PyDict>() {
@@ -176,7 +179,7 @@ fn to_json(object: &Bound<'_, PyAny>, path: &mut Vec<Segment>) -> Result<Value, 
             let Ok(key) = key.cast::<PyString>() else {
                 return Err(invalid(path, format!("keys must be strings, got a key of type {}", type_name(&key))));
             };
-            let key = key.to_str().map_err(|_| invalid(path, "has a key that is not valid UTF-8"))?.to_owned();
+            let key = key.to_cow().map_err(|_| invalid(path, "has a key that is not valid UTF-8"))?.into_owned();
             path.push(Segment::Key(key.clone()));
             let value = to_json(&item, path)?;
             path.pop();
