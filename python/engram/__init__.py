@@ -25,6 +25,7 @@ from engram._engram import (
     NotFoundError,
     StorageError,
     __version__,
+    defaults,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "NotFoundError",
     "StorageError",
     "__version__",
+    "defaults",
 ]

@@ -46,6 +46,7 @@ from engram.types import (
     ShortTermUpdate,
     Stats,
     Summarizer,
+    Defaults,
     ExtractRequest,
     Extractor,
     Extraction,
@@ -67,9 +68,14 @@ __all__ = [
     "NotFoundError",
     "StorageError",
     "__version__",
+    "defaults",
 ]
 
 __version__: str
+
+def defaults() -> Defaults:
+    """Every default engram applies: `policy`, `budget`, `limits`, `records` (importance, confidences,
+    priority), `lists` (list sizes), `consolidate` and `extract` (their bounds)."""
 
 _Backend = Literal["sqlite", "postgres", "mysql"]
 

@@ -101,6 +101,7 @@ __all__ = [
     "Summary",
     "Summarizer",
     "ExtractRequest",
+    "Defaults",
     "ExtractedFact",
     "Extractor",
     "Extraction",
@@ -985,6 +986,20 @@ Summarizer = Callable[[List[Event]], Union[Summary, str]]
 Embedder = Callable[[List[str]], Sequence[Sequence[float]]]
 """``Memory(embedder=...)``: texts in, one vector per text out, all of one length (lists, or
 anything with ``tolist()``, like a numpy array). A plain function: it runs on engram's threads."""
+
+
+class Defaults(TypedDict):
+    """``engram.defaults()``: what a call without a field gets."""
+
+    policy: Policy
+    budget: Budget
+    limits: Limits
+    records: Dict[str, float]
+    """``importance``, ``fact_confidence``, ``insight_confidence``, ``procedure_priority``."""
+    lists: Dict[str, int]
+    """``limit`` of the record lists, ``events_limit`` of ``list_events``."""
+    consolidate: Dict[str, int]
+    extract: Dict[str, int]
 
 
 class ExtractRequest(TypedDict):

@@ -7,6 +7,7 @@
 mod allocator;
 mod callback;
 mod conversions;
+mod defaults;
 mod embedder;
 mod errors;
 mod event_loop;
@@ -21,6 +22,8 @@ mod runtime;
 mod _engram {
     #[pymodule_export]
     use crate::memory::{AsyncMemory, Memory};
+    #[pymodule_export]
+    use crate::defaults::defaults;
     #[pymodule_export]
     use crate::minilm::PyMiniLm;
 

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use engram_types::{
-    Episode, EpisodeInput, Event, EventInput, Fact, FactInput, FactStatus, Insight, InsightInput, Limits, Procedure,
-    ProcedureInput, ScopeLevel, Timestamp, Tokenizer,
+    DEFAULT_FACT_CONFIDENCE, DEFAULT_IMPORTANCE, DEFAULT_INSIGHT_CONFIDENCE, DEFAULT_PRIORITY, Episode, EpisodeInput,
+    Event, EventInput, Fact, FactInput, FactStatus, Insight, InsightInput, Limits, Procedure, ProcedureInput,
+    ScopeLevel, Timestamp, Tokenizer,
 };
 
 use crate::error::{Error, Result};
@@ -78,7 +79,7 @@ pub fn event(input: EventInput, now: Timestamp, limits: &Limits) -> Result<Prepa
         payload: input.payload,
         tags: dedupe(input.tags),
         entities: dedupe(input.entities),
-        importance: input.importance.unwrap_or(0.5),
+        importance: input.importance.unwrap_or(DEFAULT_IMPORTANCE),
         expires_at: input.expires_at.map(normalize_time),
         embedding: input.embedding,
         scope: input.scope,
@@ -154,8 +155,8 @@ pub fn fact(input: FactInput, now: Timestamp, limits: &Limits) -> Result<Prepare
         valid_from: normalize_time(input.valid_from.unwrap_or(recorded_at)),
         valid_to: None,
         recorded_at,
-        confidence: input.confidence.unwrap_or(0.8),
-        importance: input.importance.unwrap_or(0.5),
+        confidence: input.confidence.unwrap_or(DEFAULT_FACT_CONFIDENCE),
+        importance: input.importance.unwrap_or(DEFAULT_IMPORTANCE),
         sources: dedupe(input.sources),
         tags: dedupe(input.tags),
         entities: dedupe(input.entities),
@@ -215,7 +216,7 @@ pub fn episode(input: EpisodeInput, limits: &Limits) -> Result<Prepared<Episode>
         entities: dedupe(input.entities),
         sources: dedupe(input.sources),
         compression_level: input.compression_level,
-        importance: input.importance.unwrap_or(0.5),
+        importance: input.importance.unwrap_or(DEFAULT_IMPORTANCE),
         expires_at: input.expires_at.map(normalize_time),
         embedding: input.embedding,
         scope: input.scope,
@@ -242,7 +243,7 @@ pub fn procedure(
         content: input.content,
         token_count: tokens_of(&text),
         text,
-        priority: input.priority.unwrap_or(0.5),
+        priority: input.priority.unwrap_or(DEFAULT_PRIORITY),
         applicability: input.applicability,
         tags: dedupe(input.tags),
         entities: dedupe(input.entities),
@@ -263,7 +264,7 @@ pub fn insight(input: InsightInput, now: Timestamp, limits: &Limits) -> Result<P
         kind: input.kind,
         token_count: tokens_of(&input.text),
         text: input.text,
-        confidence: input.confidence.unwrap_or(0.5),
+        confidence: input.confidence.unwrap_or(DEFAULT_INSIGHT_CONFIDENCE),
         validation: input.validation,
         tags: dedupe(input.tags),
         entities: dedupe(input.entities),

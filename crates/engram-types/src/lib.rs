@@ -4,6 +4,7 @@
 //! the [`BuildRequest`] with its [`Policy`] and [`Budget`], and the [`MemoryPacket`] a build
 //! returns. Everything here is plain data with serde and JSON Schema; no I/O.
 
+mod defaults;
 mod episode;
 mod event;
 mod extraction;
@@ -27,6 +28,10 @@ mod unique_keys;
 mod validation;
 mod working_state;
 
+pub use defaults::{
+    DEFAULT_FACT_CONFIDENCE, DEFAULT_IMPORTANCE, DEFAULT_INSIGHT_CONFIDENCE, DEFAULT_PRIORITY, Defaults,
+    LifecycleDefaults, ListDefaults, RecordDefaults,
+};
 pub use episode::{CompressionLevel, Episode, EpisodeInput};
 pub use event::{Event, EventInput, EventKind, EventQuery};
 pub use extraction::{ExtractRequest, ExtractedFact, Extraction, MAX_EXTRACTED_FACTS, MAX_EXTRACTION_EVENTS};
