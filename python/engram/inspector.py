@@ -115,6 +115,8 @@ def _selected_row(item: Mapping[str, Any]) -> str:
                      f"from {escape(str(replaced['valid_from'])[:10])})")
     if item.get("outdated_by"):
         notes.append(f"outdated by fact <code>{escape(item['outdated_by'])}</code>: score halved")
+    if item.get("evidence"):
+        notes.append("from " + ", ".join(f"<code>{escape(source)}</code>" for source in item["evidence"]))
     if item.get("context_of"):
         notes.append(f"context of <code>{escape(item['context_of'])}</code>")
     words = item.get("matched_words") or item.get("matched_terms") or []

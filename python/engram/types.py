@@ -790,6 +790,8 @@ class SelectedItem(TypedDict):
     time: NotRequired[str]
     matched_words: List[str]
     """The query's own words behind ``matched_terms`` (index terms, i.e. stems)."""
+    evidence: List[str]
+    """The records the item rests on (a fact's, episode's or insight's ``sources``), as in ``citations``."""
     replaced: NotRequired[ReplacedVersion]
     """A fact that changed lately: the version it replaced."""
     outdated_by: NotRequired[str]

@@ -21,9 +21,9 @@ mod runtime;
 #[pyo3::pymodule]
 mod _engram {
     #[pymodule_export]
-    use crate::memory::{AsyncMemory, Memory};
-    #[pymodule_export]
     use crate::defaults::defaults;
+    #[pymodule_export]
+    use crate::memory::{AsyncMemory, Memory};
     #[pymodule_export]
     use crate::minilm::PyMiniLm;
 

@@ -54,6 +54,8 @@ def test_a_changed_preference_supersedes_through_extraction() -> None:
         assert diet["sources"] == second["events"], "the fact says which turn it came from"
         assert {"id": diet["id"], "section": "facts", "sources": second["events"]} in packet["citations"]
         assert "; was vegetarian] user.diet: vegan" in packet["rendered"]
+        [explained] = [item for item in packet["explain"]["selected"] if item["id"] == diet["id"]]
+        assert explained["evidence"] == second["events"]
 
 
 def test_extraction_on_async_memory_and_the_async_scope_handle() -> None:

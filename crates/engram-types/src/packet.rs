@@ -211,6 +211,10 @@ pub struct SelectedItem {
     /// The query's own words behind `matched_terms` (which are index terms: stems).
     #[serde(default)]
     pub matched_words: Vec<String>,
+    /// Where the item came from: the records it rests on (a fact's, episode's or insight's
+    /// `sources`, e.g. the turns a fact was extracted from), as in `citations`.
+    #[serde(default)]
+    pub evidence: Vec<String>,
     /// A fact that replaced another value lately (`policy.replaced_within_days`): that version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced: Option<ReplacedVersion>,

@@ -333,7 +333,7 @@ fn base_item(item: &Placed, ts: chrono::DateTime<chrono::Utc>) -> PacketItem {
 }
 
 fn record_item(item: &Placed, record: &Record) -> PacketItem {
-    let base = base_item(item, record.time());
+    let base = PacketItem { sources: record_sources(record).to_vec(), ..base_item(item, record.time()) };
     match record {
         Record::Event(event) => {
             PacketItem { role: Some(event.role.clone()), session_id: Some(event.scope.session_id.clone()), ..base }
@@ -342,26 +342,23 @@ fn record_item(item: &Placed, record: &Record) -> PacketItem {
             fact_key: Some(fact.fact_key.clone()),
             value: Some(fact.value.clone()),
             confidence: Some(fact.confidence),
-            sources: fact.sources.clone(),
             ..base
         },
-        Record::Episode(episode) => PacketItem { sources: episode.sources.clone(), ..base },
+        Record::Episode(_) => base,
         Record::Procedure(procedure) => PacketItem { title: Some(procedure.title.clone()), ..base },
-        Record::Insight(insight) => PacketItem {
-            confidence: Some(insight.confidence),
-            validation: Some(insight.validation),
-            sources: insight.sources.clone(),
-            ..base
-        },
+        Record::Insight(insight) => {
+            PacketItem { confidence: Some(insight.confidence), validation: Some(insight.validation), ..base }
+        }
     }
 }
 
 fn selected_item(item: &Placed, words: &BTreeMap<String, String>) -> SelectedItem {
     let entry = &item.entry;
-    let (kind, time, replaced, outdated_by) = match &entry.content {
+    let (kind, time, evidence, replaced, outdated_by) = match &entry.content {
         Content::Record(candidate) => (
             candidate.record.kind().as_str(),
             Some(candidate.record.time()),
+            record_sources(&candidate.record).to_vec(),
             candidate.replaced.as_deref().map(|fact| ReplacedVersion {
                 fact_id: fact.fact_id.clone(),
                 value: fact.value.clone(),
@@ -371,8 +368,8 @@ fn selected_item(item: &Placed, words: &BTreeMap<String, String>) -> SelectedIte
             }),
             candidate.outdated_by.clone(),
         ),
-        Content::Turn(event) => ("event", Some(event.ts), None, None),
-        _ => (entry.section.as_str(), None, None, None),
+        Content::Turn(event) => ("event", Some(event.ts), Vec::new(), None, None),
+        _ => (entry.section.as_str(), None, Vec::new(), None, None),
     };
     let (signals, matched_terms, cue_hits, sources, context_of) = match &entry.content {
         Content::Record(candidate) => (
@@ -408,8 +405,19 @@ fn selected_item(item: &Placed, words: &BTreeMap<String, String>) -> SelectedIte
         time,
         matched_words: matched_words(&matched_terms, words),
         matched_terms,
+        evidence,
         replaced,
         outdated_by,
+    }
+}
+
+/// The records a record rests on (what `citations` lists).
+fn record_sources(record: &Record) -> &[String] {
+    match record {
+        Record::Fact(fact) => &fact.sources,
+        Record::Episode(episode) => &episode.sources,
+        Record::Insight(insight) => &insight.sources,
+        Record::Event(_) | Record::Procedure(_) => &[],
     }
 }
 

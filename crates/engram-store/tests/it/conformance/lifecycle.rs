@@ -873,6 +873,8 @@ pub fn extraction_sends_each_event_once_and_supersedes_through_upserts(store: &d
     let packet = build(store, responder(&chat, "where does the user live?"));
     let citation = packet.citations.iter().find(|citation| citation.id == history[1].fact_id).unwrap();
     assert_eq!(citation.sources, ["e3"], "the packet says which turn the fact came from");
+    let explained = packet.explain.selected.iter().find(|item| item.id == history[1].fact_id).unwrap();
+    assert_eq!(explained.evidence, ["e3"], "and so does the explain");
 }
 
 /// What an extractor returns is checked whole before anything is written: too many facts, a
