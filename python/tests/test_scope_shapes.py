@@ -45,6 +45,7 @@ WRITES: Dict[str, Callable[[Memory, Any], Any]] = {
     "patch_working_state": lambda mem, given: mem.patch_working_state(given)["goal"],
     "update_stm": lambda mem, given: mem.update_stm(given)["key_quotes"],
     "consolidate_session": lambda mem, given: mem.consolidate_session(given)["consumed"],
+    "extract_facts": lambda mem, given: len(mem.extract_facts(given, lambda events: [])["events"]),
 }
 
 

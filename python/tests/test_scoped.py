@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 from engram import AsyncMemory, InvalidInputError, Memory
+from engram.extraction import RuleExtractor
 from engram.scoped import AsyncScopedMemory, ScopedMemory
 
 # Memory's calls that take no scope: items, whole-store operations, the lifecycle of files.
@@ -83,6 +84,7 @@ def every_call(handle: Any, tmp_path: Path) -> List[Callable[[], Any]]:
         lambda: handle.delete_event("m3"),
         lambda: handle.delete_fact("diet"),
         lambda: handle.end_run(NOW),
+        lambda: handle.extract_facts(RuleExtractor([(r"moved to (?P<value>[A-Z][a-z]+)", "city")]), now=NOW),
         lambda: handle.purge_user(),
     ]
 
@@ -99,7 +101,8 @@ def check(results: List[Any], memory_stats: Dict[str, Any]) -> None:
     assert results[24]["rows"]["events"] == 3
     assert results[25]["rows"]["procedures"] == 1 and results[26]["rows"]["events"] == 1
     assert results[27]["rows"]["facts"] == 1 and results[28]["working_state"]["ended_at"] is not None
-    assert results[29]["rows"]["events"] >= 2
+    assert [write["outcome"] for write in results[29]["facts"]] == ["refreshed"], "m1 says Berlin again"
+    assert results[30]["rows"]["events"] >= 2
     assert memory_stats["events"] == 0, "purge_user went through the handle's user"
 
 
