@@ -16,12 +16,22 @@ pub(super) fn delete_event(store: &dyn Store, scope: &Scope, event_id: &str) -> 
     if store.scan(&scan)?.is_empty() {
         return Err(Error::NotFound { entity: "event", id: event_id.to_string() });
     }
-    store.delete(&DeleteRequest {
+    let receipt = store.delete(&DeleteRequest {
         tenant_id: scope.tenant_id.clone(),
         records: vec![(RecordKind::Event, event_id.to_string())],
         states: Vec::new(),
         drop_empty_spaces: true,
-    })
+    })?;
+    deleted_by_this_call(receipt, "events", "event", event_id)
+}
+
+/// A deletion that found its records gone by the time it deleted (a racing call deleted them
+/// after the lookup) is `NotFound`: of callers racing to delete one thing, exactly one succeeds.
+fn deleted_by_this_call(receipt: Receipt, table: &str, entity: &'static str, id: &str) -> Result<Receipt> {
+    if receipt.rows.get(table).copied().unwrap_or(0) == 0 {
+        return Err(Error::NotFound { entity, id: id.to_string() });
+    }
+    Ok(receipt)
 }
 
 pub(super) fn delete_fact(store: &dyn Store, scope: &Scope, fact_key: &str) -> Result<Receipt> {
@@ -36,12 +46,13 @@ pub(super) fn delete_fact(store: &dyn Store, scope: &Scope, fact_key: &str) -> R
     if owned.is_empty() {
         return Err(Error::NotFound { entity: "fact", id: fact_key.to_string() });
     }
-    store.delete(&DeleteRequest {
+    let receipt = store.delete(&DeleteRequest {
         tenant_id: scope.tenant_id.clone(),
         records: owned,
         states: Vec::new(),
         drop_empty_spaces: true,
-    })
+    })?;
+    deleted_by_this_call(receipt, "facts", "fact", fact_key)
 }
 
 pub(super) fn forget(store: &dyn Store, request: &ForgetRequest) -> Result<Receipt> {

@@ -1,5 +1,5 @@
 //! "One of" rules under concurrent writers: one active fact per key, an insight promoted once,
-//! one working-state version per patch, no short-term update lost. Each race starts its writers together (a barrier) on new
+//! one working-state version per patch, no short-term update lost, a record deleted once. Each race starts its writers together (a barrier) on new
 //! keys, runs and insights, so every round races the first write too. Servers are raced through
 //! several stores, as several processes would write (see `server_connections.rs`).
 
@@ -21,6 +21,7 @@ pub fn race_one_of_rules(stores: &[&dyn Store], rounds: usize) {
         race_promotions(stores, round);
         race_working_state_patches(stores, round);
         race_short_term_updates(stores, round);
+        race_deletions(stores, round);
     }
 }
 
@@ -46,6 +47,29 @@ fn race<T: Send>(stores: &[&dyn Store], write: impl Fn(usize, &dyn Store) -> T +
             .collect();
         handles.into_iter().map(|handle| handle.join().unwrap()).collect()
     })
+}
+
+/// Writers delete one event, then one fact key, at once: exactly one deletion succeeds, the
+/// others are `NotFound` (a caller that pops an item gets each item once).
+fn race_deletions(stores: &[&dyn Store], round: usize) {
+    let own = scope("t1", "u1", "s1", "r1");
+    let event_id = format!("race-event-{round}");
+    let mut event =
+        engram_types::EventInput::new(own.clone(), engram_types::EventKind::Message, json!({"text": "pop me"}));
+    event.event_id = Some(event_id.clone());
+    stores[0].append_event(event).unwrap();
+    let key = format!("race.delete{round}");
+    stores[0].upsert_fact(FactInput::new(own.clone(), key.clone(), json!(1))).unwrap();
+    for (what, deletions) in [
+        ("delete_event", race(stores, |_, store| store.delete_event(&own, &event_id))),
+        ("delete_fact", race(stores, |_, store| store.delete_fact(&own, &key))),
+    ] {
+        let done = deletions.iter().filter(|deleted| deleted.is_ok()).count();
+        assert_eq!(done, 1, "round {round}: {what} succeeds once: {deletions:?}");
+        for refused in deletions.iter().filter_map(|deleted| deleted.as_ref().err()) {
+            assert!(matches!(refused, Error::NotFound { .. }), "round {round}: {what}: {refused}");
+        }
+    }
 }
 
 /// Ok, or a typed `Conflict`: never `Storage` or another kind.
