@@ -7,6 +7,7 @@
     engram stats --db PATH --tenant T --user U --agent A [--session S --run R]
                                                   counts of a user's records (or --scope FILE.json)
     engram export / check                         a user's records as JSON Lines / the file's integrity
+    engram mcp --db PATH [--user U]               an MCP server over stdio (engram-context[mcp])
 
 Every command but `demo` and `check` opens a server too: `--dsn URL [--database NAME]` for `--db`.
 """
@@ -274,6 +275,15 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    # Imported here: `engram` runs without the MCP SDK, `engram mcp` needs it.
+    try:
+        from engram.integrations.mcp_server import run
+    except ImportError as missing:
+        raise SystemExit(f"engram: error: {missing}") from missing
+    return run(args)
+
+
 def _without_password(dsn: str) -> str:
     """The URL as a page may show it: a password is replaced by `***`."""
     parts = urlsplit(dsn)
@@ -377,6 +387,20 @@ def parser() -> argparse.ArgumentParser:
     inspect.add_argument("--request", required=True, help="JSON build request ('-' reads stdin)")
     inspect.add_argument("--out", default="packet.html", help="the page to write (default packet.html)")
     inspect.set_defaults(handler=cmd_inspect)
+
+    mcp = commands.add_parser("mcp", help="serve the memory to MCP clients over stdio (needs engram-context[mcp])",
+                              description="A Model Context Protocol server over stdio, one memory per process: "
+                                          "tools to add, remember, search, get a packet, list, update, delete and "
+                                          "forget. --user, --agent, --session and --tenant fill the scope parts a "
+                                          "tool call leaves out.")
+    where = mcp.add_mutually_exclusive_group()
+    where.add_argument("--db", default="data/engram.db", help="SQLite file, or :memory: (default data/engram.db)")
+    where.add_argument("--dsn", help="Postgres or MySQL URL (postgres://..., mysql://...)")
+    mcp.add_argument("--database", help="with --dsn: the database, when the URL names none")
+    mcp.add_argument("--user", help="user_id of calls that give none (else user_id is required)")
+    for part, default in (("agent", "default"), ("session", "default"), ("tenant", "default")):
+        mcp.add_argument(f"--{part}", default=default, help=f"{part}_id of calls that give none (default {default})")
+    mcp.set_defaults(handler=cmd_mcp)
 
     stats = commands.add_parser("stats", help="counts of a user's records with an agent", description=STATS_COUNTS)
     _store_arguments(stats)

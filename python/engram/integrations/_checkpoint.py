@@ -27,7 +27,6 @@ over ``Memory`` and an async twin over ``AsyncMemory``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import unicodedata
@@ -50,6 +49,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from engram import AsyncMemory, Memory
+from engram.integrations._calls import open_arguments, open_async
 from engram.types import ItemInput, ItemQuery, OnConflict
 
 ROOT = "langgraph"
@@ -180,7 +180,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
     def from_conn_string(cls, conn_string: str, *, tenant_id: str = "default") -> Iterator["EngramCheckpointer"]:
         """A checkpointer on `conn_string`: a SQLite path (``":memory:"`` for a private
         in-memory store), or a ``postgres://`` / ``mysql://`` DSN. Closed on exit."""
-        memory = Memory(**_open_arguments(conn_string))
+        memory = Memory(**open_arguments(conn_string))
         try:
             yield cls(memory, tenant_id=tenant_id)
         finally:
@@ -190,7 +190,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
     @asynccontextmanager
     async def afrom_conn_string(cls, conn_string: str, *, tenant_id: str = "default") -> AsyncIterator["EngramCheckpointer"]:
         """`from_conn_string` for asyncio: the async methods run on an ``AsyncMemory``."""
-        async_memory = await _open_async(conn_string)
+        async_memory = await open_async(conn_string)
         try:
             yield cls(async_memory=async_memory, tenant_id=tenant_id)
         finally:
@@ -550,23 +550,6 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         else:
             current_version = int(current.split(".")[0])
         return f"{current_version + 1:032}.{random.random():016}"
-
-
-async def _open_async(conn_string: str) -> AsyncMemory:
-    """An ``AsyncMemory`` on `conn_string`, opened on a worker thread: opening connects and
-    migrates (a server may take its whole connect timeout), which must not block the loop."""
-    arguments = _open_arguments(conn_string)
-    return await asyncio.to_thread(lambda: AsyncMemory(**arguments))
-
-
-def _open_arguments(conn_string: str) -> Dict[str, Any]:
-    if conn_string.startswith("postgres://") or conn_string.startswith("postgresql://"):
-        return {"backend": "postgres", "dsn": conn_string}
-    if conn_string.startswith("mysql://"):
-        return {"backend": "mysql", "dsn": conn_string}
-    if conn_string == ":memory:":
-        return {"in_memory": True}
-    return {"path": conn_string}
 
 
 def _plain(metadata: Any) -> Any:

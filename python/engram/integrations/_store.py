@@ -44,8 +44,7 @@ from langgraph.store.base import (
 )
 
 from engram import AsyncMemory, Memory
-from engram.integrations._checkpoint import _open_arguments, _open_async
-from engram.integrations.langchain import AnyMemory, acall_memory, call_memory
+from engram.integrations._calls import AnyMemory, acall_memory, call_memory, open_arguments, open_async
 from engram.types import FoundItem, ItemInput, ItemQuery, ItemSearch, NamespaceQuery, Receipt
 from engram.types import Item as EngramItem
 
@@ -120,7 +119,7 @@ class EngramStore(BaseStore):
     ) -> Iterator["EngramStore"]:
         """A store on `conn_string`: a SQLite path (``":memory:"`` for a private in-memory
         store), or a ``postgres://`` / ``mysql://`` DSN. Closed on exit."""
-        memory = Memory(**_open_arguments(conn_string))
+        memory = Memory(**open_arguments(conn_string))
         store = cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
         try:
             yield store
@@ -139,7 +138,7 @@ class EngramStore(BaseStore):
         ttl: Optional[TTLConfig] = None,
     ) -> AsyncIterator["EngramStore"]:
         """`from_conn_string` for asyncio: the store runs on an ``AsyncMemory``."""
-        memory = await _open_async(conn_string)
+        memory = await open_async(conn_string)
         store = cls(memory, tenant_id=tenant_id, index=index, ttl=ttl)
         try:
             yield store

@@ -35,13 +35,12 @@ written by other code (a payload without a LangChain `type`) read back by their 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import threading
 import weakref
 from typing import (
-    Any, Awaitable, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast,
+    Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple, Union, cast,
 )
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
@@ -61,7 +60,7 @@ from langchain_core.messages import (
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from engram import AsyncMemory, Memory
+from engram.integrations._calls import AnyMemory, acall_memory, call_memory
 from engram.types import (
     Budget,
     BuildRequest,
@@ -93,8 +92,6 @@ __all__ = [
     "scope_from_config",
 ]
 
-AnyMemory = Union[Memory, AsyncMemory]
-"""What the integrations accept: a `Memory` or an `AsyncMemory`."""
 
 HISTORY_EVENT_KINDS: List[EventKind] = ["message", "tool_call", "tool_result", "system"]
 """The event kinds a chat history reads back: the kinds `message_to_event` writes."""
@@ -121,52 +118,6 @@ _MESSAGE_TYPES = frozenset(
 )
 # Payload keys the codec owns; every other payload key is a field of the message.
 _PAYLOAD_KEYS = frozenset({"role", "text", "type"})
-
-_Result = TypeVar("_Result")
-
-
-# --- calling a Memory or an AsyncMemory ------------------------------------------------
-# These helpers (not in `__all__`) are shared with `engram.integrations.langgraph`.
-
-
-def call_memory(
-    memory: AnyMemory,
-    sync: Callable[[Memory], _Result],
-    asynchronous: Callable[[AsyncMemory], Awaitable[_Result]],
-) -> _Result:
-    """Runs one store call from sync code: `sync(memory)` on a `Memory`; on an `AsyncMemory`,
-    `asynchronous(memory)` awaited on a private event loop. `RuntimeError` when an event loop is
-    running in this thread (an `AsyncMemory` cannot be waited for there without blocking it)."""
-    if isinstance(memory, Memory):
-        return sync(memory)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise RuntimeError(
-            "an AsyncMemory cannot be called synchronously while an event loop runs in this thread; "
-            "use the async method (aget_messages, aadd_messages, aclear, ainvoke, ...)"
-        )
-
-    async def run() -> _Result:
-        # The awaitable is made inside the loop: AsyncMemory's calls need a running loop.
-        return await asynchronous(memory)
-
-    return asyncio.run(run())
-
-
-async def acall_memory(
-    memory: AnyMemory,
-    sync: Callable[[Memory], _Result],
-    asynchronous: Callable[[AsyncMemory], Awaitable[_Result]],
-) -> _Result:
-    """Runs one store call from async code: awaited on an `AsyncMemory`; on a `Memory`, on a
-    worker thread, so the event loop never waits for the store."""
-    if isinstance(memory, AsyncMemory):
-        return await asynchronous(memory)
-    return await asyncio.to_thread(sync, memory)
-
 
 # --- messages <-> events ----------------------------------------------------------------
 

@@ -27,11 +27,9 @@ from langchain_core.messages import AIMessage, BaseMessage, RemoveMessage, conve
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from engram.integrations._calls import AnyMemory, acall_memory, call_memory
 from engram.integrations.langchain import (
     MEMORY_CONTEXT_MESSAGE_ID,
-    AnyMemory,
-    acall_memory,
-    call_memory,
     latest_human_text,
     message_to_event,
     packet_request,
