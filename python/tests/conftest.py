@@ -274,3 +274,15 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
     )
     assert installed.returncode == 0, installed.stderr[-4000:]
     return InstalledWheel(wheel, sdist, venv)
+
+
+def chromium(purpose: str) -> str:
+    """The headless Chromium a test needs to `purpose`: skipped without one, failed when
+    ENGRAM_REQUIRE_CHROMIUM=1 (`make test-python` installs it)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    message = f"headless Chromium is needed to {purpose}: `apt-get install -y chromium`"
+    if os.environ.get("ENGRAM_REQUIRE_CHROMIUM") == "1":
+        pytest.fail(f"chromium is not on PATH and ENGRAM_REQUIRE_CHROMIUM=1: {message}")
+    pytest.skip(f"chromium is not on PATH ({message})")

@@ -1,5 +1,5 @@
 """Smoke runs of the Python performance scripts (python/scripts/): bench_backends.py, load_test.py,
-soak_test.py and bench_vectors.py, each as a subprocess with tiny settings, then criterion_report.py over
+soak_test.py, bench_vectors.py and bench_agents_session.py, each as a subprocess with tiny settings, then criterion_report.py over
 the first three's output.
 
 They run on in-memory and SQLite only: the DSN variables are removed from the scripts'
@@ -216,3 +216,15 @@ def test_bench_vectors_compares_the_vector_store_with_the_lexical_one(target: Pa
     assert data["settings"]["embedder"] == "synthetic" and data["settings"]["dimensions"] == 256
     assert data["p50_ratio"] == pytest.approx(data["results"]["vectors"]["p50_ms"] / data["results"]["lexical"]["p50_ms"],
                                               rel=1e-2)
+
+
+def test_bench_agents_session_compares_every_operation_with_sqlite_session() -> None:
+    result = subprocess.run([sys.executable, str(SCRIPTS / "bench_agents_session.py"), "--turns", "40", "--calls",
+                             "10", "--json"], capture_output=True, text=True, timeout=180, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["operations"]) == {"add_items", "get_items(limit=20)", "get_items()"}
+    for figures in report["operations"].values():
+        for side in ("sqlite_session", "engram_session"):
+            assert 0 < figures[side]["p50_us"] <= figures[side]["p95_us"]
+        assert figures["ratio_p50"] == figures["engram_session"]["p50_us"] / figures["sqlite_session"]["p50_us"]

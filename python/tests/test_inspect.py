@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Set, Tuple
 
 import pytest
 
+from conftest import chromium
 from engram import Memory, _demo, cli
 from engram.inspector import inspector_page
 
@@ -44,20 +45,10 @@ def inspected(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict[str,
     return page, packet, request
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    message = "headless Chromium is needed to open the inspector page: `apt-get install -y chromium`"
-    if os.environ.get("ENGRAM_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(f"chromium is not on PATH and ENGRAM_REQUIRE_CHROMIUM=1: {message}")
-    pytest.skip(f"chromium is not on PATH ({message})")
-
-
 def open_in_chromium(page: Path, scratch: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     scratch.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+        [chromium("open the inspector page"), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={scratch / 'profile'}", "--virtual-time-budget=3000", *extra, page.as_uri()],
         capture_output=True, text=True, timeout=120)

@@ -19,6 +19,8 @@ pytest.importorskip("mcp")
 from mcp import ClientSession, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
+from conftest import server_kwargs  # noqa: E402
+
 from engram import Memory  # noqa: E402
 
 TOOLS = {"add_memory", "remember", "search_memories", "get_context", "list_memories", "update_memory",
@@ -54,8 +56,14 @@ class ToolFailed:
         return f"ToolFailed({self.message!r})"
 
 
-def test_an_mcp_client_adds_searches_packs_updates_deletes_and_purges(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "mysql"])
+def test_an_mcp_client_adds_searches_packs_updates_deletes_and_purges(backend: str, tmp_path: Path) -> None:
     database = tmp_path / "memory.db"
+    if backend == "sqlite":
+        where, opened = ["--db", str(database)], {"path": str(database)}
+    else:
+        opened = server_kwargs(backend)
+        where = ["--dsn", opened["dsn"], "--database", opened["database"]]
 
     async def scenario(session: ClientSession, call: Call) -> None:
         listed = await session.list_tools()
@@ -102,8 +110,8 @@ def test_an_mcp_client_adds_searches_packs_updates_deletes_and_purges(tmp_path: 
         assert purged["rows"]["events"] == 2
         assert (await call("list_memories", {"kind": "events", "session_id": "work"}))["items"] == []
 
-    serve(["--db", str(database), "--user", "maria"], scenario)
-    with Memory(path=str(database)) as mem:
+    serve([*where, "--user", "maria"], scenario)
+    with Memory(**opened) as mem:
         assert mem.stats({"tenant_id": "default", "user_id": "maria", "agent_id": "default",
                           "session_id": "default", "run_id": "default"})["events"] == 0
 

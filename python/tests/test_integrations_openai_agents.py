@@ -19,6 +19,8 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText  # noqa: E402
 
+from conftest import server_kwargs  # noqa: E402
+
 from engram import AsyncMemory, Memory  # noqa: E402
 from engram.integrations.openai_agents import EngramSession  # noqa: E402
 
@@ -66,9 +68,10 @@ def test_the_same_operations_give_what_sqlite_session_gives(operations: List[Tup
     asyncio.run(main())
 
 
-def test_session_settings_limit_and_other_sessions_stay_apart() -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "mysql"])
+def test_session_settings_limit_and_other_sessions_stay_apart(backend: str, tmp_path: Any) -> None:
     async def main() -> None:
-        memory = Memory(in_memory=True)
+        memory = Memory(path=str(tmp_path / "a.db")) if backend == "sqlite" else Memory(**server_kwargs(backend))
         limited = EngramSession("s1", memory, user_id="maria", session_settings={"limit": 2})
         other = EngramSession("s2", memory, user_id="maria")
         await limited.add_items([{"role": "user", "content": str(index)} for index in range(5)])
@@ -81,9 +84,10 @@ def test_session_settings_limit_and_other_sessions_stay_apart() -> None:
     asyncio.run(main())
 
 
-def test_racing_pops_take_each_item_once() -> None:
+@pytest.mark.parametrize("backend", ["memory", "postgres", "mysql"])
+def test_racing_pops_take_each_item_once(backend: str) -> None:
     async def main() -> None:
-        memory = AsyncMemory(in_memory=True)
+        memory = AsyncMemory(in_memory=True) if backend == "memory" else AsyncMemory(**server_kwargs(backend))
         session = EngramSession("s1", memory, user_id="maria")
         await session.add_items([{"role": "user", "content": str(index)} for index in range(20)])
         popped = await asyncio.gather(*(session.pop_item() for _ in range(25)))

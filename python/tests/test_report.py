@@ -12,7 +12,6 @@ import html
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+
+from conftest import chromium
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "criterion_report.py"
@@ -294,18 +295,8 @@ document.body.appendChild(probe);
 </script>"""
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    message = "headless Chromium is needed to check the report's charts: `apt-get install -y chromium`"
-    if os.environ.get("ENGRAM_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(f"chromium is not on PATH and ENGRAM_REQUIRE_CHROMIUM=1: {message}")
-    pytest.skip(f"chromium is not on PATH ({message})")
-
-
 def charts_in_browser(page: Path, scratch: Path) -> List[Dict[str, Any]]:
-    browser = chromium()
+    browser = chromium("check the report's charts")
     probed = scratch / "probed.html"
     probed.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
     result = subprocess.run(
