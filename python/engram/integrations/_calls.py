@@ -4,11 +4,13 @@ connection string: written once here, with no framework imported."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Dict, TypeVar, Union
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar, Union
 
 from engram import AsyncMemory, Memory
+from engram.types import Event, EventQuery
 
-__all__ = ["AnyMemory", "acall_memory", "call_memory", "open_arguments", "open_async"]
+__all__ = ["AnyMemory", "acall_memory", "all_events", "call_memory", "open_arguments", "open_async"]
 
 AnyMemory = Union[Memory, AsyncMemory]
 """What the integrations accept: a `Memory` or an `AsyncMemory`."""
@@ -70,3 +72,34 @@ async def open_async(conn_string: str) -> AsyncMemory:
     (a server may take its whole connect timeout), which must not block the loop."""
     arguments = open_arguments(conn_string)
     return await asyncio.to_thread(lambda: AsyncMemory(**arguments))
+
+
+# Events read per page when a whole session is read.
+_PAGE = 1000
+
+
+async def all_events(memory: AnyMemory, query: EventQuery) -> List[Event]:
+    """Every event `query` selects, oldest first: pages of the newest, walking back in time
+    (events of the page's oldest millisecond are read again and deduplicated by id)."""
+    found: Dict[str, Event] = {}
+    before: Optional[str] = None
+    while True:
+        page_query: EventQuery = {**query, "limit": _PAGE}
+        if before is not None:
+            page_query["before"] = before
+        page = await acall_memory(memory, lambda mem: mem.list_events(page_query),
+                                  lambda mem: mem.list_events(page_query))
+        new = [event for event in page if event["event_id"] not in found]
+        for event in new:
+            found[event["event_id"]] = event
+        if len(page) < _PAGE or not new:
+            break
+        before = _just_after(page[-1]["ts"])
+    ordered = list(found.values())
+    ordered.reverse()
+    return ordered
+
+
+def _just_after(instant: str) -> str:
+    """The bound one millisecond after an event's time: `before` it reads that millisecond again."""
+    return (datetime.fromisoformat(instant.replace("Z", "+00:00")) + timedelta(milliseconds=1)).isoformat()

@@ -18,11 +18,10 @@ awaited: the event loop never waits for the store. Needs the `openai-agents` ext
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Union
 
 from engram import Memory, NotFoundError
-from engram.integrations._calls import AnyMemory, acall_memory, open_arguments
+from engram.integrations._calls import AnyMemory, acall_memory, all_events, open_arguments
 from engram.types import Event, EventInput, EventQuery, ForgetRequest, Scope
 
 try:
@@ -32,10 +31,6 @@ except ImportError as missing:  # pragma: no cover - the extra is missing
     raise ImportError("EngramSession needs the OpenAI Agents SDK: pip install 'engram-context[openai-agents]'") from missing
 
 __all__ = ["EngramSession"]
-
-# Events read per page when the whole history is asked for.
-_PAGE = 1000
-
 
 class EngramSession(SessionABC):
     """An Agents SDK session whose items are engram events of one session."""
@@ -80,28 +75,7 @@ class EngramSession(SessionABC):
         if wanted is not None and wanted > 0:
             newest = await self._newest(wanted)
             return [event["payload"] for event in reversed(newest)]
-        return [event["payload"] for event in await self._all()]
-
-    async def _all(self) -> List[Event]:
-        """Every item, oldest first: pages of the newest events, walking back in time (events of
-        one millisecond are read again and deduplicated by id)."""
-        found: Dict[str, Event] = {}
-        before: Optional[str] = None
-        while True:
-            query = self._query(_PAGE)
-            if before is not None:
-                query["before"] = before
-            page = await acall_memory(self.memory, lambda mem: mem.list_events(query),
-                                      lambda mem: mem.list_events(query))
-            new = [event for event in page if event["event_id"] not in found]
-            for event in new:
-                found[event["event_id"]] = event
-            if len(page) < _PAGE or not new:
-                break
-            before = _just_after(page[-1]["ts"])
-        ordered = list(found.values())
-        ordered.reverse()
-        return ordered
+        return [event["payload"] for event in await all_events(self.memory, self._query(1))]
 
     async def add_items(self, items: List[Any]) -> None:
         if not items:
@@ -126,7 +100,3 @@ class EngramSession(SessionABC):
         request: ForgetRequest = {"scope": self.scope, "session_only": True, "kinds": ["event"]}
         await acall_memory(self.memory, lambda mem: mem.forget(request), lambda mem: mem.forget(request))
 
-
-def _just_after(instant: str) -> str:
-    """The bound one millisecond after an event's time: `before` it reads that millisecond again."""
-    return (datetime.fromisoformat(instant.replace("Z", "+00:00")) + timedelta(milliseconds=1)).isoformat()
