@@ -1,7 +1,10 @@
 """The measuring side of test_resource_bounds.py: `rss_child.py DB BUILDS` opens the SQLite
 store at DB in a fresh process, builds a few packets to warm up, resets the kernel's peak-RSS
 mark, builds BUILDS packets with varied queries and prints one JSON line of figures (KiB, from
-/proc/self/status): RSS before opening, after warm-up, and the peak while building."""
+/proc/self/status): RSS before opening, after warm-up, and the peak while building; and the same
+for anonymous memory alone (RssAnon, sampled after every build): the heap, which the file pages
+of the extension and the database (RssFile, resident or not as the machine's page cache has it)
+do not blur."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def status() -> Dict[str, int]:
     figures = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
+        if name in ("VmRSS", "VmHWM", "RssAnon"):
             figures[name] = int(value.split()[0])
     return figures
 
@@ -37,16 +40,19 @@ def main() -> None:
     with Memory(path=path) as mem:
         for query in QUERIES:
             mem.build_memory_packet({"scope": scope, "purpose": "planner", "query": query})
-        warm = status()["VmRSS"]
+        warm = status()
         Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        anon_peak = warm["RssAnon"]
         for index in range(builds):
             purpose = ("planner", "responder", "tool")[index % 3]
             session = {**scope, "session_id": f"s{index % 7}"}
             packet = mem.build_memory_packet({"scope": session, "purpose": purpose,
                                               "query": QUERIES[index % len(QUERIES)]})
             assert packet["budget_report"]["used_tokens"] <= packet["budget_report"]["max_tokens"]
+            anon_peak = max(anon_peak, status()["RssAnon"])
         peak = status()["VmHWM"]
-    print(json.dumps({"before_open_kib": before_open, "warm_kib": warm, "peak_kib": peak}))
+    print(json.dumps({"before_open_kib": before_open, "warm_kib": warm["VmRSS"], "peak_kib": peak,
+                      "anon_warm_kib": warm["RssAnon"], "anon_peak_kib": anon_peak}))
 
 
 if __name__ == "__main__":

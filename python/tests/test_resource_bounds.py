@@ -60,17 +60,20 @@ def measure(path: Path) -> Dict[str, int]:
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
 def test_packet_memory_does_not_grow_with_stored_events(tmp_path: Path) -> None:
-    figures = {}
-    for events in (SMALL, LARGE):
-        path = tmp_path / f"events-{events}.db"
+    paths = {events: tmp_path / f"events-{events}.db" for events in (SMALL, LARGE)}
+    for events, path in paths.items():
         seed(path, events)
-        figures[events] = {**measure(path), "file_mib": path.stat().st_size // (1024 * 1024)}
+    # Judged on anonymous memory (the heap): whole-process RSS also counts file pages of the
+    # extension and the database, which a loaded machine keeps resident or not (seen: 84 or
+    # 99 MiB after warm-up for the same store, from one run to the next).
+    figures = {events: {**measure(path), "file_mib": path.stat().st_size // (1024 * 1024)}
+               for events, path in paths.items()}
     small, large = figures[SMALL], figures[LARGE]
     report_figures("packet memory vs stored events (SQLite)",
                    **{f"{key}@{events}": value for events, row in figures.items() for key, value in row.items()})
     # Building packets adds little over the opened, warmed-up store, at either size...
     for row in (small, large):
-        assert row["peak_kib"] - row["warm_kib"] < 16 * 1024, row
-    # ...and the peak hardly moves with 100x the events: reads are index ranges with a limit,
+        assert row["anon_peak_kib"] - row["anon_warm_kib"] < 16 * 1024, row
+    # ...and the heap hardly moves with 100x the events: reads are index ranges with a limit,
     # so only the B-trees' depth grows (seen here: +0.2 MiB and +0.3 MiB over an 80 MiB process).
-    assert large["peak_kib"] - small["peak_kib"] < 8 * 1024, figures
+    assert large["anon_peak_kib"] - small["anon_peak_kib"] < 8 * 1024, figures
