@@ -153,7 +153,7 @@ pub const MAX_VECTOR_CANDIDATES: u32 = 50_000;
 pub const MAX_CONTEXT_TURNS: u32 = 8;
 
 /// The most recently changed facts a packet build looks up the replaced version of
-/// (`Policy::replaced_within_days`): one history read each.
+/// (`Policy::replaced_within_days`), in one read by id.
 pub const MAX_CHANGED_FACTS: usize = 8;
 
 /// The longest `Policy::replaced_within_days`: a hundred years.

@@ -29,6 +29,7 @@ from engram.types import BuildRequest, EventInput, ForgetRequest, ItemInput, Ite
 
 try:
     from google.adk.errors.already_exists_error import AlreadyExistsError
+    from google.adk.errors.session_not_found_error import SessionNotFoundError
     from google.adk.events.event import Event
     from google.adk.memory.base_memory_service import BaseMemoryService, SearchMemoryResponse
     from google.adk.memory.memory_entry import MemoryEntry
@@ -191,9 +192,8 @@ class EngramSessionService(BaseSessionService):
         if event.partial:
             return event
         items = _Items(self.memory, session.app_name)
-        if not await items.read(_sessions_namespace(session.user_id), keys=[session.id]):
-            from google.adk.errors.session_not_found_error import SessionNotFoundError
-
+        stored = await items.read(_sessions_namespace(session.user_id), keys=[session.id])
+        if not stored:
             raise SessionNotFoundError(f"Session {session.id} not found.")
         event = await super().append_event(session=session, event=event)
         session.last_update_time = event.timestamp
@@ -205,9 +205,8 @@ class EngramSessionService(BaseSessionService):
             return event  # appended before: an event is stored once
         if event.actions and event.actions.state_delta:
             await self._store_deltas(items, session.user_id, session.id, event.actions.state_delta)
-        record = (await items.read(_sessions_namespace(session.user_id), keys=[session.id]))[0]["value"]
         await items.write([{"tenant_id": session.app_name, "namespace": _sessions_namespace(session.user_id),
-                            "key": session.id, "value": {**record, "last_update_time": event.timestamp}}])
+                            "key": session.id, "value": {**stored[0]["value"], "last_update_time": event.timestamp}}])
         return event
 
 

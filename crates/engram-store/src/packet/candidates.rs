@@ -10,7 +10,7 @@ use engram_types::{
 };
 
 use crate::error::Result;
-use crate::lexical::{Bm25, IndexedTerms, analyze, cue_term};
+use crate::lexical::{Bm25, IndexedTerms, cue_term, for_each_term};
 use crate::prepare::{document_terms, document_text};
 use crate::record::{
     FetchRequest, Fetched, PostingsRequest, Reach, Record, RecordKind, Selector, VectorRequest, visible_spaces,
@@ -118,14 +118,19 @@ impl QueryTerms {
         let mut seen = HashSet::new();
         let text = std::iter::once(request.query.as_deref().unwrap_or(""))
             .chain(request.cues.keywords.iter().map(String::as_str));
+        // One pass: the analyzer cuts text at ASCII whitespace before anything else, so the
+        // chunks' terms in order are the text's, and each term's first chunk is its query word.
         let mut words = BTreeMap::new();
-        for word in text.clone().flat_map(str::split_whitespace) {
-            let written = word.trim_matches(|character: char| !character.is_alphanumeric());
-            for term in analyze(word) {
-                words.entry(term).or_insert_with(|| written.to_string());
-            }
+        let mut terms = Vec::new();
+        for chunk in text.flat_map(str::split_ascii_whitespace) {
+            for_each_term(chunk, |term| {
+                if seen.insert(term.to_string()) {
+                    terms.push(term.to_string());
+                    let written = chunk.trim_matches(|character: char| !character.is_alphanumeric());
+                    words.insert(term.to_string(), written.to_string());
+                }
+            });
         }
-        let terms = text.flat_map(analyze).filter(|term| seen.insert(term.clone())).collect();
         let tags = request.cues.tags.iter().map(|tag| (cue_term('#', tag), tag.clone()));
         let entities = request.cues.entities.iter().map(|entity| (cue_term('@', entity), entity.clone()));
         let cues = tags.chain(entities).filter(|(term, _)| seen.insert(term.clone())).collect();

@@ -2,7 +2,7 @@
 //! recalled turns that still state the replaced value (marked outdated, demoted). A model that
 //! reads "I live in Lisbon" six times next to one "lives in Berlin" needs to be told which holds.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use engram_types::{BuildRequest, Fact, MAX_CHANGED_FACTS, Timestamp};
 
@@ -10,7 +10,8 @@ use super::candidates::Candidate;
 use super::render;
 use crate::error::Result;
 use crate::lexical::analyze;
-use crate::record::Record;
+use crate::maintenance::ScanRequest;
+use crate::record::{Record, RecordKind};
 use crate::store::Store;
 
 /// What an outdated turn's score is multiplied by: it stays a candidate (it may say more than
@@ -22,8 +23,8 @@ pub(super) const OUTDATED_FACTOR: f64 = 0.5;
 const MAX_VALUE_TERMS: usize = 8;
 
 /// Looks up, for the most recently changed fact candidates (`policy.replaced_within_days`, at
-/// most [`MAX_CHANGED_FACTS`]), the version each replaced, and keeps it on the candidate. Only
-/// facts that name a replaced version cost a read.
+/// most [`MAX_CHANGED_FACTS`]), the version each replaced, and keeps it on the candidate: one
+/// read by id (the tenant's unique index) for all of them; facts that replaced nothing cost none.
 pub(super) fn find_replaced(
     store: &dyn Store,
     request: &BuildRequest,
@@ -35,23 +36,36 @@ pub(super) fn find_replaced(
         return Ok(());
     }
     let since = now - chrono::Duration::days(i64::from(days));
-    let mut changed: Vec<(Timestamp, usize)> = facts
+    let mut changed: Vec<(Timestamp, usize, String)> = facts
         .iter()
         .enumerate()
         .filter_map(|(index, candidate)| match &candidate.record {
-            Record::Fact(fact) if fact.supersedes.is_some() && changed_at(fact) >= since => {
-                Some((changed_at(fact), index))
+            Record::Fact(fact) if changed_at(fact) >= since => {
+                fact.supersedes.clone().map(|previous| (changed_at(fact), index, previous))
             }
             _ => None,
         })
         .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
     changed.sort_by(|left, right| right.0.cmp(&left.0).then_with(|| facts[left.1].id().cmp(facts[right.1].id())));
-    for (_, index) in changed.into_iter().take(MAX_CHANGED_FACTS) {
+    changed.truncate(MAX_CHANGED_FACTS);
+    let mut scan = ScanRequest::new(RecordKind::Fact, u32::try_from(changed.len()).unwrap_or(u32::MAX));
+    scan.tenant_id = Some(request.scope.tenant_id.clone());
+    scan.ids = changed.iter().map(|(_, _, previous)| previous.clone()).collect();
+    let mut found: HashMap<String, Fact> = HashMap::new();
+    for fetched in store.scan(&scan)? {
+        if let Record::Fact(previous) = fetched.record {
+            found.insert(previous.fact_id.clone(), previous);
+        }
+    }
+    for (_, index, previous_id) in changed {
+        // A replaced version deleted since (forget, retention, purge) is not shown; the version
+        // replaced shares the new one's key and space, so it is as visible as the new one.
         let Record::Fact(fact) = &facts[index].record else { continue };
-        let Some(previous_id) = fact.supersedes.clone() else { continue };
-        let history = store.fact_history(&request.scope, &fact.fact_key)?;
-        // A replaced version deleted since (forget, retention, purge) is not shown.
-        facts[index].replaced = history.into_iter().find(|version| version.fact_id == previous_id).map(Box::new);
+        let previous = found.remove(&previous_id).filter(|previous| previous.fact_key == fact.fact_key);
+        facts[index].replaced = previous.map(Box::new);
     }
     Ok(())
 }
