@@ -1,7 +1,9 @@
 //! engram-store: the [`Store`] trait, its backends, and [`build_memory_packet`].
 //!
-//! Backends live in mirrored folders (`memory/`, `sqlite/`, ...) behind cargo features; the
-//! packet builder (`packet/`) only talks to `&dyn Store`, so every backend builds the same packet.
+//! Backends live behind cargo features: `memory/` is the reference; `sql/` is the one SQL
+//! implementation, with `sqlite/` and `server/` saying only how their databases connect, migrate
+//! and lay out postings. The packet builder (`packet/`) only talks to `&dyn Store`, so every
+//! backend builds the same packet.
 
 mod embedding;
 mod error;

@@ -1,7 +1,8 @@
 use engram_types::Limits;
 
 use crate::error::Result;
-use crate::server::{Dialect, ServerOptions, ServerStore, delegate_store};
+use crate::server::{Database, ServerOptions, ServerStore};
+use crate::sql::{Dialect, SqlStore};
 
 /// engram on a MySQL or MariaDB server. Behaves exactly like [`SqliteStore`](crate::SqliteStore):
 /// same records, same order, same errors, same packets. The API is synchronous; the store owns
@@ -32,9 +33,19 @@ impl MySqlStore {
     /// The same store enforcing `limits` on writes.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.inner.set_limits(limits);
+        self.inner.limits = limits;
         self
     }
 }
 
-delegate_store!(MySqlStore);
+impl SqlStore for MySqlStore {
+    type Database = Database;
+
+    fn database(&self) -> &Database {
+        &self.inner.database
+    }
+
+    fn store_limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+}

@@ -1,20 +1,24 @@
-//! The store's tokio runtime and connection pool, and how the synchronous `Store` API runs
-//! async sqlx work on them.
+//! The store's tokio runtime and connection pool, and how the shared SQL code's synchronous
+//! reads and transactions run on them.
 
+use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
+use engram_types::Receipt;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, Executor};
+use sqlx::{AnyConnection, AssertSqlSafe, Executor};
 use tokio::runtime::{Handle, Runtime};
+use tokio::time::Instant;
 
-use super::dialect::Dialect;
-use super::error::database_error;
+use super::connection::{ServerConnection, timed_out};
+use super::error::{database_error, lost_race};
 use super::migrate;
 use super::options::Target;
 use crate::error::{Error, Result};
+use crate::sql::{self, Dialect, NewSpaces};
 
 /// Threads of a store's runtime: they drive sockets and timers; the work itself runs on the
 /// calling thread inside `block_on`.
@@ -23,12 +27,20 @@ const RUNTIME_THREADS: usize = 2;
 /// A connection pool with the runtime it lives on. Both are `Option` only so that `Drop` can
 /// release them in order: connections inside the runtime, then the runtime without blocking.
 #[derive(Debug)]
-pub(super) struct Database {
+pub(crate) struct Database {
     pool: Option<AnyPool>,
     runtime: Option<Runtime>,
     pub dialect: Dialect,
     query_timeout: Duration,
+    /// Writes of this store run one at a time, as on SQLite: the read-check-write of an upsert
+    /// (one active fact per key, procedure ownership) then never races within a process, and
+    /// index upserts never deadlock one another.
+    writer: Mutex<()>,
 }
+
+/// Attempts of a write that reads before it writes, when it keeps losing races to writers in
+/// other processes; the last loss is the caller's `Conflict`.
+const ATTEMPTS: u32 = 8;
 
 impl Database {
     /// Connects, creating the database when it does not exist, and applies pending migrations.
@@ -48,29 +60,145 @@ impl Database {
             Ok::<_, Error>(pool)
         };
         let pool = block_on(&runtime, dialect, connect)??;
-        Ok(Self { pool: Some(pool), runtime: Some(runtime), dialect, query_timeout: target.options.query_timeout })
+        Ok(Self {
+            pool: Some(pool),
+            runtime: Some(runtime),
+            dialect,
+            query_timeout: target.options.query_timeout,
+            writer: Mutex::new(()),
+        })
     }
 
-    /// Runs one store call: `work` gets the pool; the whole call is bounded by the query timeout.
-    pub(super) fn run<'a, T, F>(&'a self, work: impl FnOnce(&'a AnyPool) -> F) -> Result<T>
-    where
-        F: Future<Output = Result<T>> + Send + 'a,
-        T: Send,
-    {
-        let (Some(pool), Some(runtime)) = (&self.pool, &self.runtime) else {
-            return Err(Error::Unavailable { backend: self.dialect.backend(), detail: "the store is closed".into() });
-        };
-        let (dialect, timeout) = (self.dialect, self.query_timeout);
-        let future = work(pool);
-        block_on(runtime, dialect, async move {
-            tokio::time::timeout(timeout, future).await.unwrap_or_else(|_| {
-                Err(Error::Unavailable {
-                    backend: dialect.backend(),
-                    detail: format!("no answer within the query timeout ({timeout:?})"),
-                })
-            })
+    fn parts(&self) -> Result<(&AnyPool, &Runtime)> {
+        match (&self.pool, &self.runtime) {
+            (Some(pool), Some(runtime)) => Ok((pool, runtime)),
+            _ => Err(Error::Unavailable { backend: self.dialect.backend(), detail: "the store is closed".into() }),
+        }
+    }
+
+    /// Runs `work` on a pooled connection (`transaction`: inside one), within the store call's
+    /// query timeout. Committed when `work` returns `Ok`, rolled back otherwise.
+    fn on_connection<T: Send>(
+        &self,
+        transaction: bool,
+        work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send,
+    ) -> Result<T> {
+        let (pool, runtime) = self.parts()?;
+        let dialect = self.dialect;
+        off_runtime(dialect, || {
+            // Connections go back to their pool by a task spawned on the runtime when dropped.
+            let _entered = runtime.enter();
+            let deadline = Instant::now() + self.query_timeout;
+            let wait = Wait { runtime, dialect, deadline };
+            if !transaction {
+                let mut pooled = wait.on(pool.acquire())?;
+                let mut connection = ServerConnection { connection: &mut pooled, runtime, dialect, deadline };
+                return work(&mut connection);
+            }
+            let mut open = wait.on(pool.begin())?;
+            let mut connection = ServerConnection { connection: &mut open, runtime, dialect, deadline };
+            match work(&mut connection) {
+                Ok(value) => {
+                    wait.on(open.commit())?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    // Rolled back now rather than when the connection is next used, so its
+                    // locks go before a retry. A failed rollback means a broken connection,
+                    // which the pool discards (a transaction dropped unfinished is rolled back
+                    // by sqlx); the write's own error is the one to report.
+                    drop(wait.on(open.rollback()));
+                    Err(error)
+                }
+            }
         })?
     }
+
+    /// Rewrites one table of [`TABLES`](crate::tables::TABLES), outside any transaction:
+    /// `VACUUM` refuses to run in one, and MySQL's `ALTER TABLE` commits implicitly.
+    fn rewrite_table(&self, table: &str) -> Result<()> {
+        let (pool, runtime) = self.parts()?;
+        let (dialect, deadline) = (self.dialect, Instant::now() + self.query_timeout);
+        off_runtime(dialect, || {
+            let _entered = runtime.enter();
+            let wait = Wait { runtime, dialect, deadline };
+            let mut pooled = wait.on(pool.acquire())?;
+            wait.on(pooled.execute(AssertSqlSafe(dialect.rewrite_table(table)))).map(drop)
+        })?
+    }
+}
+
+impl sql::Database for Database {
+    /// One pooled connection; each statement of `work` is its own snapshot.
+    fn read<T: Send>(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send) -> Result<T> {
+        self.on_connection(false, work)
+    }
+
+    fn write<T: Send>(
+        &self,
+        retry: bool,
+        mut work: impl FnMut(&mut dyn sql::Connection, &mut NewSpaces) -> Result<T> + Send,
+    ) -> Result<T> {
+        let _writer = self.writer.lock().map_err(|_| Error::storage(self.dialect.backend(), "writer lock poisoned"))?;
+        let mut attempt = 1;
+        loop {
+            let written = self.on_connection(true, |connection| work(connection, &mut NewSpaces::default()));
+            match written {
+                Err(error) if retry && attempt < ATTEMPTS && lost_race(&error) => attempt += 1,
+                done => break done,
+            }
+        }
+    }
+
+    /// The servers keep deleted bytes until a table is rewritten ([`Self::rewrite_tables`]).
+    fn erase(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<Receipt> + Send) -> Result<Receipt> {
+        let mut work = Some(work);
+        self.write(false, |connection, _| match work.take() {
+            Some(work) => work(connection),
+            None => Err(Error::storage(self.dialect.backend(), "a deletion ran twice")),
+        })
+    }
+
+    fn rewrite_tables(&self, tables: &BTreeSet<String>) -> Result<BTreeSet<String>> {
+        let mut rewritten = BTreeSet::new();
+        // One call per table: each rewrite gets the whole query timeout.
+        for table in crate::tables::known_tables("tables", tables)? {
+            self.rewrite_table(table)?;
+            rewritten.insert(table.to_string());
+        }
+        Ok(rewritten)
+    }
+
+    /// The servers keep their own checks (`amcheck`, `CHECK TABLE`).
+    fn check_integrity(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+}
+
+/// Waits on sqlx futures from a synchronous caller, until a store call's deadline.
+struct Wait<'a> {
+    runtime: &'a Runtime,
+    dialect: Dialect,
+    deadline: Instant,
+}
+
+impl Wait<'_> {
+    fn on<T>(&self, future: impl Future<Output = sqlx::Result<T>>) -> Result<T> {
+        match self.runtime.block_on(async { tokio::time::timeout_at(self.deadline, future).await }) {
+            Ok(done) => done.map_err(|error| database_error(self.dialect, error)),
+            Err(_) => Err(timed_out(self.dialect)),
+        }
+    }
+}
+
+/// Runs `work` on this thread, or, on a thread that already runs a tokio runtime (an async
+/// caller, Python's asyncio bridge), on a scoped thread: `Runtime::block_on` panics there.
+fn off_runtime<T: Send>(dialect: Dialect, work: impl FnOnce() -> T + Send) -> Result<T> {
+    if Handle::try_current().is_err() {
+        return Ok(work());
+    }
+    std::thread::scope(|scope| scope.spawn(work).join())
+        .map_err(|_| Error::storage(dialect.backend(), "a database call panicked"))
 }
 
 impl Drop for Database {
@@ -133,7 +261,7 @@ fn pool_options(dialect: Dialect, target: &Target) -> AnyPoolOptions {
 /// READ, takes gap locks that make concurrent index upserts deadlock).
 async fn configure(connection: &mut AnyConnection, dialect: Dialect) -> sqlx::Result<()> {
     let statements: &[&'static str] = match dialect {
-        Dialect::Postgres => &[],
+        Dialect::Postgres | Dialect::Sqlite => &[],
         Dialect::MySql => &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
     };
     for statement in statements {
@@ -157,7 +285,7 @@ async fn create_database(dialect: Dialect, target: &Target) -> Result<()> {
             target.url(Some("postgres")),
             format!("CREATE DATABASE \"{}\" ENCODING 'UTF8' TEMPLATE template0", target.database),
         ),
-        Dialect::MySql => (
+        Dialect::MySql | Dialect::Sqlite => (
             target.url(None),
             format!("CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", target.database),
         ),
@@ -193,7 +321,9 @@ pub(super) fn drop_database(dialect: Dialect, target: &Target) -> Result<()> {
         Dialect::Postgres => {
             (target.url(Some("postgres")), format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", target.database))
         }
-        Dialect::MySql => (target.url(None), format!("DROP DATABASE IF EXISTS `{}`", target.database)),
+        Dialect::MySql | Dialect::Sqlite => {
+            (target.url(None), format!("DROP DATABASE IF EXISTS `{}`", target.database))
+        }
     };
     let dropped = block_on(&runtime, dialect, async {
         let pool = pool_options(dialect, target).max_connections(1).connect(&url).await?;

@@ -2,8 +2,8 @@
 
 use sqlx::error::ErrorKind as DatabaseErrorKind;
 
-use super::dialect::Dialect;
 use crate::error::Error;
+use crate::sql::Dialect;
 
 /// The server could not be reached or did not answer (network, pool, TLS, shutdown, a cancelled
 /// statement) -> `Unavailable`; a DSN sqlx cannot parse -> `InvalidInput` on `dsn`; a unique key taken -> `Conflict`; a deadlock or serialization

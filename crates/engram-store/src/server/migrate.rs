@@ -1,12 +1,11 @@
 //! Numbered SQL migrations per server, embedded in the binary and applied at open, each recorded
 //! in `engram_migrations`. A server-wide lock makes concurrent openers apply them once.
 
-use sqlx::{AnyConnection, Connection};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
 
-use super::dialect::Dialect;
 use super::error::database_error;
-use super::statement::Statement;
 use crate::error::{Error, Result};
+use crate::sql::Dialect;
 
 /// (version, name, SQL) per server, in order. Append only: a released migration never changes.
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -37,30 +36,36 @@ pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> R
         Dialect::Postgres => {
             ("SELECT 1 FROM pg_advisory_lock(726567261)", "SELECT 1 FROM pg_advisory_unlock(726567261)")
         }
-        Dialect::MySql => ("SELECT GET_LOCK('engram_migrations', 60)", "SELECT RELEASE_LOCK('engram_migrations')"),
+        Dialect::MySql | Dialect::Sqlite => {
+            ("SELECT GET_LOCK('engram_migrations', 60)", "SELECT RELEASE_LOCK('engram_migrations')")
+        }
     };
-    Statement::new(lock).fetch_all(connection, dialect).await?;
+    run(connection, dialect, lock).await?;
     let applied = apply_locked(connection, dialect).await;
-    let released = Statement::new(unlock).fetch_all(connection, dialect).await;
-    applied.and(released.map(|_| ()))
+    let released = run(connection, dialect, unlock).await;
+    applied.and(released)
+}
+
+/// Runs one statement of engram's own, with no parameters.
+async fn run(connection: &mut AnyConnection, dialect: Dialect, sql: &str) -> Result<()> {
+    connection.execute(AssertSqlSafe(sql.to_string())).await.map_err(|error| database_error(dialect, error))?;
+    Ok(())
 }
 
 async fn apply_locked(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
-    Statement::new(
+    run(
+        connection,
+        dialect,
         "CREATE TABLE IF NOT EXISTS engram_migrations (version BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL, applied_at BIGINT NOT NULL)",
     )
-    .execute(connection, dialect)
     .await?;
-    let latest = Statement::new("SELECT COALESCE(MAX(version), 0) FROM engram_migrations")
-        .fetch_optional(connection, dialect)
-        .await?
-        .map(|row| sqlx::Row::try_get::<i64, _>(&row, 0))
-        .transpose()
-        .map_err(|error| database_error(dialect, error))?
-        .unwrap_or(0);
+    let latest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM engram_migrations")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(|error| database_error(dialect, error))?;
     let migrations = match dialect {
         Dialect::Postgres => POSTGRES,
-        Dialect::MySql => MYSQL,
+        Dialect::MySql | Dialect::Sqlite => MYSQL,
     };
     let known = migrations.last().map_or(0, |(version, _, _)| *version);
     if latest > known {
@@ -73,14 +78,16 @@ async fn apply_locked(connection: &mut AnyConnection, dialect: Dialect) -> Resul
         // Postgres applies a migration atomically; MySQL commits each DDL statement on its own.
         let mut transaction = connection.begin().await.map_err(|error| database_error(dialect, error))?;
         for statement in statements(sql) {
-            Statement::new(statement).execute(&mut transaction, dialect).await?;
+            run(&mut transaction, dialect, &statement).await?;
         }
-        Statement::new("INSERT INTO engram_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+        let record = dialect.sql("INSERT INTO engram_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+        sqlx::query(AssertSqlSafe(record.into_owned()))
             .bind(*version)
             .bind(*name)
             .bind(crate::prepare::now().timestamp_millis())
-            .execute(&mut transaction, dialect)
-            .await?;
+            .execute(&mut *transaction)
+            .await
+            .map_err(|error| database_error(dialect, error))?;
         transaction.commit().await.map_err(|error| database_error(dialect, error))?;
         tracing::debug!(backend = dialect.backend(), version, name, "applied migration");
     }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::sql::Dialect;
 
 /// Database used when neither the DSN nor [`ServerOptions::database`] names one.
 pub const DEFAULT_DATABASE: &str = "engram";
@@ -65,7 +65,7 @@ impl Target {
         };
         let accepted: &[&str] = match dialect {
             Dialect::Postgres => &["postgres", "postgresql"],
-            Dialect::MySql => &["mysql", "mariadb"],
+            Dialect::MySql | Dialect::Sqlite => &["mysql", "mariadb"],
         };
         if !accepted.contains(&scheme) {
             return Err(Error::invalid("dsn", format!("expected a {}:// URL, got {scheme}://", scheme_of(dialect))));
@@ -126,7 +126,7 @@ impl Target {
 const fn scheme_of(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Postgres => "postgres",
-        Dialect::MySql => "mysql",
+        Dialect::MySql | Dialect::Sqlite => "mysql",
     }
 }
 

@@ -7,181 +7,30 @@
 use std::collections::BTreeMap;
 
 use engram_types::Receipt;
-use sqlx::AnyConnection;
 
-use super::dialect::{Dialect, Update};
-use super::rows::get;
-use super::statement::{Statement, placeholders};
-use super::vectors::{self, VectorKey, VectorRow};
 use crate::error::Result;
-use crate::lexical::DocumentTerms;
-use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
-use crate::sql::{NewSpaces, TermCounts, table_info};
+use crate::record::{Postings, PostingsRequest, TermPostings};
+use crate::sql::{
+    Connection, Documents, PostingsLayout, Statement, TermCounts, Update, placeholders, table_info, union_all,
+};
 
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
 const ROWS_PER_INSERT: usize = 2000;
 
-/// The id of an existing space, or `None` when nothing was ever indexed in it, read in the
-/// caller's transaction (another process may have dropped the space and a later write created
-/// it again under a new id). Its row is share-locked until the transaction ends: a purge
-/// (`maintenance::delete`) cannot drop it under a writer that read it, and a writer reading it
-/// while a purge drops it waits, then finds it gone.
-pub(super) async fn lookup(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-) -> Result<Option<i64>> {
-    stored_space_id(connection, dialect, tenant_id, kind, space, dialect.share_lock()).await
-}
-
-/// The id of an existing space, its row locked for update until the transaction ends: a purge
-/// locks the spaces it may drop before changing their counts, so a writer that read the space
-/// (share lock, [`lookup`]) commits first or finds it gone.
-pub(super) async fn lock_space(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-) -> Result<Option<i64>> {
-    stored_space_id(connection, dialect, tenant_id, kind, space, " FOR UPDATE").await
-}
-
-async fn stored_space_id(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-    lock: &str,
-) -> Result<Option<i64>> {
-    let row = Statement::new(format!(
-        "SELECT space_id FROM lexical_spaces WHERE tenant_id = ? AND kind = ? AND space = ?{lock}"
-    ))
-    .bind(tenant_id)
-    .bind(kind.as_str())
-    .bind(space)
-    .fetch_optional(connection, dialect)
-    .await?;
-    row.map(|row| get(&row, dialect, 0)).transpose()
-}
-
-/// The id of a space, created inside the caller's transaction when new (a concurrent writer
-/// creating the same space is absorbed by the unique key). Read from the database (share-locked,
-/// [`lookup`]): another process may have dropped the space since this one last wrote to it.
-pub(super) async fn resolve(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-    created: &mut NewSpaces,
-) -> Result<i64> {
-    if let Some(id) = created.find(tenant_id, kind, space) {
-        return Ok(id);
-    }
-    if let Some(id) = lookup(connection, dialect, tenant_id, kind, space).await? {
-        return Ok(id);
-    }
-    Statement::new(format!(
-        "INSERT INTO lexical_spaces (tenant_id, kind, space) VALUES (?, ?, ?) {}",
-        dialect.ignore_existing("tenant_id, kind, space", "space_id")
-    ))
-    .bind(tenant_id)
-    .bind(kind.as_str())
-    .bind(space)
-    .execute(connection, dialect)
-    .await?;
-    let id = stored_space_id(connection, dialect, tenant_id, kind, space, dialect.share_lock())
-        .await?
-        .ok_or_else(|| crate::Error::storage(dialect.backend(), "a created lexical space is not there"))?;
-    created.push(tenant_id, kind, space, id);
-    Ok(id)
-}
-
-/// A document's postings: which record, in which space, with which terms.
+/// Postings as rows of B-tree tables: one per (document, term).
 #[derive(Debug)]
-struct Document {
-    sequence: i64,
-    tenant_id: String,
-    space_id: i64,
-    terms: Vec<String>,
-}
+pub(super) struct TablePostings;
 
-/// Index changes of one write transaction, written by [`IndexChanges::apply`].
-#[derive(Debug, Default)]
-pub(super) struct IndexChanges {
-    counts: TermCounts,
-    added: BTreeMap<RecordKind, Vec<Document>>,
-    removed: BTreeMap<RecordKind, Vec<Document>>,
-    /// Vector rows of the records indexed and unindexed.
-    vectors_added: Vec<VectorRow>,
-    vectors_removed: Vec<VectorKey>,
-}
-
-impl IndexChanges {
-    pub(super) fn insert(
-        &mut self,
-        kind: RecordKind,
-        sequence: i64,
-        tenant_id: &str,
-        space_id: i64,
-        terms: &DocumentTerms,
-    ) {
-        self.counts.count(tenant_id, space_id, terms, 1);
-        self.added.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
-    }
-
-    /// Adds the vector row of a record being indexed, when it has a vector.
-    pub(super) fn insert_vector(
-        &mut self,
-        kind: RecordKind,
-        sequence: i64,
-        tenant_id: &str,
-        space: &str,
-        embedding: Option<&[f32]>,
-    ) {
-        if let Some(embedding) = embedding {
-            self.vectors_added.push(VectorRow::new(VectorKey::new(kind, sequence, tenant_id, space), embedding));
-        }
-    }
-
-    /// Removes a record's vector row, as its postings leave.
-    pub(super) fn remove_vector(&mut self, kind: RecordKind, sequence: i64, tenant_id: &str, space: &str) {
-        self.vectors_removed.push(VectorKey::new(kind, sequence, tenant_id, space));
-    }
-
-    /// Removes a record's postings, as when a fact is superseded, a procedure replaced or a
-    /// record deleted.
-    pub(super) fn remove(
-        &mut self,
-        kind: RecordKind,
-        sequence: i64,
-        tenant_id: &str,
-        space_id: i64,
-        terms: &DocumentTerms,
-    ) {
-        self.counts.count(tenant_id, space_id, terms, -1);
-        self.removed.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
-    }
-
-    /// The spaces whose counts this transaction changes, as (tenant, space id).
-    pub(super) fn spaces(&self) -> Vec<(String, i64)> {
-        self.counts.spaces.iter().map(|(space_id, space)| (space.tenant_id.clone(), *space_id)).collect()
-    }
-
-    /// Writes postings, vector rows, df and totals: removals first, then multi-row inserts and
-    /// upserts, in key order. Returns the rows it deleted: postings per postings table, vector
-    /// rows, and `lexical_terms` rows whose df reached 0.
-    pub(super) async fn apply(mut self, connection: &mut AnyConnection, dialect: Dialect) -> Result<Receipt> {
-        let mut removed = Receipt::default();
-        if !self.vectors_removed.is_empty() {
-            removed.add("record_vectors", vectors::remove(connection, dialect, &self.vectors_removed).await?);
-        }
-        vectors::insert(connection, dialect, std::mem::take(&mut self.vectors_added)).await?;
-        for (kind, documents) in &self.removed {
+impl PostingsLayout for TablePostings {
+    /// Removals one statement per document, inserts in multi-row statements, in key order.
+    fn write_documents(
+        &self,
+        connection: &mut dyn Connection,
+        added: &Documents,
+        removed: &Documents,
+    ) -> Result<Receipt> {
+        let mut receipt = Receipt::default();
+        for (kind, documents) in removed {
             let postings = table_info(*kind).postings;
             for document in documents.iter().filter(|document| !document.terms.is_empty()) {
                 let mut statement = Statement::new(format!(
@@ -194,10 +43,10 @@ impl IndexChanges {
                     statement.push(term);
                 }
                 statement.push(document.sequence);
-                removed.add(postings, statement.execute(connection, dialect).await?.rows_affected());
+                receipt.add(postings, statement.execute(connection)?.rows);
             }
         }
-        for (kind, documents) in &self.added {
+        for (kind, documents) in added {
             let rows: Vec<(&str, i64, &str, i64)> = documents
                 .iter()
                 .flat_map(|document| {
@@ -219,20 +68,19 @@ impl IndexChanges {
                     statement.push(*term);
                     statement.push(*sequence);
                 }
-                statement.execute(connection, dialect).await?;
+                statement.execute(connection)?;
             }
         }
-        removed.add("lexical_terms", self.apply_counts(connection, dialect).await?);
-        Ok(removed)
+        Ok(receipt)
     }
 
-    /// Writes df and totals; returns how many `lexical_terms` rows it deleted.
-    async fn apply_counts(&self, connection: &mut AnyConnection, dialect: Dialect) -> Result<u64> {
+    /// Every df delta is one row of a multi-row upsert (a negative delta only ever hits a row
+    /// that exists: its record was indexed); rows that reach zero are deleted after.
+    fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64> {
+        let dialect = connection.dialect();
         let mut removed_terms = 0;
         let add_df = dialect.upsert("lexical_terms", "tenant_id, space_id, term", &[("df", Update::AddAtLeastZero)]);
-        for (space_id, space) in &self.counts.spaces {
-            // A negative delta only ever hits a row that exists (its record was indexed), so
-            // every delta is one upsert; rows that reach zero are deleted after.
+        for (space_id, space) in &counts.spaces {
             let deltas: Vec<(&String, &i64)> = space.frequencies.iter().filter(|(_, delta)| **delta != 0).collect();
             for chunk in deltas.chunks(ROWS_PER_INSERT) {
                 let mut statement = Statement::new(format!(
@@ -245,7 +93,7 @@ impl IndexChanges {
                     statement.push(*term);
                     statement.push(**delta);
                 }
-                statement.execute(connection, dialect).await?;
+                statement.execute(connection)?;
             }
             let emptied: Vec<&String> =
                 space.frequencies.iter().filter(|(_, delta)| **delta < 0).map(|(term, _)| term).collect();
@@ -259,7 +107,7 @@ impl IndexChanges {
                 for term in emptied {
                     statement.push(term);
                 }
-                removed_terms += statement.execute(connection, dialect).await?.rows_affected();
+                removed_terms += statement.execute(connection)?.rows;
             }
             if space.documents != 0 || space.length != 0 {
                 Statement::new(format!(
@@ -274,30 +122,24 @@ impl IndexChanges {
                 .bind(*space_id)
                 .bind(space.documents)
                 .bind(space.length)
-                .execute(connection, dialect)
-                .await?;
+                .execute(connection)?;
             }
         }
         Ok(removed_terms)
     }
-}
 
-fn document(sequence: i64, tenant_id: &str, space_id: i64, terms: &DocumentTerms) -> Document {
-    Document {
-        sequence,
-        tenant_id: tenant_id.to_string(),
-        space_id,
-        terms: terms.frequencies.keys().cloned().collect(),
+    fn rows_per_document(&self, terms: usize) -> u64 {
+        terms as u64
+    }
+
+    fn read(&self, connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings> {
+        read(connection, request)
     }
 }
 
 /// Reads postings as `memory/postings.rs` does: totals summed over the requested spaces, and
 /// per term the df summed and the newest `per_term` sequences merged across spaces.
-pub(super) async fn read(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    request: &PostingsRequest,
-) -> Result<Postings> {
+pub(super) fn read(connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings> {
     let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
     for term in &request.terms {
         result.terms.insert(term.clone(), TermPostings::default());
@@ -317,10 +159,12 @@ pub(super) async fn read(
         statement.push(space);
     }
     let mut space_ids = Vec::new();
-    for row in statement.fetch_all(connection, dialect).await? {
-        space_ids.push(get::<i64>(&row, dialect, 0)?);
-        result.document_count += u64::try_from(get::<i64>(&row, dialect, 1)?).unwrap_or(0);
-        result.total_length += u64::try_from(get::<i64>(&row, dialect, 2)?).unwrap_or(0);
+    for (space_id, documents, length) in
+        statement.rows(connection, |row| Ok((row.integer(0)?, row.integer(1)?, row.integer(2)?)))?
+    {
+        space_ids.push(space_id);
+        result.document_count += u64::try_from(documents).unwrap_or(0);
+        result.total_length += u64::try_from(length).unwrap_or(0);
     }
     // A read without terms asks for the totals only (the packet builder's small-section check).
     if space_ids.is_empty() || request.terms.is_empty() {
@@ -339,9 +183,9 @@ pub(super) async fn read(
         statement.push(term);
     }
     let mut present: Vec<(i64, String)> = Vec::new();
-    for row in statement.fetch_all(connection, dialect).await? {
-        let (space_id, term, df): (i64, String, i64) =
-            (get(&row, dialect, 0)?, get(&row, dialect, 1)?, get(&row, dialect, 2)?);
+    for (space_id, term, df) in
+        statement.rows(connection, |row| Ok((row.integer(0)?, row.text(1)?, row.integer(2)?)))?
+    {
         if let Some(merged) = result.terms.get_mut(&term) {
             merged.document_frequency += u64::try_from(df).unwrap_or(0);
             present.push((space_id, term));
@@ -354,17 +198,14 @@ pub(super) async fn read(
     present.sort();
     let postings = table_info(request.kind).postings;
     let range = format!(
-        "(SELECT term, seq FROM {postings} WHERE tenant_id = ? AND space_id = ? AND term = ? ORDER BY seq DESC LIMIT {})",
+        "SELECT term, seq FROM {postings} WHERE tenant_id = ? AND space_id = ? AND term = ? ORDER BY seq DESC LIMIT {}",
         request.per_term
     );
-    let mut statement = Statement::new(vec![range.as_str(); present.len()].join(" UNION ALL "));
-    for (space_id, term) in &present {
-        statement.push(&request.tenant_id);
-        statement.push(*space_id);
-        statement.push(term);
-    }
-    for row in statement.fetch_all(connection, dialect).await? {
-        let (term, sequence): (String, i64) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
+    let ranges = present
+        .iter()
+        .map(|(space_id, term)| Statement::new(range.as_str()).bind(&request.tenant_id).bind(*space_id).bind(term))
+        .collect();
+    for (term, sequence) in union_all(connection, ranges, |row| Ok((row.text(0)?, row.integer(1)?)))? {
         if let Some(merged) = result.terms.get_mut(&term) {
             merged.sequences.push(sequence);
         }

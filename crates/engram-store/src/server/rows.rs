@@ -3,10 +3,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::dialect::Dialect;
 use super::error::database_error;
 use crate::error::Result;
 use crate::sql::ColumnReader;
+use crate::sql::Dialect;
 
 /// A row of a server, with the dialect that names it in errors.
 pub(super) struct ServerRow<'a> {
@@ -51,12 +51,4 @@ impl ColumnReader for ServerRow<'_> {
     fn optional_blob(&self, index: usize) -> Result<Option<Vec<u8>>> {
         self.get(index)
     }
-}
-
-/// Reads column `index` of `row` (integers, text).
-pub(super) fn get<T>(row: &AnyRow, dialect: Dialect, index: usize) -> Result<T>
-where
-    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-{
-    ServerRow { row, dialect }.get(index)
 }

@@ -27,7 +27,7 @@ pub(crate) trait ColumnReader {
 }
 
 /// Reads a row selected with the kind's column list (`sql::table_info(kind).columns`).
-pub(crate) fn read_record(kind: RecordKind, row: &impl ColumnReader) -> Result<Fetched> {
+pub(crate) fn read_record(kind: RecordKind, row: &(impl ColumnReader + ?Sized)) -> Result<Fetched> {
     let sequence = row.integer(0)?;
     let terms = match table_info(kind).terms_column {
         Some(index) => match (row.optional_text(index)?, row.optional_integer(index + 1)?) {
@@ -54,7 +54,7 @@ pub(crate) fn read_record(kind: RecordKind, row: &impl ColumnReader) -> Result<F
     Ok(Fetched { sequence, record, terms, line_tokens })
 }
 
-fn read_scope(row: &impl ColumnReader) -> Result<Scope> {
+fn read_scope(row: &(impl ColumnReader + ?Sized)) -> Result<Scope> {
     Ok(Scope {
         tenant_id: row.text(1)?,
         user_id: row.text(2)?,
@@ -64,7 +64,7 @@ fn read_scope(row: &impl ColumnReader) -> Result<Scope> {
     })
 }
 
-fn read_event(row: &impl ColumnReader) -> Result<Event> {
+fn read_event(row: &(impl ColumnReader + ?Sized)) -> Result<Event> {
     let backend = row.backend();
     Ok(Event {
         scope: read_scope(row)?,
@@ -84,7 +84,7 @@ fn read_event(row: &impl ColumnReader) -> Result<Event> {
     })
 }
 
-pub(crate) fn read_fact(row: &impl ColumnReader) -> Result<Fact> {
+pub(crate) fn read_fact(row: &(impl ColumnReader + ?Sized)) -> Result<Fact> {
     let backend = row.backend();
     Ok(Fact {
         scope: read_scope(row)?,
@@ -110,7 +110,7 @@ pub(crate) fn read_fact(row: &impl ColumnReader) -> Result<Fact> {
     })
 }
 
-fn read_episode(row: &impl ColumnReader) -> Result<Episode> {
+fn read_episode(row: &(impl ColumnReader + ?Sized)) -> Result<Episode> {
     let backend = row.backend();
     Ok(Episode {
         scope: read_scope(row)?,
@@ -131,7 +131,7 @@ fn read_episode(row: &impl ColumnReader) -> Result<Episode> {
     })
 }
 
-pub(crate) fn read_procedure(row: &impl ColumnReader) -> Result<Procedure> {
+pub(crate) fn read_procedure(row: &(impl ColumnReader + ?Sized)) -> Result<Procedure> {
     let backend = row.backend();
     Ok(Procedure {
         scope: read_scope(row)?,
@@ -154,7 +154,7 @@ pub(crate) fn read_procedure(row: &impl ColumnReader) -> Result<Procedure> {
     })
 }
 
-pub(crate) fn read_insight(row: &impl ColumnReader) -> Result<Insight> {
+pub(crate) fn read_insight(row: &(impl ColumnReader + ?Sized)) -> Result<Insight> {
     let backend = row.backend();
     Ok(Insight {
         scope: read_scope(row)?,
@@ -174,7 +174,7 @@ pub(crate) fn read_insight(row: &impl ColumnReader) -> Result<Insight> {
 }
 
 /// A record's vector column (float32 bytes), if set.
-fn embedding(row: &impl ColumnReader, index: usize) -> Result<Option<Vec<f32>>> {
+fn embedding(row: &(impl ColumnReader + ?Sized), index: usize) -> Result<Option<Vec<f32>>> {
     row.optional_blob(index)?.map(|bytes| vector(row.backend(), &bytes)).transpose()
 }
 

@@ -1,5 +1,5 @@
-//! `Store::fetch` for SQL backends: the index range queries a request becomes, and how their
-//! rows are merged. Every request becomes one query per (visible space, partition, walk), each
+//! `Store::fetch` for SQL backends: the index range queries a request becomes, how they run
+//! (one `UNION ALL` on a server), and how their rows are merged. Every request becomes one query per (visible space, partition, walk), each
 //! ordered like its index and limited, merged in Rust exactly as `memory/tables.rs` merges its
 //! per-space walks. A fetch walks its index once, but a neighbour fetch walks it twice per
 //! anchor: back and forward from it within its session. Partitions are the event kinds for events and the statuses for facts:
@@ -11,9 +11,14 @@ use std::collections::HashMap;
 use engram_types::{EventKind, FactStatus, Scope, Timestamp};
 
 use super::columns::table_info;
-use super::decode::ColumnReader;
+use super::connection::Connection;
+use super::decode::{ColumnReader, read_record};
+use super::dialect::Dialect;
+use super::scan::scan_query;
+use super::statement::{Statement, in_list, union_all};
 use crate::error::Result;
-use crate::record::{Anchor, FetchRequest, Fetched, Reach, RecordKind, Selector};
+use crate::maintenance::ScanRequest;
+use crate::record::{Anchor, FetchRequest, Fetched, Reach, RecordKind, Selector, visible_spaces};
 
 const EVENT_KINDS: [EventKind; 6] = [
     EventKind::Message,
@@ -207,7 +212,7 @@ pub(crate) fn merge_sequences(request: &FetchRequest, found: Vec<SequenceRow>) -
 }
 
 /// A row of `request`'s [`sequence_range_queries`], on any backend.
-pub(crate) fn read_sequence_row(request: &FetchRequest, row: &impl ColumnReader) -> Result<SequenceRow> {
+pub(crate) fn read_sequence_row(request: &FetchRequest, row: &(impl ColumnReader + ?Sized)) -> Result<SequenceRow> {
     let weight = if request.selector == Selector::MostImportant { row.real(2)? } else { 0.0 };
     Ok(SequenceRow { sequence: row.integer(0)?, time: row.integer(1)?, weight })
 }
@@ -268,4 +273,59 @@ fn reach_conditions(scope: &Scope, reach: Reach, conditions: &mut Vec<String>, p
             params.push(SqlParam::Text(scope.run_id.clone()));
         }
     }
+}
+
+/// `Store::scan`: the shared scan statement, oldest sequence first.
+pub(crate) fn scan(connection: &mut dyn Connection, request: &ScanRequest) -> Result<Vec<Fetched>> {
+    let statement = Statement::from(scan_query(request));
+    statement.rows(connection, |row| read_record(request.kind, row))
+}
+
+pub(crate) fn fetch(connection: &mut dyn Connection, request: &FetchRequest) -> Result<Vec<Fetched>> {
+    let kind = request.kind;
+    match &request.selector {
+        Selector::Sequences(sequences) => {
+            if sequences.is_empty() {
+                return Ok(Vec::new());
+            }
+            let statement = sequences_statement(request, sequences, connection.dialect())?;
+            let mut found = statement.rows(connection, |row| read_record(kind, row))?;
+            let spaces = visible_spaces(&request.scope, kind);
+            found.retain(|fetched| {
+                fetched.record.scope().tenant_id == request.scope.tenant_id
+                    && spaces.contains(&crate::prepare::record_space(&fetched.record))
+            });
+            Ok(select_sequences(request, sequences, found))
+        }
+        Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => {
+            let ranges = range_queries(request).into_iter().map(Statement::from).collect();
+            let found = union_all(connection, ranges, |row| read_record(kind, row))?;
+            Ok(merge_ranges(request, found))
+        }
+    }
+}
+
+/// `Store::fetch_sequences`: the range queries over index columns only.
+pub(crate) fn fetch_sequences(connection: &mut dyn Connection, request: &FetchRequest) -> Result<Vec<i64>> {
+    if matches!(request.selector, Selector::Sequences(_)) {
+        return Ok(fetch(connection, request)?.into_iter().map(|fetched| fetched.sequence).collect());
+    }
+    let ranges = sequence_range_queries(request).into_iter().map(Statement::from).collect();
+    let found = union_all(connection, ranges, |row| read_sequence_row(request, row))?;
+    Ok(merge_sequences(request, found))
+}
+
+/// The records named by sequence: primary-key lookups only. Given `tenant_id = ? AND space IN
+/// (...)` as well, the databases walk the space's (tenant, space, ...) index and filter every
+/// row of it by seq (measured 9 ms on Postgres at 10k events, growing with the user's events);
+/// tenant and space are checked on the rows found instead, failing closed.
+pub(crate) fn sequences_statement(request: &FetchRequest, sequences: &[i64], dialect: Dialect) -> Result<Statement> {
+    let mut distinct = sequences.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let info = table_info(request.kind);
+    let mut statement = Statement::default();
+    let list = in_list(&mut statement, dialect, &distinct)?;
+    statement.sql = format!("SELECT {} FROM {} WHERE seq IN ({list})", info.columns, info.table);
+    Ok(statement)
 }

@@ -101,10 +101,6 @@ pub(crate) const STORED_ITEM_INDEX: &str =
 pub(crate) const DELETE_ITEM_TERMS: &str =
     "DELETE FROM item_terms WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
 
-/// One posting: a term of an item's indexed text.
-pub(crate) const INSERT_ITEM_TERM: &str =
-    "INSERT INTO item_terms (tenant_id, term, namespace, item_key, frequency, length) VALUES (?, ?, ?, ?, ?, ?)";
-
 /// The expired items of every tenant, with their indexed length, for the sweep.
 pub(crate) const EXPIRED_ITEMS: &str =
     "SELECT tenant_id, namespace, item_key, index_length FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?";
@@ -165,7 +161,7 @@ pub(crate) fn item_term_postings_query(tenant_id: &str, namespace: &str, term: &
 }
 
 /// Reads a row of [`item_term_postings_query`].
-pub(crate) fn read_item_posting(row: &impl ColumnReader) -> Result<ItemPosting> {
+pub(crate) fn read_item_posting(row: &(impl ColumnReader + ?Sized)) -> Result<ItemPosting> {
     Ok(ItemPosting {
         namespace: row.text(0)?,
         key: row.text(1)?,
@@ -181,7 +177,7 @@ pub(crate) const DELETE_ITEM: &str = "DELETE FROM items WHERE tenant_id = ? AND 
 pub(crate) const DELETE_EXPIRED_ITEMS: &str = "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?";
 
 /// Reads a row selected with [`item_columns`].
-pub(crate) fn read_item(tenant_id: &str, row: &impl ColumnReader) -> Result<Item> {
+pub(crate) fn read_item(tenant_id: &str, row: &(impl ColumnReader + ?Sized)) -> Result<Item> {
     let backend = row.backend();
     Ok(Item {
         tenant_id: tenant_id.to_string(),

@@ -1,28 +1,49 @@
-//! What every SQL backend shares: table and column names, and turning rows into records.
-//! SQLite (rusqlite) and the servers (sqlx) each implement [`ColumnReader`] for their row type;
-//! the decoding itself is written once here.
+//! The SQL backends' one implementation: the statements, how rows become records, and the one
+//! [`Store`](crate::Store) implementation over a [`Connection`]. SQLite (rusqlite) and the
+//! servers (sqlx) each implement [`Connection`], [`Database`] and a [`PostingsLayout`]; what
+//! differs in their SQL is spelled by the [`Dialect`].
 
 mod columns;
+mod connection;
 mod decode;
+mod dialect;
 mod encode;
+mod events;
+mod facts;
 mod fetch;
+mod index_changes;
+mod item_store;
 mod items;
+mod maintenance;
+mod records;
 mod scan;
 mod spaces;
+mod state;
+mod statement;
+mod stats;
+mod store;
 mod term_counts;
+mod vectors;
 
-pub(crate) use columns::{FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, table_info};
-pub(crate) use decode::{ColumnReader, json, read_fact, read_insight, read_procedure, read_record, stored_terms, time};
-pub(crate) use encode::{millis, optional_millis, optional_vector_bytes, to_integer, to_json};
-pub(crate) use fetch::{
-    RangeQuery, SqlParam, merge_ranges, merge_sequences, range_queries, read_sequence_row, select_sequences,
-    sequence_range_queries,
-};
-pub(crate) use items::{
-    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, INSERT_ITEM_TERM, REFRESH_ITEM,
-    REPLACED_ITEM_COLUMNS, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query, read_item,
-    read_item_posting,
-};
-pub(crate) use scan::{scan_query, state_filter};
+pub(crate) use columns::table_info;
+pub(crate) use connection::{Connection, Executed};
+pub(crate) use decode::ColumnReader;
+pub(crate) use dialect::Dialect;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) use dialect::Update;
+#[cfg(feature = "sqlite")]
+pub(crate) use encode::to_json;
+pub(crate) use fetch::SqlParam;
+#[cfg(feature = "sqlite")]
+pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
+pub(crate) use index_changes::{Documents, PostingsLayout};
 pub(crate) use spaces::NewSpaces;
+#[cfg(feature = "sqlite")]
+pub(crate) use spaces::lookup as lookup_space;
+pub(crate) use statement::{Param, Statement};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) use statement::{placeholders, union_all};
+pub(crate) use store::{Database, SqlStore};
 pub(crate) use term_counts::TermCounts;
+#[cfg(feature = "sqlite")]
+pub(crate) use vectors::range_sql as vector_range_sql;

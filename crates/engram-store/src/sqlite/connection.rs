@@ -31,7 +31,7 @@ const STATEMENT_CACHE: usize = 128;
 /// lets them read while the writer writes); an in-memory database is a single connection
 /// that serves both, since separate connections would each see their own empty database.
 #[derive(Debug)]
-pub(super) struct Connections {
+pub(crate) struct Connections {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,

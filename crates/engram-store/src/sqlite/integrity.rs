@@ -3,9 +3,9 @@
 use rusqlite::Connection;
 
 use super::error::storage;
-use super::rows::table_info;
 use crate::error::Result;
 use crate::record::RecordKind;
+use crate::sql::table_info;
 
 /// SQLite's `integrity_check` (every table and B-tree index), then FTS5's `integrity-check` of
 /// each postings index, which the pragma does not look inside before SQLite 3.44. Problems as

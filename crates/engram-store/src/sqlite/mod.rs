@@ -1,21 +1,14 @@
-//! `SqliteStore`: engram in one SQLite file (rusqlite, bundled), with its own lexical index
-//! kept in FTS5 tables used purely as postings stores.
+//! SQLite through rusqlite: the connections (one writer, a pool of readers), the migrations,
+//! the FTS5 postings layout and error mapping. Everything else is the shared SQL in `sql/`.
 
 mod connection;
 mod error;
-mod events;
-mod facts;
-mod fetch;
+mod explain;
 mod integrity;
-mod items;
-mod maintenance;
 mod migrate;
 mod postings;
-mod records;
 mod rows;
-mod state;
-mod stats;
+mod statements;
 mod store;
-mod vectors;
 
 pub use store::SqliteStore;

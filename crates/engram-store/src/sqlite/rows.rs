@@ -1,18 +1,11 @@
-//! rusqlite rows as [`ColumnReader`]s, and the shared SQL helpers under SQLite's name.
+//! rusqlite rows as [`ColumnReader`]s.
 
-use engram_types::Timestamp;
 use rusqlite::Row;
 use rusqlite::types::FromSql;
-use serde::de::DeserializeOwned;
 
 use super::error::{BACKEND, storage};
 use crate::error::Result;
 use crate::sql::ColumnReader;
-
-pub(super) use crate::sql::{
-    FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, millis, optional_millis, optional_vector_bytes, read_fact,
-    read_insight, read_procedure, read_record, table_info, to_integer, to_json,
-};
 
 impl ColumnReader for Row<'_> {
     fn backend(&self) -> &'static str {
@@ -44,14 +37,6 @@ impl ColumnReader for Row<'_> {
     }
 }
 
-pub(super) fn get<T: FromSql>(row: &Row<'_>, index: usize) -> Result<T> {
+fn get<T: FromSql>(row: &Row<'_>, index: usize) -> Result<T> {
     row.get(index).map_err(storage)
-}
-
-pub(super) fn time(millis: i64) -> Result<Timestamp> {
-    crate::sql::time(BACKEND, millis)
-}
-
-pub(super) fn json<T: DeserializeOwned>(column: &str, text: &str) -> Result<T> {
-    crate::sql::json(BACKEND, column, text)
 }

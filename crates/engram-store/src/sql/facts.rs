@@ -1,22 +1,22 @@
 //! Facts: upsert (create, supersede, refresh) and history.
 
 use engram_types::{Fact, FactStatus, FactWrite, FactWriteOutcome, Scope};
-use sqlx::AnyConnection;
 
-use super::dialect::Dialect;
-use super::postings::{self, IndexChanges};
+use super::columns::FACT_COLUMNS;
+use super::connection::Connection;
+use super::decode::read_fact;
+use super::encode::{millis, optional_millis, optional_vector_bytes, to_json};
+use super::index_changes::IndexChanges;
 use super::records::unindex;
-use super::rows::{ServerRow, get};
-use super::statement::{Statement, insert_returning};
+use super::spaces::{self, NewSpaces};
+use super::statement::{Statement, insert_returning, placeholders};
 use crate::error::{Error, Result};
 use crate::prepare::{self, FactPlan, Prepared};
 use crate::record::{RecordKind, visible_spaces};
-use crate::sql::{FACT_COLUMNS, NewSpaces, millis, optional_millis, optional_vector_bytes, read_fact, to_json};
 
 /// Applies the upsert plan of `prepare::plan_fact` inside the caller's transaction.
-pub(super) async fn upsert(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn upsert(
+    connection: &mut dyn Connection,
     prepared: Prepared<Fact>,
     created: &mut NewSpaces,
 ) -> Result<FactWrite> {
@@ -27,79 +27,69 @@ pub(super) async fn upsert(
     .bind(&scope.tenant_id)
     .bind(&prepared.space)
     .bind(&prepared.record.fact_key)
-    .fetch_optional(connection, dialect)
-    .await?;
+    .first_row(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))?;
     let (active_sequence, active) = match row {
-        Some(row) => (Some(get::<i64>(&row, dialect, 0)?), Some(read_fact(&ServerRow { row: &row, dialect })?)),
+        Some((sequence, fact)) => (Some(sequence), Some(fact)),
         None => (None, None),
     };
     let mut changes = IndexChanges::default();
     let write = match prepare::plan_fact(active, prepared) {
         FactPlan::Create(new) => {
-            check_new_id(connection, dialect, &new.record).await?;
+            check_new_id(connection, &new.record)?;
             let fact = new.record.clone();
-            insert(connection, dialect, &new, &mut changes, created).await?;
+            insert(connection, &new, &mut changes, created)?;
             FactWrite { fact, outcome: FactWriteOutcome::Created, superseded: None }
         }
         FactPlan::Supersede { previous, new } => {
-            check_new_id(connection, dialect, &new.record).await?;
+            check_new_id(connection, &new.record)?;
             if let Some(sequence) = active_sequence {
                 let had_vector = previous.embedding.is_some();
-                unindex(connection, dialect, RecordKind::Fact, sequence, had_vector, &mut changes).await?;
-                update(connection, dialect, sequence, &previous).await?;
+                unindex(connection, RecordKind::Fact, sequence, had_vector, &mut changes)?;
+                update(connection, sequence, &previous)?;
             }
             let fact = new.record.clone();
-            insert(connection, dialect, &new, &mut changes, created).await?;
+            insert(connection, &new, &mut changes, created)?;
             FactWrite { fact, outcome: FactWriteOutcome::Superseded, superseded: Some(previous.fact_id) }
         }
         FactPlan::Refresh(fact) => {
             if let Some(sequence) = active_sequence {
-                update(connection, dialect, sequence, &fact).await?;
+                update(connection, sequence, &fact)?;
             }
             FactWrite { fact, outcome: FactWriteOutcome::Refreshed, superseded: None }
         }
     };
-    changes.apply(connection, dialect).await?;
+    changes.apply(connection)?;
     Ok(write)
 }
 
 /// Every version of the key in the scope's visible spaces, oldest first (by recorded_at, then
 /// insertion order).
-pub(super) async fn history(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    scope: &Scope,
-    fact_key: &str,
-) -> Result<Vec<Fact>> {
+pub(crate) fn history(connection: &mut dyn Connection, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
     let spaces = visible_spaces(scope, RecordKind::Fact);
     let mut statement = Statement::new(format!(
         "SELECT {FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND space IN ({}) AND fact_key = ?",
-        super::statement::placeholders(spaces.len())
+        placeholders(spaces.len())
     ))
     .bind(&scope.tenant_id);
     for space in spaces {
         statement.push(space);
     }
     statement.push(fact_key);
-    let mut history: Vec<(i64, Fact)> = Vec::new();
-    for row in statement.fetch_all(connection, dialect).await? {
-        history.push((get(&row, dialect, 0)?, read_fact(&ServerRow { row: &row, dialect })?));
-    }
+    let mut history = statement.rows(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))?;
     history.sort_by_key(|(sequence, fact)| (fact.recorded_at, *sequence));
     Ok(history.into_iter().map(|(_, fact)| fact).collect())
 }
 
 /// Stores an exported fact as it was (imports). Its id must be new, and an active fact must not
 /// meet another active version of its key.
-pub(super) async fn restore(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn restore(
+    connection: &mut dyn Connection,
     prepared: &Prepared<Fact>,
     changes: &mut IndexChanges,
     created: &mut NewSpaces,
 ) -> Result<()> {
     let fact = &prepared.record;
-    check_new_id(connection, dialect, fact).await?;
+    check_new_id(connection, fact)?;
     if fact.status == FactStatus::Active {
         let active = Statement::new(
             "SELECT fact_id FROM facts WHERE tenant_id = ? AND space = ? AND fact_key = ? AND status = 'active' LIMIT 1",
@@ -107,10 +97,8 @@ pub(super) async fn restore(
         .bind(&fact.scope.tenant_id)
         .bind(&prepared.space)
         .bind(&fact.fact_key)
-        .fetch_optional(connection, dialect)
-        .await?;
-        if let Some(row) = active {
-            let active: String = get(&row, dialect, 0)?;
+        .first_row(connection, |row| row.text(0))?;
+        if let Some(active) = active {
             return Err(Error::Conflict {
                 entity: "fact",
                 id: fact.fact_id.clone(),
@@ -118,16 +106,15 @@ pub(super) async fn restore(
             });
         }
     }
-    insert(connection, dialect, prepared, changes, created).await
+    insert(connection, prepared, changes, created)
 }
 
-async fn check_new_id(connection: &mut AnyConnection, dialect: Dialect, fact: &Fact) -> Result<()> {
-    super::records::check_new_id(connection, dialect, RecordKind::Fact, &fact.scope.tenant_id, &fact.fact_id).await
+fn check_new_id(connection: &mut dyn Connection, fact: &Fact) -> Result<()> {
+    super::records::check_new_id(connection, RecordKind::Fact, &fact.scope.tenant_id, &fact.fact_id)
 }
 
-async fn insert(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn insert(
+    connection: &mut dyn Connection,
     prepared: &Prepared<Fact>,
     changes: &mut IndexChanges,
     created: &mut NewSpaces,
@@ -165,20 +152,19 @@ async fn insert(
     .bind(to_json(&prepared.terms.frequencies)?)
     .bind(optional_vector_bytes(fact.embedding.as_deref()))
     .bind(fact.supersedes.clone());
-    let sequence = insert_returning(statement, "seq", connection, dialect).await?;
+    let sequence = insert_returning(statement, "seq", connection)?;
     if fact.status == FactStatus::Superseded {
         // Only restores write superseded versions; those are not in the lexical index.
         return Ok(());
     }
-    let space_id =
-        postings::resolve(connection, dialect, &scope.tenant_id, RecordKind::Fact, &prepared.space, created).await?;
+    let space_id = spaces::resolve(connection, &scope.tenant_id, RecordKind::Fact, &prepared.space, created)?;
     changes.insert(RecordKind::Fact, sequence, &scope.tenant_id, space_id, &prepared.terms);
     changes.insert_vector(RecordKind::Fact, sequence, &scope.tenant_id, &prepared.space, fact.embedding.as_deref());
     Ok(())
 }
 
 /// Writes the fields an upsert changes on an existing version.
-async fn update(connection: &mut AnyConnection, dialect: Dialect, sequence: i64, fact: &Fact) -> Result<()> {
+fn update(connection: &mut dyn Connection, sequence: i64, fact: &Fact) -> Result<()> {
     Statement::new(
         "UPDATE facts SET status = ?, valid_to = ?, superseded_by = ?, confidence = ?, sources = ? WHERE seq = ?",
     )
@@ -188,7 +174,6 @@ async fn update(connection: &mut AnyConnection, dialect: Dialect, sequence: i64,
     .bind(fact.confidence)
     .bind(to_json(&fact.sources)?)
     .bind(sequence)
-    .execute(connection, dialect)
-    .await?;
+    .execute(connection)?;
     Ok(())
 }

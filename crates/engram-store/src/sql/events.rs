@@ -4,16 +4,15 @@
 use std::collections::{HashMap, HashSet};
 
 use engram_types::Event;
-use sqlx::AnyConnection;
 
-use super::dialect::Dialect;
-use super::postings::{self, IndexChanges};
-use super::rows::get;
+use super::connection::Connection;
+use super::encode::{millis, optional_millis, optional_vector_bytes, to_json};
+use super::index_changes::IndexChanges;
+use super::spaces::{self, NewSpaces};
 use super::statement::{Statement, placeholders};
 use crate::error::{Error, Result};
 use crate::prepare::Prepared;
 use crate::record::RecordKind;
-use crate::sql::{NewSpaces, millis, optional_millis, optional_vector_bytes, to_json};
 
 /// Events per multi-row insert (21 parameters each).
 const EVENTS_PER_INSERT: usize = 500;
@@ -23,9 +22,8 @@ const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 
 
 /// Inserts the batch inside the caller's transaction. Ids are not checked first: the unique
 /// index rejects a taken one, and the caller then names it with [`first_conflict`].
-pub(super) async fn insert(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn insert(
+    connection: &mut dyn Connection,
     prepared: &[Prepared<Event>],
     created: &mut NewSpaces,
 ) -> Result<()> {
@@ -57,14 +55,16 @@ pub(super) async fn insert(
             statement.push(optional_vector_bytes(event.embedding.as_deref()));
             statement.push(item.line_tokens);
         }
-        if dialect.returns_generated_keys() {
+        if connection.dialect().returns_inserted_rows() {
             statement.sql.push_str(" RETURNING tenant_id, event_id, seq");
-            for row in statement.fetch_all(connection, dialect).await? {
-                sequences.insert((get(&row, dialect, 0)?, get(&row, dialect, 1)?), get(&row, dialect, 2)?);
+            for (key, sequence) in
+                statement.rows(connection, |row| Ok(((row.text(0)?, row.text(1)?), row.integer(2)?)))?
+            {
+                sequences.insert(key, sequence);
             }
         } else {
-            statement.execute(connection, dialect).await?;
-            read_sequences(connection, dialect, chunk, &mut sequences).await?;
+            statement.execute(connection)?;
+            read_sequences(connection, chunk, &mut sequences)?;
         }
     }
     let mut changes = IndexChanges::default();
@@ -72,15 +72,13 @@ pub(super) async fn insert(
     for item in prepared {
         let scope = &item.record.scope;
         let Some(&sequence) = sequences.get(&(scope.tenant_id.clone(), item.record.event_id.clone())) else {
-            return Err(Error::storage(dialect.backend(), "an inserted event is not there"));
+            return Err(Error::storage(connection.dialect().backend(), "an inserted event is not there"));
         };
         // Batches usually run in a few spaces, often one: skip the lookup for a repeat.
         let space_id = match last_space {
             Some((tenant_id, space, id)) if tenant_id == scope.tenant_id && space == item.space => id,
             _ => {
-                let id =
-                    postings::resolve(connection, dialect, &scope.tenant_id, RecordKind::Event, &item.space, created)
-                        .await?;
+                let id = spaces::resolve(connection, &scope.tenant_id, RecordKind::Event, &item.space, created)?;
                 last_space = Some((&scope.tenant_id, &item.space, id));
                 id
             }
@@ -89,14 +87,13 @@ pub(super) async fn insert(
         let embedding = item.record.embedding.as_deref();
         changes.insert_vector(RecordKind::Event, sequence, &scope.tenant_id, &item.space, embedding);
     }
-    changes.apply(connection, dialect).await.map(drop)
+    changes.apply(connection).map(drop)
 }
 
 /// The sequences just given to `chunk` (MySQL cannot return them from the insert), by
 /// (tenant, event id) through the unique index.
-async fn read_sequences(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn read_sequences(
+    connection: &mut dyn Connection,
     chunk: &[Prepared<Event>],
     sequences: &mut HashMap<(String, String), i64>,
 ) -> Result<()> {
@@ -113,8 +110,8 @@ async fn read_sequences(
         for id in ids {
             statement.push(id);
         }
-        for row in statement.fetch_all(connection, dialect).await? {
-            sequences.insert((tenant_id.to_string(), get(&row, dialect, 0)?), get(&row, dialect, 1)?);
+        for (event_id, sequence) in statement.rows(connection, |row| Ok((row.text(0)?, row.integer(1)?)))? {
+            sequences.insert((tenant_id.to_string(), event_id), sequence);
         }
     }
     Ok(())
@@ -122,11 +119,7 @@ async fn read_sequences(
 
 /// The error the in-memory store reports for this batch: the first event whose id is taken in
 /// its tenant or repeats an earlier id of the batch. `None` when every id is free.
-pub(super) async fn first_conflict(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    prepared: &[Prepared<Event>],
-) -> Result<Option<Error>> {
+pub(crate) fn first_conflict(connection: &mut dyn Connection, prepared: &[Prepared<Event>]) -> Result<Option<Error>> {
     let mut batch_ids = HashSet::new();
     let mut taken: HashSet<(String, String)> = HashSet::new();
     let mut by_tenant: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -143,8 +136,8 @@ pub(super) async fn first_conflict(
             for id in chunk {
                 statement.push(*id);
             }
-            for row in statement.fetch_all(connection, dialect).await? {
-                taken.insert((tenant_id.to_string(), get(&row, dialect, 0)?));
+            for event_id in statement.rows(connection, |row| row.text(0))? {
+                taken.insert((tenant_id.to_string(), event_id));
             }
         }
     }

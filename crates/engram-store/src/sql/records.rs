@@ -1,29 +1,26 @@
 //! Episodes, procedures and insights, and removing a record's postings.
 
 use engram_types::{Episode, Insight, InsightUpdate, Limits, Procedure, ProcedureInput, Scope};
-use sqlx::AnyConnection;
 
-use super::dialect::Dialect;
-use super::postings::{self, IndexChanges};
-use super::rows::{ServerRow, get};
-use super::statement::{Statement, insert_returning};
+use super::columns::{INSIGHT_COLUMNS, PROCEDURE_COLUMNS, table_info};
+use super::connection::Connection;
+use super::decode::{read_insight, read_procedure, stored_terms};
+use super::encode::{millis, optional_millis, optional_vector_bytes, to_integer, to_json};
+use super::index_changes::IndexChanges;
+use super::spaces::{self, NewSpaces};
+use super::statement::{Statement, insert_returning, placeholders};
 use crate::error::{Error, Result};
 use crate::prepare::{self, Prepared};
 use crate::record::RecordKind;
-use crate::sql::{
-    INSIGHT_COLUMNS, NewSpaces, PROCEDURE_COLUMNS, millis, optional_millis, optional_vector_bytes, read_insight,
-    read_procedure, stored_terms, table_info, to_integer, to_json,
-};
 
-pub(super) async fn append_episode(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn append_episode(
+    connection: &mut dyn Connection,
     prepared: &Prepared<Episode>,
     created: &mut NewSpaces,
 ) -> Result<()> {
     let episode = &prepared.record;
     let scope = &episode.scope;
-    if id_taken(connection, dialect, RecordKind::Episode, &scope.tenant_id, &episode.episode_id).await? {
+    if id_taken(connection, RecordKind::Episode, &scope.tenant_id, &episode.episode_id)? {
         return Err(Error::Conflict {
             entity: "episode",
             id: episode.episode_id.clone(),
@@ -56,36 +53,28 @@ pub(super) async fn append_episode(
     .bind(prepared.terms.length)
     .bind(to_json(&prepared.terms.frequencies)?)
     .bind(optional_vector_bytes(episode.embedding.as_deref()));
-    let sequence = insert_returning(statement, "seq", connection, dialect).await?;
+    let sequence = insert_returning(statement, "seq", connection)?;
     let vector = episode.embedding.as_deref();
     let tenant_id = &scope.tenant_id;
-    index(connection, dialect, RecordKind::Episode, sequence, tenant_id, prepared, vector, created).await
+    index(connection, RecordKind::Episode, sequence, tenant_id, prepared, vector, created)
 }
 
 /// Creates a procedure, or replaces the one with the same id in place: same sequence, use
 /// count carried over, postings re-made. Checks ownership before validating the input, as the
 /// in-memory store does.
-pub(super) async fn upsert_procedure(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn upsert_procedure(
+    connection: &mut dyn Connection,
     input: ProcedureInput,
     limits: &Limits,
     created: &mut NewSpaces,
 ) -> Result<Procedure> {
     let existing: Option<(i64, Procedure)> = match &input.procedure_id {
-        Some(id) => {
-            let row = Statement::new(format!(
-                "SELECT {PROCEDURE_COLUMNS} FROM procedures WHERE tenant_id = ? AND procedure_id = ?"
-            ))
-            .bind(&input.scope.tenant_id)
-            .bind(id)
-            .fetch_optional(connection, dialect)
-            .await?;
-            match row {
-                Some(row) => Some((get(&row, dialect, 0)?, read_procedure(&ServerRow { row: &row, dialect })?)),
-                None => None,
-            }
-        }
+        Some(id) => Statement::new(format!(
+            "SELECT {PROCEDURE_COLUMNS} FROM procedures WHERE tenant_id = ? AND procedure_id = ?"
+        ))
+        .bind(&input.scope.tenant_id)
+        .bind(id)
+        .first_row(connection, |row| Ok((row.integer(0)?, read_procedure(row)?)))?,
         None => None,
     };
     if let Some((_, old)) = &existing {
@@ -97,21 +86,20 @@ pub(super) async fn upsert_procedure(
     let sequence = match &existing {
         Some((sequence, _)) => {
             let had_vector = existing.as_ref().is_some_and(|(_, old)| old.embedding.is_some());
-            unindex(connection, dialect, RecordKind::Procedure, *sequence, had_vector, &mut changes).await?;
+            unindex(connection, RecordKind::Procedure, *sequence, had_vector, &mut changes)?;
             Some(*sequence)
         }
         None => None,
     };
-    write_procedure(connection, dialect, sequence, &prepared, &mut changes, created).await?;
-    changes.apply(connection, dialect).await?;
+    write_procedure(connection, sequence, &prepared, &mut changes, created)?;
+    changes.apply(connection)?;
     Ok(prepared.record)
 }
 
 /// Writes a procedure row (over the one at `sequence` when replacing it, keeping its sequence)
 /// and queues its postings.
-pub(super) async fn write_procedure(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn write_procedure(
+    connection: &mut dyn Connection,
     sequence: Option<i64>,
     prepared: &Prepared<Procedure>,
     changes: &mut IndexChanges,
@@ -176,36 +164,30 @@ pub(super) async fn write_procedure(
             let assignments: Vec<String> = columns.iter().map(|column| format!("{column} = ?")).collect();
             statement.sql = format!("UPDATE procedures SET {} WHERE seq = ?", assignments.join(", "));
             statement.push(sequence);
-            statement.execute(connection, dialect).await?;
+            statement.execute(connection)?;
             sequence
         }
         None => {
-            statement.sql = format!(
-                "INSERT INTO procedures ({}) VALUES ({})",
-                columns.join(", "),
-                super::statement::placeholders(columns.len())
-            );
-            insert_returning(statement, "seq", connection, dialect).await?
+            statement.sql =
+                format!("INSERT INTO procedures ({}) VALUES ({})", columns.join(", "), placeholders(columns.len()));
+            insert_returning(statement, "seq", connection)?
         }
     };
-    let space_id =
-        postings::resolve(connection, dialect, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)
-            .await?;
+    let space_id = spaces::resolve(connection, &scope.tenant_id, RecordKind::Procedure, &prepared.space, created)?;
     changes.insert(RecordKind::Procedure, sequence, &scope.tenant_id, space_id, &prepared.terms);
     let embedding = procedure.embedding.as_deref();
     changes.insert_vector(RecordKind::Procedure, sequence, &scope.tenant_id, &prepared.space, embedding);
     Ok(())
 }
 
-pub(super) async fn append_insight(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn append_insight(
+    connection: &mut dyn Connection,
     prepared: &Prepared<Insight>,
     created: &mut NewSpaces,
 ) -> Result<()> {
     let insight = &prepared.record;
     let scope = &insight.scope;
-    if id_taken(connection, dialect, RecordKind::Insight, &scope.tenant_id, &insight.insight_id).await? {
+    if id_taken(connection, RecordKind::Insight, &scope.tenant_id, &insight.insight_id)? {
         return Err(Error::Conflict {
             entity: "insight",
             id: insight.insight_id.clone(),
@@ -236,29 +218,22 @@ pub(super) async fn append_insight(
     .bind(prepared.terms.length)
     .bind(to_json(&prepared.terms.frequencies)?)
     .bind(insight.promoted_to.clone());
-    let sequence = insert_returning(statement, "seq", connection, dialect).await?;
+    let sequence = insert_returning(statement, "seq", connection)?;
     let tenant_id = &scope.tenant_id;
-    index(connection, dialect, RecordKind::Insight, sequence, tenant_id, prepared, None, created).await
+    index(connection, RecordKind::Insight, sequence, tenant_id, prepared, None, created)
 }
 
 /// Changes validation and confidence; `NotFound` unless the insight belongs to the update's run.
-pub(super) async fn update_insight(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    update: &InsightUpdate,
-) -> Result<Insight> {
+pub(crate) fn update_insight(connection: &mut dyn Connection, update: &InsightUpdate) -> Result<Insight> {
     let not_found = || Error::NotFound { entity: "insight", id: update.insight_id.clone() };
     // Locked: two racing promotions apply one after the other, so the second sees the first.
-    let row = Statement::new(format!(
-        "SELECT {INSIGHT_COLUMNS} FROM insights WHERE tenant_id = ? AND insight_id = ? FOR UPDATE"
-    ))
-    .bind(&update.scope.tenant_id)
-    .bind(&update.insight_id)
-    .fetch_optional(connection, dialect)
-    .await?
-    .ok_or_else(not_found)?;
-    let sequence: i64 = get(&row, dialect, 0)?;
-    let mut insight = read_insight(&ServerRow { row: &row, dialect })?;
+    let lock = connection.dialect().update_lock();
+    let (sequence, mut insight) =
+        Statement::new(format!("SELECT {INSIGHT_COLUMNS} FROM insights WHERE tenant_id = ? AND insight_id = ?{lock}"))
+            .bind(&update.scope.tenant_id)
+            .bind(&update.insight_id)
+            .first_row(connection, |row| Ok((row.integer(0)?, read_insight(row)?)))?
+            .ok_or_else(not_found)?;
     if !same_run(&insight.scope, &update.scope) {
         return Err(not_found());
     }
@@ -269,16 +244,14 @@ pub(super) async fn update_insight(
         .bind(optional_millis(insight.expires_at))
         .bind(insight.promoted_to.clone())
         .bind(sequence)
-        .execute(connection, dialect)
-        .await?;
+        .execute(connection)?;
     Ok(insight)
 }
 
 /// Removes a stored record's postings and, when it has one, its vector row (the record's row
 /// stays), from the terms stored with it.
-pub(super) async fn unindex(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn unindex(
+    connection: &mut dyn Connection,
     kind: RecordKind,
     sequence: i64,
     has_vector: bool,
@@ -286,25 +259,25 @@ pub(super) async fn unindex(
 ) -> Result<()> {
     let sql =
         format!("SELECT tenant_id, space, lexical_terms, lexical_length FROM {} WHERE seq = ?", table_info(kind).table);
-    let Some(row) = Statement::new(sql).bind(sequence).fetch_optional(connection, dialect).await? else {
+    let backend = connection.dialect().backend();
+    let stored = Statement::new(sql).bind(sequence).first_row(connection, |row| {
+        Ok((row.text(0)?, row.text(1)?, stored_terms(backend, &row.text(2)?, row.integer(3)?)?))
+    })?;
+    let Some((tenant_id, space, terms)) = stored else {
         return Ok(());
     };
-    let (tenant_id, space): (String, String) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
-    let terms = stored_terms(dialect.backend(), &get::<String>(&row, dialect, 2)?, get(&row, dialect, 3)?)?;
     if has_vector {
         changes.remove_vector(kind, sequence, &tenant_id, &space);
     }
-    if let Some(space_id) = postings::lookup(connection, dialect, &tenant_id, kind, &space).await? {
+    if let Some(space_id) = spaces::lookup(connection, &tenant_id, kind, &space)? {
         changes.remove(kind, sequence, &tenant_id, space_id, &terms);
     }
     Ok(())
 }
 
 /// Indexes a new record: its postings, and its vector row when it has a vector.
-#[expect(clippy::too_many_arguments, reason = "one transaction's context, passed through")]
-async fn index<T: Sync>(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn index<T: Sync>(
+    connection: &mut dyn Connection,
     kind: RecordKind,
     sequence: i64,
     tenant_id: &str,
@@ -313,21 +286,15 @@ async fn index<T: Sync>(
     created: &mut NewSpaces,
 ) -> Result<()> {
     let mut changes = IndexChanges::default();
-    let space_id = postings::resolve(connection, dialect, tenant_id, kind, &prepared.space, created).await?;
+    let space_id = spaces::resolve(connection, tenant_id, kind, &prepared.space, created)?;
     changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
     changes.insert_vector(kind, sequence, tenant_id, &prepared.space, embedding);
-    changes.apply(connection, dialect).await.map(drop)
+    changes.apply(connection).map(drop)
 }
 
 /// `Conflict` naming the id when it is taken in the tenant.
-pub(super) async fn check_new_id(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    kind: RecordKind,
-    tenant_id: &str,
-    id: &str,
-) -> Result<()> {
-    if id_taken(connection, dialect, kind, tenant_id, id).await? {
+pub(crate) fn check_new_id(connection: &mut dyn Connection, kind: RecordKind, tenant_id: &str, id: &str) -> Result<()> {
+    if id_taken(connection, kind, tenant_id, id)? {
         return Err(Error::Conflict {
             entity: kind.as_str(),
             id: id.to_string(),
@@ -337,15 +304,9 @@ pub(super) async fn check_new_id(
     Ok(())
 }
 
-pub(super) async fn id_taken(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    kind: RecordKind,
-    tenant_id: &str,
-    id: &str,
-) -> Result<bool> {
+pub(crate) fn id_taken(connection: &mut dyn Connection, kind: RecordKind, tenant_id: &str, id: &str) -> Result<bool> {
     let sql = format!("SELECT 1 FROM {} WHERE tenant_id = ? AND {}_id = ?", table_info(kind).table, kind.as_str());
-    Ok(Statement::new(sql).bind(tenant_id).bind(id).fetch_optional(connection, dialect).await?.is_some())
+    Ok(Statement::new(sql).bind(tenant_id).bind(id).first_row(connection, |_| Ok(()))?.is_some())
 }
 
 fn same_run(left: &Scope, right: &Scope) -> bool {

@@ -1,18 +1,18 @@
-//! The only thing Postgres and MySQL do not share: how some SQL is spelled. Every statement is
-//! written once with `?` placeholders; [`Dialect::sql`] spells it for the server.
+//! How some SQL is spelled on each database engram speaks. Every statement is written once with
+//! `?` placeholders; [`Dialect::sql`] spells it for the database.
 
-use std::borrow::Cow;
-
-/// A SQL server engram talks to through sqlx.
+/// A SQL database engram stores into: SQLite through rusqlite, the servers through sqlx.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code, reason = "a build without every backend never constructs the others' variants")]
 pub(crate) enum Dialect {
+    Sqlite,
     Postgres,
     MySql,
 }
 
 /// How an upsert changes a column of the row already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Update {
+pub(crate) enum Update {
     /// Takes the new value.
     Replace,
     /// Adds the new value to the stored one, never going below zero.
@@ -23,16 +23,18 @@ impl Dialect {
     /// The backend's name in errors and logs.
     pub(crate) const fn backend(self) -> &'static str {
         match self {
+            Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
             Self::MySql => "mysql",
         }
     }
 
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     /// `sql` with its `?` placeholders numbered `$1, $2, ...` for Postgres. engram's SQL has no
     /// `?` inside literals, so every `?` is a placeholder.
-    pub(super) fn sql(self, sql: &str) -> Cow<'_, str> {
+    pub(crate) fn sql(self, sql: &str) -> std::borrow::Cow<'_, str> {
         match self {
-            Self::MySql => Cow::Borrowed(sql),
+            Self::Sqlite | Self::MySql => std::borrow::Cow::Borrowed(sql),
             Self::Postgres => {
                 let mut numbered = String::with_capacity(sql.len() + sql.len() / 8);
                 let mut index = 0_usize;
@@ -45,28 +47,33 @@ impl Dialect {
                         numbered.push(character);
                     }
                 }
-                Cow::Owned(numbered)
+                std::borrow::Cow::Owned(numbered)
             }
         }
     }
 
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     /// The statement that rewrites `table` into new files holding only its live rows (and
     /// rebuilds its indexes): Postgres `VACUUM (FULL)` (an exclusive lock while it runs), MySQL
     /// `ALTER TABLE ... FORCE` (InnoDB's online rebuild, what `OPTIMIZE TABLE` does, with errors
     /// reported as errors rather than as result rows).
-    pub(super) fn rewrite_table(self, table: &str) -> String {
+    pub(crate) fn rewrite_table(self, table: &str) -> String {
         match self {
+            Self::Sqlite => "VACUUM".to_string(),
             Self::Postgres => format!("VACUUM (FULL) {table}"),
             Self::MySql => format!("ALTER TABLE {table} FORCE"),
         }
     }
 
     /// The clause that turns an `INSERT INTO table ...` into an upsert on the `key` columns.
-    pub(super) fn upsert(self, table: &str, key: &str, updates: &[(&str, Update)]) -> String {
+    pub(crate) fn upsert(self, table: &str, key: &str, updates: &[(&str, Update)]) -> String {
         let assignments: Vec<String> = updates
             .iter()
             .map(|(column, update)| match (self, update) {
-                (Self::Postgres, Update::Replace) => format!("{column} = EXCLUDED.{column}"),
+                (Self::Sqlite | Self::Postgres, Update::Replace) => format!("{column} = EXCLUDED.{column}"),
+                (Self::Sqlite, Update::AddAtLeastZero) => {
+                    format!("{column} = MAX({table}.{column} + EXCLUDED.{column}, 0)")
+                }
                 (Self::Postgres, Update::AddAtLeastZero) => {
                     format!("{column} = GREATEST({table}.{column} + EXCLUDED.{column}, 0)")
                 }
@@ -75,15 +82,15 @@ impl Dialect {
             })
             .collect();
         match self {
-            Self::Postgres => format!("ON CONFLICT ({key}) DO UPDATE SET {}", assignments.join(", ")),
+            Self::Sqlite | Self::Postgres => format!("ON CONFLICT ({key}) DO UPDATE SET {}", assignments.join(", ")),
             Self::MySql => format!("ON DUPLICATE KEY UPDATE {}", assignments.join(", ")),
         }
     }
 
     /// The clause that makes an insert of an existing key do nothing.
-    pub(super) fn ignore_existing(self, key: &str, any_column: &str) -> String {
+    pub(crate) fn ignore_existing(self, key: &str, any_column: &str) -> String {
         match self {
-            Self::Postgres => format!("ON CONFLICT ({key}) DO NOTHING"),
+            Self::Sqlite | Self::Postgres => format!("ON CONFLICT ({key}) DO NOTHING"),
             // A no-op assignment: unlike INSERT IGNORE, other errors still fail the statement.
             Self::MySql => format!("ON DUPLICATE KEY UPDATE {any_column} = {any_column}"),
         }
@@ -91,25 +98,55 @@ impl Dialect {
 
     /// [`Self::ignore_existing`] for an insert run by `statement::inserted`, which tells
     /// whether it inserted: on MySQL the no-op assignment also sets `LAST_INSERT_ID(1)`.
-    pub(super) fn ignore_existing_reporting(self, key: &str, any_column: &str) -> String {
+    pub(crate) fn ignore_existing_reporting(self, key: &str, any_column: &str) -> String {
         match self {
-            Self::Postgres => self.ignore_existing(key, any_column),
+            Self::Sqlite | Self::Postgres => self.ignore_existing(key, any_column),
             Self::MySql => {
                 format!("ON DUPLICATE KEY UPDATE {any_column} = IF(LAST_INSERT_ID(1), {any_column}, {any_column})")
             }
         }
     }
 
-    /// How a new row's generated key is read back: Postgres returns it from the insert itself.
-    pub(super) const fn returns_generated_keys(self) -> bool {
+    /// How a new row's generated key is read back: Postgres returns it from the insert itself;
+    /// SQLite and MySQL report the last one inserted.
+    pub(crate) const fn returns_generated_keys(self) -> bool {
         matches!(self, Self::Postgres)
+    }
+
+    /// The function that returns the greater of two numbers.
+    pub(crate) const fn greatest(self) -> &'static str {
+        match self {
+            Self::Sqlite => "MAX",
+            Self::Postgres | Self::MySql => "GREATEST",
+        }
+    }
+
+    /// Whether a multi-row insert can return its rows (`RETURNING`): MySQL cannot.
+    pub(crate) const fn returns_inserted_rows(self) -> bool {
+        !matches!(self, Self::MySql)
+    }
+
+    /// The clause that locks the rows a `SELECT` reads until the transaction ends. SQLite has
+    /// none: its write transaction holds the whole database.
+    pub(crate) const fn update_lock(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres | Self::MySql => " FOR UPDATE",
+        }
+    }
+
+    /// Whether a read of several index ranges is sent as one `UNION ALL` statement (a round
+    /// trip saved on a server) or run range by range from SQLite's statement cache.
+    pub(crate) const fn unions_ranges(self) -> bool {
+        !matches!(self, Self::Sqlite)
     }
 
     /// The clause that ends a `SELECT` locking the rows it reads against deletion (not against
     /// other readers) until the transaction ends. MariaDB has no `FOR SHARE`; both servers know
     /// `LOCK IN SHARE MODE`.
-    pub(super) const fn share_lock(self) -> &'static str {
+    pub(crate) const fn share_lock(self) -> &'static str {
         match self {
+            Self::Sqlite => "",
             Self::Postgres => " FOR SHARE",
             Self::MySql => " LOCK IN SHARE MODE",
         }
@@ -118,10 +155,10 @@ impl Dialect {
     /// A text column as an `ORDER BY` term sorting by bytes, as Rust sorts `String`s (the
     /// in-memory store's order). MySQL's tables are `utf8mb4_bin` already; a Postgres database
     /// sorts by its locale unless told otherwise.
-    pub(super) fn byte_order(self, column: &str) -> String {
+    pub(crate) fn byte_order(self, column: &str) -> String {
         match self {
             Self::Postgres => format!("{column} COLLATE \"C\""),
-            Self::MySql => column.to_string(),
+            Self::Sqlite | Self::MySql => column.to_string(),
         }
     }
 }

@@ -1,46 +1,42 @@
-//! The lifecycle primitives on the servers: deleting records and states with their index
-//! entries, and restoring exported ones. Scans live with the other reads (`fetch.rs`, `state.rs`).
+//! The lifecycle primitives: deleting records and states with their index entries, and
+//! restoring exported ones. Scans live with the other reads (`fetch.rs`, `state.rs`).
 
 use std::collections::HashSet;
 
 use engram_types::{Event, Receipt, RecordKind};
-use sqlx::AnyConnection;
 
-use super::dialect::Dialect;
-use super::postings::{self, IndexChanges};
-use super::rows::{ServerRow, get};
+use super::columns::table_info;
+use super::connection::Connection;
+use super::decode::read_record;
+use super::index_changes::IndexChanges;
+use super::spaces::{self, NewSpaces};
 use super::statement::Statement;
 use super::{events, facts, records, state};
 use crate::error::{Error, Result};
 use crate::maintenance::{DeleteRequest, StoredState};
 use crate::prepare::{self, Prepared};
 use crate::record::{Fetched, Record};
-use crate::sql::{NewSpaces, read_record, table_info};
 
 /// Deletes inside the caller's transaction.
 ///
 /// With `drop_empty_spaces` the spaces of the deleted records are locked (`FOR UPDATE`) before
 /// any count changes, so a writer of another process that read one of them (share lock) commits
 /// first, and its documents keep the space; one that comes after finds the space gone.
-pub(super) async fn delete(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    request: &DeleteRequest,
-) -> Result<Receipt> {
+pub(crate) fn delete(connection: &mut dyn Connection, request: &DeleteRequest) -> Result<Receipt> {
     let tenant_id = &request.tenant_id;
     let mut receipt = Receipt::default();
     let mut changes = IndexChanges::default();
     for (kind, id) in &request.records {
-        let Some(Fetched { sequence, record, .. }) = find(connection, dialect, *kind, tenant_id, id).await? else {
+        let Some(Fetched { sequence, record, .. }) = find(connection, *kind, tenant_id, id)? else {
             continue;
         };
         let info = table_info(*kind);
         if prepare::is_indexed(&record) {
             let space = prepare::record_space(&record);
             let space_id = if request.drop_empty_spaces {
-                postings::lock_space(connection, dialect, tenant_id, *kind, &space).await?
+                spaces::lock_space(connection, tenant_id, *kind, &space)?
             } else {
-                postings::lookup(connection, dialect, tenant_id, *kind, &space).await?
+                spaces::lookup(connection, tenant_id, *kind, &space)?
             };
             if let Some(space_id) = space_id {
                 changes.remove(*kind, sequence, tenant_id, space_id, &prepare::document_terms(&record));
@@ -51,28 +47,24 @@ pub(super) async fn delete(
         }
         let removed = Statement::new(format!("DELETE FROM {} WHERE seq = ?", info.table))
             .bind(sequence)
-            .execute(connection, dialect)
-            .await?
-            .rows_affected();
+            .execute(connection)?
+            .rows;
         receipt.add(info.table, removed);
     }
     let touched = changes.spaces();
     // Postings rows per postings table, vector rows, and the `lexical_terms` rows whose df
     // reached 0.
-    receipt.merge(changes.apply(connection, dialect).await?);
+    receipt.merge(changes.apply(connection)?);
     for owner in &request.states {
         let table = if owner.run_id.is_some() { "working_states" } else { "short_terms" };
-        receipt.add(table, state::delete(connection, dialect, owner).await?);
+        receipt.add(table, state::delete(connection, owner)?);
     }
     if request.drop_empty_spaces {
         for (tenant_id, space_id) in touched {
             let documents = Statement::new("SELECT documents FROM lexical_totals WHERE tenant_id = ? AND space_id = ?")
                 .bind(&tenant_id)
                 .bind(space_id)
-                .fetch_optional(connection, dialect)
-                .await?
-                .map(|row| get::<i64>(&row, dialect, 0))
-                .transpose()?;
+                .first_row(connection, |row| row.integer(0))?;
             if documents.is_some_and(|documents| documents > 0) {
                 continue;
             }
@@ -80,9 +72,8 @@ pub(super) async fn delete(
                 let removed = Statement::new(format!("DELETE FROM {table} WHERE tenant_id = ? AND space_id = ?"))
                     .bind(&tenant_id)
                     .bind(space_id)
-                    .execute(connection, dialect)
-                    .await?
-                    .rows_affected();
+                    .execute(connection)?
+                    .rows;
                 receipt.add(table, removed);
             }
         }
@@ -93,13 +84,13 @@ pub(super) async fn delete(
 /// Restores inside the caller's transaction, in the order given (runs of events go in one
 /// multi-row insert, which numbers them in order). Every id is checked first, so a taken one is
 /// a `Conflict` naming it.
-pub(super) async fn restore(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn restore(
+    connection: &mut dyn Connection,
     records: Vec<Prepared<Record>>,
     states: &[StoredState],
     created: &mut NewSpaces,
 ) -> Result<Receipt> {
+    let layout = connection.postings_layout();
     let mut receipt = Receipt::default();
     let mut changes = IndexChanges::default();
     let mut pending: Vec<Prepared<Event>> = Vec::new();
@@ -110,15 +101,15 @@ pub(super) async fn restore(
         let indexed = prepare::is_indexed(&prepared.record);
         let has_vector = prepared.record.embedding().is_some();
         let Prepared { record, space, terms, line_tokens } = prepared;
-        let term_count = terms.frequencies.len() as u64;
+        let term_count = terms.frequencies.len();
         if kind != RecordKind::Event && !pending.is_empty() {
-            events::insert(connection, dialect, &pending, created).await?;
+            events::insert(connection, &pending, created)?;
             pending.clear();
         }
         match record {
             Record::Event(event) => {
                 let key = (event.scope.tenant_id.clone(), event.event_id.clone());
-                if event_ids.contains(&key) || records::id_taken(connection, dialect, kind, &key.0, &key.1).await? {
+                if event_ids.contains(&key) || records::id_taken(connection, kind, &key.0, &key.1)? {
                     return Err(Error::Conflict {
                         entity: "event",
                         id: event.event_id,
@@ -130,42 +121,41 @@ pub(super) async fn restore(
             }
             Record::Fact(fact) => {
                 let prepared = Prepared { record: fact, space, terms, line_tokens };
-                facts::restore(connection, dialect, &prepared, &mut changes, created).await?;
+                facts::restore(connection, &prepared, &mut changes, created)?;
             }
             Record::Episode(episode) => {
                 let prepared = Prepared { record: episode, space, terms, line_tokens };
-                records::append_episode(connection, dialect, &prepared, created).await?;
+                records::append_episode(connection, &prepared, created)?;
             }
             Record::Procedure(procedure) => {
                 let prepared = Prepared { record: procedure, space, terms, line_tokens };
                 let (tenant_id, id) = (&prepared.record.scope.tenant_id, &prepared.record.procedure_id);
-                records::check_new_id(connection, dialect, RecordKind::Procedure, tenant_id, id).await?;
-                records::write_procedure(connection, dialect, None, &prepared, &mut changes, created).await?;
+                records::check_new_id(connection, RecordKind::Procedure, tenant_id, id)?;
+                records::write_procedure(connection, None, &prepared, &mut changes, created)?;
             }
             Record::Insight(insight) => {
                 let prepared = Prepared { record: insight, space, terms, line_tokens };
-                records::append_insight(connection, dialect, &prepared, created).await?;
+                records::append_insight(connection, &prepared, created)?;
             }
         }
         let info = table_info(kind);
         receipt.add(info.table, 1);
         if indexed {
-            // One postings row per distinct term.
-            receipt.add(info.postings, term_count);
+            receipt.add(info.postings, layout.rows_per_document(term_count));
             receipt.add("record_vectors", u64::from(has_vector));
         }
     }
     if !pending.is_empty() {
-        events::insert(connection, dialect, &pending, created).await?;
+        events::insert(connection, &pending, created)?;
     }
-    changes.apply(connection, dialect).await?;
+    changes.apply(connection)?;
     for stored in states {
         match stored {
             StoredState::WorkingState { owner, state } => {
-                state::store_working_state(connection, dialect, owner, state).await?;
+                state::store_working_state(connection, owner, state)?;
             }
             StoredState::ShortTerm { owner, state } => {
-                state::store_short_term(connection, dialect, owner, state).await?;
+                state::store_short_term(connection, owner, state)?;
             }
         }
         receipt.add(stored.table(), 1);
@@ -174,15 +164,8 @@ pub(super) async fn restore(
 }
 
 /// The record `id` of `kind` in the tenant, with its sequence.
-async fn find(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    kind: RecordKind,
-    tenant_id: &str,
-    id: &str,
-) -> Result<Option<Fetched>> {
+fn find(connection: &mut dyn Connection, kind: RecordKind, tenant_id: &str, id: &str) -> Result<Option<Fetched>> {
     let info = table_info(kind);
     let sql = format!("SELECT {} FROM {} WHERE tenant_id = ? AND {}_id = ?", info.columns, info.table, kind.as_str());
-    let row = Statement::new(sql).bind(tenant_id).bind(id).fetch_optional(connection, dialect).await?;
-    row.map(|row| read_record(kind, &ServerRow { row: &row, dialect })).transpose()
+    Statement::new(sql).bind(tenant_id).bind(id).first_row(connection, |row| read_record(kind, row))
 }

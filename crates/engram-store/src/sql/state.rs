@@ -1,15 +1,16 @@
 //! Working state (per run) and short-term state (per session), each one JSON row.
 
 use engram_types::{Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch};
-use sqlx::AnyConnection;
 
-use super::dialect::{Dialect, Update};
-use super::rows::get;
+use super::connection::Connection;
+use super::decode::json;
+use super::dialect::Update;
+use super::encode::{optional_millis, to_integer, to_json};
+use super::scan::state_filter;
 use super::statement::Statement;
 use crate::error::Result;
 use crate::maintenance::{StateOwner, StateScan, StoredState};
 use crate::prepare;
-use crate::sql::{json, optional_millis, state_filter, to_integer, to_json};
 
 const RUN: &str = "tenant_id = ? AND user_id = ? AND agent_id = ? AND session_id = ? AND run_id = ?";
 const SESSION: &str = "tenant_id = ? AND user_id = ? AND agent_id = ? AND session_id = ?";
@@ -27,27 +28,20 @@ fn bind_owner(statement: Statement, owner: &StateOwner) -> Statement {
 }
 
 /// The run's state; with `for_update`, its row stays locked until the transaction ends.
-pub(super) async fn working_state(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    scope: &Scope,
-    for_update: bool,
-) -> Result<WorkingState> {
-    Ok(stored_working_state(connection, dialect, scope, for_update).await?.unwrap_or_default())
+pub(crate) fn working_state(connection: &mut dyn Connection, scope: &Scope, for_update: bool) -> Result<WorkingState> {
+    Ok(stored_working_state(connection, scope, for_update)?.unwrap_or_default())
 }
 
 /// The run's stored state, `None` when it has no row yet.
-async fn stored_working_state(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn stored_working_state(
+    connection: &mut dyn Connection,
     scope: &Scope,
     for_update: bool,
 ) -> Result<Option<WorkingState>> {
-    let lock = if for_update { " FOR UPDATE" } else { "" };
-    let row = bind_run(Statement::new(format!("SELECT state FROM working_states WHERE {RUN}{lock}")), scope)
-        .fetch_optional(connection, dialect)
-        .await?;
-    row.map(|row| json(dialect.backend(), "working_states.state", &get::<String>(&row, dialect, 0)?)).transpose()
+    let lock = if for_update { connection.dialect().update_lock() } else { "" };
+    let backend = connection.dialect().backend();
+    bind_run(Statement::new(format!("SELECT state FROM working_states WHERE {RUN}{lock}")), scope)
+        .first_row(connection, |row| json::<WorkingState>(backend, "working_states.state", &row.text(0)?))
 }
 
 /// Reads (locked), checks `expected_version`, applies and writes back inside the caller's
@@ -55,13 +49,9 @@ async fn stored_working_state(
 /// state is inserted, never upserted: there is no row to lock yet, so a first patch another
 /// process commits meanwhile makes this insert a unique violation (a lost race, run again on
 /// the winner's version) instead of being overwritten.
-pub(super) async fn patch_working_state(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    patch: &WorkingStatePatch,
-) -> Result<WorkingState> {
+pub(crate) fn patch_working_state(connection: &mut dyn Connection, patch: &WorkingStatePatch) -> Result<WorkingState> {
     let scope = &patch.scope;
-    let stored = stored_working_state(connection, dialect, scope, true).await?;
+    let stored = stored_working_state(connection, scope, true)?;
     let first = stored.is_none();
     let mut state = stored.unwrap_or_default();
     if let Some(expected) = patch.expected_version
@@ -70,30 +60,27 @@ pub(super) async fn patch_working_state(
         return Err(crate::Error::stale_version(scope, expected, state.version));
     }
     patch.apply_to(&mut state, prepare::now());
-    write_working_state(connection, dialect, &StateOwner::of_run(scope), &state, !first).await?;
-    Ok(state)
+    write_working_state(connection, &StateOwner::of_run(scope), &state, !first)
 }
 
 /// Writes a run's working state whole (inserted or replaced), with its `ended_at`.
-pub(super) async fn store_working_state(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn store_working_state(
+    connection: &mut dyn Connection,
     owner: &StateOwner,
     state: &WorkingState,
 ) -> Result<()> {
-    write_working_state(connection, dialect, owner, state, true).await
+    write_working_state(connection, owner, state, true).map(drop)
 }
 
 /// Inserts a run's working state; with `replace`, over the stored one.
-async fn write_working_state(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn write_working_state(
+    connection: &mut dyn Connection,
     owner: &StateOwner,
     state: &WorkingState,
     replace: bool,
-) -> Result<()> {
+) -> Result<WorkingState> {
     let upsert = if replace {
-        dialect.upsert(
+        connection.dialect().upsert(
             "working_states",
             "tenant_id, user_id, agent_id, session_id, run_id",
             &[("version", Update::Replace), ("state", Update::Replace), ("ended_at", Update::Replace)],
@@ -111,85 +98,67 @@ async fn write_working_state(
     .bind(to_integer(state.version, "working_states.version")?)
     .bind(to_json(state)?)
     .bind(optional_millis(state.ended_at))
-    .execute(connection, dialect)
-    .await?;
-    Ok(())
+    .execute(connection)?;
+    Ok(state.clone())
 }
 
-pub(super) async fn working_state_version(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    scope: &Scope,
-) -> Result<u64> {
-    let row = bind_run(Statement::new(format!("SELECT version FROM working_states WHERE {RUN}")), scope)
-        .fetch_optional(connection, dialect)
-        .await?;
-    Ok(match row {
-        Some(row) => u64::try_from(get::<i64>(&row, dialect, 0)?).unwrap_or(0),
-        None => 0,
-    })
+pub(crate) fn working_state_version(connection: &mut dyn Connection, scope: &Scope) -> Result<u64> {
+    let version = bind_run(Statement::new(format!("SELECT version FROM working_states WHERE {RUN}")), scope)
+        .first_row(connection, |row| row.integer(0))?;
+    Ok(version.and_then(|version| u64::try_from(version).ok()).unwrap_or(0))
 }
 
-pub(super) async fn short_term(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    scope: &Scope,
-    for_update: bool,
-) -> Result<ShortTermState> {
-    Ok(stored_short_term(connection, dialect, scope, for_update).await?.unwrap_or_default())
+pub(crate) fn short_term(connection: &mut dyn Connection, scope: &Scope, for_update: bool) -> Result<ShortTermState> {
+    Ok(stored_short_term(connection, scope, for_update)?.unwrap_or_default())
 }
 
 /// The session's stored short-term state, `None` when it has no row yet.
-async fn stored_short_term(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn stored_short_term(
+    connection: &mut dyn Connection,
     scope: &Scope,
     for_update: bool,
 ) -> Result<Option<ShortTermState>> {
-    let lock = if for_update { " FOR UPDATE" } else { "" };
-    let row = bind_session(Statement::new(format!("SELECT state FROM short_terms WHERE {SESSION}{lock}")), scope)
-        .fetch_optional(connection, dialect)
-        .await?;
-    row.map(|row| json(dialect.backend(), "short_terms.state", &get::<String>(&row, dialect, 0)?)).transpose()
+    let lock = if for_update { connection.dialect().update_lock() } else { "" };
+    let backend = connection.dialect().backend();
+    bind_session(Statement::new(format!("SELECT state FROM short_terms WHERE {SESSION}{lock}")), scope)
+        .first_row(connection, |row| json::<ShortTermState>(backend, "short_terms.state", &row.text(0)?))
 }
 
-pub(super) async fn update_short_term(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    update: &ShortTermUpdate,
-) -> Result<ShortTermState> {
+pub(crate) fn update_short_term(connection: &mut dyn Connection, update: &ShortTermUpdate) -> Result<ShortTermState> {
     let scope = &update.scope;
-    let stored = stored_short_term(connection, dialect, scope, true).await?;
+    let stored = stored_short_term(connection, scope, true)?;
     let first = stored.is_none();
     let mut state = stored.unwrap_or_default();
     update.apply_to(&mut state, prepare::now());
-    write_short_term(connection, dialect, &StateOwner::of_session(scope), &state, !first).await?;
+    write_short_term(connection, &StateOwner::of_session(scope), &state, !first)?;
     Ok(state)
 }
 
 /// Writes a session's short-term state whole (inserted or replaced).
-pub(super) async fn store_short_term(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn store_short_term(
+    connection: &mut dyn Connection,
     owner: &StateOwner,
     state: &ShortTermState,
 ) -> Result<()> {
-    write_short_term(connection, dialect, owner, state, true).await
+    write_short_term(connection, owner, state, true)
 }
 
 /// Inserts a session's short-term state; with `replace`, over the stored one. A session's first
 /// state is inserted, never upserted (there is no row to lock yet): a first update another
 /// process commits meanwhile makes this insert a unique violation, a lost race run again on the
 /// winner's state, instead of being overwritten.
-async fn write_short_term(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn write_short_term(
+    connection: &mut dyn Connection,
     owner: &StateOwner,
     state: &ShortTermState,
     replace: bool,
 ) -> Result<()> {
     let upsert = if replace {
-        dialect.upsert("short_terms", "tenant_id, user_id, agent_id, session_id", &[("state", Update::Replace)])
+        connection.dialect().upsert(
+            "short_terms",
+            "tenant_id, user_id, agent_id, session_id",
+            &[("state", Update::Replace)],
+        )
     } else {
         String::new()
     };
@@ -200,19 +169,16 @@ async fn write_short_term(
         owner,
     )
     .bind(to_json(state)?)
-    .execute(connection, dialect)
-    .await?;
+    .execute(connection)?;
     Ok(())
 }
 
 /// Working states then short-term states matching the scan, each ordered by owner (by bytes,
 /// as the in-memory store orders them) and limited. A scan of ended runs reads no short-term
 /// states.
-pub(super) async fn scan(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    request: &StateScan,
-) -> Result<Vec<StoredState>> {
+pub(crate) fn scan(connection: &mut dyn Connection, request: &StateScan) -> Result<Vec<StoredState>> {
+    let dialect = connection.dialect();
+    let backend = dialect.backend();
     let mut found = Vec::new();
     for working in [true, false] {
         if !working && request.ended_at.is_some() {
@@ -234,32 +200,32 @@ pub(super) async fn scan(
         for param in params {
             statement.push(param);
         }
-        for row in statement.fetch_all(connection, dialect).await? {
+        found.extend(statement.rows(connection, |row| {
             let owner = StateOwner {
-                tenant_id: get(&row, dialect, 0)?,
-                user_id: get(&row, dialect, 1)?,
-                agent_id: get(&row, dialect, 2)?,
-                session_id: get(&row, dialect, 3)?,
-                run_id: if working { Some(get(&row, dialect, 4)?) } else { None },
+                tenant_id: row.text(0)?,
+                user_id: row.text(1)?,
+                agent_id: row.text(2)?,
+                session_id: row.text(3)?,
+                run_id: if working { Some(row.text(4)?) } else { None },
             };
-            let text: String = get(&row, dialect, columns.len())?;
-            found.push(if working {
-                StoredState::WorkingState { owner, state: json(dialect.backend(), "working_states.state", &text)? }
+            let text = row.text(columns.len())?;
+            Ok(if working {
+                StoredState::WorkingState { owner, state: json(backend, "working_states.state", &text)? }
             } else {
-                StoredState::ShortTerm { owner, state: json(dialect.backend(), "short_terms.state", &text)? }
-            });
-        }
+                StoredState::ShortTerm { owner, state: json(backend, "short_terms.state", &text)? }
+            })
+        })?);
     }
     Ok(found)
 }
 
 /// Deletes one working state (owner with a run) or short-term state; the rows removed.
-pub(super) async fn delete(connection: &mut AnyConnection, dialect: Dialect, owner: &StateOwner) -> Result<u64> {
+pub(crate) fn delete(connection: &mut dyn Connection, owner: &StateOwner) -> Result<u64> {
     let statement = match &owner.run_id {
         Some(run_id) => {
             bind_owner(Statement::new(format!("DELETE FROM working_states WHERE {RUN}")), owner).bind(run_id)
         }
         None => bind_owner(Statement::new(format!("DELETE FROM short_terms WHERE {SESSION}")), owner),
     };
-    Ok(statement.execute(connection, dialect).await?.rows_affected())
+    Ok(statement.execute(connection)?.rows)
 }

@@ -1,20 +1,20 @@
-//! Items on Postgres and MySQL: the shared item SQL, with the dialect's conflict clause, and the
-//! items' lexical index kept in the same transaction.
+//! Items: the item SQL with the dialect's conflict clauses, and the items' lexical index kept
+//! in the same transaction.
 
 use engram_types::{Item, OnConflict, Receipt, Timestamp, join_namespace, ttl_millis};
-use sqlx::AnyConnection;
 
-use super::dialect::{Dialect, Update};
-use super::rows::{ServerRow, get};
+use super::connection::Connection;
+use super::dialect::Update;
+use super::encode::to_json;
+use super::items::{
+    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, REFRESH_ITEM,
+    REPLACED_ITEM_COLUMNS, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query, read_item,
+    read_item_posting,
+};
 use super::statement::{Param, Statement, inserted, placeholders};
 use crate::error::Result;
 use crate::item_search::{ItemPostings, ItemPostingsRequest, TotalsChanges};
 use crate::items::{IndexedItem, ItemScan};
-use crate::sql::{
-    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, REFRESH_ITEM,
-    REPLACED_ITEM_COLUMNS, RangeQuery, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query,
-    read_item, read_item_posting, to_json,
-};
 
 const KEY: &str = "tenant_id, namespace, item_key";
 
@@ -29,13 +29,13 @@ const POSTINGS_PER_STATEMENT: usize = 1000;
 const INSERT_ITEM_TOTALS: &str =
     "INSERT INTO item_totals (tenant_id, namespace, documents, total_length) VALUES (?, ?, ?, ?)";
 
-pub(super) async fn put(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn put(
+    connection: &mut dyn Connection,
     items: &[IndexedItem],
     on_conflict: OnConflict,
     now: Timestamp,
 ) -> Result<()> {
+    let dialect = connection.dialect();
     let updates: Vec<(&str, Update)> = REPLACED_ITEM_COLUMNS.iter().map(|column| (*column, Update::Replace)).collect();
     let write_sql = format!("{INSERT_ITEM} {}", dialect.upsert("items", KEY, &updates));
     let create_sql = format!("{INSERT_ITEM} {}", dialect.ignore_existing_reporting(KEY, "item_key"));
@@ -49,10 +49,10 @@ pub(super) async fn put(
             now,
             index_length: terms.as_ref().map(|terms| i64::from(terms.length)),
         };
-        let mut stored = stored_index(connection, dialect, &item.tenant_id, &namespace, &item.key).await?;
+        let mut stored = stored_index(connection, &item.tenant_id, &namespace, &item.key)?;
         let mut written = false;
         if stored.is_none() {
-            match create(connection, dialect, &create_sql, &row).await? {
+            match create(connection, &create_sql, &row)? {
                 Creation::Inserted => written = true,
                 Creation::Existing(found) => stored = found,
             }
@@ -61,10 +61,10 @@ pub(super) async fn put(
             continue;
         }
         if let Some(Some(length)) = stored {
-            unindex(connection, dialect, &mut totals, &item.tenant_id, &namespace, &item.key, length).await?;
+            unindex(connection, &mut totals, &item.tenant_id, &namespace, &item.key, length)?;
         }
         if !written {
-            row.statement(&write_sql)?.execute(connection, dialect).await?;
+            row.statement(&write_sql)?.execute(connection)?;
         }
         if let Some(terms) = terms {
             // A round trip per posting would be one per distinct word: rows go in chunks.
@@ -80,30 +80,28 @@ pub(super) async fn put(
                     statement.push(i64::from(**frequency));
                     statement.push(i64::from(terms.length));
                 }
-                statement.execute(connection, dialect).await?;
+                statement.execute(connection)?;
             }
             totals.count(&item.tenant_id, &namespace, 1, i64::from(terms.length));
         }
     }
-    apply_totals(connection, dialect, totals).await
+    apply_totals(connection, totals)
 }
 
 /// `None` when the item is not stored; `Some(None)` when it is, unindexed. Locks the row: its
 /// postings and totals change with it, and another process may be writing the same key.
-async fn stored_index(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn stored_index(
+    connection: &mut dyn Connection,
     tenant_id: &str,
     namespace: &str,
     key: &str,
 ) -> Result<Option<Option<i64>>> {
-    let row = Statement::new(format!("{STORED_ITEM_INDEX} FOR UPDATE"))
+    let lock = connection.dialect().update_lock();
+    Statement::new(format!("{STORED_ITEM_INDEX}{lock}"))
         .bind(tenant_id)
         .bind(namespace)
         .bind(key)
-        .fetch_optional(connection, dialect)
-        .await?;
-    row.map(|row| get::<Option<i64>>(&row, dialect, 1)).transpose()
+        .first_row(connection, |row| row.optional_integer(1))
 }
 
 /// An item's row, as a write stores it.
@@ -144,36 +142,32 @@ enum Creation {
 /// creating it too: then the insert waits for that write to end and does nothing, and the row
 /// is read again, locked. Without this, both writes would take the key for new, and the later
 /// one would index its text over the other's postings.
-async fn create(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    create_sql: &str,
-    row: &ItemRow<'_>,
-) -> Result<Creation> {
-    if inserted(row.statement(create_sql)?, connection, dialect).await? {
+fn create(connection: &mut dyn Connection, create_sql: &str, row: &ItemRow<'_>) -> Result<Creation> {
+    if inserted(row.statement(create_sql)?, connection)? {
         return Ok(Creation::Inserted);
     }
-    let stored = stored_index(connection, dialect, &row.item.tenant_id, row.namespace, &row.item.key).await?;
+    let stored = stored_index(connection, &row.item.tenant_id, row.namespace, &row.item.key)?;
     Ok(Creation::Existing(stored))
 }
 
-async fn unindex(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+fn unindex(
+    connection: &mut dyn Connection,
     totals: &mut TotalsChanges,
     tenant_id: &str,
     namespace: &str,
     key: &str,
     length: i64,
 ) -> Result<()> {
-    Statement::new(DELETE_ITEM_TERMS).bind(tenant_id).bind(namespace).bind(key).execute(connection, dialect).await?;
+    Statement::new(DELETE_ITEM_TERMS).bind(tenant_id).bind(namespace).bind(key).execute(connection)?;
     totals.count(tenant_id, namespace, -1, -length);
     Ok(())
 }
 
 /// Adds each namespace's change to `item_totals`: an upsert when it only grows, else an update
 /// (something was removed, so the row exists).
-async fn apply_totals(connection: &mut AnyConnection, dialect: Dialect, totals: TotalsChanges) -> Result<()> {
+fn apply_totals(connection: &mut dyn Connection, totals: TotalsChanges) -> Result<()> {
+    let dialect = connection.dialect();
+    let greatest = dialect.greatest();
     let upsert = format!(
         "{INSERT_ITEM_TOTALS} {}",
         dialect.upsert(
@@ -189,57 +183,43 @@ async fn apply_totals(connection: &mut AnyConnection, dialect: Dialect, totals: 
             }
             Statement::new(upsert.clone()).bind(tenant_id).bind(namespace).bind(documents).bind(length)
         } else {
-            Statement::new(
-                "UPDATE item_totals SET documents = GREATEST(documents + ?, 0), total_length = GREATEST(total_length + ?, 0) \
-                 WHERE tenant_id = ? AND namespace = ?",
-            )
+            Statement::new(format!(
+                "UPDATE item_totals SET documents = {greatest}(documents + ?, 0), total_length = {greatest}(total_length + ?, 0) \
+                 WHERE tenant_id = ? AND namespace = ?"
+            ))
             .bind(documents)
             .bind(length)
             .bind(tenant_id)
             .bind(namespace)
         };
-        statement.execute(connection, dialect).await?;
+        statement.execute(connection)?;
     }
     Ok(())
 }
 
-fn statement_of(query: RangeQuery) -> Statement {
-    let mut statement = Statement::new(query.sql);
-    for param in query.params {
-        statement.push(param);
-    }
-    statement
+pub(crate) fn scan(connection: &mut dyn Connection, scan: &ItemScan) -> Result<Vec<Item>> {
+    Statement::from(item_scan_query(scan)).rows(connection, |row| read_item(&scan.tenant_id, row))
 }
 
-pub(super) async fn scan(connection: &mut AnyConnection, dialect: Dialect, scan: &ItemScan) -> Result<Vec<Item>> {
-    let rows = statement_of(item_scan_query(scan)).fetch_all(connection, dialect).await?;
-    rows.iter().map(|row| read_item(&scan.tenant_id, &ServerRow { row, dialect })).collect()
-}
-
-pub(super) async fn postings(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    request: &ItemPostingsRequest,
-) -> Result<ItemPostings> {
+/// The namespace's totals and each term's postings, in the caller's snapshot.
+pub(crate) fn postings(connection: &mut dyn Connection, request: &ItemPostingsRequest) -> Result<ItemPostings> {
     let mut result = ItemPostings::default();
-    let totals =
-        statement_of(item_totals_query(&request.tenant_id, &request.namespace)).fetch_all(connection, dialect).await?;
-    for row in &totals {
-        result.documents += u64::try_from(get::<i64>(row, dialect, 0)?).unwrap_or(0);
-        result.total_length += u64::try_from(get::<i64>(row, dialect, 1)?).unwrap_or(0);
+    let totals = Statement::from(item_totals_query(&request.tenant_id, &request.namespace))
+        .rows(connection, |row| Ok((row.integer(0)?, row.integer(1)?)))?;
+    for (documents, length) in totals {
+        result.documents += u64::try_from(documents).unwrap_or(0);
+        result.total_length += u64::try_from(length).unwrap_or(0);
     }
     for term in &request.terms {
         let query = item_term_postings_query(&request.tenant_id, &request.namespace, term, request.per_term);
-        let rows = statement_of(query).fetch_all(connection, dialect).await?;
-        let list = rows.iter().map(|row| read_item_posting(&ServerRow { row, dialect })).collect::<Result<_>>()?;
+        let list = Statement::from(query).rows(connection, |row| read_item_posting(row))?;
         result.terms.insert(term.clone(), list);
     }
     Ok(result)
 }
 
-pub(super) async fn refresh(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
+pub(crate) fn refresh(
+    connection: &mut dyn Connection,
     tenant_id: &str,
     expiries: &[(String, String, Timestamp)],
 ) -> Result<()> {
@@ -249,53 +229,42 @@ pub(super) async fn refresh(
             .bind(tenant_id)
             .bind(namespace.as_str())
             .bind(key.as_str())
-            .execute(connection, dialect)
-            .await?;
+            .execute(connection)?;
     }
     Ok(())
 }
 
-pub(super) async fn remove(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    tenant_id: &str,
-    keys: &[(String, String)],
-) -> Result<Receipt> {
+pub(crate) fn remove(connection: &mut dyn Connection, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt> {
     let mut totals = TotalsChanges::default();
     let mut removed = 0;
     for (namespace, key) in keys {
-        let Some(length) = stored_index(connection, dialect, tenant_id, namespace, key).await? else { continue };
+        let Some(length) = stored_index(connection, tenant_id, namespace, key)? else { continue };
         if let Some(length) = length {
-            unindex(connection, dialect, &mut totals, tenant_id, namespace, key, length).await?;
+            unindex(connection, &mut totals, tenant_id, namespace, key, length)?;
         }
-        let result =
-            Statement::new(DELETE_ITEM).bind(tenant_id).bind(namespace).bind(key).execute(connection, dialect).await?;
-        removed += result.rows_affected();
+        let result = Statement::new(DELETE_ITEM).bind(tenant_id).bind(namespace).bind(key).execute(connection)?;
+        removed += result.rows;
     }
-    apply_totals(connection, dialect, totals).await?;
+    apply_totals(connection, totals)?;
     let mut receipt = Receipt::default();
     receipt.add("items", removed);
     Ok(receipt)
 }
 
-pub(super) async fn remove_expired(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    now: Timestamp,
-) -> Result<Receipt> {
+pub(crate) fn remove_expired(connection: &mut dyn Connection, now: Timestamp) -> Result<Receipt> {
     let now = now.timestamp_millis();
-    let expired =
-        Statement::new(format!("{EXPIRED_ITEMS} FOR UPDATE")).bind(now).fetch_all(connection, dialect).await?;
+    let lock = connection.dialect().update_lock();
+    let expired = Statement::new(format!("{EXPIRED_ITEMS}{lock}"))
+        .bind(now)
+        .rows(connection, |row| Ok((row.text(0)?, row.text(1)?, row.text(2)?, row.optional_integer(3)?)))?;
     let mut totals = TotalsChanges::default();
-    for row in &expired {
-        let Some(length) = get::<Option<i64>>(row, dialect, 3)? else { continue };
-        let (tenant_id, namespace, key): (String, String, String) =
-            (get(row, dialect, 0)?, get(row, dialect, 1)?, get(row, dialect, 2)?);
-        unindex(connection, dialect, &mut totals, &tenant_id, &namespace, &key, length).await?;
+    for (tenant_id, namespace, key, length) in expired {
+        let Some(length) = length else { continue };
+        unindex(connection, &mut totals, &tenant_id, &namespace, &key, length)?;
     }
-    apply_totals(connection, dialect, totals).await?;
-    let result = Statement::new(DELETE_EXPIRED_ITEMS).bind(now).execute(connection, dialect).await?;
+    apply_totals(connection, totals)?;
+    let result = Statement::new(DELETE_EXPIRED_ITEMS).bind(now).execute(connection)?;
     let mut receipt = Receipt::default();
-    receipt.add("items", result.rows_affected());
+    receipt.add("items", result.rows);
     Ok(receipt)
 }

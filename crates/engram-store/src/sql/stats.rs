@@ -1,20 +1,20 @@
 //! `Store::stats`: counts over index ranges of the scope's visible spaces.
 
 use engram_types::Scope;
-use sqlx::AnyConnection;
 
+use super::columns::table_info;
+use super::connection::Connection;
+use super::decode::time;
 use super::dialect::Dialect;
-use super::rows::get;
 use super::state::working_state_version;
 use super::statement::{Statement, placeholders};
 use crate::error::Result;
 use crate::record::{RecordKind, Stats, visible_spaces};
-use crate::sql::{table_info, time};
 
-pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scope: &Scope) -> Result<Stats> {
+pub(crate) fn stats(connection: &mut dyn Connection, scope: &Scope) -> Result<Stats> {
+    let dialect = connection.dialect();
     let backend = dialect.backend();
-    let mut stats =
-        Stats { working_state_version: working_state_version(connection, dialect, scope).await?, ..Stats::default() };
+    let mut stats = Stats { working_state_version: working_state_version(connection, scope)?, ..Stats::default() };
     let spaces = visible_spaces(scope, RecordKind::Event);
     let mut statement = Statement::new(format!(
         "SELECT COUNT(*), MIN(ts), MAX(ts) FROM events WHERE tenant_id = ? AND space IN ({})",
@@ -24,10 +24,12 @@ pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scop
     for space in spaces {
         statement.push(space);
     }
-    if let Some(row) = statement.fetch_optional(connection, dialect).await? {
-        stats.events = u64::try_from(get::<i64>(&row, dialect, 0)?).unwrap_or(0);
-        stats.oldest_event = get::<Option<i64>>(&row, dialect, 1)?.map(|millis| time(backend, millis)).transpose()?;
-        stats.newest_event = get::<Option<i64>>(&row, dialect, 2)?.map(|millis| time(backend, millis)).transpose()?;
+    let events = statement
+        .first_row(connection, |row| Ok((row.integer(0)?, row.optional_integer(1)?, row.optional_integer(2)?)))?;
+    if let Some((count, oldest, newest)) = events {
+        stats.events = u64::try_from(count).unwrap_or(0);
+        stats.oldest_event = oldest.map(|millis| time(backend, millis)).transpose()?;
+        stats.newest_event = newest.map(|millis| time(backend, millis)).transpose()?;
     }
     for (kind, group) in [
         (RecordKind::Fact, Some("status")),
@@ -54,19 +56,18 @@ pub(super) async fn stats(connection: &mut AnyConnection, dialect: Dialect, scop
         if let Some(session) = session {
             statement.push(session);
         }
-        for row in statement.fetch_all(connection, dialect).await? {
-            let (label, count): (String, i64) = (get(&row, dialect, 0)?, get(&row, dialect, 1)?);
+        for (label, count) in statement.rows(connection, |row| Ok((row.text(0)?, row.integer(1)?)))? {
             stats.add(kind, label, u64::try_from(count).unwrap_or(0));
         }
     }
     let size = match dialect {
+        Dialect::Sqlite => "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
         Dialect::Postgres => "SELECT CAST(pg_database_size(current_database()) AS BIGINT)",
         Dialect::MySql => {
             "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE()"
         }
     };
-    if let Some(row) = Statement::new(size).fetch_optional(connection, dialect).await? {
-        stats.database_bytes = u64::try_from(get::<i64>(&row, dialect, 0)?).ok();
-    }
+    stats.database_bytes =
+        Statement::new(size).first_row(connection, |row| row.integer(0))?.and_then(|bytes| u64::try_from(bytes).ok());
     Ok(stats)
 }

@@ -1,0 +1,137 @@
+//! The index changes of one write transaction: postings added and removed, vector rows, and the
+//! df and totals deltas, gathered while records are written and applied once at the end, so
+//! every (space, term) and every table is written once per transaction, in key order.
+
+use std::collections::BTreeMap;
+
+use engram_types::Receipt;
+
+use super::connection::Connection;
+use super::term_counts::TermCounts;
+use super::vectors::{self, VectorKey, VectorRow};
+use crate::error::Result;
+use crate::lexical::DocumentTerms;
+use crate::record::{Postings, PostingsRequest, RecordKind};
+
+/// A document's postings: which record, in which space, with which terms.
+#[derive(Debug)]
+pub(crate) struct Document {
+    pub sequence: i64,
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "mysql")),
+        allow(dead_code, reason = "FTS5 tokens name the space")
+    )]
+    pub tenant_id: String,
+    pub space_id: i64,
+    pub terms: Vec<String>,
+}
+
+/// Documents per record kind.
+pub(crate) type Documents = BTreeMap<RecordKind, Vec<Document>>;
+
+/// How a backend lays out its postings (SQLite: FTS5 documents; the servers: B-tree rows).
+pub(crate) trait PostingsLayout: Sync {
+    /// Removes `removed` and writes `added`; the rows removed per postings table.
+    fn write_documents(
+        &self,
+        connection: &mut dyn Connection,
+        added: &Documents,
+        removed: &Documents,
+    ) -> Result<Receipt>;
+
+    /// Writes df and totals deltas; how many `lexical_terms` rows reached df 0 and went.
+    fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64>;
+
+    /// The postings rows a document of `terms` distinct terms occupies, as receipts count them.
+    fn rows_per_document(&self, terms: usize) -> u64;
+
+    /// Per term the df and the newest `per_term` sequences, plus the spaces' totals.
+    fn read(&self, connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings>;
+}
+
+/// Index changes of one write transaction, written by [`IndexChanges::apply`].
+#[derive(Debug, Default)]
+pub(crate) struct IndexChanges {
+    counts: TermCounts,
+    added: Documents,
+    removed: Documents,
+    vectors_added: Vec<VectorRow>,
+    vectors_removed: Vec<VectorKey>,
+}
+
+impl IndexChanges {
+    /// Adds a record's postings and counts its terms in.
+    pub(crate) fn insert(
+        &mut self,
+        kind: RecordKind,
+        sequence: i64,
+        tenant_id: &str,
+        space_id: i64,
+        terms: &DocumentTerms,
+    ) {
+        self.counts.count(tenant_id, space_id, terms, 1);
+        self.added.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
+    }
+
+    /// Adds the vector row of a record being indexed, when it has a vector.
+    pub(crate) fn insert_vector(
+        &mut self,
+        kind: RecordKind,
+        sequence: i64,
+        tenant_id: &str,
+        space: &str,
+        embedding: Option<&[f32]>,
+    ) {
+        if let Some(embedding) = embedding {
+            self.vectors_added.push(VectorRow::new(VectorKey::new(kind, sequence, tenant_id, space), embedding));
+        }
+    }
+
+    /// Removes a record's vector row, as its postings leave.
+    pub(crate) fn remove_vector(&mut self, kind: RecordKind, sequence: i64, tenant_id: &str, space: &str) {
+        self.vectors_removed.push(VectorKey::new(kind, sequence, tenant_id, space));
+    }
+
+    /// Removes a record's postings and counts its terms out, as when a fact is superseded, a
+    /// procedure replaced or a record deleted.
+    pub(crate) fn remove(
+        &mut self,
+        kind: RecordKind,
+        sequence: i64,
+        tenant_id: &str,
+        space_id: i64,
+        terms: &DocumentTerms,
+    ) {
+        self.counts.count(tenant_id, space_id, terms, -1);
+        self.removed.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
+    }
+
+    /// The spaces whose counts this transaction changes, as (tenant, space id).
+    pub(crate) fn spaces(&self) -> Vec<(String, i64)> {
+        self.counts.spaces.iter().map(|(space_id, space)| (space.tenant_id.clone(), *space_id)).collect()
+    }
+
+    /// Writes vector rows, postings, df and totals: removals first. Returns the rows it
+    /// deleted: postings per postings table, vector rows, and `lexical_terms` rows whose df
+    /// reached 0.
+    pub(crate) fn apply(self, connection: &mut dyn Connection) -> Result<Receipt> {
+        let layout = connection.postings_layout();
+        let mut removed = Receipt::default();
+        if !self.vectors_removed.is_empty() {
+            removed.add("record_vectors", vectors::remove(connection, &self.vectors_removed)?);
+        }
+        vectors::insert(connection, self.vectors_added)?;
+        removed.merge(layout.write_documents(connection, &self.added, &self.removed)?);
+        removed.add("lexical_terms", layout.write_counts(connection, &self.counts)?);
+        Ok(removed)
+    }
+}
+
+fn document(sequence: i64, tenant_id: &str, space_id: i64, terms: &DocumentTerms) -> Document {
+    Document {
+        sequence,
+        tenant_id: tenant_id.to_string(),
+        space_id,
+        terms: terms.frequencies.keys().cloned().collect(),
+    }
+}
