@@ -214,16 +214,20 @@ pub(crate) fn stats(scope: &Bound<'_, PyAny>) -> PyResult<Work<Stats>> {
     Ok(Box::new(move |store| store.stats(&scope)))
 }
 
-pub(crate) fn check_integrity() -> Work<Vec<String>> {
-    Box::new(|store| store.check_integrity())
+pub(crate) fn check_integrity() -> PyResult<Work<Vec<String>>> {
+    Ok(Box::new(|store| store.check_integrity()))
 }
 
 // --- items --------------------------------------------------------------------------------
 
-pub(crate) fn put_items(items: &Bound<'_, PyAny>, on_conflict: &Bound<'_, PyAny>) -> PyResult<Work<()>> {
+/// `None` replaces a taken key.
+pub(crate) fn put_items(items: &Bound<'_, PyAny>, on_conflict: Option<&Bound<'_, PyAny>>) -> PyResult<Work<()>> {
     let writes = item_writes_from(items, "items").map_err(|invalid| errors::invalid_input(items.py(), invalid))?;
-    let on_conflict: OnConflict =
-        from_value(on_conflict, "on_conflict").map_err(|invalid| errors::invalid_input(on_conflict.py(), invalid))?;
+    let on_conflict: OnConflict = match on_conflict.filter(|on_conflict| !on_conflict.is_none()) {
+        Some(on_conflict) => from_value(on_conflict, "on_conflict")
+            .map_err(|invalid| errors::invalid_input(on_conflict.py(), invalid))?,
+        None => OnConflict::Replace,
+    };
     Ok(Box::new(move |store| store.put_items(writes, on_conflict)))
 }
 
