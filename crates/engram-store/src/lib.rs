@@ -3,6 +3,7 @@
 //! Backends live in mirrored folders (`memory/`, `sqlite/`, ...) behind cargo features; the
 //! packet builder (`packet/`) only talks to `&dyn Store`, so every backend builds the same packet.
 
+mod embedded;
 mod embedding;
 mod error;
 mod item_search;
@@ -30,6 +31,10 @@ mod tables;
 pub mod tokens;
 mod vectors;
 
+pub use embedded::{
+    append_episode_embedded, append_event_embedded, append_events_embedded, build_memory_packet_embedded,
+    upsert_fact_embedded, upsert_procedure_embedded,
+};
 pub use embedding::{Embedder, embed_episode, embed_events, embed_fact, embed_procedure, embed_query};
 pub use error::{Error, ErrorKind, Result};
 pub use item_search::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
