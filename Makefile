@@ -47,6 +47,11 @@ demo: build ## Build the extension (release) and run `engram demo`
 format: ## Format the Rust code
 	cargo fmt --all
 
+.PHONY: types
+types: venv ## Regenerate schema/api.schema.json from engram-types, then python/engram/types.py from it
+	ENGRAM_UPDATE_SCHEMA=1 cargo test --quiet -p engram-types --lib api_schema
+	$(VENV_PYTHON) python/scripts/generate_types.py
+
 .PHONY: lint
 lint: venv ## cargo fmt --check, clippy (-D warnings) and mypy --strict over the package
 	cargo fmt --all -- --check

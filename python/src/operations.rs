@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use engram_store::{
-    Embedder, Items, Lifecycle, Stats, Store, StoreExt, embed_episode, embed_events, embed_fact, embed_procedure,
-    embed_query,
+    Embedder, Items, Lifecycle, Stats, Store, StoreExt, append_episode_embedded, append_event_embedded,
+    append_events_embedded, build_memory_packet_embedded, upsert_fact_embedded, upsert_procedure_embedded,
 };
 use engram_types::{
     BuildRequest, ConsolidateRequest, Consolidation, Episode, EpisodeInput, Event, EventInput, EventQuery,
@@ -80,24 +80,14 @@ fn text(object: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
 }
 
 pub(crate) fn append_event(event: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Event>> {
-    let mut event: EventInput = scoped_input(event, "event")?;
-    Ok(Box::new(move |store| {
-        if let Some(embedder) = &embedder {
-            embed_events(embedder.as_ref(), std::slice::from_mut(&mut event))?;
-        }
-        store.append_event(event)
-    }))
+    let event: EventInput = scoped_input(event, "event")?;
+    Ok(Box::new(move |store| append_event_embedded(store, embedder.as_deref(), event)))
 }
 
 pub(crate) fn append_events(events: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Vec<Event>>> {
-    let mut events: Vec<EventInput> =
+    let events: Vec<EventInput> =
         from_list(events, "events").map_err(|invalid| errors::invalid_input(events.py(), invalid))?;
-    Ok(Box::new(move |store| {
-        if let Some(embedder) = &embedder {
-            embed_events(embedder.as_ref(), &mut events)?;
-        }
-        store.append_events(events)
-    }))
+    Ok(Box::new(move |store| append_events_embedded(store, embedder.as_deref(), events)))
 }
 
 pub(crate) fn list_events(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Event>>> {
@@ -111,13 +101,8 @@ pub(crate) fn list_event_sequences(query: &Bound<'_, PyAny>) -> PyResult<Work<Ve
 }
 
 pub(crate) fn upsert_fact(fact: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<FactWrite>> {
-    let mut fact: FactInput = scoped_input(fact, "fact")?;
-    Ok(Box::new(move |store| {
-        if let Some(embedder) = &embedder {
-            embed_fact(embedder.as_ref(), &mut fact)?;
-        }
-        store.upsert_fact(fact)
-    }))
+    let fact: FactInput = scoped_input(fact, "fact")?;
+    Ok(Box::new(move |store| upsert_fact_embedded(store, embedder.as_deref(), fact)))
 }
 
 pub(crate) fn list_facts(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Fact>>> {
@@ -132,13 +117,8 @@ pub(crate) fn fact_history(scope: &Bound<'_, PyAny>, fact_key: &Bound<'_, PyAny>
 }
 
 pub(crate) fn append_episode(episode: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Episode>> {
-    let mut episode: EpisodeInput = scoped_input(episode, "episode")?;
-    Ok(Box::new(move |store| {
-        if let Some(embedder) = &embedder {
-            embed_episode(embedder.as_ref(), &mut episode)?;
-        }
-        store.append_episode(episode)
-    }))
+    let episode: EpisodeInput = scoped_input(episode, "episode")?;
+    Ok(Box::new(move |store| append_episode_embedded(store, embedder.as_deref(), episode)))
 }
 
 pub(crate) fn list_episodes(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Episode>>> {
@@ -147,13 +127,8 @@ pub(crate) fn list_episodes(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Episo
 }
 
 pub(crate) fn upsert_procedure(procedure: &Bound<'_, PyAny>, embedder: SharedEmbedder) -> PyResult<Work<Procedure>> {
-    let mut procedure: ProcedureInput = scoped_input(procedure, "procedure")?;
-    Ok(Box::new(move |store| {
-        if let Some(embedder) = &embedder {
-            embed_procedure(embedder.as_ref(), &mut procedure)?;
-        }
-        store.upsert_procedure(procedure)
-    }))
+    let procedure: ProcedureInput = scoped_input(procedure, "procedure")?;
+    Ok(Box::new(move |store| upsert_procedure_embedded(store, embedder.as_deref(), procedure)))
 }
 
 pub(crate) fn list_procedures(query: &Bound<'_, PyAny>) -> PyResult<Work<Vec<Procedure>>> {
@@ -200,13 +175,8 @@ pub(crate) fn build_memory_packet(
     request: &Bound<'_, PyAny>,
     embedder: SharedEmbedder,
 ) -> PyResult<Work<MemoryPacket>> {
-    let mut request: BuildRequest = scoped_input(request, "request")?;
-    Ok(Box::new(move |store| {
-        if let Some(embedder) = &embedder {
-            embed_query(embedder.as_ref(), &mut request)?;
-        }
-        engram_store::build_memory_packet(store, request)
-    }))
+    let request: BuildRequest = scoped_input(request, "request")?;
+    Ok(Box::new(move |store| build_memory_packet_embedded(store, embedder.as_deref(), request)))
 }
 
 pub(crate) fn stats(scope: &Bound<'_, PyAny>) -> PyResult<Work<Stats>> {
@@ -214,16 +184,20 @@ pub(crate) fn stats(scope: &Bound<'_, PyAny>) -> PyResult<Work<Stats>> {
     Ok(Box::new(move |store| store.stats(&scope)))
 }
 
-pub(crate) fn check_integrity() -> Work<Vec<String>> {
-    Box::new(|store| store.check_integrity())
+pub(crate) fn check_integrity() -> PyResult<Work<Vec<String>>> {
+    Ok(Box::new(|store| store.check_integrity()))
 }
 
 // --- items --------------------------------------------------------------------------------
 
-pub(crate) fn put_items(items: &Bound<'_, PyAny>, on_conflict: &Bound<'_, PyAny>) -> PyResult<Work<()>> {
+/// `None` replaces a taken key.
+pub(crate) fn put_items(items: &Bound<'_, PyAny>, on_conflict: Option<&Bound<'_, PyAny>>) -> PyResult<Work<()>> {
     let writes = item_writes_from(items, "items").map_err(|invalid| errors::invalid_input(items.py(), invalid))?;
-    let on_conflict: OnConflict =
-        from_value(on_conflict, "on_conflict").map_err(|invalid| errors::invalid_input(on_conflict.py(), invalid))?;
+    let on_conflict: OnConflict = match on_conflict.filter(|on_conflict| !on_conflict.is_none()) {
+        Some(on_conflict) => from_value(on_conflict, "on_conflict")
+            .map_err(|invalid| errors::invalid_input(on_conflict.py(), invalid))?,
+        None => OnConflict::Replace,
+    };
     Ok(Box::new(move |store| store.put_items(writes, on_conflict)))
 }
 

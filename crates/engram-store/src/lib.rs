@@ -5,6 +5,7 @@
 //! and lay out postings. The packet builder (`packet/`) only talks to `&dyn Store`, so every
 //! backend builds the same packet.
 
+mod embedded;
 mod embedding;
 mod error;
 mod item_search;
@@ -32,6 +33,10 @@ mod tables;
 pub mod tokens;
 mod vectors;
 
+pub use embedded::{
+    append_episode_embedded, append_event_embedded, append_events_embedded, build_memory_packet_embedded,
+    upsert_fact_embedded, upsert_procedure_embedded,
+};
 pub use embedding::{Embedder, embed_episode, embed_events, embed_fact, embed_procedure, embed_query};
 pub use error::{Error, ErrorKind, Result};
 pub use item_search::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};

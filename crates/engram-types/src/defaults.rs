@@ -15,7 +15,7 @@ pub const DEFAULT_INSIGHT_CONFIDENCE: f64 = 0.5;
 pub const DEFAULT_PRIORITY: f64 = 0.5;
 
 /// The defaults of every request and record field that has one (`engram.defaults()` in Python).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Defaults {
     pub policy: Policy,
     pub budget: Budget,
@@ -26,15 +26,19 @@ pub struct Defaults {
     pub extract: LifecycleDefaults,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RecordDefaults {
+    /// Of an event, fact or episode written without one.
     pub importance: f64,
+    /// Of a fact written without one.
     pub fact_confidence: f64,
+    /// Of an insight written without one.
     pub insight_confidence: f64,
+    /// Of a procedure written without one.
     pub procedure_priority: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ListDefaults {
     /// `list_events`, `list_facts` and the other record lists.
     pub limit: u32,
@@ -43,7 +47,7 @@ pub struct ListDefaults {
 }
 
 /// A lifecycle request's bounds (fields a request kind lacks are absent).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LifecycleDefaults {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<u32>,

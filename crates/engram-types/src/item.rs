@@ -19,11 +19,13 @@ pub const MAX_NAMESPACE_BYTES: usize = 384;
 
 /// One item to store. `blob` travels beside the JSON (bytes are not JSON): the Python layer
 /// fills it from a `bytes` value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemWrite {
     #[serde(default = "default_tenant")]
     pub tenant_id: String,
+    /// Labels (each non-empty, at most `limits.max_id_bytes`, no control characters; at most 16,
+    /// 384 bytes joined).
     pub namespace: Vec<String>,
     pub key: String,
     #[serde(default)]
@@ -44,7 +46,7 @@ pub struct ItemWrite {
 }
 
 /// What a write does when the key is taken.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnConflict {
     /// The new value replaces the stored one (`created_at` is kept).
@@ -55,7 +57,7 @@ pub enum OnConflict {
 }
 
 /// A stored item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Item {
     pub tenant_id: String,
     pub namespace: Vec<String>,
@@ -76,7 +78,7 @@ pub struct Item {
 
 /// Which items a read or a delete selects: one namespace (or every namespace under a prefix),
 /// optionally only some keys, a key range, and conditions on the value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemQuery {
     #[serde(default = "default_tenant")]

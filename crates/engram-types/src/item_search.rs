@@ -11,7 +11,7 @@ use crate::limits::Limits;
 use crate::validation::{ValidationError, check_id, check_id_at, check_text};
 
 /// A search of the items under a namespace prefix.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemSearch {
     #[serde(default = "crate::item::default_tenant")]
@@ -39,15 +39,16 @@ pub struct ItemSearch {
 }
 
 /// An item a search returned, with its score (`None` without a query).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FoundItem {
     #[serde(flatten)]
     pub item: Item,
+    /// BM25 over the indexed text; `None` without a query.
     pub score: Option<f64>,
 }
 
 /// Which namespaces to list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamespaceQuery {
     #[serde(default = "crate::item::default_tenant")]

@@ -4,6 +4,7 @@
 //! the [`BuildRequest`] with its [`Policy`] and [`Budget`], and the [`MemoryPacket`] a build
 //! returns. Everything here is plain data with serde and JSON Schema; no I/O.
 
+mod api_schema;
 mod defaults;
 mod episode;
 mod event;
@@ -28,6 +29,7 @@ mod unique_keys;
 mod validation;
 mod working_state;
 
+pub use api_schema::api_schema;
 pub use defaults::{
     DEFAULT_FACT_CONFIDENCE, DEFAULT_IMPORTANCE, DEFAULT_INSIGHT_CONFIDENCE, DEFAULT_PRIORITY, Defaults,
     LifecycleDefaults, ListDefaults, RecordDefaults,

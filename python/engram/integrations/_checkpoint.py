@@ -22,7 +22,8 @@ original ``thread_id`` and ``checkpoint_ns``, which reads return. Checkpoints wh
 encoded are ordered by their stored keys, not by the ids (LangGraph's uuid6 ids never are).
 
 Every operation is planned once (which items to read, write or delete) and run by a sync method
-over ``Memory`` and an async twin over ``AsyncMemory``.
+over ``Memory`` and an async twin over ``AsyncMemory`` (or the ``Memory``, on worker threads),
+through `engram.integrations._calls`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import unicodedata
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Dict, List, Optional, Tuple, cast
 
@@ -49,8 +50,19 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from engram import AsyncMemory, Memory
-from engram.integrations._calls import open_arguments, open_async
-from engram.types import ItemInput, ItemQuery, OnConflict
+from engram.integrations._calls import (
+    AnyMemory,
+    MemoryCall,
+    Steps,
+    acall_memory,
+    arun_steps,
+    call_memory,
+    open_arguments,
+    open_async,
+    run_steps,
+)
+from engram.types import ItemInput, ItemQuery, OnConflict, Receipt
+from engram.types import Item as EngramItem
 
 ROOT = "langgraph"
 # Listing a whole thread (or every thread) reads at most this many checkpoints.
@@ -319,14 +331,27 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
             raise RuntimeError("this EngramCheckpointer was opened for asyncio: use the a* methods")
         return self.memory
 
+    def _either(self) -> AnyMemory:
+        """What the async methods call: the ``AsyncMemory``, else the ``Memory``."""
+        return self.async_memory if self.async_memory is not None else self._sync()
+
     def _list(self, query: Item) -> List[Item]:
-        return cast(List[Item], self._sync().list_items(cast(ItemQuery, query)))
+        return cast(List[Item], call_memory(self._sync(), _list_items(query)))
 
     def _put(self, items: List[Item], on_conflict: str = "replace") -> None:
-        self._sync().put_items(cast(List[ItemInput], items), cast(OnConflict, on_conflict))
+        call_memory(self._sync(), _put_items(items, on_conflict))
 
     def _delete(self, query: Item) -> None:
-        self._sync().delete_items(cast(ItemQuery, query))
+        call_memory(self._sync(), _delete_items(query))
+
+    async def _alist(self, query: Item) -> List[Item]:
+        return cast(List[Item], await acall_memory(self._either(), _list_items(query)))
+
+    async def _aput(self, items: List[Item], on_conflict: str = "replace") -> None:
+        await acall_memory(self._either(), _put_items(items, on_conflict))
+
+    async def _adelete(self, query: Item) -> None:
+        await acall_memory(self._either(), _delete_items(query))
 
     # --- sync --------------------------------------------------------------------------------
 
@@ -386,27 +411,12 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                 self.delete_thread(thread_id)
                 continue
             _check_strategy(strategy)
-            plan = self._prune_plan(thread_id)
-            try:
-                query = next(plan)
-                while True:
-                    query = plan.send(self._list(query))
-            except StopIteration as done:
-                deletions: List[Item] = done.value
-            for query in deletions:
-                self._delete(query)
+            run_steps(self._sync(), self._prune_steps(thread_id))
 
     # --- async -------------------------------------------------------------------------------
 
-    async def _call(self, method: str, *arguments: Any) -> Any:
-        if self.async_memory is not None:
-            return await getattr(self.async_memory, method)(*arguments)
-        import asyncio
-
-        return await asyncio.to_thread(getattr(self._sync(), method), *arguments)
-
     async def aget_tuple(self, config: RunnableConfig) -> Optional[CheckpointTuple]:
-        found = await self._call("list_items", self._get_query(config))
+        found = await self._alist(self._get_query(config))
         return self._tuple(found[0], found[0]["children"]) if found else None
 
     async def alist(
@@ -418,10 +428,10 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         limit: Optional[int] = None,
     ) -> AsyncIterator[CheckpointTuple]:
         query, needs_sorting = self._list_query(config, filter, before, limit)
-        for item in _newest_first(await self._call("list_items", query), needs_sorting, limit):
+        for item in _newest_first(await self._alist(query), needs_sorting, limit):
             writes = item.get("children")
             if writes is None:
-                writes = await self._call("list_items", self._writes_query(item))
+                writes = await self._alist(self._writes_query(item))
             yield self._tuple(item, writes)
 
     async def aput(
@@ -429,7 +439,7 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         item, stored = self._checkpoint_item(config, checkpoint, metadata)
-        await self._call("put_items", [item])
+        await self._aput([item])
         return stored
 
     async def aput_writes(
@@ -437,26 +447,26 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
     ) -> None:
         items, on_conflict = self._write_items(config, writes, task_id, task_path)
         if items:
-            await self._call("put_items", items, on_conflict)
+            await self._aput(items, on_conflict)
 
     async def adelete_thread(self, thread_id: str) -> None:
         for namespace in (_checkpoints_namespace(thread_id), _writes_namespace(thread_id)):
-            await self._call("delete_items", self._query(namespace, prefix=True))
+            await self._adelete(self._query(namespace, prefix=True))
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         if not run_ids:
             return
-        doomed = await self._call("list_items", self._runs_query(run_ids))
+        doomed = await self._alist(self._runs_query(run_ids))
         for query in self._delete_checkpoint_queries(doomed):
-            await self._call("delete_items", query)
+            await self._adelete(query)
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         items = []
         for namespace in (_checkpoints_namespace(source_thread_id), _writes_namespace(source_thread_id)):
-            items.extend(await self._call("list_items", self._query(namespace, prefix=True, limit=LIST_ALL)))
+            items.extend(await self._alist(self._query(namespace, prefix=True, limit=LIST_ALL)))
         copies = _copied(items, target_thread_id)
         if copies:
-            await self._call("put_items", copies)
+            await self._aput(copies)
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         for thread_id in thread_ids:
@@ -464,40 +474,33 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
                 await self.adelete_thread(thread_id)
                 continue
             _check_strategy(strategy)
-            plan = self._prune_plan(thread_id)
-            try:
-                query = next(plan)
-                while True:
-                    query = plan.send(await self._call("list_items", query))
-            except StopIteration as done:
-                deletions: List[Item] = done.value
-            for query in deletions:
-                await self._call("delete_items", query)
+            await arun_steps(self._either(), self._prune_steps(thread_id))
 
     # --- shared by the twins -----------------------------------------------------------------
 
-    def _prune_plan(self, thread_id: str) -> Generator[Item, List[Item], List[Item]]:
-        """`keep_latest` for one thread, written once for both twins: yields each item query it
-        needs read, is sent the items, and returns the delete queries. Each namespace keeps its
-        latest checkpoint and the ancestors its delta channels need (see `_needs_ancestor`)."""
-        headers = yield self._query(_checkpoints_namespace(thread_id), prefix=True, limit=LIST_ALL,
-                                    without_blobs=True)
+    def _prune_steps(self, thread_id: str) -> Steps[None]:
+        """`keep_latest` for one thread, written once for both twins as engram calls (see `Steps`):
+        the reads, then the deletes. Each namespace keeps its latest checkpoint and the ancestors
+        its delta channels need (see `_needs_ancestor`)."""
+        headers: List[Item] = yield "list_items", self._query(_checkpoints_namespace(thread_id), prefix=True,
+                                                              limit=LIST_ALL, without_blobs=True)
         kept: set[Tuple[str, str]] = set()
         for latest in _latest_per_namespace(headers):
             # The headers have no blobs; the chain's checkpoints are read whole.
-            chain = yield self._query(latest["namespace"], keys=[latest["key"]], limit=1)
+            chain: List[Item] = yield "list_items", self._query(latest["namespace"], keys=[latest["key"]], limit=1)
             while chain:
                 nearest = self._needs_ancestor(chain)
                 if nearest is None:
                     break
-                found = yield self._query(latest["namespace"], keys=[nearest], limit=1)
+                found: List[Item] = yield "list_items", self._query(latest["namespace"], keys=[nearest], limit=1)
                 if not found:
                     break
                 chain.append(found[0])
             kept.add((latest["namespace"][3], latest["key"]))
             kept.update((item["namespace"][3], item["key"]) for item in chain)
         doomed = [item for item in headers if (item["namespace"][3], item["key"]) not in kept]
-        return self._delete_checkpoint_queries(doomed)
+        for query in self._delete_checkpoint_queries(doomed):
+            yield "delete_items", query
 
     def _runs_query(self, run_ids: Sequence[str]) -> Item:
         return self._query([ROOT, "checkpoints"], prefix=True, limit=LIST_ALL, without_blobs=True,
@@ -550,6 +553,18 @@ class EngramCheckpointer(BaseCheckpointSaver[str]):
         else:
             current_version = int(current.split(".")[0])
         return f"{current_version + 1:032}.{random.random():016}"
+
+
+def _list_items(query: Item) -> MemoryCall[List[EngramItem]]:
+    return lambda memory: memory.list_items(cast(ItemQuery, query))
+
+
+def _put_items(items: List[Item], on_conflict: str) -> MemoryCall[None]:
+    return lambda memory: memory.put_items(cast(List[ItemInput], items), cast(OnConflict, on_conflict))
+
+
+def _delete_items(query: Item) -> MemoryCall[Receipt]:
+    return lambda memory: memory.delete_items(cast(ItemQuery, query))
 
 
 def _plain(metadata: Any) -> Any:

@@ -8,10 +8,10 @@ other, and LangGraph namespaces may hold at most 14 labels (engram's limit is 16
 ``index`` fields are the text engram's lexical index (BM25) finds it by; LangGraph's ``ttl``
 (minutes) is engram's ``ttl_seconds``.
 
-A batch is planned once (which engram calls answer its operations) and run by `batch` over a
-``Memory`` or natively by `abatch` over an ``AsyncMemory``. As in LangGraph's SQL stores, a
-batch's reads see the store as it was before the batch, and its writes come last, the last
-write of a key winning.
+A batch is planned once (which engram calls answer its operations) and run by `batch` from sync
+code or by `abatch` from async code, on either memory (`engram.integrations._calls`). As in
+LangGraph's SQL stores, a batch's reads see the store as it was before the batch, and its writes
+come last, the last write of a key winning.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import logging
 import math
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
@@ -43,8 +43,19 @@ from langgraph.store.base import (
     TTLConfig,
 )
 
-from engram import AsyncMemory, Memory
-from engram.integrations._calls import AnyMemory, acall_memory, call_memory, open_arguments, open_async
+from engram import Memory
+from engram.integrations._calls import (
+    AnyMemory,
+    Step,
+    Steps,
+    acall_memory,
+    arun_steps,
+    call_memory,
+    one_step,
+    open_arguments,
+    open_async,
+    run_steps,
+)
 from engram.types import FoundItem, ItemInput, ItemQuery, ItemSearch, NamespaceQuery, Receipt
 from engram.types import Item as EngramItem
 
@@ -158,24 +169,20 @@ class EngramStore(BaseStore):
         """Runs the operations (reads first, then writes) and returns their results in order:
         an `Item` or None per `GetOp`, a list of `SearchItem` per `SearchOp`, a list of namespace
         tuples per `ListNamespacesOp`, None per `PutOp`."""
-        plan = self._plan(ops)
-        return call_memory(self.memory, plan.run, plan.arun)
+        return self._plan(ops).run(self.memory)
 
     async def abatch(self, ops: Iterable[Op]) -> List[Result]:
-        """`batch` for asyncio: an ``AsyncMemory``'s reads run concurrently."""
-        plan = self._plan(ops)
-        return await acall_memory(self.memory, plan.run, plan.arun)
+        """`batch` for asyncio: the reads run concurrently."""
+        return await self._plan(ops).arun(self.memory)
 
     def sweep_ttl(self) -> int:
         """Deletes expired records now (engram's `sweep_expired`, every tenant's) and returns the
         number of items deleted. Expired items are already invisible to every read."""
-        return _items_deleted(call_memory(self.memory, lambda memory: memory.sweep_expired(),
-                                          lambda memory: memory.sweep_expired()))
+        return _items_deleted(call_memory(self.memory, lambda memory: memory.sweep_expired()))
 
     async def asweep_ttl(self) -> int:
         """`sweep_ttl` for asyncio."""
-        return _items_deleted(await acall_memory(self.memory, lambda memory: memory.sweep_expired(),
-                                                 lambda memory: memory.sweep_expired()))
+        return _items_deleted(await acall_memory(self.memory, lambda memory: memory.sweep_expired()))
 
     def start_ttl_sweeper(self, sweep_interval_minutes: Optional[float] = None) -> "Future[None]":
         """Starts a daemon thread running `sweep_ttl` every `sweep_interval_minutes` (else the
@@ -249,7 +256,7 @@ class EngramStore(BaseStore):
                 if namespaces is None:
                     plan.results[position] = []
                 else:
-                    plan.read(_list_namespaces(namespaces), _deliver_namespaces(position))
+                    plan.read(one_step("list_namespaces", namespaces), _deliver_namespaces(position))
             elif isinstance(op, PutOp):
                 puts[(tuple(op.namespace), op.key)] = op  # the last write of a key wins
             else:
@@ -259,7 +266,7 @@ class EngramStore(BaseStore):
             keys = sorted({key for _, key in wanted})
             query: ItemQuery = {"tenant_id": self.tenant_id, "namespace": [*ROOT, *namespace], "keys": keys,
                                 "limit": len(keys), "without_blobs": True, "refresh_ttl": refresh}
-            plan.read(_list_items(query), _deliver_gets(wanted))
+            plan.read(one_step("list_items", query), _deliver_gets(wanted))
         self._plan_writes(plan, list(puts.values()))
         return plan
 
@@ -272,10 +279,10 @@ class EngramStore(BaseStore):
             else:
                 items.append(self._input(op))
         for namespace, keys in doomed.items():
-            plan.writes.append(_delete_items({"tenant_id": self.tenant_id, "namespace": [*ROOT, *namespace],
-                                              "keys": keys}))
+            plan.writes.append(("delete_items", {"tenant_id": self.tenant_id, "namespace": [*ROOT, *namespace],
+                                                 "keys": keys}))
         if items:
-            plan.writes.append(_put_items(items))
+            plan.writes.append(("put_items", items))  # a taken key is replaced
 
     def _input(self, op: PutOp) -> ItemInput:
         if op.index is False:
@@ -290,7 +297,7 @@ class EngramStore(BaseStore):
             item["ttl_seconds"] = op.ttl * 60
         return item
 
-    def _search(self, op: SearchOp) -> "_Call":
+    def _search(self, op: SearchOp) -> Steps[List[FoundItem]]:
         """The read answering `op`: one engram search, or pages of it when some of the filter is
         checked here (`split_filter`)."""
         search: ItemSearch = {"tenant_id": self.tenant_id, "namespace": [*ROOT, *op.namespace_prefix],
@@ -300,9 +307,8 @@ class EngramStore(BaseStore):
         if split.engram:
             search["filter"] = split.engram
         if not split.checks:
-            return _search_items(search)
-        return _Call(lambda memory: _drive(_checked_search(search, split.checks), memory),
-                     lambda memory: _adrive(_checked_search(search, split.checks), memory))
+            return one_step("search_items", search)
+        return _checked_search(search, split.checks)
 
     def _namespace_query(self, op: ListNamespacesOp) -> Optional[NamespaceQuery]:
         """The namespace query of `op`, or None when its conditions contradict each other."""
@@ -324,43 +330,12 @@ class EngramStore(BaseStore):
         return query
 
 
-class _Call(NamedTuple):
-    """One engram call, on a `Memory` and on an `AsyncMemory`."""
-
-    sync: Callable[[Memory], Any]
-    asynchronous: Callable[[AsyncMemory], Awaitable[Any]]
-
-
-def _list_items(query: ItemQuery) -> _Call:
-    return _Call(lambda memory: memory.list_items(query), lambda memory: memory.list_items(query))
-
-
-def _search_items(search: ItemSearch) -> _Call:
-    return _Call(lambda memory: memory.search_items(search), lambda memory: memory.search_items(search))
-
-
-def _list_namespaces(query: NamespaceQuery) -> _Call:
-    return _Call(lambda memory: memory.list_namespaces(query), lambda memory: memory.list_namespaces(query))
-
-
-def _delete_items(query: ItemQuery) -> _Call:
-    return _Call(lambda memory: memory.delete_items(query), lambda memory: memory.delete_items(query))
-
-
-def _put_items(items: List[ItemInput]) -> _Call:
-    return _Call(lambda memory: memory.put_items(items, "replace"),
-                 lambda memory: memory.put_items(items, "replace"))
-
-
 # A search checked here reads pages of at least this many items, each next one 4 times larger.
 CHECKED_PAGE = 100
 CHECKED_PAGE_MOST = 10_000
 
-# A read over several engram calls: yields (method, argument) and is sent each call's answer.
-Steps = Generator[Tuple[str, Any], Any, Any]
 
-
-def _checked_search(search: ItemSearch, checks: List[Check]) -> Steps:
+def _checked_search(search: ItemSearch, checks: List[Check]) -> Steps[List[FoundItem]]:
     """`search` with `checks` applied to what engram finds: pages from the first item until
     ``offset + limit`` pass or none are left, so offsets count passing items only. The TTL of
     the items returned, and only theirs, is refreshed after."""
@@ -369,7 +344,7 @@ def _checked_search(search: ItemSearch, checks: List[Check]) -> Steps:
     passing: List[FoundItem] = []
     start, page = 0, min(max(wanted, CHECKED_PAGE), CHECKED_PAGE_MOST)
     while len(passing) < wanted:
-        found = yield "search_items", {**search, "offset": start, "limit": page, "refresh_ttl": False}
+        found: List[FoundItem] = yield "search_items", {**search, "offset": start, "limit": page, "refresh_ttl": False}
         passing.extend(item for item in found if passes(item["value"], checks))
         if len(found) < page:
             break
@@ -385,26 +360,6 @@ def _checked_search(search: ItemSearch, checks: List[Check]) -> Steps:
     return selected
 
 
-def _drive(steps: Steps, memory: Memory) -> Any:
-    """Runs a read of several calls on a `Memory`."""
-    try:
-        method, argument = next(steps)
-        while True:
-            method, argument = steps.send(getattr(memory, method)(argument))
-    except StopIteration as done:
-        return done.value
-
-
-async def _adrive(steps: Steps, memory: AsyncMemory) -> Any:
-    """Runs a read of several calls on an `AsyncMemory`."""
-    try:
-        method, argument = next(steps)
-        while True:
-            method, argument = steps.send(await getattr(memory, method)(argument))
-    except StopIteration as done:
-        return done.value
-
-
 Deliver = Callable[[Any, List[Result]], None]
 """Puts a read's answer into a batch's results."""
 
@@ -415,25 +370,31 @@ class _Plan:
 
     def __init__(self, size: int) -> None:
         self.results: List[Result] = [None] * size
-        self.reads: List[Tuple[_Call, Deliver]] = []
-        self.writes: List[_Call] = []
+        self.reads: List[Tuple[Steps[Any], Deliver]] = []
+        self.writes: List[Step] = []
 
-    def read(self, call: _Call, deliver: Deliver) -> None:
-        self.reads.append((call, deliver))
+    def read(self, steps: Steps[Any], deliver: Deliver) -> None:
+        self.reads.append((steps, deliver))
 
-    def run(self, memory: Memory) -> List[Result]:
-        for call, deliver in self.reads:
-            deliver(call.sync(memory), self.results)
-        for call in self.writes:
-            call.sync(memory)
+    def run(self, memory: AnyMemory) -> List[Result]:
+        """The batch from sync code, one call after another: the reads, then the writes."""
+        return run_steps(memory, self.steps())
+
+    def steps(self) -> Steps[List[Result]]:
+        """The batch as `Steps`: the reads, then the writes."""
+        for read, deliver in self.reads:
+            deliver((yield from read), self.results)
+        for write in self.writes:
+            yield write
         return self.results
 
-    async def arun(self, memory: AsyncMemory) -> List[Result]:
-        answers = await asyncio.gather(*(call.asynchronous(memory) for call, _ in self.reads))
+    async def arun(self, memory: AnyMemory) -> List[Result]:
+        """The batch with its reads run concurrently, then the writes."""
+        answers = await asyncio.gather(*(arun_steps(memory, read) for read, _ in self.reads))
         for (_, deliver), answer in zip(self.reads, answers):
             deliver(answer, self.results)
-        for call in self.writes:
-            await call.asynchronous(memory)
+        for method, argument in self.writes:
+            await arun_steps(memory, one_step(method, argument))
         return self.results
 
 

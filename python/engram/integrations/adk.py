@@ -83,15 +83,14 @@ class _Items:
         query: ItemQuery = {"namespace": namespace, "tenant_id": self.app_name, "limit": 10_000, "prefix": prefix}
         if keys is not None:
             query["keys"] = keys
-        return list(await acall_memory(self.memory, lambda mem: mem.list_items(query),
-                                       lambda mem: mem.list_items(query)))
+        return list(await acall_memory(self.memory, lambda mem: mem.list_items(query)))
 
     async def state(self, namespace: List[str]) -> Dict[str, Any]:
         return {item["key"]: item["value"]["value"] for item in await self.read(namespace)}
 
     async def write(self, items: List[ItemInput]) -> None:
         if items:
-            await acall_memory(self.memory, lambda mem: mem.put_items(items), lambda mem: mem.put_items(items))
+            await acall_memory(self.memory, lambda mem: mem.put_items(items))
 
     def entries(self, namespace: List[str], values: Mapping[str, Any]) -> List[ItemInput]:
         return [{"tenant_id": self.app_name, "namespace": namespace, "key": key, "value": {"value": value}}
@@ -101,7 +100,7 @@ class _Items:
         query: ItemQuery = {"namespace": namespace, "tenant_id": self.app_name}
         if keys is not None:
             query["keys"] = keys
-        await acall_memory(self.memory, lambda mem: mem.delete_items(query), lambda mem: mem.delete_items(query))
+        await acall_memory(self.memory, lambda mem: mem.delete_items(query))
 
 
 class EngramSessionService(BaseSessionService):
@@ -133,8 +132,7 @@ class EngramSessionService(BaseSessionService):
         mark = uuid.uuid4().hex
         record: ItemInput = {"tenant_id": app_name, "namespace": _sessions_namespace(user_id), "key": session_id,
                              "value": {"last_update_time": now, "created_by": mark}}
-        await acall_memory(self.memory, lambda mem: mem.put_items([record], "keep"),
-                           lambda mem: mem.put_items([record], "keep"))
+        await acall_memory(self.memory, lambda mem: mem.put_items([record], "keep"))
         stored = await items.read(_sessions_namespace(user_id), keys=[session_id])
         if not stored or stored[0]["value"].get("created_by") != mark:
             raise AlreadyExistsError(f"Session with id {session_id} already exists.")
@@ -180,7 +178,6 @@ class EngramSessionService(BaseSessionService):
         items = _Items(self.memory, app_name)
         scope = _scope(app_name, user_id, session_id)
         await acall_memory(self.memory,
-                           lambda mem: mem.forget({"scope": scope, "session_only": True, "kinds": ["event"]}),
                            lambda mem: mem.forget({"scope": scope, "session_only": True, "kinds": ["event"]}))
         await items.delete(_state_namespace("session", user_id, session_id))
         await items.delete(_sessions_namespace(user_id), keys=[session_id])
@@ -199,8 +196,7 @@ class EngramSessionService(BaseSessionService):
         session.last_update_time = event.timestamp
         written = _event_input(session.app_name, session.user_id, session.id, event)
         try:
-            await acall_memory(self.memory, lambda mem: mem.append_event(written),
-                               lambda mem: mem.append_event(written))
+            await acall_memory(self.memory, lambda mem: mem.append_event(written))
         except ConflictError:
             return event  # appended before: an event is stored once
         if event.actions and event.actions.state_delta:
@@ -231,8 +227,7 @@ class EngramMemoryService(BaseMemoryService):
                 continue
             written = _event_input(app_name, user_id, session_id or "memory", event)
             try:
-                await acall_memory(self.memory, lambda mem: mem.append_event(written),
-                                   lambda mem: mem.append_event(written))
+                await acall_memory(self.memory, lambda mem: mem.append_event(written))
             except ConflictError:
                 continue  # kept already (by the session service, or an earlier call)
 
@@ -241,8 +236,7 @@ class EngramMemoryService(BaseMemoryService):
             "scope": _scope(app_name, user_id, "memory-search"), "purpose": "responder", "query": query,
             "budget": {"max_tokens": 8000},
             "policy": {"conversation_window": 0, "context_turns": 0, "max_recall": self.max_results}}
-        packet = await acall_memory(self.memory, lambda mem: mem.build_memory_packet(request),
-                                    lambda mem: mem.build_memory_packet(request))
+        packet = await acall_memory(self.memory, lambda mem: mem.build_memory_packet(request))
         memories = []
         for item in packet["long_term"]["recall"]:
             author = "user" if item.get("role") == "user" else "model"
@@ -257,12 +251,11 @@ class EngramMemoryService(BaseMemoryService):
             return
         scope = _scope(app_name, user_id, "memory")
         try:
-            await acall_memory(self.memory, lambda mem: mem.delete_event(scope, memory_id),
-                               lambda mem: mem.delete_event(scope, memory_id))
+            await acall_memory(self.memory, lambda mem: mem.delete_event(scope, memory_id))
         except NotFoundError:
             return
 
     async def delete_memories(self, *, app_name: str, user_id: str) -> None:
         """Deletes every memory of the user in the app: every event of every session."""
         request: ForgetRequest = {"scope": _scope(app_name, user_id, "memory"), "kinds": ["event"]}
-        await acall_memory(self.memory, lambda mem: mem.forget(request), lambda mem: mem.forget(request))
+        await acall_memory(self.memory, lambda mem: mem.forget(request))

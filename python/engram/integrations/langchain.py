@@ -40,7 +40,7 @@ import json
 import threading
 import weakref
 from typing import (
-    Any, Callable, Dict, Generator, List, Mapping, Optional, Sequence, Tuple, Union, cast,
+    Any, Callable, Dict, List, Mapping, Optional, Sequence, Union, cast,
 )
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
@@ -60,7 +60,7 @@ from langchain_core.messages import (
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from engram.integrations._calls import AnyMemory, acall_memory, call_memory
+from engram.integrations._calls import AnyMemory, Steps, acall_memory, arun_steps, call_memory, run_steps
 from engram.types import (
     Budget,
     BuildRequest,
@@ -331,23 +331,22 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
     def _query(self) -> EventQuery:
         return {"scope": self.scope, "session_wide": True, "kinds": HISTORY_EVENT_KINDS, "limit": self.window}
 
-    def _read(self) -> Generator[Tuple[str, EventQuery], Any, List[BaseMessage]]:
-        """The plan of a read (run by `messages` and `aget_messages`): it yields (the `Memory`
-        method, its query) for each store call and is sent the result. First the window's
-        sequences, newest first; then, if no history over this memory has built some of those
-        events' messages yet, the newest events down to the oldest such one, in one read. Should
-        the window have changed between the two reads, it is read whole, in one read."""
+    def _read(self) -> Steps[List[BaseMessage]]:
+        """The read of `messages` and `aget_messages`, as engram calls (see `Steps`). First the
+        window's sequences, newest first; then, if no history over this memory has built some of
+        those events' messages yet, the newest events down to the oldest such one, in one read.
+        Should the window have changed between the two reads, it is read whole, in one read."""
         query = self._query()
-        sequences: List[int] = yield ("list_event_sequences", query)
+        sequences: List[int] = yield "list_event_sequences", query
         shared = built_messages(self.memory)
         # Looked up once: another thread's read may drop messages from the shared ones meanwhile.
         known = [shared.messages.get(sequence) for sequence in sequences]
         unknown = [index for index, message in enumerate(known) if message is None]
         if unknown:
             head = unknown[-1] + 1
-            events: List[Event] = yield ("list_events", {**query, "limit": head, "with_sequences": True})
+            events: List[Event] = yield "list_events", {**query, "limit": head, "with_sequences": True}
             if [event.get("sequence") for event in events] != sequences[:head]:
-                events = yield ("list_events", {**query, "with_sequences": True})
+                events = yield "list_events", {**query, "with_sequences": True}
                 sequences = [event["sequence"] for event in events]
                 known = [shared.messages.get(sequence) for sequence in sequences]
             # The events read are the window's newest, in the order of `known` (newest first);
@@ -361,27 +360,11 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
     @property
     def messages(self) -> List[BaseMessage]:  # type: ignore[override]  # LangChain declares an attribute; here it is a read of the store
         """The session's latest `window` messages, oldest first."""
-        plan = self._read()
-        try:
-            method, query = next(plan)
-            while True:
-                result = call_memory(self.memory, lambda memory: getattr(memory, method)(query),
-                                     lambda memory: getattr(memory, method)(query))
-                method, query = plan.send(result)
-        except StopIteration as done:
-            return cast(List[BaseMessage], done.value)
+        return run_steps(self.memory, self._read())
 
     async def aget_messages(self) -> List[BaseMessage]:
         """`messages`, without blocking the event loop."""
-        plan = self._read()
-        try:
-            method, query = next(plan)
-            while True:
-                result = await acall_memory(self.memory, lambda memory: getattr(memory, method)(query),
-                                            lambda memory: getattr(memory, method)(query))
-                method, query = plan.send(result)
-        except StopIteration as done:
-            return cast(List[BaseMessage], done.value)
+        return await arun_steps(self.memory, self._read())
 
     def _events(self, messages: Sequence[BaseMessage]) -> List[EventInput]:
         return [message_to_event(message, self.scope) for message in messages]
@@ -390,15 +373,13 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
         """Appends the messages, in order, in one transaction."""
         events = self._events(messages)
         if events:
-            call_memory(self.memory, lambda memory: memory.append_events(events),
-                        lambda memory: memory.append_events(events))
+            call_memory(self.memory, lambda memory: memory.append_events(events))
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
         """`add_messages`, without blocking the event loop."""
         events = self._events(messages)
         if events:
-            await acall_memory(self.memory, lambda memory: memory.append_events(events),
-                               lambda memory: memory.append_events(events))
+            await acall_memory(self.memory, lambda memory: memory.append_events(events))
 
     def _forget(self) -> ForgetRequest:
         return {"scope": self.scope, "session_only": True, "kinds": ["event"]}
@@ -406,13 +387,12 @@ class EngramChatMessageHistory(BaseChatMessageHistory):
     def clear(self) -> None:
         """Deletes every event of the session."""
         request = self._forget()
-        call_memory(self.memory, lambda memory: memory.forget(request), lambda memory: memory.forget(request))
+        call_memory(self.memory, lambda memory: memory.forget(request))
 
     async def aclear(self) -> None:
         """`clear`, without blocking the event loop."""
         request = self._forget()
-        await acall_memory(self.memory, lambda memory: memory.forget(request),
-                           lambda memory: memory.forget(request))
+        await acall_memory(self.memory, lambda memory: memory.forget(request))
 
 
 # --- the context injector ---------------------------------------------------------------
@@ -523,8 +503,7 @@ class EngramContextInjector(Runnable[InjectorInput, List[BaseMessage]]):
     ) -> List[BaseMessage]:
         messages = input_messages(value)
         request = self._request(messages, config)
-        packet = call_memory(self.memory, lambda memory: memory.build_memory_packet(request),
-                             lambda memory: memory.build_memory_packet(request))
+        packet = call_memory(self.memory, lambda memory: memory.build_memory_packet(request))
         self.last_packet = packet
         return with_memory_context(messages, packet["rendered"])
 
@@ -533,8 +512,7 @@ class EngramContextInjector(Runnable[InjectorInput, List[BaseMessage]]):
     ) -> List[BaseMessage]:
         messages = input_messages(value)
         request = self._request(messages, config)
-        packet = await acall_memory(self.memory, lambda memory: memory.build_memory_packet(request),
-                                    lambda memory: memory.build_memory_packet(request))
+        packet = await acall_memory(self.memory, lambda memory: memory.build_memory_packet(request))
         self.last_packet = packet
         return with_memory_context(messages, packet["rendered"])
 

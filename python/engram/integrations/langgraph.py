@@ -126,14 +126,12 @@ class EngramNodeMiddleware:
                 run_config: RunnableConfig = config or {}
                 mapping, scope, messages = prepare(state, run_config)
                 request = self._request(scope, messages)
-                packet = await acall_memory(self.memory, lambda memory: memory.build_memory_packet(request),
-                                            lambda memory: memory.build_memory_packet(request))
+                packet = await acall_memory(self.memory, lambda memory: memory.build_memory_packet(request))
                 result = await node(self._node_state(mapping, messages, packet["rendered"]),
                                     **node_arguments(kwargs, run_config))
                 events = self._events(scope, messages, result)
                 if events:
-                    await acall_memory(self.memory, lambda memory: memory.append_events(events),
-                                       lambda memory: memory.append_events(events))
+                    await acall_memory(self.memory, lambda memory: memory.append_events(events))
                 return result
 
             wrapped: Callable[..., Any] = wrapped_async
@@ -143,14 +141,12 @@ class EngramNodeMiddleware:
                 run_config: RunnableConfig = config or {}
                 mapping, scope, messages = prepare(state, run_config)
                 request = self._request(scope, messages)
-                packet = call_memory(self.memory, lambda memory: memory.build_memory_packet(request),
-                                     lambda memory: memory.build_memory_packet(request))
+                packet = call_memory(self.memory, lambda memory: memory.build_memory_packet(request))
                 result = node(self._node_state(mapping, messages, packet["rendered"]),
                               **node_arguments(kwargs, run_config))
                 events = self._events(scope, messages, result)
                 if events:
-                    call_memory(self.memory, lambda memory: memory.append_events(events),
-                                lambda memory: memory.append_events(events))
+                    call_memory(self.memory, lambda memory: memory.append_events(events))
                 return result
 
             wrapped = wrapped_sync

@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, AsyncIterator, Dict, List, Literal, Optional
+from typing import Annotated, Any, AsyncIterator, Dict, List, Literal, Optional, TypeVar
 
 from pydantic import Field
 
 from engram import AsyncMemory, EngramError
-from engram.integrations._calls import open_arguments
-from engram.types import BuildRequest, EventInput, FactInput, ForgetRequest, Json, Scope
+from engram.integrations._calls import AnyMemory, MemoryCall, acall_memory, open_arguments
+from engram.types import BuildRequest, EventInput, FactInput, ForgetRequest, Json, ListQuery, Scope
 
 try:
     from mcp.server.mcpserver import MCPServer
@@ -38,6 +38,8 @@ INSTRUCTIONS = (
     "token budget. Store each exchange with add_memory, and durable facts about the user with remember "
     "(a stable fact_key such as user.city; a new value replaces the old and keeps its history)."
 )
+
+_Result = TypeVar("_Result")
 
 UserId = Annotated[Optional[str], Field(description="whose memory (default: the server's --user)")]
 SessionId = Annotated[Optional[str], Field(description="the conversation (default: the server's --session)")]
@@ -69,14 +71,14 @@ class ScopeDefaults:
 class _Tools:
     """The tools, over one `AsyncMemory` (engram's threads do the work; the event loop never waits)."""
 
-    def __init__(self, memory: AsyncMemory, defaults: ScopeDefaults) -> None:
+    def __init__(self, memory: AnyMemory, defaults: ScopeDefaults) -> None:
         self.memory = memory
         self.defaults = defaults
 
-    async def call(self, operation: Any) -> Any:
-        """Awaits an engram call; its errors become tool errors naming the field."""
+    async def call(self, call: MemoryCall[_Result]) -> _Result:
+        """Runs an engram call (`acall_memory`); its errors become tool errors naming the field."""
         try:
-            return await operation
+            return await acall_memory(self.memory, call)
         except EngramError as error:
             raise ToolError(f"{type(error).__name__}: {error}") from error
 
@@ -125,7 +127,7 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
                              "tags": tags or []}
         if importance is not None:
             event["importance"] = importance
-        written = await tools().call(tools().memory.append_event(event))
+        written = await tools().call(lambda memory: memory.append_event(event))
         return {"id": written["event_id"], "ts": written["ts"]}
 
     @server.tool()
@@ -146,7 +148,7 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
             fact["text"] = text
         if confidence is not None:
             fact["confidence"] = confidence
-        written = await tools().call(tools().memory.upsert_fact(fact))
+        written = await tools().call(lambda memory: memory.upsert_fact(fact))
         return {"id": written["fact"]["fact_id"], "outcome": written["outcome"], "replaced": written["superseded"]}
 
     @server.tool()
@@ -162,7 +164,7 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
         request: BuildRequest = {
             "scope": scope, "purpose": "responder", "query": query, "budget": {"max_tokens": 8000},
             "policy": {"conversation_window": 0, "context_turns": 0, "max_recall": limit, "max_facts": limit}}
-        packet = await tools().call(tools().memory.build_memory_packet(request))
+        packet = await tools().call(lambda memory: memory.build_memory_packet(request))
         hits = [_why(dict(item)) for item in packet["explain"]["selected"]
                 if item["kind"] in ("event", "fact", "episode", "procedure", "insight")]
         hits.sort(key=lambda hit: (-hit["score"], hit["id"]))
@@ -182,7 +184,7 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
         request: BuildRequest = {"scope": scope, "purpose": purpose, "budget": {"max_tokens": max_tokens}}
         if query:
             request["query"] = query
-        packet = await tools().call(tools().memory.build_memory_packet(request))
+        packet = await tools().call(lambda memory: memory.build_memory_packet(request))
         explain = packet["explain"]
         return {"context": packet["rendered"], "tokens": packet["meta"]["tokens"],
                 "selected": [{"id": item["id"], "section": item["section"], "score": item["score"],
@@ -200,22 +202,24 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
         """Lists the user's memories of one kind, newest first: facts (current ones, or all versions),
         the session's events, episodes or procedures."""
         scope = tools().defaults.scope(user_id, session_id, agent_id, tenant_id, run_id)
-        memory = tools().memory
+        query: ListQuery = {"scope": scope, "limit": limit}
+        items: List[Dict[str, Any]]
         if kind == "facts":
-            rows = await tools().call(memory.list_facts({"scope": scope, "limit": limit,
-                                                         "include_inactive": include_history}))
+            facts_query: ListQuery = {**query, "include_inactive": include_history}
+            facts = await tools().call(lambda memory: memory.list_facts(facts_query))
             items = [{"id": row["fact_id"], "fact_key": row["fact_key"], "value": row["value"], "text": row["text"],
-                      "status": row["status"], "since": row["valid_from"]} for row in rows]
+                      "status": row["status"], "since": row["valid_from"]} for row in facts]
         elif kind == "events":
-            rows = await tools().call(memory.list_events({"scope": scope, "limit": limit}))
-            items = [{"id": row["event_id"], "role": row["role"], "text": row["text"], "ts": row["ts"]} for row in rows]
+            events = await tools().call(lambda memory: memory.list_events({"scope": scope, "limit": limit}))
+            items = [{"id": row["event_id"], "role": row["role"], "text": row["text"], "ts": row["ts"]}
+                     for row in events]
         elif kind == "episodes":
-            rows = await tools().call(memory.list_episodes({"scope": scope, "limit": limit}))
+            episodes = await tools().call(lambda memory: memory.list_episodes(query))
             items = [{"id": row["episode_id"], "summary": row["summary"], "start": row["start_ts"], "end": row["end_ts"]}
-                     for row in rows]
+                     for row in episodes]
         else:
-            rows = await tools().call(memory.list_procedures({"scope": scope, "limit": limit}))
-            items = [{"id": row["procedure_id"], "title": row["title"], "steps": row["steps"]} for row in rows]
+            procedures = await tools().call(lambda memory: memory.list_procedures(query))
+            items = [{"id": row["procedure_id"], "title": row["title"], "steps": row["steps"]} for row in procedures]
         return {"kind": kind, "items": items}
 
     @server.tool()
@@ -231,8 +235,8 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
         fact = await _fact(tools(), scope, memory_id)
         if fact is None:
             raise ToolError(f"memory_id: no fact {memory_id!r} of this user (messages are not edited)")
-        written = await tools().call(tools().memory.upsert_fact({"scope": scope, "fact_key": fact["fact_key"],
-                                                                 "value": value}))
+        update: FactInput = {"scope": scope, "fact_key": fact["fact_key"], "value": value}
+        written = await tools().call(lambda memory: memory.upsert_fact(update))
         return {"id": written["fact"]["fact_id"], "outcome": written["outcome"], "replaced": written["superseded"]}
 
     @server.tool()
@@ -246,9 +250,9 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
         scope = tools().defaults.scope(user_id, session_id, agent_id, tenant_id, run_id)
         fact = await _fact(tools(), scope, memory_id)
         if fact is not None:
-            receipt = await tools().call(tools().memory.delete_fact(scope, fact["fact_key"]))
+            receipt = await tools().call(lambda memory: memory.delete_fact(scope, fact["fact_key"]))
         else:
-            receipt = await tools().call(tools().memory.delete_event(scope, memory_id))
+            receipt = await tools().call(lambda memory: memory.delete_event(scope, memory_id))
         return dict(receipt)
 
     @server.tool()
@@ -261,7 +265,7 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
         if not confirm:
             raise ToolError("confirm: must be true to delete every memory of the user")
         scope = tools().defaults.scope(user_id, None, None, tenant_id, None)
-        receipt = await tools().call(tools().memory.purge_user(scope["tenant_id"], scope["user_id"]))
+        receipt = await tools().call(lambda memory: memory.purge_user(scope["tenant_id"], scope["user_id"]))
         return dict(receipt)
 
     @server.tool()
@@ -284,14 +288,15 @@ def build_server(memory_factory: Any, defaults: ScopeDefaults) -> MCPServer[Any]
             request["before"] = before
         if kinds is not None:
             request["kinds"] = kinds
-        return dict(await tools().call(tools().memory.forget(request)))
+        return dict(await tools().call(lambda memory: memory.forget(request)))
 
     return server
 
 
 async def _fact(tools: _Tools, scope: Scope, fact_id: str) -> Optional[Dict[str, Any]]:
     """The user's fact version with this id, if there is one (a bounded read: facts are few)."""
-    facts = await tools.call(tools.memory.list_facts({"scope": scope, "limit": 10_000, "include_inactive": True}))
+    query: ListQuery = {"scope": scope, "limit": 10_000, "include_inactive": True}
+    facts = await tools.call(lambda memory: memory.list_facts(query))
     return next((dict(fact) for fact in facts if fact["fact_id"] == fact_id), None)
 
 

@@ -64,8 +64,7 @@ class EngramSession(SessionABC):
 
     async def _newest(self, limit: int) -> List[Event]:
         query = self._query(limit)
-        return list(await acall_memory(self.memory, lambda mem: mem.list_events(query),
-                                       lambda mem: mem.list_events(query)))
+        return list(await acall_memory(self.memory, lambda mem: mem.list_events(query)))
 
     async def get_items(self, limit: Optional[int] = None) -> List[Any]:
         wanted = resolve_session_limit(limit, self.session_settings)
@@ -81,7 +80,7 @@ class EngramSession(SessionABC):
         if not items:
             return
         events: List[EventInput] = [{"scope": self.scope, "kind": "message", "payload": dict(item)} for item in items]
-        await acall_memory(self.memory, lambda mem: mem.append_events(events), lambda mem: mem.append_events(events))
+        await acall_memory(self.memory, lambda mem: mem.append_events(events))
 
     async def pop_item(self) -> Optional[Any]:
         while True:
@@ -90,13 +89,12 @@ class EngramSession(SessionABC):
                 return None
             for event in newest:
                 try:
-                    await acall_memory(self.memory, lambda mem: mem.delete_event(self.scope, event["event_id"]),
-                                       lambda mem: mem.delete_event(self.scope, event["event_id"]))
+                    await acall_memory(self.memory, lambda mem: mem.delete_event(self.scope, event["event_id"]))
                 except NotFoundError:
                     continue  # another caller popped it first
                 return event["payload"]
 
     async def clear_session(self) -> None:
         request: ForgetRequest = {"scope": self.scope, "session_only": True, "kinds": ["event"]}
-        await acall_memory(self.memory, lambda mem: mem.forget(request), lambda mem: mem.forget(request))
+        await acall_memory(self.memory, lambda mem: mem.forget(request))
 
