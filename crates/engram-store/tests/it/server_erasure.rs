@@ -119,6 +119,69 @@ async fn mysql_files(database: &str) -> Option<Vec<(String, Vec<u8>)>> {
     Some(files)
 }
 
+/// A transaction with a snapshot open on the test database, so the server cannot reclaim rows
+/// deleted after it began until it is released.
+struct OldestSnapshot {
+    runtime: tokio::runtime::Runtime,
+    connection: SnapshotConnection,
+}
+
+enum SnapshotConnection {
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgConnection),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlConnection),
+}
+
+impl OldestSnapshot {
+    fn hold(server: Server, database: &str) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let connection = runtime.block_on(async {
+            match server {
+                #[cfg(feature = "postgres")]
+                Server::Postgres => {
+                    let options =
+                        sqlx::postgres::PgConnectOptions::from_str(&Server::Postgres.dsn()).unwrap().database(database);
+                    let mut connection = options.connect().await.unwrap();
+                    // A repeatable-read transaction takes its snapshot at its first statement.
+                    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1")
+                        .execute(&mut connection)
+                        .await
+                        .unwrap();
+                    SnapshotConnection::Postgres(connection)
+                }
+                #[cfg(feature = "mysql")]
+                Server::MySql => {
+                    let options =
+                        sqlx::mysql::MySqlConnectOptions::from_str(&Server::MySql.dsn()).unwrap().database(database);
+                    let mut connection = options.connect().await.unwrap();
+                    sqlx::raw_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT").execute(&mut connection).await.unwrap();
+                    SnapshotConnection::MySql(connection)
+                }
+            }
+        });
+        Self { runtime, connection }
+    }
+
+    fn release(self) {
+        let Self { runtime, connection } = self;
+        runtime.block_on(async {
+            match connection {
+                #[cfg(feature = "postgres")]
+                SnapshotConnection::Postgres(mut connection) => {
+                    sqlx::raw_sql("COMMIT").execute(&mut connection).await.unwrap();
+                    connection.close().await.unwrap();
+                }
+                #[cfg(feature = "mysql")]
+                SnapshotConnection::MySql(mut connection) => {
+                    sqlx::raw_sql("COMMIT").execute(&mut connection).await.unwrap();
+                    connection.close().await.unwrap();
+                }
+            }
+        });
+    }
+}
+
 /// Where `word` occurs (as written or lowercased, as the index keeps it): file and count.
 fn occurrences(files: &[(String, Vec<u8>)], word: &str) -> Vec<(String, usize)> {
     let needles = [word.as_bytes().to_vec(), word.to_lowercase().into_bytes()];
@@ -142,9 +205,14 @@ fn purge_then_compact_erases_the_user(server: Server) {
     let Some(written) = table_files(server, &database.name) else { return };
     assert!(!occurrences(&written, GONE).is_empty(), "the files hold what was written: the search can find it");
 
+    // The server reclaims deleted rows in the background (InnoDB's purge, Postgres' pruning)
+    // as soon as no snapshot can see them: one held open keeps the purge's leftovers in place
+    // to be looked at, however busy the server is.
+    let snapshot = OldestSnapshot::hold(server, &database.name);
     let receipt = store.purge_user("t1", "u1").unwrap();
     assert!(receipt.erased.is_empty(), "a purge alone erases nothing on {server:?}: {receipt:?}");
     let purged = table_files(server, &database.name).unwrap();
+    snapshot.release();
     let left = occurrences(&purged, GONE);
     assert!(!left.is_empty(), "a purge alone leaves the bytes until the server reuses them");
 
