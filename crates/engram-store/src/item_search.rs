@@ -13,6 +13,7 @@ use rustc_hash::FxHashMap;
 
 use engram_types::{FoundItem, Item, ItemQuery, ItemSearch, NamespaceQuery, Timestamp, join_namespace};
 
+use crate::StoreExt;
 use crate::error::Result;
 use crate::items::{ItemScan, Items};
 use crate::lexical::{Bm25, analyze};

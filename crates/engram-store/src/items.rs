@@ -6,6 +6,7 @@ use engram_types::{
     FoundItem, Item, ItemQuery, ItemSearch, ItemWrite, NamespaceQuery, OnConflict, Receipt, Timestamp, join_namespace,
 };
 
+use crate::StoreExt;
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 use crate::store::Store;

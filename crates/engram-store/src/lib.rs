@@ -7,6 +7,7 @@
 
 mod embedded;
 mod embedding;
+mod engine;
 mod error;
 mod item_search;
 mod items;
@@ -38,6 +39,7 @@ pub use embedded::{
     upsert_fact_embedded, upsert_procedure_embedded,
 };
 pub use embedding::{Embedder, embed_episode, embed_events, embed_fact, embed_procedure, embed_query};
+pub use engine::StoreExt;
 pub use error::{Error, ErrorKind, Result};
 pub use item_search::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
 pub use items::{IndexedItem, ItemScan, Items};
@@ -58,6 +60,6 @@ pub use record::{
 pub use server::{DEFAULT_DATABASE, ServerOptions};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use store::{Store, StoreExt};
+pub use store::{Snapshot, Store, Transaction, WriteMode};
 
 pub use engram_types::BuildRequest;

@@ -37,7 +37,6 @@ pub(crate) use fetch::SqlParam;
 #[cfg(feature = "sqlite")]
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
 pub(crate) use index_changes::{Documents, PostingsLayout};
-pub(crate) use spaces::NewSpaces;
 #[cfg(feature = "sqlite")]
 pub(crate) use spaces::lookup as lookup_space;
 pub(crate) use statement::{Param, Statement};

@@ -1,0 +1,14 @@
+//! The engine: every operation of agent memory written once ([`StoreExt`]) over the narrow
+//! [`Store`](crate::Store) a backend implements.
+
+mod facts;
+mod maintenance;
+mod operations;
+mod reads;
+mod records;
+mod run;
+mod states;
+
+pub use operations::StoreExt;
+pub(crate) use reads::window as conversation_window;
+pub(crate) use run::read;
