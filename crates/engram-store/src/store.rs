@@ -11,8 +11,8 @@ use engram_types::{
 };
 
 use crate::error::Result;
-use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
+use crate::items::{ItemPostings, ItemPostingsRequest};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{

@@ -2,6 +2,8 @@
 //! [`Store`](crate::Store) a backend implements.
 
 mod facts;
+mod item_search;
+mod items;
 mod maintenance;
 mod operations;
 mod reads;
@@ -9,6 +11,7 @@ mod records;
 mod run;
 mod states;
 
+pub use items::Items;
 pub use operations::StoreExt;
 pub(crate) use reads::window as conversation_window;
 pub(crate) use run::read;

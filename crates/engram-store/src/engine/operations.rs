@@ -9,8 +9,8 @@ use engram_types::{
 
 use super::{facts, maintenance, reads, records, states};
 use crate::error::{Error, Result};
-use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
+use crate::items::{ItemPostings, ItemPostingsRequest};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::record::{FetchRequest, Fetched, Postings, PostingsRequest, Record, Stats, VectorRequest, Vectors};
 use crate::store::Store;

@@ -4,8 +4,8 @@ use engram_types::{Episode, Event, EventKind, EventQuery, Fact, Insight, Item, L
 
 use super::run::read;
 use crate::error::Result;
-use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::ItemScan;
+use crate::items::{ItemPostings, ItemPostingsRequest};
 use crate::maintenance::{ScanRequest, StateScan, StoredState};
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, Stats, VectorRequest,

@@ -14,8 +14,8 @@ use super::index_changes::IndexChanges;
 use super::spaces::NewSpaces;
 use super::{events, facts, fetch, item_store, maintenance, records, state, stats, vectors};
 use crate::error::Result;
-use crate::item_search::{ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
+use crate::items::{ItemPostings, ItemPostingsRequest};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{

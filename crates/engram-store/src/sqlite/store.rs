@@ -75,7 +75,7 @@ impl SqliteStore {
     /// The `EXPLAIN QUERY PLAN` lines of the statements [`Store::postings`](crate::Store::postings)
     /// runs for `request`.
     pub fn explain_postings(&self, request: &PostingsRequest) -> Result<Vec<String>> {
-        postings::explain(&*self.connections.reader()?, request)
+        explain::postings(&*self.connections.reader()?, request)
     }
 
     /// The `EXPLAIN QUERY PLAN` lines of the range [`Store::vectors`](crate::Store::vectors)
