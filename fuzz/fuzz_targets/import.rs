@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use engram_store::{ErrorKind, InMemoryStore, Lifecycle, RecordKind, ScanRequest, Store};
+use engram_store::{ErrorKind, InMemoryStore, Lifecycle, RecordKind, ScanRequest, Store, StoreExt};
 use engram_types::Scope;
 use libfuzzer_sys::fuzz_target;
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use arbitrary::Arbitrary;
 use chrono::{DateTime, Duration, Utc};
 use engram_store::tokens::count_tokens;
-use engram_store::{ErrorKind, InMemoryStore, Store, build_memory_packet};
+use engram_store::{ErrorKind, InMemoryStore, Store, StoreExt, build_memory_packet};
 use engram_types::{
     Budget, BuildRequest, EventInput, EventKind, FactInput, MemoryPacket, OutputFormat, Purpose, Scope, Section,
     Tokenizer,

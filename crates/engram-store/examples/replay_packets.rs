@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::error::Error;
 use std::time::Instant;
 
-use engram_store::{BuildRequest, InMemoryStore, SqliteStore, Store, build_memory_packet};
+use engram_store::{BuildRequest, InMemoryStore, SqliteStore, Store, StoreExt, build_memory_packet};
 use engram_types::{Budget, EventInput, EventKind, Purpose, Scope};
 use serde_json::{Value, json};
 

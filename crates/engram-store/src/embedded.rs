@@ -10,9 +10,10 @@ use engram_types::{
     ProcedureInput,
 };
 
+use crate::StoreExt;
 use crate::embedding::{Embedder, embed_episode, embed_events, embed_fact, embed_procedure, embed_query};
 use crate::error::Result;
-use crate::store::{Store, StoreExt};
+use crate::store::Store;
 
 /// [`StoreExt::append_event`], the event's vector filled first.
 pub fn append_event_embedded(

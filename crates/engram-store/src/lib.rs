@@ -7,8 +7,8 @@
 
 mod embedded;
 mod embedding;
+mod engine;
 mod error;
-mod item_search;
 mod items;
 pub mod lexical;
 pub mod lifecycle;
@@ -38,9 +38,10 @@ pub use embedded::{
     upsert_fact_embedded, upsert_procedure_embedded,
 };
 pub use embedding::{Embedder, embed_episode, embed_events, embed_fact, embed_procedure, embed_query};
+pub use engine::Items;
+pub use engine::StoreExt;
 pub use error::{Error, ErrorKind, Result};
-pub use item_search::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
-pub use items::{IndexedItem, ItemScan, Items};
+pub use items::{IndexedItem, ItemPosting, ItemPostings, ItemPostingsRequest, ItemScan, MAX_POSTINGS_PER_TERM};
 pub use lifecycle::Lifecycle;
 pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 pub use memory::InMemoryStore;
@@ -58,6 +59,6 @@ pub use record::{
 pub use server::{DEFAULT_DATABASE, ServerOptions};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use store::{Store, StoreExt};
+pub use store::{Snapshot, Store, Transaction, WriteMode};
 
 pub use engram_types::BuildRequest;

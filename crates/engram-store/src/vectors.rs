@@ -11,7 +11,7 @@ use crate::record::{Record, StoredVector};
 
 /// One vector a write stores: its tenant, the field that names it in errors, its length.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Claim<'a> {
+pub struct Claim<'a> {
     pub tenant_id: &'a str,
     pub field: String,
     pub dimensions: usize,

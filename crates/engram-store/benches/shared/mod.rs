@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use engram_store::{InMemoryStore, SqliteStore, Store};
+use engram_store::{InMemoryStore, SqliteStore, Store, StoreExt};
 
 use config::{SqliteMode, number, setting, sqlite_mode};
 use dataset::{EventStream, Layout, long_term};

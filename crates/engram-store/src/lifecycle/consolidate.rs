@@ -7,11 +7,12 @@ use engram_types::{CompressionLevel, ConsolidateRequest, Consolidation, EpisodeI
 
 use super::session_events::{just_after, session_events};
 use super::{Summarizer, summarize};
+use crate::StoreExt;
 use crate::error::{ErrorKind, Result};
 use crate::maintenance::ScanRequest;
 use crate::prepare;
 use crate::record::{Record, RecordKind};
-use crate::store::{Store, StoreExt};
+use crate::store::Store;
 
 /// The rolling summary keeps the newest this many bytes of consolidated summaries.
 const ROLLING_SUMMARY_BYTES: usize = 4000;

@@ -8,6 +8,7 @@ use engram_types::{Receipt, RecordKind, SweepRequest};
 
 use super::forget::delete_scanned;
 use super::{PAGE, each_page};
+use crate::StoreExt;
 use crate::error::Result;
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan};
 use crate::prepare;

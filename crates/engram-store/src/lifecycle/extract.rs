@@ -7,6 +7,7 @@ use engram_types::{EventKind, ExtractRequest, Extraction, ShortTermUpdate};
 
 use super::Extractor;
 use super::session_events::session_events;
+use crate::StoreExt;
 use crate::error::{Error, Result};
 use crate::prepare;
 use crate::store::Store;

@@ -3,6 +3,7 @@
 use engram_types::{ForgetRequest, Receipt, RecordKind, Scope, check_id};
 
 use super::{PAGE, each_page};
+use crate::StoreExt;
 use crate::error::{Error, Result};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan};
 use crate::record::Record;

@@ -6,6 +6,7 @@ use engram_types::{
 };
 
 use super::{PAGE, each_page};
+use crate::StoreExt;
 use crate::error::{Error, Result};
 use crate::maintenance::{DeleteRequest, ScanRequest};
 use crate::prepare;

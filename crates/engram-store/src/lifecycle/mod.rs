@@ -20,6 +20,7 @@ use engram_types::{
 
 pub use summarize::summarize;
 
+use crate::StoreExt;
 use crate::error::Result;
 use crate::store::Store;
 

@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use engram_types::{Event, EventKind, EventQuery, Scope, Timestamp};
 
 use super::PAGE;
+use crate::StoreExt;
 use crate::error::Result;
-use crate::store::{Store, StoreExt};
+use crate::store::Store;
 
 /// The session's events (of `kinds`, all when empty) strictly before `before` and after
 /// `since`, oldest first (ties by id): read newest first in pages, walking back in time.

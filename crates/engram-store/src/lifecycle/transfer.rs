@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{PAGE, each_page};
+use crate::StoreExt;
 use crate::error::{Error, Result};
 use crate::maintenance::{ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare;

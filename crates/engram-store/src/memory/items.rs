@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use engram_types::{Item, OnConflict, Receipt, Timestamp, join_namespace};
 
-use crate::item_search::{ItemPosting, ItemPostings, ItemPostingsRequest};
 use crate::items::{IndexedItem, ItemScan};
+use crate::items::{ItemPosting, ItemPostings, ItemPostingsRequest};
 use crate::lexical::DocumentTerms;
 
 type ItemId = (String, String, String);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use engram_types::{FactStatus, Receipt};
 
-use super::store::State;
+use super::state::State;
 use super::tables::{Row, run_key, session_key};
 use crate::error::{Error, Result};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState, table_names};

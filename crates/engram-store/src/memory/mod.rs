@@ -3,6 +3,7 @@
 mod items;
 mod maintenance;
 mod postings;
+mod state;
 mod store;
 mod tables;
 mod vectors;

@@ -12,23 +12,30 @@ use super::candidates::{Candidate, QueryTerms, Source, gather};
 use super::changes::{find_replaced, mark_outdated};
 use super::context::expand_recall;
 use super::score::{recency, round, score_section};
+use crate::engine::read;
 use crate::error::Result;
 use crate::prepare::{self, normalize_time};
 use crate::record::Record;
-use crate::store::Store;
+use crate::store::{Snapshot, Store};
 
 /// Builds the memory packet for a request: the best context that fits the budget, with the
 /// reason for every item in it and every candidate left out. Deterministic: the same stored
 /// state and request (with `now` given) give the same packet, timings aside, on every backend.
+/// Every read of a build comes from one snapshot of the store, so the packet sees one state even
+/// while other writers commit; the scope is checked once, here.
 pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<MemoryPacket> {
     let started = Instant::now();
     request.validate(store.limits())?;
+    read(store, |snapshot| build(snapshot, &request, started))
+}
+
+fn build(snapshot: &mut dyn Snapshot, request: &BuildRequest, started: Instant) -> Result<MemoryPacket> {
     tracing::debug!(purpose = request.purpose.as_str(), "memory packet build started");
     let now = request.now.map_or_else(prepare::now, normalize_time);
-    let query = QueryTerms::new(&request);
+    let query = QueryTerms::new(request);
 
     let stage = Instant::now();
-    let mut gathered = gather(store, &request, &query, now)?;
+    let mut gathered = gather(snapshot, request, &query, now)?;
     let candidates_us = elapsed_us(stage);
 
     let stage = Instant::now();
@@ -39,7 +46,7 @@ pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<M
         score_section(*section, candidates, &request.policy, request.purpose, now, cue_count, fused);
     }
     if let Some(mut facts) = gathered.sections.remove(&Section::Facts) {
-        find_replaced(store, &request, &mut facts, now)?;
+        find_replaced(snapshot, request, &mut facts, now)?;
         if let Some(recall) = gathered.sections.get_mut(&Section::Recall) {
             mark_outdated(recall, &facts);
         }
@@ -49,15 +56,15 @@ pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<M
     if let Some(recall) = gathered.sections.get_mut(&Section::Recall) {
         let window_ids: HashSet<&str> = gathered.window.iter().map(|event| event.event_id.as_str()).collect();
         let considered = gathered.considered.entry(Section::Recall).or_default();
-        expand_recall(store, &request, recall, considered, now, &window_ids, &mut omitted)?;
+        expand_recall(snapshot, request, recall, considered, now, &window_ids, &mut omitted)?;
     }
     let mut counts = ExplainCounts::default();
     // Every candidate a section considered ends selected or omitted, once.
     for (section, considered) in &gathered.considered {
         counts.candidates.insert(*section, u32::try_from(considered.len()).unwrap_or(u32::MAX));
     }
-    let scored = limit_candidates(&mut gathered.sections, &request, &mut omitted);
-    let entries = entries(scored, &gathered, &request, now);
+    let scored = limit_candidates(&mut gathered.sections, request, &mut omitted);
+    let entries = entries(scored, &gathered, request, now);
     // Turns and state compete for the budget too: count them as that section's candidates.
     for (section, list) in &entries {
         if !counts.candidates.contains_key(section) {
@@ -67,14 +74,14 @@ pub fn build_memory_packet(store: &dyn Store, request: BuildRequest) -> Result<M
     let score_us = elapsed_us(stage);
 
     let stage = Instant::now();
-    let assembly = assemble(entries, &request);
+    let assembly = assemble(entries, request);
     let assemble_us = elapsed_us(stage);
 
     let stage = Instant::now();
-    let rendered = render_text(&assembly, &request);
+    let rendered = render_text(&assembly, request);
     omitted.extend(assembly.omitted.iter().cloned());
     let packet =
-        packet(&request, now, query, gathered.capped_terms.into_iter().collect(), assembly, omitted, counts, rendered);
+        packet(request, now, query, gathered.capped_terms.into_iter().collect(), assembly, omitted, counts, rendered);
     let render_us = elapsed_us(stage);
 
     let mut packet = packet;

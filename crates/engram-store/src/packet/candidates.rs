@@ -9,13 +9,14 @@ use engram_types::{
     WorkingState,
 };
 
+use crate::engine::conversation_window;
 use crate::error::Result;
 use crate::lexical::{Bm25, IndexedTerms, cue_term, for_each_term};
 use crate::prepare::{document_terms, document_text};
 use crate::record::{
     FetchRequest, Fetched, PostingsRequest, Reach, Record, RecordKind, Selector, VectorRequest, visible_spaces,
 };
-use crate::store::{Store, StoreExt};
+use crate::store::Snapshot;
 
 use super::purpose::{admits_insight, recall_fills_budget};
 use super::similarity::{QueryVector, dimension_mismatch};
@@ -168,20 +169,20 @@ const SCORED: [(Section, RecordKind, Reach); 5] = [
 ];
 
 pub(super) fn gather(
-    store: &dyn Store,
+    snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
     query: &QueryTerms,
     now: Timestamp,
 ) -> Result<Gathered> {
     let policy = &request.policy;
     let mut gathered = Gathered::default();
-    let working_state = store.get_working_state(&request.scope)?;
+    let working_state = snapshot.working_state(&request.scope)?.unwrap_or_default();
     // An ended run's state is history: readable, no longer context.
     let live = working_state.version > 0 && working_state.ended_at.is_none_or(|ended_at| ended_at > now);
     gathered.working_state = live.then_some(working_state);
-    gathered.short_term = store.get_short_term(&request.scope)?;
+    gathered.short_term = snapshot.short_term(&request.scope)?.unwrap_or_default();
     if policy.conversation_window > 0 {
-        gathered.window = store.conversation_window(&request.scope, policy.conversation_window)?;
+        gathered.window = conversation_window(snapshot, &request.scope, policy.conversation_window)?;
     }
     let window_ids: HashSet<&str> = gathered.window.iter().map(|event| event.event_id.as_str()).collect();
 
@@ -200,7 +201,7 @@ pub(super) fn gather(
         let mut statistics = None;
         let searching = !query.terms.is_empty() || !query.cues.is_empty();
         let small = if searching && section != Section::Recall {
-            small_section(store, request, query, kind, reach)?
+            small_section(snapshot, request, query, kind, reach)?
         } else {
             None
         };
@@ -230,7 +231,7 @@ pub(super) fn gather(
             }
         } else {
             if searching {
-                let lexical = lexical_candidates(store, request, query, kind, reach, &mut gathered.capped_terms)?;
+                let lexical = lexical_candidates(snapshot, request, query, kind, reach, &mut gathered.capped_terms)?;
                 add(lexical.text_matches, Source::Lexical);
                 add(lexical.cue_matches, Source::Cue);
                 if section == Section::Facts {
@@ -241,18 +242,18 @@ pub(super) fn gather(
             if let Some(query_embedding) = &request.query_embedding
                 && kind != RecordKind::Insight
             {
-                add(vector_candidates(store, request, query_embedding, kind, reach)?, Source::Vector);
+                add(vector_candidates(snapshot, request, query_embedding, kind, reach)?, Source::Vector);
             }
             // Events outside the window enter only by matching the query (words or vector)
             // or a cue: recency alone is what the window is for.
             if section != Section::Recall {
                 let limit = policy.candidates_per_source;
                 add(
-                    store.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, Selector::Newest, limit))?,
+                    snapshot.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, Selector::Newest, limit))?,
                     Source::Recent,
                 );
                 add(
-                    store.fetch(&FetchRequest::new(
+                    snapshot.fetch(&FetchRequest::new(
                         kind,
                         request.scope.clone(),
                         reach,
@@ -321,13 +322,13 @@ struct SmallSection {
 /// exactly those the postings, recency and importance reads would have found (each returns
 /// every record), at a fraction of the statements. `None` when the section is larger.
 fn small_section(
-    store: &dyn Store,
+    snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
     query: &QueryTerms,
     kind: RecordKind,
     reach: Reach,
 ) -> Result<Option<SmallSection>> {
-    let totals = store.postings(&PostingsRequest {
+    let totals = snapshot.postings(&PostingsRequest {
         kind,
         tenant_id: request.scope.tenant_id.clone(),
         spaces: visible_spaces(&request.scope, kind),
@@ -341,7 +342,7 @@ fn small_section(
     // The indexed records: active facts (superseded ones leave the index), every other record.
     let mut every = FetchRequest::new(kind, request.scope.clone(), reach, Selector::Newest, limit);
     every.active_only = kind == RecordKind::Fact;
-    let fetched = store.fetch(&every)?;
+    let fetched = snapshot.fetch(&every)?;
     if fetched.len() as u64 != totals.document_count {
         return Ok(None);
     }
@@ -403,14 +404,14 @@ fn text_tokens(fetched: &[Fetched]) -> u64 {
 /// the fetch stays at `candidates_per_source` rows whatever the postings held (or a pool grown
 /// for short recalled turns, [`grown_limit`]).
 fn lexical_candidates(
-    store: &dyn Store,
+    snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
     query: &QueryTerms,
     kind: RecordKind,
     reach: Reach,
     capped_terms: &mut BTreeSet<String>,
 ) -> Result<LexicalMatches> {
-    let postings = store.postings(&PostingsRequest {
+    let postings = snapshot.postings(&PostingsRequest {
         kind,
         tenant_id: request.scope.tenant_id.clone(),
         spaces: visible_spaces(&request.scope, kind),
@@ -440,12 +441,12 @@ fn lexical_candidates(
         ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then(right.0.cmp(&left.0)));
         ranked.into_iter().map(|(sequence, _)| sequence).collect()
     };
-    let fetch = |sequences: &[i64]| -> Result<Vec<Fetched>> {
+    let mut fetch = |sequences: &[i64]| -> Result<Vec<Fetched>> {
         if sequences.is_empty() {
             return Ok(Vec::new());
         }
         let selector = Selector::Sequences(sequences.to_vec());
-        store.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, selector, sequences.len() as u32))
+        snapshot.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, selector, sequences.len() as u32))
     };
     let text_ranked = ranked(text_rank);
     let first = text_ranked.len().min(limit as usize);
@@ -473,7 +474,7 @@ fn lexical_candidates(
 /// cost recall, 0.413 -> 0.408 and 0.503 -> 0.490). Reads one
 /// bounded index range per space whatever the store holds, so its cost is fixed by the policy.
 fn vector_candidates(
-    store: &dyn Store,
+    snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
     query_embedding: &[f32],
     kind: RecordKind,
@@ -483,7 +484,7 @@ fn vector_candidates(
     if policy.vector_candidates == 0 || policy.candidates_per_source == 0 {
         return Ok(Vec::new());
     }
-    let stored = store.vectors(&VectorRequest {
+    let stored = snapshot.vectors(&VectorRequest {
         kind,
         tenant_id: request.scope.tenant_id.clone(),
         spaces: visible_spaces(&request.scope, kind),
@@ -505,7 +506,7 @@ fn vector_candidates(
         return Ok(Vec::new());
     }
     let sequences = ranked.into_iter().map(|(sequence, _)| sequence).collect();
-    store.fetch(&FetchRequest::new(
+    snapshot.fetch(&FetchRequest::new(
         kind,
         request.scope.clone(),
         reach,

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::lexical::analyze;
 use crate::maintenance::ScanRequest;
 use crate::record::{Record, RecordKind};
-use crate::store::Store;
+use crate::store::Snapshot;
 
 /// What an outdated turn's score is multiplied by: it stays a candidate (it may say more than
 /// the old value) but falls behind turns of equal relevance that are still true.
@@ -26,7 +26,7 @@ const MAX_VALUE_TERMS: usize = 8;
 /// most [`MAX_CHANGED_FACTS`]), the version each replaced, and keeps it on the candidate: one
 /// read by id (the tenant's unique index) for all of them; facts that replaced nothing cost none.
 pub(super) fn find_replaced(
-    store: &dyn Store,
+    snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
     facts: &mut [Candidate],
     now: Timestamp,
@@ -55,7 +55,7 @@ pub(super) fn find_replaced(
     scan.tenant_id = Some(request.scope.tenant_id.clone());
     scan.ids = changed.iter().map(|(_, _, previous)| previous.clone()).collect();
     let mut found: HashMap<String, Fact> = HashMap::new();
-    for fetched in store.scan(&scan)? {
+    for fetched in snapshot.scan(&scan)? {
         if let Record::Fact(previous) = fetched.record {
             found.insert(previous.fact_id.clone(), previous);
         }

@@ -10,7 +10,7 @@ use super::candidates::{Candidate, Source, exclusion};
 use super::score::round;
 use crate::error::Result;
 use crate::record::{Anchor, FetchRequest, Fetched, Reach, Record, RecordKind, Selector};
-use crate::store::Store;
+use crate::store::Snapshot;
 
 /// A context turn scores this share of its hit's score: right after it, before weaker hits.
 const CONTEXT_SHARE: f64 = 0.9;
@@ -21,7 +21,7 @@ const CONTEXT_SHARE: f64 = 0.9;
 /// one read around every hit. `candidates` are best first, and stay so. A neighbour the
 /// section already `considered` is not reported again; a new one joins it.
 pub(super) fn expand_recall(
-    store: &dyn Store,
+    snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
     candidates: &mut Vec<Candidate>,
     considered: &mut BTreeSet<String>,
@@ -56,7 +56,7 @@ pub(super) fn expand_recall(
         turns,
     );
     read.event_kinds = vec![EventKind::Message];
-    let found = store.fetch(&read)?;
+    let found = snapshot.fetch(&read)?;
     let present: HashSet<i64> = candidates.iter().map(|candidate| candidate.sequence).collect();
     // Each neighbour belongs to the best hit that has it among its nearest (hits are best first).
     let mut owner: BTreeMap<i64, usize> = BTreeMap::new();

@@ -18,7 +18,7 @@ use super::error::{database_error, lost_race};
 use super::migrate;
 use super::options::Target;
 use crate::error::{Error, Result};
-use crate::sql::{self, Dialect, NewSpaces};
+use crate::sql::{self, Dialect};
 
 /// Threads of a store's runtime: they drive sockets and timers; the work itself runs on the
 /// calling thread inside `block_on`.
@@ -36,6 +36,15 @@ pub(crate) struct Database {
     /// (one active fact per key, procedure ownership) then never races within a process, and
     /// index upserts never deadlock one another.
     writer: Mutex<()>,
+}
+
+/// What a transaction of a store call is for.
+#[derive(Debug, Clone, Copy)]
+enum TransactionKind {
+    /// A read: one snapshot, read only.
+    Snapshot,
+    /// A write, at the session's isolation level (read committed).
+    Write,
 }
 
 /// Attempts of a write that reads before it writes, when it keeps losing races to writers in
@@ -76,11 +85,11 @@ impl Database {
         }
     }
 
-    /// Runs `work` on a pooled connection (`transaction`: inside one), within the store call's
-    /// query timeout. Committed when `work` returns `Ok`, rolled back otherwise.
-    fn on_connection<T: Send>(
+    /// Runs `work` in a transaction on a pooled connection, within the store call's query
+    /// timeout. Committed when `work` returns `Ok`, rolled back otherwise.
+    fn in_transaction<T: Send>(
         &self,
-        transaction: bool,
+        kind: TransactionKind,
         work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send,
     ) -> Result<T> {
         let (pool, runtime) = self.parts()?;
@@ -90,12 +99,10 @@ impl Database {
             let _entered = runtime.enter();
             let deadline = Instant::now() + self.query_timeout;
             let wait = Wait { runtime, dialect, deadline };
-            if !transaction {
-                let mut pooled = wait.on(pool.acquire())?;
-                let mut connection = ServerConnection { connection: &mut pooled, runtime, dialect, deadline };
-                return work(&mut connection);
-            }
-            let mut open = wait.on(pool.begin())?;
+            let mut open = match kind {
+                TransactionKind::Write => wait.on(pool.begin())?,
+                TransactionKind::Snapshot => wait.on(pool.begin_with(AssertSqlSafe(dialect.begin_snapshot())))?,
+            };
             let mut connection = ServerConnection { connection: &mut open, runtime, dialect, deadline };
             match work(&mut connection) {
                 Ok(value) => {
@@ -129,20 +136,20 @@ impl Database {
 }
 
 impl sql::Database for Database {
-    /// One pooled connection; each statement of `work` is its own snapshot.
+    /// A read-only repeatable-read transaction: every statement of `work` sees one snapshot.
     fn read<T: Send>(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send) -> Result<T> {
-        self.on_connection(false, work)
+        self.in_transaction(TransactionKind::Snapshot, work)
     }
 
     fn write<T: Send>(
         &self,
         retry: bool,
-        mut work: impl FnMut(&mut dyn sql::Connection, &mut NewSpaces) -> Result<T> + Send,
+        mut work: impl FnMut(&mut dyn sql::Connection) -> Result<T> + Send,
     ) -> Result<T> {
         let _writer = self.writer.lock().map_err(|_| Error::storage(self.dialect.backend(), "writer lock poisoned"))?;
         let mut attempt = 1;
         loop {
-            let written = self.on_connection(true, |connection| work(connection, &mut NewSpaces::default()));
+            let written = self.in_transaction(TransactionKind::Write, &mut work);
             match written {
                 Err(error) if retry && attempt < ATTEMPTS && lost_race(&error) => attempt += 1,
                 done => break done,
@@ -151,12 +158,8 @@ impl sql::Database for Database {
     }
 
     /// The servers keep deleted bytes until a table is rewritten ([`Self::rewrite_tables`]).
-    fn erase(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<Receipt> + Send) -> Result<Receipt> {
-        let mut work = Some(work);
-        self.write(false, |connection, _| match work.take() {
-            Some(work) => work(connection),
-            None => Err(Error::storage(self.dialect.backend(), "a deletion ran twice")),
-        })
+    fn erase(&self, work: impl FnMut(&mut dyn sql::Connection) -> Result<Receipt> + Send) -> Result<Receipt> {
+        self.write(false, work)
     }
 
     fn rewrite_tables(&self, tables: &BTreeSet<String>) -> Result<BTreeSet<String>> {

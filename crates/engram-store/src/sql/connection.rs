@@ -1,12 +1,16 @@
-//! The one thing each SQL backend implements for the shared code: running a statement on its
-//! connection, inside whatever transaction the store opened. SQLite runs it through rusqlite on
-//! the calling thread; the servers block on sqlx.
+//! What each SQL backend implements for the shared code: running a statement on its connection,
+//! inside whatever transaction the store opened (SQLite through rusqlite on the calling thread;
+//! the servers block on sqlx), and how it lays out postings.
 
 use super::decode::ColumnReader;
 use super::dialect::Dialect;
-use super::index_changes::PostingsLayout;
+use engram_types::Receipt;
+
+use super::documents::Documents;
 use super::statement::Statement;
+use super::term_counts::TermCounts;
 use crate::error::Result;
+use crate::record::{Postings, PostingsRequest};
 
 /// What a statement that returns no rows did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,4 +33,24 @@ pub(crate) trait Connection {
 
     /// Runs a statement and hands each row it returns to `row`, in order.
     fn query(&mut self, statement: Statement, row: &mut dyn FnMut(&dyn ColumnReader) -> Result<()>) -> Result<()>;
+}
+
+/// How a backend lays out its postings (SQLite: FTS5 documents; the servers: B-tree rows).
+pub(crate) trait PostingsLayout: Sync {
+    /// Removes `removed` and writes `added`; the rows removed per postings table.
+    fn write_documents(
+        &self,
+        connection: &mut dyn Connection,
+        added: &Documents,
+        removed: &Documents,
+    ) -> Result<Receipt>;
+
+    /// Writes df and totals deltas; how many `lexical_terms` rows reached df 0 and went.
+    fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64>;
+
+    /// The postings rows a document of `terms` distinct terms occupies, as receipts count them.
+    fn rows_per_document(&self, terms: usize) -> u64;
+
+    /// Per term the df and the newest `per_term` sequences, plus the spaces' totals.
+    fn read(&self, connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings>;
 }

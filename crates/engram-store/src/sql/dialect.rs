@@ -113,6 +113,20 @@ impl Dialect {
         matches!(self, Self::Postgres)
     }
 
+    /// The statement that begins a read-only transaction seeing one snapshot. MySQL's sessions
+    /// read committed rows (see `server/database.rs`): its snapshot needs repeatable read for
+    /// this transaction.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    pub(crate) const fn begin_snapshot(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN",
+            Self::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Self::MySql => {
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+            }
+        }
+    }
+
     /// The function that returns the greater of two numbers.
     pub(crate) const fn greatest(self) -> &'static str {
         match self {

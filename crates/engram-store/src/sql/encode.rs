@@ -33,3 +33,9 @@ pub(crate) fn vector_bytes(embedding: &[f32]) -> Vec<u8> {
 pub(crate) fn optional_vector_bytes(embedding: Option<&[f32]>) -> Option<Vec<u8>> {
     embedding.map(vector_bytes)
 }
+
+/// The smallest whole millisecond at or after `instant` (`timestamp_millis` rounds down).
+pub(crate) fn ceil_millis(instant: Timestamp) -> i64 {
+    let millis = instant.timestamp_millis();
+    if instant.timestamp_subsec_nanos().is_multiple_of(1_000_000) { millis } else { millis.saturating_add(1) }
+}

@@ -1,7 +1,7 @@
 //! Bulk event append: multi-row inserts, the new sequences read back, postings and df written
 //! once per batch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use engram_types::Event;
 
@@ -115,42 +115,4 @@ fn read_sequences(
         }
     }
     Ok(())
-}
-
-/// The error the in-memory store reports for this batch: the first event whose id is taken in
-/// its tenant or repeats an earlier id of the batch. `None` when every id is free.
-pub(crate) fn first_conflict(connection: &mut dyn Connection, prepared: &[Prepared<Event>]) -> Result<Option<Error>> {
-    let mut batch_ids = HashSet::new();
-    let mut taken: HashSet<(String, String)> = HashSet::new();
-    let mut by_tenant: HashMap<&str, Vec<&str>> = HashMap::new();
-    for item in prepared {
-        by_tenant.entry(&item.record.scope.tenant_id).or_default().push(&item.record.event_id);
-    }
-    for (tenant_id, ids) in by_tenant {
-        for chunk in ids.chunks(1000) {
-            let mut statement = Statement::new(format!(
-                "SELECT event_id FROM events WHERE tenant_id = ? AND event_id IN ({})",
-                placeholders(chunk.len())
-            ))
-            .bind(tenant_id);
-            for id in chunk {
-                statement.push(*id);
-            }
-            for event_id in statement.rows(connection, |row| row.text(0))? {
-                taken.insert((tenant_id.to_string(), event_id));
-            }
-        }
-    }
-    for (index, item) in prepared.iter().enumerate() {
-        let event = &item.record;
-        let key = (event.scope.tenant_id.clone(), event.event_id.clone());
-        if taken.contains(&key) || !batch_ids.insert(key) {
-            return Ok(Some(Error::Conflict {
-                entity: "event",
-                id: event.event_id.clone(),
-                detail: format!("events[{index}].event_id already exists in the tenant"),
-            }));
-        }
-    }
-    Ok(None)
 }

@@ -1,70 +1,37 @@
 //! Facts: upsert (create, supersede, refresh) and history.
 
-use engram_types::{Fact, FactStatus, FactWrite, FactWriteOutcome, Scope};
+use engram_types::{Fact, FactStatus, Scope};
 
 use super::columns::FACT_COLUMNS;
 use super::connection::Connection;
 use super::decode::read_fact;
 use super::encode::{millis, optional_millis, optional_vector_bytes, to_json};
 use super::index_changes::IndexChanges;
-use super::records::unindex;
+use super::run::insert_returning;
 use super::spaces::{self, NewSpaces};
-use super::statement::{Statement, insert_returning, placeholders};
+use super::statement::{Statement, placeholders};
 use crate::error::{Error, Result};
-use crate::prepare::{self, FactPlan, Prepared};
+use crate::prepare::Prepared;
 use crate::record::{RecordKind, visible_spaces};
 
-/// Applies the upsert plan of `prepare::plan_fact` inside the caller's transaction.
-pub(crate) fn upsert(
+/// The active fact of a key in one space, with its sequence.
+pub(crate) fn active(
     connection: &mut dyn Connection,
-    prepared: Prepared<Fact>,
-    created: &mut NewSpaces,
-) -> Result<FactWrite> {
-    let scope = &prepared.record.scope;
-    let row = Statement::new(format!(
+    tenant_id: &str,
+    space: &str,
+    fact_key: &str,
+) -> Result<Option<(i64, Fact)>> {
+    Statement::new(format!(
         "SELECT {FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND space = ? AND fact_key = ? AND status = 'active' ORDER BY seq DESC LIMIT 1"
     ))
-    .bind(&scope.tenant_id)
-    .bind(&prepared.space)
-    .bind(&prepared.record.fact_key)
-    .first_row(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))?;
-    let (active_sequence, active) = match row {
-        Some((sequence, fact)) => (Some(sequence), Some(fact)),
-        None => (None, None),
-    };
-    let mut changes = IndexChanges::default();
-    let write = match prepare::plan_fact(active, prepared) {
-        FactPlan::Create(new) => {
-            check_new_id(connection, &new.record)?;
-            let fact = new.record.clone();
-            insert(connection, &new, &mut changes, created)?;
-            FactWrite { fact, outcome: FactWriteOutcome::Created, superseded: None }
-        }
-        FactPlan::Supersede { previous, new } => {
-            check_new_id(connection, &new.record)?;
-            if let Some(sequence) = active_sequence {
-                let had_vector = previous.embedding.is_some();
-                unindex(connection, RecordKind::Fact, sequence, had_vector, &mut changes)?;
-                update(connection, sequence, &previous)?;
-            }
-            let fact = new.record.clone();
-            insert(connection, &new, &mut changes, created)?;
-            FactWrite { fact, outcome: FactWriteOutcome::Superseded, superseded: Some(previous.fact_id) }
-        }
-        FactPlan::Refresh(fact) => {
-            if let Some(sequence) = active_sequence {
-                update(connection, sequence, &fact)?;
-            }
-            FactWrite { fact, outcome: FactWriteOutcome::Refreshed, superseded: None }
-        }
-    };
-    changes.apply(connection)?;
-    Ok(write)
+    .bind(tenant_id)
+    .bind(space)
+    .bind(fact_key)
+    .first_row(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))
 }
 
-/// Every version of the key in the scope's visible spaces, oldest first (by recorded_at, then
-/// insertion order).
-pub(crate) fn history(connection: &mut dyn Connection, scope: &Scope, fact_key: &str) -> Result<Vec<Fact>> {
+/// Every version of the key in the scope's visible spaces, with sequences.
+pub(crate) fn versions(connection: &mut dyn Connection, scope: &Scope, fact_key: &str) -> Result<Vec<(i64, Fact)>> {
     let spaces = visible_spaces(scope, RecordKind::Fact);
     let mut statement = Statement::new(format!(
         "SELECT {FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND space IN ({}) AND fact_key = ?",
@@ -75,9 +42,7 @@ pub(crate) fn history(connection: &mut dyn Connection, scope: &Scope, fact_key: 
         statement.push(space);
     }
     statement.push(fact_key);
-    let mut history = statement.rows(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))?;
-    history.sort_by_key(|(sequence, fact)| (fact.recorded_at, *sequence));
-    Ok(history.into_iter().map(|(_, fact)| fact).collect())
+    statement.rows(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))
 }
 
 /// Stores an exported fact as it was (imports). Its id must be new, and an active fact must not
@@ -113,7 +78,7 @@ fn check_new_id(connection: &mut dyn Connection, fact: &Fact) -> Result<()> {
     super::records::check_new_id(connection, RecordKind::Fact, &fact.scope.tenant_id, &fact.fact_id)
 }
 
-fn insert(
+pub(crate) fn insert(
     connection: &mut dyn Connection,
     prepared: &Prepared<Fact>,
     changes: &mut IndexChanges,
@@ -164,7 +129,7 @@ fn insert(
 }
 
 /// Writes the fields an upsert changes on an existing version.
-fn update(connection: &mut dyn Connection, sequence: i64, fact: &Fact) -> Result<()> {
+pub(crate) fn update(connection: &mut dyn Connection, sequence: i64, fact: &Fact) -> Result<()> {
     Statement::new(
         "UPDATE facts SET status = ?, valid_to = ?, superseded_by = ?, confidence = ?, sources = ? WHERE seq = ?",
     )

@@ -8,14 +8,16 @@
 
 use std::collections::HashMap;
 
-use engram_types::{EventKind, FactStatus, Scope, Timestamp};
+use engram_types::{EventKind, FactStatus, Scope};
 
 use super::columns::table_info;
 use super::connection::Connection;
 use super::decode::{ColumnReader, read_record};
 use super::dialect::Dialect;
+use super::encode::ceil_millis;
+use super::run::{in_list, union_all};
 use super::scan::scan_query;
-use super::statement::{Statement, in_list, union_all};
+use super::statement::{Param, Statement};
 use crate::error::Result;
 use crate::maintenance::ScanRequest;
 use crate::record::{Anchor, FetchRequest, Fetched, Reach, RecordKind, Selector, visible_spaces};
@@ -31,30 +33,16 @@ const EVENT_KINDS: [EventKind; 6] = [
 const FACT_STATUSES: [FactStatus; 4] =
     [FactStatus::Active, FactStatus::Superseded, FactStatus::Disputed, FactStatus::Deprecated];
 
-/// A parameter of a range query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SqlParam {
-    Text(String),
-    Integer(i64),
-}
-
-/// One `SELECT` with `?` placeholders and its parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RangeQuery {
-    pub sql: String,
-    pub params: Vec<SqlParam>,
-}
-
 /// One query per (visible space, partition, walk), each ordered like its index and limited. The
 /// limit is written into the SQL, not bound (SQLite re-prepares a statement whose LIMIT is bound).
-pub(crate) fn range_queries(request: &FetchRequest) -> Vec<RangeQuery> {
+pub(crate) fn range_queries(request: &FetchRequest) -> Vec<Statement> {
     ranges_selecting(request, table_info(request.kind).columns)
 }
 
 /// [`range_queries`] selecting only `seq` and the time (and, most important first, the
 /// weight): the rows [`merge_sequences`] orders. For events these are index columns, so
 /// SQLite reads the index alone.
-pub(crate) fn sequence_range_queries(request: &FetchRequest) -> Vec<RangeQuery> {
+pub(crate) fn sequence_range_queries(request: &FetchRequest) -> Vec<Statement> {
     let info = table_info(request.kind);
     let columns = if request.selector == Selector::MostImportant {
         format!("seq, {}, {}", info.time, info.weight)
@@ -64,7 +52,7 @@ pub(crate) fn sequence_range_queries(request: &FetchRequest) -> Vec<RangeQuery> 
     ranges_selecting(request, &columns)
 }
 
-fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<RangeQuery> {
+fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
     let info = table_info(request.kind);
     let partitions: Vec<Option<(&str, &str)>> = match request.kind {
         RecordKind::Event => {
@@ -86,17 +74,17 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<RangeQuery> {
             partitions.iter().flat_map(|partition| walks(request).into_iter().map(move |walk| (partition, walk)))
         {
             let mut conditions = vec!["tenant_id = ?".to_string(), "space = ?".to_string()];
-            let mut params = vec![SqlParam::Text(request.scope.tenant_id.clone()), SqlParam::Text(space.clone())];
+            let mut params = vec![Param::Text(request.scope.tenant_id.clone()), Param::Text(space.clone())];
             // For events these columns lead their index; for the other kinds they are residual
             // filters on the space's rows (records of one space rarely span many sessions).
             reach_conditions(&request.scope, request.reach, &mut conditions, &mut params);
             if let Some(session_id) = walk.session_id {
                 conditions.push("session_id = ?".to_string());
-                params.push(SqlParam::Text(session_id.to_string()));
+                params.push(Param::Text(session_id.to_string()));
             }
             if let Some((column, value)) = partition {
                 conditions.push(format!("{column} = ?"));
-                params.push(SqlParam::Text((*value).to_string()));
+                params.push(Param::Text((*value).to_string()));
             }
             if request.kind == RecordKind::Insight && request.active_only {
                 conditions.push("validation <> 'rejected'".to_string());
@@ -105,11 +93,11 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<RangeQuery> {
             // so that `time < before` and `time > after` keep the in-memory store's meaning.
             if let Some(before) = request.before {
                 conditions.push(format!("{} < ?", info.time));
-                params.push(SqlParam::Integer(ceil_millis(before)));
+                params.push(Param::Integer(ceil_millis(before)));
             }
             if let Some(after) = request.after {
                 conditions.push(format!("{} > ?", info.time));
-                params.push(SqlParam::Integer(after.timestamp_millis()));
+                params.push(Param::Integer(after.timestamp_millis()));
             }
             if let Some((direction, anchor)) = walk.from {
                 // Strictly before (or after) the anchor in (time, sequence) order: the same
@@ -118,13 +106,9 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<RangeQuery> {
                 conditions
                     .push(format!("({time} {comparison} ? OR ({time} = ? AND seq {comparison} ?))", time = info.time));
                 let millis = anchor.time.timestamp_millis();
-                params.extend([
-                    SqlParam::Integer(millis),
-                    SqlParam::Integer(millis),
-                    SqlParam::Integer(anchor.sequence),
-                ]);
+                params.extend([Param::Integer(millis), Param::Integer(millis), Param::Integer(anchor.sequence)]);
             }
-            queries.push(RangeQuery {
+            queries.push(Statement {
                 sql: format!(
                     "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {}",
                     columns,
@@ -253,31 +237,25 @@ pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found:
     selected
 }
 
-/// The smallest whole millisecond at or after `instant` (`timestamp_millis` rounds down).
-pub(crate) fn ceil_millis(instant: Timestamp) -> i64 {
-    let millis = instant.timestamp_millis();
-    if instant.timestamp_subsec_nanos().is_multiple_of(1_000_000) { millis } else { millis.saturating_add(1) }
-}
-
-fn reach_conditions(scope: &Scope, reach: Reach, conditions: &mut Vec<String>, params: &mut Vec<SqlParam>) {
+fn reach_conditions(scope: &Scope, reach: Reach, conditions: &mut Vec<String>, params: &mut Vec<Param>) {
     match reach {
         Reach::Space => {}
         Reach::Session => {
             conditions.push("session_id = ?".to_string());
-            params.push(SqlParam::Text(scope.session_id.clone()));
+            params.push(Param::Text(scope.session_id.clone()));
         }
         Reach::Run => {
             conditions.push("session_id = ?".to_string());
             conditions.push("run_id = ?".to_string());
-            params.push(SqlParam::Text(scope.session_id.clone()));
-            params.push(SqlParam::Text(scope.run_id.clone()));
+            params.push(Param::Text(scope.session_id.clone()));
+            params.push(Param::Text(scope.run_id.clone()));
         }
     }
 }
 
 /// `Store::scan`: the shared scan statement, oldest sequence first.
 pub(crate) fn scan(connection: &mut dyn Connection, request: &ScanRequest) -> Result<Vec<Fetched>> {
-    let statement = Statement::from(scan_query(request));
+    let statement = scan_query(request);
     statement.rows(connection, |row| read_record(request.kind, row))
 }
 
@@ -298,7 +276,7 @@ pub(crate) fn fetch(connection: &mut dyn Connection, request: &FetchRequest) -> 
             Ok(select_sequences(request, sequences, found))
         }
         Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => {
-            let ranges = range_queries(request).into_iter().map(Statement::from).collect();
+            let ranges = range_queries(request);
             let found = union_all(connection, ranges, |row| read_record(kind, row))?;
             Ok(merge_ranges(request, found))
         }
@@ -310,7 +288,7 @@ pub(crate) fn fetch_sequences(connection: &mut dyn Connection, request: &FetchRe
     if matches!(request.selector, Selector::Sequences(_)) {
         return Ok(fetch(connection, request)?.into_iter().map(|fetched| fetched.sequence).collect());
     }
-    let ranges = sequence_range_queries(request).into_iter().map(Statement::from).collect();
+    let ranges = sequence_range_queries(request);
     let found = union_all(connection, ranges, |row| read_sequence_row(request, row))?;
     Ok(merge_sequences(request, found))
 }

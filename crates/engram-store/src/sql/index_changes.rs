@@ -2,52 +2,15 @@
 //! df and totals deltas, gathered while records are written and applied once at the end, so
 //! every (space, term) and every table is written once per transaction, in key order.
 
-use std::collections::BTreeMap;
-
 use engram_types::Receipt;
 
 use super::connection::Connection;
+use super::documents::{Document, Documents};
 use super::term_counts::TermCounts;
 use super::vectors::{self, VectorKey, VectorRow};
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
-use crate::record::{Postings, PostingsRequest, RecordKind};
-
-/// A document's postings: which record, in which space, with which terms.
-#[derive(Debug)]
-pub(crate) struct Document {
-    pub sequence: i64,
-    #[cfg_attr(
-        not(any(feature = "postgres", feature = "mysql")),
-        allow(dead_code, reason = "FTS5 tokens name the space")
-    )]
-    pub tenant_id: String,
-    pub space_id: i64,
-    pub terms: Vec<String>,
-}
-
-/// Documents per record kind.
-pub(crate) type Documents = BTreeMap<RecordKind, Vec<Document>>;
-
-/// How a backend lays out its postings (SQLite: FTS5 documents; the servers: B-tree rows).
-pub(crate) trait PostingsLayout: Sync {
-    /// Removes `removed` and writes `added`; the rows removed per postings table.
-    fn write_documents(
-        &self,
-        connection: &mut dyn Connection,
-        added: &Documents,
-        removed: &Documents,
-    ) -> Result<Receipt>;
-
-    /// Writes df and totals deltas; how many `lexical_terms` rows reached df 0 and went.
-    fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64>;
-
-    /// The postings rows a document of `terms` distinct terms occupies, as receipts count them.
-    fn rows_per_document(&self, terms: usize) -> u64;
-
-    /// Per term the df and the newest `per_term` sequences, plus the spaces' totals.
-    fn read(&self, connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings>;
-}
+use crate::record::RecordKind;
 
 /// Index changes of one write transaction, written by [`IndexChanges::apply`].
 #[derive(Debug, Default)]

@@ -11,10 +11,11 @@ use super::items::{
     REPLACED_ITEM_COLUMNS, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query, read_item,
     read_item_posting,
 };
-use super::statement::{Param, Statement, inserted, placeholders};
+use super::run::inserted;
+use super::statement::{Param, Statement, placeholders};
 use crate::error::Result;
-use crate::item_search::{ItemPostings, ItemPostingsRequest, TotalsChanges};
 use crate::items::{IndexedItem, ItemScan};
+use crate::items::{ItemPostings, ItemPostingsRequest, TotalsChanges};
 
 const KEY: &str = "tenant_id, namespace, item_key";
 
@@ -198,13 +199,13 @@ fn apply_totals(connection: &mut dyn Connection, totals: TotalsChanges) -> Resul
 }
 
 pub(crate) fn scan(connection: &mut dyn Connection, scan: &ItemScan) -> Result<Vec<Item>> {
-    Statement::from(item_scan_query(scan)).rows(connection, |row| read_item(&scan.tenant_id, row))
+    item_scan_query(scan).rows(connection, |row| read_item(&scan.tenant_id, row))
 }
 
 /// The namespace's totals and each term's postings, in the caller's snapshot.
 pub(crate) fn postings(connection: &mut dyn Connection, request: &ItemPostingsRequest) -> Result<ItemPostings> {
     let mut result = ItemPostings::default();
-    let totals = Statement::from(item_totals_query(&request.tenant_id, &request.namespace))
+    let totals = item_totals_query(&request.tenant_id, &request.namespace)
         .rows(connection, |row| Ok((row.integer(0)?, row.integer(1)?)))?;
     for (documents, length) in totals {
         result.documents += u64::try_from(documents).unwrap_or(0);
@@ -212,7 +213,7 @@ pub(crate) fn postings(connection: &mut dyn Connection, request: &ItemPostingsRe
     }
     for term in &request.terms {
         let query = item_term_postings_query(&request.tenant_id, &request.namespace, term, request.per_term);
-        let list = Statement::from(query).rows(connection, |row| read_item_posting(row))?;
+        let list = query.rows(connection, |row| read_item_posting(row))?;
         result.terms.insert(term.clone(), list);
     }
     Ok(result)

@@ -4,9 +4,9 @@
 use engram_types::{Item, split_namespace};
 
 use super::decode::{ColumnReader, json, time};
-use super::fetch::{RangeQuery, SqlParam};
+use super::statement::{Param, Statement};
 use crate::error::Result;
-use crate::item_search::ItemPosting;
+use crate::items::ItemPosting;
 use crate::items::ItemScan;
 
 /// The columns an item row is read from, in this order (`data` is `NULL` without blobs).
@@ -19,12 +19,12 @@ pub(crate) fn item_columns(without_blobs: bool) -> &'static str {
 }
 
 /// `SELECT` of one item scan page, ordered like the primary key (or its reverse).
-pub(crate) fn item_scan_query(scan: &ItemScan) -> RangeQuery {
+pub(crate) fn item_scan_query(scan: &ItemScan) -> Statement {
     let mut conditions = vec!["tenant_id = ?".to_string()];
-    let mut params = vec![SqlParam::Text(scan.tenant_id.clone())];
+    let mut params = vec![Param::Text(scan.tenant_id.clone())];
     if !scan.prefix {
         conditions.push("namespace = ?".to_string());
-        params.push(SqlParam::Text(scan.namespace.clone()));
+        params.push(Param::Text(scan.namespace.clone()));
     } else if !scan.namespace.is_empty() {
         let (condition, range) = namespace_range(&scan.namespace);
         conditions.push(condition);
@@ -32,35 +32,31 @@ pub(crate) fn item_scan_query(scan: &ItemScan) -> RangeQuery {
     }
     if !scan.keys.is_empty() {
         conditions.push(format!("item_key IN ({})", vec!["?"; scan.keys.len()].join(", ")));
-        params.extend(scan.keys.iter().cloned().map(SqlParam::Text));
+        params.extend(scan.keys.iter().cloned().map(Param::Text));
     }
     if let Some(before) = &scan.before_key {
         let (bound, cut) = key_bound(before);
         conditions.push(if cut { "item_key <= ?" } else { "item_key < ?" }.to_string());
-        params.push(SqlParam::Text(bound.to_string()));
+        params.push(Param::Text(bound.to_string()));
     }
     if let Some(after) = &scan.after_key {
         conditions.push("item_key > ?".to_string());
-        params.push(SqlParam::Text(key_bound(after).0.to_string()));
+        params.push(Param::Text(key_bound(after).0.to_string()));
     }
     if let Some(after) = &scan.after_namespace {
         conditions.push("namespace > ?".to_string());
-        params.push(SqlParam::Text(after.clone()));
+        params.push(Param::Text(after.clone()));
     }
     if let Some((namespace, key)) = &scan.cursor {
         // Spelled out rather than as a row comparison, which not every planner turns into a range.
         let (sign, strict) = if scan.descending { ("<", "<") } else { (">", ">") };
         conditions.push(format!("(namespace {sign} ? OR (namespace = ? AND item_key {strict} ?))"));
-        params.extend([
-            SqlParam::Text(namespace.clone()),
-            SqlParam::Text(namespace.clone()),
-            SqlParam::Text(key.clone()),
-        ]);
+        params.extend([Param::Text(namespace.clone()), Param::Text(namespace.clone()), Param::Text(key.clone())]);
     }
     conditions.push("(expires_at IS NULL OR expires_at > ?)".to_string());
-    params.push(SqlParam::Integer(scan.now.timestamp_millis()));
+    params.push(Param::Integer(scan.now.timestamp_millis()));
     let direction = if scan.descending { "DESC" } else { "ASC" };
-    RangeQuery {
+    Statement {
         sql: format!(
             "SELECT {} FROM items WHERE {} ORDER BY namespace {direction}, item_key {direction} LIMIT {}",
             item_columns(scan.without_blobs),
@@ -112,21 +108,21 @@ pub(crate) const REFRESH_ITEM: &str =
 /// The condition selecting the namespaces under a non-empty joined prefix, with its parameters.
 /// The outer bounds `[namespace, namespace + "\u{80}")` are an index range (a planner does not
 /// make one of the `OR` alone); inside them, siblings such as `namespacex` are left out.
-fn namespace_range(namespace: &str) -> (String, Vec<SqlParam>) {
+fn namespace_range(namespace: &str) -> (String, Vec<Param>) {
     let (children, end) = crate::items::prefix_range(namespace);
     (
         "namespace >= ? AND namespace < ? AND (namespace = ? OR namespace >= ?)".to_string(),
         vec![
-            SqlParam::Text(namespace.to_string()),
-            SqlParam::Text(end),
-            SqlParam::Text(namespace.to_string()),
-            SqlParam::Text(children),
+            Param::Text(namespace.to_string()),
+            Param::Text(end),
+            Param::Text(namespace.to_string()),
+            Param::Text(children),
         ],
     )
 }
 
 /// ` AND` the namespace range, or nothing for the empty prefix (every namespace).
-fn and_namespace_range(namespace: &str) -> (String, Vec<SqlParam>) {
+fn and_namespace_range(namespace: &str) -> (String, Vec<Param>) {
     if namespace.is_empty() {
         return (String::new(), Vec::new());
     }
@@ -135,23 +131,20 @@ fn and_namespace_range(namespace: &str) -> (String, Vec<SqlParam>) {
 }
 
 /// The totals rows of the namespaces under a prefix: `documents, total_length`.
-pub(crate) fn item_totals_query(tenant_id: &str, namespace: &str) -> RangeQuery {
+pub(crate) fn item_totals_query(tenant_id: &str, namespace: &str) -> Statement {
     let (condition, range) = and_namespace_range(namespace);
-    let mut params = vec![SqlParam::Text(tenant_id.to_string())];
+    let mut params = vec![Param::Text(tenant_id.to_string())];
     params.extend(range);
-    RangeQuery {
-        sql: format!("SELECT documents, total_length FROM item_totals WHERE tenant_id = ?{condition}"),
-        params,
-    }
+    Statement { sql: format!("SELECT documents, total_length FROM item_totals WHERE tenant_id = ?{condition}"), params }
 }
 
 /// The postings of one term under a prefix, the first `limit` in key order (the index's order, so
 /// every backend caps alike): `namespace, item_key, frequency, length`.
-pub(crate) fn item_term_postings_query(tenant_id: &str, namespace: &str, term: &str, limit: u32) -> RangeQuery {
+pub(crate) fn item_term_postings_query(tenant_id: &str, namespace: &str, term: &str, limit: u32) -> Statement {
     let (condition, range) = and_namespace_range(namespace);
-    let mut params = vec![SqlParam::Text(tenant_id.to_string()), SqlParam::Text(term.to_string())];
+    let mut params = vec![Param::Text(tenant_id.to_string()), Param::Text(term.to_string())];
     params.extend(range);
-    RangeQuery {
+    Statement {
         sql: format!(
             "SELECT namespace, item_key, frequency, length FROM item_terms WHERE tenant_id = ? AND term = ?{condition} \
              ORDER BY namespace, item_key LIMIT {limit}"

@@ -27,7 +27,7 @@ pub(crate) fn delete(connection: &mut dyn Connection, request: &DeleteRequest) -
     let mut receipt = Receipt::default();
     let mut changes = IndexChanges::default();
     for (kind, id) in &request.records {
-        let Some(Fetched { sequence, record, .. }) = find(connection, *kind, tenant_id, id)? else {
+        let Some(Fetched { sequence, record, .. }) = find(connection, *kind, tenant_id, id, false)? else {
             continue;
         };
         let info = table_info(*kind);
@@ -86,7 +86,7 @@ pub(crate) fn delete(connection: &mut dyn Connection, request: &DeleteRequest) -
 /// a `Conflict` naming it.
 pub(crate) fn restore(
     connection: &mut dyn Connection,
-    records: Vec<Prepared<Record>>,
+    records: &[Prepared<Record>],
     states: &[StoredState],
     created: &mut NewSpaces,
 ) -> Result<Receipt> {
@@ -100,7 +100,7 @@ pub(crate) fn restore(
         let kind = prepared.record.kind();
         let indexed = prepare::is_indexed(&prepared.record);
         let has_vector = prepared.record.embedding().is_some();
-        let Prepared { record, space, terms, line_tokens } = prepared;
+        let Prepared { record, space, terms, line_tokens } = prepared.clone();
         let term_count = terms.frequencies.len();
         if kind != RecordKind::Event && !pending.is_empty() {
             events::insert(connection, &pending, created)?;
@@ -109,7 +109,9 @@ pub(crate) fn restore(
         match record {
             Record::Event(event) => {
                 let key = (event.scope.tenant_id.clone(), event.event_id.clone());
-                if event_ids.contains(&key) || records::id_taken(connection, kind, &key.0, &key.1)? {
+                if event_ids.contains(&key)
+                    || !records::taken_ids(connection, kind, &key.0, &[key.1.as_str()])?.is_empty()
+                {
                     return Err(Error::Conflict {
                         entity: "event",
                         id: event.event_id,
@@ -124,6 +126,7 @@ pub(crate) fn restore(
                 facts::restore(connection, &prepared, &mut changes, created)?;
             }
             Record::Episode(episode) => {
+                records::check_new_id(connection, kind, &episode.scope.tenant_id, &episode.episode_id)?;
                 let prepared = Prepared { record: episode, space, terms, line_tokens };
                 records::append_episode(connection, &prepared, created)?;
             }
@@ -134,6 +137,7 @@ pub(crate) fn restore(
                 records::write_procedure(connection, None, &prepared, &mut changes, created)?;
             }
             Record::Insight(insight) => {
+                records::check_new_id(connection, kind, &insight.scope.tenant_id, &insight.insight_id)?;
                 let prepared = Prepared { record: insight, space, terms, line_tokens };
                 records::append_insight(connection, &prepared, created)?;
             }
@@ -151,21 +155,26 @@ pub(crate) fn restore(
     changes.apply(connection)?;
     for stored in states {
         match stored {
-            StoredState::WorkingState { owner, state } => {
-                state::store_working_state(connection, owner, state)?;
-            }
-            StoredState::ShortTerm { owner, state } => {
-                state::store_short_term(connection, owner, state)?;
-            }
+            StoredState::WorkingState { owner, state } => state::write_working_state(connection, owner, state, true)?,
+            StoredState::ShortTerm { owner, state } => state::write_short_term(connection, owner, state, true)?,
         }
         receipt.add(stored.table(), 1);
     }
     Ok(receipt)
 }
 
-/// The record `id` of `kind` in the tenant, with its sequence.
-fn find(connection: &mut dyn Connection, kind: RecordKind, tenant_id: &str, id: &str) -> Result<Option<Fetched>> {
+/// The record `id` of `kind` in the tenant, with its sequence; with `lock`, locked for update
+/// until the transaction ends.
+pub(crate) fn find(
+    connection: &mut dyn Connection,
+    kind: RecordKind,
+    tenant_id: &str,
+    id: &str,
+    lock: bool,
+) -> Result<Option<Fetched>> {
     let info = table_info(kind);
-    let sql = format!("SELECT {} FROM {} WHERE tenant_id = ? AND {}_id = ?", info.columns, info.table, kind.as_str());
+    let lock = if lock { connection.dialect().update_lock() } else { "" };
+    let sql =
+        format!("SELECT {} FROM {} WHERE tenant_id = ? AND {}_id = ?{lock}", info.columns, info.table, kind.as_str());
     Statement::new(sql).bind(tenant_id).bind(id).first_row(connection, |row| read_record(kind, row))
 }

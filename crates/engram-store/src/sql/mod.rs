@@ -7,6 +7,7 @@ mod columns;
 mod connection;
 mod decode;
 mod dialect;
+mod documents;
 mod encode;
 mod events;
 mod facts;
@@ -16,6 +17,7 @@ mod item_store;
 mod items;
 mod maintenance;
 mod records;
+mod run;
 mod scan;
 mod spaces;
 mod state;
@@ -26,23 +28,23 @@ mod term_counts;
 mod vectors;
 
 pub(crate) use columns::table_info;
-pub(crate) use connection::{Connection, Executed};
+pub(crate) use connection::{Connection, Executed, PostingsLayout};
 pub(crate) use decode::ColumnReader;
 pub(crate) use dialect::Dialect;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) use dialect::Update;
+pub(crate) use documents::Documents;
 #[cfg(feature = "sqlite")]
 pub(crate) use encode::to_json;
-pub(crate) use fetch::SqlParam;
 #[cfg(feature = "sqlite")]
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
-pub(crate) use index_changes::{Documents, PostingsLayout};
-pub(crate) use spaces::NewSpaces;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) use run::union_all;
 #[cfg(feature = "sqlite")]
 pub(crate) use spaces::lookup as lookup_space;
-pub(crate) use statement::{Param, Statement};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) use statement::{placeholders, union_all};
+pub(crate) use statement::placeholders;
+pub(crate) use statement::{Param, Statement};
 pub(crate) use store::{Database, SqlStore};
 pub(crate) use term_counts::TermCounts;
 #[cfg(feature = "sqlite")]

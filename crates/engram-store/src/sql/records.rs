@@ -1,16 +1,19 @@
 //! Episodes, procedures and insights, and removing a record's postings.
 
-use engram_types::{Episode, Insight, InsightUpdate, Limits, Procedure, ProcedureInput, Scope};
+use std::collections::HashSet;
 
-use super::columns::{INSIGHT_COLUMNS, PROCEDURE_COLUMNS, table_info};
+use engram_types::{Episode, Insight, Procedure};
+
+use super::columns::table_info;
 use super::connection::Connection;
-use super::decode::{read_insight, read_procedure, stored_terms};
+use super::decode::stored_terms;
 use super::encode::{millis, optional_millis, optional_vector_bytes, to_integer, to_json};
 use super::index_changes::IndexChanges;
+use super::run::insert_returning;
 use super::spaces::{self, NewSpaces};
-use super::statement::{Statement, insert_returning, placeholders};
+use super::statement::{Statement, placeholders};
 use crate::error::{Error, Result};
-use crate::prepare::{self, Prepared};
+use crate::prepare::Prepared;
 use crate::record::RecordKind;
 
 pub(crate) fn append_episode(
@@ -20,13 +23,6 @@ pub(crate) fn append_episode(
 ) -> Result<()> {
     let episode = &prepared.record;
     let scope = &episode.scope;
-    if id_taken(connection, RecordKind::Episode, &scope.tenant_id, &episode.episode_id)? {
-        return Err(Error::Conflict {
-            entity: "episode",
-            id: episode.episode_id.clone(),
-            detail: "episode_id already exists in the tenant".into(),
-        });
-    }
     let statement = Statement::new(
         "INSERT INTO episodes (tenant_id, episode_id, user_id, agent_id, session_id, run_id, space, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, lexical_length, lexical_terms, embedding)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -57,43 +53,6 @@ pub(crate) fn append_episode(
     let vector = episode.embedding.as_deref();
     let tenant_id = &scope.tenant_id;
     index(connection, RecordKind::Episode, sequence, tenant_id, prepared, vector, created)
-}
-
-/// Creates a procedure, or replaces the one with the same id in place: same sequence, use
-/// count carried over, postings re-made. Checks ownership before validating the input, as the
-/// in-memory store does.
-pub(crate) fn upsert_procedure(
-    connection: &mut dyn Connection,
-    input: ProcedureInput,
-    limits: &Limits,
-    created: &mut NewSpaces,
-) -> Result<Procedure> {
-    let existing: Option<(i64, Procedure)> = match &input.procedure_id {
-        Some(id) => Statement::new(format!(
-            "SELECT {PROCEDURE_COLUMNS} FROM procedures WHERE tenant_id = ? AND procedure_id = ?"
-        ))
-        .bind(&input.scope.tenant_id)
-        .bind(id)
-        .first_row(connection, |row| Ok((row.integer(0)?, read_procedure(row)?)))?,
-        None => None,
-    };
-    if let Some((_, old)) = &existing {
-        prepare::check_procedure_owner(old, &input)?;
-    }
-    let use_count = existing.as_ref().map_or(0, |(_, old)| old.use_count);
-    let prepared = prepare::procedure(input, prepare::now(), use_count, limits)?;
-    let mut changes = IndexChanges::default();
-    let sequence = match &existing {
-        Some((sequence, _)) => {
-            let had_vector = existing.as_ref().is_some_and(|(_, old)| old.embedding.is_some());
-            unindex(connection, RecordKind::Procedure, *sequence, had_vector, &mut changes)?;
-            Some(*sequence)
-        }
-        None => None,
-    };
-    write_procedure(connection, sequence, &prepared, &mut changes, created)?;
-    changes.apply(connection)?;
-    Ok(prepared.record)
 }
 
 /// Writes a procedure row (over the one at `sequence` when replacing it, keeping its sequence)
@@ -187,13 +146,6 @@ pub(crate) fn append_insight(
 ) -> Result<()> {
     let insight = &prepared.record;
     let scope = &insight.scope;
-    if id_taken(connection, RecordKind::Insight, &scope.tenant_id, &insight.insight_id)? {
-        return Err(Error::Conflict {
-            entity: "insight",
-            id: insight.insight_id.clone(),
-            detail: "insight_id already exists in the tenant".into(),
-        });
-    }
     let statement = Statement::new(
         "INSERT INTO insights (tenant_id, insight_id, user_id, agent_id, session_id, run_id, space, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count, lexical_length, lexical_terms, promoted_to)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -223,21 +175,8 @@ pub(crate) fn append_insight(
     index(connection, RecordKind::Insight, sequence, tenant_id, prepared, None, created)
 }
 
-/// Changes validation and confidence; `NotFound` unless the insight belongs to the update's run.
-pub(crate) fn update_insight(connection: &mut dyn Connection, update: &InsightUpdate) -> Result<Insight> {
-    let not_found = || Error::NotFound { entity: "insight", id: update.insight_id.clone() };
-    // Locked: two racing promotions apply one after the other, so the second sees the first.
-    let lock = connection.dialect().update_lock();
-    let (sequence, mut insight) =
-        Statement::new(format!("SELECT {INSIGHT_COLUMNS} FROM insights WHERE tenant_id = ? AND insight_id = ?{lock}"))
-            .bind(&update.scope.tenant_id)
-            .bind(&update.insight_id)
-            .first_row(connection, |row| Ok((row.integer(0)?, read_insight(row)?)))?
-            .ok_or_else(not_found)?;
-    if !same_run(&insight.scope, &update.scope) {
-        return Err(not_found());
-    }
-    prepare::update_insight(update, &mut insight)?;
+/// Writes what an update changes on a stored insight.
+pub(crate) fn update_insight(connection: &mut dyn Connection, sequence: i64, insight: &Insight) -> Result<()> {
     Statement::new("UPDATE insights SET validation = ?, confidence = ?, expires_at = ?, promoted_to = ? WHERE seq = ?")
         .bind(insight.validation.as_str())
         .bind(insight.confidence)
@@ -245,7 +184,7 @@ pub(crate) fn update_insight(connection: &mut dyn Connection, update: &InsightUp
         .bind(insight.promoted_to.clone())
         .bind(sequence)
         .execute(connection)?;
-    Ok(insight)
+    Ok(())
 }
 
 /// Removes a stored record's postings and, when it has one, its vector row (the record's row
@@ -254,16 +193,21 @@ pub(crate) fn unindex(
     connection: &mut dyn Connection,
     kind: RecordKind,
     sequence: i64,
-    has_vector: bool,
     changes: &mut IndexChanges,
 ) -> Result<()> {
-    let sql =
-        format!("SELECT tenant_id, space, lexical_terms, lexical_length FROM {} WHERE seq = ?", table_info(kind).table);
+    let info = table_info(kind);
+    // Insights carry no vector.
+    let has_vector = if kind == RecordKind::Insight { "0 = 1" } else { "embedding IS NOT NULL" };
+    let sql = format!(
+        "SELECT tenant_id, space, lexical_terms, lexical_length, CASE WHEN {has_vector} THEN 1 ELSE 0 END FROM {} WHERE seq = ?",
+        info.table
+    );
     let backend = connection.dialect().backend();
     let stored = Statement::new(sql).bind(sequence).first_row(connection, |row| {
-        Ok((row.text(0)?, row.text(1)?, stored_terms(backend, &row.text(2)?, row.integer(3)?)?))
+        let terms = stored_terms(backend, &row.text(2)?, row.integer(3)?)?;
+        Ok((row.text(0)?, row.text(1)?, terms, row.integer(4)? == 1))
     })?;
-    let Some((tenant_id, space, terms)) = stored else {
+    let Some((tenant_id, space, terms, has_vector)) = stored else {
         return Ok(());
     };
     if has_vector {
@@ -304,15 +248,33 @@ pub(crate) fn check_new_id(connection: &mut dyn Connection, kind: RecordKind, te
     Ok(())
 }
 
-pub(crate) fn id_taken(connection: &mut dyn Connection, kind: RecordKind, tenant_id: &str, id: &str) -> Result<bool> {
-    let sql = format!("SELECT 1 FROM {} WHERE tenant_id = ? AND {}_id = ?", table_info(kind).table, kind.as_str());
-    Ok(Statement::new(sql).bind(tenant_id).bind(id).first_row(connection, |_| Ok(()))?.is_some())
+fn id_taken(connection: &mut dyn Connection, kind: RecordKind, tenant_id: &str, id: &str) -> Result<bool> {
+    Ok(!taken_ids(connection, kind, tenant_id, &[id])?.is_empty())
 }
 
-fn same_run(left: &Scope, right: &Scope) -> bool {
-    left.tenant_id == right.tenant_id
-        && left.user_id == right.user_id
-        && left.agent_id == right.agent_id
-        && left.session_id == right.session_id
-        && left.run_id == right.run_id
+/// Which of `ids` the tenant holds for `kind`.
+pub(crate) fn taken_ids(
+    connection: &mut dyn Connection,
+    kind: RecordKind,
+    tenant_id: &str,
+    ids: &[&str],
+) -> Result<HashSet<String>> {
+    let mut taken = HashSet::new();
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
+        let sql = format!(
+            "SELECT {kind}_id FROM {} WHERE tenant_id = ? AND {kind}_id IN ({})",
+            table_info(kind).table,
+            placeholders(chunk.len()),
+            kind = kind.as_str(),
+        );
+        let mut statement = Statement::new(sql).bind(tenant_id);
+        for id in chunk {
+            statement.push(*id);
+        }
+        taken.extend(statement.rows(connection, |row| row.text(0))?);
+    }
+    Ok(taken)
 }
+
+/// Ids per lookup statement, well under every database's parameter limit.
+const IDS_PER_LOOKUP: usize = 1000;

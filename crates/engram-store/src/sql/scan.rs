@@ -2,14 +2,15 @@
 //! each, with `?` placeholders.
 
 use super::columns::table_info;
-use super::fetch::{RangeQuery, SqlParam, ceil_millis};
+use super::encode::ceil_millis;
+use super::statement::{Param, Statement};
 use crate::maintenance::{ScanRequest, StateScan};
 
 /// `SELECT` of a record scan: the filters given, oldest sequence first, limited.
-pub(crate) fn scan_query(request: &ScanRequest) -> RangeQuery {
+pub(crate) fn scan_query(request: &ScanRequest) -> Statement {
     let info = table_info(request.kind);
     let mut conditions = vec!["seq > ?".to_string()];
-    let mut params = vec![SqlParam::Integer(request.after_sequence)];
+    let mut params = vec![Param::Integer(request.after_sequence)];
     for (column, value) in [
         ("tenant_id", &request.tenant_id),
         ("user_id", &request.user_id),
@@ -19,23 +20,23 @@ pub(crate) fn scan_query(request: &ScanRequest) -> RangeQuery {
     ] {
         if let Some(value) = value {
             conditions.push(format!("{column} = ?"));
-            params.push(SqlParam::Text(value.clone()));
+            params.push(Param::Text(value.clone()));
         }
     }
     if !request.ids.is_empty() {
         conditions.push(format!("{}_id IN ({})", request.kind.as_str(), vec!["?"; request.ids.len()].join(", ")));
-        params.extend(request.ids.iter().cloned().map(SqlParam::Text));
+        params.extend(request.ids.iter().cloned().map(Param::Text));
     }
     if let Some(now) = request.expired_at {
         // Stored expiries are whole milliseconds: `expires_at <= now` is `<= floor(now)`.
         conditions.push("expires_at IS NOT NULL AND expires_at <= ?".to_string());
-        params.push(SqlParam::Integer(now.timestamp_millis()));
+        params.push(Param::Integer(now.timestamp_millis()));
     }
     if let Some(before) = request.before {
         conditions.push(format!("{} < ?", info.time));
-        params.push(SqlParam::Integer(ceil_millis(before)));
+        params.push(Param::Integer(ceil_millis(before)));
     }
-    RangeQuery {
+    Statement {
         sql: format!(
             "SELECT {} FROM {} WHERE {} ORDER BY seq LIMIT {}",
             info.columns,
@@ -49,7 +50,7 @@ pub(crate) fn scan_query(request: &ScanRequest) -> RangeQuery {
 
 /// The `WHERE` clause of a state scan. With `ended_at` it selects ended runs' working states
 /// (callers do not scan `short_terms` then).
-pub(crate) fn state_filter(request: &StateScan) -> (String, Vec<SqlParam>) {
+pub(crate) fn state_filter(request: &StateScan) -> (String, Vec<Param>) {
     let mut conditions = vec!["1 = 1".to_string()];
     let mut params = Vec::new();
     for (column, value) in
@@ -57,12 +58,12 @@ pub(crate) fn state_filter(request: &StateScan) -> (String, Vec<SqlParam>) {
     {
         if let Some(value) = value {
             conditions.push(format!("{column} = ?"));
-            params.push(SqlParam::Text(value.clone()));
+            params.push(Param::Text(value.clone()));
         }
     }
     if let Some(now) = request.ended_at {
         conditions.push("ended_at IS NOT NULL AND ended_at <= ?".to_string());
-        params.push(SqlParam::Integer(now.timestamp_millis()));
+        params.push(Param::Integer(now.timestamp_millis()));
     }
     (conditions.join(" AND "), params)
 }

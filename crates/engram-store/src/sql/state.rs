@@ -1,6 +1,6 @@
 //! Working state (per run) and short-term state (per session), each one JSON row.
 
-use engram_types::{Scope, ShortTermState, ShortTermUpdate, WorkingState, WorkingStatePatch};
+use engram_types::{Scope, ShortTermState, WorkingState};
 
 use super::connection::Connection;
 use super::decode::json;
@@ -10,7 +10,6 @@ use super::scan::state_filter;
 use super::statement::Statement;
 use crate::error::Result;
 use crate::maintenance::{StateOwner, StateScan, StoredState};
-use crate::prepare;
 
 const RUN: &str = "tenant_id = ? AND user_id = ? AND agent_id = ? AND session_id = ? AND run_id = ?";
 const SESSION: &str = "tenant_id = ? AND user_id = ? AND agent_id = ? AND session_id = ?";
@@ -27,13 +26,8 @@ fn bind_owner(statement: Statement, owner: &StateOwner) -> Statement {
     statement.bind(&owner.tenant_id).bind(&owner.user_id).bind(&owner.agent_id).bind(&owner.session_id)
 }
 
-/// The run's state; with `for_update`, its row stays locked until the transaction ends.
-pub(crate) fn working_state(connection: &mut dyn Connection, scope: &Scope, for_update: bool) -> Result<WorkingState> {
-    Ok(stored_working_state(connection, scope, for_update)?.unwrap_or_default())
-}
-
 /// The run's stored state, `None` when it has no row yet.
-fn stored_working_state(
+pub(crate) fn stored_working_state(
     connection: &mut dyn Connection,
     scope: &Scope,
     for_update: bool,
@@ -44,41 +38,13 @@ fn stored_working_state(
         .first_row(connection, |row| json::<WorkingState>(backend, "working_states.state", &row.text(0)?))
 }
 
-/// Reads (locked), checks `expected_version`, applies and writes back inside the caller's
-/// transaction, so two patches of one run never both apply to the same version. A run's first
-/// state is inserted, never upserted: there is no row to lock yet, so a first patch another
-/// process commits meanwhile makes this insert a unique violation (a lost race, run again on
-/// the winner's version) instead of being overwritten.
-pub(crate) fn patch_working_state(connection: &mut dyn Connection, patch: &WorkingStatePatch) -> Result<WorkingState> {
-    let scope = &patch.scope;
-    let stored = stored_working_state(connection, scope, true)?;
-    let first = stored.is_none();
-    let mut state = stored.unwrap_or_default();
-    if let Some(expected) = patch.expected_version
-        && expected != state.version
-    {
-        return Err(crate::Error::stale_version(scope, expected, state.version));
-    }
-    patch.apply_to(&mut state, prepare::now());
-    write_working_state(connection, &StateOwner::of_run(scope), &state, !first)
-}
-
-/// Writes a run's working state whole (inserted or replaced), with its `ended_at`.
-pub(crate) fn store_working_state(
-    connection: &mut dyn Connection,
-    owner: &StateOwner,
-    state: &WorkingState,
-) -> Result<()> {
-    write_working_state(connection, owner, state, true).map(drop)
-}
-
 /// Inserts a run's working state; with `replace`, over the stored one.
-fn write_working_state(
+pub(crate) fn write_working_state(
     connection: &mut dyn Connection,
     owner: &StateOwner,
     state: &WorkingState,
     replace: bool,
-) -> Result<WorkingState> {
+) -> Result<()> {
     let upsert = if replace {
         connection.dialect().upsert(
             "working_states",
@@ -99,7 +65,7 @@ fn write_working_state(
     .bind(to_json(state)?)
     .bind(optional_millis(state.ended_at))
     .execute(connection)?;
-    Ok(state.clone())
+    Ok(())
 }
 
 pub(crate) fn working_state_version(connection: &mut dyn Connection, scope: &Scope) -> Result<u64> {
@@ -108,12 +74,8 @@ pub(crate) fn working_state_version(connection: &mut dyn Connection, scope: &Sco
     Ok(version.and_then(|version| u64::try_from(version).ok()).unwrap_or(0))
 }
 
-pub(crate) fn short_term(connection: &mut dyn Connection, scope: &Scope, for_update: bool) -> Result<ShortTermState> {
-    Ok(stored_short_term(connection, scope, for_update)?.unwrap_or_default())
-}
-
 /// The session's stored short-term state, `None` when it has no row yet.
-fn stored_short_term(
+pub(crate) fn stored_short_term(
     connection: &mut dyn Connection,
     scope: &Scope,
     for_update: bool,
@@ -124,30 +86,11 @@ fn stored_short_term(
         .first_row(connection, |row| json::<ShortTermState>(backend, "short_terms.state", &row.text(0)?))
 }
 
-pub(crate) fn update_short_term(connection: &mut dyn Connection, update: &ShortTermUpdate) -> Result<ShortTermState> {
-    let scope = &update.scope;
-    let stored = stored_short_term(connection, scope, true)?;
-    let first = stored.is_none();
-    let mut state = stored.unwrap_or_default();
-    update.apply_to(&mut state, prepare::now());
-    write_short_term(connection, &StateOwner::of_session(scope), &state, !first)?;
-    Ok(state)
-}
-
-/// Writes a session's short-term state whole (inserted or replaced).
-pub(crate) fn store_short_term(
-    connection: &mut dyn Connection,
-    owner: &StateOwner,
-    state: &ShortTermState,
-) -> Result<()> {
-    write_short_term(connection, owner, state, true)
-}
-
 /// Inserts a session's short-term state; with `replace`, over the stored one. A session's first
 /// state is inserted, never upserted (there is no row to lock yet): a first update another
 /// process commits meanwhile makes this insert a unique violation, a lost race run again on the
 /// winner's state, instead of being overwritten.
-fn write_short_term(
+pub(crate) fn write_short_term(
     connection: &mut dyn Connection,
     owner: &StateOwner,
     state: &ShortTermState,

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::connection::Connection;
-use super::statement::{Statement, placeholders, union_all};
+use super::run::union_all;
+use super::statement::{Statement, placeholders};
 use crate::error::Result;
 use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
 use crate::vectors::{Claim, from_quantized, merge, quantized, settle, tenants};

@@ -4,16 +4,20 @@ use rusqlite::Connection as Rusqlite;
 use rusqlite::ToSql;
 
 use super::error::storage;
+use super::postings;
+use super::statements::SqliteConnection;
 use crate::error::Result;
-use crate::record::{FetchRequest, Selector, VectorRequest};
-use crate::sql::{Dialect, Statement, range_queries, sequence_range_queries, sequences_statement, vector_range_sql};
+use crate::record::{FetchRequest, PostingsRequest, Selector, VectorRequest};
+use crate::sql::{
+    Dialect, Statement, range_queries, sequence_range_queries, sequences_statement, to_json, vector_range_sql,
+};
 
 /// `EXPLAIN QUERY PLAN` of every statement `fetch` runs for this request.
 pub(super) fn fetch(connection: &Rusqlite, request: &FetchRequest) -> Result<Vec<String>> {
     let statements = match &request.selector {
         Selector::Sequences(sequences) => vec![sequences_statement(request, sequences, Dialect::Sqlite)?],
         Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => {
-            range_queries(request).into_iter().map(Statement::from).collect()
+            range_queries(request)
         }
     };
     plans(connection, statements)
@@ -21,7 +25,7 @@ pub(super) fn fetch(connection: &Rusqlite, request: &FetchRequest) -> Result<Vec
 
 /// `EXPLAIN QUERY PLAN` of every statement `fetch_sequences` runs for a range request.
 pub(super) fn fetch_sequences(connection: &Rusqlite, request: &FetchRequest) -> Result<Vec<String>> {
-    plans(connection, sequence_range_queries(request).into_iter().map(Statement::from).collect())
+    plans(connection, sequence_range_queries(request))
 }
 
 /// `EXPLAIN QUERY PLAN` of the range a vector read walks per space.
@@ -53,4 +57,31 @@ pub(super) fn plan(connection: &Rusqlite, sql: &str, params: &[&dyn ToSql]) -> R
         details.push(row.get::<_, String>(3).map_err(storage)?);
     }
     Ok(details)
+}
+
+/// `EXPLAIN QUERY PLAN` of every statement a postings read runs, for the first space and term.
+pub(super) fn postings(connection: &Rusqlite, request: &PostingsRequest) -> Result<Vec<String>> {
+    let space_id = match request.spaces.first() {
+        Some(space) => {
+            let mut reader = SqliteConnection(connection);
+            crate::sql::lookup_space(&mut reader, &request.tenant_id, request.kind, space)?.unwrap_or(0)
+        }
+        None => 0,
+    };
+    let term = request.terms.first().cloned().unwrap_or_default();
+    let mut plans = Vec::new();
+    let spaces_json = to_json(&request.spaces)?;
+    plans.extend(plan(
+        connection,
+        postings::SPACES_QUERY,
+        &[&request.tenant_id, &request.kind.as_str(), &spaces_json],
+    )?);
+    let terms_json = to_json(&request.terms)?;
+    plans.extend(plan(connection, postings::DF_QUERY, &[&request.tenant_id, &space_id, &terms_json])?);
+    plans.extend(plan(
+        connection,
+        &postings::postings_query(request.kind, request.per_term),
+        &[&postings::token_query(space_id, &term)],
+    )?);
+    Ok(plans)
 }

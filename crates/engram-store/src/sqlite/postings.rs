@@ -64,7 +64,7 @@ pub(super) fn rewrite_without_deleted(connection: &Rusqlite, receipt: &mut Recei
 }
 
 /// The FTS5 query matching exactly one token.
-fn token_query(space_id: i64, term: &str) -> String {
+pub(super) fn token_query(space_id: i64, term: &str) -> String {
     let mut query = String::with_capacity(term.len() * 2 + 24);
     query.push('"');
     push_token(&mut query, space_id, term);
@@ -232,43 +232,16 @@ fn read(connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Po
 }
 
 /// The requested spaces that exist, with their totals.
-const SPACES_QUERY: &str = "SELECT s.space_id, coalesce(t.documents, 0), coalesce(t.total_length, 0)
+pub(super) const SPACES_QUERY: &str = "SELECT s.space_id, coalesce(t.documents, 0), coalesce(t.total_length, 0)
      FROM lexical_spaces s LEFT JOIN lexical_totals t ON t.tenant_id = s.tenant_id AND t.space_id = s.space_id
      WHERE s.tenant_id = ?1 AND s.kind = ?2 AND s.space IN (SELECT value FROM json_each(?3))";
 
 /// The df of each requested term present in one space.
-const DF_QUERY: &str = "SELECT term, df FROM lexical_terms WHERE tenant_id = ?1 AND space_id = ?2 AND term IN (SELECT value FROM json_each(?3))";
+pub(super) const DF_QUERY: &str = "SELECT term, df FROM lexical_terms WHERE tenant_id = ?1 AND space_id = ?2 AND term IN (SELECT value FROM json_each(?3))";
 
 /// The limit is written into the SQL, not bound: SQLite expires a prepared statement whenever
 /// a LIMIT parameter is bound, which re-prepared every postings read.
-fn postings_query(kind: RecordKind, per_term: u32) -> String {
+pub(super) fn postings_query(kind: RecordKind, per_term: u32) -> String {
     let postings = table_info(kind).postings;
     format!("SELECT rowid FROM {postings} WHERE {postings} MATCH ?1 ORDER BY rowid DESC LIMIT {per_term}")
-}
-
-/// `EXPLAIN QUERY PLAN` of every statement a postings read runs, for the first space and term.
-pub(super) fn explain(connection: &Rusqlite, request: &PostingsRequest) -> Result<Vec<String>> {
-    let space_id = match request.spaces.first() {
-        Some(space) => {
-            let mut reader = super::statements::SqliteConnection(connection);
-            crate::sql::lookup_space(&mut reader, &request.tenant_id, request.kind, space)?.unwrap_or(0)
-        }
-        None => 0,
-    };
-    let term = request.terms.first().cloned().unwrap_or_default();
-    let mut plans = Vec::new();
-    let spaces_json = to_json(&request.spaces)?;
-    plans.extend(super::explain::plan(
-        connection,
-        SPACES_QUERY,
-        &[&request.tenant_id, &request.kind.as_str(), &spaces_json],
-    )?);
-    let terms_json = to_json(&request.terms)?;
-    plans.extend(super::explain::plan(connection, DF_QUERY, &[&request.tenant_id, &space_id, &terms_json])?);
-    plans.extend(super::explain::plan(
-        connection,
-        &postings_query(request.kind, request.per_term),
-        &[&token_query(space_id, &term)],
-    )?);
-    Ok(plans)
 }

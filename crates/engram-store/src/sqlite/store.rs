@@ -11,7 +11,7 @@ use super::{explain, integrity, postings};
 use crate::error::{Error, Result};
 use crate::open::Synchronous;
 use crate::record::{FetchRequest, PostingsRequest, VectorRequest};
-use crate::sql::{self, Database, NewSpaces, SqlStore};
+use crate::sql::{self, Database, SqlStore};
 
 /// A durable store in one SQLite file (WAL, one writer and a pool of readers), or in memory.
 /// Behaves exactly like [`InMemoryStore`](crate::InMemoryStore): same records, same order,
@@ -75,7 +75,7 @@ impl SqliteStore {
     /// The `EXPLAIN QUERY PLAN` lines of the statements [`Store::postings`](crate::Store::postings)
     /// runs for `request`.
     pub fn explain_postings(&self, request: &PostingsRequest) -> Result<Vec<String>> {
-        postings::explain(&*self.connections.reader()?, request)
+        explain::postings(&*self.connections.reader()?, request)
     }
 
     /// The `EXPLAIN QUERY PLAN` lines of the range [`Store::vectors`](crate::Store::vectors)
@@ -103,9 +103,9 @@ impl Database for Connections {
     fn write<T: Send>(
         &self,
         _retry: bool,
-        mut work: impl FnMut(&mut dyn sql::Connection, &mut NewSpaces) -> Result<T> + Send,
+        mut work: impl FnMut(&mut dyn sql::Connection) -> Result<T> + Send,
     ) -> Result<T> {
-        self.write_transaction(|connection| work(&mut SqliteConnection(connection), &mut NewSpaces::default()))
+        self.write_transaction(|connection| work(&mut SqliteConnection(connection)))
     }
 
     /// [`Self::write`] for a deletion, so that it leaves no readable copy of what it removed:
@@ -114,7 +114,7 @@ impl Database for Connections {
     /// only marks a contentless document deleted, its tokens stay in the segment until a merge
     /// rewrites it); then the WAL is checkpointed into the file and truncated, so no older frame
     /// keeps a copy. The receipt's `erased` says which of these happened.
-    fn erase(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<Receipt> + Send) -> Result<Receipt> {
+    fn erase(&self, mut work: impl FnMut(&mut dyn sql::Connection) -> Result<Receipt> + Send) -> Result<Receipt> {
         let mut receipt = self.write_transaction(|connection| {
             let mut receipt = work(&mut SqliteConnection(connection))?;
             postings::rewrite_without_deleted(connection, &mut receipt)?;
@@ -139,12 +139,6 @@ impl Database for Connections {
         let value = work(&mut SqliteConnection(&transaction))?;
         transaction.commit().map_err(storage)?;
         Ok(value)
-    }
-
-    /// SQLite runs a statement in a snapshot of its own, and BEGIN and COMMIT would cost a hot
-    /// read (a checkpoint's) a sixth of its time.
-    fn read_statement<T: Send>(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send) -> Result<T> {
-        work(&mut SqliteConnection(&*self.reader()?))
     }
 
     /// SQLite erases as it deletes: nothing is left to rewrite.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 use engram_store::lexical::analyze;
-use engram_store::{Items, Lifecycle, SqliteStore, Store};
+use engram_store::{Items, Lifecycle, SqliteStore, StoreExt};
 use engram_types::{
     EventInput, EventKind, FactInput, ForgetRequest, ItemQuery, ItemWrite, OnConflict, Receipt, Scope, SweepRequest,
 };

@@ -27,7 +27,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use engram_store::{FetchRequest, PostingsRequest, Reach, RecordKind, Selector, SqliteStore, Store};
+use engram_store::{FetchRequest, PostingsRequest, Reach, RecordKind, Selector, SqliteStore, StoreExt};
 use engram_types::{EventInput, EventKind, Scope};
 use serde_json::json;
 

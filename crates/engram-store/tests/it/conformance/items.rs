@@ -1,7 +1,7 @@
 //! Items: namespaced documents with a JSON value and an optional blob, read back by namespace
 //! (or prefix), keys, key ranges and value filters; expired ones are gone for every read.
 
-use engram_store::{ErrorKind, Items, Lifecycle, Store};
+use engram_store::{ErrorKind, Items, Lifecycle, Store, StoreExt};
 use engram_types::{ItemQuery, ItemSearch, ItemWrite, NamespaceQuery, OnConflict, SweepRequest};
 use serde_json::{Value, json};
 

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use engram_store::{
-    FetchRequest, Fetched, Lifecycle, Postings, PostingsRequest, Record, RecordKind, ScanRequest, StateScan, Stats,
-    Store, StoreExt, build_memory_packet,
+    FetchRequest, Fetched, Lifecycle, Postings, PostingsRequest, RecordKind, ScanRequest, StateScan, Stats, Store,
+    StoreExt, build_memory_packet,
 };
 use engram_types::{
     BuildRequest, CompressionLevel, ConsolidateRequest, EpisodeInput, EventInput, FactInput, ForgetRequest,
@@ -427,99 +427,101 @@ impl Store for Counting<'_> {
     fn limits(&self) -> &engram_types::Limits {
         self.inner.limits()
     }
-    fn append_events(&self, events: Vec<EventInput>) -> engram_store::Result<Vec<engram_types::Event>> {
-        self.inner.append_events(events)
+    fn read(
+        &self,
+        work: &mut (dyn FnMut(&mut dyn engram_store::Snapshot) -> engram_store::Result<()> + Send),
+    ) -> engram_store::Result<()> {
+        self.inner.read(&mut |snapshot| work(&mut CountingSnapshot { inner: snapshot, counting: self }))
     }
-    fn upsert_fact(&self, fact: FactInput) -> engram_store::Result<engram_types::FactWrite> {
-        self.inner.upsert_fact(fact)
+    fn write(
+        &self,
+        mode: engram_store::WriteMode,
+        work: &mut (dyn FnMut(&mut dyn engram_store::Transaction) -> engram_store::Result<()> + Send),
+    ) -> engram_store::Result<()> {
+        self.inner.write(mode, work)
     }
-    fn fact_history(&self, scope: &Scope, key: &str) -> engram_store::Result<Vec<engram_types::Fact>> {
-        self.inner.fact_history(scope, key)
+    fn erase(
+        &self,
+        work: &mut (dyn FnMut(&mut dyn engram_store::Transaction) -> engram_store::Result<Receipt> + Send),
+    ) -> engram_store::Result<Receipt> {
+        self.inner.erase(work)
     }
-    fn append_episode(&self, episode: EpisodeInput) -> engram_store::Result<engram_types::Episode> {
-        self.inner.append_episode(episode)
-    }
-    fn upsert_procedure(&self, procedure: ProcedureInput) -> engram_store::Result<engram_types::Procedure> {
-        self.inner.upsert_procedure(procedure)
-    }
-    fn append_insight(&self, insight: InsightInput) -> engram_store::Result<engram_types::Insight> {
-        self.inner.append_insight(insight)
-    }
-    fn update_insight(&self, update: engram_types::InsightUpdate) -> engram_store::Result<engram_types::Insight> {
-        self.inner.update_insight(update)
-    }
-    fn get_working_state(&self, scope: &Scope) -> engram_store::Result<engram_types::WorkingState> {
-        self.count(1);
-        self.inner.get_working_state(scope)
-    }
-    fn patch_working_state(&self, patch: WorkingStatePatch) -> engram_store::Result<engram_types::WorkingState> {
-        self.inner.patch_working_state(patch)
-    }
-    fn get_short_term(&self, scope: &Scope) -> engram_store::Result<engram_types::ShortTermState> {
-        self.count(1);
-        self.inner.get_short_term(scope)
-    }
-    fn update_short_term(&self, update: ShortTermUpdate) -> engram_store::Result<engram_types::ShortTermState> {
-        self.inner.update_short_term(update)
-    }
-    fn fetch(&self, request: &FetchRequest) -> engram_store::Result<Vec<Fetched>> {
+}
+
+/// A snapshot of the store under [`Counting`], counting the reads a packet makes.
+struct CountingSnapshot<'a, 'b> {
+    inner: &'a mut dyn engram_store::Snapshot,
+    counting: &'b Counting<'b>,
+}
+
+impl engram_store::Snapshot for CountingSnapshot<'_, '_> {
+    fn fetch(&mut self, request: &FetchRequest) -> engram_store::Result<Vec<Fetched>> {
         let fetched = self.inner.fetch(request)?;
-        self.count(fetched.len());
+        self.counting.count(fetched.len());
         Ok(fetched)
     }
-    fn postings(&self, request: &PostingsRequest) -> engram_store::Result<Postings> {
+    fn fetch_sequences(&mut self, request: &FetchRequest) -> engram_store::Result<Vec<i64>> {
+        let sequences = self.inner.fetch_sequences(request)?;
+        self.counting.count(sequences.len());
+        Ok(sequences)
+    }
+    fn postings(&mut self, request: &PostingsRequest) -> engram_store::Result<Postings> {
         let postings = self.inner.postings(request)?;
-        self.count(postings.terms.values().map(|term| term.sequences.len()).sum());
+        self.counting.count(postings.terms.values().map(|term| term.sequences.len()).sum());
         Ok(postings)
     }
-    fn vectors(&self, request: &engram_store::VectorRequest) -> engram_store::Result<engram_store::Vectors> {
+    fn vectors(&mut self, request: &engram_store::VectorRequest) -> engram_store::Result<engram_store::Vectors> {
         let vectors = self.inner.vectors(request)?;
-        self.count(vectors.vectors.len());
+        self.counting.count(vectors.vectors.len());
         Ok(vectors)
     }
-    fn stats(&self, scope: &Scope) -> engram_store::Result<Stats> {
+    fn stats(&mut self, scope: &Scope) -> engram_store::Result<Stats> {
         self.inner.stats(scope)
     }
-    fn scan(&self, request: &ScanRequest) -> engram_store::Result<Vec<Fetched>> {
+    fn scan(&mut self, request: &ScanRequest) -> engram_store::Result<Vec<Fetched>> {
         self.inner.scan(request)
     }
-    fn scan_states(&self, request: &StateScan) -> engram_store::Result<Vec<engram_store::StoredState>> {
+    fn scan_states(&mut self, request: &StateScan) -> engram_store::Result<Vec<engram_store::StoredState>> {
         self.inner.scan_states(request)
     }
-    fn delete(&self, request: &engram_store::DeleteRequest) -> engram_store::Result<Receipt> {
-        self.inner.delete(request)
+    fn find(&mut self, kind: RecordKind, tenant_id: &str, id: &str) -> engram_store::Result<Option<Fetched>> {
+        self.inner.find(kind, tenant_id, id)
     }
-    fn restore(&self, records: Vec<Record>, states: Vec<engram_store::StoredState>) -> engram_store::Result<Receipt> {
-        self.inner.restore(records, states)
+    fn taken_ids(
+        &mut self,
+        kind: RecordKind,
+        tenant_id: &str,
+        ids: &[&str],
+    ) -> engram_store::Result<std::collections::HashSet<String>> {
+        self.inner.taken_ids(kind, tenant_id, ids)
     }
-    fn write_items(
-        &self,
-        items: Vec<engram_store::IndexedItem>,
-        on_conflict: engram_types::OnConflict,
-    ) -> engram_store::Result<()> {
-        self.inner.write_items(items, on_conflict)
+    fn active_fact(
+        &mut self,
+        tenant_id: &str,
+        space: &str,
+        fact_key: &str,
+    ) -> engram_store::Result<Option<(i64, engram_types::Fact)>> {
+        self.inner.active_fact(tenant_id, space, fact_key)
+    }
+    fn fact_versions(&mut self, scope: &Scope, fact_key: &str) -> engram_store::Result<Vec<(i64, engram_types::Fact)>> {
+        self.inner.fact_versions(scope, fact_key)
+    }
+    fn working_state(&mut self, scope: &Scope) -> engram_store::Result<Option<engram_types::WorkingState>> {
+        self.counting.count(1);
+        self.inner.working_state(scope)
+    }
+    fn short_term(&mut self, scope: &Scope) -> engram_store::Result<Option<engram_types::ShortTermState>> {
+        self.counting.count(1);
+        self.inner.short_term(scope)
     }
     fn item_postings(
-        &self,
+        &mut self,
         request: &engram_store::ItemPostingsRequest,
     ) -> engram_store::Result<engram_store::ItemPostings> {
         self.inner.item_postings(request)
     }
-    fn refresh_items(
-        &self,
-        tenant_id: &str,
-        expiries: &[(String, String, engram_types::Timestamp)],
-    ) -> engram_store::Result<()> {
-        self.inner.refresh_items(tenant_id, expiries)
-    }
-    fn scan_items(&self, scan: &engram_store::ItemScan) -> engram_store::Result<Vec<engram_types::Item>> {
+    fn scan_items(&mut self, scan: &engram_store::ItemScan) -> engram_store::Result<Vec<engram_types::Item>> {
         self.inner.scan_items(scan)
-    }
-    fn remove_items(&self, tenant_id: &str, keys: &[(String, String)]) -> engram_store::Result<Receipt> {
-        self.inner.remove_items(tenant_id, keys)
-    }
-    fn remove_expired_items(&self, now: engram_types::Timestamp) -> engram_store::Result<Receipt> {
-        self.inner.remove_expired_items(now)
     }
 }
 

@@ -1,4 +1,4 @@
-use engram_store::{Error, ErrorKind, Store};
+use engram_store::{Error, ErrorKind, Store, StoreExt};
 use engram_types::{ShortTermUpdate, WorkingStatePatch};
 use serde_json::json;
 

@@ -6,17 +6,11 @@ use engram_types::{
     FoundItem, Item, ItemQuery, ItemSearch, ItemWrite, NamespaceQuery, OnConflict, Receipt, Timestamp, join_namespace,
 };
 
+use super::operations::StoreExt;
 use crate::error::Result;
-use crate::lexical::DocumentTerms;
+use crate::items::{IndexedItem, ItemScan};
+use crate::lexical::{DocumentTerms, analyze};
 use crate::store::Store;
-
-/// An item as backends write it: validated, its expiry set from its TTL, its indexed text
-/// analyzed (`None` when it is not indexed).
-#[derive(Debug, Clone, PartialEq)]
-pub struct IndexedItem {
-    pub write: ItemWrite,
-    pub terms: Option<DocumentTerms>,
-}
 
 /// Rows one page of a filtered listing or deletion reads.
 const PAGE: u32 = 500;
@@ -28,89 +22,13 @@ const PAGE: u32 = 500;
 const PAGE_GROWTH: u32 = 4;
 const FIRST_PAGE_MIN: u32 = 32;
 
-/// One bounded read of items, as a backend serves it: a namespace (or a prefix), optional keys
-/// and key bounds, expired items left out, ordered by (namespace, key), ascending or descending,
-/// starting after `cursor`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemScan {
-    pub tenant_id: String,
-    /// The namespace, labels joined (`join_namespace`).
-    pub namespace: String,
-    /// Every namespace under `namespace` too (all namespaces of the tenant when it is empty).
-    pub prefix: bool,
-    pub keys: Vec<String>,
-    pub before_key: Option<String>,
-    pub after_key: Option<String>,
-    /// Only namespaces after this joined one (listing namespaces one by one).
-    pub after_namespace: Option<String>,
-    pub descending: bool,
-    /// The (namespace, key) the previous page ended at.
-    pub cursor: Option<(String, String)>,
-    pub without_blobs: bool,
-    /// Items with `expires_at <= now` are left out.
-    pub now: Timestamp,
-    pub limit: u32,
-}
-
-impl ItemScan {
-    fn from_query(query: &ItemQuery, now: Timestamp, limit: u32) -> Self {
-        Self {
-            tenant_id: query.tenant_id.clone(),
-            namespace: join_namespace(&query.namespace),
-            prefix: query.prefix,
-            keys: query.keys.clone(),
-            before_key: query.before_key.clone(),
-            after_key: query.after_key.clone(),
-            after_namespace: None,
-            descending: query.descending,
-            cursor: None,
-            without_blobs: query.without_blobs,
-            now,
-            limit,
-        }
-    }
-
-    pub fn prefix_range(&self) -> (String, String) {
-        prefix_range(&self.namespace)
-    }
-
-    /// Reads the next page and moves the cursor past it: the rows, and whether the scan has
-    /// nothing after them.
-    fn next_page<S: Store + ?Sized>(&mut self, store: &S) -> Result<(Vec<Item>, bool)> {
-        let rows = store.scan_items(self)?;
-        let exhausted = rows.len() < self.limit as usize;
-        self.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
-        Ok((rows, exhausted))
-    }
-
-    /// Whether a stored (namespace, key) is one this scan selects (the in-memory store's filter;
-    /// SQL backends say the same in their `WHERE`).
-    pub fn selects(&self, namespace: &str, key: &str) -> bool {
-        let in_namespace = if self.prefix && self.namespace.is_empty() {
-            true
-        } else if self.prefix {
-            let (low, high) = self.prefix_range();
-            namespace == self.namespace || (namespace >= low.as_str() && namespace < high.as_str())
-        } else {
-            namespace == self.namespace
-        };
-        in_namespace
-            && (self.keys.is_empty() || self.keys.iter().any(|wanted| wanted == key))
-            && self.before_key.as_deref().is_none_or(|before| key < before)
-            && self.after_key.as_deref().is_none_or(|after| key > after)
-            && self.after_namespace.as_deref().is_none_or(|after| namespace > after)
-            && self.cursor.as_ref().is_none_or(|(cursor_namespace, cursor_key)| {
-                let position = (namespace, key);
-                let cursor = (cursor_namespace.as_str(), cursor_key.as_str());
-                if self.descending { position < cursor } else { position > cursor }
-            })
-    }
-}
-
-/// The bounds of the namespaces under a joined prefix: labels are joined by `\u{7f}`, so every
-/// namespace that extends `namespace` sorts in `[namespace + "\u{7f}", namespace + "\u{80}")`.
-pub fn prefix_range(namespace: &str) -> (String, String) {
-    (format!("{namespace}\u{7f}"), format!("{namespace}\u{80}"))
+/// Reads the next page and moves the cursor past it: the rows, and whether the scan has
+/// nothing after them.
+fn next_page<S: Store + ?Sized>(scan: &mut ItemScan, store: &S) -> Result<(Vec<Item>, bool)> {
+    let rows = store.scan_items(scan)?;
+    let exhausted = rows.len() < scan.limit as usize;
+    scan.cursor = rows.last().map(|item| (join_namespace(&item.namespace), item.key.clone()));
+    Ok((rows, exhausted))
 }
 
 /// Every live item of the namespace `children` + [`key`], keys ascending, read a page at a time.
@@ -127,7 +45,7 @@ fn children_of<S: Store + ?Sized>(
     scan.without_blobs = query.without_blobs;
     let mut found = Vec::new();
     loop {
-        let (rows, exhausted) = scan.next_page(store)?;
+        let (rows, exhausted) = next_page(&mut scan, store)?;
         found.extend(rows);
         if exhausted {
             return Ok(found);
@@ -167,7 +85,7 @@ impl<S: Store + ?Sized> Items for S {
             .into_iter()
             .map(|mut write| {
                 if let Some(ttl) = write.ttl_seconds {
-                    write.expires_at = Some(crate::item_search::expiry_after(now, ttl));
+                    write.expires_at = Some(super::item_search::expiry_after(now, ttl));
                 }
                 let terms = write.indexed_text().map(|text| DocumentTerms::new(&text, &[], &[]));
                 IndexedItem { write, terms }
@@ -189,7 +107,7 @@ impl<S: Store + ?Sized> Items for S {
         let mut scan = ItemScan::from_query(query, crate::prepare::now(), page);
         let mut found = Vec::new();
         loop {
-            let (rows, exhausted) = scan.next_page(self)?;
+            let (rows, exhausted) = next_page(&mut scan, self)?;
             found.extend(rows.into_iter().filter(|item| query.matches(item)));
             if exhausted || found.len() >= wanted {
                 break;
@@ -199,7 +117,7 @@ impl<S: Store + ?Sized> Items for S {
         let mut found: Vec<Item> = found.into_iter().skip(query.offset as usize).take(query.limit as usize).collect();
         if query.refresh_ttl {
             let mut items: Vec<&mut Item> = found.iter_mut().collect();
-            crate::item_search::refresh(self, &query.tenant_id, &mut items, scan.now)?;
+            super::item_search::refresh(self, &query.tenant_id, &mut items, scan.now)?;
         }
         if let Some(children) = &query.children {
             for item in &mut found {
@@ -215,7 +133,7 @@ impl<S: Store + ?Sized> Items for S {
         scan.without_blobs = true;
         let mut receipt = Receipt::default();
         loop {
-            let (rows, exhausted) = scan.next_page(self)?;
+            let (rows, exhausted) = next_page(&mut scan, self)?;
             let doomed: Vec<(String, String)> = rows
                 .into_iter()
                 .filter(|item| query.matches(item))
@@ -232,10 +150,30 @@ impl<S: Store + ?Sized> Items for S {
     }
 
     fn search_items(&self, search: &ItemSearch) -> Result<Vec<FoundItem>> {
-        crate::item_search::search(self, search)
+        search.validate(self.limits())?;
+        let now = crate::prepare::now();
+        let mut terms = analyze(search.query.as_deref().unwrap_or_default());
+        terms.sort_unstable();
+        terms.dedup();
+        // Without terms a search is a listing of the prefix, unranked.
+        let mut found = if terms.is_empty() {
+            let mut listing = ItemQuery::new(search.tenant_id.clone(), search.namespace.clone(), search.limit);
+            listing.prefix = true;
+            listing.filter = search.filter.clone();
+            listing.without_blobs = search.without_blobs;
+            listing.offset = search.offset;
+            self.list_items(&listing)?.into_iter().map(|item| FoundItem { item, score: None }).collect()
+        } else {
+            super::item_search::ranked_search(self, search, terms, now)?
+        };
+        if search.refresh_ttl {
+            let mut items: Vec<&mut Item> = found.iter_mut().map(|found| &mut found.item).collect();
+            super::item_search::refresh(self, &search.tenant_id, &mut items, now)?;
+        }
+        Ok(found)
     }
 
     fn list_namespaces(&self, query: &NamespaceQuery) -> Result<Vec<Vec<String>>> {
-        crate::item_search::list_namespaces(self, query)
+        super::item_search::list_namespaces(self, query)
     }
 }

@@ -11,90 +11,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rustc_hash::FxHashMap;
 
-use engram_types::{FoundItem, Item, ItemQuery, ItemSearch, NamespaceQuery, Timestamp, join_namespace};
+use engram_types::{FoundItem, Item, ItemSearch, NamespaceQuery, Timestamp, join_namespace};
 
+use super::operations::StoreExt;
 use crate::error::Result;
-use crate::items::{ItemScan, Items};
-use crate::lexical::{Bm25, analyze};
+use crate::items::{ItemPostingsRequest, ItemScan, MAX_POSTINGS_PER_TERM};
+use crate::lexical::Bm25;
 use crate::store::Store;
-
-/// Most postings read per query term. A term found in more items under the prefix than this is
-/// scored over the first this many in (namespace, key) order; such a term weighs little anyway.
-pub const MAX_POSTINGS_PER_TERM: u32 = 10_000;
 
 /// Candidates read per round while a filter turns some down.
 const CANDIDATE_ROUND: usize = 64;
 
-/// A read of the postings of some terms under a namespace prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemPostingsRequest {
-    pub tenant_id: String,
-    /// The joined prefix (every namespace of the tenant when empty).
-    pub namespace: String,
-    pub terms: Vec<String>,
-    pub per_term: u32,
-}
-
-/// One item's posting for a term.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemPosting {
-    /// Joined.
-    pub namespace: String,
-    pub key: String,
-    pub frequency: u32,
-    /// Terms in the item's indexed text.
-    pub length: u32,
-}
-
-/// What BM25 needs: per term its postings, and the indexed items and their summed length under
-/// the prefix.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ItemPostings {
-    pub documents: u64,
-    pub total_length: u64,
-    pub terms: BTreeMap<String, Vec<ItemPosting>>,
-}
-
-/// Per (tenant, joined namespace), the change of indexed items and their summed length a write
-/// makes: backends add it to `item_totals` once per namespace.
-#[derive(Debug, Default)]
-pub struct TotalsChanges {
-    pub changes: BTreeMap<(String, String), (i64, i64)>,
-}
-
-impl TotalsChanges {
-    pub fn count(&mut self, tenant_id: &str, namespace: &str, documents: i64, length: i64) {
-        let entry = self.changes.entry((tenant_id.to_string(), namespace.to_string())).or_default();
-        entry.0 += documents;
-        entry.1 += length;
-    }
-}
-
-/// See [`Items::search_items`].
-pub(crate) fn search<S: Store + ?Sized>(store: &S, search: &ItemSearch) -> Result<Vec<FoundItem>> {
-    search.validate(store.limits())?;
-    let now = crate::prepare::now();
-    let mut terms = analyze(search.query.as_deref().unwrap_or_default());
-    terms.sort_unstable();
-    terms.dedup();
-    let mut found = if terms.is_empty() {
-        let mut listing = ItemQuery::new(search.tenant_id.clone(), search.namespace.clone(), search.limit);
-        listing.prefix = true;
-        listing.filter = search.filter.clone();
-        listing.without_blobs = search.without_blobs;
-        listing.offset = search.offset;
-        store.list_items(&listing)?.into_iter().map(|item| FoundItem { item, score: None }).collect()
-    } else {
-        ranked_search(store, search, terms, now)?
-    };
-    if search.refresh_ttl {
-        let mut items: Vec<&mut Item> = found.iter_mut().map(|found| &mut found.item).collect();
-        refresh(store, &search.tenant_id, &mut items, now)?;
-    }
-    Ok(found)
-}
-
-fn ranked_search<S: Store + ?Sized>(
+/// The best `search.limit` items for the query's terms, by BM25 over their postings.
+pub(super) fn ranked_search<S: Store + ?Sized>(
     store: &S,
     search: &ItemSearch,
     terms: Vec<String>,
@@ -204,7 +133,7 @@ fn fetch<S: Store + ?Sized>(
 }
 
 /// Restarts the TTL of the items that have one, in the store and in `items`.
-pub(crate) fn refresh<S: Store + ?Sized>(
+pub(super) fn refresh<S: Store + ?Sized>(
     store: &S,
     tenant_id: &str,
     items: &mut [&mut Item],
@@ -225,9 +154,9 @@ pub(crate) fn expiry_after(now: Timestamp, ttl_seconds: f64) -> Timestamp {
     now + chrono::Duration::milliseconds(engram_types::ttl_millis(ttl_seconds))
 }
 
-/// See [`Items::list_namespaces`]: one bounded read per distinct namespace under the query's
+/// See [`Items::list_namespaces`](crate::Items::list_namespaces): one bounded read per distinct namespace under the query's
 /// literal prefix, each starting after the last namespace seen.
-pub(crate) fn list_namespaces<S: Store + ?Sized>(store: &S, query: &NamespaceQuery) -> Result<Vec<Vec<String>>> {
+pub(super) fn list_namespaces<S: Store + ?Sized>(store: &S, query: &NamespaceQuery) -> Result<Vec<Vec<String>>> {
     query.validate(store.limits())?;
     let mut scan = ItemScan {
         tenant_id: query.tenant_id.clone(),

@@ -1,0 +1,157 @@
+//! Writing events, episodes, procedures and insights: the rules every backend follows.
+
+use engram_types::{
+    Episode, EpisodeInput, Event, EventInput, Insight, InsightInput, InsightUpdate, Procedure, ProcedureInput, Scope,
+};
+
+use super::run::{read, write};
+use crate::error::{Error, Result};
+use crate::prepare::{self, Prepared};
+use crate::record::{Record, RecordKind};
+use crate::store::{Store, Transaction, WriteMode};
+use crate::vectors::{claim, event_claims};
+
+/// Appends events in one transaction: all are stored or none. Ids must be new in the tenant.
+pub(crate) fn append_events<S: Store + ?Sized>(store: &S, events: Vec<EventInput>) -> Result<Vec<Event>> {
+    let prepared = prepare::events(events, prepare::now(), store.limits())?;
+    // Ids are not looked up first (a lookup per event on the hot path): a taken one fails the
+    // insert, the batch rolls back, and the first offending event is named after.
+    let written = write(store, WriteMode::Once, |transaction| {
+        transaction.check_dimensions(&event_claims(&prepared))?;
+        transaction.insert_events(&prepared)
+    });
+    match written {
+        Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
+        Err(error @ Error::Conflict { .. }) => Err(first_conflict(store, &prepared)?.unwrap_or(error)),
+        Err(error) => Err(error),
+    }
+}
+
+/// The first event of the batch whose id is taken in its tenant or repeats an earlier id of
+/// the batch. `None` when every id is free.
+fn first_conflict<S: Store + ?Sized>(store: &S, prepared: &[Prepared<Event>]) -> Result<Option<Error>> {
+    let mut by_tenant: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for item in prepared {
+        by_tenant.entry(&item.record.scope.tenant_id).or_default().push(&item.record.event_id);
+    }
+    let taken = read(store, |snapshot| {
+        let mut taken = std::collections::HashSet::new();
+        for (tenant_id, ids) in &by_tenant {
+            for id in snapshot.taken_ids(RecordKind::Event, tenant_id, ids)? {
+                taken.insert((tenant_id.to_string(), id));
+            }
+        }
+        Ok(taken)
+    })?;
+    let mut batch_ids = std::collections::HashSet::new();
+    for (index, item) in prepared.iter().enumerate() {
+        let event = &item.record;
+        let key = (event.scope.tenant_id.clone(), event.event_id.clone());
+        if taken.contains(&key) || !batch_ids.insert(key) {
+            return Ok(Some(Error::Conflict {
+                entity: "event",
+                id: event.event_id.clone(),
+                detail: format!("events[{index}].event_id already exists in the tenant"),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) fn append_episode<S: Store + ?Sized>(store: &S, episode: EpisodeInput) -> Result<Episode> {
+    let prepared = prepare::episode(episode, store.limits())?;
+    let record = &prepared.record;
+    write(store, WriteMode::Once, |transaction| {
+        transaction.check_dimensions(&claim(&record.scope.tenant_id, record.embedding.as_deref()))?;
+        check_new_id(transaction, RecordKind::Episode, &record.scope.tenant_id, &record.episode_id)?;
+        transaction.insert_episode(&prepared)
+    })?;
+    Ok(prepared.record)
+}
+
+/// Creates a procedure, or replaces the one with the same `procedure_id` in place (same
+/// sequence, its use count kept, its index made anew). Only its owner may replace it.
+pub(crate) fn upsert_procedure<S: Store + ?Sized>(store: &S, procedure: ProcedureInput) -> Result<Procedure> {
+    // Bad input is refused before the lookup by id (an owner conflict comes second; Postgres
+    // cannot compare an id holding U+0000).
+    procedure.validate(store.limits())?;
+    let limits = store.limits();
+    write(store, WriteMode::Once, |transaction| {
+        transaction.check_dimensions(&claim(&procedure.scope.tenant_id, procedure.embedding.as_deref()))?;
+        let existing = match &procedure.procedure_id {
+            Some(id) => transaction.find(RecordKind::Procedure, &procedure.scope.tenant_id, id)?,
+            None => None,
+        };
+        let existing = match existing {
+            Some(fetched) => match fetched.record {
+                Record::Procedure(old) => Some((fetched.sequence, old)),
+                _ => None,
+            },
+            None => None,
+        };
+        if let Some((_, old)) = &existing {
+            prepare::check_procedure_owner(old, &procedure)?;
+        }
+        let use_count = existing.as_ref().map_or(0, |(_, old)| old.use_count);
+        let prepared = prepare::procedure(procedure.clone(), prepare::now(), use_count, limits)?;
+        let sequence = existing.map(|(sequence, _)| sequence);
+        if let Some(sequence) = sequence {
+            transaction.unindex(RecordKind::Procedure, sequence)?;
+        }
+        transaction.write_procedure(sequence, &prepared)?;
+        Ok(prepared.record)
+    })
+}
+
+pub(crate) fn append_insight<S: Store + ?Sized>(store: &S, insight: InsightInput) -> Result<Insight> {
+    let prepared = prepare::insight(insight, prepare::now(), store.limits())?;
+    let record = &prepared.record;
+    write(store, WriteMode::Once, |transaction| {
+        check_new_id(transaction, RecordKind::Insight, &record.scope.tenant_id, &record.insight_id)?;
+        transaction.insert_insight(&prepared)
+    })?;
+    Ok(prepared.record)
+}
+
+/// Changes an insight's validation state or confidence; `NotFound` outside its run. The
+/// insight is read locked, so racing promotions apply one after the other.
+pub(crate) fn update_insight<S: Store + ?Sized>(store: &S, update: InsightUpdate) -> Result<Insight> {
+    update.validate(store.limits())?;
+    let not_found = || Error::NotFound { entity: "insight", id: update.insight_id.clone() };
+    write(store, WriteMode::Once, |transaction| {
+        let found = transaction.find(RecordKind::Insight, &update.scope.tenant_id, &update.insight_id)?;
+        let Some(fetched) = found else { return Err(not_found()) };
+        let Record::Insight(mut insight) = fetched.record else { return Err(not_found()) };
+        if !same_run(&insight.scope, &update.scope) {
+            return Err(not_found());
+        }
+        prepare::update_insight(&update, &mut insight)?;
+        transaction.update_insight(fetched.sequence, &insight)?;
+        Ok(insight)
+    })
+}
+
+/// `Conflict` naming the id when it is taken in the tenant.
+pub(super) fn check_new_id(
+    transaction: &mut dyn Transaction,
+    kind: RecordKind,
+    tenant_id: &str,
+    id: &str,
+) -> Result<()> {
+    if transaction.taken_ids(kind, tenant_id, &[id])?.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Conflict {
+        entity: kind.as_str(),
+        id: id.to_string(),
+        detail: format!("{}_id already exists in the tenant", kind.as_str()),
+    })
+}
+
+fn same_run(left: &Scope, right: &Scope) -> bool {
+    left.tenant_id == right.tenant_id
+        && left.user_id == right.user_id
+        && left.agent_id == right.agent_id
+        && left.session_id == right.session_id
+        && left.run_id == right.run_id
+}

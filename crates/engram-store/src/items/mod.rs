@@ -1,0 +1,9 @@
+//! Items (namespaced documents beside agent memory): what a backend stores and reads of them. The
+//! operations over them (`Items`) are the engine's (`engine/items.rs`).
+
+mod postings;
+mod scan;
+
+pub(crate) use postings::TotalsChanges;
+pub use postings::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM};
+pub use scan::{IndexedItem, ItemScan, prefix_range};

@@ -1,0 +1,21 @@
+//! The postings of records a write adds or removes, as a postings layout writes them.
+
+use std::collections::BTreeMap;
+
+use crate::record::RecordKind;
+
+/// A document's postings: which record, in which space, with which terms.
+#[derive(Debug)]
+pub(crate) struct Document {
+    pub sequence: i64,
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "mysql")),
+        allow(dead_code, reason = "FTS5 tokens name the space")
+    )]
+    pub tenant_id: String,
+    pub space_id: i64,
+    pub terms: Vec<String>,
+}
+
+/// Documents per record kind.
+pub(crate) type Documents = BTreeMap<RecordKind, Vec<Document>>;
