@@ -16,9 +16,7 @@ use crate::sql::{
 pub(super) fn fetch(connection: &Rusqlite, request: &FetchRequest) -> Result<Vec<String>> {
     let statements = match &request.selector {
         Selector::Sequences(sequences) => vec![sequences_statement(request, sequences, Dialect::Sqlite)?],
-        Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => {
-            range_queries(request)
-        }
+        Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => range_queries(request),
     };
     plans(connection, statements)
 }
