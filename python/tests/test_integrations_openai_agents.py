@@ -21,13 +21,14 @@ from openai.types.responses import ResponseOutputMessage, ResponseOutputText  # 
 
 from conftest import server_kwargs  # noqa: E402
 
-from engram import AsyncMemory, Memory  # noqa: E402
+from engram import AsyncMemory, InvalidInputError, Memory  # noqa: E402
 from engram.integrations.openai_agents import EngramSession  # noqa: E402
 
 set_tracing_disabled(True)
 
-# engram refuses NUL in any text (InvalidInputError naming the field), where SQLiteSession stores it.
-TEXT = st.text(st.characters(blacklist_characters="\x00"), max_size=40)
+# engram refuses NUL and lone surrogates in any text (InvalidInputError naming the field, checked
+# below), where SQLiteSession stores them: the comparison runs on the texts both accept.
+TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=40)
 ITEMS = st.one_of(
     st.builds(lambda role, text: {"role": role, "content": text}, st.sampled_from(["user", "assistant", "system"]), TEXT),
     st.builds(lambda text: {"type": "function_call_output", "call_id": "call_1", "output": text}, TEXT),
@@ -64,6 +65,21 @@ def test_the_same_operations_give_what_sqlite_session_gives(operations: List[Tup
         engram_session = EngramSession("s1", memory, user_id="maria")
         assert await apply(engram_session, operations) == await apply(reference, operations)
         reference.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+@pytest.mark.parametrize("text", ["nul \x00 inside", "lone \ud800 surrogate"])
+def test_a_text_engram_cannot_store_is_refused_naming_the_field(flavour: str, text: str) -> None:
+    async def main() -> None:
+        memory: Any = Memory(in_memory=True) if flavour == "sync" else AsyncMemory(in_memory=True)
+        session = EngramSession("s1", memory, user_id="maria")
+        await session.add_items([{"role": "user", "content": "kept"}])
+        with pytest.raises(InvalidInputError) as refused:
+            await session.add_items([{"role": "user", "content": text}])
+        assert refused.value.field == "events[0].payload.content"
+        assert await session.get_items() == [{"role": "user", "content": "kept"}]
 
     asyncio.run(main())
 
