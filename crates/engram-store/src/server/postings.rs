@@ -6,12 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use engram_types::Receipt;
-
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest, TermPostings};
 use crate::sql::{
-    Connection, Documents, PostingsLayout, Statement, TermCounts, Update, placeholders, table_info, union_all,
+    Connection, Document, PostingsLayout, Statement, TermCounts, Update, placeholders, table_info, union_all,
 };
 
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
@@ -22,56 +20,49 @@ const ROWS_PER_INSERT: usize = 2000;
 pub(super) struct TablePostings;
 
 impl PostingsLayout for TablePostings {
-    /// Removals one statement per document, inserts in multi-row statements, in key order.
-    fn write_documents(
-        &self,
-        connection: &mut dyn Connection,
-        added: &Documents,
-        removed: &Documents,
-    ) -> Result<Receipt> {
-        let mut receipt = Receipt::default();
-        for (kind, documents) in removed {
-            let postings = table_info(*kind).postings;
-            for document in documents.iter().filter(|document| !document.terms.is_empty()) {
-                let mut statement = Statement::new(format!(
-                    "DELETE FROM {postings} WHERE tenant_id = ? AND space_id = ? AND term IN ({}) AND seq = ?",
-                    placeholders(document.terms.len())
-                ))
-                .bind(&document.tenant_id)
-                .bind(document.space_id);
-                for term in &document.terms {
-                    statement.push(term);
-                }
-                statement.push(document.sequence);
-                receipt.add(postings, statement.execute(connection)?.rows);
-            }
+    /// One statement per document: its rows, by (tenant, space, term) and sequence.
+    fn remove_document(&self, connection: &mut dyn Connection, postings: &str, document: &Document) -> Result<u64> {
+        if document.terms.is_empty() {
+            return Ok(0);
         }
-        for (kind, documents) in added {
-            let rows: Vec<(&str, i64, &str, i64)> = documents
-                .iter()
-                .flat_map(|document| {
-                    document
-                        .terms
-                        .iter()
-                        .map(|term| (document.tenant_id.as_str(), document.space_id, term.as_str(), document.sequence))
-                })
-                .collect();
-            let postings = table_info(*kind).postings;
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                let mut statement = Statement::new(format!(
-                    "INSERT INTO {postings} (tenant_id, space_id, term, seq) VALUES {}",
-                    vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-                ));
-                for (tenant_id, space_id, term, sequence) in chunk {
-                    statement.push(*tenant_id);
-                    statement.push(*space_id);
-                    statement.push(*term);
-                    statement.push(*sequence);
-                }
-                statement.execute(connection)?;
-            }
+        let mut statement = Statement::new(format!(
+            "DELETE FROM {postings} WHERE tenant_id = ? AND space_id = ? AND term IN ({}) AND seq = ?",
+            placeholders(document.terms.len())
+        ))
+        .bind(&document.tenant_id)
+        .bind(document.space_id);
+        for term in &document.terms {
+            statement.push(term);
         }
-        Ok(receipt)
+        statement.push(document.sequence);
+        Ok(statement.execute(connection)?.rows)
+    }
+
+    /// One row per (document, term), in multi-row inserts.
+    fn add_documents(&self, connection: &mut dyn Connection, postings: &str, documents: &[Document]) -> Result<()> {
+        let rows: Vec<(&str, i64, &str, i64)> = documents
+            .iter()
+            .flat_map(|document| {
+                document
+                    .terms
+                    .iter()
+                    .map(|term| (document.tenant_id.as_str(), document.space_id, term.as_str(), document.sequence))
+            })
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut statement = Statement::new(format!(
+                "INSERT INTO {postings} (tenant_id, space_id, term, seq) VALUES {}",
+                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+            ));
+            for (tenant_id, space_id, term, sequence) in chunk {
+                statement.push(*tenant_id);
+                statement.push(*space_id);
+                statement.push(*term);
+                statement.push(*sequence);
+            }
+            statement.execute(connection)?;
+        }
+        Ok(())
     }
 
     /// Every df delta is one row of a multi-row upsert (a negative delta only ever hits a row

@@ -4,9 +4,7 @@
 
 use super::decode::ColumnReader;
 use super::dialect::Dialect;
-use engram_types::Receipt;
-
-use super::documents::Documents;
+use super::documents::Document;
 use super::statement::Statement;
 use super::term_counts::TermCounts;
 use crate::error::Result;
@@ -37,13 +35,11 @@ pub(crate) trait Connection {
 
 /// How a backend lays out its postings (SQLite: FTS5 documents; the servers: B-tree rows).
 pub(crate) trait PostingsLayout: Sync {
-    /// Removes `removed` and writes `added`; the rows removed per postings table.
-    fn write_documents(
-        &self,
-        connection: &mut dyn Connection,
-        added: &Documents,
-        removed: &Documents,
-    ) -> Result<Receipt>;
+    /// Removes one document's postings from `postings` (its kind's table); the rows removed.
+    fn remove_document(&self, connection: &mut dyn Connection, postings: &str, document: &Document) -> Result<u64>;
+
+    /// Writes documents' postings into `postings` (their kind's table).
+    fn add_documents(&self, connection: &mut dyn Connection, postings: &str, documents: &[Document]) -> Result<()>;
 
     /// Writes df and totals deltas; how many `lexical_terms` rows reached df 0 and went.
     fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64>;

@@ -4,6 +4,7 @@
 
 use engram_types::Receipt;
 
+use super::columns::table_info;
 use super::connection::Connection;
 use super::documents::{Document, Documents};
 use super::term_counts::TermCounts;
@@ -84,7 +85,15 @@ impl IndexChanges {
             removed.add("record_vectors", vectors::remove(connection, &self.vectors_removed)?);
         }
         vectors::insert(connection, self.vectors_added)?;
-        removed.merge(layout.write_documents(connection, &self.added, &self.removed)?);
+        for (kind, documents) in &self.removed {
+            let postings = table_info(*kind).postings;
+            for document in documents {
+                removed.add(postings, layout.remove_document(connection, postings, document)?);
+            }
+        }
+        for (kind, documents) in &self.added {
+            layout.add_documents(connection, table_info(*kind).postings, documents)?;
+        }
         removed.add("lexical_terms", layout.write_counts(connection, &self.counts)?);
         Ok(removed)
     }

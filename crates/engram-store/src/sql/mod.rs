@@ -33,7 +33,7 @@ pub(crate) use decode::ColumnReader;
 pub(crate) use dialect::Dialect;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) use dialect::Update;
-pub(crate) use documents::Documents;
+pub(crate) use documents::Document;
 #[cfg(feature = "sqlite")]
 pub(crate) use encode::to_json;
 #[cfg(feature = "sqlite")]

@@ -25,7 +25,7 @@ use rusqlite::Connection as Rusqlite;
 use super::error::storage;
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
-use crate::sql::{Connection, Documents, PostingsLayout, Statement, TermCounts, table_info, to_json};
+use crate::sql::{Connection, Document, PostingsLayout, Statement, TermCounts, table_info, to_json};
 
 /// Postings as contentless FTS5 documents, one per record.
 #[derive(Debug)]
@@ -73,49 +73,36 @@ pub(super) fn token_query(space_id: i64, term: &str) -> String {
 }
 
 impl PostingsLayout for Fts5Postings {
-    /// Removed documents go by rowid; added ones in one statement per kind (FTS5 flushes its
-    /// pending terms to a new segment at every statement, so one insert per record meant one
-    /// tiny segment, and merge work, per record), then a bounded merge step.
-    fn write_documents(
-        &self,
-        connection: &mut dyn Connection,
-        added: &Documents,
-        removed: &Documents,
-    ) -> Result<Receipt> {
-        let mut receipt = Receipt::default();
-        for (kind, documents) in removed {
-            let postings = table_info(*kind).postings;
-            for document in documents {
-                let sql = format!("DELETE FROM {postings} WHERE rowid = ?");
-                receipt.add(postings, Statement::new(sql).bind(document.sequence).execute(connection)?.rows);
-            }
-        }
-        for (kind, documents) in added {
-            let postings = table_info(*kind).postings;
-            let rows: Vec<(i64, String)> = documents
-                .iter()
-                .map(|document| {
-                    let mut tokens = String::with_capacity(document.terms.len() * 16);
-                    for term in &document.terms {
-                        if !tokens.is_empty() {
-                            tokens.push(' ');
-                        }
-                        push_token(&mut tokens, document.space_id, term);
+    /// A document is one FTS5 row, by rowid (the record's sequence).
+    fn remove_document(&self, connection: &mut dyn Connection, postings: &str, document: &Document) -> Result<u64> {
+        let sql = format!("DELETE FROM {postings} WHERE rowid = ?");
+        Ok(Statement::new(sql).bind(document.sequence).execute(connection)?.rows)
+    }
+
+    /// Documents go in one statement per kind (FTS5 flushes its pending terms to a new segment
+    /// at every statement, so one insert per record meant one tiny segment, and merge work, per
+    /// record), then a bounded merge step.
+    fn add_documents(&self, connection: &mut dyn Connection, postings: &str, documents: &[Document]) -> Result<()> {
+        let rows: Vec<(i64, String)> = documents
+            .iter()
+            .map(|document| {
+                let mut tokens = String::with_capacity(document.terms.len() * 16);
+                for term in &document.terms {
+                    if !tokens.is_empty() {
+                        tokens.push(' ');
                     }
-                    (document.sequence, tokens)
-                })
-                .collect();
-            let sql =
-                format!("INSERT INTO {postings} (rowid, tokens) SELECT value ->> 0, value ->> 1 FROM json_each(?)");
-            Statement::new(sql).bind(to_json(&rows)?).execute(connection)?;
-            // Each write adds a segment; a read opens one iterator per segment. A bounded merge
-            // step per write keeps the segments few (RealMem packets on SQLite: p50 -8%).
-            Statement::new(format!(
-                "INSERT INTO {postings} ({postings}, rank) VALUES ('merge', {MERGE_PAGES_PER_WRITE})"
-            ))
+                    push_token(&mut tokens, document.space_id, term);
+                }
+                (document.sequence, tokens)
+            })
+            .collect();
+        let sql = format!("INSERT INTO {postings} (rowid, tokens) SELECT value ->> 0, value ->> 1 FROM json_each(?)");
+        Statement::new(sql).bind(to_json(&rows)?).execute(connection)?;
+        // Each write adds a segment; a read opens one iterator per segment. A bounded merge
+        // step per write keeps the segments few (RealMem packets on SQLite: p50 -8%).
+        Statement::new(format!("INSERT INTO {postings} ({postings}, rank) VALUES ('merge', {MERGE_PAGES_PER_WRITE})"))
             .execute(connection)?;
-        }
-        Ok(receipt)
+        Ok(())
     }
 
     /// The increments of a space go in one statement (its terms as one JSON object): a bulk
