@@ -82,9 +82,11 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
                 conditions.push("session_id = ?".to_string());
                 params.push(Param::Text(session_id.to_string()));
             }
+            // The partition's value is one of a closed set of names, written into the SQL: a
+            // bound value compared with a partial index's (`facts_active_key ... WHERE status =
+            // 'active'`) makes SQLite re-prepare the statement at every new binding.
             if let Some((column, value)) = partition {
-                conditions.push(format!("{column} = ?"));
-                params.push(Param::Text((*value).to_string()));
+                conditions.push(format!("{column} = '{value}'"));
             }
             if request.kind == RecordKind::Insight && request.active_only {
                 conditions.push("validation <> 'rejected'".to_string());
