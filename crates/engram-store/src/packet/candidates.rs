@@ -55,7 +55,9 @@ pub(super) struct Candidate {
     pub section: Section,
     /// The record's sequence number (its write order in its table).
     pub sequence: i64,
-    pub record: Record,
+    /// Boxed: candidates are moved while they are merged, sorted and placed, and a record is
+    /// most of a candidate's size.
+    pub record: Box<Record>,
     /// The record's indexed terms when the store had them at hand (see [`Fetched::terms`]).
     pub terms: Option<IndexedTerms>,
     /// The record's line tokens kept from write time (see [`Fetched::line_tokens`]).
@@ -83,7 +85,7 @@ impl Candidate {
         Self {
             section,
             sequence,
-            record,
+            record: Box::new(record),
             terms,
             line_tokens,
             sources: BTreeSet::from([source]),
@@ -550,12 +552,12 @@ pub(super) fn exclusion(
     if record.expires_at().is_some_and(|expires_at| expires_at <= now) {
         return Some(OmissionReason::Expired);
     }
-    if let Record::Fact(fact) = record
+    if let Record::Fact(fact) = &**record
         && fact.status == engram_types::FactStatus::Superseded
     {
         return Some(OmissionReason::Superseded);
     }
-    if let Record::Insight(insight) = record
+    if let Record::Insight(insight) = &**record
         && !admits_insight(request.purpose, insight.validation)
     {
         return Some(OmissionReason::PurposeGate);
@@ -574,7 +576,7 @@ pub(super) fn exclusion(
 /// one more matched query term or cue (or a place among the vector source's best) to enter:
 /// 1 for phase, 2 for milestone, 3 for theme.
 fn weakly_cued(candidate: &Candidate, now: Timestamp) -> bool {
-    let Record::Episode(episode) = &candidate.record else { return false };
+    let Record::Episode(episode) = &*candidate.record else { return false };
     let age_days = (now - episode.end_ts).num_days();
     let by_age = match age_days {
         ..=7 => CompressionLevel::Raw,
