@@ -103,10 +103,13 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
             }
             if let Some((direction, anchor)) = walk.from {
                 // Strictly before (or after) the anchor in (time, sequence) order: the same
-                // millisecond is ordered by sequence.
-                let comparison = if direction == Direction::Before { "<" } else { ">" };
-                conditions
-                    .push(format!("({time} {comparison} ? OR ({time} = ? AND seq {comparison} ?))", time = info.time));
+                // millisecond is ordered by sequence. The time bound comes first on its own, so
+                // the index walk starts at the anchor instead of filtering its way there.
+                let (comparison, bound) = if direction == Direction::Before { ("<", "<=") } else { (">", ">=") };
+                conditions.push(format!(
+                    "{time} {bound} ? AND ({time} {comparison} ? OR seq {comparison} ?)",
+                    time = info.time
+                ));
                 let millis = anchor.time.timestamp_millis();
                 params.extend([Param::Integer(millis), Param::Integer(millis), Param::Integer(anchor.sequence)]);
             }
