@@ -435,33 +435,47 @@ fn lexical_ranking(
         per_term: request.policy.postings_per_term,
     })?;
     let bm25 = Bm25::new(postings.document_count, postings.total_length);
-    let mut text_rank: BTreeMap<i64, f64> = BTreeMap::new();
-    let mut cue_rank: BTreeMap<i64, f64> = BTreeMap::new();
+    // (sequence, weight) per posting, in term order; summed per sequence in `ranked`.
+    let mut text_postings: Vec<(i64, f64)> = Vec::new();
+    let mut cue_postings: Vec<(i64, f64)> = Vec::new();
     let cue_terms: HashSet<&str> = query.cues.iter().map(|(term, _)| term.as_str()).collect();
     for (term, term_postings) in &postings.terms {
         if term_postings.document_frequency > term_postings.sequences.len() as u64 {
             capped_terms.insert(term.clone());
         }
-        let (ranks, weight) = if cue_terms.contains(term.as_str()) {
-            (&mut cue_rank, 1.0)
+        let (found, weight) = if cue_terms.contains(term.as_str()) {
+            (&mut cue_postings, 1.0)
         } else {
-            (&mut text_rank, bm25.idf(term_postings.document_frequency))
+            (&mut text_postings, bm25.idf(term_postings.document_frequency))
         };
-        for sequence in &term_postings.sequences {
-            *ranks.entry(*sequence).or_insert(0.0) += weight;
+        found.extend(term_postings.sequences.iter().map(|sequence| (*sequence, weight)));
+    }
+    Ok(LexicalRanking {
+        text_ranked: ranked(text_postings),
+        cue_ranked: ranked(cue_postings),
+        bm25,
+        frequencies: query
+            .terms
+            .iter()
+            .map(|term| (term.clone(), postings.terms.get(term).map_or(0, |found| found.document_frequency)))
+            .collect(),
+    })
+}
+
+/// Documents by the summed weight of the postings naming them, best first (then newest). A
+/// stable sort keeps each document's postings in term order, so the sums are the same floats
+/// whatever the number of postings.
+fn ranked(mut postings: Vec<(i64, f64)>) -> Vec<i64> {
+    postings.sort_by_key(|(sequence, _)| *sequence);
+    let mut sums: Vec<(i64, f64)> = Vec::with_capacity(postings.len());
+    for (sequence, weight) in postings {
+        match sums.last_mut() {
+            Some((last, sum)) if *last == sequence => *sum += weight,
+            _ => sums.push((sequence, 0.0 + weight)),
         }
     }
-    let ranked = |ranks: BTreeMap<i64, f64>| -> Vec<i64> {
-        let mut ranked: Vec<(i64, f64)> = ranks.into_iter().collect();
-        ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then(right.0.cmp(&left.0)));
-        ranked.into_iter().map(|(sequence, _)| sequence).collect()
-    };
-    let frequencies = query
-        .terms
-        .iter()
-        .map(|term| (term.clone(), postings.terms.get(term).map_or(0, |found| found.document_frequency)))
-        .collect();
-    Ok(LexicalRanking { text_ranked: ranked(text_rank), cue_ranked: ranked(cue_rank), bm25, frequencies })
+    sums.sort_unstable_by(|left, right| right.1.total_cmp(&left.1).then(right.0.cmp(&left.0)));
+    sums.into_iter().map(|(sequence, _)| sequence).collect()
 }
 
 /// The recalled events the lexical ranking names: the best `candidates_per_source` by text
