@@ -156,11 +156,11 @@ impl Snapshot for SqlView<'_> {
     }
 
     fn working_state(&mut self, scope: &Scope) -> Result<Option<WorkingState>> {
-        state::stored_working_state(self.connection, scope, self.locking)
+        state::stored(self.connection, state::WORKING, scope, self.locking)
     }
 
     fn short_term(&mut self, scope: &Scope) -> Result<Option<ShortTermState>> {
-        state::stored_short_term(self.connection, scope, self.locking)
+        state::stored(self.connection, state::SHORT_TERM, scope, self.locking)
     }
 
     fn item_postings(&mut self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
