@@ -6,8 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use engram_types::{
-    Episode, Event, Fact, Insight, Item, Limits, OnConflict, Procedure, Receipt, Scope, ShortTermState, Timestamp,
-    WorkingState,
+    Event, Fact, Insight, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState,
 };
 
 use crate::error::Result;
@@ -130,14 +129,10 @@ pub trait Transaction: Snapshot {
     /// Stores events, in order. An id taken in its tenant is a `Conflict` (the engine names it).
     fn insert_events(&mut self, events: &[Prepared<Event>]) -> Result<()>;
 
-    fn insert_fact(&mut self, fact: &Prepared<Fact>) -> Result<()>;
-
-    fn insert_episode(&mut self, episode: &Prepared<Episode>) -> Result<()>;
-
-    fn insert_insight(&mut self, insight: &Prepared<Insight>) -> Result<()>;
-
-    /// Stores a procedure; with `sequence`, over the one stored there (its index made anew).
-    fn write_procedure(&mut self, sequence: Option<i64>, procedure: &Prepared<Procedure>) -> Result<()>;
+    /// Stores a fact, episode, procedure or insight (events go by the batch: [`Self::insert_events`]);
+    /// with `sequence`, over the record stored there (a replaced procedure, its index made anew).
+    /// A record that is not indexed (a superseded fact, restored) gets no postings.
+    fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()>;
 
     /// Writes what an upsert changes on a stored fact: status, validity, confidence, sources.
     fn update_fact(&mut self, sequence: i64, fact: &Fact) -> Result<()>;
@@ -153,10 +148,10 @@ pub trait Transaction: Snapshot {
     /// are skipped. The receipt counts the rows removed per table.
     fn delete(&mut self, request: &DeleteRequest) -> Result<Receipt>;
 
-    /// Stores exported records as they were (ids, times, statuses, in the order given, each
-    /// indexed as on a write) and replaces the given states. A record id already in its
-    /// tenant is a `Conflict`. The receipt counts rows written per table.
-    fn restore(&mut self, records: &[Prepared<Record>], states: &[StoredState]) -> Result<Receipt>;
+    /// The postings rows a document of `terms` distinct terms occupies, as receipts count them.
+    fn postings_rows(&self, terms: usize) -> u64 {
+        terms as u64
+    }
 
     /// Writes a working state (`first`: the run had none when read, so another writer's first
     /// state is a lost race rather than overwritten).

@@ -2,8 +2,7 @@ use std::collections::HashSet;
 use std::sync::RwLock;
 
 use engram_types::{
-    Episode, Event, Fact, FactStatus, Insight, Item, Limits, OnConflict, Procedure, Receipt, Scope, ShortTermState,
-    Timestamp, WorkingState,
+    Event, Fact, Insight, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState,
 };
 
 use super::maintenance;
@@ -202,41 +201,20 @@ impl Transaction for MemoryTransaction<'_> {
             }
         }
         for item in events {
-            self.state.insert(RecordKind::Event, item.clone(), Record::Event);
+            self.state.insert(item.wrapped(Record::Event));
         }
         Ok(())
     }
 
-    fn insert_fact(&mut self, fact: &Prepared<Fact>) -> Result<()> {
-        let key = (fact.record.scope.tenant_id.clone(), fact.space.clone(), fact.record.fact_key.clone());
-        let active = fact.record.status == FactStatus::Active;
-        let sequence = self.state.insert(RecordKind::Fact, fact.clone(), Record::Fact);
-        if active {
-            self.state.tables.active_facts.insert(key, sequence);
-        }
-        Ok(())
-    }
-
-    fn insert_episode(&mut self, episode: &Prepared<Episode>) -> Result<()> {
-        self.state.insert(RecordKind::Episode, episode.clone(), Record::Episode);
-        Ok(())
-    }
-
-    fn insert_insight(&mut self, insight: &Prepared<Insight>) -> Result<()> {
-        self.state.insert(RecordKind::Insight, insight.clone(), Record::Insight);
-        Ok(())
-    }
-
-    fn write_procedure(&mut self, sequence: Option<i64>, procedure: &Prepared<Procedure>) -> Result<()> {
-        match sequence {
+    fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()> {
+        let sequence = match sequence {
             Some(sequence) => {
-                self.state.tables.table(RecordKind::Procedure).remove(sequence);
-                self.state.insert_at(RecordKind::Procedure, sequence, procedure.clone(), Record::Procedure);
+                self.state.tables.table(record.record.kind()).remove(sequence);
+                sequence
             }
-            None => {
-                self.state.insert(RecordKind::Procedure, procedure.clone(), Record::Procedure);
-            }
-        }
+            None => self.state.tables.next(),
+        };
+        self.state.insert_at(sequence, record.clone());
         Ok(())
     }
 
@@ -257,10 +235,6 @@ impl Transaction for MemoryTransaction<'_> {
 
     fn delete(&mut self, request: &DeleteRequest) -> Result<Receipt> {
         Ok(maintenance::delete(self.state, request))
-    }
-
-    fn restore(&mut self, records: &[Prepared<Record>], states: &[StoredState]) -> Result<Receipt> {
-        maintenance::restore(self.state, records.to_vec(), states.to_vec())
     }
 
     fn put_working_state(&mut self, owner: &StateOwner, state: &WorkingState, _first: bool) -> Result<()> {

@@ -29,6 +29,21 @@ pub(crate) struct TableInfo {
     pub line_tokens_column: Option<usize>,
 }
 
+impl TableInfo {
+    /// The columns a write stores, in the order of [`super::encode::written_values`]: those a
+    /// fetch reads but the generated `seq`, then the space and the stored terms (events' are
+    /// read already).
+    pub(crate) fn written_columns(&self) -> Vec<&'static str> {
+        let mut columns: Vec<&'static str> = self.columns.split(", ").skip(1).collect();
+        if self.terms_column.is_none() {
+            columns.extend(["space", "lexical_length", "lexical_terms"]);
+        } else {
+            columns.push("space");
+        }
+        columns
+    }
+}
+
 pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
     match kind {
         RecordKind::Event => TableInfo {

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use engram_types::Event;
 
+use super::columns::table_info;
 use super::connection::Connection;
 use super::dialect::Dialect;
-use super::encode::{millis, optional_millis, optional_vector_bytes, to_json};
+use super::encode::event_values;
 use super::index_changes::IndexChanges;
 use super::run::insert_returning;
 use super::spaces::{self, NewSpaces};
@@ -18,9 +19,6 @@ use crate::record::RecordKind;
 
 /// Events per multi-row insert (21 parameters each).
 const EVENTS_PER_INSERT: usize = 500;
-
-const INSERT: &str = "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length, lexical_terms, embedding, line_tokens) VALUES ";
-const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Inserts the batch inside the caller's transaction. Ids are not checked first: the unique
 /// index rejects a taken one, and the engine then names it.
@@ -57,9 +55,10 @@ pub(crate) fn insert(
 /// SQLite: one cached single-row statement per event, its sequence the last insert's rowid (a
 /// long multi-row statement is prepared anew for every batch length, and costs more there).
 fn insert_one_by_one(connection: &mut dyn Connection, prepared: &[Prepared<Event>]) -> Result<Vec<i64>> {
+    let sql = insert_sql(1);
     let mut sequences = Vec::with_capacity(prepared.len());
     for item in prepared {
-        let mut statement = Statement::new(format!("{INSERT}{ROW}"));
+        let mut statement = Statement::new(sql.as_str());
         bind_row(&mut statement, item)?;
         sequences.push(insert_returning(statement, "seq", connection)?);
     }
@@ -71,7 +70,7 @@ fn insert_one_by_one(connection: &mut dyn Connection, prepared: &[Prepared<Event
 fn insert_in_chunks(connection: &mut dyn Connection, prepared: &[Prepared<Event>]) -> Result<Vec<i64>> {
     let mut by_id: HashMap<(String, String), i64> = HashMap::with_capacity(prepared.len());
     for chunk in prepared.chunks(EVENTS_PER_INSERT) {
-        let mut statement = Statement::new(format!("{INSERT}{}", vec![ROW; chunk.len()].join(", ")));
+        let mut statement = Statement::new(insert_sql(chunk.len()));
         for item in chunk {
             bind_row(&mut statement, item)?;
         }
@@ -97,31 +96,16 @@ fn insert_in_chunks(connection: &mut dyn Connection, prepared: &[Prepared<Event>
         .collect()
 }
 
-/// Binds one event's row (the columns of [`INSERT`], in order).
+/// The insert of `rows` events.
+fn insert_sql(rows: usize) -> String {
+    let columns = table_info(RecordKind::Event).written_columns();
+    let row = format!("({})", placeholders(columns.len()));
+    format!("INSERT INTO events ({}) VALUES {}", columns.join(", "), vec![row; rows].join(", "))
+}
+
+/// Binds one event's row.
 fn bind_row(statement: &mut Statement, item: &Prepared<Event>) -> Result<()> {
-    let event = &item.record;
-    let scope = &event.scope;
-    statement.push(&scope.tenant_id);
-    statement.push(&event.event_id);
-    statement.push(&scope.user_id);
-    statement.push(&scope.agent_id);
-    statement.push(&scope.session_id);
-    statement.push(&scope.run_id);
-    statement.push(&item.space);
-    statement.push(millis(event.ts));
-    statement.push(event.kind.as_str());
-    statement.push(&event.role);
-    statement.push(&event.text);
-    statement.push(to_json(&event.payload)?);
-    statement.push(to_json(&event.tags)?);
-    statement.push(to_json(&event.entities)?);
-    statement.push(event.importance);
-    statement.push(event.token_count);
-    statement.push(optional_millis(event.expires_at));
-    statement.push(item.terms.length);
-    statement.push(to_json(&item.terms.frequencies)?);
-    statement.push(optional_vector_bytes(event.embedding.as_deref()));
-    statement.push(item.line_tokens);
+    statement.params.extend(event_values(&item.record, &item.space, &item.terms, item.line_tokens)?);
     Ok(())
 }
 

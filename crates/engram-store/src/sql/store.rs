@@ -5,8 +5,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use engram_types::{
-    Episode, Event, Fact, Insight, Item, Limits, OnConflict, Procedure, Receipt, Scope, ShortTermState, Timestamp,
-    WorkingState,
+    Event, Fact, Insight, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState,
 };
 
 use super::connection::Connection;
@@ -181,24 +180,12 @@ impl Transaction for SqlView<'_> {
         events::insert(self.connection, events, &mut self.created)
     }
 
-    fn insert_fact(&mut self, fact: &Prepared<Fact>) -> Result<()> {
-        facts::insert(self.connection, fact, &mut self.changes, &mut self.created)
-    }
-
-    fn insert_episode(&mut self, episode: &Prepared<Episode>) -> Result<()> {
-        records::append_episode(self.connection, episode, &mut self.created)
-    }
-
-    fn insert_insight(&mut self, insight: &Prepared<Insight>) -> Result<()> {
-        records::append_insight(self.connection, insight, &mut self.created)
-    }
-
-    fn write_procedure(&mut self, sequence: Option<i64>, procedure: &Prepared<Procedure>) -> Result<()> {
-        records::write_procedure(self.connection, sequence, procedure, &mut self.changes, &mut self.created)
+    fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()> {
+        records::write(self.connection, sequence, record, &mut self.changes, &mut self.created)
     }
 
     fn update_fact(&mut self, sequence: i64, fact: &Fact) -> Result<()> {
-        facts::update(self.connection, sequence, fact)
+        records::update_fact(self.connection, sequence, fact)
     }
 
     fn update_insight(&mut self, sequence: i64, insight: &Insight) -> Result<()> {
@@ -213,8 +200,8 @@ impl Transaction for SqlView<'_> {
         maintenance::delete(self.connection, request)
     }
 
-    fn restore(&mut self, records: &[Prepared<Record>], states: &[StoredState]) -> Result<Receipt> {
-        maintenance::restore(self.connection, records, states, &mut self.created)
+    fn postings_rows(&self, terms: usize) -> u64 {
+        self.connection.postings_layout().rows_per_document(terms)
     }
 
     fn put_working_state(&mut self, owner: &StateOwner, working: &WorkingState, first: bool) -> Result<()> {
