@@ -31,11 +31,7 @@ pub(crate) fn delete(connection: &mut dyn Connection, request: &DeleteRequest) -
         let info = table_info(*kind);
         if prepare::is_indexed(&record) {
             let space = prepare::record_space(&record);
-            let space_id = if request.drop_empty_spaces {
-                spaces::lock_space(connection, tenant_id, *kind, &space)?
-            } else {
-                spaces::lookup(connection, tenant_id, *kind, &space)?
-            };
+            let space_id = spaces::lookup(connection, tenant_id, *kind, &space, request.drop_empty_spaces)?;
             if let Some(space_id) = space_id {
                 changes.remove(*kind, sequence, tenant_id, space_id, &prepare::document_terms(&record));
             }

@@ -108,7 +108,7 @@ pub(crate) fn unindex(
     if has_vector {
         changes.remove_vector(kind, sequence, &tenant_id, &space);
     }
-    if let Some(space_id) = spaces::lookup(connection, &tenant_id, kind, &space)? {
+    if let Some(space_id) = spaces::lookup(connection, &tenant_id, kind, &space, false)? {
         changes.remove(kind, sequence, &tenant_id, space_id, &terms);
     }
     Ok(())
