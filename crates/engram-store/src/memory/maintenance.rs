@@ -4,7 +4,7 @@
 use engram_types::{FactStatus, Receipt};
 
 use super::state::State;
-use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState, table_names};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState, table_names};
 use crate::prepare;
 use crate::record::{Fetched, Record};
 
@@ -19,51 +19,25 @@ pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
         .collect()
 }
 
+/// Working states then short-term states matching the scan, each in owner order, limited.
 pub(super) fn scan_states(state: &State, request: &StateScan) -> Vec<StoredState> {
-    let mut working: Vec<StoredState> = state
-        .tables
-        .working_states
-        .iter()
-        .map(|((tenant_id, user_id, agent_id, session_id, run_id), working)| StoredState::WorkingState {
-            owner: StateOwner {
-                tenant_id: tenant_id.clone(),
-                user_id: user_id.clone(),
-                agent_id: agent_id.clone(),
-                session_id: session_id.clone(),
-                run_id: Some(run_id.clone()),
-            },
-            state: working.clone(),
-        })
-        .filter(|stored| match stored {
-            StoredState::WorkingState { owner, state } => request.matches(owner, state.ended_at, true),
-            StoredState::ShortTerm { .. } => false,
-        })
+    let limit = request.limit as usize;
+    let working =
+        state.tables.working_states.iter().filter(|(owner, working)| request.matches(owner, working.ended_at, true));
+    let mut found: Vec<StoredState> = working
+        .take(limit)
+        .map(|(owner, working)| StoredState::WorkingState { owner: owner.clone(), state: working.clone() })
         .collect();
-    working.sort_by(|left, right| left.owner().cmp(right.owner()));
-    working.truncate(request.limit as usize);
-    if request.ended_at.is_some() {
-        return working;
+    // A scan of ended runs reads no short-term states.
+    if request.ended_at.is_none() {
+        let short = state.tables.short_terms.iter().filter(|(owner, _)| request.matches(owner, None, false));
+        found.extend(
+            short
+                .take(limit)
+                .map(|(owner, short)| StoredState::ShortTerm { owner: owner.clone(), state: short.clone() }),
+        );
     }
-    let mut short: Vec<StoredState> = state
-        .tables
-        .short_terms
-        .iter()
-        .map(|((tenant_id, user_id, agent_id, session_id), short_term)| StoredState::ShortTerm {
-            owner: StateOwner {
-                tenant_id: tenant_id.clone(),
-                user_id: user_id.clone(),
-                agent_id: agent_id.clone(),
-                session_id: session_id.clone(),
-                run_id: None,
-            },
-            state: short_term.clone(),
-        })
-        .filter(|stored| request.matches(stored.owner(), None, false))
-        .collect();
-    short.sort_by(|left, right| left.owner().cmp(right.owner()));
-    short.truncate(request.limit as usize);
-    working.extend(short);
-    working
+    found
 }
 
 /// Index rows are counted per term (the in-memory index has one entry per term and record).
@@ -95,24 +69,11 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
         receipt.add(names.table, 1);
     }
     for owner in &request.states {
-        let removed = match &owner.run_id {
-            Some(run_id) => {
-                let key = (
-                    owner.tenant_id.clone(),
-                    owner.user_id.clone(),
-                    owner.agent_id.clone(),
-                    owner.session_id.clone(),
-                    run_id.clone(),
-                );
-                state.tables.working_states.remove(&key).is_some()
-            }
-            None => {
-                let key =
-                    (owner.tenant_id.clone(), owner.user_id.clone(), owner.agent_id.clone(), owner.session_id.clone());
-                state.tables.short_terms.remove(&key).is_some()
-            }
+        let (table, removed) = match owner.run_id {
+            Some(_) => ("working_states", state.tables.working_states.remove(owner).is_some()),
+            None => ("short_terms", state.tables.short_terms.remove(owner).is_some()),
         };
-        receipt.add(if owner.run_id.is_some() { "working_states" } else { "short_terms" }, u64::from(removed));
+        receipt.add(table, u64::from(removed));
     }
     if request.drop_empty_spaces {
         for (kind, space) in touched {

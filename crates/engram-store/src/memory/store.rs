@@ -7,7 +7,7 @@ use engram_types::{
 
 use super::maintenance;
 use super::state::State;
-use super::tables::{Row, run_key, session_key};
+use super::tables::Row;
 use crate::error::{Error, Result};
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
@@ -164,11 +164,11 @@ impl<T: StateView> Snapshot for T {
     }
 
     fn working_state(&mut self, scope: &Scope) -> Result<Option<WorkingState>> {
-        Ok(self.state().tables.working_states.get(&run_key(scope)).cloned())
+        Ok(self.state().tables.working_states.get(&StateOwner::of_run(scope)).cloned())
     }
 
     fn short_term(&mut self, scope: &Scope) -> Result<Option<ShortTermState>> {
-        Ok(self.state().tables.short_terms.get(&session_key(scope)).cloned())
+        Ok(self.state().tables.short_terms.get(&StateOwner::of_session(scope)).cloned())
     }
 
     fn item_postings(&mut self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
@@ -238,12 +238,12 @@ impl Transaction for MemoryTransaction<'_> {
     }
 
     fn put_working_state(&mut self, owner: &StateOwner, state: &WorkingState, _first: bool) -> Result<()> {
-        self.state.tables.working_states.insert(run_key(&owner.scope()), state.clone());
+        self.state.tables.working_states.insert(StateOwner::of_run(&owner.scope()), state.clone());
         Ok(())
     }
 
     fn put_short_term(&mut self, owner: &StateOwner, state: &ShortTermState, _first: bool) -> Result<()> {
-        self.state.tables.short_terms.insert(session_key(&owner.scope()), state.clone());
+        self.state.tables.short_terms.insert(StateOwner::of_session(&owner.scope()), state.clone());
         Ok(())
     }
 
@@ -268,7 +268,11 @@ impl Transaction for MemoryTransaction<'_> {
 
 fn stats(state: &State, scope: &Scope) -> Stats {
     let mut stats = Stats {
-        working_state_version: state.tables.working_states.get(&run_key(scope)).map_or(0, |working| working.version),
+        working_state_version: state
+            .tables
+            .working_states
+            .get(&StateOwner::of_run(scope))
+            .map_or(0, |working| working.version),
         ..Stats::default()
     };
     for (kind, table) in &state.tables.tables {

@@ -1,9 +1,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use engram_types::Scope;
+use engram_types::{ShortTermState, WorkingState};
 
 use crate::lexical::{DocumentTerms, IndexedTerms};
+use crate::maintenance::StateOwner;
 use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible_spaces};
 
 /// A stored record with what its indexes need.
@@ -161,8 +162,9 @@ pub(super) struct Tables {
     pub ids: HashMap<(RecordKind, String, String), i64>,
     /// (tenant, space, fact_key) -> sequence of the active fact.
     pub active_facts: HashMap<(String, String, String), i64>,
-    pub working_states: HashMap<(String, String, String, String, String), engram_types::WorkingState>,
-    pub short_terms: HashMap<(String, String, String, String), engram_types::ShortTermState>,
+    /// States by owner, in the order scans return them.
+    pub working_states: BTreeMap<StateOwner, WorkingState>,
+    pub short_terms: BTreeMap<StateOwner, ShortTermState>,
 }
 
 impl Tables {
@@ -174,18 +176,4 @@ impl Tables {
         self.next_sequence += 1;
         self.next_sequence
     }
-}
-
-pub(super) fn run_key(scope: &Scope) -> (String, String, String, String, String) {
-    (
-        scope.tenant_id.clone(),
-        scope.user_id.clone(),
-        scope.agent_id.clone(),
-        scope.session_id.clone(),
-        scope.run_id.clone(),
-    )
-}
-
-pub(super) fn session_key(scope: &Scope) -> (String, String, String, String) {
-    (scope.tenant_id.clone(), scope.user_id.clone(), scope.agent_id.clone(), scope.session_id.clone())
 }
