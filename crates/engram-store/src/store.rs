@@ -5,14 +5,12 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use engram_types::{
-    Event, Fact, Insight, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState,
-};
+use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
 
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
-use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors,
@@ -134,12 +132,9 @@ pub trait Transaction: Snapshot {
     /// A record that is not indexed (a superseded fact, restored) gets no postings.
     fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()>;
 
-    /// Writes what an upsert changes on a stored fact: status, validity, confidence, sources.
-    fn update_fact(&mut self, sequence: i64, fact: &Fact) -> Result<()>;
-
-    /// Writes what an update changes on a stored insight: validation, confidence, expiry,
-    /// promotion.
-    fn update_insight(&mut self, sequence: i64, insight: &Insight) -> Result<()>;
+    /// Writes what an update changes on a stored fact (status, validity, confidence, sources)
+    /// or insight (validation, confidence, expiry, promotion); its index stays as it is.
+    fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()>;
 
     /// Removes a stored record's postings and vector row; the record stays.
     fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Result<()>;
@@ -153,11 +148,9 @@ pub trait Transaction: Snapshot {
         terms as u64
     }
 
-    /// Writes a working state (`first`: the run had none when read, so another writer's first
-    /// state is a lost race rather than overwritten).
-    fn put_working_state(&mut self, owner: &StateOwner, state: &WorkingState, first: bool) -> Result<()>;
-
-    fn put_short_term(&mut self, owner: &StateOwner, state: &ShortTermState, first: bool) -> Result<()>;
+    /// Writes a working or short-term state (`first`: its owner had none when read, so another
+    /// writer's first state is a lost race rather than overwritten).
+    fn put_state(&mut self, stored: &StoredState, first: bool) -> Result<()>;
 
     /// Writes items. A taken key is replaced (its `created_at` kept) or kept as stored, per
     /// `on_conflict`; an indexed item's postings and its namespace's totals change with it.

@@ -35,7 +35,7 @@ pub(crate) fn upsert_fact<S: Store + ?Sized>(store: &S, fact: FactInput) -> Resu
                 check_new_id(transaction, RecordKind::Fact, tenant_id, &new.record.fact_id)?;
                 if let Some(sequence) = active_sequence {
                     transaction.unindex(RecordKind::Fact, sequence)?;
-                    transaction.update_fact(sequence, &previous)?;
+                    transaction.update_record(sequence, &Record::Fact(previous.clone()))?;
                 }
                 transaction.write_record(None, &new.wrapped(Record::Fact))?;
                 let superseded = Some(previous.fact_id);
@@ -43,7 +43,7 @@ pub(crate) fn upsert_fact<S: Store + ?Sized>(store: &S, fact: FactInput) -> Resu
             }
             FactPlan::Refresh(fact) => {
                 if let Some(sequence) = active_sequence {
-                    transaction.update_fact(sequence, &fact)?;
+                    transaction.update_record(sequence, &Record::Fact(fact.clone()))?;
                 }
                 Ok(FactWrite { fact, outcome: FactWriteOutcome::Refreshed, superseded: None })
             }

@@ -54,10 +54,7 @@ pub(crate) fn restore<S: Store + ?Sized>(store: &S, records: Vec<Record>, states
             transaction.insert_events(&events)?;
         }
         for stored in &states {
-            match stored {
-                StoredState::WorkingState { owner, state } => transaction.put_working_state(owner, state, false)?,
-                StoredState::ShortTerm { owner, state } => transaction.put_short_term(owner, state, false)?,
-            }
+            transaction.put_state(stored, false)?;
             receipt.add(stored.table(), 1);
         }
         Ok(receipt)

@@ -126,7 +126,7 @@ pub(crate) fn update_insight<S: Store + ?Sized>(store: &S, update: InsightUpdate
             return Err(not_found());
         }
         prepare::update_insight(&update, &mut insight)?;
-        transaction.update_insight(fetched.sequence, &insight)?;
+        transaction.update_record(fetched.sequence, &Record::Insight(insight.clone()))?;
         Ok(insight)
     })
 }

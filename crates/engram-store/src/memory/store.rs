@@ -1,9 +1,7 @@
 use std::collections::HashSet;
 use std::sync::RwLock;
 
-use engram_types::{
-    Event, Fact, Insight, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState,
-};
+use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
 
 use super::maintenance;
 use super::state::State;
@@ -218,13 +216,8 @@ impl Transaction for MemoryTransaction<'_> {
         Ok(())
     }
 
-    fn update_fact(&mut self, sequence: i64, fact: &Fact) -> Result<()> {
-        self.state.replace_record(RecordKind::Fact, sequence, Record::Fact(fact.clone()));
-        Ok(())
-    }
-
-    fn update_insight(&mut self, sequence: i64, insight: &Insight) -> Result<()> {
-        self.state.replace_record(RecordKind::Insight, sequence, Record::Insight(insight.clone()));
+    fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()> {
+        self.state.replace_record(record.kind(), sequence, record.clone());
         Ok(())
     }
 
@@ -237,13 +230,16 @@ impl Transaction for MemoryTransaction<'_> {
         Ok(maintenance::delete(self.state, request))
     }
 
-    fn put_working_state(&mut self, owner: &StateOwner, state: &WorkingState, _first: bool) -> Result<()> {
-        self.state.tables.working_states.insert(StateOwner::of_run(&owner.scope()), state.clone());
-        Ok(())
-    }
-
-    fn put_short_term(&mut self, owner: &StateOwner, state: &ShortTermState, _first: bool) -> Result<()> {
-        self.state.tables.short_terms.insert(StateOwner::of_session(&owner.scope()), state.clone());
+    fn put_state(&mut self, stored: &StoredState, _first: bool) -> Result<()> {
+        let scope = stored.owner().scope();
+        match stored {
+            StoredState::WorkingState { state, .. } => {
+                self.state.tables.working_states.insert(StateOwner::of_run(&scope), state.clone());
+            }
+            StoredState::ShortTerm { state, .. } => {
+                self.state.tables.short_terms.insert(StateOwner::of_session(&scope), state.clone());
+            }
+        }
         Ok(())
     }
 

@@ -7,14 +7,37 @@ use super::statement::Param;
 use crate::error::{Error, Result};
 use crate::lexical::DocumentTerms;
 use crate::prepare::Prepared;
-use crate::record::Record;
+use crate::record::{Record, RecordKind};
 
 /// The values of a record's row, in the order of its kind's
 /// [`written_columns`](super::columns::TableInfo::written_columns).
 pub(crate) fn written_values(prepared: &Prepared<Record>) -> Result<Vec<Param>> {
     let Prepared { record, space, terms, line_tokens } = prepared;
-    let mut values = match record {
-        Record::Event(event) => return event_values(event, space, terms, *line_tokens),
+    let mut values = field_values(record)?;
+    values.extend(index_values(record.kind(), space, terms, *line_tokens)?);
+    Ok(values)
+}
+
+/// What follows a record's fields in its row: an event's stored terms and line tokens (read
+/// with its fields), then its space; another record's space, then its stored terms.
+pub(crate) fn index_values(
+    kind: RecordKind,
+    space: &str,
+    terms: &DocumentTerms,
+    line_tokens: u32,
+) -> Result<Vec<Param>> {
+    let frequencies = to_json(&terms.frequencies)?;
+    Ok(if kind == RecordKind::Event {
+        vec![frequencies.into(), terms.length.into(), line_tokens.into(), space.into()]
+    } else {
+        vec![space.into(), terms.length.into(), frequencies.into()]
+    })
+}
+
+/// A record's fields, in the order of its kind's column list (`seq` left out).
+pub(crate) fn field_values(record: &Record) -> Result<Vec<Param>> {
+    Ok(match record {
+        Record::Event(event) => return event_fields(event),
         Record::Fact(fact) => with_scope(
             &fact.scope,
             vec![
@@ -96,13 +119,11 @@ pub(crate) fn written_values(prepared: &Prepared<Record>) -> Result<Vec<Param>> 
                 insight.promoted_to.clone().into(),
             ],
         ),
-    };
-    values.extend([space.into(), terms.length.into(), to_json(&terms.frequencies)?.into()]);
-    Ok(values)
+    })
 }
 
-/// [`written_values`] of an event, which the batch insert takes apart from any [`Record`].
-pub(crate) fn event_values(event: &Event, space: &str, terms: &DocumentTerms, line_tokens: u32) -> Result<Vec<Param>> {
+/// [`field_values`] of an event, which the batch insert takes apart from any [`Record`].
+pub(crate) fn event_fields(event: &Event) -> Result<Vec<Param>> {
     Ok(with_scope(
         &event.scope,
         vec![
@@ -118,10 +139,6 @@ pub(crate) fn event_values(event: &Event, space: &str, terms: &DocumentTerms, li
             event.token_count.into(),
             optional_millis(event.expires_at).into(),
             optional_vector_bytes(event.embedding.as_deref()).into(),
-            to_json(&terms.frequencies)?.into(),
-            terms.length.into(),
-            line_tokens.into(),
-            space.into(),
         ],
     ))
 }

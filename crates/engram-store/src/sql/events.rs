@@ -8,7 +8,7 @@ use engram_types::Event;
 use super::columns::table_info;
 use super::connection::Connection;
 use super::dialect::Dialect;
-use super::encode::event_values;
+use super::encode::{event_fields, index_values};
 use super::index_changes::IndexChanges;
 use super::run::insert_returning;
 use super::spaces::{self, NewSpaces};
@@ -105,7 +105,8 @@ fn insert_sql(rows: usize) -> String {
 
 /// Binds one event's row.
 fn bind_row(statement: &mut Statement, item: &Prepared<Event>) -> Result<()> {
-    statement.params.extend(event_values(&item.record, &item.space, &item.terms, item.line_tokens)?);
+    statement.params.extend(event_fields(&item.record)?);
+    statement.params.extend(index_values(RecordKind::Event, &item.space, &item.terms, item.line_tokens)?);
     Ok(())
 }
 

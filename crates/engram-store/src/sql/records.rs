@@ -3,12 +3,10 @@
 
 use std::collections::HashSet;
 
-use engram_types::{Fact, Insight};
-
 use super::columns::table_info;
 use super::connection::Connection;
 use super::decode::stored_terms;
-use super::encode::{optional_millis, to_json, written_values};
+use super::encode::{field_values, written_values};
 use super::index_changes::IndexChanges;
 use super::run::insert_returning;
 use super::spaces::{self, NewSpaces};
@@ -33,8 +31,7 @@ pub(crate) fn write(
     let mut statement = Statement { sql: String::new(), params: written_values(prepared)? };
     let sequence = match sequence {
         Some(sequence) => {
-            let assignments: Vec<String> = columns.iter().map(|column| format!("{column} = ?")).collect();
-            statement.sql = format!("UPDATE {} SET {} WHERE seq = ?", info.table, assignments.join(", "));
+            statement.sql = update_sql(info.table, &columns);
             statement.push(sequence);
             statement.execute(connection)?;
             sequence
@@ -55,31 +52,21 @@ pub(crate) fn write(
     Ok(())
 }
 
-/// Writes the fields an upsert changes on a stored fact.
-pub(crate) fn update_fact(connection: &mut dyn Connection, sequence: i64, fact: &Fact) -> Result<()> {
-    Statement::new(
-        "UPDATE facts SET status = ?, valid_to = ?, superseded_by = ?, confidence = ?, sources = ? WHERE seq = ?",
-    )
-    .bind(fact.status.as_str())
-    .bind(optional_millis(fact.valid_to))
-    .bind(fact.superseded_by.clone())
-    .bind(fact.confidence)
-    .bind(to_json(&fact.sources)?)
-    .bind(sequence)
-    .execute(connection)?;
-    Ok(())
+/// Writes what an update changes on a stored record (a fact's status, an insight's
+/// validation): its fields, over the stored ones; its space and index stay.
+pub(crate) fn update(connection: &mut dyn Connection, sequence: i64, record: &Record) -> Result<()> {
+    let info = table_info(record.kind());
+    let mut statement = Statement { sql: String::new(), params: field_values(record)? };
+    let columns: Vec<&str> = info.columns.split(", ").skip(1).take(statement.params.len()).collect();
+    statement.sql = update_sql(info.table, &columns);
+    statement.push(sequence);
+    statement.execute(connection).map(drop)
 }
 
-/// Writes what an update changes on a stored insight.
-pub(crate) fn update_insight(connection: &mut dyn Connection, sequence: i64, insight: &Insight) -> Result<()> {
-    Statement::new("UPDATE insights SET validation = ?, confidence = ?, expires_at = ?, promoted_to = ? WHERE seq = ?")
-        .bind(insight.validation.as_str())
-        .bind(insight.confidence)
-        .bind(optional_millis(insight.expires_at))
-        .bind(insight.promoted_to.clone())
-        .bind(sequence)
-        .execute(connection)?;
-    Ok(())
+/// `UPDATE` of `columns` of the row at a sequence (bound last).
+fn update_sql(table: &str, columns: &[&str]) -> String {
+    let assignments: Vec<String> = columns.iter().map(|column| format!("{column} = ?")).collect();
+    format!("UPDATE {table} SET {} WHERE seq = ?", assignments.join(", "))
 }
 
 /// Removes a stored record's postings and, when it has one, its vector row (the record's row

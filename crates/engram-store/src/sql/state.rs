@@ -1,7 +1,7 @@
 //! Working state (per run) and short-term state (per session), each one JSON row. Both tables
 //! are written and read alike, keyed by their owner's columns.
 
-use engram_types::{Scope, ShortTermState, WorkingState};
+use engram_types::Scope;
 use serde::de::DeserializeOwned;
 
 use super::connection::Connection;
@@ -65,13 +65,18 @@ pub(crate) fn stored<T: DeserializeOwned>(
 /// never upserted (there is no row to lock yet): a first state another process commits
 /// meanwhile makes this insert a unique violation, a lost race run again on the winner's state,
 /// instead of being overwritten.
-fn write(
-    connection: &mut dyn Connection,
-    table: StateTable,
-    owner: &StateOwner,
-    values: Vec<(&'static str, Param)>,
-    replace: bool,
-) -> Result<()> {
+pub(crate) fn write(connection: &mut dyn Connection, stored: &StoredState, replace: bool) -> Result<()> {
+    let (table, values): (StateTable, Vec<(&str, Param)>) = match stored {
+        StoredState::WorkingState { state, .. } => (
+            WORKING,
+            vec![
+                ("version", to_integer(state.version, "working_states.version")?.into()),
+                ("state", to_json(state)?.into()),
+                ("ended_at", optional_millis(state.ended_at).into()),
+            ],
+        ),
+        StoredState::ShortTerm { state, .. } => (SHORT_TERM, vec![("state", to_json(state)?.into())]),
+    };
     let upsert = if replace {
         let updates: Vec<(&str, Update)> = values.iter().map(|(column, _)| (*column, Update::Replace)).collect();
         connection.dialect().upsert(table.name, &table.owner().join(", "), &updates)
@@ -85,35 +90,12 @@ fn write(
         columns.join(", "),
         placeholders(columns.len())
     ));
-    bind_owner(&mut statement, table, &owner.scope());
+    bind_owner(&mut statement, table, &stored.owner().scope());
     for (_, value) in values {
         statement.push(value);
     }
     statement.execute(connection)?;
     Ok(())
-}
-
-pub(crate) fn write_working_state(
-    connection: &mut dyn Connection,
-    owner: &StateOwner,
-    state: &WorkingState,
-    replace: bool,
-) -> Result<()> {
-    let values = vec![
-        ("version", to_integer(state.version, "working_states.version")?.into()),
-        ("state", to_json(state)?.into()),
-        ("ended_at", optional_millis(state.ended_at).into()),
-    ];
-    write(connection, WORKING, owner, values, replace)
-}
-
-pub(crate) fn write_short_term(
-    connection: &mut dyn Connection,
-    owner: &StateOwner,
-    state: &ShortTermState,
-    replace: bool,
-) -> Result<()> {
-    write(connection, SHORT_TERM, owner, vec![("state", to_json(state)?.into())], replace)
 }
 
 pub(crate) fn working_state_version(connection: &mut dyn Connection, scope: &Scope) -> Result<u64> {

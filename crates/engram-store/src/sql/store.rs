@@ -4,9 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use engram_types::{
-    Event, Fact, Insight, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState,
-};
+use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
 
 use super::connection::Connection;
 use super::index_changes::IndexChanges;
@@ -15,7 +13,7 @@ use super::{events, facts, fetch, item_store, maintenance, records, state, stats
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
-use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors,
@@ -184,12 +182,8 @@ impl Transaction for SqlView<'_> {
         records::write(self.connection, sequence, record, &mut self.changes, &mut self.created)
     }
 
-    fn update_fact(&mut self, sequence: i64, fact: &Fact) -> Result<()> {
-        records::update_fact(self.connection, sequence, fact)
-    }
-
-    fn update_insight(&mut self, sequence: i64, insight: &Insight) -> Result<()> {
-        records::update_insight(self.connection, sequence, insight)
+    fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()> {
+        records::update(self.connection, sequence, record)
     }
 
     fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Result<()> {
@@ -204,12 +198,8 @@ impl Transaction for SqlView<'_> {
         self.connection.postings_layout().rows_per_document(terms)
     }
 
-    fn put_working_state(&mut self, owner: &StateOwner, working: &WorkingState, first: bool) -> Result<()> {
-        state::write_working_state(self.connection, owner, working, !first)
-    }
-
-    fn put_short_term(&mut self, owner: &StateOwner, short_term: &ShortTermState, first: bool) -> Result<()> {
-        state::write_short_term(self.connection, owner, short_term, !first)
+    fn put_state(&mut self, stored: &StoredState, first: bool) -> Result<()> {
+        state::write(self.connection, stored, !first)
     }
 
     fn write_items(&mut self, items: &[IndexedItem], on_conflict: OnConflict, now: Timestamp) -> Result<()> {
