@@ -16,6 +16,7 @@ mod index_changes;
 mod item_store;
 mod items;
 mod maintenance;
+mod migrations;
 mod records;
 mod run;
 mod scan;
@@ -38,6 +39,7 @@ pub(crate) use documents::Document;
 pub(crate) use encode::to_json;
 #[cfg(feature = "sqlite")]
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
+pub(crate) use migrations::{Migration, migrations, pending};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) use run::union_all;
 #[cfg(feature = "sqlite")]
