@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use engram_types::Receipt;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AssertSqlSafe, Executor};
@@ -156,11 +155,6 @@ impl sql::Database for Database {
         }
     }
 
-    /// The servers keep deleted bytes until a table is rewritten ([`Self::rewrite_tables`]).
-    fn erase(&self, work: impl FnMut(&mut dyn sql::Connection) -> Result<Receipt> + Send) -> Result<Receipt> {
-        self.write(false, work)
-    }
-
     fn rewrite_tables(&self, tables: &BTreeSet<String>) -> Result<BTreeSet<String>> {
         let mut rewritten = BTreeSet::new();
         // One call per table: each rewrite gets the whole query timeout.
@@ -169,11 +163,6 @@ impl sql::Database for Database {
             rewritten.insert(table.to_string());
         }
         Ok(rewritten)
-    }
-
-    /// The servers keep their own checks (`amcheck`, `CHECK TABLE`).
-    fn check_integrity(&self) -> Result<Vec<String>> {
-        Ok(Vec::new())
     }
 }
 
