@@ -263,37 +263,29 @@ impl Transaction for MemoryTransaction<'_> {
 }
 
 fn stats(state: &State, scope: &Scope) -> Stats {
-    let mut stats = Stats {
-        working_state_version: state
-            .tables
-            .working_states
-            .get(&StateOwner::of_run(scope))
-            .map_or(0, |working| working.version),
-        ..Stats::default()
-    };
+    let working = state.tables.working_states.get(&StateOwner::of_run(scope));
+    let mut stats = Stats { working_state_version: working.map_or(0, |working| working.version), ..Stats::default() };
     for (kind, table) in &state.tables.tables {
         let spaces = visible_spaces(scope, *kind);
         for row in table.rows.values() {
             if row.record.scope().tenant_id != scope.tenant_id || !spaces.contains(&row.space) {
                 continue;
             }
-            match &row.record {
+            // Counted by the states the SQL backends group by.
+            let label = match &row.record {
                 Record::Event(event) => {
-                    stats.events += 1;
                     stats.oldest_event = Some(stats.oldest_event.map_or(event.ts, |oldest| oldest.min(event.ts)));
                     stats.newest_event = Some(stats.newest_event.map_or(event.ts, |newest| newest.max(event.ts)));
+                    ""
                 }
-                Record::Fact(fact) => *stats.facts.entry(fact.status.as_str().to_string()).or_insert(0) += 1,
-                Record::Episode(episode) => {
-                    stats.add(RecordKind::Episode, episode.compression_level.as_str().to_string(), 1)
-                }
-                Record::Procedure(_) => stats.procedures += 1,
+                Record::Fact(fact) => fact.status.as_str(),
+                Record::Episode(episode) => episode.compression_level.as_str(),
+                Record::Procedure(_) => "",
                 // An insight belongs to its session's run, as `list_insights` reads it.
-                Record::Insight(insight) if insight.scope.session_id == scope.session_id => {
-                    *stats.insights.entry(insight.validation.as_str().to_string()).or_insert(0) += 1
-                }
-                Record::Insight(_) => {}
-            }
+                Record::Insight(insight) if insight.scope.session_id != scope.session_id => continue,
+                Record::Insight(insight) => insight.validation.as_str(),
+            };
+            stats.add(*kind, label.to_string(), 1);
         }
     }
     stats
