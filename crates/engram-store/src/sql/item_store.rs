@@ -7,8 +7,7 @@ use super::connection::Connection;
 use super::dialect::Update;
 use super::encode::to_json;
 use super::items::{
-    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, REFRESH_ITEM,
-    REPLACED_ITEM_COLUMNS, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query, read_item,
+    INSERT_ITEM, REPLACED_ITEM_COLUMNS, item_scan_query, item_term_postings_query, item_totals_query, read_item,
     read_item_posting,
 };
 use super::run::inserted;
@@ -98,11 +97,13 @@ fn stored_index(
     key: &str,
 ) -> Result<Option<Option<i64>>> {
     let lock = connection.dialect().update_lock();
-    Statement::new(format!("{STORED_ITEM_INDEX}{lock}"))
-        .bind(tenant_id)
-        .bind(namespace)
-        .bind(key)
-        .first_row(connection, |row| row.optional_integer(1))
+    Statement::new(format!(
+        "SELECT 1, index_length FROM items WHERE tenant_id = ? AND namespace = ? AND item_key = ?{lock}"
+    ))
+    .bind(tenant_id)
+    .bind(namespace)
+    .bind(key)
+    .first_row(connection, |row| row.optional_integer(1))
 }
 
 /// An item's row, as a write stores it.
@@ -159,7 +160,11 @@ fn unindex(
     key: &str,
     length: i64,
 ) -> Result<()> {
-    Statement::new(DELETE_ITEM_TERMS).bind(tenant_id).bind(namespace).bind(key).execute(connection)?;
+    Statement::new("DELETE FROM item_terms WHERE tenant_id = ? AND namespace = ? AND item_key = ?")
+        .bind(tenant_id)
+        .bind(namespace)
+        .bind(key)
+        .execute(connection)?;
     totals.count(tenant_id, namespace, -1, -length);
     Ok(())
 }
@@ -225,7 +230,7 @@ pub(crate) fn refresh(
     expiries: &[(String, String, Timestamp)],
 ) -> Result<()> {
     for (namespace, key, expires_at) in expiries {
-        Statement::new(REFRESH_ITEM)
+        Statement::new("UPDATE items SET expires_at = ? WHERE tenant_id = ? AND namespace = ? AND item_key = ?")
             .bind(expires_at.timestamp_millis())
             .bind(tenant_id)
             .bind(namespace.as_str())
@@ -243,7 +248,11 @@ pub(crate) fn remove(connection: &mut dyn Connection, tenant_id: &str, keys: &[(
         if let Some(length) = length {
             unindex(connection, &mut totals, tenant_id, namespace, key, length)?;
         }
-        let result = Statement::new(DELETE_ITEM).bind(tenant_id).bind(namespace).bind(key).execute(connection)?;
+        let result = Statement::new("DELETE FROM items WHERE tenant_id = ? AND namespace = ? AND item_key = ?")
+            .bind(tenant_id)
+            .bind(namespace)
+            .bind(key)
+            .execute(connection)?;
         removed += result.rows;
     }
     apply_totals(connection, totals)?;
@@ -255,7 +264,7 @@ pub(crate) fn remove(connection: &mut dyn Connection, tenant_id: &str, keys: &[(
 pub(crate) fn remove_expired(connection: &mut dyn Connection, now: Timestamp) -> Result<Receipt> {
     let now = now.timestamp_millis();
     let lock = connection.dialect().update_lock();
-    let expired = Statement::new(format!("{EXPIRED_ITEMS}{lock}"))
+    let expired = Statement::new(format!("SELECT tenant_id, namespace, item_key, index_length FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?{lock}"))
         .bind(now)
         .rows(connection, |row| Ok((row.text(0)?, row.text(1)?, row.text(2)?, row.optional_integer(3)?)))?;
     let mut totals = TotalsChanges::default();
@@ -264,7 +273,9 @@ pub(crate) fn remove_expired(connection: &mut dyn Connection, now: Timestamp) ->
         unindex(connection, &mut totals, &tenant_id, &namespace, &key, length)?;
     }
     apply_totals(connection, totals)?;
-    let result = Statement::new(DELETE_EXPIRED_ITEMS).bind(now).execute(connection)?;
+    let result = Statement::new("DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?")
+        .bind(now)
+        .execute(connection)?;
     let mut receipt = Receipt::default();
     receipt.add("items", result.rows);
     Ok(receipt)
