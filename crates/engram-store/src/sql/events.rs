@@ -127,9 +127,7 @@ fn read_sequences(
             placeholders(ids.len())
         ))
         .bind(tenant_id);
-        for id in ids {
-            statement.push(id);
-        }
+        statement.push_all(ids);
         for (event_id, sequence) in statement.rows(connection, |row| Ok((row.text(0)?, row.integer(1)?)))? {
             sequences.insert((tenant_id.to_string(), event_id), sequence);
         }

@@ -33,9 +33,7 @@ pub(crate) fn versions(connection: &mut dyn Connection, scope: &Scope, fact_key:
         placeholders(spaces.len())
     ))
     .bind(&scope.tenant_id);
-    for space in spaces {
-        statement.push(space);
-    }
+    statement.push_all(spaces);
     statement.push(fact_key);
     statement.rows(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))
 }

@@ -10,17 +10,16 @@ use super::items::{
     INSERT_ITEM, REPLACED_ITEM_COLUMNS, item_scan_query, item_term_postings_query, item_totals_query, read_item,
     read_item_posting,
 };
-use super::run::inserted;
-use super::statement::{Param, Statement, placeholders};
+use super::run::{insert_rows, inserted};
+use super::statement::{Param, Statement};
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest, TotalsChanges};
 
 const KEY: &str = "tenant_id, namespace, item_key";
 
-/// The multi-row insert of postings (rows of six parameters are appended).
-const INSERT_ITEM_TERMS: &str =
-    "INSERT INTO item_terms (tenant_id, term, namespace, item_key, frequency, length) VALUES";
+/// The multi-row insert of postings.
+const INSERT_ITEM_TERMS: &str = "INSERT INTO item_terms (tenant_id, term, namespace, item_key, frequency, length)";
 
 /// Postings per insert: 6,000 parameters, well under either server's limit.
 const POSTINGS_PER_STATEMENT: usize = 1000;
@@ -68,20 +67,19 @@ pub(crate) fn put(
         }
         if let Some(terms) = terms {
             // A round trip per posting would be one per distinct word: rows go in chunks.
-            let postings: Vec<(&String, &u32)> = terms.frequencies.iter().collect();
-            for chunk in postings.chunks(POSTINGS_PER_STATEMENT) {
-                let rows = vec![format!("({})", placeholders(6)); chunk.len()].join(", ");
-                let mut statement = Statement::new(format!("{INSERT_ITEM_TERMS} {rows}"));
-                for (term, frequency) in chunk {
-                    statement.push(item.tenant_id.as_str());
-                    statement.push(term.as_str());
-                    statement.push(namespace.as_str());
-                    statement.push(item.key.as_str());
-                    statement.push(i64::from(**frequency));
-                    statement.push(i64::from(terms.length));
-                }
-                statement.execute(connection)?;
-            }
+            let rows = terms.frequencies.iter().map(|(term, frequency)| {
+                let (tenant_id, key) = (item.tenant_id.as_str(), item.key.as_str());
+                let (frequency, length) = (i64::from(*frequency), i64::from(terms.length));
+                vec![
+                    tenant_id.into(),
+                    term.into(),
+                    namespace.as_str().into(),
+                    key.into(),
+                    frequency.into(),
+                    length.into(),
+                ]
+            });
+            insert_rows(connection, INSERT_ITEM_TERMS, "", rows, POSTINGS_PER_STATEMENT)?;
             totals.count(&item.tenant_id, &namespace, 1, i64::from(terms.length));
         }
     }

@@ -41,7 +41,7 @@ pub(crate) use encode::to_json;
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
 pub(crate) use migrations::{Migration, migrations, pending};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) use run::union_all;
+pub(crate) use run::{insert_rows, union_all};
 #[cfg(feature = "sqlite")]
 pub(crate) use spaces::lookup as lookup_space;
 #[cfg(any(feature = "postgres", feature = "mysql"))]

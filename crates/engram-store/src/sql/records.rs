@@ -117,9 +117,7 @@ pub(crate) fn taken_ids(
             kind = kind.as_str(),
         );
         let mut statement = Statement::new(sql).bind(tenant_id);
-        for id in chunk {
-            statement.push(*id);
-        }
+        statement.push_all(chunk.iter().copied());
         taken.extend(statement.rows(connection, |row| row.text(0))?);
     }
     Ok(taken)

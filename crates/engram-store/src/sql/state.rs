@@ -43,9 +43,7 @@ impl StateTable {
 
 fn bind_owner(statement: &mut Statement, table: StateTable, scope: &Scope) {
     let values = [&scope.tenant_id, &scope.user_id, &scope.agent_id, &scope.session_id, &scope.run_id];
-    for value in &values[..table.keys] {
-        statement.push(*value);
-    }
+    statement.push_all(values[..table.keys].iter().copied());
 }
 
 /// The stored state of the scope's run or session, `None` when it has no row yet.
@@ -91,9 +89,7 @@ pub(crate) fn write(connection: &mut dyn Connection, stored: &StoredState, repla
         placeholders(columns.len())
     ));
     bind_owner(&mut statement, table, &stored.owner().scope());
-    for (_, value) in values {
-        statement.push(value);
-    }
+    statement.push_all(values.into_iter().map(|(_, value)| value));
     statement.execute(connection)?;
     Ok(())
 }

@@ -57,6 +57,11 @@ impl Statement {
     pub(crate) fn push(&mut self, param: impl Into<Param>) {
         self.params.push(param.into());
     }
+
+    /// Appends a parameter for each of `params`, in order (an `IN` list).
+    pub(crate) fn push_all<P: Into<Param>>(&mut self, params: impl IntoIterator<Item = P>) {
+        self.params.extend(params.into_iter().map(Into::into));
+    }
 }
 
 /// `?, ?, ?` for `count` parameters (an `IN` list or a row of values).
