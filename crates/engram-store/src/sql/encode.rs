@@ -7,31 +7,36 @@ use super::statement::Param;
 use crate::error::{Error, Result};
 use crate::lexical::DocumentTerms;
 use crate::prepare::Prepared;
-use crate::record::{Record, RecordKind};
+use crate::record::Record;
 
-/// The values of a record's row, in the order of its kind's
-/// [`written_columns`](super::columns::TableInfo::written_columns).
-pub(crate) fn written_values(prepared: &Prepared<Record>) -> Result<Vec<Param>> {
+/// The values of a record's row, in the order of `columns` (its kind's
+/// [`written_columns`](super::columns::TableInfo::written_columns)).
+pub(crate) fn written_values(prepared: &Prepared<Record>, columns: &[&str]) -> Result<Vec<Param>> {
     let Prepared { record, space, terms, line_tokens } = prepared;
     let mut values = field_values(record)?;
-    values.extend(index_values(record.kind(), space, terms, *line_tokens)?);
+    let index = index_values(columns.get(values.len()..).unwrap_or_default(), space, terms, *line_tokens)?;
+    values.extend(index);
     Ok(values)
 }
 
-/// What follows a record's fields in its row: an event's stored terms and line tokens (read
-/// with its fields), then its space; another record's space, then its stored terms.
+/// The values of the columns that follow a record's fields in its row, by name: its stored
+/// terms, line tokens and space, wherever its kind's column list puts them.
 pub(crate) fn index_values(
-    kind: RecordKind,
+    columns: &[&str],
     space: &str,
     terms: &DocumentTerms,
     line_tokens: u32,
 ) -> Result<Vec<Param>> {
-    let frequencies = to_json(&terms.frequencies)?;
-    Ok(if kind == RecordKind::Event {
-        vec![frequencies.into(), terms.length.into(), line_tokens.into(), space.into()]
-    } else {
-        vec![space.into(), terms.length.into(), frequencies.into()]
-    })
+    let value = |column: &str| {
+        Ok(match column {
+            "lexical_terms" => to_json(&terms.frequencies)?.into(),
+            "lexical_length" => terms.length.into(),
+            "line_tokens" => line_tokens.into(),
+            "space" => space.into(),
+            other => return Err(Error::storage("engram", format!("no value to write in column {other}"))),
+        })
+    };
+    columns.iter().map(|column| value(column)).collect()
 }
 
 /// A record's fields, in the order of its kind's column list (`seq` left out).

@@ -55,11 +55,12 @@ pub(crate) fn insert(
 /// SQLite: one cached single-row statement per event, its sequence the last insert's rowid (a
 /// long multi-row statement is prepared anew for every batch length, and costs more there).
 fn insert_one_by_one(connection: &mut dyn Connection, prepared: &[Prepared<Event>]) -> Result<Vec<i64>> {
-    let sql = insert_sql(1);
+    let columns = table_info(RecordKind::Event).written_columns();
+    let sql = insert_sql(&columns, 1);
     let mut sequences = Vec::with_capacity(prepared.len());
     for item in prepared {
         let mut statement = Statement::new(sql.as_str());
-        bind_row(&mut statement, item)?;
+        bind_row(&mut statement, item, &columns)?;
         sequences.push(insert_returning(statement, "seq", connection)?);
     }
     Ok(sequences)
@@ -69,10 +70,11 @@ fn insert_one_by_one(connection: &mut dyn Connection, prepared: &[Prepared<Event
 /// (Postgres) or read back through the unique index (MySQL), in the batch's order.
 fn insert_in_chunks(connection: &mut dyn Connection, prepared: &[Prepared<Event>]) -> Result<Vec<i64>> {
     let mut by_id: HashMap<(String, String), i64> = HashMap::with_capacity(prepared.len());
+    let columns = table_info(RecordKind::Event).written_columns();
     for chunk in prepared.chunks(EVENTS_PER_INSERT) {
-        let mut statement = Statement::new(insert_sql(chunk.len()));
+        let mut statement = Statement::new(insert_sql(&columns, chunk.len()));
         for item in chunk {
-            bind_row(&mut statement, item)?;
+            bind_row(&mut statement, item, &columns)?;
         }
         if connection.dialect().returns_inserted_rows() {
             statement.sql.push_str(" RETURNING tenant_id, event_id, seq");
@@ -96,17 +98,18 @@ fn insert_in_chunks(connection: &mut dyn Connection, prepared: &[Prepared<Event>
         .collect()
 }
 
-/// The insert of `rows` events.
-fn insert_sql(rows: usize) -> String {
-    let columns = table_info(RecordKind::Event).written_columns();
+/// The insert of `rows` events, each of `columns`.
+fn insert_sql(columns: &[&str], rows: usize) -> String {
     let row = format!("({})", placeholders(columns.len()));
     format!("INSERT INTO events ({}) VALUES {}", columns.join(", "), vec![row; rows].join(", "))
 }
 
-/// Binds one event's row.
-fn bind_row(statement: &mut Statement, item: &Prepared<Event>) -> Result<()> {
-    statement.params.extend(event_fields(&item.record)?);
-    statement.params.extend(index_values(RecordKind::Event, &item.space, &item.terms, item.line_tokens)?);
+/// Binds one event's row of `columns`.
+fn bind_row(statement: &mut Statement, item: &Prepared<Event>, columns: &[&str]) -> Result<()> {
+    let fields = event_fields(&item.record)?;
+    let tail = columns.get(fields.len()..).unwrap_or_default();
+    let index = index_values(tail, &item.space, &item.terms, item.line_tokens)?;
+    statement.params.extend(fields.into_iter().chain(index));
     Ok(())
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn write(
     let kind = record.kind();
     let info = table_info(kind);
     let columns = info.written_columns();
-    let mut statement = Statement { sql: String::new(), params: written_values(prepared)? };
+    let mut statement = Statement { sql: String::new(), params: written_values(prepared, &columns)? };
     let sequence = match sequence {
         Some(sequence) => {
             statement.sql = update_sql(info.table, &columns);
