@@ -110,6 +110,10 @@ bench-python: build ## Python SDK benchmark, load and soak runs (release build),
 	$(VENV_PYTHON) python/scripts/soak_test.py --duration 300 --interval 30
 	$(VENV_PYTHON) scripts/criterion_report.py
 
+.PHONY: bench-scale
+bench-scale: build ## Packets on SQLite files of 10k and 1M events in one run (stores kept under target/scale-stores; EXTREME=1 adds 10M)
+	$(VENV_PYTHON) python/scripts/bench_scale.py $(if $(EXTREME),--extreme)
+
 .PHONY: clean
 clean: ## Remove build output, .venv, caches and the demo database
 	cargo clean

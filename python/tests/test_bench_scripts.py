@@ -1,5 +1,5 @@
 """Smoke runs of the Python performance scripts (python/scripts/): bench_backends.py, load_test.py,
-soak_test.py, bench_vectors.py and bench_agents_session.py, each as a subprocess with tiny settings, then criterion_report.py over
+soak_test.py, bench_vectors.py, bench_scale.py and bench_agents_session.py, each as a subprocess with tiny settings, then criterion_report.py over
 the first three's output.
 
 They run on in-memory and SQLite only: the DSN variables are removed from the scripts'
@@ -216,6 +216,27 @@ def test_bench_vectors_compares_the_vector_store_with_the_lexical_one(target: Pa
     assert data["settings"]["embedder"] == "synthetic" and data["settings"]["dimensions"] == 256
     assert data["p50_ratio"] == pytest.approx(data["results"]["vectors"]["p50_ms"] / data["results"]["lexical"]["p50_ms"],
                                               rel=1e-2)
+
+
+def test_bench_scale_builds_its_stores_once_and_measures_each(target: Path, tmp_path: Path) -> None:
+    stores = tmp_path / "stores"
+    first = run("bench_scale.py", target, "--scales", "300,3000", "--packets", "5", "--warmup", "1", "--batch", "500",
+                "--store-dir", str(stores))
+    assert "building the 3,000-event store" in first and "built 3,000 events at" in first
+    data = load(target / "scale_bench.json")
+    assert data["kind"] == "scale" and [row["events"] for row in data["packets"]] == [300, 3000]
+    for row in data["packets"]:
+        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"], row
+        assert row["p50_ratio"] == pytest.approx(row["p50_ms"] / data["packets"][0]["p50_ms"], rel=1e-3)
+    built = {rate["events"]: rate for rate in data["ingest"]}
+    assert set(built) == {300, 3000} and all(rate["events_per_second"] > 0 for rate in built.values())
+    assert built[3000]["decades"][-1]["up_to_events"] == 3000
+
+    again = run("bench_scale.py", target, "--scales", "300,3000", "--packets", "5", "--warmup", "1",
+                "--store-dir", str(stores))
+    assert "building" not in again, "a complete store is kept between runs"
+    assert load(target / "scale_bench.json")["ingest"] == []
+    assert (target / "scale_bench_prev.json").exists()
 
 
 def test_bench_agents_session_compares_every_operation_with_sqlite_session() -> None:

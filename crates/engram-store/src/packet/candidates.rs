@@ -55,7 +55,9 @@ pub(super) struct Candidate {
     pub section: Section,
     /// The record's sequence number (its write order in its table).
     pub sequence: i64,
-    pub record: Record,
+    /// Boxed: candidates are moved while they are merged, sorted and placed, and a record is
+    /// most of a candidate's size.
+    pub record: Box<Record>,
     /// The record's indexed terms when the store had them at hand (see [`Fetched::terms`]).
     pub terms: Option<IndexedTerms>,
     /// The record's line tokens kept from write time (see [`Fetched::line_tokens`]).
@@ -83,7 +85,7 @@ impl Candidate {
         Self {
             section,
             sequence,
-            record,
+            record: Box::new(record),
             terms,
             line_tokens,
             sources: BTreeSet::from([source]),
@@ -229,11 +231,33 @@ pub(super) fn gather(
                 set_relevance(&mut candidate, score, matched);
                 found.insert(candidate.id().to_string(), candidate);
             }
-        } else {
+        } else if section == Section::Recall {
+            // Events outside the window enter only by matching the query (words or vector)
+            // or a cue: recency alone is what the window is for.
             if searching {
-                let lexical = lexical_candidates(snapshot, request, query, kind, reach, &mut gathered.capped_terms)?;
-                add(lexical.text_matches, Source::Lexical);
-                add(lexical.cue_matches, Source::Cue);
+                let lexical = lexical_ranking(snapshot, request, query, kind, &mut gathered.capped_terms)?;
+                let (text_matches, cue_matches) = recall_matches(snapshot, request, &lexical, kind, reach)?;
+                add(text_matches, Source::Lexical);
+                add(cue_matches, Source::Cue);
+                statistics = Some((lexical.bm25, lexical.frequencies));
+            }
+            if let Some(query_embedding) = &request.query_embedding {
+                let sequences = vector_sequences(snapshot, request, query_embedding, kind)?;
+                add(fetch_sequences(snapshot, request, kind, reach, sequences)?, Source::Vector);
+            }
+        } else {
+            // Each source names its records by sequence; the records they share are read once.
+            let limit = policy.candidates_per_source;
+            let mut sources: BTreeMap<i64, BTreeSet<Source>> = BTreeMap::new();
+            let mut name = |sequences: &[i64], source: Source| {
+                for sequence in sequences {
+                    sources.entry(*sequence).or_default().insert(source);
+                }
+            };
+            if searching {
+                let lexical = lexical_ranking(snapshot, request, query, kind, &mut gathered.capped_terms)?;
+                name(&lexical.text_ranked[..lexical.text_ranked.len().min(limit as usize)], Source::Lexical);
+                name(&lexical.cue_ranked[..lexical.cue_ranked.len().min(limit as usize)], Source::Cue);
                 if section == Section::Facts {
                     gathered.fact_documents = Some(lexical.bm25.document_count);
                 }
@@ -242,26 +266,19 @@ pub(super) fn gather(
             if let Some(query_embedding) = &request.query_embedding
                 && kind != RecordKind::Insight
             {
-                add(vector_candidates(snapshot, request, query_embedding, kind, reach)?, Source::Vector);
+                name(&vector_sequences(snapshot, request, query_embedding, kind)?, Source::Vector);
             }
-            // Events outside the window enter only by matching the query (words or vector)
-            // or a cue: recency alone is what the window is for.
-            if section != Section::Recall {
-                let limit = policy.candidates_per_source;
-                add(
-                    snapshot.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, Selector::Newest, limit))?,
-                    Source::Recent,
-                );
-                add(
-                    snapshot.fetch(&FetchRequest::new(
-                        kind,
-                        request.scope.clone(),
-                        reach,
-                        Selector::MostImportant,
-                        limit,
-                    ))?,
-                    Source::Importance,
-                );
+            for selector in [Selector::Newest, Selector::MostImportant] {
+                let source = if selector == Selector::Newest { Source::Recent } else { Source::Importance };
+                let read = FetchRequest::new(kind, request.scope.clone(), reach, selector, limit);
+                name(&snapshot.fetch_sequences(&read)?, source);
+            }
+            let named = sources.keys().copied().collect();
+            for fetched in fetch_sequences(snapshot, request, kind, reach, named)? {
+                let found_by = sources.remove(&fetched.sequence).unwrap_or_default();
+                let mut candidate = Candidate::new(section, fetched, Source::Lexical);
+                candidate.sources = found_by;
+                found.insert(candidate.id().to_string(), candidate);
             }
         }
 
@@ -367,10 +384,11 @@ fn small_section(
     Ok(Some(SmallSection { records, bm25: Bm25::new(totals.document_count, totals.total_length), frequencies }))
 }
 
-/// What the lexical source of one section found, and the numbers BM25 needs.
-struct LexicalMatches {
-    text_matches: Vec<Fetched>,
-    cue_matches: Vec<Fetched>,
+/// What the lexical source of one section found: the documents ranked for the query's text
+/// terms and for its cues, and the numbers BM25 needs.
+struct LexicalRanking {
+    text_ranked: Vec<i64>,
+    cue_ranked: Vec<i64>,
     bm25: Bm25,
     /// (query term, document frequency in the section's spaces)
     frequencies: Vec<(String, u64)>,
@@ -399,18 +417,16 @@ fn text_tokens(fetched: &[Fetched]) -> u64 {
     fetched.iter().map(|row| u64::from(row.record.token_count())).sum()
 }
 
-/// Reads postings of the query and cue terms and fetches the best-placed documents. Documents
-/// are pre-ranked by the idf of the terms they hold (then newest first) before the fetch, so
-/// the fetch stays at `candidates_per_source` rows whatever the postings held (or a pool grown
-/// for short recalled turns, [`grown_limit`]).
-fn lexical_candidates(
+/// Reads postings of the query and cue terms and ranks the documents by the idf of the terms
+/// they hold (then newest first), so that a fetch stays at `candidates_per_source` rows whatever
+/// the postings held (or a pool grown for short recalled turns, [`grown_limit`]).
+fn lexical_ranking(
     snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
     query: &QueryTerms,
     kind: RecordKind,
-    reach: Reach,
     capped_terms: &mut BTreeSet<String>,
-) -> Result<LexicalMatches> {
+) -> Result<LexicalRanking> {
     let postings = snapshot.postings(&PostingsRequest {
         kind,
         tenant_id: request.scope.tenant_id.clone(),
@@ -435,51 +451,71 @@ fn lexical_candidates(
             *ranks.entry(*sequence).or_insert(0.0) += weight;
         }
     }
-    let limit = request.policy.candidates_per_source;
     let ranked = |ranks: BTreeMap<i64, f64>| -> Vec<i64> {
         let mut ranked: Vec<(i64, f64)> = ranks.into_iter().collect();
         ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then(right.0.cmp(&left.0)));
         ranked.into_iter().map(|(sequence, _)| sequence).collect()
     };
-    let mut fetch = |sequences: &[i64]| -> Result<Vec<Fetched>> {
-        if sequences.is_empty() {
-            return Ok(Vec::new());
-        }
-        let selector = Selector::Sequences(sequences.to_vec());
-        snapshot.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, selector, sequences.len() as u32))
-    };
-    let text_ranked = ranked(text_rank);
-    let first = text_ranked.len().min(limit as usize);
-    let mut text_matches = fetch(&text_ranked[..first])?;
-    if let Some(grown) = grown_limit(request, kind)
-        && text_ranked.len() > first
-        && text_tokens(&text_matches) < u64::from(request.budget.max_tokens)
-    {
-        let more = text_ranked.len().min(grown as usize);
-        text_matches.extend(fetch(&text_ranked[first..more])?);
-    }
-    let cue_ranked = ranked(cue_rank);
-    let cue_matches = fetch(&cue_ranked[..cue_ranked.len().min(limit as usize)])?;
     let frequencies = query
         .terms
         .iter()
         .map(|term| (term.clone(), postings.terms.get(term).map_or(0, |found| found.document_frequency)))
         .collect();
-    Ok(LexicalMatches { text_matches, cue_matches, bm25, frequencies })
+    Ok(LexicalRanking { text_ranked: ranked(text_rank), cue_ranked: ranked(cue_rank), bm25, frequencies })
+}
+
+/// The recalled events the lexical ranking names: the best `candidates_per_source` by text
+/// (more when short turns leave the budget unfilled, [`grown_limit`]) and by cue.
+fn recall_matches(
+    snapshot: &mut dyn Snapshot,
+    request: &BuildRequest,
+    lexical: &LexicalRanking,
+    kind: RecordKind,
+    reach: Reach,
+) -> Result<(Vec<Fetched>, Vec<Fetched>)> {
+    let limit = request.policy.candidates_per_source as usize;
+    let text_ranked = &lexical.text_ranked;
+    let first = text_ranked.len().min(limit);
+    let mut text_matches = fetch_sequences(snapshot, request, kind, reach, text_ranked[..first].to_vec())?;
+    if let Some(grown) = grown_limit(request, kind)
+        && text_ranked.len() > first
+        && text_tokens(&text_matches) < u64::from(request.budget.max_tokens)
+    {
+        let more = text_ranked.len().min(grown as usize);
+        text_matches.extend(fetch_sequences(snapshot, request, kind, reach, text_ranked[first..more].to_vec())?);
+    }
+    let cue_ranked = &lexical.cue_ranked;
+    let cue_matches =
+        fetch_sequences(snapshot, request, kind, reach, cue_ranked[..cue_ranked.len().min(limit)].to_vec())?;
+    Ok((text_matches, cue_matches))
+}
+
+/// The records of a section named by sequence.
+fn fetch_sequences(
+    snapshot: &mut dyn Snapshot,
+    request: &BuildRequest,
+    kind: RecordKind,
+    reach: Reach,
+    sequences: Vec<i64>,
+) -> Result<Vec<Fetched>> {
+    if sequences.is_empty() {
+        return Ok(Vec::new());
+    }
+    let limit = sequences.len() as u32;
+    snapshot.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, Selector::Sequences(sequences), limit))
 }
 
 /// The vector source: the newest `policy.vector_candidates` vectors of the section's spaces,
-/// compared with the query's; the `candidates_per_source` most similar are fetched (this pool
+/// compared with the query's; the `candidates_per_source` most similar are named (this pool
 /// does not grow with the budget: on RealMem, 2,048 and 4,096 tokens, more vector candidates
 /// cost recall, 0.413 -> 0.408 and 0.503 -> 0.490). Reads one
 /// bounded index range per space whatever the store holds, so its cost is fixed by the policy.
-fn vector_candidates(
+fn vector_sequences(
     snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
     query_embedding: &[f32],
     kind: RecordKind,
-    reach: Reach,
-) -> Result<Vec<Fetched>> {
+) -> Result<Vec<i64>> {
     let policy = &request.policy;
     if policy.vector_candidates == 0 || policy.candidates_per_source == 0 {
         return Ok(Vec::new());
@@ -502,17 +538,7 @@ fn vector_candidates(
     }
     ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then(right.0.cmp(&left.0)));
     ranked.truncate(policy.candidates_per_source as usize);
-    if ranked.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sequences = ranked.into_iter().map(|(sequence, _)| sequence).collect();
-    snapshot.fetch(&FetchRequest::new(
-        kind,
-        request.scope.clone(),
-        reach,
-        Selector::Sequences(sequences),
-        policy.candidates_per_source,
-    ))
+    Ok(ranked.into_iter().map(|(sequence, _)| sequence).collect())
 }
 
 /// Why a candidate cannot enter at all, before any scoring.
@@ -526,12 +552,12 @@ pub(super) fn exclusion(
     if record.expires_at().is_some_and(|expires_at| expires_at <= now) {
         return Some(OmissionReason::Expired);
     }
-    if let Record::Fact(fact) = record
+    if let Record::Fact(fact) = &**record
         && fact.status == engram_types::FactStatus::Superseded
     {
         return Some(OmissionReason::Superseded);
     }
-    if let Record::Insight(insight) = record
+    if let Record::Insight(insight) = &**record
         && !admits_insight(request.purpose, insight.validation)
     {
         return Some(OmissionReason::PurposeGate);
@@ -550,7 +576,7 @@ pub(super) fn exclusion(
 /// one more matched query term or cue (or a place among the vector source's best) to enter:
 /// 1 for phase, 2 for milestone, 3 for theme.
 fn weakly_cued(candidate: &Candidate, now: Timestamp) -> bool {
-    let Record::Episode(episode) = &candidate.record else { return false };
+    let Record::Episode(episode) = &*candidate.record else { return false };
     let age_days = (now - episode.end_ts).num_days();
     let by_age = match age_days {
         ..=7 => CompressionLevel::Raw,

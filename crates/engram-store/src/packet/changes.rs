@@ -39,7 +39,7 @@ pub(super) fn find_replaced(
     let mut changed: Vec<(Timestamp, usize, String)> = facts
         .iter()
         .enumerate()
-        .filter_map(|(index, candidate)| match &candidate.record {
+        .filter_map(|(index, candidate)| match &*candidate.record {
             Record::Fact(fact) if changed_at(fact) >= since => {
                 fact.supersedes.clone().map(|previous| (changed_at(fact), index, previous))
             }
@@ -63,7 +63,7 @@ pub(super) fn find_replaced(
     for (_, index, previous_id) in changed {
         // A replaced version deleted since (forget, retention, purge) is not shown; the version
         // replaced shares the new one's key and space, so it is as visible as the new one.
-        let Record::Fact(fact) = &facts[index].record else { continue };
+        let Record::Fact(fact) = &*facts[index].record else { continue };
         let previous = found.remove(&previous_id).filter(|previous| previous.fact_key == fact.fact_key);
         facts[index].replaced = previous.map(Box::new);
     }
@@ -99,7 +99,7 @@ pub(super) fn mark_outdated(recall: &mut [Candidate], facts: &[Candidate]) {
     let changes: Vec<Change<'_>> = facts
         .iter()
         .filter_map(|candidate| {
-            let (Record::Fact(fact), Some(replaced)) = (&candidate.record, &candidate.replaced) else { return None };
+            let (Record::Fact(fact), Some(replaced)) = (&*candidate.record, &candidate.replaced) else { return None };
             let old_terms = value_terms(&replaced.value)?;
             let new_terms = value_terms(&fact.value).unwrap_or_default();
             Some(Change { fact_id: &fact.fact_id, changed_at: changed_at(fact), old_terms, new_terms })
@@ -109,7 +109,7 @@ pub(super) fn mark_outdated(recall: &mut [Candidate], facts: &[Candidate]) {
         return;
     }
     for candidate in recall.iter_mut() {
-        let Record::Event(event) = &candidate.record else { continue };
+        let Record::Event(event) = &*candidate.record else { continue };
         let holds = |terms: &BTreeSet<String>| -> bool {
             match candidate.terms.as_ref().filter(|indexed| indexed.readable()) {
                 Some(indexed) => terms.iter().all(|term| indexed.frequency(term).is_some_and(|count| count > 0)),

@@ -36,7 +36,7 @@ pub(super) fn expand_recall(
     let hits: Vec<(Anchor, String, f64)> = candidates
         .iter()
         .take(request.policy.max_recall as usize)
-        .filter_map(|candidate| match &candidate.record {
+        .filter_map(|candidate| match &*candidate.record {
             Record::Event(event) => Some((
                 Anchor { session_id: event.scope.session_id.clone(), time: event.ts, sequence: candidate.sequence },
                 candidate.id().to_string(),

@@ -4,6 +4,9 @@
 //! the assembler charge each item its exact cost once, and `meta.tokens` equal the count of
 //! `rendered` without recounting it.
 
+use std::fmt::Write as _;
+
+use chrono::{Datelike, Timelike};
 use engram_types::{ItemForm, OutputFormat, Section, ShortTermState, Timestamp, WorkingState};
 
 use crate::prepare::STORED_TOKENIZER;
@@ -112,7 +115,21 @@ pub(super) fn shorten(text: &str) -> Option<String> {
 }
 
 fn date(instant: Timestamp) -> String {
-    instant.format("%Y-%m-%d %H:%M").to_string()
+    let mut text = day(instant);
+    let _ = write!(text, " {:02}:{:02}", instant.hour(), instant.minute());
+    text
+}
+
+/// `%Y-%m-%d`, written directly for the years of four digits: parsing chrono's pattern for
+/// every line was a visible share of rendering a packet.
+fn day(instant: Timestamp) -> String {
+    let mut text = String::with_capacity(16);
+    if (0..=9999).contains(&instant.year()) {
+        let _ = write!(text, "{:04}-{:02}-{:02}", instant.year(), instant.month(), instant.day());
+    } else {
+        let _ = write!(text, "{}", instant.format("%Y-%m-%d"));
+    }
+    text
 }
 
 /// The main text of a record as written.
@@ -160,8 +177,8 @@ pub(super) fn record_line(record: &Record, text: &str, form: ItemForm, notes: &N
         // Since when the value holds, and what it replaced lately, so a model can weigh it
         // against what a turn said earlier.
         Record::Fact(fact) => match &notes.was {
-            Some(was) => format!("[since {}; was {was}] {text}", fact.valid_from.format("%Y-%m-%d")),
-            None => format!("[since {}] {text}", fact.valid_from.format("%Y-%m-%d")),
+            Some(was) => format!("[since {}; was {was}] {text}", day(fact.valid_from)),
+            None => format!("[since {}] {text}", day(fact.valid_from)),
         },
         Record::Episode(episode) => format!("{} to {}: {text}", date(episode.start_ts), date(episode.end_ts)),
         Record::Procedure(_) => text.to_string(),
@@ -327,6 +344,15 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn dates_read_as_chrono_writes_them(millis in chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp_millis()..=chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp_millis(), recent in 0_i64..4_102_444_800_000) {
+            for millis in [millis, recent] {
+                let instant = chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default();
+                proptest::prop_assert_eq!(date(instant), instant.format("%Y-%m-%d %H:%M").to_string());
+                proptest::prop_assert_eq!(day(instant), instant.format("%Y-%m-%d").to_string());
+            }
+        }
+
         #[test]
         fn compact_cuts_the_one_line_text(
             text in "(\\PC|[ \t\n\u{a0}\u{3000}\u{b}]){0,400}",

@@ -70,7 +70,7 @@ const SUPPORTING_TURNS: usize = 3;
 fn session_support(candidates: &[Candidate], relevances: &mut HashMap<String, f64>, share: f64) {
     let mut sessions: HashMap<&str, Vec<f64>> = HashMap::new();
     for candidate in candidates {
-        if let Record::Event(event) = &candidate.record {
+        if let Record::Event(event) = &*candidate.record {
             let relevance = relevances.get(candidate.id()).copied().unwrap_or(0.0);
             sessions.entry(event.scope.session_id.as_str()).or_default().push(relevance);
         }
@@ -87,7 +87,7 @@ fn session_support(candidates: &[Candidate], relevances: &mut HashMap<String, f6
         return;
     }
     for candidate in candidates {
-        if let Record::Event(event) = &candidate.record {
+        if let Record::Event(event) = &*candidate.record {
             let session = support.get(event.scope.session_id.as_str()).copied().unwrap_or(0.0) / best;
             let relevance = relevances.entry(candidate.id().to_string()).or_insert(0.0);
             *relevance = (1.0 - share) * *relevance + share * session;

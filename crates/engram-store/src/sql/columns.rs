@@ -1,13 +1,14 @@
 //! Table and column names of the SQL backends. Every SELECT of a record uses its kind's column
 //! list, so [`super::read_record`] reads the same positions on every backend. A record's vector
-//! (`embedding`, float32 bytes or NULL) follows its fields; an event's stored terms
-//! (`lexical_terms`, `lexical_length`) and line tokens (`line_tokens`) come last.
+//! (`embedding`, float32 bytes or NULL) follows its fields; the stored terms of events and
+//! facts (`lexical_terms`, `lexical_length`) and an event's line tokens (`line_tokens`) come
+//! last.
 
 use crate::maintenance::{TableNames, table_names};
 use crate::record::RecordKind;
 
 const EVENT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, embedding, lexical_terms, lexical_length, line_tokens";
-pub(crate) const FACT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, fact_id, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, embedding, supersedes";
+pub(crate) const FACT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, fact_id, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, embedding, supersedes, lexical_terms, lexical_length";
 const EPISODE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, episode_id, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, embedding";
 pub(crate) const PROCEDURE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, procedure_id, scope_level, task_type, title, steps, content, text, priority, applicability, tags, entities, use_count, updated_at, token_count, expires_at, embedding";
 pub(crate) const INSIGHT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, insight_id, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count, promoted_to";
@@ -23,7 +24,8 @@ pub(crate) struct TableInfo {
     /// The column `Selector::MostImportant` orders by (`Record::weight`).
     pub weight: &'static str,
     /// Position of `lexical_terms` (then `lexical_length`) in `columns`, when the fetch reads
-    /// them: events, which a packet scores by the dozen (other records are few per packet).
+    /// them: events and facts, which a packet scores by the dozen (other records are few per
+    /// packet).
     pub terms_column: Option<usize>,
     /// Position of `line_tokens` in `columns`, when the fetch reads it (events, for the same
     /// reason).
@@ -32,8 +34,8 @@ pub(crate) struct TableInfo {
 
 impl TableInfo {
     /// The columns a write stores, in the order of [`super::encode::written_values`]: those a
-    /// fetch reads but the generated `seq`, then the space and the stored terms (events' are
-    /// read already).
+    /// fetch reads but the generated `seq`, then the space and, where a fetch does not read
+    /// them, the stored terms.
     pub(crate) fn written_columns(&self) -> Vec<&'static str> {
         let mut columns: Vec<&'static str> = self.columns.split(", ").skip(1).collect();
         if self.terms_column.is_none() {
@@ -54,8 +56,11 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
         RecordKind::Procedure => (PROCEDURE_COLUMNS, "updated_at", "priority"),
         RecordKind::Insight => (INSIGHT_COLUMNS, "created_at", "confidence"),
     };
-    let (terms_column, line_tokens_column) =
-        if matches!(kind, RecordKind::Event) { (Some(18), Some(20)) } else { (None, None) };
+    let (terms_column, line_tokens_column) = match kind {
+        RecordKind::Event => (Some(18), Some(20)),
+        RecordKind::Fact => (Some(25), None),
+        RecordKind::Episode | RecordKind::Procedure | RecordKind::Insight => (None, None),
+    };
     TableInfo { table, postings, columns, time, weight, terms_column, line_tokens_column }
 }
 

@@ -81,9 +81,11 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
                 conditions.push("session_id = ?".to_string());
                 params.push(Param::Text(session_id.to_string()));
             }
+            // The partition's value is one of a closed set of names, written into the SQL: a
+            // bound value compared with a partial index's (`facts_active_key ... WHERE status =
+            // 'active'`) makes SQLite re-prepare the statement at every new binding.
             if let Some((column, value)) = partition {
-                conditions.push(format!("{column} = ?"));
-                params.push(Param::Text((*value).to_string()));
+                conditions.push(format!("{column} = '{value}'"));
             }
             if request.kind == RecordKind::Insight && request.active_only {
                 conditions.push("validation <> 'rejected'".to_string());
@@ -100,10 +102,13 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
             }
             if let Some((direction, anchor)) = walk.from {
                 // Strictly before (or after) the anchor in (time, sequence) order: the same
-                // millisecond is ordered by sequence.
-                let comparison = if direction == Direction::Before { "<" } else { ">" };
-                conditions
-                    .push(format!("({time} {comparison} ? OR ({time} = ? AND seq {comparison} ?))", time = info.time));
+                // millisecond is ordered by sequence. The time bound comes first on its own, so
+                // the index walk starts at the anchor instead of filtering its way there.
+                let (comparison, bound) = if direction == Direction::Before { ("<", "<=") } else { (">", ">=") };
+                conditions.push(format!(
+                    "{time} {bound} ? AND ({time} {comparison} ? OR seq {comparison} ?)",
+                    time = info.time
+                ));
                 let millis = anchor.time.timestamp_millis();
                 params.extend([Param::Integer(millis), Param::Integer(millis), Param::Integer(anchor.sequence)]);
             }

@@ -88,20 +88,22 @@ impl Connections {
         self.writer.lock().map_err(|_| poisoned())
     }
 
-    /// A free reader (the writer for an in-memory database); waits when all are busy.
+    /// The first free reader (the writer for an in-memory database); waits, in turn, when all
+    /// are busy. First free, not round robin: a caller that reads one packet at a time keeps
+    /// using one connection, whose page and statement caches stay warm in the CPU's caches.
     pub(super) fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
         if self.readers.is_empty() {
             return self.writer();
         }
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        for offset in 0..self.readers.len() {
-            match self.readers[(start + offset) % self.readers.len()].try_lock() {
+        for reader in &self.readers {
+            match reader.try_lock() {
                 Ok(guard) => return Ok(guard),
                 Err(TryLockError::WouldBlock) => {}
                 Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
             }
         }
-        self.readers[start % self.readers.len()].lock().map_err(|_| poisoned())
+        let turn = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        self.readers[turn % self.readers.len()].lock().map_err(|_| poisoned())
     }
 
     /// `synchronous = FULL` on the writer: every commit is fsynced. Only the writer commits.
