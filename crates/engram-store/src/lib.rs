@@ -14,6 +14,7 @@ pub mod lexical;
 pub mod lifecycle;
 pub mod maintenance;
 mod memory;
+mod merge;
 #[cfg(feature = "mysql")]
 mod mysql;
 mod open;

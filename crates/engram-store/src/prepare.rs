@@ -37,6 +37,12 @@ impl<T: Clone> Prepared<T> {
         let line_tokens = line_tail_tokens(&whole);
         Self { record, space, terms, line_tokens }
     }
+
+    /// The same prepared record as a [`Record`], as a backend stores it.
+    pub fn wrapped(&self, wrap: fn(T) -> Record) -> Prepared<Record> {
+        let (space, terms) = (self.space.clone(), self.terms.clone());
+        Prepared { record: wrap(self.record.clone()), space, terms, line_tokens: self.line_tokens }
+    }
 }
 
 /// Timestamps are kept to the millisecond on every backend, so reads compare equal everywhere.

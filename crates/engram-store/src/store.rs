@@ -5,15 +5,12 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use engram_types::{
-    Episode, Event, Fact, Insight, Item, Limits, OnConflict, Procedure, Receipt, Scope, ShortTermState, Timestamp,
-    WorkingState,
-};
+use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
 
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
-use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors,
@@ -130,21 +127,14 @@ pub trait Transaction: Snapshot {
     /// Stores events, in order. An id taken in its tenant is a `Conflict` (the engine names it).
     fn insert_events(&mut self, events: &[Prepared<Event>]) -> Result<()>;
 
-    fn insert_fact(&mut self, fact: &Prepared<Fact>) -> Result<()>;
+    /// Stores a fact, episode, procedure or insight (events go by the batch: [`Self::insert_events`]);
+    /// with `sequence`, over the record stored there (a replaced procedure, its index made anew).
+    /// A record that is not indexed (a superseded fact, restored) gets no postings.
+    fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()>;
 
-    fn insert_episode(&mut self, episode: &Prepared<Episode>) -> Result<()>;
-
-    fn insert_insight(&mut self, insight: &Prepared<Insight>) -> Result<()>;
-
-    /// Stores a procedure; with `sequence`, over the one stored there (its index made anew).
-    fn write_procedure(&mut self, sequence: Option<i64>, procedure: &Prepared<Procedure>) -> Result<()>;
-
-    /// Writes what an upsert changes on a stored fact: status, validity, confidence, sources.
-    fn update_fact(&mut self, sequence: i64, fact: &Fact) -> Result<()>;
-
-    /// Writes what an update changes on a stored insight: validation, confidence, expiry,
-    /// promotion.
-    fn update_insight(&mut self, sequence: i64, insight: &Insight) -> Result<()>;
+    /// Writes what an update changes on a stored fact (status, validity, confidence, sources)
+    /// or insight (validation, confidence, expiry, promotion); its index stays as it is.
+    fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()>;
 
     /// Removes a stored record's postings and vector row; the record stays.
     fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Result<()>;
@@ -153,16 +143,14 @@ pub trait Transaction: Snapshot {
     /// are skipped. The receipt counts the rows removed per table.
     fn delete(&mut self, request: &DeleteRequest) -> Result<Receipt>;
 
-    /// Stores exported records as they were (ids, times, statuses, in the order given, each
-    /// indexed as on a write) and replaces the given states. A record id already in its
-    /// tenant is a `Conflict`. The receipt counts rows written per table.
-    fn restore(&mut self, records: &[Prepared<Record>], states: &[StoredState]) -> Result<Receipt>;
+    /// The postings rows a document of `terms` distinct terms occupies, as receipts count them.
+    fn postings_rows(&self, terms: usize) -> u64 {
+        terms as u64
+    }
 
-    /// Writes a working state (`first`: the run had none when read, so another writer's first
-    /// state is a lost race rather than overwritten).
-    fn put_working_state(&mut self, owner: &StateOwner, state: &WorkingState, first: bool) -> Result<()>;
-
-    fn put_short_term(&mut self, owner: &StateOwner, state: &ShortTermState, first: bool) -> Result<()>;
+    /// Writes a working or short-term state (`first`: its owner had none when read, so another
+    /// writer's first state is a lost race rather than overwritten).
+    fn put_state(&mut self, stored: &StoredState, first: bool) -> Result<()>;
 
     /// Writes items. A taken key is replaced (its `created_at` kept) or kept as stored, per
     /// `on_conflict`; an indexed item's postings and its namespace's totals change with it.

@@ -6,7 +6,7 @@ use super::records::check_new_id;
 use super::run::{read, write};
 use crate::error::Result;
 use crate::prepare::{self, FactPlan};
-use crate::record::RecordKind;
+use crate::record::{Record, RecordKind};
 use crate::store::{Store, WriteMode};
 use crate::vectors::claim;
 
@@ -28,22 +28,22 @@ pub(crate) fn upsert_fact<S: Store + ?Sized>(store: &S, fact: FactInput) -> Resu
         match prepare::plan_fact(active, prepared.clone()) {
             FactPlan::Create(new) => {
                 check_new_id(transaction, RecordKind::Fact, tenant_id, &new.record.fact_id)?;
-                transaction.insert_fact(&new)?;
+                transaction.write_record(None, &new.wrapped(Record::Fact))?;
                 Ok(FactWrite { fact: new.record, outcome: FactWriteOutcome::Created, superseded: None })
             }
             FactPlan::Supersede { previous, new } => {
                 check_new_id(transaction, RecordKind::Fact, tenant_id, &new.record.fact_id)?;
                 if let Some(sequence) = active_sequence {
                     transaction.unindex(RecordKind::Fact, sequence)?;
-                    transaction.update_fact(sequence, &previous)?;
+                    transaction.update_record(sequence, &Record::Fact(previous.clone()))?;
                 }
-                transaction.insert_fact(&new)?;
+                transaction.write_record(None, &new.wrapped(Record::Fact))?;
                 let superseded = Some(previous.fact_id);
                 Ok(FactWrite { fact: new.record, outcome: FactWriteOutcome::Superseded, superseded })
             }
             FactPlan::Refresh(fact) => {
                 if let Some(sequence) = active_sequence {
-                    transaction.update_fact(sequence, &fact)?;
+                    transaction.update_record(sequence, &Record::Fact(fact.clone()))?;
                 }
                 Ok(FactWrite { fact, outcome: FactWriteOutcome::Refreshed, superseded: None })
             }

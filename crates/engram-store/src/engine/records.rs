@@ -64,7 +64,7 @@ pub(crate) fn append_episode<S: Store + ?Sized>(store: &S, episode: EpisodeInput
     write(store, WriteMode::Once, |transaction| {
         transaction.check_dimensions(&claim(&record.scope.tenant_id, record.embedding.as_deref()))?;
         check_new_id(transaction, RecordKind::Episode, &record.scope.tenant_id, &record.episode_id)?;
-        transaction.insert_episode(&prepared)
+        transaction.write_record(None, &prepared.wrapped(Record::Episode))
     })?;
     Ok(prepared.record)
 }
@@ -98,7 +98,7 @@ pub(crate) fn upsert_procedure<S: Store + ?Sized>(store: &S, procedure: Procedur
         if let Some(sequence) = sequence {
             transaction.unindex(RecordKind::Procedure, sequence)?;
         }
-        transaction.write_procedure(sequence, &prepared)?;
+        transaction.write_record(sequence, &prepared.wrapped(Record::Procedure))?;
         Ok(prepared.record)
     })
 }
@@ -108,7 +108,7 @@ pub(crate) fn append_insight<S: Store + ?Sized>(store: &S, insight: InsightInput
     let record = &prepared.record;
     write(store, WriteMode::Once, |transaction| {
         check_new_id(transaction, RecordKind::Insight, &record.scope.tenant_id, &record.insight_id)?;
-        transaction.insert_insight(&prepared)
+        transaction.write_record(None, &prepared.wrapped(Record::Insight))
     })?;
     Ok(prepared.record)
 }
@@ -126,7 +126,7 @@ pub(crate) fn update_insight<S: Store + ?Sized>(store: &S, update: InsightUpdate
             return Err(not_found());
         }
         prepare::update_insight(&update, &mut insight)?;
-        transaction.update_insight(fetched.sequence, &insight)?;
+        transaction.update_record(fetched.sequence, &Record::Insight(insight.clone()))?;
         Ok(insight)
     })
 }
@@ -138,14 +138,16 @@ pub(super) fn check_new_id(
     tenant_id: &str,
     id: &str,
 ) -> Result<()> {
-    if transaction.taken_ids(kind, tenant_id, &[id])?.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Conflict {
+    if transaction.taken_ids(kind, tenant_id, &[id])?.is_empty() { Ok(()) } else { Err(id_taken(kind, id)) }
+}
+
+/// The `Conflict` of a record id already taken in its tenant.
+pub(super) fn id_taken(kind: RecordKind, id: &str) -> Error {
+    Error::Conflict {
         entity: kind.as_str(),
         id: id.to_string(),
         detail: format!("{}_id already exists in the tenant", kind.as_str()),
-    })
+    }
 }
 
 fn same_run(left: &Scope, right: &Scope) -> bool {

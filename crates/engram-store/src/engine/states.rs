@@ -4,7 +4,7 @@ use engram_types::{Scope, ShortTermState, ShortTermUpdate, WorkingState, Working
 
 use super::run::{read, write};
 use crate::error::{Error, Result};
-use crate::maintenance::StateOwner;
+use crate::maintenance::{StateOwner, StoredState};
 use crate::prepare;
 use crate::store::{Store, WriteMode};
 
@@ -30,7 +30,8 @@ pub(crate) fn patch_working_state<S: Store + ?Sized>(store: &S, patch: WorkingSt
             return Err(Error::stale_version(scope, expected, state.version));
         }
         patch.apply_to(&mut state, prepare::now());
-        transaction.put_working_state(&StateOwner::of_run(scope), &state, first)?;
+        transaction
+            .put_state(&StoredState::WorkingState { owner: StateOwner::of_run(scope), state: state.clone() }, first)?;
         Ok(state)
     })
 }
@@ -50,7 +51,8 @@ pub(crate) fn update_short_term<S: Store + ?Sized>(store: &S, update: ShortTermU
         let first = stored.is_none();
         let mut state = stored.unwrap_or_default();
         update.apply_to(&mut state, prepare::now());
-        transaction.put_short_term(&StateOwner::of_session(scope), &state, first)?;
+        transaction
+            .put_state(&StoredState::ShortTerm { owner: StateOwner::of_session(scope), state: state.clone() }, first)?;
         Ok(state)
     })
 }

@@ -1,15 +1,11 @@
-//! The lifecycle primitives in memory: scans walk the tables in sequence order; deletes and
-//! restores keep the id map, the active-fact map and the postings in step, as writes do.
-
-use std::sync::Arc;
+//! The lifecycle primitives in memory: scans walk the tables in sequence order; deletes
+//! keep the id map, the active-fact map and the postings in step, as writes do.
 
 use engram_types::{FactStatus, Receipt};
 
 use super::state::State;
-use super::tables::{Row, run_key, session_key};
-use crate::error::{Error, Result};
-use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState, table_names};
-use crate::prepare::{self, Prepared};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState, table_names};
+use crate::prepare;
 use crate::record::{Fetched, Record};
 
 pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
@@ -23,51 +19,25 @@ pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
         .collect()
 }
 
+/// Working states then short-term states matching the scan, each in owner order, limited.
 pub(super) fn scan_states(state: &State, request: &StateScan) -> Vec<StoredState> {
-    let mut working: Vec<StoredState> = state
-        .tables
-        .working_states
-        .iter()
-        .map(|((tenant_id, user_id, agent_id, session_id, run_id), working)| StoredState::WorkingState {
-            owner: StateOwner {
-                tenant_id: tenant_id.clone(),
-                user_id: user_id.clone(),
-                agent_id: agent_id.clone(),
-                session_id: session_id.clone(),
-                run_id: Some(run_id.clone()),
-            },
-            state: working.clone(),
-        })
-        .filter(|stored| match stored {
-            StoredState::WorkingState { owner, state } => request.matches(owner, state.ended_at, true),
-            StoredState::ShortTerm { .. } => false,
-        })
+    let limit = request.limit as usize;
+    let working =
+        state.tables.working_states.iter().filter(|(owner, working)| request.matches(owner, working.ended_at, true));
+    let mut found: Vec<StoredState> = working
+        .take(limit)
+        .map(|(owner, working)| StoredState::WorkingState { owner: owner.clone(), state: working.clone() })
         .collect();
-    working.sort_by(|left, right| left.owner().cmp(right.owner()));
-    working.truncate(request.limit as usize);
-    if request.ended_at.is_some() {
-        return working;
+    // A scan of ended runs reads no short-term states.
+    if request.ended_at.is_none() {
+        let short = state.tables.short_terms.iter().filter(|(owner, _)| request.matches(owner, None, false));
+        found.extend(
+            short
+                .take(limit)
+                .map(|(owner, short)| StoredState::ShortTerm { owner: owner.clone(), state: short.clone() }),
+        );
     }
-    let mut short: Vec<StoredState> = state
-        .tables
-        .short_terms
-        .iter()
-        .map(|((tenant_id, user_id, agent_id, session_id), short_term)| StoredState::ShortTerm {
-            owner: StateOwner {
-                tenant_id: tenant_id.clone(),
-                user_id: user_id.clone(),
-                agent_id: agent_id.clone(),
-                session_id: session_id.clone(),
-                run_id: None,
-            },
-            state: short_term.clone(),
-        })
-        .filter(|stored| request.matches(stored.owner(), None, false))
-        .collect();
-    short.sort_by(|left, right| left.owner().cmp(right.owner()));
-    short.truncate(request.limit as usize);
-    working.extend(short);
-    working
+    found
 }
 
 /// Index rows are counted per term (the in-memory index has one entry per term and record).
@@ -99,24 +69,11 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
         receipt.add(names.table, 1);
     }
     for owner in &request.states {
-        let removed = match &owner.run_id {
-            Some(run_id) => {
-                let key = (
-                    owner.tenant_id.clone(),
-                    owner.user_id.clone(),
-                    owner.agent_id.clone(),
-                    owner.session_id.clone(),
-                    run_id.clone(),
-                );
-                state.tables.working_states.remove(&key).is_some()
-            }
-            None => {
-                let key =
-                    (owner.tenant_id.clone(), owner.user_id.clone(), owner.agent_id.clone(), owner.session_id.clone());
-                state.tables.short_terms.remove(&key).is_some()
-            }
+        let (table, removed) = match owner.run_id {
+            Some(_) => ("working_states", state.tables.working_states.remove(owner).is_some()),
+            None => ("short_terms", state.tables.short_terms.remove(owner).is_some()),
         };
-        receipt.add(if owner.run_id.is_some() { "working_states" } else { "short_terms" }, u64::from(removed));
+        receipt.add(table, u64::from(removed));
     }
     if request.drop_empty_spaces {
         for (kind, space) in touched {
@@ -127,74 +84,4 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
         }
     }
     receipt
-}
-
-/// Restores in order; checks every vector, id (and active fact key) before writing anything.
-pub(super) fn restore(state: &mut State, records: Vec<Prepared<Record>>, states: Vec<StoredState>) -> Result<Receipt> {
-    let dimensions = state.vectors.check(&crate::vectors::record_claims(&records))?;
-    let mut seen = std::collections::HashSet::new();
-    let mut active = std::collections::HashSet::new();
-    for prepared in &records {
-        let record = &prepared.record;
-        let tenant_id = &record.scope().tenant_id;
-        if state.tables.ids.contains_key(&(record.kind(), tenant_id.clone(), record.id().to_string()))
-            || !seen.insert((record.kind(), tenant_id.clone(), record.id().to_string()))
-        {
-            return Err(Error::Conflict {
-                entity: record.kind().as_str(),
-                id: record.id().to_string(),
-                detail: format!("{}_id already exists in the tenant", record.kind().as_str()),
-            });
-        }
-        // One active fact per key, among the stored facts and the restored ones alike.
-        if let Record::Fact(fact) = record
-            && fact.status == FactStatus::Active
-            && let key = (tenant_id.clone(), prepared.space.clone(), fact.fact_key.clone())
-            && (state.tables.active_facts.contains_key(&key) || !active.insert(key))
-        {
-            return Err(Error::Conflict {
-                entity: "fact",
-                id: fact.fact_id.clone(),
-                detail: format!("fact_key {:?} already has an active fact", fact.fact_key),
-            });
-        }
-    }
-    state.vectors.fix(dimensions);
-    let mut receipt = Receipt::default();
-    for prepared in records {
-        let kind = prepared.record.kind();
-        let names = table_names(kind);
-        let indexed = prepare::is_indexed(&prepared.record);
-        let sequence = state.tables.next();
-        let Prepared { record, space, terms, line_tokens } = prepared;
-        let tenant_id = record.scope().tenant_id.clone();
-        state.tables.ids.insert((kind, tenant_id.clone(), record.id().to_string()), sequence);
-        if indexed {
-            state.postings.insert(kind, &tenant_id, &space, sequence, &terms);
-            receipt.add(names.postings, terms.frequencies.len() as u64);
-            if let Some(embedding) = record.embedding() {
-                state.vectors.insert(kind, &tenant_id, &space, sequence, embedding);
-                receipt.add("record_vectors", 1);
-            }
-        }
-        if let Record::Fact(fact) = &record
-            && fact.status == FactStatus::Active
-        {
-            state.tables.active_facts.insert((tenant_id, space.clone(), fact.fact_key.clone()), sequence);
-        }
-        state.tables.table(kind).insert(sequence, Row { record, space, terms: Arc::new(terms), line_tokens });
-        receipt.add(names.table, 1);
-    }
-    for stored in states {
-        receipt.add(stored.table(), 1);
-        match stored {
-            StoredState::WorkingState { owner, state: working } => {
-                state.tables.working_states.insert(run_key(&owner.scope()), working);
-            }
-            StoredState::ShortTerm { owner, state: short_term } => {
-                state.tables.short_terms.insert(session_key(&owner.scope()), short_term);
-            }
-        }
-    }
-    Ok(receipt)
 }

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use engram_types::FactStatus;
+
 use super::items::ItemTable;
 use super::postings::PostingsIndex;
 use super::tables::{Row, Tables};
 use super::vectors::VectorIndex;
 use crate::packet::{line_tail_tokens, main_text};
-use crate::prepare::Prepared;
+use crate::prepare::{self, Prepared};
 use crate::record::{Record, RecordKind};
 
 /// Everything an [`InMemoryStore`](super::InMemoryStore) holds, behind its lock.
@@ -21,29 +23,32 @@ pub(super) struct State {
 }
 
 impl State {
-    pub(super) fn insert<T>(&mut self, kind: RecordKind, prepared: Prepared<T>, wrap: fn(T) -> Record) -> i64 {
+    /// Stores a record at the next sequence; returns it.
+    pub(super) fn insert(&mut self, prepared: Prepared<Record>) -> i64 {
         let sequence = self.tables.next();
-        self.insert_at(kind, sequence, prepared, wrap);
+        self.insert_at(sequence, prepared);
         sequence
     }
 
-    pub(super) fn insert_at<T>(
-        &mut self,
-        kind: RecordKind,
-        sequence: i64,
-        prepared: Prepared<T>,
-        wrap: fn(T) -> Record,
-    ) {
-        let record = wrap(prepared.record);
+    /// Stores a record at `sequence`, under its id, indexed unless it is a superseded fact, and
+    /// as its key's active fact when it is one.
+    pub(super) fn insert_at(&mut self, sequence: i64, prepared: Prepared<Record>) {
+        let Prepared { record, space, terms, line_tokens } = prepared;
+        let kind = record.kind();
         let tenant_id = record.scope().tenant_id.clone();
         self.tables.ids.insert((kind, tenant_id.clone(), record.id().to_string()), sequence);
-        self.postings.insert(kind, &tenant_id, &prepared.space, sequence, &prepared.terms);
-        if let Some(embedding) = record.embedding() {
-            self.vectors.insert(kind, &tenant_id, &prepared.space, sequence, embedding);
+        if prepare::is_indexed(&record) {
+            self.postings.insert(kind, &tenant_id, &space, sequence, &terms);
+            if let Some(embedding) = record.embedding() {
+                self.vectors.insert(kind, &tenant_id, &space, sequence, embedding);
+            }
         }
-        let row =
-            Row { record, space: prepared.space, terms: Arc::new(prepared.terms), line_tokens: prepared.line_tokens };
-        self.tables.table(kind).insert(sequence, row);
+        if let Record::Fact(fact) = &record
+            && fact.status == FactStatus::Active
+        {
+            self.tables.active_facts.insert((tenant_id, space.clone(), fact.fact_key.clone()), sequence);
+        }
+        self.tables.table(kind).insert(sequence, Row { record, space, terms: Arc::new(terms), line_tokens });
     }
 
     /// Removes a record's postings and vector (it stays in its table), as when a fact is superseded.

@@ -1,14 +1,11 @@
 use std::collections::HashSet;
 use std::sync::RwLock;
 
-use engram_types::{
-    Episode, Event, Fact, FactStatus, Insight, Item, Limits, OnConflict, Procedure, Receipt, Scope, ShortTermState,
-    Timestamp, WorkingState,
-};
+use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
 
 use super::maintenance;
 use super::state::State;
-use super::tables::{Row, run_key, session_key};
+use super::tables::Row;
 use crate::error::{Error, Result};
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
@@ -165,11 +162,11 @@ impl<T: StateView> Snapshot for T {
     }
 
     fn working_state(&mut self, scope: &Scope) -> Result<Option<WorkingState>> {
-        Ok(self.state().tables.working_states.get(&run_key(scope)).cloned())
+        Ok(self.state().tables.working_states.get(&StateOwner::of_run(scope)).cloned())
     }
 
     fn short_term(&mut self, scope: &Scope) -> Result<Option<ShortTermState>> {
-        Ok(self.state().tables.short_terms.get(&session_key(scope)).cloned())
+        Ok(self.state().tables.short_terms.get(&StateOwner::of_session(scope)).cloned())
     }
 
     fn item_postings(&mut self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
@@ -202,51 +199,25 @@ impl Transaction for MemoryTransaction<'_> {
             }
         }
         for item in events {
-            self.state.insert(RecordKind::Event, item.clone(), Record::Event);
+            self.state.insert(item.wrapped(Record::Event));
         }
         Ok(())
     }
 
-    fn insert_fact(&mut self, fact: &Prepared<Fact>) -> Result<()> {
-        let key = (fact.record.scope.tenant_id.clone(), fact.space.clone(), fact.record.fact_key.clone());
-        let active = fact.record.status == FactStatus::Active;
-        let sequence = self.state.insert(RecordKind::Fact, fact.clone(), Record::Fact);
-        if active {
-            self.state.tables.active_facts.insert(key, sequence);
-        }
-        Ok(())
-    }
-
-    fn insert_episode(&mut self, episode: &Prepared<Episode>) -> Result<()> {
-        self.state.insert(RecordKind::Episode, episode.clone(), Record::Episode);
-        Ok(())
-    }
-
-    fn insert_insight(&mut self, insight: &Prepared<Insight>) -> Result<()> {
-        self.state.insert(RecordKind::Insight, insight.clone(), Record::Insight);
-        Ok(())
-    }
-
-    fn write_procedure(&mut self, sequence: Option<i64>, procedure: &Prepared<Procedure>) -> Result<()> {
-        match sequence {
+    fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()> {
+        let sequence = match sequence {
             Some(sequence) => {
-                self.state.tables.table(RecordKind::Procedure).remove(sequence);
-                self.state.insert_at(RecordKind::Procedure, sequence, procedure.clone(), Record::Procedure);
+                self.state.tables.table(record.record.kind()).remove(sequence);
+                sequence
             }
-            None => {
-                self.state.insert(RecordKind::Procedure, procedure.clone(), Record::Procedure);
-            }
-        }
+            None => self.state.tables.next(),
+        };
+        self.state.insert_at(sequence, record.clone());
         Ok(())
     }
 
-    fn update_fact(&mut self, sequence: i64, fact: &Fact) -> Result<()> {
-        self.state.replace_record(RecordKind::Fact, sequence, Record::Fact(fact.clone()));
-        Ok(())
-    }
-
-    fn update_insight(&mut self, sequence: i64, insight: &Insight) -> Result<()> {
-        self.state.replace_record(RecordKind::Insight, sequence, Record::Insight(insight.clone()));
+    fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()> {
+        self.state.replace_record(record.kind(), sequence, record.clone());
         Ok(())
     }
 
@@ -259,17 +230,16 @@ impl Transaction for MemoryTransaction<'_> {
         Ok(maintenance::delete(self.state, request))
     }
 
-    fn restore(&mut self, records: &[Prepared<Record>], states: &[StoredState]) -> Result<Receipt> {
-        maintenance::restore(self.state, records.to_vec(), states.to_vec())
-    }
-
-    fn put_working_state(&mut self, owner: &StateOwner, state: &WorkingState, _first: bool) -> Result<()> {
-        self.state.tables.working_states.insert(run_key(&owner.scope()), state.clone());
-        Ok(())
-    }
-
-    fn put_short_term(&mut self, owner: &StateOwner, state: &ShortTermState, _first: bool) -> Result<()> {
-        self.state.tables.short_terms.insert(session_key(&owner.scope()), state.clone());
+    fn put_state(&mut self, stored: &StoredState, _first: bool) -> Result<()> {
+        let scope = stored.owner().scope();
+        match stored {
+            StoredState::WorkingState { state, .. } => {
+                self.state.tables.working_states.insert(StateOwner::of_run(&scope), state.clone());
+            }
+            StoredState::ShortTerm { state, .. } => {
+                self.state.tables.short_terms.insert(StateOwner::of_session(&scope), state.clone());
+            }
+        }
         Ok(())
     }
 
@@ -293,33 +263,29 @@ impl Transaction for MemoryTransaction<'_> {
 }
 
 fn stats(state: &State, scope: &Scope) -> Stats {
-    let mut stats = Stats {
-        working_state_version: state.tables.working_states.get(&run_key(scope)).map_or(0, |working| working.version),
-        ..Stats::default()
-    };
+    let working = state.tables.working_states.get(&StateOwner::of_run(scope));
+    let mut stats = Stats { working_state_version: working.map_or(0, |working| working.version), ..Stats::default() };
     for (kind, table) in &state.tables.tables {
         let spaces = visible_spaces(scope, *kind);
         for row in table.rows.values() {
             if row.record.scope().tenant_id != scope.tenant_id || !spaces.contains(&row.space) {
                 continue;
             }
-            match &row.record {
+            // Counted by the states the SQL backends group by.
+            let label = match &row.record {
                 Record::Event(event) => {
-                    stats.events += 1;
                     stats.oldest_event = Some(stats.oldest_event.map_or(event.ts, |oldest| oldest.min(event.ts)));
                     stats.newest_event = Some(stats.newest_event.map_or(event.ts, |newest| newest.max(event.ts)));
+                    ""
                 }
-                Record::Fact(fact) => *stats.facts.entry(fact.status.as_str().to_string()).or_insert(0) += 1,
-                Record::Episode(episode) => {
-                    stats.add(RecordKind::Episode, episode.compression_level.as_str().to_string(), 1)
-                }
-                Record::Procedure(_) => stats.procedures += 1,
+                Record::Fact(fact) => fact.status.as_str(),
+                Record::Episode(episode) => episode.compression_level.as_str(),
+                Record::Procedure(_) => "",
                 // An insight belongs to its session's run, as `list_insights` reads it.
-                Record::Insight(insight) if insight.scope.session_id == scope.session_id => {
-                    *stats.insights.entry(insight.validation.as_str().to_string()).or_insert(0) += 1
-                }
-                Record::Insight(_) => {}
-            }
+                Record::Insight(insight) if insight.scope.session_id != scope.session_id => continue,
+                Record::Insight(insight) => insight.validation.as_str(),
+            };
+            stats.add(*kind, label.to_string(), 1);
         }
     }
     stats

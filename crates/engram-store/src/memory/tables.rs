@@ -1,9 +1,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use engram_types::Scope;
+use engram_types::{ShortTermState, WorkingState};
 
 use crate::lexical::{DocumentTerms, IndexedTerms};
+use crate::maintenance::StateOwner;
+use crate::merge::{merge_ranges, select_sequences};
 use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible_spaces};
 
 /// A stored record with what its indexes need.
@@ -67,50 +69,32 @@ impl Table {
         Some(row)
     }
 
-    /// Serves a fetch by walking the space orderings newest (or most important) first.
+    /// Serves a fetch by walking the space orderings newest (or most important) first, each as
+    /// far as the SQL backends' index ranges go, and merging alike.
     pub(super) fn fetch(&self, request: &FetchRequest) -> Vec<Fetched> {
         let tenant_id = &request.scope.tenant_id;
         let spaces = visible_spaces(&request.scope, request.kind);
         let limit = request.limit as usize;
-        let mut found: Vec<(ImportanceKey, Fetched)> = Vec::new();
+        let mut found = Vec::new();
         match &request.selector {
             Selector::Sequences(sequences) => {
-                for sequence in sequences {
-                    if let Some(row) = self.rows.get(sequence)
-                        && spaces.contains(&row.space)
-                        && row.record.scope().tenant_id == *tenant_id
-                        && request.matches(&row.record)
-                    {
-                        found.push(((0, 0, *sequence), row.fetched(*sequence)));
-                    }
-                }
-                found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
-                found.truncate(limit);
+                found.extend(sequences.iter().filter_map(|sequence| Some(self.rows.get(sequence)?.fetched(*sequence))));
+                return select_sequences(request, sequences, found);
             }
             Selector::Newest | Selector::MostImportant => {
                 for space in &spaces {
                     let key = (tenant_id.clone(), space.clone());
-                    let mut taken = 0;
-                    let walk: Box<dyn Iterator<Item = (ImportanceKey, i64)>> = if request.selector == Selector::Newest {
+                    let walk: Box<dyn Iterator<Item = i64>> = if request.selector == Selector::Newest {
                         let Some(set) = self.newest.get(&key) else { continue };
-                        Box::new(set.iter().rev().map(|&(time, sequence)| ((0, time, sequence), sequence)))
+                        Box::new(set.iter().rev().map(|&(_, sequence)| sequence))
                     } else {
                         let Some(set) = self.important.get(&key) else { continue };
-                        Box::new(set.iter().rev().map(|&key| (key, key.2)))
+                        Box::new(set.iter().rev().map(|&(_, _, sequence)| sequence))
                     };
-                    for (sort_key, sequence) in walk {
-                        if taken >= limit {
-                            break;
-                        }
-                        let Some(row) = self.rows.get(&sequence) else { continue };
-                        if request.matches(&row.record) {
-                            found.push((sort_key, row.fetched(sequence)));
-                            taken += 1;
-                        }
-                    }
+                    let rows = walk.filter_map(|sequence| Some((sequence, self.rows.get(&sequence)?)));
+                    let matching = rows.filter(|(_, row)| request.matches(&row.record)).take(limit);
+                    found.extend(matching.map(|(sequence, row)| row.fetched(sequence)));
                 }
-                found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
-                found.truncate(limit);
             }
             Selector::Neighbours(anchors) => {
                 let kinds = request.event_kinds.clone();
@@ -126,7 +110,7 @@ impl Table {
                         for walk in [before, after] {
                             // The nearest `limit` of each kind asked for, as the SQL walks per kind.
                             let mut taken: HashMap<engram_types::EventKind, usize> = HashMap::new();
-                            for &(time, sequence) in walk {
+                            for &(_, sequence) in walk {
                                 let Some(row) = self.rows.get(&sequence) else { continue };
                                 let Record::Event(event) = &row.record else { continue };
                                 if event.scope.session_id != anchor.session_id || !request.matches(&row.record) {
@@ -135,7 +119,7 @@ impl Table {
                                 let count = taken.entry(event.kind).or_insert(0);
                                 if *count < limit {
                                     *count += 1;
-                                    found.push(((0, time, sequence), row.fetched(sequence)));
+                                    found.push(row.fetched(sequence));
                                 }
                                 if !kinds.is_empty() && kinds.iter().all(|kind| taken.get(kind) >= Some(&limit)) {
                                     break;
@@ -144,11 +128,9 @@ impl Table {
                         }
                     }
                 }
-                found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
-                found.dedup_by_key(|entry| entry.0);
             }
         }
-        found.into_iter().map(|(_, fetched)| fetched).collect()
+        merge_ranges(request, found)
     }
 }
 
@@ -161,8 +143,9 @@ pub(super) struct Tables {
     pub ids: HashMap<(RecordKind, String, String), i64>,
     /// (tenant, space, fact_key) -> sequence of the active fact.
     pub active_facts: HashMap<(String, String, String), i64>,
-    pub working_states: HashMap<(String, String, String, String, String), engram_types::WorkingState>,
-    pub short_terms: HashMap<(String, String, String, String), engram_types::ShortTermState>,
+    /// States by owner, in the order scans return them.
+    pub working_states: BTreeMap<StateOwner, WorkingState>,
+    pub short_terms: BTreeMap<StateOwner, ShortTermState>,
 }
 
 impl Tables {
@@ -174,18 +157,4 @@ impl Tables {
         self.next_sequence += 1;
         self.next_sequence
     }
-}
-
-pub(super) fn run_key(scope: &Scope) -> (String, String, String, String, String) {
-    (
-        scope.tenant_id.clone(),
-        scope.user_id.clone(),
-        scope.agent_id.clone(),
-        scope.session_id.clone(),
-        scope.run_id.clone(),
-    )
-}
-
-pub(super) fn session_key(scope: &Scope) -> (String, String, String, String) {
-    (scope.tenant_id.clone(), scope.user_id.clone(), scope.agent_id.clone(), scope.session_id.clone())
 }

@@ -16,33 +16,33 @@ use crate::sql::{ColumnReader, Connection, Dialect, Executed, Param, PostingsLay
 /// A pooled connection (or the transaction the store opened on it) as a [`Connection`].
 pub(super) struct ServerConnection<'a> {
     pub connection: &'a mut AnyConnection,
+    pub wait: Wait<'a>,
+}
+
+/// Waits on sqlx futures (statements) from a synchronous caller, until a store call's deadline
+/// (its query timeout), past which the call fails `Unavailable`.
+#[derive(Clone, Copy)]
+pub(super) struct Wait<'a> {
     pub runtime: &'a Runtime,
     pub dialect: Dialect,
-    /// When the store call runs out of time (its query timeout).
     pub deadline: Instant,
 }
 
-/// Runs `future` (one statement) to completion, or fails `Unavailable` at the deadline.
-fn wait<T>(
-    runtime: &Runtime,
-    dialect: Dialect,
-    deadline: Instant,
-    future: impl Future<Output = sqlx::Result<T>>,
-) -> Result<T> {
-    match runtime.block_on(async { tokio::time::timeout_at(deadline, future).await }) {
-        Ok(done) => done.map_err(|error| database_error(dialect, error)),
-        Err(_) => Err(timed_out(dialect)),
+impl Wait<'_> {
+    pub(super) fn on<T>(&self, future: impl Future<Output = sqlx::Result<T>>) -> Result<T> {
+        match self.runtime.block_on(async { tokio::time::timeout_at(self.deadline, future).await }) {
+            Ok(done) => done.map_err(|error| database_error(self.dialect, error)),
+            Err(_) => Err(Error::Unavailable {
+                backend: self.dialect.backend(),
+                detail: "no answer within the query timeout".into(),
+            }),
+        }
     }
-}
-
-/// The error of a store call that ran past its query timeout.
-pub(super) fn timed_out(dialect: Dialect) -> Error {
-    Error::Unavailable { backend: dialect.backend(), detail: "no answer within the query timeout".into() }
 }
 
 impl Connection for ServerConnection<'_> {
     fn dialect(&self) -> Dialect {
-        self.dialect
+        self.wait.dialect
     }
 
     fn postings_layout(&self) -> &'static dyn PostingsLayout {
@@ -50,16 +50,14 @@ impl Connection for ServerConnection<'_> {
     }
 
     fn execute(&mut self, statement: Statement) -> Result<Executed> {
-        let query = query(statement, self.dialect);
-        let done = wait(self.runtime, self.dialect, self.deadline, query.execute(&mut *self.connection))?;
+        let done = self.wait.on(query(statement, self.wait.dialect).execute(&mut *self.connection))?;
         Ok(Executed { rows: done.rows_affected(), last_insert_id: done.last_insert_id() })
     }
 
     fn query(&mut self, statement: Statement, each: &mut dyn FnMut(&dyn ColumnReader) -> Result<()>) -> Result<()> {
-        let query = query(statement, self.dialect);
-        let rows = wait(self.runtime, self.dialect, self.deadline, query.fetch_all(&mut *self.connection))?;
+        let rows = self.wait.on(query(statement, self.wait.dialect).fetch_all(&mut *self.connection))?;
         for row in &rows {
-            each(&ServerRow { row, dialect: self.dialect })?;
+            each(&ServerRow { row, dialect: self.wait.dialect })?;
         }
         Ok(())
     }

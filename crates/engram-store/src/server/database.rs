@@ -2,18 +2,16 @@
 //! reads and transactions run on them.
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use engram_types::Receipt;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AssertSqlSafe, Executor};
 use tokio::runtime::{Handle, Runtime};
 use tokio::time::Instant;
 
-use super::connection::{ServerConnection, timed_out};
+use super::connection::{ServerConnection, Wait};
 use super::error::{database_error, lost_race};
 use super::migrate;
 use super::options::Target;
@@ -68,7 +66,7 @@ impl Database {
             migrate::apply(&mut connection, dialect).await?;
             Ok::<_, Error>(pool)
         };
-        let pool = block_on(&runtime, dialect, connect)??;
+        let pool = off_runtime(dialect, || runtime.block_on(connect))??;
         Ok(Self {
             pool: Some(pool),
             runtime: Some(runtime),
@@ -103,7 +101,7 @@ impl Database {
                 TransactionKind::Write => wait.on(pool.begin())?,
                 TransactionKind::Snapshot => wait.on(pool.begin_with(AssertSqlSafe(dialect.begin_snapshot())))?,
             };
-            let mut connection = ServerConnection { connection: &mut open, runtime, dialect, deadline };
+            let mut connection = ServerConnection { connection: &mut open, wait };
             match work(&mut connection) {
                 Ok(value) => {
                     wait.on(open.commit())?;
@@ -157,11 +155,6 @@ impl sql::Database for Database {
         }
     }
 
-    /// The servers keep deleted bytes until a table is rewritten ([`Self::rewrite_tables`]).
-    fn erase(&self, work: impl FnMut(&mut dyn sql::Connection) -> Result<Receipt> + Send) -> Result<Receipt> {
-        self.write(false, work)
-    }
-
     fn rewrite_tables(&self, tables: &BTreeSet<String>) -> Result<BTreeSet<String>> {
         let mut rewritten = BTreeSet::new();
         // One call per table: each rewrite gets the whole query timeout.
@@ -170,27 +163,6 @@ impl sql::Database for Database {
             rewritten.insert(table.to_string());
         }
         Ok(rewritten)
-    }
-
-    /// The servers keep their own checks (`amcheck`, `CHECK TABLE`).
-    fn check_integrity(&self) -> Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-}
-
-/// Waits on sqlx futures from a synchronous caller, until a store call's deadline.
-struct Wait<'a> {
-    runtime: &'a Runtime,
-    dialect: Dialect,
-    deadline: Instant,
-}
-
-impl Wait<'_> {
-    fn on<T>(&self, future: impl Future<Output = sqlx::Result<T>>) -> Result<T> {
-        match self.runtime.block_on(async { tokio::time::timeout_at(self.deadline, future).await }) {
-            Ok(done) => done.map_err(|error| database_error(self.dialect, error)),
-            Err(_) => Err(timed_out(self.dialect)),
-        }
     }
 }
 
@@ -216,21 +188,6 @@ impl Drop for Database {
             runtime.shutdown_background();
         }
     }
-}
-
-/// Drives `future` to completion on `runtime`. `Runtime::block_on` panics on a thread that
-/// already runs a tokio runtime (an async caller, Python's asyncio bridge); there the future
-/// runs on a scoped thread instead, which may borrow as the caller does.
-fn block_on<F>(runtime: &Runtime, dialect: Dialect, future: F) -> Result<F::Output>
-where
-    F: Future + Send,
-    F::Output: Send,
-{
-    if Handle::try_current().is_err() {
-        return Ok(runtime.block_on(future));
-    }
-    std::thread::scope(|scope| scope.spawn(|| runtime.block_on(future)).join())
-        .map_err(|_| Error::storage(dialect.backend(), "a database call panicked"))
 }
 
 /// Opens the pool on the target database, creating it first when the server says it does not
@@ -280,28 +237,29 @@ fn is_missing_database(error: &sqlx::Error) -> bool {
     code == "3D000" || database.message().starts_with("Unknown database")
 }
 
-/// Creates the target database from a server-level connection (Postgres: the `postgres`
-/// database; MySQL: none). Another process creating it at the same moment is fine.
-async fn create_database(dialect: Dialect, target: &Target) -> Result<()> {
-    let (url, sql) = match dialect {
-        Dialect::Postgres => (
-            target.url(Some("postgres")),
-            format!("CREATE DATABASE \"{}\" ENCODING 'UTF8' TEMPLATE template0", target.database),
-        ),
-        Dialect::MySql | Dialect::Sqlite => (
-            target.url(None),
-            format!("CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", target.database),
-        ),
+/// Runs `sql` on a connection to the server rather than to the target database (Postgres: the
+/// `postgres` database; MySQL: none).
+async fn on_server(dialect: Dialect, target: &Target, sql: String) -> sqlx::Result<()> {
+    let url = match dialect {
+        Dialect::Postgres => target.url(Some("postgres")),
+        Dialect::MySql | Dialect::Sqlite => target.url(None),
     };
-    let pool = pool_options(dialect, target)
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .map_err(|error| database_error(dialect, error))?;
-    let created = pool.execute(sqlx::AssertSqlSafe(sql)).await;
+    let pool = pool_options(dialect, target).max_connections(1).connect(&url).await?;
+    let done = pool.execute(sqlx::AssertSqlSafe(sql)).await;
     pool.close().await;
-    match created {
-        Ok(_) => {
+    done.map(drop)
+}
+
+/// Creates the target database. Another process creating it at the same moment is fine.
+async fn create_database(dialect: Dialect, target: &Target) -> Result<()> {
+    let sql = match dialect {
+        Dialect::Postgres => format!("CREATE DATABASE \"{}\" ENCODING 'UTF8' TEMPLATE template0", target.database),
+        Dialect::MySql | Dialect::Sqlite => {
+            format!("CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", target.database)
+        }
+    };
+    match on_server(dialect, target, sql).await {
+        Ok(()) => {
             tracing::info!(backend = dialect.backend(), database = target.database.as_str(), "created database");
             Ok(())
         }
@@ -320,21 +278,12 @@ pub(super) fn drop_database(dialect: Dialect, target: &Target) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|error| Error::storage(dialect.backend(), format!("cannot start the runtime: {error}")))?;
-    let (url, sql) = match dialect {
-        Dialect::Postgres => {
-            (target.url(Some("postgres")), format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", target.database))
-        }
-        Dialect::MySql | Dialect::Sqlite => {
-            (target.url(None), format!("DROP DATABASE IF EXISTS `{}`", target.database))
-        }
+    let sql = match dialect {
+        Dialect::Postgres => format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", target.database),
+        Dialect::MySql | Dialect::Sqlite => format!("DROP DATABASE IF EXISTS `{}`", target.database),
     };
-    let dropped = block_on(&runtime, dialect, async {
-        let pool = pool_options(dialect, target).max_connections(1).connect(&url).await?;
-        let dropped = pool.execute(sqlx::AssertSqlSafe(sql)).await;
-        pool.close().await;
-        dropped
-    });
+    let dropped = off_runtime(dialect, || runtime.block_on(on_server(dialect, target, sql)));
     // Never blocks, so safe inside an async context, unlike dropping the runtime.
     runtime.shutdown_background();
-    dropped?.map(|_| ()).map_err(|error| database_error(dialect, error))
+    dropped?.map_err(|error| database_error(dialect, error))
 }

@@ -1,35 +1,14 @@
-//! Numbered SQL migrations per server, embedded in the binary and applied at open, each recorded
-//! in `engram_migrations`. A server-wide lock makes concurrent openers apply them once.
+//! Applying each server's migrations (`sql/migrations.rs`). A server-wide lock makes concurrent
+//! openers apply them once.
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
 
 use super::error::database_error;
-use crate::error::{Error, Result};
-use crate::sql::Dialect;
+use crate::error::Result;
+use crate::sql::{Dialect, Migration, migrations, pending};
 
-/// (version, name, SQL) per server, in order. Append only: a released migration never changes.
-const POSTGRES: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
-    (2, "lifecycle", include_str!("../../migrations/postgres/0002_lifecycle.sql")),
-    (3, "items", include_str!("../../migrations/postgres/0003_items.sql")),
-    (4, "item_search", include_str!("../../migrations/postgres/0004_item_search.sql")),
-    (5, "vectors", include_str!("../../migrations/postgres/0005_vectors.sql")),
-    (6, "one_active_fact", include_str!("../../migrations/postgres/0006_one_active_fact.sql")),
-    (7, "event_terms", include_str!("../../migrations/postgres/0007_event_terms.sql")),
-    (8, "event_line_tokens", include_str!("../../migrations/postgres/0008_event_line_tokens.sql")),
-    (9, "fact_supersedes", include_str!("../../migrations/postgres/0009_fact_supersedes.sql")),
-];
-const MYSQL: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../../migrations/mysql/0001_init.sql")),
-    (2, "lifecycle", include_str!("../../migrations/mysql/0002_lifecycle.sql")),
-    (3, "items", include_str!("../../migrations/mysql/0003_items.sql")),
-    (4, "item_search", include_str!("../../migrations/mysql/0004_item_search.sql")),
-    (5, "vectors", include_str!("../../migrations/mysql/0005_vectors.sql")),
-    (6, "one_active_fact", include_str!("../../migrations/mysql/0006_one_active_fact.sql")),
-    (7, "event_terms", include_str!("../../migrations/mysql/0007_event_terms.sql")),
-    (8, "event_line_tokens", include_str!("../../migrations/mysql/0008_event_line_tokens.sql")),
-    (9, "fact_supersedes", include_str!("../../migrations/mysql/0009_fact_supersedes.sql")),
-];
+const POSTGRES: &[Migration] = migrations!("postgres");
+const MYSQL: &[Migration] = migrations!("mysql");
 
 pub(super) async fn apply(connection: &mut AnyConnection, dialect: Dialect) -> Result<()> {
     let (lock, unlock) = match dialect {
@@ -67,14 +46,7 @@ async fn apply_locked(connection: &mut AnyConnection, dialect: Dialect) -> Resul
         Dialect::Postgres => POSTGRES,
         Dialect::MySql | Dialect::Sqlite => MYSQL,
     };
-    let known = migrations.last().map_or(0, |(version, _, _)| *version);
-    if latest > known {
-        return Err(Error::storage(
-            dialect.backend(),
-            format!("the database has schema version {latest}, this build knows up to {known}"),
-        ));
-    }
-    for (version, name, sql) in migrations.iter().filter(|(version, _, _)| *version > latest) {
+    for (version, name, sql) in pending(migrations, latest, dialect.backend())? {
         // Postgres applies a migration atomically; MySQL commits each DDL statement on its own.
         let mut transaction = connection.begin().await.map_err(|error| database_error(dialect, error))?;
         for statement in statements(sql) {

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest, TermPostings};
 use crate::sql::{
-    Connection, Document, PostingsLayout, Statement, TermCounts, Update, placeholders, table_info, union_all,
+    Connection, Document, PostingsLayout, Statement, TermCounts, Update, insert_rows, placeholders, table_info,
+    union_all,
 };
 
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
@@ -31,38 +32,19 @@ impl PostingsLayout for TablePostings {
         ))
         .bind(&document.tenant_id)
         .bind(document.space_id);
-        for term in &document.terms {
-            statement.push(term);
-        }
+        statement.push_all(&document.terms);
         statement.push(document.sequence);
         Ok(statement.execute(connection)?.rows)
     }
 
     /// One row per (document, term), in multi-row inserts.
     fn add_documents(&self, connection: &mut dyn Connection, postings: &str, documents: &[Document]) -> Result<()> {
-        let rows: Vec<(&str, i64, &str, i64)> = documents
-            .iter()
-            .flat_map(|document| {
-                document
-                    .terms
-                    .iter()
-                    .map(|term| (document.tenant_id.as_str(), document.space_id, term.as_str(), document.sequence))
-            })
-            .collect();
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut statement = Statement::new(format!(
-                "INSERT INTO {postings} (tenant_id, space_id, term, seq) VALUES {}",
-                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-            ));
-            for (tenant_id, space_id, term, sequence) in chunk {
-                statement.push(*tenant_id);
-                statement.push(*space_id);
-                statement.push(*term);
-                statement.push(*sequence);
-            }
-            statement.execute(connection)?;
-        }
-        Ok(())
+        let rows = documents.iter().flat_map(|document| {
+            let (tenant_id, space_id, sequence) = (document.tenant_id.as_str(), document.space_id, document.sequence);
+            document.terms.iter().map(move |term| vec![tenant_id.into(), space_id.into(), term.into(), sequence.into()])
+        });
+        let insert = format!("INSERT INTO {postings} (tenant_id, space_id, term, seq)");
+        insert_rows(connection, &insert, "", rows, ROWS_PER_INSERT)
     }
 
     /// Every df delta is one row of a multi-row upsert (a negative delta only ever hits a row
@@ -72,20 +54,11 @@ impl PostingsLayout for TablePostings {
         let mut removed_terms = 0;
         let add_df = dialect.upsert("lexical_terms", "tenant_id, space_id, term", &[("df", Update::AddAtLeastZero)]);
         for (space_id, space) in &counts.spaces {
-            let deltas: Vec<(&String, &i64)> = space.frequencies.iter().filter(|(_, delta)| **delta != 0).collect();
-            for chunk in deltas.chunks(ROWS_PER_INSERT) {
-                let mut statement = Statement::new(format!(
-                    "INSERT INTO lexical_terms (tenant_id, space_id, term, df) VALUES {} {add_df}",
-                    vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-                ));
-                for (term, delta) in chunk {
-                    statement.push(&space.tenant_id);
-                    statement.push(*space_id);
-                    statement.push(*term);
-                    statement.push(**delta);
-                }
-                statement.execute(connection)?;
-            }
+            let deltas = space.frequencies.iter().filter(|(_, delta)| **delta != 0);
+            let rows = deltas
+                .map(|(term, delta)| vec![(&space.tenant_id).into(), (*space_id).into(), term.into(), (*delta).into()]);
+            let insert = "INSERT INTO lexical_terms (tenant_id, space_id, term, df)";
+            insert_rows(connection, insert, &format!(" {add_df}"), rows, ROWS_PER_INSERT)?;
             let emptied: Vec<&String> =
                 space.frequencies.iter().filter(|(_, delta)| **delta < 0).map(|(term, _)| term).collect();
             if !emptied.is_empty() {
@@ -95,9 +68,7 @@ impl PostingsLayout for TablePostings {
                 ))
                 .bind(&space.tenant_id)
                 .bind(*space_id);
-                for term in emptied {
-                    statement.push(term);
-                }
+                statement.push_all(emptied);
                 removed_terms += statement.execute(connection)?.rows;
             }
             if space.documents != 0 || space.length != 0 {
@@ -146,9 +117,7 @@ pub(super) fn read(connection: &mut dyn Connection, request: &PostingsRequest) -
     ))
     .bind(&request.tenant_id)
     .bind(request.kind.as_str());
-    for space in &request.spaces {
-        statement.push(space);
-    }
+    statement.push_all(&request.spaces);
     let mut space_ids = Vec::new();
     for (space_id, documents, length) in
         statement.rows(connection, |row| Ok((row.integer(0)?, row.integer(1)?, row.integer(2)?)))?
@@ -167,12 +136,8 @@ pub(super) fn read(connection: &mut dyn Connection, request: &PostingsRequest) -
         placeholders(request.terms.len())
     ))
     .bind(&request.tenant_id);
-    for space_id in &space_ids {
-        statement.push(*space_id);
-    }
-    for term in &request.terms {
-        statement.push(term);
-    }
+    statement.push_all(space_ids.iter().copied());
+    statement.push_all(&request.terms);
     let mut present: Vec<(i64, String)> = Vec::new();
     for (space_id, term, df) in
         statement.rows(connection, |row| Ok((row.integer(0)?, row.text(1)?, row.integer(2)?)))?

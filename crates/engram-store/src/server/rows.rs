@@ -28,15 +28,7 @@ impl ColumnReader for ServerRow<'_> {
         self.dialect.backend()
     }
 
-    fn text(&self, index: usize) -> Result<String> {
-        self.get(index)
-    }
-
     fn optional_text(&self, index: usize) -> Result<Option<String>> {
-        self.get(index)
-    }
-
-    fn integer(&self, index: usize) -> Result<i64> {
         self.get(index)
     }
 

@@ -4,6 +4,7 @@
 //! facts (`lexical_terms`, `lexical_length`) and an event's line tokens (`line_tokens`) come
 //! last.
 
+use crate::maintenance::{TableNames, table_names};
 use crate::record::RecordKind;
 
 const EVENT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, embedding, lexical_terms, lexical_length, line_tokens";
@@ -31,54 +32,36 @@ pub(crate) struct TableInfo {
     pub line_tokens_column: Option<usize>,
 }
 
-pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
-    match kind {
-        RecordKind::Event => TableInfo {
-            table: "events",
-            postings: "event_postings",
-            columns: EVENT_COLUMNS,
-            time: "ts",
-            weight: "importance",
-            terms_column: Some(18),
-            line_tokens_column: Some(20),
-        },
-        RecordKind::Fact => TableInfo {
-            table: "facts",
-            postings: "fact_postings",
-            columns: FACT_COLUMNS,
-            time: "recorded_at",
-            weight: "importance",
-            terms_column: Some(25),
-            line_tokens_column: None,
-        },
-        RecordKind::Episode => TableInfo {
-            table: "episodes",
-            postings: "episode_postings",
-            columns: EPISODE_COLUMNS,
-            time: "end_ts",
-            weight: "importance",
-            terms_column: None,
-            line_tokens_column: None,
-        },
-        RecordKind::Procedure => TableInfo {
-            table: "procedures",
-            postings: "procedure_postings",
-            columns: PROCEDURE_COLUMNS,
-            time: "updated_at",
-            weight: "priority",
-            terms_column: None,
-            line_tokens_column: None,
-        },
-        RecordKind::Insight => TableInfo {
-            table: "insights",
-            postings: "insight_postings",
-            columns: INSIGHT_COLUMNS,
-            time: "created_at",
-            weight: "confidence",
-            terms_column: None,
-            line_tokens_column: None,
-        },
+impl TableInfo {
+    /// The columns a write stores, in the order of [`super::encode::written_values`]: those a
+    /// fetch reads but the generated `seq`, then the space and, where a fetch does not read
+    /// them, the stored terms.
+    pub(crate) fn written_columns(&self) -> Vec<&'static str> {
+        let mut columns: Vec<&'static str> = self.columns.split(", ").skip(1).collect();
+        if self.terms_column.is_none() {
+            columns.extend(["space", "lexical_length", "lexical_terms"]);
+        } else {
+            columns.push("space");
+        }
+        columns
     }
+}
+
+pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
+    let TableNames { table, postings } = table_names(kind);
+    let (columns, time, weight) = match kind {
+        RecordKind::Event => (EVENT_COLUMNS, "ts", "importance"),
+        RecordKind::Fact => (FACT_COLUMNS, "recorded_at", "importance"),
+        RecordKind::Episode => (EPISODE_COLUMNS, "end_ts", "importance"),
+        RecordKind::Procedure => (PROCEDURE_COLUMNS, "updated_at", "priority"),
+        RecordKind::Insight => (INSIGHT_COLUMNS, "created_at", "confidence"),
+    };
+    let (terms_column, line_tokens_column) = match kind {
+        RecordKind::Event => (Some(18), Some(20)),
+        RecordKind::Fact => (Some(25), None),
+        RecordKind::Episode | RecordKind::Procedure | RecordKind::Insight => (None, None),
+    };
+    TableInfo { table, postings, columns, time, weight, terms_column, line_tokens_column }
 }
 
 #[cfg(test)]

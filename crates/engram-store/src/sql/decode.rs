@@ -18,12 +18,18 @@ use super::columns::table_info;
 pub(crate) trait ColumnReader {
     /// The backend's name, for errors.
     fn backend(&self) -> &'static str;
-    fn text(&self, index: usize) -> Result<String>;
     fn optional_text(&self, index: usize) -> Result<Option<String>>;
-    fn integer(&self, index: usize) -> Result<i64>;
     fn optional_integer(&self, index: usize) -> Result<Option<i64>>;
     fn real(&self, index: usize) -> Result<f64>;
     fn optional_blob(&self, index: usize) -> Result<Option<Vec<u8>>>;
+
+    fn text(&self, index: usize) -> Result<String> {
+        self.optional_text(index)?.ok_or_else(|| corrupt(self.backend(), &format!("column {index}"), "NULL"))
+    }
+
+    fn integer(&self, index: usize) -> Result<i64> {
+        self.optional_integer(index)?.ok_or_else(|| corrupt(self.backend(), &format!("column {index}"), "NULL"))
+    }
 }
 
 /// Reads a row selected with the kind's column list (`sql::table_info(kind).columns`).

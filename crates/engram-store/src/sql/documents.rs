@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::lexical::DocumentTerms;
 use crate::record::RecordKind;
 
 /// A document's postings: which record, in which space, with which terms.
@@ -15,6 +16,13 @@ pub(crate) struct Document {
     pub tenant_id: String,
     pub space_id: i64,
     pub terms: Vec<String>,
+}
+
+impl Document {
+    pub(crate) fn new(sequence: i64, tenant_id: &str, space_id: i64, terms: &DocumentTerms) -> Self {
+        let terms = terms.frequencies.keys().cloned().collect();
+        Self { sequence, tenant_id: tenant_id.to_string(), space_id, terms }
+    }
 }
 
 /// Documents per record kind.

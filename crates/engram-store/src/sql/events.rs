@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use engram_types::Event;
 
+use super::columns::table_info;
 use super::connection::Connection;
 use super::dialect::Dialect;
-use super::encode::{millis, optional_millis, optional_vector_bytes, to_json};
+use super::encode::{event_fields, index_values};
 use super::index_changes::IndexChanges;
 use super::run::insert_returning;
 use super::spaces::{self, NewSpaces};
@@ -18,9 +19,6 @@ use crate::record::RecordKind;
 
 /// Events per multi-row insert (21 parameters each).
 const EVENTS_PER_INSERT: usize = 500;
-
-const INSERT: &str = "INSERT INTO events (tenant_id, event_id, user_id, agent_id, session_id, run_id, space, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, lexical_length, lexical_terms, embedding, line_tokens) VALUES ";
-const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Inserts the batch inside the caller's transaction. Ids are not checked first: the unique
 /// index rejects a taken one, and the engine then names it.
@@ -57,10 +55,12 @@ pub(crate) fn insert(
 /// SQLite: one cached single-row statement per event, its sequence the last insert's rowid (a
 /// long multi-row statement is prepared anew for every batch length, and costs more there).
 fn insert_one_by_one(connection: &mut dyn Connection, prepared: &[Prepared<Event>]) -> Result<Vec<i64>> {
+    let columns = table_info(RecordKind::Event).written_columns();
+    let sql = insert_sql(&columns, 1);
     let mut sequences = Vec::with_capacity(prepared.len());
     for item in prepared {
-        let mut statement = Statement::new(format!("{INSERT}{ROW}"));
-        bind_row(&mut statement, item)?;
+        let mut statement = Statement::new(sql.as_str());
+        bind_row(&mut statement, item, &columns)?;
         sequences.push(insert_returning(statement, "seq", connection)?);
     }
     Ok(sequences)
@@ -70,10 +70,11 @@ fn insert_one_by_one(connection: &mut dyn Connection, prepared: &[Prepared<Event
 /// (Postgres) or read back through the unique index (MySQL), in the batch's order.
 fn insert_in_chunks(connection: &mut dyn Connection, prepared: &[Prepared<Event>]) -> Result<Vec<i64>> {
     let mut by_id: HashMap<(String, String), i64> = HashMap::with_capacity(prepared.len());
+    let columns = table_info(RecordKind::Event).written_columns();
     for chunk in prepared.chunks(EVENTS_PER_INSERT) {
-        let mut statement = Statement::new(format!("{INSERT}{}", vec![ROW; chunk.len()].join(", ")));
+        let mut statement = Statement::new(insert_sql(&columns, chunk.len()));
         for item in chunk {
-            bind_row(&mut statement, item)?;
+            bind_row(&mut statement, item, &columns)?;
         }
         if connection.dialect().returns_inserted_rows() {
             statement.sql.push_str(" RETURNING tenant_id, event_id, seq");
@@ -97,31 +98,18 @@ fn insert_in_chunks(connection: &mut dyn Connection, prepared: &[Prepared<Event>
         .collect()
 }
 
-/// Binds one event's row (the columns of [`INSERT`], in order).
-fn bind_row(statement: &mut Statement, item: &Prepared<Event>) -> Result<()> {
-    let event = &item.record;
-    let scope = &event.scope;
-    statement.push(&scope.tenant_id);
-    statement.push(&event.event_id);
-    statement.push(&scope.user_id);
-    statement.push(&scope.agent_id);
-    statement.push(&scope.session_id);
-    statement.push(&scope.run_id);
-    statement.push(&item.space);
-    statement.push(millis(event.ts));
-    statement.push(event.kind.as_str());
-    statement.push(&event.role);
-    statement.push(&event.text);
-    statement.push(to_json(&event.payload)?);
-    statement.push(to_json(&event.tags)?);
-    statement.push(to_json(&event.entities)?);
-    statement.push(event.importance);
-    statement.push(event.token_count);
-    statement.push(optional_millis(event.expires_at));
-    statement.push(item.terms.length);
-    statement.push(to_json(&item.terms.frequencies)?);
-    statement.push(optional_vector_bytes(event.embedding.as_deref()));
-    statement.push(item.line_tokens);
+/// The insert of `rows` events, each of `columns`.
+fn insert_sql(columns: &[&str], rows: usize) -> String {
+    let row = format!("({})", placeholders(columns.len()));
+    format!("INSERT INTO events ({}) VALUES {}", columns.join(", "), vec![row; rows].join(", "))
+}
+
+/// Binds one event's row of `columns`.
+fn bind_row(statement: &mut Statement, item: &Prepared<Event>, columns: &[&str]) -> Result<()> {
+    let fields = event_fields(&item.record)?;
+    let tail = columns.get(fields.len()..).unwrap_or_default();
+    let index = index_values(tail, &item.space, &item.terms, item.line_tokens)?;
+    statement.params.extend(fields.into_iter().chain(index));
     Ok(())
 }
 
@@ -142,9 +130,7 @@ fn read_sequences(
             placeholders(ids.len())
         ))
         .bind(tenant_id);
-        for id in ids {
-            statement.push(id);
-        }
+        statement.push_all(ids);
         for (event_id, sequence) in statement.rows(connection, |row| Ok((row.text(0)?, row.integer(1)?)))? {
             sequences.insert((tenant_id.to_string(), event_id), sequence);
         }

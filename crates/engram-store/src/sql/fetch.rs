@@ -6,8 +6,6 @@
 //! those columns lead the ordering columns of their indexes, so each scan reads only rows it
 //! returns (bar the few residual filters noted below).
 
-use std::collections::HashMap;
-
 use engram_types::{EventKind, FactStatus, Scope};
 
 use super::columns::table_info;
@@ -20,7 +18,8 @@ use super::scan::scan_query;
 use super::statement::{Param, Statement};
 use crate::error::Result;
 use crate::maintenance::ScanRequest;
-use crate::record::{Anchor, FetchRequest, Fetched, Reach, RecordKind, Selector, visible_spaces};
+use crate::merge::{SequenceRow, merge_ranges, merge_sequences, select_sequences};
+use crate::record::{Anchor, FetchRequest, Fetched, Reach, RecordKind, Selector};
 
 const EVENT_KINDS: [EventKind; 6] = [
     EventKind::Message,
@@ -167,79 +166,10 @@ fn walks(request: &FetchRequest) -> Vec<Walk<'_>> {
     }
 }
 
-/// The newest (or most important) `limit` of the rows the range queries found; for neighbour
-/// fetches every row found, once, newest first.
-pub(crate) fn merge_ranges(request: &FetchRequest, found: Vec<Fetched>) -> Vec<Fetched> {
-    let keyed = found
-        .into_iter()
-        .map(|fetched| {
-            let row = SequenceRow {
-                sequence: fetched.sequence,
-                time: fetched.record.time().timestamp_millis(),
-                weight: fetched.record.weight(),
-            };
-            (order_key(request, &row), fetched)
-        })
-        .collect();
-    merged(request, keyed)
-}
-
-/// A row of [`sequence_range_queries`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct SequenceRow {
-    pub sequence: i64,
-    /// Milliseconds.
-    pub time: i64,
-    pub weight: f64,
-}
-
-/// [`merge_ranges`] over the rows of [`sequence_range_queries`]: the same sequences in the
-/// same order.
-pub(crate) fn merge_sequences(request: &FetchRequest, found: Vec<SequenceRow>) -> Vec<i64> {
-    let keyed = found.into_iter().map(|row| (order_key(request, &row), row.sequence)).collect();
-    merged(request, keyed)
-}
-
 /// A row of `request`'s [`sequence_range_queries`], on any backend.
 pub(crate) fn read_sequence_row(request: &FetchRequest, row: &(impl ColumnReader + ?Sized)) -> Result<SequenceRow> {
     let weight = if request.selector == Selector::MostImportant { row.real(2)? } else { 0.0 };
     Ok(SequenceRow { sequence: row.integer(0)?, time: row.integer(1)?, weight })
-}
-
-type OrderKey = (u64, i64, i64);
-
-fn order_key(request: &FetchRequest, row: &SequenceRow) -> OrderKey {
-    // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders like the
-    // value (`+ 0.0` folds -0.0), as in the in-memory store.
-    let weight = if request.selector == Selector::MostImportant { (row.weight + 0.0).to_bits() } else { 0 };
-    (weight, row.time, row.sequence)
-}
-
-fn merged<T>(request: &FetchRequest, mut keyed: Vec<(OrderKey, T)>) -> Vec<T> {
-    keyed.sort_by_key(|entry| std::cmp::Reverse(entry.0));
-    if let Selector::Neighbours(_) = request.selector {
-        // Walks of nearby anchors meet: a row found twice has one key.
-        keyed.dedup_by_key(|entry| entry.0);
-    } else {
-        keyed.truncate(request.limit as usize);
-    }
-    keyed.into_iter().map(|(_, value)| value).collect()
-}
-
-/// The records a by-sequence fetch returns from the rows found (tenant and space already
-/// checked): the request's list walked as the in-memory store does (duplicates included),
-/// filtered, newest sequence first, limited.
-pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found: Vec<Fetched>) -> Vec<Fetched> {
-    let found: HashMap<i64, Fetched> = found.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
-    let mut selected: Vec<Fetched> = sequences
-        .iter()
-        .filter_map(|sequence| found.get(sequence))
-        .filter(|fetched| request.matches(&fetched.record))
-        .cloned()
-        .collect();
-    selected.sort_by_key(|fetched| std::cmp::Reverse(fetched.sequence));
-    selected.truncate(request.limit as usize);
-    selected
 }
 
 fn reach_conditions(scope: &Scope, reach: Reach, conditions: &mut Vec<String>, params: &mut Vec<Param>) {
@@ -272,12 +202,7 @@ pub(crate) fn fetch(connection: &mut dyn Connection, request: &FetchRequest) -> 
                 return Ok(Vec::new());
             }
             let statement = sequences_statement(request, sequences, connection.dialect())?;
-            let mut found = statement.rows(connection, |row| read_record(kind, row))?;
-            let spaces = visible_spaces(&request.scope, kind);
-            found.retain(|fetched| {
-                fetched.record.scope().tenant_id == request.scope.tenant_id
-                    && spaces.contains(&crate::prepare::record_space(&fetched.record))
-            });
+            let found = statement.rows(connection, |row| read_record(kind, row))?;
             Ok(select_sequences(request, sequences, found))
         }
         Selector::Newest | Selector::MostImportant | Selector::Neighbours(_) => {

@@ -30,11 +30,11 @@ impl IndexChanges {
         kind: RecordKind,
         sequence: i64,
         tenant_id: &str,
-        space_id: i64,
+        space: i64,
         terms: &DocumentTerms,
     ) {
-        self.counts.count(tenant_id, space_id, terms, 1);
-        self.added.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
+        self.counts.count(tenant_id, space, terms, 1);
+        self.added.entry(kind).or_default().push(Document::new(sequence, tenant_id, space, terms));
     }
 
     /// Adds the vector row of a record being indexed, when it has a vector.
@@ -63,11 +63,11 @@ impl IndexChanges {
         kind: RecordKind,
         sequence: i64,
         tenant_id: &str,
-        space_id: i64,
+        space: i64,
         terms: &DocumentTerms,
     ) {
-        self.counts.count(tenant_id, space_id, terms, -1);
-        self.removed.entry(kind).or_default().push(document(sequence, tenant_id, space_id, terms));
+        self.counts.count(tenant_id, space, terms, -1);
+        self.removed.entry(kind).or_default().push(Document::new(sequence, tenant_id, space, terms));
     }
 
     /// The spaces whose counts this transaction changes, as (tenant, space id).
@@ -96,14 +96,5 @@ impl IndexChanges {
         }
         removed.add("lexical_terms", layout.write_counts(connection, &self.counts)?);
         Ok(removed)
-    }
-}
-
-fn document(sequence: i64, tenant_id: &str, space_id: i64, terms: &DocumentTerms) -> Document {
-    Document {
-        sequence,
-        tenant_id: tenant_id.to_string(),
-        space_id,
-        terms: terms.frequencies.keys().cloned().collect(),
     }
 }

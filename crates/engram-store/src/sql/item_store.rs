@@ -7,21 +7,19 @@ use super::connection::Connection;
 use super::dialect::Update;
 use super::encode::to_json;
 use super::items::{
-    DELETE_EXPIRED_ITEMS, DELETE_ITEM, DELETE_ITEM_TERMS, EXPIRED_ITEMS, INSERT_ITEM, REFRESH_ITEM,
-    REPLACED_ITEM_COLUMNS, STORED_ITEM_INDEX, item_scan_query, item_term_postings_query, item_totals_query, read_item,
+    INSERT_ITEM, REPLACED_ITEM_COLUMNS, item_scan_query, item_term_postings_query, item_totals_query, read_item,
     read_item_posting,
 };
-use super::run::inserted;
-use super::statement::{Param, Statement, placeholders};
+use super::run::{insert_rows, inserted};
+use super::statement::{Param, Statement};
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest, TotalsChanges};
 
 const KEY: &str = "tenant_id, namespace, item_key";
 
-/// The multi-row insert of postings (rows of six parameters are appended).
-const INSERT_ITEM_TERMS: &str =
-    "INSERT INTO item_terms (tenant_id, term, namespace, item_key, frequency, length) VALUES";
+/// The multi-row insert of postings.
+const INSERT_ITEM_TERMS: &str = "INSERT INTO item_terms (tenant_id, term, namespace, item_key, frequency, length)";
 
 /// Postings per insert: 6,000 parameters, well under either server's limit.
 const POSTINGS_PER_STATEMENT: usize = 1000;
@@ -69,20 +67,19 @@ pub(crate) fn put(
         }
         if let Some(terms) = terms {
             // A round trip per posting would be one per distinct word: rows go in chunks.
-            let postings: Vec<(&String, &u32)> = terms.frequencies.iter().collect();
-            for chunk in postings.chunks(POSTINGS_PER_STATEMENT) {
-                let rows = vec![format!("({})", placeholders(6)); chunk.len()].join(", ");
-                let mut statement = Statement::new(format!("{INSERT_ITEM_TERMS} {rows}"));
-                for (term, frequency) in chunk {
-                    statement.push(item.tenant_id.as_str());
-                    statement.push(term.as_str());
-                    statement.push(namespace.as_str());
-                    statement.push(item.key.as_str());
-                    statement.push(i64::from(**frequency));
-                    statement.push(i64::from(terms.length));
-                }
-                statement.execute(connection)?;
-            }
+            let rows = terms.frequencies.iter().map(|(term, frequency)| {
+                let (tenant_id, key) = (item.tenant_id.as_str(), item.key.as_str());
+                let (frequency, length) = (i64::from(*frequency), i64::from(terms.length));
+                vec![
+                    tenant_id.into(),
+                    term.into(),
+                    namespace.as_str().into(),
+                    key.into(),
+                    frequency.into(),
+                    length.into(),
+                ]
+            });
+            insert_rows(connection, INSERT_ITEM_TERMS, "", rows, POSTINGS_PER_STATEMENT)?;
             totals.count(&item.tenant_id, &namespace, 1, i64::from(terms.length));
         }
     }
@@ -98,11 +95,13 @@ fn stored_index(
     key: &str,
 ) -> Result<Option<Option<i64>>> {
     let lock = connection.dialect().update_lock();
-    Statement::new(format!("{STORED_ITEM_INDEX}{lock}"))
-        .bind(tenant_id)
-        .bind(namespace)
-        .bind(key)
-        .first_row(connection, |row| row.optional_integer(1))
+    Statement::new(format!(
+        "SELECT 1, index_length FROM items WHERE tenant_id = ? AND namespace = ? AND item_key = ?{lock}"
+    ))
+    .bind(tenant_id)
+    .bind(namespace)
+    .bind(key)
+    .first_row(connection, |row| row.optional_integer(1))
 }
 
 /// An item's row, as a write stores it.
@@ -159,7 +158,11 @@ fn unindex(
     key: &str,
     length: i64,
 ) -> Result<()> {
-    Statement::new(DELETE_ITEM_TERMS).bind(tenant_id).bind(namespace).bind(key).execute(connection)?;
+    Statement::new("DELETE FROM item_terms WHERE tenant_id = ? AND namespace = ? AND item_key = ?")
+        .bind(tenant_id)
+        .bind(namespace)
+        .bind(key)
+        .execute(connection)?;
     totals.count(tenant_id, namespace, -1, -length);
     Ok(())
 }
@@ -225,7 +228,7 @@ pub(crate) fn refresh(
     expiries: &[(String, String, Timestamp)],
 ) -> Result<()> {
     for (namespace, key, expires_at) in expiries {
-        Statement::new(REFRESH_ITEM)
+        Statement::new("UPDATE items SET expires_at = ? WHERE tenant_id = ? AND namespace = ? AND item_key = ?")
             .bind(expires_at.timestamp_millis())
             .bind(tenant_id)
             .bind(namespace.as_str())
@@ -243,7 +246,11 @@ pub(crate) fn remove(connection: &mut dyn Connection, tenant_id: &str, keys: &[(
         if let Some(length) = length {
             unindex(connection, &mut totals, tenant_id, namespace, key, length)?;
         }
-        let result = Statement::new(DELETE_ITEM).bind(tenant_id).bind(namespace).bind(key).execute(connection)?;
+        let result = Statement::new("DELETE FROM items WHERE tenant_id = ? AND namespace = ? AND item_key = ?")
+            .bind(tenant_id)
+            .bind(namespace)
+            .bind(key)
+            .execute(connection)?;
         removed += result.rows;
     }
     apply_totals(connection, totals)?;
@@ -255,7 +262,7 @@ pub(crate) fn remove(connection: &mut dyn Connection, tenant_id: &str, keys: &[(
 pub(crate) fn remove_expired(connection: &mut dyn Connection, now: Timestamp) -> Result<Receipt> {
     let now = now.timestamp_millis();
     let lock = connection.dialect().update_lock();
-    let expired = Statement::new(format!("{EXPIRED_ITEMS}{lock}"))
+    let expired = Statement::new(format!("SELECT tenant_id, namespace, item_key, index_length FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?{lock}"))
         .bind(now)
         .rows(connection, |row| Ok((row.text(0)?, row.text(1)?, row.text(2)?, row.optional_integer(3)?)))?;
     let mut totals = TotalsChanges::default();
@@ -264,7 +271,9 @@ pub(crate) fn remove_expired(connection: &mut dyn Connection, now: Timestamp) ->
         unindex(connection, &mut totals, &tenant_id, &namespace, &key, length)?;
     }
     apply_totals(connection, totals)?;
-    let result = Statement::new(DELETE_EXPIRED_ITEMS).bind(now).execute(connection)?;
+    let result = Statement::new("DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?")
+        .bind(now)
+        .execute(connection)?;
     let mut receipt = Receipt::default();
     receipt.add("items", result.rows);
     Ok(receipt)

@@ -88,23 +88,6 @@ pub(crate) const INSERT_ITEM: &str = "INSERT INTO items \
 pub(crate) const REPLACED_ITEM_COLUMNS: [&str; 6] =
     ["value", "data", "updated_at", "expires_at", "ttl_ms", "index_length"];
 
-/// Whether an item is stored, and its indexed length (`NULL` when it is not indexed). Servers
-/// append their row lock: the item's postings and totals change with it.
-pub(crate) const STORED_ITEM_INDEX: &str =
-    "SELECT 1, index_length FROM items WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
-
-/// The postings of one item.
-pub(crate) const DELETE_ITEM_TERMS: &str =
-    "DELETE FROM item_terms WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
-
-/// The expired items of every tenant, with their indexed length, for the sweep.
-pub(crate) const EXPIRED_ITEMS: &str =
-    "SELECT tenant_id, namespace, item_key, index_length FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?";
-
-/// A new expiry for an item with a TTL that was read.
-pub(crate) const REFRESH_ITEM: &str =
-    "UPDATE items SET expires_at = ? WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
-
 /// The condition selecting the namespaces under a non-empty joined prefix, with its parameters.
 /// The outer bounds `[namespace, namespace + "\u{80}")` are an index range (a planner does not
 /// make one of the `OR` alone); inside them, siblings such as `namespacex` are left out.
@@ -162,12 +145,6 @@ pub(crate) fn read_item_posting(row: &(impl ColumnReader + ?Sized)) -> Result<It
         length: u32::try_from(row.integer(3)?).unwrap_or(u32::MAX),
     })
 }
-
-/// `DELETE` of one item.
-pub(crate) const DELETE_ITEM: &str = "DELETE FROM items WHERE tenant_id = ? AND namespace = ? AND item_key = ?";
-
-/// `DELETE` of expired items of every tenant.
-pub(crate) const DELETE_EXPIRED_ITEMS: &str = "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?";
 
 /// Reads a row selected with [`item_columns`].
 pub(crate) fn read_item(tenant_id: &str, row: &(impl ColumnReader + ?Sized)) -> Result<Item> {

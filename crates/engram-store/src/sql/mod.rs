@@ -16,6 +16,7 @@ mod index_changes;
 mod item_store;
 mod items;
 mod maintenance;
+mod migrations;
 mod records;
 mod run;
 mod scan;
@@ -38,8 +39,9 @@ pub(crate) use documents::Document;
 pub(crate) use encode::to_json;
 #[cfg(feature = "sqlite")]
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
+pub(crate) use migrations::{Migration, migrations, pending};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) use run::union_all;
+pub(crate) use run::{insert_rows, union_all};
 #[cfg(feature = "sqlite")]
 pub(crate) use spaces::lookup as lookup_space;
 #[cfg(any(feature = "postgres", feature = "mysql"))]

@@ -4,7 +4,7 @@
 use super::connection::{Connection, Executed};
 use super::decode::ColumnReader;
 use super::dialect::Dialect;
-use super::statement::{Statement, placeholders};
+use super::statement::{Param, Statement, placeholders};
 use crate::error::Result;
 
 impl Statement {
@@ -27,21 +27,13 @@ impl Statement {
         Ok(values)
     }
 
-    /// Runs the statement and reads its first row, if any, with `read`.
+    /// Runs a statement that returns at most one row (a key, a limit of one) and reads it.
     pub(crate) fn first_row<T>(
         self,
         connection: &mut dyn Connection,
-        read: impl FnOnce(&dyn ColumnReader) -> Result<T>,
+        read: impl FnMut(&dyn ColumnReader) -> Result<T>,
     ) -> Result<Option<T>> {
-        let mut read = Some(read);
-        let mut value = None;
-        connection.query(self, &mut |row| {
-            if let Some(read) = read.take() {
-                value = Some(read(row)?);
-            }
-            Ok(())
-        })?;
-        Ok(value)
+        Ok(self.rows(connection, read)?.into_iter().next())
     }
 }
 
@@ -74,6 +66,26 @@ pub(crate) fn union_all<T>(
     union.rows(connection, read)
 }
 
+/// Inserts `rows` (each the values of one row) in multi-row statements of at most
+/// `per_statement` rows: `{insert} VALUES (...), (...){suffix}`.
+pub(crate) fn insert_rows(
+    connection: &mut dyn Connection,
+    insert: &str,
+    suffix: &str,
+    rows: impl IntoIterator<Item = Vec<Param>>,
+    per_statement: usize,
+) -> Result<()> {
+    let mut rows = rows.into_iter().peekable();
+    while let Some(first) = rows.peek() {
+        let row = format!("({})", placeholders(first.len()));
+        let chunk: Vec<Vec<Param>> = rows.by_ref().take(per_statement).collect();
+        let mut statement = Statement::new(format!("{insert} VALUES {}{suffix}", vec![row; chunk.len()].join(", ")));
+        statement.push_all(chunk.into_iter().flatten());
+        statement.execute(connection)?;
+    }
+    Ok(())
+}
+
 /// Adds an `IN` list of `values` to `statement` and returns its SQL (what goes between the
 /// parentheses): one placeholder per value on a server; one JSON array on SQLite, so the
 /// statement's text is the same whatever the count and stays in the statement cache.
@@ -82,9 +94,7 @@ pub(crate) fn in_list(statement: &mut Statement, dialect: Dialect, values: &[i64
         statement.push(super::encode::to_json(&values)?);
         return Ok("SELECT value FROM json_each(?)".to_string());
     }
-    for value in values {
-        statement.push(*value);
-    }
+    statement.push_all(values.iter().copied());
     Ok(placeholders(values.len()))
 }
 

@@ -36,36 +36,18 @@ impl NewSpaces {
 /// it again under a new id). On a server its row is share-locked until the transaction ends: a
 /// purge cannot drop it under a writer that read it, and a writer reading it while a purge drops
 /// it waits, then finds it gone. SQLite's writer holds the whole database already.
+///
+/// `for_update` locks it for update instead: a purge locks the spaces it may drop before
+/// changing their counts, so a writer that read the space commits first or finds it gone.
 pub(crate) fn lookup(
     connection: &mut dyn Connection,
     tenant_id: &str,
     kind: RecordKind,
     space: &str,
+    for_update: bool,
 ) -> Result<Option<i64>> {
-    let lock = connection.dialect().share_lock();
-    stored_space_id(connection, tenant_id, kind, space, lock)
-}
-
-/// The id of an existing space, its row locked for update until the transaction ends: a purge
-/// locks the spaces it may drop before changing their counts, so a writer that read the space
-/// (share lock, [`lookup`]) commits first or finds it gone.
-pub(crate) fn lock_space(
-    connection: &mut dyn Connection,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-) -> Result<Option<i64>> {
-    let lock = connection.dialect().update_lock();
-    stored_space_id(connection, tenant_id, kind, space, lock)
-}
-
-fn stored_space_id(
-    connection: &mut dyn Connection,
-    tenant_id: &str,
-    kind: RecordKind,
-    space: &str,
-    lock: &str,
-) -> Result<Option<i64>> {
+    let dialect = connection.dialect();
+    let lock = if for_update { dialect.update_lock() } else { dialect.share_lock() };
     Statement::new(format!("SELECT space_id FROM lexical_spaces WHERE tenant_id = ? AND kind = ? AND space = ?{lock}"))
         .bind(tenant_id)
         .bind(kind.as_str())
@@ -85,7 +67,7 @@ pub(crate) fn resolve(
     if let Some(id) = created.find(tenant_id, kind, space) {
         return Ok(id);
     }
-    if let Some(id) = lookup(connection, tenant_id, kind, space)? {
+    if let Some(id) = lookup(connection, tenant_id, kind, space, false)? {
         return Ok(id);
     }
     let dialect = connection.dialect();
@@ -97,7 +79,7 @@ pub(crate) fn resolve(
     .bind(kind.as_str())
     .bind(space)
     .execute(connection)?;
-    let id = lookup(connection, tenant_id, kind, space)?
+    let id = lookup(connection, tenant_id, kind, space, false)?
         .ok_or_else(|| crate::Error::storage(dialect.backend(), "a created lexical space is not there"))?;
     created.push(tenant_id, kind, space, id);
     Ok(id)

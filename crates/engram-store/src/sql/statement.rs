@@ -12,58 +12,27 @@ pub(crate) enum Param {
     OptionalBlob(Option<Vec<u8>>),
 }
 
-impl From<&str> for Param {
-    fn from(value: &str) -> Self {
-        Self::Text(value.to_string())
-    }
+/// `From` each Rust type a value is bound as: `type => Variant(conversion)`.
+macro_rules! param_from {
+    ($($type:ty => $variant:ident($convert:expr)),* $(,)?) => {
+        $(impl From<$type> for Param {
+            fn from(value: $type) -> Self {
+                Self::$variant($convert(value))
+            }
+        })*
+    };
 }
 
-impl From<String> for Param {
-    fn from(value: String) -> Self {
-        Self::Text(value)
-    }
-}
-
-impl From<&String> for Param {
-    fn from(value: &String) -> Self {
-        Self::Text(value.clone())
-    }
-}
-
-impl From<Option<String>> for Param {
-    fn from(value: Option<String>) -> Self {
-        Self::OptionalText(value)
-    }
-}
-
-impl From<i64> for Param {
-    fn from(value: i64) -> Self {
-        Self::Integer(value)
-    }
-}
-
-impl From<u32> for Param {
-    fn from(value: u32) -> Self {
-        Self::Integer(i64::from(value))
-    }
-}
-
-impl From<Option<i64>> for Param {
-    fn from(value: Option<i64>) -> Self {
-        Self::OptionalInteger(value)
-    }
-}
-
-impl From<f64> for Param {
-    fn from(value: f64) -> Self {
-        Self::Real(value)
-    }
-}
-
-impl From<Option<Vec<u8>>> for Param {
-    fn from(value: Option<Vec<u8>>) -> Self {
-        Self::OptionalBlob(value)
-    }
+param_from! {
+    &str => Text(str::to_string),
+    String => Text(std::convert::identity),
+    &String => Text(String::clone),
+    Option<String> => OptionalText(std::convert::identity),
+    i64 => Integer(std::convert::identity),
+    u32 => Integer(i64::from),
+    Option<i64> => OptionalInteger(std::convert::identity),
+    f64 => Real(std::convert::identity),
+    Option<Vec<u8>> => OptionalBlob(std::convert::identity),
 }
 
 /// SQL text and its parameters, in placeholder order.
@@ -87,6 +56,11 @@ impl Statement {
 
     pub(crate) fn push(&mut self, param: impl Into<Param>) {
         self.params.push(param.into());
+    }
+
+    /// Appends a parameter for each of `params`, in order (an `IN` list).
+    pub(crate) fn push_all<P: Into<Param>>(&mut self, params: impl IntoIterator<Item = P>) {
+        self.params.extend(params.into_iter().map(Into::into));
     }
 }
 

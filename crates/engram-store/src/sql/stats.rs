@@ -21,9 +21,7 @@ pub(crate) fn stats(connection: &mut dyn Connection, scope: &Scope) -> Result<St
         placeholders(spaces.len())
     ))
     .bind(&scope.tenant_id);
-    for space in spaces {
-        statement.push(space);
-    }
+    statement.push_all(spaces);
     let events = statement
         .first_row(connection, |row| Ok((row.integer(0)?, row.optional_integer(1)?, row.optional_integer(2)?)))?;
     if let Some((count, oldest, newest)) = events {
@@ -50,9 +48,7 @@ pub(crate) fn stats(connection: &mut dyn Connection, scope: &Scope) -> Result<St
             None => format!("SELECT 'all', COUNT(*) FROM {table} WHERE {filter}"),
         };
         let mut statement = Statement::new(sql).bind(&scope.tenant_id);
-        for space in spaces {
-            statement.push(space);
-        }
+        statement.push_all(spaces);
         if let Some(session) = session {
             statement.push(session);
         }

@@ -4,10 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use engram_types::{
-    Episode, Event, Fact, Insight, Item, Limits, OnConflict, Procedure, Receipt, Scope, ShortTermState, Timestamp,
-    WorkingState,
-};
+use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
 
 use super::connection::Connection;
 use super::index_changes::IndexChanges;
@@ -16,7 +13,7 @@ use super::{events, facts, fetch, item_store, maintenance, records, state, stats
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
-use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors,
@@ -35,14 +32,23 @@ pub(crate) trait Database: Send + Sync + std::fmt::Debug {
     fn write<T: Send>(&self, retry: bool, work: impl FnMut(&mut dyn Connection) -> Result<T> + Send) -> Result<T>;
 
     /// [`Self::write`] for a deletion, leaving no readable copy of what it removed where the
-    /// database keeps one (the receipt's `erased` says what was done).
-    fn erase(&self, work: impl FnMut(&mut dyn Connection) -> Result<Receipt> + Send) -> Result<Receipt>;
+    /// database keeps one (the receipt's `erased` says what was done). The servers keep deleted
+    /// bytes until a table is rewritten ([`Self::rewrite_tables`]).
+    fn erase(&self, work: impl FnMut(&mut dyn Connection) -> Result<Receipt> + Send) -> Result<Receipt> {
+        self.write(false, work)
+    }
 
-    /// See [`Store::rewrite_tables`].
-    fn rewrite_tables(&self, tables: &BTreeSet<String>) -> Result<BTreeSet<String>>;
+    /// See [`Store::rewrite_tables`] (SQLite erases as it deletes: nothing is left to rewrite).
+    fn rewrite_tables(&self, tables: &BTreeSet<String>) -> Result<BTreeSet<String>> {
+        let _ = tables;
+        Ok(BTreeSet::new())
+    }
 
-    /// See [`Store::check_integrity`].
-    fn check_integrity(&self) -> Result<Vec<String>>;
+    /// See [`Store::check_integrity`] (the servers keep their own checks: `amcheck`,
+    /// `CHECK TABLE`).
+    fn check_integrity(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 /// A store over a SQL [`Database`]: `SqliteStore`, `PostgresStore` and `MySqlStore`.
@@ -156,11 +162,11 @@ impl Snapshot for SqlView<'_> {
     }
 
     fn working_state(&mut self, scope: &Scope) -> Result<Option<WorkingState>> {
-        state::stored_working_state(self.connection, scope, self.locking)
+        state::stored(self.connection, state::WORKING, scope, self.locking)
     }
 
     fn short_term(&mut self, scope: &Scope) -> Result<Option<ShortTermState>> {
-        state::stored_short_term(self.connection, scope, self.locking)
+        state::stored(self.connection, state::SHORT_TERM, scope, self.locking)
     }
 
     fn item_postings(&mut self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
@@ -181,28 +187,12 @@ impl Transaction for SqlView<'_> {
         events::insert(self.connection, events, &mut self.created)
     }
 
-    fn insert_fact(&mut self, fact: &Prepared<Fact>) -> Result<()> {
-        facts::insert(self.connection, fact, &mut self.changes, &mut self.created)
+    fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()> {
+        records::write(self.connection, sequence, record, &mut self.changes, &mut self.created)
     }
 
-    fn insert_episode(&mut self, episode: &Prepared<Episode>) -> Result<()> {
-        records::append_episode(self.connection, episode, &mut self.created)
-    }
-
-    fn insert_insight(&mut self, insight: &Prepared<Insight>) -> Result<()> {
-        records::append_insight(self.connection, insight, &mut self.created)
-    }
-
-    fn write_procedure(&mut self, sequence: Option<i64>, procedure: &Prepared<Procedure>) -> Result<()> {
-        records::write_procedure(self.connection, sequence, procedure, &mut self.changes, &mut self.created)
-    }
-
-    fn update_fact(&mut self, sequence: i64, fact: &Fact) -> Result<()> {
-        facts::update(self.connection, sequence, fact)
-    }
-
-    fn update_insight(&mut self, sequence: i64, insight: &Insight) -> Result<()> {
-        records::update_insight(self.connection, sequence, insight)
+    fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()> {
+        records::update(self.connection, sequence, record)
     }
 
     fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Result<()> {
@@ -213,16 +203,12 @@ impl Transaction for SqlView<'_> {
         maintenance::delete(self.connection, request)
     }
 
-    fn restore(&mut self, records: &[Prepared<Record>], states: &[StoredState]) -> Result<Receipt> {
-        maintenance::restore(self.connection, records, states, &mut self.created)
+    fn postings_rows(&self, terms: usize) -> u64 {
+        self.connection.postings_layout().rows_per_document(terms)
     }
 
-    fn put_working_state(&mut self, owner: &StateOwner, working: &WorkingState, first: bool) -> Result<()> {
-        state::write_working_state(self.connection, owner, working, !first)
-    }
-
-    fn put_short_term(&mut self, owner: &StateOwner, short_term: &ShortTermState, first: bool) -> Result<()> {
-        state::write_short_term(self.connection, owner, short_term, !first)
+    fn put_state(&mut self, stored: &StoredState, first: bool) -> Result<()> {
+        state::write(self.connection, stored, !first)
     }
 
     fn write_items(&mut self, items: &[IndexedItem], on_conflict: OnConflict, now: Timestamp) -> Result<()> {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::connection::Connection;
-use super::run::union_all;
+use super::run::{insert_rows, union_all};
 use super::statement::{Statement, placeholders};
 use crate::error::Result;
 use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
@@ -61,9 +61,7 @@ pub(crate) fn remove(connection: &mut dyn Connection, keys: &[VectorKey]) -> Res
             .bind(tenant_id)
             .bind(kind)
             .bind(space);
-            for sequence in chunk {
-                statement.push(*sequence);
-            }
+            statement.push_all(chunk.iter().copied());
             removed += statement.execute(connection)?.rows;
         }
     }
@@ -72,23 +70,11 @@ pub(crate) fn remove(connection: &mut dyn Connection, keys: &[VectorKey]) -> Res
 
 /// Writes vector rows in multi-row inserts.
 pub(crate) fn insert(connection: &mut dyn Connection, rows: Vec<VectorRow>) -> Result<()> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<VectorRow> = rows.by_ref().take(ROWS_PER_INSERT).collect();
-        let mut statement = Statement::new(format!(
-            "INSERT INTO record_vectors (tenant_id, kind, space, seq, embedding) VALUES {}",
-            vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-        ));
-        for row in chunk {
-            statement.push(&row.key.tenant_id);
-            statement.push(row.key.kind.as_str());
-            statement.push(&row.key.space);
-            statement.push(row.key.sequence);
-            statement.push(Some(row.bytes));
-        }
-        statement.execute(connection)?;
-    }
-    Ok(())
+    let rows = rows.into_iter().map(|VectorRow { key, bytes }| {
+        vec![key.tenant_id.into(), key.kind.as_str().into(), key.space.into(), key.sequence.into(), Some(bytes).into()]
+    });
+    let insert = "INSERT INTO record_vectors (tenant_id, kind, space, seq, embedding)";
+    insert_rows(connection, insert, "", rows, ROWS_PER_INSERT)
 }
 
 /// Checks a write's vectors against their tenants' lengths, inside the write's transaction,

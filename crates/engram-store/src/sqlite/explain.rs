@@ -62,7 +62,7 @@ pub(super) fn postings(connection: &Rusqlite, request: &PostingsRequest) -> Resu
     let space_id = match request.spaces.first() {
         Some(space) => {
             let mut reader = SqliteConnection(connection);
-            crate::sql::lookup_space(&mut reader, &request.tenant_id, request.kind, space)?.unwrap_or(0)
+            crate::sql::lookup_space(&mut reader, &request.tenant_id, request.kind, space, false)?.unwrap_or(0)
         }
         None => 0,
     };

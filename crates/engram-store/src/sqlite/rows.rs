@@ -12,15 +12,7 @@ impl ColumnReader for Row<'_> {
         BACKEND
     }
 
-    fn text(&self, index: usize) -> Result<String> {
-        get(self, index)
-    }
-
     fn optional_text(&self, index: usize) -> Result<Option<String>> {
-        get(self, index)
-    }
-
-    fn integer(&self, index: usize) -> Result<i64> {
         get(self, index)
     }
 

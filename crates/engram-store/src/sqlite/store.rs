@@ -1,4 +1,3 @@
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use engram_types::{Limits, Receipt};
@@ -139,11 +138,6 @@ impl Database for Connections {
         let value = work(&mut SqliteConnection(&transaction))?;
         transaction.commit().map_err(storage)?;
         Ok(value)
-    }
-
-    /// SQLite erases as it deletes: nothing is left to rewrite.
-    fn rewrite_tables(&self, _tables: &BTreeSet<String>) -> Result<BTreeSet<String>> {
-        Ok(BTreeSet::new())
     }
 
     fn check_integrity(&self) -> Result<Vec<String>> {

@@ -1,0 +1,81 @@
+//! How the rows a fetch's index walks found become its answer: ordered and limited (or, for
+//! neighbours, deduplicated) alike on every backend, and the by-sequence selection.
+
+use std::collections::HashMap;
+
+use crate::prepare::record_space;
+use crate::record::{FetchRequest, Fetched, Selector, visible_spaces};
+
+/// The newest (or most important) `limit` of the rows a fetch's index walks found; for
+/// neighbour fetches every row found, once, newest first.
+pub(crate) fn merge_ranges(request: &FetchRequest, found: Vec<Fetched>) -> Vec<Fetched> {
+    let keyed = found
+        .into_iter()
+        .map(|fetched| {
+            let row = SequenceRow {
+                sequence: fetched.sequence,
+                time: fetched.record.time().timestamp_millis(),
+                weight: fetched.record.weight(),
+            };
+            (order_key(request, &row), fetched)
+        })
+        .collect();
+    merged(request, keyed)
+}
+
+/// A row of the SQL backends' sequence-only range queries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SequenceRow {
+    pub sequence: i64,
+    /// Milliseconds.
+    pub time: i64,
+    pub weight: f64,
+}
+
+/// [`merge_ranges`] over [`SequenceRow`]s: the same sequences in the same order.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) fn merge_sequences(request: &FetchRequest, found: Vec<SequenceRow>) -> Vec<i64> {
+    let keyed = found.into_iter().map(|row| (order_key(request, &row), row.sequence)).collect();
+    merged(request, keyed)
+}
+
+type OrderKey = (u64, i64, i64);
+
+fn order_key(request: &FetchRequest, row: &SequenceRow) -> OrderKey {
+    // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders like the
+    // value (`+ 0.0` folds -0.0).
+    let weight = if request.selector == Selector::MostImportant { (row.weight + 0.0).to_bits() } else { 0 };
+    (weight, row.time, row.sequence)
+}
+
+fn merged<T>(request: &FetchRequest, mut keyed: Vec<(OrderKey, T)>) -> Vec<T> {
+    keyed.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    if let Selector::Neighbours(_) = request.selector {
+        // Walks of nearby anchors meet: a row found twice has one key.
+        keyed.dedup_by_key(|entry| entry.0);
+    } else {
+        keyed.truncate(request.limit as usize);
+    }
+    keyed.into_iter().map(|(_, value)| value).collect()
+}
+
+/// The records a by-sequence fetch returns from the rows found by sequence: the request's list
+/// walked in order (duplicates included), those in its tenant and visible spaces that match it,
+/// newest sequence first, limited.
+pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found: Vec<Fetched>) -> Vec<Fetched> {
+    let spaces = visible_spaces(&request.scope, request.kind);
+    let found: HashMap<i64, Fetched> = found.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
+    let mut selected: Vec<Fetched> = sequences
+        .iter()
+        .filter_map(|sequence| found.get(sequence))
+        .filter(|fetched| {
+            fetched.record.scope().tenant_id == request.scope.tenant_id
+                && spaces.contains(&record_space(&fetched.record))
+                && request.matches(&fetched.record)
+        })
+        .cloned()
+        .collect();
+    selected.sort_by_key(|fetched| std::cmp::Reverse(fetched.sequence));
+    selected.truncate(request.limit as usize);
+    selected
+}
