@@ -4,14 +4,9 @@
 //! facts (`lexical_terms`, `lexical_length`) and an event's line tokens (`line_tokens`) come
 //! last.
 
+use super::record_columns::{EPISODE_COLUMNS, EVENT_COLUMNS, FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS};
 use crate::maintenance::{TableNames, table_names};
 use crate::record::RecordKind;
-
-const EVENT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, embedding, lexical_terms, lexical_length, line_tokens";
-pub(crate) const FACT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, fact_id, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence, importance, sources, tags, entities, expires_at, superseded_by, token_count, embedding, supersedes, lexical_terms, lexical_length";
-const EPISODE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, episode_id, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources, compression_level, importance, token_count, expires_at, embedding";
-pub(crate) const PROCEDURE_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, procedure_id, scope_level, task_type, title, steps, content, text, priority, applicability, tags, entities, use_count, updated_at, token_count, expires_at, embedding";
-pub(crate) const INSIGHT_COLUMNS: &str = "seq, tenant_id, user_id, agent_id, session_id, run_id, insight_id, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at, token_count, promoted_to";
 
 /// Where each kind lives and which columns its orderings use.
 #[derive(Debug, Clone, Copy)]

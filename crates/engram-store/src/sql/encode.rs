@@ -1,8 +1,9 @@
 //! engram values -> SQL column values, for every SQL backend.
 
-use engram_types::{Event, Scope, Timestamp};
+use engram_types::Timestamp;
 use serde::Serialize;
 
+use super::record_columns::{episode_fields, event_fields, fact_fields, insight_fields, procedure_fields};
 use super::statement::Param;
 use crate::error::{Error, Result};
 use crate::lexical::DocumentTerms;
@@ -41,117 +42,13 @@ pub(crate) fn index_values(
 
 /// A record's fields, in the order of its kind's column list (`seq` left out).
 pub(crate) fn field_values(record: &Record) -> Result<Vec<Param>> {
-    Ok(match record {
-        Record::Event(event) => return event_fields(event),
-        Record::Fact(fact) => with_scope(
-            &fact.scope,
-            vec![
-                fact.fact_id.as_str().into(),
-                fact.scope_level.as_str().into(),
-                fact.fact_key.as_str().into(),
-                to_json(&fact.value)?.into(),
-                fact.text.as_str().into(),
-                fact.status.as_str().into(),
-                millis(fact.valid_from).into(),
-                optional_millis(fact.valid_to).into(),
-                millis(fact.recorded_at).into(),
-                fact.confidence.into(),
-                fact.importance.into(),
-                to_json(&fact.sources)?.into(),
-                to_json(&fact.tags)?.into(),
-                to_json(&fact.entities)?.into(),
-                optional_millis(fact.expires_at).into(),
-                fact.superseded_by.clone().into(),
-                fact.token_count.into(),
-                optional_vector_bytes(fact.embedding.as_deref()).into(),
-                fact.supersedes.clone().into(),
-            ],
-        ),
-        Record::Episode(episode) => with_scope(
-            &episode.scope,
-            vec![
-                episode.episode_id.as_str().into(),
-                episode.scope_level.as_str().into(),
-                millis(episode.start_ts).into(),
-                millis(episode.end_ts).into(),
-                episode.summary.as_str().into(),
-                to_json(&episode.highlights)?.into(),
-                to_json(&episode.tags)?.into(),
-                to_json(&episode.entities)?.into(),
-                to_json(&episode.sources)?.into(),
-                episode.compression_level.as_str().into(),
-                episode.importance.into(),
-                episode.token_count.into(),
-                optional_millis(episode.expires_at).into(),
-                optional_vector_bytes(episode.embedding.as_deref()).into(),
-            ],
-        ),
-        Record::Procedure(procedure) => with_scope(
-            &procedure.scope,
-            vec![
-                procedure.procedure_id.as_str().into(),
-                procedure.scope_level.as_str().into(),
-                procedure.task_type.as_str().into(),
-                procedure.title.as_str().into(),
-                to_json(&procedure.steps)?.into(),
-                procedure.content.clone().into(),
-                procedure.text.as_str().into(),
-                procedure.priority.into(),
-                procedure.applicability.clone().into(),
-                to_json(&procedure.tags)?.into(),
-                to_json(&procedure.entities)?.into(),
-                to_integer(procedure.use_count, "procedures.use_count")?.into(),
-                millis(procedure.updated_at).into(),
-                procedure.token_count.into(),
-                optional_millis(procedure.expires_at).into(),
-                optional_vector_bytes(procedure.embedding.as_deref()).into(),
-            ],
-        ),
-        Record::Insight(insight) => with_scope(
-            &insight.scope,
-            vec![
-                insight.insight_id.as_str().into(),
-                insight.kind.as_str().into(),
-                insight.text.as_str().into(),
-                insight.confidence.into(),
-                insight.validation.as_str().into(),
-                to_json(&insight.tags)?.into(),
-                to_json(&insight.entities)?.into(),
-                to_json(&insight.sources)?.into(),
-                millis(insight.created_at).into(),
-                optional_millis(insight.expires_at).into(),
-                insight.token_count.into(),
-                insight.promoted_to.clone().into(),
-            ],
-        ),
-    })
-}
-
-/// [`field_values`] of an event, which the batch insert takes apart from any [`Record`].
-pub(crate) fn event_fields(event: &Event) -> Result<Vec<Param>> {
-    Ok(with_scope(
-        &event.scope,
-        vec![
-            event.event_id.as_str().into(),
-            millis(event.ts).into(),
-            event.kind.as_str().into(),
-            event.role.as_str().into(),
-            event.text.as_str().into(),
-            to_json(&event.payload)?.into(),
-            to_json(&event.tags)?.into(),
-            to_json(&event.entities)?.into(),
-            event.importance.into(),
-            event.token_count.into(),
-            optional_millis(event.expires_at).into(),
-            optional_vector_bytes(event.embedding.as_deref()).into(),
-        ],
-    ))
-}
-
-/// The scope's columns, then `fields`.
-fn with_scope(scope: &Scope, fields: Vec<Param>) -> Vec<Param> {
-    let owner = [&scope.tenant_id, &scope.user_id, &scope.agent_id, &scope.session_id, &scope.run_id];
-    owner.into_iter().map(Param::from).chain(fields).collect()
+    match record {
+        Record::Event(event) => event_fields(event),
+        Record::Fact(fact) => fact_fields(fact),
+        Record::Episode(episode) => episode_fields(episode),
+        Record::Procedure(procedure) => procedure_fields(procedure),
+        Record::Insight(insight) => insight_fields(insight),
+    }
 }
 
 /// Stored instants are unix milliseconds.

@@ -2,9 +2,8 @@
 
 use engram_types::{Fact, Scope};
 
-use super::columns::FACT_COLUMNS;
 use super::connection::Connection;
-use super::decode::read_fact;
+use super::record_columns::{FACT_COLUMNS, read_fact};
 use super::statement::{Statement, placeholders};
 use crate::error::Result;
 use crate::record::{RecordKind, visible_spaces};

@@ -3,6 +3,7 @@
 //! servers (sqlx) each implement [`Connection`], [`Database`] and a [`PostingsLayout`]; what
 //! differs in their SQL is spelled by the [`Dialect`].
 
+mod column_value;
 mod columns;
 mod connection;
 mod decode;
@@ -17,6 +18,7 @@ mod item_store;
 mod items;
 mod maintenance;
 mod migrations;
+mod record_columns;
 mod records;
 mod run;
 mod scan;

@@ -1,0 +1,81 @@
+//! How a record field of each Rust type is stored in its column, both ways: timestamps as unix
+//! milliseconds, lists and JSON values as JSON text, enums as their names, vectors as float32
+//! bytes. The record column lists (`record_columns.rs`) pick the conversion by the field's type.
+
+use engram_types::{CompressionLevel, EventKind, FactStatus, InsightKind, ScopeLevel, Timestamp, ValidationState};
+
+use super::decode::{ColumnReader, corrupt, json, time, vector};
+use super::encode::{millis, optional_millis, optional_vector_bytes, to_integer, to_json};
+use super::statement::Param;
+use crate::error::Result;
+
+/// A field type and its column. `column` (`table.field`) names the column in errors.
+pub(crate) trait ColumnValue: Sized {
+    fn param(&self, column: &str) -> Result<Param>;
+    fn read(row: &(impl ColumnReader + ?Sized), index: usize, column: &str) -> Result<Self>;
+}
+
+/// `ColumnValue` for each type: `type: |value, column| param, |row, index, column| read;`.
+macro_rules! column_value {
+    ($(
+        $type:ty: |$value:ident, $param_column:tt| $param:expr,
+            |$row:ident, $index:ident, $read_column:tt| $read:expr;
+    )*) => {
+        $(impl ColumnValue for $type {
+            fn param(&self, column: &str) -> Result<Param> {
+                let ($value, $param_column) = (self, column);
+                $param
+            }
+
+            fn read(row: &(impl ColumnReader + ?Sized), index: usize, column: &str) -> Result<Self> {
+                let ($row, $index, $read_column) = (row, index, column);
+                $read
+            }
+        })*
+    };
+}
+
+column_value! {
+    String: |value, _| Ok(Param::Text(value.clone())), |row, index, _| row.text(index);
+    Option<String>: |value, _| Ok(Param::OptionalText(value.clone())), |row, index, _| row.optional_text(index);
+    f64: |value, _| Ok(Param::Real(*value)), |row, index, _| row.real(index);
+    // Token counts.
+    u32: |value, _| Ok(Param::Integer(i64::from(*value))),
+        |row, index, column| u32::try_from(row.integer(index)?).map_err(|error| corrupt(row.backend(), column, error));
+    // Use counts: u64 in engram, BIGINT (i64) in SQL.
+    u64: |value, column| Ok(Param::Integer(to_integer(*value, column)?)),
+        |row, index, column| u64::try_from(row.integer(index)?).map_err(|error| corrupt(row.backend(), column, error));
+    Timestamp: |value, _| Ok(Param::Integer(millis(*value))), |row, index, _| time(row.backend(), row.integer(index)?);
+    Option<Timestamp>: |value, _| Ok(Param::OptionalInteger(optional_millis(*value))),
+        |row, index, _| row.optional_integer(index)?.map(|millis| time(row.backend(), millis)).transpose();
+    // A record's vector (`embedding`), if set.
+    Option<Vec<f32>>: |value, _| Ok(Param::OptionalBlob(optional_vector_bytes(value.as_deref()))),
+        |row, index, _| row.optional_blob(index)?.map(|bytes| vector(row.backend(), &bytes)).transpose();
+    // Lists and JSON values, as JSON text.
+    Vec<String>: |value, _| Ok(Param::Text(to_json(value)?)),
+        |row, index, column| json(row.backend(), column, &row.text(index)?);
+    serde_json::Value: |value, _| Ok(Param::Text(to_json(value)?)),
+        |row, index, column| json(row.backend(), column, &row.text(index)?);
+}
+
+/// Enums stored as their names (`as_str`, read back with `parse`).
+macro_rules! name_column {
+    ($($type:ty),*) => {
+        column_value! {$(
+            $type: |value, _| Ok(Param::Text(value.as_str().to_string())),
+                |row, index, column| parse_name(row, index, column, <$type>::parse);
+        )*}
+    };
+}
+
+name_column!(EventKind, ScopeLevel, FactStatus, CompressionLevel, InsightKind, ValidationState);
+
+fn parse_name<T>(
+    row: &(impl ColumnReader + ?Sized),
+    index: usize,
+    column: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T> {
+    let text = row.text(index)?;
+    parse(&text).ok_or_else(|| corrupt(row.backend(), column, format!("unknown value {text:?}")))
+}
