@@ -13,4 +13,4 @@ mod store;
 
 pub(crate) use database::Database;
 pub use options::{DEFAULT_DATABASE, ServerOptions};
-pub(crate) use store::ServerStore;
+pub(crate) use store::{drop_database, open, server_store};

@@ -1,38 +1,69 @@
-//! What `PostgresStore` and `MySqlStore` share: a [`Database`] with its limits.
-
-use engram_types::Limits;
+//! What `PostgresStore` and `MySqlStore` share: a [`Database`] with its limits, the type itself
+//! written once ([`server_store!`]).
 
 use super::database::Database;
 use super::options::{ServerOptions, Target};
 use crate::error::Result;
 use crate::sql::Dialect;
 
-/// A store on a Postgres or MySQL server.
-#[derive(Debug)]
-pub(crate) struct ServerStore {
-    pub database: Database,
-    pub limits: Limits,
+/// Connects to the database `dsn` (or `options.database`) names on a `dialect` server.
+pub(crate) fn open(dialect: Dialect, dsn: &str, options: ServerOptions) -> Result<Database> {
+    Database::open(dialect, &Target::parse(dialect, dsn, options)?)
 }
 
-impl ServerStore {
-    pub(crate) fn open(dialect: Dialect, dsn: &str, options: ServerOptions) -> Result<Self> {
-        let target = Target::parse(dialect, dsn, options)?;
-        Ok(Self { database: Database::open(dialect, &target)?, limits: Limits::default() })
-    }
-
-    /// Drops the database `dsn` (or `options.database`) names, if it exists.
-    pub(crate) fn drop_database(dialect: Dialect, dsn: &str, options: ServerOptions) -> Result<()> {
-        super::database::drop_database(dialect, &Target::parse(dialect, dsn, options)?)
-    }
-
-    /// Whether the connections to the server are encrypted (Postgres only: `pg_stat_ssl`).
-    #[cfg(feature = "postgres")]
-    pub(crate) fn uses_tls(&self) -> Result<bool> {
-        use crate::sql::{Database as _, Statement};
-        let ssl = self.database.read(|connection| {
-            Statement::new("SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-                .first_row(connection, |row| row.integer(0))
-        })?;
-        Ok(ssl == Some(1))
-    }
+/// Drops the database `dsn` (or `options.database`) names, if it exists.
+pub(crate) fn drop_database(dialect: Dialect, dsn: &str, options: ServerOptions) -> Result<()> {
+    super::database::drop_database(dialect, &Target::parse(dialect, dsn, options)?)
 }
+
+/// Defines the public store type `$name` on a `$dialect` server, with its docs and those of its
+/// `new` (which names the DSN's form).
+macro_rules! server_store {
+    ($(#[$doc:meta])* $name:ident on $dialect:expr; $(#[$new_doc:meta])*) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            database: $crate::server::Database,
+            limits: engram_types::Limits,
+        }
+
+        impl $name {
+            $(#[$new_doc])*
+            pub fn new(dsn: &str) -> $crate::Result<Self> {
+                Self::with_options(dsn, $crate::ServerOptions::default())
+            }
+
+            pub fn with_options(dsn: &str, options: $crate::ServerOptions) -> $crate::Result<Self> {
+                let database = $crate::server::open($dialect, dsn, options)?;
+                Ok(Self { database, limits: engram_types::Limits::default() })
+            }
+
+            /// Drops the database `dsn` (or `options.database`) names, with everything in it, if it
+            /// exists. For tests and teardown; no store may be using it.
+            pub fn drop_database(dsn: &str, options: $crate::ServerOptions) -> $crate::Result<()> {
+                $crate::server::drop_database($dialect, dsn, options)
+            }
+
+            /// The same store enforcing `limits` on writes.
+            #[must_use]
+            pub fn with_limits(mut self, limits: engram_types::Limits) -> Self {
+                self.limits = limits;
+                self
+            }
+        }
+
+        impl $crate::sql::SqlStore for $name {
+            type Database = $crate::server::Database;
+
+            fn database(&self) -> &$crate::server::Database {
+                &self.database
+            }
+
+            fn store_limits(&self) -> &engram_types::Limits {
+                &self.limits
+            }
+        }
+    };
+}
+
+pub(crate) use server_store;
