@@ -46,9 +46,9 @@ pub(crate) fn insert(
                 id
             }
         };
-        changes.insert(RecordKind::Event, sequence, &scope.tenant_id, space_id, &item.terms);
         let embedding = item.record.embedding.as_deref();
-        changes.insert_vector(RecordKind::Event, sequence, &scope.tenant_id, &item.space, embedding);
+        let space = (item.space.as_str(), space_id);
+        changes.insert(RecordKind::Event, sequence, &scope.tenant_id, space, &item.terms, embedding);
     }
     changes.apply(connection).map(drop)
 }

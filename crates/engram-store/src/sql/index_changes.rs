@@ -24,28 +24,19 @@ pub(crate) struct IndexChanges {
 }
 
 impl IndexChanges {
-    /// Adds a record's postings and counts its terms in.
+    /// Adds a record's postings (in space `space`, id `space_id`) and counts its terms in, and
+    /// its vector row when it has a vector.
     pub(crate) fn insert(
         &mut self,
         kind: RecordKind,
         sequence: i64,
         tenant_id: &str,
-        space: i64,
+        (space, space_id): (&str, i64),
         terms: &DocumentTerms,
-    ) {
-        self.counts.count(tenant_id, space, terms, 1);
-        self.added.entry(kind).or_default().push(Document::new(sequence, tenant_id, space, terms));
-    }
-
-    /// Adds the vector row of a record being indexed, when it has a vector.
-    pub(crate) fn insert_vector(
-        &mut self,
-        kind: RecordKind,
-        sequence: i64,
-        tenant_id: &str,
-        space: &str,
         embedding: Option<&[f32]>,
     ) {
+        self.counts.count(tenant_id, space_id, terms, 1);
+        self.added.entry(kind).or_default().push(Document::new(sequence, tenant_id, space_id, terms));
         if let Some(embedding) = embedding {
             self.vectors_added.push(VectorRow::new(VectorKey::new(kind, sequence, tenant_id, space), embedding));
         }

@@ -46,8 +46,8 @@ pub(crate) fn write(
     if prepare::is_indexed(record) {
         let tenant_id = &record.scope().tenant_id;
         let space_id = spaces::resolve(connection, tenant_id, kind, &prepared.space, created)?;
-        changes.insert(kind, sequence, tenant_id, space_id, &prepared.terms);
-        changes.insert_vector(kind, sequence, tenant_id, &prepared.space, record.embedding());
+        let space = (prepared.space.as_str(), space_id);
+        changes.insert(kind, sequence, tenant_id, space, &prepared.terms, record.embedding());
     }
     Ok(())
 }
