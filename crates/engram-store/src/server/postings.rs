@@ -71,21 +71,7 @@ impl PostingsLayout for TablePostings {
                 statement.push_all(emptied);
                 removed_terms += statement.execute(connection)?.rows;
             }
-            if space.documents != 0 || space.length != 0 {
-                Statement::new(format!(
-                    "INSERT INTO lexical_totals (tenant_id, space_id, documents, total_length) VALUES (?, ?, ?, ?) {}",
-                    dialect.upsert(
-                        "lexical_totals",
-                        "tenant_id, space_id",
-                        &[("documents", Update::AddAtLeastZero), ("total_length", Update::AddAtLeastZero)]
-                    )
-                ))
-                .bind(&space.tenant_id)
-                .bind(*space_id)
-                .bind(space.documents)
-                .bind(space.length)
-                .execute(connection)?;
-            }
+            space.write_totals(connection, *space_id)?;
         }
         Ok(removed_terms)
     }

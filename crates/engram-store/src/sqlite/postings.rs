@@ -147,17 +147,7 @@ impl PostingsLayout for Fts5Postings {
                 .execute(connection)?
                 .rows;
             }
-            if space.documents != 0 || space.length != 0 {
-                Statement::new(
-                    "INSERT INTO lexical_totals (tenant_id, space_id, documents, total_length) VALUES (?1, ?2, MAX(?3, 0), MAX(?4, 0))
-                     ON CONFLICT (tenant_id, space_id) DO UPDATE SET documents = MAX(documents + ?3, 0), total_length = MAX(total_length + ?4, 0)",
-                )
-                .bind(tenant_id)
-                .bind(*space_id)
-                .bind(space.documents)
-                .bind(space.length)
-                .execute(connection)?;
-            }
+            space.write_totals(connection, *space_id)?;
         }
         Ok(removed_terms)
     }
