@@ -48,15 +48,19 @@ fn order_key(request: &FetchRequest, row: &SequenceRow) -> OrderKey {
     (weight, row.time, row.sequence)
 }
 
-fn merged<T>(request: &FetchRequest, mut keyed: Vec<(OrderKey, T)>) -> Vec<T> {
-    keyed.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+fn merged<T>(request: &FetchRequest, keyed: Vec<(OrderKey, T)>) -> Vec<T> {
+    // The keys are sorted, not the rows: a fetched record is hundreds of bytes to move.
+    let (keys, values): (Vec<OrderKey>, Vec<T>) = keyed.into_iter().unzip();
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|index| std::cmp::Reverse(keys[*index]));
     if let Selector::Neighbours(_) = request.selector {
         // Walks of nearby anchors meet: a row found twice has one key.
-        keyed.dedup_by_key(|entry| entry.0);
+        order.dedup_by_key(|index| keys[*index]);
     } else {
-        keyed.truncate(request.limit as usize);
+        order.truncate(request.limit as usize);
     }
-    keyed.into_iter().map(|(_, value)| value).collect()
+    let mut values: Vec<Option<T>> = values.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|index| values.get_mut(index).and_then(Option::take)).collect()
 }
 
 /// The records a by-sequence fetch returns from the rows found by sequence: the request's list
@@ -64,18 +68,31 @@ fn merged<T>(request: &FetchRequest, mut keyed: Vec<(OrderKey, T)>) -> Vec<T> {
 /// newest sequence first, limited.
 pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found: Vec<Fetched>) -> Vec<Fetched> {
     let spaces = visible_spaces(&request.scope, request.kind);
-    let found: HashMap<i64, Fetched> = found.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
-    let mut selected: Vec<Fetched> = sequences
-        .iter()
-        .filter_map(|sequence| found.get(sequence))
-        .filter(|fetched| {
-            fetched.record.scope().tenant_id == request.scope.tenant_id
-                && spaces.contains(&record_space(&fetched.record))
-                && request.matches(&fetched.record)
-        })
-        .cloned()
-        .collect();
-    selected.sort_by_key(|fetched| std::cmp::Reverse(fetched.sequence));
-    selected.truncate(request.limit as usize);
+    let mut found: HashMap<i64, Fetched> = found.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
+    let mut newest_first = sequences.to_vec();
+    newest_first.sort_unstable_by(|left, right| right.cmp(left));
+    let limit = request.limit as usize;
+    let mut selected: Vec<Fetched> = Vec::with_capacity(limit.min(newest_first.len()));
+    for sequence in newest_first {
+        if selected.len() == limit {
+            break;
+        }
+        match found.remove(&sequence) {
+            Some(fetched)
+                if fetched.record.scope().tenant_id == request.scope.tenant_id
+                    && spaces.contains(&record_space(&fetched.record))
+                    && request.matches(&fetched.record) =>
+            {
+                selected.push(fetched);
+            }
+            // Named again: the same record again, if it was selected.
+            None => {
+                if let Some(previous) = selected.last().filter(|previous| previous.sequence == sequence) {
+                    selected.push(previous.clone());
+                }
+            }
+            Some(_) => {}
+        }
+    }
     selected
 }
