@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::record::{Postings, PostingsRequest, TermPostings};
 use crate::sql::{
     Connection, Document, PostingsLayout, Statement, TermCounts, Update, insert_rows, placeholders, table_info,
-    union_all,
+    union_all, write_totals,
 };
 
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
@@ -71,7 +71,7 @@ impl PostingsLayout for TablePostings {
                 statement.push_all(emptied);
                 removed_terms += statement.execute(connection)?.rows;
             }
-            space.write_totals(connection, *space_id)?;
+            write_totals(connection, *space_id, space)?;
         }
         Ok(removed_terms)
     }

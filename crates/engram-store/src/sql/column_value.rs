@@ -4,9 +4,9 @@
 
 use engram_types::{CompressionLevel, EventKind, FactStatus, InsightKind, ScopeLevel, Timestamp, ValidationState};
 
-use super::decode::{ColumnReader, corrupt, json, time, vector};
-use super::encode::{millis, optional_millis, optional_vector_bytes, to_integer, to_json};
+use super::column_reader::{ColumnReader, corrupt};
 use super::statement::Param;
+use super::stored_values::{json, millis, optional_millis, optional_vector_bytes, time, to_integer, to_json, vector};
 use crate::error::Result;
 
 /// A field type and its column. `column` (`table.field`) names the column in errors.

@@ -2,7 +2,7 @@
 //! inside whatever transaction the store opened (SQLite through rusqlite on the calling thread;
 //! the servers block on sqlx), and how it lays out postings.
 
-use super::decode::ColumnReader;
+use super::column_reader::ColumnReader;
 use super::dialect::Dialect;
 use super::documents::Document;
 use super::statement::Statement;

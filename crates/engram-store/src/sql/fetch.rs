@@ -8,14 +8,15 @@
 
 use engram_types::{EventKind, FactStatus, Scope};
 
+use super::column_reader::ColumnReader;
 use super::columns::table_info;
 use super::connection::Connection;
-use super::decode::{ColumnReader, read_record};
+use super::decode::read_record;
 use super::dialect::Dialect;
-use super::encode::ceil_millis;
 use super::run::{in_list, union_all};
 use super::scan::scan_query;
 use super::statement::{Param, Statement};
+use super::stored_values::ceil_millis;
 use crate::error::Result;
 use crate::maintenance::ScanRequest;
 use crate::merge::{SequenceRow, merge_ranges, merge_sequences, select_sequences};

@@ -5,13 +5,13 @@ use engram_types::{Item, OnConflict, Receipt, Timestamp, join_namespace, ttl_mil
 
 use super::connection::Connection;
 use super::dialect::Update;
-use super::encode::to_json;
 use super::items::{
     INSERT_ITEM, REPLACED_ITEM_COLUMNS, item_scan_query, item_term_postings_query, item_totals_query, read_item,
     read_item_posting,
 };
 use super::run::{insert_rows, inserted};
 use super::statement::{Param, Statement};
+use super::stored_values::to_json;
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest, TotalsChanges};

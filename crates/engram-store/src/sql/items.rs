@@ -3,8 +3,9 @@
 
 use engram_types::{Item, split_namespace};
 
-use super::decode::{ColumnReader, json, time};
+use super::column_reader::ColumnReader;
 use super::statement::{Param, Statement};
+use super::stored_values::{json, time};
 use crate::error::Result;
 use crate::items::ItemPosting;
 use crate::items::ItemScan;

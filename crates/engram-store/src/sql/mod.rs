@@ -3,6 +3,7 @@
 //! servers (sqlx) each implement [`Connection`], [`Database`] and a [`PostingsLayout`]; what
 //! differs in their SQL is spelled by the [`Dialect`].
 
+mod column_reader;
 mod column_value;
 mod columns;
 mod connection;
@@ -27,18 +28,18 @@ mod state;
 mod statement;
 mod stats;
 mod store;
+mod stored_values;
 mod term_counts;
+mod totals;
 mod vectors;
 
+pub(crate) use column_reader::ColumnReader;
 pub(crate) use columns::table_info;
 pub(crate) use connection::{Connection, Executed, PostingsLayout};
-pub(crate) use decode::ColumnReader;
 pub(crate) use dialect::Dialect;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) use dialect::Update;
 pub(crate) use documents::Document;
-#[cfg(feature = "sqlite")]
-pub(crate) use encode::to_json;
 #[cfg(feature = "sqlite")]
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
 pub(crate) use migrations::{Migration, migrations, pending};
@@ -50,6 +51,9 @@ pub(crate) use spaces::lookup as lookup_space;
 pub(crate) use statement::placeholders;
 pub(crate) use statement::{Param, Statement};
 pub(crate) use store::{Database, SqlStore};
+#[cfg(feature = "sqlite")]
+pub(crate) use stored_values::to_json;
 pub(crate) use term_counts::TermCounts;
+pub(crate) use totals::write_totals;
 #[cfg(feature = "sqlite")]
 pub(crate) use vectors::range_sql as vector_range_sql;

@@ -5,8 +5,8 @@
 
 use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope};
 
+use super::column_reader::ColumnReader;
 use super::column_value::ColumnValue;
-use super::decode::ColumnReader;
 use super::statement::Param;
 use crate::error::Result;
 

@@ -5,12 +5,12 @@ use std::collections::HashSet;
 
 use super::columns::table_info;
 use super::connection::Connection;
-use super::decode::stored_terms;
 use super::encode::{field_values, written_values};
 use super::index_changes::IndexChanges;
 use super::run::insert_returning;
 use super::spaces::{self, NewSpaces};
 use super::statement::{Statement, placeholders};
+use super::stored_values::stored_terms;
 use crate::error::Result;
 use crate::prepare::{self, Prepared};
 use crate::record::{Record, RecordKind};

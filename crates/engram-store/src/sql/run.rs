@@ -1,8 +1,8 @@
 //! Running statements on a [`Connection`]: rows read into values, ranges sent as one union on a
 //! server, inserts that report their key.
 
+use super::column_reader::ColumnReader;
 use super::connection::{Connection, Executed};
-use super::decode::ColumnReader;
 use super::dialect::Dialect;
 use super::statement::{Param, Statement, placeholders};
 use crate::error::Result;
@@ -91,7 +91,7 @@ pub(crate) fn insert_rows(
 /// statement's text is the same whatever the count and stays in the statement cache.
 pub(crate) fn in_list(statement: &mut Statement, dialect: Dialect, values: &[i64]) -> Result<String> {
     if dialect == Dialect::Sqlite {
-        statement.push(super::encode::to_json(&values)?);
+        statement.push(super::stored_values::to_json(&values)?);
         return Ok("SELECT value FROM json_each(?)".to_string());
     }
     statement.push_all(values.iter().copied());

@@ -2,8 +2,8 @@
 //! each, with `?` placeholders.
 
 use super::columns::table_info;
-use super::encode::ceil_millis;
 use super::statement::{Param, Statement};
+use super::stored_values::ceil_millis;
 use crate::maintenance::{ScanRequest, StateScan};
 
 /// `SELECT` of a record scan: the filters given, oldest sequence first, limited.

@@ -5,11 +5,10 @@ use engram_types::Scope;
 use serde::de::DeserializeOwned;
 
 use super::connection::Connection;
-use super::decode::json;
 use super::dialect::Update;
-use super::encode::{optional_millis, to_integer, to_json};
 use super::scan::state_filter;
 use super::statement::{Param, Statement, placeholders};
+use super::stored_values::{json, optional_millis, to_integer, to_json};
 use crate::error::Result;
 use crate::maintenance::{StateOwner, StateScan, StoredState};
 

@@ -4,10 +4,10 @@ use engram_types::Scope;
 
 use super::columns::table_info;
 use super::connection::Connection;
-use super::decode::time;
 use super::dialect::Dialect;
 use super::state::working_state_version;
 use super::statement::{Statement, placeholders};
+use super::stored_values::time;
 use crate::error::Result;
 use crate::record::{RecordKind, Stats, visible_spaces};
 

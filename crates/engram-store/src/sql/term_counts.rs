@@ -3,10 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use super::connection::Connection;
-use super::dialect::Update;
-use super::statement::Statement;
-use crate::error::Result;
 use crate::lexical::DocumentTerms;
 
 #[derive(Debug, Default)]
@@ -41,26 +37,5 @@ impl TermCounts {
         }
         space.documents += sign;
         space.length += sign * i64::from(terms.length);
-    }
-}
-
-impl SpaceCounts {
-    /// Adds the space's documents and summed length to its `lexical_totals` row, never going
-    /// below zero (a removal only ever meets a row its record's indexing made).
-    pub(crate) fn write_totals(&self, connection: &mut dyn Connection, space_id: i64) -> Result<()> {
-        if self.documents == 0 && self.length == 0 {
-            return Ok(());
-        }
-        let updates = [("documents", Update::AddAtLeastZero), ("total_length", Update::AddAtLeastZero)];
-        let upsert = connection.dialect().upsert("lexical_totals", "tenant_id, space_id", &updates);
-        Statement::new(format!(
-            "INSERT INTO lexical_totals (tenant_id, space_id, documents, total_length) VALUES (?, ?, ?, ?) {upsert}"
-        ))
-        .bind(&self.tenant_id)
-        .bind(space_id)
-        .bind(self.documents)
-        .bind(self.length)
-        .execute(connection)
-        .map(drop)
     }
 }

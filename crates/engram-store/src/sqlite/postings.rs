@@ -25,7 +25,7 @@ use rusqlite::Connection as Rusqlite;
 use super::error::storage;
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
-use crate::sql::{Connection, Document, PostingsLayout, Statement, TermCounts, table_info, to_json};
+use crate::sql::{Connection, Document, PostingsLayout, Statement, TermCounts, table_info, to_json, write_totals};
 
 /// Postings as contentless FTS5 documents, one per record.
 #[derive(Debug)]
@@ -147,7 +147,7 @@ impl PostingsLayout for Fts5Postings {
                 .execute(connection)?
                 .rows;
             }
-            space.write_totals(connection, *space_id)?;
+            write_totals(connection, *space_id, space)?;
         }
         Ok(removed_terms)
     }
