@@ -81,6 +81,11 @@ pub(super) struct Candidate {
 
 impl Candidate {
     pub(super) fn new(section: Section, fetched: Fetched, source: Source) -> Self {
+        Self::found_by(section, fetched, BTreeSet::from([source]))
+    }
+
+    /// A candidate every one of `sources` found.
+    pub(super) fn found_by(section: Section, fetched: Fetched, sources: BTreeSet<Source>) -> Self {
         let Fetched { sequence, record, terms, line_tokens } = fetched;
         Self {
             section,
@@ -88,7 +93,7 @@ impl Candidate {
             record: Box::new(record),
             terms,
             line_tokens,
-            sources: BTreeSet::from([source]),
+            sources,
             bm25: 0.0,
             similarity: None,
             matched_terms: Vec::new(),
@@ -276,8 +281,7 @@ pub(super) fn gather(
             let named = sources.keys().copied().collect();
             for fetched in fetch_sequences(snapshot, request, kind, reach, named)? {
                 let found_by = sources.remove(&fetched.sequence).unwrap_or_default();
-                let mut candidate = Candidate::new(section, fetched, Source::Lexical);
-                candidate.sources = found_by;
+                let candidate = Candidate::found_by(section, fetched, found_by);
                 found.insert(candidate.id().to_string(), candidate);
             }
         }
