@@ -4,13 +4,13 @@ use std::collections::{HashMap, HashSet};
 
 use engram_types::{FactStatus, OnConflict, Receipt, Timestamp};
 
-use super::records::{check_new_id, id_taken};
+use super::records::id_taken;
 use super::run::write;
 use crate::error::{Error, Result};
 use crate::items::IndexedItem;
 use crate::maintenance::{DeleteRequest, StoredState, table_names};
 use crate::prepare::{self, Prepared};
-use crate::record::Record;
+use crate::record::{Record, RecordKind};
 use crate::store::Transaction;
 use crate::store::{Store, WriteMode};
 use crate::vectors::record_claims;
@@ -64,15 +64,24 @@ pub(crate) fn restore<S: Store + ?Sized>(store: &S, records: Vec<Record>, states
 /// `Conflict` on the first record whose id is taken in its tenant (or repeats an earlier one's),
 /// or active fact whose key has another active version, stored or restored.
 fn check_restorable(transaction: &mut dyn Transaction, prepared: &[Prepared<Record>]) -> Result<()> {
+    // The stored ids among the batch's, one read per kind and tenant (not one per record).
+    let mut asked: HashMap<(RecordKind, &str), Vec<&str>> = HashMap::new();
+    for item in prepared {
+        let record = &item.record;
+        asked.entry((record.kind(), record.scope().tenant_id.as_str())).or_default().push(record.id());
+    }
+    let mut taken: HashSet<(RecordKind, &str, String)> = HashSet::new();
+    for ((kind, tenant_id), ids) in &asked {
+        taken.extend(transaction.taken_ids(*kind, tenant_id, ids)?.into_iter().map(|id| (*kind, *tenant_id, id)));
+    }
     let mut ids = HashSet::new();
     let mut active: HashMap<(&str, &str, &str), &str> = HashMap::new();
     for item in prepared {
         let record = &item.record;
         let (kind, tenant_id, id) = (record.kind(), record.scope().tenant_id.as_str(), record.id());
-        if !ids.insert((kind, tenant_id, id)) {
+        if !ids.insert((kind, tenant_id, id)) || taken.contains(&(kind, tenant_id, id.to_string())) {
             return Err(id_taken(kind, id));
         }
-        check_new_id(transaction, kind, tenant_id, id)?;
         let Record::Fact(fact) = record else { continue };
         if fact.status != FactStatus::Active {
             continue;
