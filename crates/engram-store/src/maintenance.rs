@@ -108,12 +108,17 @@ impl StateScan {
         Ok(())
     }
 
-    pub fn matches(&self, owner: &StateOwner, ended_at: Option<Timestamp>, is_working: bool) -> bool {
+    pub fn matches(&self, stored: &StoredState) -> bool {
+        let owner = stored.owner();
+        let ended_at = match stored {
+            StoredState::WorkingState { state, .. } => state.ended_at,
+            StoredState::ShortTerm { .. } => None,
+        };
         let same = |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|wanted| wanted == value);
         same(&self.tenant_id, &owner.tenant_id)
             && same(&self.user_id, &owner.user_id)
             && same(&self.agent_id, &owner.agent_id)
-            && self.ended_at.is_none_or(|now| is_working && ended_at.is_some_and(|ended| ended <= now))
+            && self.ended_at.is_none_or(|now| ended_at.is_some_and(|ended| ended <= now))
     }
 }
 
@@ -142,6 +147,11 @@ impl StateOwner {
 
     pub fn of_run(scope: &Scope) -> Self {
         Self { run_id: Some(scope.run_id.clone()), ..Self::of_session(scope) }
+    }
+
+    /// The table its state is stored in: a run's working state, or a session's short-term state.
+    pub const fn table(&self) -> &'static str {
+        if self.run_id.is_some() { "working_states" } else { "short_terms" }
     }
 
     pub fn of_session(scope: &Scope) -> Self {
@@ -175,6 +185,15 @@ impl StoredState {
         match self {
             Self::WorkingState { .. } => "working_states",
             Self::ShortTerm { .. } => "short_terms",
+        }
+    }
+
+    /// The state with its owner as its table keys it: a working state's with a run (empty when
+    /// missing), a short-term state's without, so [`StateOwner::table`] is [`Self::table`].
+    pub fn keyed(self) -> Self {
+        match self {
+            Self::WorkingState { owner, state } => Self::WorkingState { owner: StateOwner::of_run(&owner.scope()), state },
+            Self::ShortTerm { owner, state } => Self::ShortTerm { owner: StateOwner::of_session(&owner.scope()), state },
         }
     }
 }

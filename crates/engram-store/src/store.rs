@@ -10,7 +10,7 @@ use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortT
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
-use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors,
@@ -104,11 +104,25 @@ pub trait Snapshot {
     /// Every version of a fact key in the scope's visible spaces, with sequences, any order.
     fn fact_versions(&mut self, scope: &Scope, fact_key: &str) -> Result<Vec<(i64, Fact)>>;
 
+    /// The state of `owner` (a run's working state, or a session's short-term state: an owner
+    /// without a run), `None` when nothing was written (in a transaction: locked).
+    fn stored_state(&mut self, owner: &StateOwner) -> Result<Option<StoredState>>;
+
     /// The run's working state, `None` when nothing was written (in a transaction: locked).
-    fn working_state(&mut self, scope: &Scope) -> Result<Option<WorkingState>>;
+    fn working_state(&mut self, scope: &Scope) -> Result<Option<WorkingState>> {
+        Ok(match self.stored_state(&StateOwner::of_run(scope))? {
+            Some(StoredState::WorkingState { state, .. }) => Some(state),
+            _ => None,
+        })
+    }
 
     /// The session's short-term state, `None` when nothing was written (in a transaction: locked).
-    fn short_term(&mut self, scope: &Scope) -> Result<Option<ShortTermState>>;
+    fn short_term(&mut self, scope: &Scope) -> Result<Option<ShortTermState>> {
+        Ok(match self.stored_state(&StateOwner::of_session(scope))? {
+            Some(StoredState::ShortTerm { state, .. }) => Some(state),
+            _ => None,
+        })
+    }
 
     /// The postings of some terms under a namespace prefix, and the prefix's totals.
     fn item_postings(&mut self, request: &ItemPostingsRequest) -> Result<ItemPostings>;
@@ -148,8 +162,9 @@ pub trait Transaction: Snapshot {
         terms as u64
     }
 
-    /// Writes a working or short-term state (`first`: its owner had none when read, so another
-    /// writer's first state is a lost race rather than overwritten).
+    /// Writes a working or short-term state, its owner [`keyed`](StoredState::keyed) (`first`:
+    /// its owner had none when read, so another writer's first state is a lost race rather than
+    /// overwritten).
     fn put_state(&mut self, stored: &StoredState, first: bool) -> Result<()>;
 
     /// Writes items. A taken key is replaced (its `created_at` kept) or kept as stored, per

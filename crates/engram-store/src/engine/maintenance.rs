@@ -27,6 +27,7 @@ pub(crate) fn delete<S: Store + ?Sized>(store: &S, request: &DeleteRequest) -> R
 pub(crate) fn restore<S: Store + ?Sized>(store: &S, records: Vec<Record>, states: Vec<StoredState>) -> Result<Receipt> {
     let prepared =
         records.into_iter().map(|record| prepare::restored(record, store.limits())).collect::<Result<Vec<_>>>()?;
+    let states: Vec<StoredState> = states.into_iter().map(StoredState::keyed).collect();
     write(store, WriteMode::Once, |transaction| {
         transaction.check_dimensions(&record_claims(&prepared))?;
         check_restorable(transaction, &prepared)?;

@@ -1,12 +1,12 @@
 //! The lifecycle primitives in memory: scans walk the tables in sequence order; deletes
 //! keep the id map, the active-fact map and the postings in step, as writes do.
 
-use engram_types::{FactStatus, Receipt};
+use engram_types::Receipt;
 
 use super::state::State;
 use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState, table_names};
 use crate::prepare;
-use crate::record::{Fetched, Record};
+use crate::record::Fetched;
 
 pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
     let Some(table) = state.tables.tables.get(&request.kind) else { return Vec::new() };
@@ -21,21 +21,15 @@ pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
 
 /// Working states then short-term states matching the scan, each in owner order, limited.
 pub(super) fn scan_states(state: &State, request: &StateScan) -> Vec<StoredState> {
-    let limit = request.limit as usize;
-    let working =
-        state.tables.working_states.iter().filter(|(owner, working)| request.matches(owner, working.ended_at, true));
-    let mut found: Vec<StoredState> = working
-        .take(limit)
-        .map(|(owner, working)| StoredState::WorkingState { owner: owner.clone(), state: working.clone() })
-        .collect();
+    let matching = |working: bool| {
+        let states = state.tables.states.values();
+        let found = states.filter(move |stored| stored.owner().run_id.is_some() == working && request.matches(stored));
+        found.take(request.limit as usize).cloned()
+    };
+    let mut found: Vec<StoredState> = matching(true).collect();
     // A scan of ended runs reads no short-term states.
     if request.ended_at.is_none() {
-        let short = state.tables.short_terms.iter().filter(|(owner, _)| request.matches(owner, None, false));
-        found.extend(
-            short
-                .take(limit)
-                .map(|(owner, short)| StoredState::ShortTerm { owner: owner.clone(), state: short.clone() }),
-        );
+        found.extend(matching(false));
     }
     found
 }
@@ -45,39 +39,20 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
     let mut receipt = Receipt::default();
     let mut touched = Vec::new();
     for (kind, id) in &request.records {
-        let key = (*kind, request.tenant_id.clone(), id.clone());
-        let Some(sequence) = state.tables.ids.remove(&key) else { continue };
-        let Some(row) = state.tables.table(*kind).remove(sequence) else { continue };
-        let names = table_names(*kind);
+        let Some(&sequence) = state.tables.ids.get(&(*kind, request.tenant_id.clone(), id.clone())) else { continue };
+        receipt.merge(state.unindex(*kind, sequence));
+        let Some(row) = state.remove(*kind, sequence) else { continue };
         if prepare::is_indexed(&row.record) {
-            let removed = state.postings.remove(*kind, &request.tenant_id, &row.space, sequence, &row.terms);
-            receipt.add(names.postings, row.terms.frequencies.len() as u64);
-            receipt.add("lexical_terms", removed);
-            touched.push((*kind, row.space.clone()));
-            if state.vectors.remove(*kind, &request.tenant_id, &row.space, sequence) {
-                receipt.add("record_vectors", 1);
-            }
+            touched.push(row.space_key());
         }
-        if let Record::Fact(fact) = &row.record
-            && fact.status == FactStatus::Active
-        {
-            let active = (request.tenant_id.clone(), row.space.clone(), fact.fact_key.clone());
-            if state.tables.active_facts.get(&active) == Some(&sequence) {
-                state.tables.active_facts.remove(&active);
-            }
-        }
-        receipt.add(names.table, 1);
+        receipt.add(table_names(*kind).table, 1);
     }
     for owner in &request.states {
-        let (table, removed) = match owner.run_id {
-            Some(_) => ("working_states", state.tables.working_states.remove(owner).is_some()),
-            None => ("short_terms", state.tables.short_terms.remove(owner).is_some()),
-        };
-        receipt.add(table, u64::from(removed));
+        receipt.add(owner.table(), u64::from(state.tables.states.remove(owner).is_some()));
     }
     if request.drop_empty_spaces {
-        for (kind, space) in touched {
-            if state.postings.drop_if_empty(kind, &request.tenant_id, &space) {
+        for key in touched {
+            if state.postings.drop_if_empty(&key) {
                 receipt.add("lexical_totals", 1);
                 receipt.add("lexical_spaces", 1);
             }

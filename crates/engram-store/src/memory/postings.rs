@@ -1,13 +1,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::tables::SpaceKey;
 use crate::lexical::DocumentTerms;
-use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
-
-type SpaceKey = (RecordKind, String, String);
-
-fn space_key(kind: RecordKind, tenant_id: &str, space: &str) -> SpaceKey {
-    (kind, tenant_id.to_string(), space.to_string())
-}
+use crate::record::{Postings, PostingsRequest, TermPostings};
 
 /// The lexical index: per (kind, tenant, space, term) the sequence numbers holding the term,
 /// and per (kind, tenant, space) the document count and total length.
@@ -18,35 +13,20 @@ pub(super) struct PostingsIndex {
 }
 
 impl PostingsIndex {
-    pub(super) fn insert(
-        &mut self,
-        kind: RecordKind,
-        tenant_id: &str,
-        space: &str,
-        sequence: i64,
-        terms: &DocumentTerms,
-    ) {
-        let key = space_key(kind, tenant_id, space);
+    pub(super) fn insert(&mut self, key: &SpaceKey, sequence: i64, terms: &DocumentTerms) {
         let postings = self.terms.entry(key.clone()).or_default();
         for term in terms.frequencies.keys() {
             postings.entry(term.clone()).or_default().insert(sequence);
         }
-        let totals = self.totals.entry(key).or_default();
+        let totals = self.totals.entry(key.clone()).or_default();
         totals.0 += 1;
         totals.1 += u64::from(terms.length);
     }
 
-    pub(super) fn remove(
-        &mut self,
-        kind: RecordKind,
-        tenant_id: &str,
-        space: &str,
-        sequence: i64,
-        terms: &DocumentTerms,
-    ) -> u64 {
-        let key = space_key(kind, tenant_id, space);
+    /// Removes a document's postings and counts it out; how many terms it left without postings.
+    pub(super) fn remove(&mut self, key: &SpaceKey, sequence: i64, terms: &DocumentTerms) -> u64 {
         let mut emptied = 0;
-        if let Some(postings) = self.terms.get_mut(&key) {
+        if let Some(postings) = self.terms.get_mut(key) {
             for term in terms.frequencies.keys() {
                 if let Some(sequences) = postings.get_mut(term) {
                     sequences.remove(&sequence);
@@ -57,7 +37,7 @@ impl PostingsIndex {
                 }
             }
         }
-        if let Some(totals) = self.totals.get_mut(&key) {
+        if let Some(totals) = self.totals.get_mut(key) {
             totals.0 = totals.0.saturating_sub(1);
             totals.1 = totals.1.saturating_sub(u64::from(terms.length));
         }
@@ -65,31 +45,30 @@ impl PostingsIndex {
     }
 
     /// Forgets a space left without documents (a purge); whether it did.
-    pub(super) fn drop_if_empty(&mut self, kind: RecordKind, tenant_id: &str, space: &str) -> bool {
-        let key = space_key(kind, tenant_id, space);
-        if self.totals.get(&key).is_none_or(|totals| totals.0 > 0) {
+    pub(super) fn drop_if_empty(&mut self, key: &SpaceKey) -> bool {
+        if self.totals.get(key).is_none_or(|totals| totals.0 > 0) {
             return false;
         }
-        self.totals.remove(&key);
-        self.terms.remove(&key);
+        self.totals.remove(key);
+        self.terms.remove(key);
         true
     }
 
     pub(super) fn read(&self, request: &PostingsRequest) -> Postings {
         let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
         let limit = request.per_term as usize;
-        for space in &request.spaces {
-            let key = space_key(request.kind, &request.tenant_id, space);
-            if let Some((documents, length)) = self.totals.get(&key) {
+        let keys: Vec<SpaceKey> =
+            request.spaces.iter().map(|space| (request.kind, request.tenant_id.clone(), space.clone())).collect();
+        for key in &keys {
+            if let Some((documents, length)) = self.totals.get(key) {
                 result.document_count += documents;
                 result.total_length += length;
             }
         }
         for term in &request.terms {
             let mut merged = TermPostings::default();
-            for space in &request.spaces {
-                let key = space_key(request.kind, &request.tenant_id, space);
-                let Some(sequences) = self.terms.get(&key).and_then(|postings| postings.get(term)) else { continue };
+            for key in &keys {
+                let Some(sequences) = self.terms.get(key).and_then(|postings| postings.get(term)) else { continue };
                 merged.document_frequency += sequences.len() as u64;
                 merged.sequences.extend(sequences.iter().rev().take(limit));
             }

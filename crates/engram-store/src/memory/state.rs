@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use engram_types::FactStatus;
+use engram_types::{FactStatus, Receipt};
 
 use super::items::ItemTable;
 use super::postings::PostingsIndex;
 use super::tables::{Row, Tables};
 use super::vectors::VectorIndex;
+use crate::maintenance::table_names;
 use crate::packet::{line_tail_tokens, main_text};
 use crate::prepare::{self, Prepared};
 use crate::record::{Record, RecordKind};
@@ -34,31 +35,46 @@ impl State {
     /// as its key's active fact when it is one.
     pub(super) fn insert_at(&mut self, sequence: i64, prepared: Prepared<Record>) {
         let Prepared { record, space, terms, line_tokens } = prepared;
-        let kind = record.kind();
-        let tenant_id = record.scope().tenant_id.clone();
-        self.tables.ids.insert((kind, tenant_id.clone(), record.id().to_string()), sequence);
-        if prepare::is_indexed(&record) {
-            self.postings.insert(kind, &tenant_id, &space, sequence, &terms);
-            if let Some(embedding) = record.embedding() {
-                self.vectors.insert(kind, &tenant_id, &space, sequence, embedding);
+        let row = Row { record, space, terms: Arc::new(terms), line_tokens };
+        let key = row.space_key();
+        self.tables.ids.insert((key.0, key.1.clone(), row.record.id().to_string()), sequence);
+        if prepare::is_indexed(&row.record) {
+            self.postings.insert(&key, sequence, &row.terms);
+            if let Some(embedding) = row.record.embedding() {
+                self.vectors.insert(&key, sequence, embedding);
             }
         }
-        if let Record::Fact(fact) = &record
-            && fact.status == FactStatus::Active
-        {
-            self.tables.active_facts.insert((tenant_id, space.clone(), fact.fact_key.clone()), sequence);
+        if let Some(fact_key) = active_fact_key(&row) {
+            self.tables.active_facts.insert(fact_key, sequence);
         }
-        self.tables.table(kind).insert(sequence, Row { record, space, terms: Arc::new(terms), line_tokens });
+        self.tables.table(key.0).insert(sequence, row);
     }
 
-    /// Removes a record's postings and vector (it stays in its table), as when a fact is superseded.
-    pub(super) fn unindex(&mut self, kind: RecordKind, sequence: i64) {
-        if let Some(row) = self.tables.table(kind).rows.get(&sequence) {
-            let tenant_id = row.record.scope().tenant_id.clone();
-            let (space, terms) = (row.space.clone(), row.terms.clone());
-            self.postings.remove(kind, &tenant_id, &space, sequence, &terms);
-            self.vectors.remove(kind, &tenant_id, &space, sequence);
+    /// Removes a record from its table, under its id and, when it is its key's active fact, as
+    /// the key's active fact (its index entries: [`Self::unindex`]).
+    pub(super) fn remove(&mut self, kind: RecordKind, sequence: i64) -> Option<Row> {
+        let row = self.tables.table(kind).remove(sequence)?;
+        self.tables.ids.remove(&(kind, row.record.scope().tenant_id.clone(), row.record.id().to_string()));
+        if let Some(fact_key) = active_fact_key(&row)
+            && self.tables.active_facts.get(&fact_key) == Some(&sequence)
+        {
+            self.tables.active_facts.remove(&fact_key);
         }
+        Some(row)
+    }
+
+    /// Removes an indexed record's postings and vector (it stays in its table), as when a fact
+    /// is superseded; the index rows removed, as receipts count them (a posting per term).
+    pub(super) fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Receipt {
+        let mut receipt = Receipt::default();
+        let Some(row) = self.tables.table(kind).rows.get(&sequence) else { return receipt };
+        if prepare::is_indexed(&row.record) {
+            let key = row.space_key();
+            receipt.add(table_names(kind).postings, row.terms.frequencies.len() as u64);
+            receipt.add("lexical_terms", self.postings.remove(&key, sequence, &row.terms));
+            receipt.add("record_vectors", u64::from(self.vectors.remove(&key, sequence)));
+        }
+        receipt
     }
 
     pub(super) fn replace_record(&mut self, kind: RecordKind, sequence: i64, record: Record) {
@@ -72,5 +88,15 @@ impl State {
             row.record = record;
             table.insert(sequence, row);
         }
+    }
+}
+
+/// The (tenant, space, fact key) a row is the active fact of, when it is an active fact.
+fn active_fact_key(row: &Row) -> Option<(String, String, String)> {
+    match &row.record {
+        Record::Fact(fact) if fact.status == FactStatus::Active => {
+            Some((fact.scope.tenant_id.clone(), row.space.clone(), fact.fact_key.clone()))
+        }
+        _ => None,
     }
 }

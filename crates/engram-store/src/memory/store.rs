@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::sync::RwLock;
 
-use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
+use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, Timestamp};
 
 use super::maintenance;
 use super::state::State;
@@ -161,12 +161,8 @@ impl<T: StateView> Snapshot for T {
             .collect())
     }
 
-    fn working_state(&mut self, scope: &Scope) -> Result<Option<WorkingState>> {
-        Ok(self.state().tables.working_states.get(&StateOwner::of_run(scope)).cloned())
-    }
-
-    fn short_term(&mut self, scope: &Scope) -> Result<Option<ShortTermState>> {
-        Ok(self.state().tables.short_terms.get(&StateOwner::of_session(scope)).cloned())
+    fn stored_state(&mut self, owner: &StateOwner) -> Result<Option<StoredState>> {
+        Ok(self.state().tables.states.get(owner).cloned())
     }
 
     fn item_postings(&mut self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
@@ -231,15 +227,7 @@ impl Transaction for MemoryTransaction<'_> {
     }
 
     fn put_state(&mut self, stored: &StoredState, _first: bool) -> Result<()> {
-        let scope = stored.owner().scope();
-        match stored {
-            StoredState::WorkingState { state, .. } => {
-                self.state.tables.working_states.insert(StateOwner::of_run(&scope), state.clone());
-            }
-            StoredState::ShortTerm { state, .. } => {
-                self.state.tables.short_terms.insert(StateOwner::of_session(&scope), state.clone());
-            }
-        }
+        self.state.tables.states.insert(stored.owner().clone(), stored.clone());
         Ok(())
     }
 
@@ -263,8 +251,10 @@ impl Transaction for MemoryTransaction<'_> {
 }
 
 fn stats(state: &State, scope: &Scope) -> Stats {
-    let working = state.tables.working_states.get(&StateOwner::of_run(scope));
-    let mut stats = Stats { working_state_version: working.map_or(0, |working| working.version), ..Stats::default() };
+    let mut stats = Stats::default();
+    if let Some(StoredState::WorkingState { state, .. }) = state.tables.states.get(&StateOwner::of_run(scope)) {
+        stats.working_state_version = state.version;
+    }
     for (kind, table) in &state.tables.tables {
         let spaces = visible_spaces(scope, *kind);
         for row in table.rows.values() {

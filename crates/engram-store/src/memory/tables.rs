@@ -1,12 +1,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use engram_types::{ShortTermState, WorkingState};
-
 use crate::lexical::{DocumentTerms, IndexedTerms};
-use crate::maintenance::StateOwner;
+use crate::maintenance::{StateOwner, StoredState};
 use crate::merge::{merge_ranges, select_sequences};
 use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible_spaces};
+
+/// Where a record is indexed: its kind, tenant and space (postings and vectors are kept per key).
+pub(super) type SpaceKey = (RecordKind, String, String);
 
 /// A stored record with what its indexes need.
 #[derive(Debug, Clone)]
@@ -26,6 +27,10 @@ impl Row {
             terms: Some(IndexedTerms::Analyzed(Arc::clone(&self.terms))),
             line_tokens: Some(self.line_tokens),
         }
+    }
+
+    pub(super) fn space_key(&self) -> SpaceKey {
+        (self.record.kind(), self.record.scope().tenant_id.clone(), self.space.clone())
     }
 }
 
@@ -143,9 +148,8 @@ pub(super) struct Tables {
     pub ids: HashMap<(RecordKind, String, String), i64>,
     /// (tenant, space, fact_key) -> sequence of the active fact.
     pub active_facts: HashMap<(String, String, String), i64>,
-    /// States by owner, in the order scans return them.
-    pub working_states: BTreeMap<StateOwner, WorkingState>,
-    pub short_terms: BTreeMap<StateOwner, ShortTermState>,
+    /// Working and short-term states by owner, in the order scans return them.
+    pub states: BTreeMap<StateOwner, StoredState>,
 }
 
 impl Tables {

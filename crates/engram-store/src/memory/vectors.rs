@@ -4,11 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::tables::SpaceKey;
 use crate::error::Result;
-use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
+use crate::record::{StoredVector, VectorRequest, Vectors};
 use crate::vectors::{Claim, from_quantized, quantized, settle};
-
-type SpaceKey = (RecordKind, String, String);
 
 #[derive(Debug, Default)]
 pub(super) struct VectorIndex {
@@ -32,19 +31,18 @@ impl VectorIndex {
 
     /// Indexes a record's vector, rounded once here as the databases store it, so every backend
     /// finds the same candidates.
-    pub(super) fn insert(&mut self, kind: RecordKind, tenant_id: &str, space: &str, sequence: i64, embedding: &[f32]) {
+    pub(super) fn insert(&mut self, key: &SpaceKey, sequence: i64, embedding: &[f32]) {
         if let Some(kept) = from_quantized(&quantized(embedding)) {
-            self.spaces.entry((kind, tenant_id.to_string(), space.to_string())).or_default().insert(sequence, kept);
+            self.spaces.entry(key.clone()).or_default().insert(sequence, kept);
         }
     }
 
     /// Whether the record had a vector row.
-    pub(super) fn remove(&mut self, kind: RecordKind, tenant_id: &str, space: &str, sequence: i64) -> bool {
-        let key = (kind, tenant_id.to_string(), space.to_string());
-        let Some(sequences) = self.spaces.get_mut(&key) else { return false };
+    pub(super) fn remove(&mut self, key: &SpaceKey, sequence: i64) -> bool {
+        let Some(sequences) = self.spaces.get_mut(key) else { return false };
         let removed = sequences.remove(&sequence).is_some();
         if sequences.is_empty() {
-            self.spaces.remove(&key);
+            self.spaces.remove(key);
         }
         removed
     }

@@ -50,8 +50,7 @@ pub(crate) fn delete(connection: &mut dyn Connection, request: &DeleteRequest) -
     // reached 0.
     receipt.merge(changes.apply(connection)?);
     for owner in &request.states {
-        let table = if owner.run_id.is_some() { "working_states" } else { "short_terms" };
-        receipt.add(table, state::delete(connection, owner)?);
+        receipt.add(owner.table(), state::delete(connection, owner)?);
     }
     if request.drop_empty_spaces {
         for (tenant_id, space_id) in touched {

@@ -1,8 +1,7 @@
 //! Working state (per run) and short-term state (per session), each one JSON row. Both tables
-//! are written and read alike, keyed by their owner's columns.
+//! are written and read alike, keyed by their owner's columns (a session's owner has no run).
 
 use engram_types::Scope;
-use serde::de::DeserializeOwned;
 
 use super::connection::Connection;
 use super::dialect::Update;
@@ -16,46 +15,44 @@ use crate::maintenance::{StateOwner, StateScan, StoredState};
 /// first four.
 const OWNER: [&str; 5] = ["tenant_id", "user_id", "agent_id", "session_id", "run_id"];
 
-/// A state table: its name and how many [`OWNER`] columns key it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StateTable {
-    name: &'static str,
-    keys: usize,
+/// The columns keying the states of runs (`working`) or of sessions.
+fn owner_columns(working: bool) -> &'static [&'static str] {
+    if working { &OWNER } else { &OWNER[..4] }
 }
 
-pub(crate) const WORKING: StateTable = StateTable { name: "working_states", keys: 5 };
-pub(crate) const SHORT_TERM: StateTable = StateTable { name: "short_terms", keys: 4 };
-
-impl StateTable {
-    fn owner(self) -> &'static [&'static str] {
-        &OWNER[..self.keys]
-    }
-
-    /// `{start} {table} WHERE` the owner is `scope`'s, then `end`.
-    fn of_owner(self, start: &str, scope: &Scope, end: &str) -> Statement {
-        let condition: Vec<String> = self.owner().iter().map(|column| format!("{column} = ?")).collect();
-        let mut statement = Statement::new(format!("{start} {} WHERE {}{end}", self.name, condition.join(" AND ")));
-        bind_owner(&mut statement, self, scope);
-        statement
-    }
+/// `{start} {table} WHERE` the row is `owner`'s, then `end`.
+fn of_owner(start: &str, owner: &StateOwner, end: &str) -> Statement {
+    let condition: Vec<String> =
+        owner_columns(owner.run_id.is_some()).iter().map(|column| format!("{column} = ?")).collect();
+    let mut statement = Statement::new(format!("{start} {} WHERE {}{end}", owner.table(), condition.join(" AND ")));
+    bind_owner(&mut statement, owner);
+    statement
 }
 
-fn bind_owner(statement: &mut Statement, table: StateTable, scope: &Scope) {
-    let values = [&scope.tenant_id, &scope.user_id, &scope.agent_id, &scope.session_id, &scope.run_id];
-    statement.push_all(values[..table.keys].iter().copied());
+fn bind_owner(statement: &mut Statement, owner: &StateOwner) {
+    statement.push_all([&owner.tenant_id, &owner.user_id, &owner.agent_id, &owner.session_id]);
+    statement.push_all(&owner.run_id);
 }
 
-/// The stored state of the scope's run or session, `None` when it has no row yet.
-pub(crate) fn stored<T: DeserializeOwned>(
+/// The state of `owner`, `None` when it has no row yet.
+pub(crate) fn stored(
     connection: &mut dyn Connection,
-    table: StateTable,
-    scope: &Scope,
+    owner: &StateOwner,
     for_update: bool,
-) -> Result<Option<T>> {
+) -> Result<Option<StoredState>> {
     let lock = if for_update { connection.dialect().update_lock() } else { "" };
     let backend = connection.dialect().backend();
-    let column = format!("{}.state", table.name);
-    table.of_owner("SELECT state FROM", scope, lock).first_row(connection, |row| json(backend, &column, &row.text(0)?))
+    of_owner("SELECT state FROM", owner, lock).first_row(connection, |row| read(backend, owner.clone(), &row.text(0)?))
+}
+
+/// `owner`'s state from the JSON of its row.
+fn read(backend: &'static str, owner: StateOwner, text: &str) -> Result<StoredState> {
+    let column = format!("{}.state", owner.table());
+    Ok(if owner.run_id.is_some() {
+        StoredState::WorkingState { state: json(backend, &column, text)?, owner }
+    } else {
+        StoredState::ShortTerm { state: json(backend, &column, text)?, owner }
+    })
 }
 
 /// Inserts a state; with `replace`, over the stored one. An owner's first state is inserted,
@@ -63,38 +60,37 @@ pub(crate) fn stored<T: DeserializeOwned>(
 /// meanwhile makes this insert a unique violation, a lost race run again on the winner's state,
 /// instead of being overwritten.
 pub(crate) fn write(connection: &mut dyn Connection, stored: &StoredState, replace: bool) -> Result<()> {
-    let (table, values): (StateTable, Vec<(&str, Param)>) = match stored {
-        StoredState::WorkingState { state, .. } => (
-            WORKING,
-            vec![
-                ("version", to_integer(state.version, "working_states.version")?.into()),
-                ("state", to_json(state)?.into()),
-                ("ended_at", optional_millis(state.ended_at).into()),
-            ],
-        ),
-        StoredState::ShortTerm { state, .. } => (SHORT_TERM, vec![("state", to_json(state)?.into())]),
+    let values: Vec<(&str, Param)> = match stored {
+        StoredState::WorkingState { state, .. } => vec![
+            ("version", to_integer(state.version, "working_states.version")?.into()),
+            ("state", to_json(state)?.into()),
+            ("ended_at", optional_millis(state.ended_at).into()),
+        ],
+        StoredState::ShortTerm { state, .. } => vec![("state", to_json(state)?.into())],
     };
+    let (owner, table) = (stored.owner(), stored.table());
+    let keys = owner_columns(owner.run_id.is_some());
     let upsert = if replace {
         let updates: Vec<(&str, Update)> = values.iter().map(|(column, _)| (*column, Update::Replace)).collect();
-        connection.dialect().upsert(table.name, &table.owner().join(", "), &updates)
+        connection.dialect().upsert(table, &keys.join(", "), &updates)
     } else {
         String::new()
     };
-    let columns: Vec<&str> = table.owner().iter().copied().chain(values.iter().map(|(column, _)| *column)).collect();
+    let columns: Vec<&str> = keys.iter().copied().chain(values.iter().map(|(column, _)| *column)).collect();
     let mut statement = Statement::new(format!(
-        "INSERT INTO {} ({}) VALUES ({}) {upsert}",
-        table.name,
+        "INSERT INTO {table} ({}) VALUES ({}) {upsert}",
         columns.join(", "),
         placeholders(columns.len())
     ));
-    bind_owner(&mut statement, table, &stored.owner().scope());
+    bind_owner(&mut statement, owner);
     statement.push_all(values.into_iter().map(|(_, value)| value));
     statement.execute(connection)?;
     Ok(())
 }
 
 pub(crate) fn working_state_version(connection: &mut dyn Connection, scope: &Scope) -> Result<u64> {
-    let version = WORKING.of_owner("SELECT version FROM", scope, "").first_row(connection, |row| row.integer(0))?;
+    let statement = of_owner("SELECT version FROM", &StateOwner::of_run(scope), "");
+    let version = statement.first_row(connection, |row| row.integer(0))?;
     Ok(version.and_then(|version| u64::try_from(version).ok()).unwrap_or(0))
 }
 
@@ -105,22 +101,20 @@ pub(crate) fn scan(connection: &mut dyn Connection, request: &StateScan) -> Resu
     let dialect = connection.dialect();
     let backend = dialect.backend();
     let mut found = Vec::new();
-    for table in [WORKING, SHORT_TERM] {
-        let working = table.keys == WORKING.keys;
+    for (table, working) in [("working_states", true), ("short_terms", false)] {
         if !working && request.ended_at.is_some() {
             continue;
         }
+        let keys = owner_columns(working);
         let (filter, params) = state_filter(request);
-        let order: Vec<String> = table.owner().iter().map(|column| dialect.byte_order(column)).collect();
+        let order: Vec<String> = keys.iter().map(|column| dialect.byte_order(column)).collect();
         let mut statement = Statement::new(format!(
-            "SELECT {}, state FROM {} WHERE {filter} ORDER BY {} LIMIT {}",
-            table.owner().join(", "),
-            table.name,
+            "SELECT {}, state FROM {table} WHERE {filter} ORDER BY {} LIMIT {}",
+            keys.join(", "),
             order.join(", "),
             request.limit
         ));
         statement.params = params;
-        let column = format!("{}.state", table.name);
         found.extend(statement.rows(connection, |row| {
             let owner = StateOwner {
                 tenant_id: row.text(0)?,
@@ -129,12 +123,7 @@ pub(crate) fn scan(connection: &mut dyn Connection, request: &StateScan) -> Resu
                 session_id: row.text(3)?,
                 run_id: if working { Some(row.text(4)?) } else { None },
             };
-            let text = row.text(table.keys)?;
-            Ok(if working {
-                StoredState::WorkingState { owner, state: json(backend, &column, &text)? }
-            } else {
-                StoredState::ShortTerm { owner, state: json(backend, &column, &text)? }
-            })
+            read(backend, owner, &row.text(keys.len())?)
         })?);
     }
     Ok(found)
@@ -142,6 +131,5 @@ pub(crate) fn scan(connection: &mut dyn Connection, request: &StateScan) -> Resu
 
 /// Deletes one working state (owner with a run) or short-term state; the rows removed.
 pub(crate) fn delete(connection: &mut dyn Connection, owner: &StateOwner) -> Result<u64> {
-    let table = if owner.run_id.is_some() { WORKING } else { SHORT_TERM };
-    Ok(table.of_owner("DELETE FROM", &owner.scope(), "").execute(connection)?.rows)
+    Ok(of_owner("DELETE FROM", owner, "").execute(connection)?.rows)
 }

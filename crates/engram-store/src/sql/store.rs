@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
+use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, Timestamp};
 
 use super::connection::Connection;
 use super::index_changes::IndexChanges;
@@ -13,7 +13,7 @@ use super::{events, facts, fetch, item_store, maintenance, records, state, stats
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
-use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState};
+use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors,
@@ -161,12 +161,8 @@ impl Snapshot for SqlView<'_> {
         facts::versions(self.connection, scope, fact_key)
     }
 
-    fn working_state(&mut self, scope: &Scope) -> Result<Option<WorkingState>> {
-        state::stored(self.connection, state::WORKING, scope, self.locking)
-    }
-
-    fn short_term(&mut self, scope: &Scope) -> Result<Option<ShortTermState>> {
-        state::stored(self.connection, state::SHORT_TERM, scope, self.locking)
+    fn stored_state(&mut self, owner: &StateOwner) -> Result<Option<StoredState>> {
+        state::stored(self.connection, owner, self.locking)
     }
 
     fn item_postings(&mut self, request: &ItemPostingsRequest) -> Result<ItemPostings> {

@@ -506,13 +506,12 @@ impl engram_store::Snapshot for CountingSnapshot<'_, '_> {
     fn fact_versions(&mut self, scope: &Scope, fact_key: &str) -> engram_store::Result<Vec<(i64, engram_types::Fact)>> {
         self.inner.fact_versions(scope, fact_key)
     }
-    fn working_state(&mut self, scope: &Scope) -> engram_store::Result<Option<engram_types::WorkingState>> {
+    fn stored_state(
+        &mut self,
+        owner: &engram_store::StateOwner,
+    ) -> engram_store::Result<Option<engram_store::StoredState>> {
         self.counting.count(1);
-        self.inner.working_state(scope)
-    }
-    fn short_term(&mut self, scope: &Scope) -> engram_store::Result<Option<engram_types::ShortTermState>> {
-        self.counting.count(1);
-        self.inner.short_term(scope)
+        self.inner.stored_state(owner)
     }
     fn item_postings(
         &mut self,
