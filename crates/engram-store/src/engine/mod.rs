@@ -14,4 +14,5 @@ mod states;
 pub use items::Items;
 pub use operations::StoreExt;
 pub(crate) use reads::window as conversation_window;
+pub(crate) use records::first_conflict;
 pub(crate) use run::read;

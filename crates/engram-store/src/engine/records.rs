@@ -8,7 +8,7 @@ use super::run::{read, write};
 use crate::error::{Error, Result};
 use crate::prepare::{self, Prepared};
 use crate::record::{Record, RecordKind};
-use crate::store::{Store, Transaction, WriteMode};
+use crate::store::{Snapshot, Store, Transaction, WriteMode};
 use crate::vectors::{claim, event_claims};
 
 /// Appends events in one transaction: all are stored or none. Ids must be new in the tenant.
@@ -22,27 +22,26 @@ pub(crate) fn append_events<S: Store + ?Sized>(store: &S, events: Vec<EventInput
     });
     match written {
         Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
-        Err(error @ Error::Conflict { .. }) => Err(first_conflict(store, &prepared)?.unwrap_or(error)),
+        Err(error @ Error::Conflict { .. }) => {
+            Err(read(store, |snapshot| first_conflict(snapshot, &prepared))?.unwrap_or(error))
+        }
         Err(error) => Err(error),
     }
 }
 
 /// The first event of the batch whose id is taken in its tenant or repeats an earlier id of
 /// the batch. `None` when every id is free.
-fn first_conflict<S: Store + ?Sized>(store: &S, prepared: &[Prepared<Event>]) -> Result<Option<Error>> {
+pub(crate) fn first_conflict(snapshot: &mut dyn Snapshot, prepared: &[Prepared<Event>]) -> Result<Option<Error>> {
     let mut by_tenant: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     for item in prepared {
         by_tenant.entry(&item.record.scope.tenant_id).or_default().push(&item.record.event_id);
     }
-    let taken = read(store, |snapshot| {
-        let mut taken = std::collections::HashSet::new();
-        for (tenant_id, ids) in &by_tenant {
-            for id in snapshot.taken_ids(RecordKind::Event, tenant_id, ids)? {
-                taken.insert((tenant_id.to_string(), id));
-            }
+    let mut taken = std::collections::HashSet::new();
+    for (tenant_id, ids) in &by_tenant {
+        for id in snapshot.taken_ids(RecordKind::Event, tenant_id, ids)? {
+            taken.insert((tenant_id.to_string(), id));
         }
-        Ok(taken)
-    })?;
+    }
     let mut batch_ids = std::collections::HashSet::new();
     for (index, item) in prepared.iter().enumerate() {
         let event = &item.record;
