@@ -13,7 +13,7 @@ use crate::items::{ItemPostings, ItemPostingsRequest};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
-    FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors,
+    FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors, visible_spaces,
 };
 use crate::vectors::Claim;
 
@@ -98,11 +98,26 @@ pub trait Snapshot {
     /// Which of `ids` the tenant holds for `kind`.
     fn taken_ids(&mut self, kind: RecordKind, tenant_id: &str, ids: &[&str]) -> Result<HashSet<String>>;
 
+    /// The facts of a key in some of the tenant's spaces (with `active_only`, its active ones:
+    /// at most one a space), with their sequences, any order.
+    fn facts_of_key(
+        &mut self,
+        tenant_id: &str,
+        spaces: &[String],
+        fact_key: &str,
+        active_only: bool,
+    ) -> Result<Vec<(i64, Fact)>>;
+
     /// The active fact of a key in one space, with its sequence.
-    fn active_fact(&mut self, tenant_id: &str, space: &str, fact_key: &str) -> Result<Option<(i64, Fact)>>;
+    fn active_fact(&mut self, tenant_id: &str, space: &str, fact_key: &str) -> Result<Option<(i64, Fact)>> {
+        let active = self.facts_of_key(tenant_id, &[space.to_string()], fact_key, true)?;
+        Ok(active.into_iter().max_by_key(|(sequence, _)| *sequence))
+    }
 
     /// Every version of a fact key in the scope's visible spaces, with sequences, any order.
-    fn fact_versions(&mut self, scope: &Scope, fact_key: &str) -> Result<Vec<(i64, Fact)>>;
+    fn fact_versions(&mut self, scope: &Scope, fact_key: &str) -> Result<Vec<(i64, Fact)>> {
+        self.facts_of_key(&scope.tenant_id, &visible_spaces(scope, RecordKind::Fact), fact_key, false)
+    }
 
     /// The state of `owner` (a run's working state, or a session's short-term state: an owner
     /// without a run), `None` when nothing was written (in a transaction: locked).

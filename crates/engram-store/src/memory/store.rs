@@ -5,7 +5,7 @@ use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, Timest
 
 use super::maintenance;
 use super::state::State;
-use super::tables::Row;
+use crate::engine::first_conflict;
 use crate::error::{Error, Result};
 use crate::items::{IndexedItem, ItemScan};
 use crate::items::{ItemPostings, ItemPostingsRequest};
@@ -132,33 +132,29 @@ impl<T: StateView> Snapshot for T {
             .collect())
     }
 
-    fn active_fact(&mut self, tenant_id: &str, space: &str, fact_key: &str) -> Result<Option<(i64, Fact)>> {
+    /// Active facts through the key map (an upsert reads one per write), every version by a walk.
+    fn facts_of_key(
+        &mut self,
+        tenant_id: &str,
+        spaces: &[String],
+        fact_key: &str,
+        active_only: bool,
+    ) -> Result<Vec<(i64, Fact)>> {
         let tables = &self.state().tables;
-        let key = (tenant_id.to_string(), space.to_string(), fact_key.to_string());
-        let Some(sequence) = tables.active_facts.get(&key) else { return Ok(None) };
-        Ok(match tables.tables.get(&RecordKind::Fact).and_then(|table| table.rows.get(sequence)) {
-            Some(Row { record: Record::Fact(fact), .. }) => Some((*sequence, fact.clone())),
+        let Some(table) = tables.tables.get(&RecordKind::Fact) else { return Ok(Vec::new()) };
+        let version = |sequence: &i64| match &table.rows.get(sequence)?.record {
+            Record::Fact(fact) if fact.fact_key == fact_key && fact.scope.tenant_id == tenant_id => {
+                Some((*sequence, fact.clone()))
+            }
             _ => None,
+        };
+        Ok(if active_only {
+            let key = |space: &String| (tenant_id.to_string(), space.clone(), fact_key.to_string());
+            spaces.iter().filter_map(|space| version(tables.active_facts.get(&key(space))?)).collect()
+        } else {
+            let in_spaces = table.rows.iter().filter(|(_, row)| spaces.contains(&row.space));
+            in_spaces.filter_map(|(sequence, _)| version(sequence)).collect()
         })
-    }
-
-    fn fact_versions(&mut self, scope: &Scope, fact_key: &str) -> Result<Vec<(i64, Fact)>> {
-        let spaces = visible_spaces(scope, RecordKind::Fact);
-        let Some(table) = self.state().tables.tables.get(&RecordKind::Fact) else { return Ok(Vec::new()) };
-        Ok(table
-            .rows
-            .iter()
-            .filter_map(|(sequence, row)| match &row.record {
-                Record::Fact(fact)
-                    if fact.fact_key == fact_key
-                        && fact.scope.tenant_id == scope.tenant_id
-                        && spaces.contains(&row.space) =>
-                {
-                    Some((*sequence, fact.clone()))
-                }
-                _ => None,
-            })
-            .collect())
     }
 
     fn stored_state(&mut self, owner: &StateOwner) -> Result<Option<StoredState>> {
@@ -181,18 +177,10 @@ impl Transaction for MemoryTransaction<'_> {
         Ok(())
     }
 
+    /// Every id is checked before any event is stored: memory has no rollback.
     fn insert_events(&mut self, events: &[Prepared<Event>]) -> Result<()> {
-        let mut batch_ids = HashSet::new();
-        for item in events {
-            let event = &item.record;
-            let key = (RecordKind::Event, event.scope.tenant_id.clone(), event.event_id.clone());
-            if self.state.tables.ids.contains_key(&key) || !batch_ids.insert(key) {
-                return Err(Error::Conflict {
-                    entity: "event",
-                    id: event.event_id.clone(),
-                    detail: "event_id already exists in the tenant".into(),
-                });
-            }
+        if let Some(conflict) = first_conflict(self, events)? {
+            return Err(conflict);
         }
         for item in events {
             self.state.insert(item.wrapped(Record::Event));

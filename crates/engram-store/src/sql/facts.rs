@@ -1,37 +1,27 @@
-//! Facts: the active version of a key, and every version (history).
+//! Facts of a key: its active version in a space (upserts), or every version (history).
 
-use engram_types::{Fact, Scope};
+use engram_types::Fact;
 
 use super::connection::Connection;
 use super::record_columns::{FACT_COLUMNS, read_fact};
 use super::statement::{Statement, placeholders};
 use crate::error::Result;
-use crate::record::{RecordKind, visible_spaces};
 
-/// The active fact of a key in one space, with its sequence.
-pub(crate) fn active(
+/// The facts of a key in the tenant's `spaces` (with `active_only`, the active ones), with
+/// their sequences: ranges of the (tenant, space, key, status) index.
+pub(crate) fn of_key(
     connection: &mut dyn Connection,
     tenant_id: &str,
-    space: &str,
+    spaces: &[String],
     fact_key: &str,
-) -> Result<Option<(i64, Fact)>> {
-    Statement::new(format!(
-        "SELECT {FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND space = ? AND fact_key = ? AND status = 'active' ORDER BY seq DESC LIMIT 1"
-    ))
-    .bind(tenant_id)
-    .bind(space)
-    .bind(fact_key)
-    .first_row(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))
-}
-
-/// Every version of the key in the scope's visible spaces, with sequences.
-pub(crate) fn versions(connection: &mut dyn Connection, scope: &Scope, fact_key: &str) -> Result<Vec<(i64, Fact)>> {
-    let spaces = visible_spaces(scope, RecordKind::Fact);
+    active_only: bool,
+) -> Result<Vec<(i64, Fact)>> {
+    let active = if active_only { " AND status = 'active'" } else { "" };
     let mut statement = Statement::new(format!(
-        "SELECT {FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND space IN ({}) AND fact_key = ?",
+        "SELECT {FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND space IN ({}) AND fact_key = ?{active}",
         placeholders(spaces.len())
     ))
-    .bind(&scope.tenant_id);
+    .bind(tenant_id);
     statement.push_all(spaces);
     statement.push(fact_key);
     statement.rows(connection, |row| Ok((row.integer(0)?, read_fact(row)?)))

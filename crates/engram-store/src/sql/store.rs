@@ -153,12 +153,14 @@ impl Snapshot for SqlView<'_> {
         records::taken_ids(self.connection, kind, tenant_id, ids)
     }
 
-    fn active_fact(&mut self, tenant_id: &str, space: &str, fact_key: &str) -> Result<Option<(i64, Fact)>> {
-        facts::active(self.connection, tenant_id, space, fact_key)
-    }
-
-    fn fact_versions(&mut self, scope: &Scope, fact_key: &str) -> Result<Vec<(i64, Fact)>> {
-        facts::versions(self.connection, scope, fact_key)
+    fn facts_of_key(
+        &mut self,
+        tenant_id: &str,
+        spaces: &[String],
+        fact_key: &str,
+        active_only: bool,
+    ) -> Result<Vec<(i64, Fact)>> {
+        facts::of_key(self.connection, tenant_id, spaces, fact_key, active_only)
     }
 
     fn stored_state(&mut self, owner: &StateOwner) -> Result<Option<StoredState>> {

@@ -495,16 +495,14 @@ impl engram_store::Snapshot for CountingSnapshot<'_, '_> {
     ) -> engram_store::Result<std::collections::HashSet<String>> {
         self.inner.taken_ids(kind, tenant_id, ids)
     }
-    fn active_fact(
+    fn facts_of_key(
         &mut self,
         tenant_id: &str,
-        space: &str,
+        spaces: &[String],
         fact_key: &str,
-    ) -> engram_store::Result<Option<(i64, engram_types::Fact)>> {
-        self.inner.active_fact(tenant_id, space, fact_key)
-    }
-    fn fact_versions(&mut self, scope: &Scope, fact_key: &str) -> engram_store::Result<Vec<(i64, engram_types::Fact)>> {
-        self.inner.fact_versions(scope, fact_key)
+        active_only: bool,
+    ) -> engram_store::Result<Vec<(i64, engram_types::Fact)>> {
+        self.inner.facts_of_key(tenant_id, spaces, fact_key, active_only)
     }
     fn stored_state(
         &mut self,
