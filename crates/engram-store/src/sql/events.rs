@@ -1,5 +1,5 @@
-//! Bulk event append: multi-row inserts, the new sequences read back, postings and df written
-//! once per batch.
+//! Bulk event append: multi-row inserts, the new sequences read back, postings and df queued
+//! with the transaction's other index changes.
 
 use std::collections::HashMap;
 
@@ -12,7 +12,7 @@ use super::encode::index_values;
 use super::index_changes::IndexChanges;
 use super::record_columns::event_fields;
 use super::run::insert_returning;
-use super::spaces::{self, NewSpaces};
+use super::spaces::{self, SpaceIds};
 use super::statement::{Statement, placeholders};
 use crate::error::{Error, Result};
 use crate::prepare::Prepared;
@@ -26,31 +26,21 @@ const EVENTS_PER_INSERT: usize = 500;
 pub(crate) fn insert(
     connection: &mut dyn Connection,
     prepared: &[Prepared<Event>],
-    created: &mut NewSpaces,
+    changes: &mut IndexChanges,
+    known: &mut SpaceIds,
 ) -> Result<()> {
     let sequences = if connection.dialect() == Dialect::Sqlite {
         insert_one_by_one(connection, prepared)?
     } else {
         insert_in_chunks(connection, prepared)?
     };
-    let mut changes = IndexChanges::default();
-    let mut last_space: Option<(&str, &str, i64)> = None;
     for (item, sequence) in prepared.iter().zip(sequences) {
-        let scope = &item.record.scope;
-        // Batches usually run in a few spaces, often one: skip the lookup for a repeat.
-        let space_id = match last_space {
-            Some((tenant_id, space, id)) if tenant_id == scope.tenant_id && space == item.space => id,
-            _ => {
-                let id = spaces::resolve(connection, &scope.tenant_id, RecordKind::Event, &item.space, created)?;
-                last_space = Some((&scope.tenant_id, &item.space, id));
-                id
-            }
-        };
-        let embedding = item.record.embedding.as_deref();
-        let space = (item.space.as_str(), space_id);
-        changes.insert(RecordKind::Event, sequence, &scope.tenant_id, space, &item.terms, embedding);
+        let tenant_id = &item.record.scope.tenant_id;
+        let space_id = spaces::resolve(connection, tenant_id, RecordKind::Event, &item.space, known)?;
+        let (space, embedding) = ((item.space.as_str(), space_id), item.record.embedding.as_deref());
+        changes.insert(RecordKind::Event, sequence, tenant_id, space, &item.terms, embedding);
     }
-    changes.apply(connection).map(drop)
+    Ok(())
 }
 
 /// SQLite: one cached single-row statement per event, its sequence the last insert's rowid (a

@@ -8,7 +8,7 @@ use super::connection::Connection;
 use super::encode::{field_values, written_values};
 use super::index_changes::IndexChanges;
 use super::run::insert_returning;
-use super::spaces::{self, NewSpaces};
+use super::spaces::{self, SpaceIds};
 use super::statement::{Statement, placeholders};
 use super::stored_values::stored_terms;
 use crate::error::Result;
@@ -22,7 +22,7 @@ pub(crate) fn write(
     sequence: Option<i64>,
     prepared: &Prepared<Record>,
     changes: &mut IndexChanges,
-    created: &mut NewSpaces,
+    known: &mut SpaceIds,
 ) -> Result<()> {
     let record = &prepared.record;
     let kind = record.kind();
@@ -45,7 +45,7 @@ pub(crate) fn write(
     // Only restores write superseded facts; those are not in the lexical index.
     if prepare::is_indexed(record) {
         let tenant_id = &record.scope().tenant_id;
-        let space_id = spaces::resolve(connection, tenant_id, kind, &prepared.space, created)?;
+        let space_id = spaces::resolve(connection, tenant_id, kind, &prepared.space, known)?;
         let space = (prepared.space.as_str(), space_id);
         changes.insert(kind, sequence, tenant_id, space, &prepared.terms, record.embedding());
     }

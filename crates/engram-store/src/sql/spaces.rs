@@ -1,7 +1,7 @@
 //! Space ids: each (tenant, kind, space) of the lexical index gets a small integer id (never
 //! reused). Deletions drop spaces left empty, possibly from another process, so every lookup
-//! reads the id from the database inside its own transaction, as does [`NewSpaces`], the
-//! bookkeeping of one write transaction: the ids it created itself.
+//! reads the id from the database inside its own transaction, as does [`SpaceIds`], the
+//! bookkeeping of one write transaction: the ids it read (locked until it ends) or created.
 
 use super::connection::Connection;
 use super::statement::Statement;
@@ -10,18 +10,19 @@ use crate::record::RecordKind;
 
 type SpaceKey = (String, RecordKind, String);
 
-/// Space ids created by one write transaction, so its later records in the same space reuse
-/// the id without reading it again. Lives only as long as the transaction.
+/// Space ids one write transaction resolved, so its later records in the same space (a batch
+/// of events is usually in one or a few) reuse the id without reading it again. Lives only as
+/// long as the transaction.
 #[derive(Debug, Default)]
-pub(crate) struct NewSpaces(Vec<(SpaceKey, i64)>);
+pub(crate) struct SpaceIds(Vec<(SpaceKey, i64)>);
 
-impl NewSpaces {
-    /// An id this transaction created.
+impl SpaceIds {
+    /// An id this transaction resolved.
     pub(crate) fn find(&self, tenant_id: &str, kind: RecordKind, space: &str) -> Option<i64> {
         self.0
             .iter()
-            .find(|((tenant, created_kind, created_space), _)| {
-                tenant == tenant_id && *created_kind == kind && created_space == space
+            .find(|((tenant, known_kind, known_space), _)| {
+                tenant == tenant_id && *known_kind == kind && known_space == space
             })
             .map(|(_, id)| *id)
     }
@@ -62,12 +63,13 @@ pub(crate) fn resolve(
     tenant_id: &str,
     kind: RecordKind,
     space: &str,
-    created: &mut NewSpaces,
+    known: &mut SpaceIds,
 ) -> Result<i64> {
-    if let Some(id) = created.find(tenant_id, kind, space) {
+    if let Some(id) = known.find(tenant_id, kind, space) {
         return Ok(id);
     }
     if let Some(id) = lookup(connection, tenant_id, kind, space, false)? {
+        known.push(tenant_id, kind, space, id);
         return Ok(id);
     }
     let dialect = connection.dialect();
@@ -81,6 +83,6 @@ pub(crate) fn resolve(
     .execute(connection)?;
     let id = lookup(connection, tenant_id, kind, space, false)?
         .ok_or_else(|| crate::Error::storage(dialect.backend(), "a created lexical space is not there"))?;
-    created.push(tenant_id, kind, space, id);
+    known.push(tenant_id, kind, space, id);
     Ok(id)
 }

@@ -8,7 +8,7 @@ use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, Timest
 
 use super::connection::Connection;
 use super::index_changes::IndexChanges;
-use super::spaces::NewSpaces;
+use super::spaces::SpaceIds;
 use super::{events, facts, fetch, item_store, maintenance, records, state, stats, vectors};
 use crate::error::Result;
 use crate::items::{IndexedItem, ItemScan};
@@ -98,15 +98,15 @@ struct SqlView<'a> {
     connection: &'a mut dyn Connection,
     /// Inside a write: reads lock what they read (rows the write then changes).
     locking: bool,
-    /// Space ids this transaction created.
-    created: NewSpaces,
+    /// Space ids this transaction resolved.
+    spaces: SpaceIds,
     /// Postings, vector rows and counts to write before the transaction commits.
     changes: IndexChanges,
 }
 
 impl<'a> SqlView<'a> {
     fn new(connection: &'a mut dyn Connection, locking: bool) -> Self {
-        Self { connection, locking, created: NewSpaces::default(), changes: IndexChanges::default() }
+        Self { connection, locking, spaces: SpaceIds::default(), changes: IndexChanges::default() }
     }
 
     /// Writes the index changes the transaction's writes gathered.
@@ -182,11 +182,11 @@ impl Transaction for SqlView<'_> {
     }
 
     fn insert_events(&mut self, events: &[Prepared<Event>]) -> Result<()> {
-        events::insert(self.connection, events, &mut self.created)
+        events::insert(self.connection, events, &mut self.changes, &mut self.spaces)
     }
 
     fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()> {
-        records::write(self.connection, sequence, record, &mut self.changes, &mut self.created)
+        records::write(self.connection, sequence, record, &mut self.changes, &mut self.spaces)
     }
 
     fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()> {
