@@ -33,6 +33,7 @@ mod store;
 mod tables;
 pub mod tokens;
 mod vectors;
+mod walks;
 
 pub use embedded::{
     append_episode_embedded, append_event_embedded, append_events_embedded, build_memory_packet_embedded,

@@ -4,26 +4,20 @@
 use std::collections::HashMap;
 
 use crate::prepare::record_space;
-use crate::record::{FetchRequest, Fetched, Selector, visible_spaces};
+use crate::record::{FetchRequest, Fetched, Record, Selector, visible_spaces};
 
 /// The newest (or most important) `limit` of the rows a fetch's index walks found; for
 /// neighbour fetches every row found, once, newest first.
 pub(crate) fn merge_ranges(request: &FetchRequest, found: Vec<Fetched>) -> Vec<Fetched> {
+    let by_weight = request.selector == Selector::MostImportant;
     let keyed = found
         .into_iter()
-        .map(|fetched| {
-            let row = SequenceRow {
-                sequence: fetched.sequence,
-                time: fetched.record.time().timestamp_millis(),
-                weight: fetched.record.weight(),
-            };
-            (order_key(request, &row), fetched)
-        })
+        .map(|fetched| (order_key(by_weight, &SequenceRow::of(fetched.sequence, &fetched.record)), fetched))
         .collect();
     merged(request, keyed)
 }
 
-/// A row of the SQL backends' sequence-only range queries.
+/// What orders a fetched row: a row of the SQL backends' sequence-only range queries.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct SequenceRow {
     pub sequence: i64,
@@ -32,19 +26,27 @@ pub(crate) struct SequenceRow {
     pub weight: f64,
 }
 
+impl SequenceRow {
+    pub(crate) fn of(sequence: i64, record: &Record) -> Self {
+        Self { sequence, time: record.time().timestamp_millis(), weight: record.weight() }
+    }
+}
+
 /// [`merge_ranges`] over [`SequenceRow`]s: the same sequences in the same order.
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn merge_sequences(request: &FetchRequest, found: Vec<SequenceRow>) -> Vec<i64> {
-    let keyed = found.into_iter().map(|row| (order_key(request, &row), row.sequence)).collect();
+    let by_weight = request.selector == Selector::MostImportant;
+    let keyed = found.into_iter().map(|row| (order_key(by_weight, &row), row.sequence)).collect();
     merged(request, keyed)
 }
 
-type OrderKey = (u64, i64, i64);
+/// Where a row sits in a fetch's order: (weight, most important first, else 0; time; sequence).
+pub(crate) type OrderKey = (u64, i64, i64);
 
-fn order_key(request: &FetchRequest, row: &SequenceRow) -> OrderKey {
+pub(crate) fn order_key(by_weight: bool, row: &SequenceRow) -> OrderKey {
     // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders like the
     // value (`+ 0.0` folds -0.0).
-    let weight = if request.selector == Selector::MostImportant { (row.weight + 0.0).to_bits() } else { 0 };
+    let weight = if by_weight { (row.weight + 0.0).to_bits() } else { 0 };
     (weight, row.time, row.sequence)
 }
 

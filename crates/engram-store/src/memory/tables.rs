@@ -1,10 +1,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::Arc;
+
+use engram_types::EventKind;
 
 use crate::lexical::{DocumentTerms, IndexedTerms};
 use crate::maintenance::{StateOwner, StoredState};
-use crate::merge::{merge_ranges, select_sequences};
+use crate::merge::{OrderKey, SequenceRow, merge_ranges, order_key, select_sequences};
 use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible_spaces};
+use crate::walks::{Direction, walks};
 
 /// Where a record is indexed: its kind, tenant and space (postings and vectors are kept per key).
 pub(super) type SpaceKey = (RecordKind, String, String);
@@ -34,103 +38,93 @@ impl Row {
     }
 }
 
-type OrderKey = (i64, i64);
-type ImportanceKey = (u64, i64, i64);
+/// A space's ordering: (most important first, tenant, space).
+type OrderingKey = (bool, String, String);
 
-/// One record kind: rows by sequence, plus per (tenant, space) the orderings fetches walk.
+/// One record kind: rows by sequence, plus per (tenant, space) the orderings fetches walk,
+/// newest first and most important first.
 #[derive(Debug, Default)]
 pub(super) struct Table {
     pub rows: BTreeMap<i64, Row>,
-    newest: HashMap<(String, String), BTreeSet<OrderKey>>,
-    important: HashMap<(String, String), BTreeSet<ImportanceKey>>,
+    orderings: HashMap<OrderingKey, BTreeSet<OrderKey>>,
 }
 
-fn order_key(record: &Record, sequence: i64) -> OrderKey {
-    (record.time().timestamp_millis(), sequence)
-}
-
-fn importance_key(record: &Record, sequence: i64) -> ImportanceKey {
-    // Weights are validated to [0, 1]; for non-negative floats the bit pattern orders like the value.
-    ((record.weight() + 0.0).to_bits(), record.time().timestamp_millis(), sequence)
+/// Where a row sits in each ordering of its space.
+fn placements(sequence: i64, row: &Row) -> [(OrderingKey, OrderKey); 2] {
+    let at = SequenceRow::of(sequence, &row.record);
+    [false, true].map(|by_weight| {
+        let ordering = (by_weight, row.record.scope().tenant_id.clone(), row.space.clone());
+        (ordering, order_key(by_weight, &at))
+    })
 }
 
 impl Table {
     pub(super) fn insert(&mut self, sequence: i64, row: Row) {
-        let key = (row.record.scope().tenant_id.clone(), row.space.clone());
-        self.newest.entry(key.clone()).or_default().insert(order_key(&row.record, sequence));
-        self.important.entry(key).or_default().insert(importance_key(&row.record, sequence));
+        for (ordering, key) in placements(sequence, &row) {
+            self.orderings.entry(ordering).or_default().insert(key);
+        }
         self.rows.insert(sequence, row);
     }
 
     pub(super) fn remove(&mut self, sequence: i64) -> Option<Row> {
         let row = self.rows.remove(&sequence)?;
-        let key = (row.record.scope().tenant_id.clone(), row.space.clone());
-        if let Some(set) = self.newest.get_mut(&key) {
-            set.remove(&order_key(&row.record, sequence));
-        }
-        if let Some(set) = self.important.get_mut(&key) {
-            set.remove(&importance_key(&row.record, sequence));
+        for (ordering, key) in placements(sequence, &row) {
+            if let Some(set) = self.orderings.get_mut(&ordering) {
+                set.remove(&key);
+            }
         }
         Some(row)
     }
 
-    /// Serves a fetch by walking the space orderings newest (or most important) first, each as
-    /// far as the SQL backends' index ranges go, and merging alike.
+    /// Serves a fetch by its [`walks`] over the space orderings, each as far as the SQL
+    /// backends' index ranges go, and merging alike.
     pub(super) fn fetch(&self, request: &FetchRequest) -> Vec<Fetched> {
-        let tenant_id = &request.scope.tenant_id;
-        let spaces = visible_spaces(&request.scope, request.kind);
+        if let Selector::Sequences(sequences) = &request.selector {
+            let found = sequences.iter().filter_map(|sequence| Some(self.rows.get(sequence)?.fetched(*sequence)));
+            return select_sequences(request, sequences, found.collect());
+        }
+        let by_weight = request.selector == Selector::MostImportant;
         let limit = request.limit as usize;
         let mut found = Vec::new();
-        match &request.selector {
-            Selector::Sequences(sequences) => {
-                found.extend(sequences.iter().filter_map(|sequence| Some(self.rows.get(sequence)?.fetched(*sequence))));
-                return select_sequences(request, sequences, found);
-            }
-            Selector::Newest | Selector::MostImportant => {
-                for space in &spaces {
-                    let key = (tenant_id.clone(), space.clone());
-                    let walk: Box<dyn Iterator<Item = i64>> = if request.selector == Selector::Newest {
-                        let Some(set) = self.newest.get(&key) else { continue };
-                        Box::new(set.iter().rev().map(|&(_, sequence)| sequence))
-                    } else {
-                        let Some(set) = self.important.get(&key) else { continue };
-                        Box::new(set.iter().rev().map(|&(_, _, sequence)| sequence))
-                    };
-                    let rows = walk.filter_map(|sequence| Some((sequence, self.rows.get(&sequence)?)));
-                    let matching = rows.filter(|(_, row)| request.matches(&row.record)).take(limit);
-                    found.extend(matching.map(|(sequence, row)| row.fetched(sequence)));
-                }
-            }
-            Selector::Neighbours(anchors) => {
-                let kinds = request.event_kinds.clone();
-                for space in &spaces {
-                    let Some(set) = self.newest.get(&(tenant_id.clone(), space.clone())) else { continue };
-                    for anchor in anchors {
-                        let at = (anchor.time.timestamp_millis(), anchor.sequence);
-                        let before: Box<dyn Iterator<Item = &OrderKey>> = Box::new(set.range(..at).rev());
-                        let after: Box<dyn Iterator<Item = &OrderKey>> =
-                            Box::new(set.range((std::ops::Bound::Excluded(at), std::ops::Bound::Unbounded)));
-                        // The reference store keeps no per-session ordering: a walk passes over
-                        // other sessions' rows of the space until it has its turns.
-                        for walk in [before, after] {
-                            // The nearest `limit` of each kind asked for, as the SQL walks per kind.
-                            let mut taken: HashMap<engram_types::EventKind, usize> = HashMap::new();
-                            for &(_, sequence) in walk {
-                                let Some(row) = self.rows.get(&sequence) else { continue };
-                                let Record::Event(event) = &row.record else { continue };
-                                if event.scope.session_id != anchor.session_id || !request.matches(&row.record) {
-                                    continue;
-                                }
-                                let count = taken.entry(event.kind).or_insert(0);
-                                if *count < limit {
-                                    *count += 1;
-                                    found.push(row.fetched(sequence));
-                                }
-                                if !kinds.is_empty() && kinds.iter().all(|kind| taken.get(kind) >= Some(&limit)) {
-                                    break;
-                                }
-                            }
+        for space in visible_spaces(&request.scope, request.kind) {
+            let Some(set) = self.orderings.get(&(by_weight, request.scope.tenant_id.clone(), space)) else { continue };
+            for walk in walks(request) {
+                let keys: Box<dyn Iterator<Item = &OrderKey>> = match walk.from {
+                    None => Box::new(set.iter().rev()),
+                    Some((direction, anchor)) => {
+                        let at = (0, anchor.time.timestamp_millis(), anchor.sequence);
+                        match direction {
+                            Direction::Before => Box::new(set.range(..at).rev()),
+                            Direction::After => Box::new(set.range((Bound::Excluded(at), Bound::Unbounded))),
                         }
+                    }
+                };
+                // The reference store keeps no per-session ordering: a neighbour walk passes over
+                // other sessions' rows of the space until it has its turns.
+                let rows = keys.filter_map(|&(.., sequence)| Some((sequence, self.rows.get(&sequence)?)));
+                let matching = rows.filter(|(_, row)| {
+                    walk.session_id.is_none_or(|session_id| row.record.scope().session_id == session_id)
+                        && request.matches(&row.record)
+                });
+                // The first `limit`; of a neighbour walk, the nearest `limit` of each event kind
+                // (of those asked for), as the SQL backends walk each kind.
+                let wanted: Vec<Option<EventKind>> = match walk.from {
+                    Some(_) => request.event_kinds.iter().copied().map(Some).collect(),
+                    None => vec![None],
+                };
+                let mut taken: HashMap<Option<EventKind>, usize> = HashMap::new();
+                for (sequence, row) in matching {
+                    let partition = match &row.record {
+                        Record::Event(event) if walk.from.is_some() => Some(event.kind),
+                        _ => None,
+                    };
+                    let count = taken.entry(partition).or_insert(0);
+                    if *count < limit {
+                        *count += 1;
+                        found.push(row.fetched(sequence));
+                    }
+                    if !wanted.is_empty() && wanted.iter().all(|kind| taken.get(kind) >= Some(&limit)) {
+                        break;
                     }
                 }
             }

@@ -1,10 +1,9 @@
 //! `Store::fetch` for SQL backends: the index range queries a request becomes, how they run
-//! (one `UNION ALL` on a server), and how their rows are merged. Every request becomes one query per (visible space, partition, walk), each
-//! ordered like its index and limited, merged in Rust exactly as `memory/tables.rs` merges its
-//! per-space walks. A fetch walks its index once, but a neighbour fetch walks it twice per
-//! anchor: back and forward from it within its session. Partitions are the event kinds for events and the statuses for facts:
-//! those columns lead the ordering columns of their indexes, so each scan reads only rows it
-//! returns (bar the few residual filters noted below).
+//! (one `UNION ALL` on a server), and how their rows are merged. Every request becomes one
+//! query per (visible space, partition, walk: `walks.rs`), each ordered like its index and
+//! limited, merged in Rust as memory merges its walks (`merge.rs`). Partitions are the event
+//! kinds for events and the statuses for facts: those columns lead the ordering columns of their
+//! indexes, so each scan reads only rows it returns (bar the few residual filters noted below).
 
 use engram_types::{EventKind, FactStatus, Scope};
 
@@ -20,7 +19,8 @@ use super::stored_values::ceil_millis;
 use crate::error::Result;
 use crate::maintenance::ScanRequest;
 use crate::merge::{SequenceRow, merge_ranges, merge_sequences, select_sequences};
-use crate::record::{Anchor, FetchRequest, Fetched, Reach, RecordKind, Selector};
+use crate::record::{FetchRequest, Fetched, Reach, RecordKind, Selector};
+use crate::walks::{Direction, Walk, walks};
 
 const EVENT_KINDS: [EventKind; 6] = [
     EventKind::Message,
@@ -119,7 +119,7 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
                     columns,
                     info.table,
                     conditions.join(" AND "),
-                    walk.order,
+                    order(request, &walk),
                     request.limit
                 ),
                 params,
@@ -129,41 +129,14 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
     queries
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Before,
-    After,
-}
-
-/// One index walk of a range query: its order, and for neighbour fetches the session and the
-/// anchor it starts from.
-struct Walk<'a> {
-    order: String,
-    session_id: Option<&'a str>,
-    from: Option<(Direction, &'a Anchor)>,
-}
-
-fn walks(request: &FetchRequest) -> Vec<Walk<'_>> {
+/// The ORDER BY of a walk, its index's order: newest (or most important) first, or away from
+/// its anchor.
+fn order(request: &FetchRequest, walk: &Walk<'_>) -> String {
     let info = table_info(request.kind);
-    let newest = format!("{time} DESC, seq DESC", time = info.time);
-    match &request.selector {
-        Selector::MostImportant => {
-            vec![Walk { order: format!("{weight} DESC, {newest}", weight = info.weight), session_id: None, from: None }]
-        }
-        Selector::Neighbours(anchors) => anchors
-            .iter()
-            .flat_map(|anchor| {
-                let session_id = Some(anchor.session_id.as_str());
-                let oldest = format!("{time} ASC, seq ASC", time = info.time);
-                [
-                    Walk { order: newest.clone(), session_id, from: Some((Direction::Before, anchor)) },
-                    Walk { order: oldest, session_id, from: Some((Direction::After, anchor)) },
-                ]
-            })
-            .collect(),
-        // By-sequence fetches are primary-key lookups, never range queries; the arm only keeps
-        // the match whole.
-        Selector::Newest | Selector::Sequences(_) => vec![Walk { order: newest, session_id: None, from: None }],
+    match (walk.from, &request.selector) {
+        (Some((Direction::After, _)), _) => format!("{} ASC, seq ASC", info.time),
+        (_, Selector::MostImportant) => format!("{} DESC, {} DESC, seq DESC", info.weight, info.time),
+        _ => format!("{} DESC, seq DESC", info.time),
     }
 }
 
