@@ -147,18 +147,14 @@ pub(crate) fn read_sequence_row(request: &FetchRequest, row: &(impl ColumnReader
 }
 
 fn reach_conditions(scope: &Scope, reach: Reach, conditions: &mut Vec<String>, params: &mut Vec<Param>) {
-    match reach {
-        Reach::Space => {}
-        Reach::Session => {
-            conditions.push("session_id = ?".to_string());
-            params.push(Param::Text(scope.session_id.clone()));
-        }
-        Reach::Run => {
-            conditions.push("session_id = ?".to_string());
-            conditions.push("run_id = ?".to_string());
-            params.push(Param::Text(scope.session_id.clone()));
-            params.push(Param::Text(scope.run_id.clone()));
-        }
+    let columns: &[(&str, &String)] = match reach {
+        Reach::Space => &[],
+        Reach::Session => &[("session_id", &scope.session_id)],
+        Reach::Run => &[("session_id", &scope.session_id), ("run_id", &scope.run_id)],
+    };
+    for (column, value) in columns {
+        conditions.push(format!("{column} = ?"));
+        params.push(Param::Text((*value).clone()));
     }
 }
 
