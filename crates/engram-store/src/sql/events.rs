@@ -11,6 +11,7 @@ use super::dialect::Dialect;
 use super::encode::index_values;
 use super::index_changes::IndexChanges;
 use super::record_columns::event_fields;
+use super::records::sequences_of;
 use super::run::insert_returning;
 use super::spaces::{self, SpaceIds};
 use super::statement::{Statement, placeholders};
@@ -116,13 +117,7 @@ fn read_sequences(
         by_tenant.entry(&item.record.scope.tenant_id).or_default().push(&item.record.event_id);
     }
     for (tenant_id, ids) in by_tenant {
-        let mut statement = Statement::new(format!(
-            "SELECT event_id, seq FROM events WHERE tenant_id = ? AND event_id IN ({})",
-            placeholders(ids.len())
-        ))
-        .bind(tenant_id);
-        statement.push_all(ids);
-        for (event_id, sequence) in statement.rows(connection, |row| Ok((row.text(0)?, row.integer(1)?)))? {
+        for (event_id, sequence) in sequences_of(connection, RecordKind::Event, tenant_id, &ids)? {
             sequences.insert((tenant_id.to_string(), event_id), sequence);
         }
     }

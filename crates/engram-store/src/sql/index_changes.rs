@@ -8,10 +8,11 @@ use super::columns::table_info;
 use super::connection::Connection;
 use super::documents::{Document, Documents};
 use super::term_counts::TermCounts;
-use super::vectors::{self, VectorKey, VectorRow};
+use super::vectors::{self, VectorKey};
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 use crate::record::RecordKind;
+use crate::vectors::quantized;
 
 /// Index changes of one write transaction, written by [`IndexChanges::apply`].
 #[derive(Debug, Default)]
@@ -19,7 +20,8 @@ pub(crate) struct IndexChanges {
     counts: TermCounts,
     added: Documents,
     removed: Documents,
-    vectors_added: Vec<VectorRow>,
+    /// Vector rows to write, with their vectors' bytes.
+    vectors_added: Vec<(VectorKey, Vec<u8>)>,
     vectors_removed: Vec<VectorKey>,
 }
 
@@ -38,27 +40,29 @@ impl IndexChanges {
         self.counts.count(tenant_id, space_id, terms, 1);
         self.added.entry(kind).or_default().push(Document::new(sequence, tenant_id, space_id, terms));
         if let Some(embedding) = embedding {
-            self.vectors_added.push(VectorRow::new(VectorKey::new(kind, sequence, tenant_id, space), embedding));
+            self.vectors_added.push((VectorKey::new(kind, sequence, tenant_id, space), quantized(embedding)));
         }
     }
 
-    /// Removes a record's vector row, as its postings leave.
-    pub(crate) fn remove_vector(&mut self, kind: RecordKind, sequence: i64, tenant_id: &str, space: &str) {
-        self.vectors_removed.push(VectorKey::new(kind, sequence, tenant_id, space));
-    }
-
-    /// Removes a record's postings and counts its terms out, as when a fact is superseded, a
+    /// Removes a record's postings and counts its terms out (when its space is still there:
+    /// `space_id`), and its vector row when it has one, as when a fact is superseded, a
     /// procedure replaced or a record deleted.
     pub(crate) fn remove(
         &mut self,
         kind: RecordKind,
         sequence: i64,
         tenant_id: &str,
-        space: i64,
+        (space, space_id): (&str, Option<i64>),
         terms: &DocumentTerms,
+        has_vector: bool,
     ) {
-        self.counts.count(tenant_id, space, terms, -1);
-        self.removed.entry(kind).or_default().push(Document::new(sequence, tenant_id, space, terms));
+        if let Some(space_id) = space_id {
+            self.counts.count(tenant_id, space_id, terms, -1);
+            self.removed.entry(kind).or_default().push(Document::new(sequence, tenant_id, space_id, terms));
+        }
+        if has_vector {
+            self.vectors_removed.push(VectorKey::new(kind, sequence, tenant_id, space));
+        }
     }
 
     /// The spaces whose counts this transaction changes, as (tenant, space id).

@@ -32,12 +32,8 @@ pub(crate) fn delete(connection: &mut dyn Connection, request: &DeleteRequest) -
         if prepare::is_indexed(&record) {
             let space = prepare::record_space(&record);
             let space_id = spaces::lookup(connection, tenant_id, *kind, &space, request.drop_empty_spaces)?;
-            if let Some(space_id) = space_id {
-                changes.remove(*kind, sequence, tenant_id, space_id, &prepare::document_terms(&record));
-            }
-            if record.embedding().is_some() {
-                changes.remove_vector(*kind, sequence, tenant_id, &space);
-            }
+            let (terms, has_vector) = (prepare::document_terms(&record), record.embedding().is_some());
+            changes.remove(*kind, sequence, tenant_id, (&space, space_id), &terms, has_vector);
         }
         let removed = Statement::new(format!("DELETE FROM {} WHERE seq = ?", info.table))
             .bind(sequence)

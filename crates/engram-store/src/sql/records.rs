@@ -1,8 +1,6 @@
 //! Writing and updating facts, episodes, procedures and insights (events go by the batch:
 //! `events.rs`), and removing a record's postings.
 
-use std::collections::HashSet;
-
 use super::columns::table_info;
 use super::connection::Connection;
 use super::encode::{field_values, written_values};
@@ -92,35 +90,32 @@ pub(crate) fn unindex(
     let Some((tenant_id, space, terms, has_vector)) = stored else {
         return Ok(());
     };
-    if has_vector {
-        changes.remove_vector(kind, sequence, &tenant_id, &space);
-    }
-    if let Some(space_id) = spaces::lookup(connection, &tenant_id, kind, &space, false)? {
-        changes.remove(kind, sequence, &tenant_id, space_id, &terms);
-    }
+    let space_id = spaces::lookup(connection, &tenant_id, kind, &space, false)?;
+    changes.remove(kind, sequence, &tenant_id, (&space, space_id), &terms, has_vector);
     Ok(())
 }
 
-/// Which of `ids` the tenant holds for `kind`.
-pub(crate) fn taken_ids(
+/// The records of `kind` the tenant holds among `ids`: (id, sequence) pairs, through the
+/// unique (tenant, id) index.
+pub(crate) fn sequences_of(
     connection: &mut dyn Connection,
     kind: RecordKind,
     tenant_id: &str,
     ids: &[&str],
-) -> Result<HashSet<String>> {
-    let mut taken = HashSet::new();
+) -> Result<Vec<(String, i64)>> {
+    let mut found = Vec::new();
     for chunk in ids.chunks(IDS_PER_LOOKUP) {
         let sql = format!(
-            "SELECT {kind}_id FROM {} WHERE tenant_id = ? AND {kind}_id IN ({})",
+            "SELECT {kind}_id, seq FROM {} WHERE tenant_id = ? AND {kind}_id IN ({})",
             table_info(kind).table,
             placeholders(chunk.len()),
             kind = kind.as_str(),
         );
         let mut statement = Statement::new(sql).bind(tenant_id);
         statement.push_all(chunk.iter().copied());
-        taken.extend(statement.rows(connection, |row| row.text(0))?);
+        found.extend(statement.rows(connection, |row| Ok((row.text(0)?, row.integer(1)?)))?);
     }
-    Ok(taken)
+    Ok(found)
 }
 
 /// Ids per lookup statement, well under every database's parameter limit.

@@ -150,7 +150,7 @@ impl Snapshot for SqlView<'_> {
     }
 
     fn taken_ids(&mut self, kind: RecordKind, tenant_id: &str, ids: &[&str]) -> Result<HashSet<String>> {
-        records::taken_ids(self.connection, kind, tenant_id, ids)
+        Ok(records::sequences_of(self.connection, kind, tenant_id, ids)?.into_iter().map(|(id, _)| id).collect())
     }
 
     fn facts_of_key(

@@ -9,20 +9,13 @@ use super::run::{insert_rows, union_all};
 use super::statement::{Statement, placeholders};
 use crate::error::Result;
 use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
-use crate::vectors::{Claim, from_quantized, merge, quantized, settle, tenants};
+use crate::vectors::{Claim, from_quantized, merge, settle, tenants};
 
 /// Rows per multi-row insert: a quantized vector is up to 4 KB, so a statement stays small.
 const ROWS_PER_INSERT: usize = 200;
 
 /// Removals per `DELETE ... IN (...)`.
 const SEQUENCES_PER_DELETE: usize = 1000;
-
-/// A vector row to write: the record's kind, tenant, space and sequence, and its vector's bytes.
-#[derive(Debug)]
-pub(crate) struct VectorRow {
-    pub key: VectorKey,
-    pub bytes: Vec<u8>,
-}
 
 /// Where a vector row lives: (kind, tenant, space) and the record's sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +29,6 @@ pub(crate) struct VectorKey {
 impl VectorKey {
     pub(crate) fn new(kind: RecordKind, sequence: i64, tenant_id: &str, space: &str) -> Self {
         Self { kind, tenant_id: tenant_id.to_string(), space: space.to_string(), sequence }
-    }
-}
-
-impl VectorRow {
-    pub(crate) fn new(key: VectorKey, embedding: &[f32]) -> Self {
-        Self { key, bytes: quantized(embedding) }
     }
 }
 
@@ -68,9 +55,9 @@ pub(crate) fn remove(connection: &mut dyn Connection, keys: &[VectorKey]) -> Res
     Ok(removed)
 }
 
-/// Writes vector rows in multi-row inserts.
-pub(crate) fn insert(connection: &mut dyn Connection, rows: Vec<VectorRow>) -> Result<()> {
-    let rows = rows.into_iter().map(|VectorRow { key, bytes }| {
+/// Writes vector rows (each where it lives, with its vector's bytes) in multi-row inserts.
+pub(crate) fn insert(connection: &mut dyn Connection, rows: Vec<(VectorKey, Vec<u8>)>) -> Result<()> {
+    let rows = rows.into_iter().map(|(key, bytes)| {
         vec![key.tenant_id.into(), key.kind.as_str().into(), key.space.into(), key.sequence.into(), Some(bytes).into()]
     });
     let insert = "INSERT INTO record_vectors (tenant_id, kind, space, seq, embedding)";
