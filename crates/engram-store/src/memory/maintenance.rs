@@ -9,7 +9,7 @@ use crate::prepare;
 use crate::record::Fetched;
 
 pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
-    let Some(table) = state.tables.tables.get(&request.kind) else { return Vec::new() };
+    let Some(table) = state.tables.get(&request.kind) else { return Vec::new() };
     table
         .rows
         .range(request.after_sequence.saturating_add(1)..)
@@ -22,7 +22,7 @@ pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
 /// Working states then short-term states matching the scan, each in owner order, limited.
 pub(super) fn scan_states(state: &State, request: &StateScan) -> Vec<StoredState> {
     let matching = |working: bool| {
-        let states = state.tables.states.values();
+        let states = state.states.values();
         let found = states.filter(move |stored| stored.owner().run_id.is_some() == working && request.matches(stored));
         found.take(request.limit as usize).cloned()
     };
@@ -39,7 +39,7 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
     let mut receipt = Receipt::default();
     let mut touched = Vec::new();
     for (kind, id) in &request.records {
-        let Some(&sequence) = state.tables.ids.get(&(*kind, request.tenant_id.clone(), id.clone())) else { continue };
+        let Some(&sequence) = state.ids.get(&(*kind, request.tenant_id.clone(), id.clone())) else { continue };
         receipt.merge(state.unindex(*kind, sequence));
         let Some(row) = state.remove(*kind, sequence) else { continue };
         if prepare::is_indexed(&row.record) {
@@ -48,7 +48,7 @@ pub(super) fn delete(state: &mut State, request: &DeleteRequest) -> Receipt {
         receipt.add(table_names(*kind).table, 1);
     }
     for owner in &request.states {
-        receipt.add(owner.table(), u64::from(state.tables.states.remove(owner).is_some()));
+        receipt.add(owner.table(), u64::from(state.states.remove(owner).is_some()));
     }
     if request.drop_empty_spaces {
         for key in touched {

@@ -94,7 +94,7 @@ impl StateView for MemoryTransaction<'_> {
 
 impl<T: StateView> Snapshot for T {
     fn fetch(&mut self, request: &FetchRequest) -> Result<Vec<Fetched>> {
-        Ok(self.state().tables.tables.get(&request.kind).map(|table| table.fetch(request)).unwrap_or_default())
+        Ok(self.state().tables.get(&request.kind).map(|table| table.fetch(request)).unwrap_or_default())
     }
 
     fn postings(&mut self, request: &PostingsRequest) -> Result<Postings> {
@@ -118,16 +118,16 @@ impl<T: StateView> Snapshot for T {
     }
 
     fn find(&mut self, kind: RecordKind, tenant_id: &str, id: &str) -> Result<Option<Fetched>> {
-        let tables = &self.state().tables;
-        let Some(sequence) = tables.ids.get(&(kind, tenant_id.to_string(), id.to_string())) else { return Ok(None) };
-        Ok(tables.tables.get(&kind).and_then(|table| table.rows.get(sequence)).map(|row| row.fetched(*sequence)))
+        let state = self.state();
+        let Some(sequence) = state.ids.get(&(kind, tenant_id.to_string(), id.to_string())) else { return Ok(None) };
+        Ok(state.tables.get(&kind).and_then(|table| table.rows.get(sequence)).map(|row| row.fetched(*sequence)))
     }
 
     fn taken_ids(&mut self, kind: RecordKind, tenant_id: &str, ids: &[&str]) -> Result<HashSet<String>> {
-        let tables = &self.state().tables;
+        let state = self.state();
         Ok(ids
             .iter()
-            .filter(|id| tables.ids.contains_key(&(kind, tenant_id.to_string(), id.to_string())))
+            .filter(|id| state.ids.contains_key(&(kind, tenant_id.to_string(), id.to_string())))
             .map(|id| id.to_string())
             .collect())
     }
@@ -140,8 +140,8 @@ impl<T: StateView> Snapshot for T {
         fact_key: &str,
         active_only: bool,
     ) -> Result<Vec<(i64, Fact)>> {
-        let tables = &self.state().tables;
-        let Some(table) = tables.tables.get(&RecordKind::Fact) else { return Ok(Vec::new()) };
+        let state = self.state();
+        let Some(table) = state.tables.get(&RecordKind::Fact) else { return Ok(Vec::new()) };
         let version = |sequence: &i64| match &table.rows.get(sequence)?.record {
             Record::Fact(fact) if fact.fact_key == fact_key && fact.scope.tenant_id == tenant_id => {
                 Some((*sequence, fact.clone()))
@@ -150,7 +150,7 @@ impl<T: StateView> Snapshot for T {
         };
         Ok(if active_only {
             let key = |space: &String| (tenant_id.to_string(), space.clone(), fact_key.to_string());
-            spaces.iter().filter_map(|space| version(tables.active_facts.get(&key(space))?)).collect()
+            spaces.iter().filter_map(|space| version(state.active_facts.get(&key(space))?)).collect()
         } else {
             let in_spaces = table.rows.iter().filter(|(_, row)| spaces.contains(&row.space));
             in_spaces.filter_map(|(sequence, _)| version(sequence)).collect()
@@ -158,7 +158,7 @@ impl<T: StateView> Snapshot for T {
     }
 
     fn stored_state(&mut self, owner: &StateOwner) -> Result<Option<StoredState>> {
-        Ok(self.state().tables.states.get(owner).cloned())
+        Ok(self.state().states.get(owner).cloned())
     }
 
     fn item_postings(&mut self, request: &ItemPostingsRequest) -> Result<ItemPostings> {
@@ -189,14 +189,13 @@ impl Transaction for MemoryTransaction<'_> {
     }
 
     fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()> {
-        let sequence = match sequence {
+        match sequence {
             Some(sequence) => {
-                self.state.tables.table(record.record.kind()).remove(sequence);
-                sequence
+                self.state.remove(record.record.kind(), sequence);
+                self.state.insert_at(sequence, record.clone());
             }
-            None => self.state.tables.next(),
-        };
-        self.state.insert_at(sequence, record.clone());
+            None => self.state.insert(record.clone()),
+        }
         Ok(())
     }
 
@@ -215,7 +214,7 @@ impl Transaction for MemoryTransaction<'_> {
     }
 
     fn put_state(&mut self, stored: &StoredState, _first: bool) -> Result<()> {
-        self.state.tables.states.insert(stored.owner().clone(), stored.clone());
+        self.state.states.insert(stored.owner().clone(), stored.clone());
         Ok(())
     }
 
@@ -240,10 +239,10 @@ impl Transaction for MemoryTransaction<'_> {
 
 fn stats(state: &State, scope: &Scope) -> Stats {
     let mut stats = Stats::default();
-    if let Some(StoredState::WorkingState { state, .. }) = state.tables.states.get(&StateOwner::of_run(scope)) {
-        stats.working_state_version = state.version;
+    if let Some(StoredState::WorkingState { state: working, .. }) = state.states.get(&StateOwner::of_run(scope)) {
+        stats.working_state_version = working.version;
     }
-    for (kind, table) in &state.tables.tables {
+    for (kind, table) in &state.tables {
         let spaces = visible_spaces(scope, *kind);
         for row in table.rows.values() {
             if row.record.scope().tenant_id != scope.tenant_id || !spaces.contains(&row.space) {

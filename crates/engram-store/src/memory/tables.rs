@@ -5,7 +5,6 @@ use std::sync::Arc;
 use engram_types::EventKind;
 
 use crate::lexical::{DocumentTerms, IndexedTerms};
-use crate::maintenance::{StateOwner, StoredState};
 use crate::merge::{OrderKey, SequenceRow, merge_ranges, order_key, select_sequences};
 use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible_spaces};
 use crate::walks::{Direction, walks};
@@ -130,29 +129,5 @@ impl Table {
             }
         }
         merge_ranges(request, found)
-    }
-}
-
-/// All tables and the per-scope state.
-#[derive(Debug, Default)]
-pub(super) struct Tables {
-    pub next_sequence: i64,
-    pub tables: HashMap<RecordKind, Table>,
-    /// (tenant, id) -> sequence, per kind, for unique ids and lookups.
-    pub ids: HashMap<(RecordKind, String, String), i64>,
-    /// (tenant, space, fact_key) -> sequence of the active fact.
-    pub active_facts: HashMap<(String, String, String), i64>,
-    /// Working and short-term states by owner, in the order scans return them.
-    pub states: BTreeMap<StateOwner, StoredState>,
-}
-
-impl Tables {
-    pub(super) fn table(&mut self, kind: RecordKind) -> &mut Table {
-        self.tables.entry(kind).or_default()
-    }
-
-    pub(super) fn next(&mut self) -> i64 {
-        self.next_sequence += 1;
-        self.next_sequence
     }
 }
