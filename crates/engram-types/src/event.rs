@@ -18,6 +18,9 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    pub const ALL: [Self; 6] =
+        [Self::Message, Self::ToolCall, Self::ToolResult, Self::StatePatch, Self::Observation, Self::System];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Message => "message",
@@ -30,15 +33,7 @@ impl EventKind {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "message" => Some(Self::Message),
-            "tool_call" => Some(Self::ToolCall),
-            "tool_result" => Some(Self::ToolResult),
-            "state_patch" => Some(Self::StatePatch),
-            "observation" => Some(Self::Observation),
-            "system" => Some(Self::System),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
     }
 }
 

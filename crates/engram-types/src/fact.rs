@@ -17,6 +17,8 @@ pub enum FactStatus {
 }
 
 impl FactStatus {
+    pub const ALL: [Self; 4] = [Self::Active, Self::Superseded, Self::Disputed, Self::Deprecated];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
@@ -27,13 +29,7 @@ impl FactStatus {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "active" => Some(Self::Active),
-            "superseded" => Some(Self::Superseded),
-            "disputed" => Some(Self::Disputed),
-            "deprecated" => Some(Self::Deprecated),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
     }
 }
 

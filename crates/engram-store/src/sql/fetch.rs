@@ -22,17 +22,6 @@ use crate::merge::{SequenceRow, merge_ranges, merge_sequences, select_sequences}
 use crate::record::{FetchRequest, Fetched, Reach, RecordKind, Selector};
 use crate::walks::{Direction, Walk, walks};
 
-const EVENT_KINDS: [EventKind; 6] = [
-    EventKind::Message,
-    EventKind::ToolCall,
-    EventKind::ToolResult,
-    EventKind::StatePatch,
-    EventKind::Observation,
-    EventKind::System,
-];
-const FACT_STATUSES: [FactStatus; 4] =
-    [FactStatus::Active, FactStatus::Superseded, FactStatus::Disputed, FactStatus::Deprecated];
-
 /// One query per (visible space, partition, walk), each ordered like its index and limited. The
 /// limit is written into the SQL, not bound (SQLite re-prepares a statement whose LIMIT is bound).
 pub(crate) fn range_queries(request: &FetchRequest) -> Vec<Statement> {
@@ -57,15 +46,15 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
     let partitions: Vec<Option<(&str, &str)>> = match request.kind {
         RecordKind::Event => {
             let kinds: Vec<EventKind> = if request.event_kinds.is_empty() {
-                EVENT_KINDS.to_vec()
+                EventKind::ALL.to_vec()
             } else {
                 // Each kind once: a repeated kind must not read its rows twice.
-                EVENT_KINDS.into_iter().filter(|kind| request.event_kinds.contains(kind)).collect()
+                EventKind::ALL.into_iter().filter(|kind| request.event_kinds.contains(kind)).collect()
             };
             kinds.into_iter().map(|kind| Some(("kind", kind.as_str()))).collect()
         }
         RecordKind::Fact if request.active_only => vec![Some(("status", FactStatus::Active.as_str()))],
-        RecordKind::Fact => FACT_STATUSES.into_iter().map(|status| Some(("status", status.as_str()))).collect(),
+        RecordKind::Fact => FactStatus::ALL.into_iter().map(|status| Some(("status", status.as_str()))).collect(),
         RecordKind::Episode | RecordKind::Procedure | RecordKind::Insight => vec![None],
     };
     let mut queries = Vec::new();
