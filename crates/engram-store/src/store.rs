@@ -89,8 +89,19 @@ pub trait Snapshot {
     /// Records matching a scan, oldest sequence first, at most `limit` (maintenance only).
     fn scan(&mut self, request: &ScanRequest) -> Result<Vec<Fetched>>;
 
-    /// Working and short-term states matching a scan, ordered by owner.
-    fn scan_states(&mut self, request: &StateScan) -> Result<Vec<StoredState>>;
+    /// The working states (`working`) or short-term states matching a scan, ordered by owner,
+    /// at most its limit.
+    fn scan_state_table(&mut self, request: &StateScan, working: bool) -> Result<Vec<StoredState>>;
+
+    /// Working states then short-term states matching a scan, each ordered by owner and limited.
+    /// A scan of ended runs reads no short-term states.
+    fn scan_states(&mut self, request: &StateScan) -> Result<Vec<StoredState>> {
+        let mut found = self.scan_state_table(request, true)?;
+        if request.ended_at.is_none() {
+            found.extend(self.scan_state_table(request, false)?);
+        }
+        Ok(found)
+    }
 
     /// The record `id` of `kind` in the tenant (in a transaction: locked until it ends).
     fn find(&mut self, kind: RecordKind, tenant_id: &str, id: &str) -> Result<Option<Fetched>>;

@@ -4,7 +4,7 @@
 use engram_types::Receipt;
 
 use super::state::State;
-use crate::maintenance::{DeleteRequest, ScanRequest, StateScan, StoredState, table_names};
+use crate::maintenance::{DeleteRequest, ScanRequest, table_names};
 use crate::prepare;
 use crate::record::Fetched;
 
@@ -17,21 +17,6 @@ pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
         .take(request.limit as usize)
         .map(|(sequence, row)| Fetched::new(*sequence, row.record.clone()))
         .collect()
-}
-
-/// Working states then short-term states matching the scan, each in owner order, limited.
-pub(super) fn scan_states(state: &State, request: &StateScan) -> Vec<StoredState> {
-    let matching = |working: bool| {
-        let states = state.states.values();
-        let found = states.filter(move |stored| stored.owner().run_id.is_some() == working && request.matches(stored));
-        found.take(request.limit as usize).cloned()
-    };
-    let mut found: Vec<StoredState> = matching(true).collect();
-    // A scan of ended runs reads no short-term states.
-    if request.ended_at.is_none() {
-        found.extend(matching(false));
-    }
-    found
 }
 
 /// Index rows are counted per term (the in-memory index has one entry per term and record).

@@ -113,8 +113,10 @@ impl<T: StateView> Snapshot for T {
         Ok(maintenance::scan(self.state(), request))
     }
 
-    fn scan_states(&mut self, request: &StateScan) -> Result<Vec<StoredState>> {
-        Ok(maintenance::scan_states(self.state(), request))
+    fn scan_state_table(&mut self, request: &StateScan, working: bool) -> Result<Vec<StoredState>> {
+        let states = self.state().states.values();
+        let matching = states.filter(|stored| stored.owner().run_id.is_some() == working && request.matches(stored));
+        Ok(matching.take(request.limit as usize).cloned().collect())
     }
 
     fn find(&mut self, kind: RecordKind, tenant_id: &str, id: &str) -> Result<Option<Fetched>> {

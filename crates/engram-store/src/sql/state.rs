@@ -94,39 +94,31 @@ pub(crate) fn working_state_version(connection: &mut dyn Connection, scope: &Sco
     Ok(version.and_then(|version| u64::try_from(version).ok()).unwrap_or(0))
 }
 
-/// Working states then short-term states matching the scan, each ordered by owner (by bytes,
-/// as the in-memory store orders them) and limited. A scan of ended runs reads no short-term
-/// states.
-pub(crate) fn scan(connection: &mut dyn Connection, request: &StateScan) -> Result<Vec<StoredState>> {
+/// The working states (`working`) or short-term states matching the scan, ordered by owner
+/// (by bytes, as the in-memory store orders them) and limited.
+pub(crate) fn scan(connection: &mut dyn Connection, request: &StateScan, working: bool) -> Result<Vec<StoredState>> {
     let dialect = connection.dialect();
     let backend = dialect.backend();
-    let mut found = Vec::new();
-    for (table, working) in [("working_states", true), ("short_terms", false)] {
-        if !working && request.ended_at.is_some() {
-            continue;
-        }
-        let keys = owner_columns(working);
-        let (filter, params) = state_filter(request);
-        let order: Vec<String> = keys.iter().map(|column| dialect.byte_order(column)).collect();
-        let mut statement = Statement::new(format!(
-            "SELECT {}, state FROM {table} WHERE {filter} ORDER BY {} LIMIT {}",
-            keys.join(", "),
-            order.join(", "),
-            request.limit
-        ));
-        statement.params = params;
-        found.extend(statement.rows(connection, |row| {
-            let owner = StateOwner {
-                tenant_id: row.text(0)?,
-                user_id: row.text(1)?,
-                agent_id: row.text(2)?,
-                session_id: row.text(3)?,
-                run_id: if working { Some(row.text(4)?) } else { None },
-            };
-            read(backend, owner, &row.text(keys.len())?)
-        })?);
-    }
-    Ok(found)
+    let (table, keys) = (if working { "working_states" } else { "short_terms" }, owner_columns(working));
+    let (filter, params) = state_filter(request);
+    let order: Vec<String> = keys.iter().map(|column| dialect.byte_order(column)).collect();
+    let mut statement = Statement::new(format!(
+        "SELECT {}, state FROM {table} WHERE {filter} ORDER BY {} LIMIT {}",
+        keys.join(", "),
+        order.join(", "),
+        request.limit
+    ));
+    statement.params = params;
+    statement.rows(connection, |row| {
+        let owner = StateOwner {
+            tenant_id: row.text(0)?,
+            user_id: row.text(1)?,
+            agent_id: row.text(2)?,
+            session_id: row.text(3)?,
+            run_id: if working { Some(row.text(4)?) } else { None },
+        };
+        read(backend, owner, &row.text(keys.len())?)
+    })
 }
 
 /// Deletes one working state (owner with a run) or short-term state; the rows removed.

@@ -141,8 +141,8 @@ impl Snapshot for SqlView<'_> {
         fetch::scan(self.connection, request)
     }
 
-    fn scan_states(&mut self, request: &StateScan) -> Result<Vec<StoredState>> {
-        state::scan(self.connection, request)
+    fn scan_state_table(&mut self, request: &StateScan, working: bool) -> Result<Vec<StoredState>> {
+        state::scan(self.connection, request, working)
     }
 
     fn find(&mut self, kind: RecordKind, tenant_id: &str, id: &str) -> Result<Option<Fetched>> {

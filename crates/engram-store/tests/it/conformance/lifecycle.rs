@@ -481,8 +481,12 @@ impl engram_store::Snapshot for CountingSnapshot<'_, '_> {
     fn scan(&mut self, request: &ScanRequest) -> engram_store::Result<Vec<Fetched>> {
         self.inner.scan(request)
     }
-    fn scan_states(&mut self, request: &StateScan) -> engram_store::Result<Vec<engram_store::StoredState>> {
-        self.inner.scan_states(request)
+    fn scan_state_table(
+        &mut self,
+        request: &StateScan,
+        working: bool,
+    ) -> engram_store::Result<Vec<engram_store::StoredState>> {
+        self.inner.scan_state_table(request, working)
     }
     fn find(&mut self, kind: RecordKind, tenant_id: &str, id: &str) -> engram_store::Result<Option<Fetched>> {
         self.inner.find(kind, tenant_id, id)
