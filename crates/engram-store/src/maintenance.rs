@@ -191,9 +191,10 @@ impl StoredState {
     /// The state with its owner as its table keys it: a working state's with a run (empty when
     /// missing), a short-term state's without, so [`StateOwner::table`] is [`Self::table`].
     pub fn keyed(self) -> Self {
+        let scope = self.owner().scope();
         match self {
-            Self::WorkingState { owner, state } => Self::WorkingState { owner: StateOwner::of_run(&owner.scope()), state },
-            Self::ShortTerm { owner, state } => Self::ShortTerm { owner: StateOwner::of_session(&owner.scope()), state },
+            Self::WorkingState { state, .. } => Self::WorkingState { owner: StateOwner::of_run(&scope), state },
+            Self::ShortTerm { state, .. } => Self::ShortTerm { owner: StateOwner::of_session(&scope), state },
         }
     }
 }

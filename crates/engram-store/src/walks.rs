@@ -27,7 +27,8 @@ pub(crate) fn walks(request: &FetchRequest) -> Vec<Walk<'_>> {
             .iter()
             .flat_map(|anchor| {
                 let session_id = Some(anchor.session_id.as_str());
-                [Direction::Before, Direction::After].map(|direction| Walk { session_id, from: Some((direction, anchor)) })
+                [Direction::Before, Direction::After]
+                    .map(|direction| Walk { session_id, from: Some((direction, anchor)) })
             })
             .collect(),
         Selector::Newest | Selector::MostImportant | Selector::Sequences(_) => {
