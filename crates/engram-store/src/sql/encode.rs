@@ -4,38 +4,26 @@ use super::record_columns::{episode_fields, event_fields, fact_fields, insight_f
 use super::statement::Param;
 use super::stored_values::to_json;
 use crate::error::{Error, Result};
-use crate::lexical::DocumentTerms;
 use crate::prepare::Prepared;
 use crate::record::Record;
 
 /// The values of a record's row, in the order of `columns` (its kind's
-/// [`written_columns`](super::columns::TableInfo::written_columns)).
-pub(crate) fn written_values(prepared: &Prepared<Record>, columns: &[&str]) -> Result<Vec<Param>> {
-    let Prepared { record, space, terms, line_tokens } = prepared;
-    let mut values = field_values(record)?;
-    let index = index_values(columns.get(values.len()..).unwrap_or_default(), space, terms, *line_tokens)?;
-    values.extend(index);
-    Ok(values)
-}
-
-/// The values of the columns that follow a record's fields in its row, by name: its stored
-/// terms, line tokens and space, wherever its kind's column list puts them.
-pub(crate) fn index_values(
-    columns: &[&str],
-    space: &str,
-    terms: &DocumentTerms,
-    line_tokens: u32,
-) -> Result<Vec<Param>> {
-    let value = |column: &str| {
-        Ok(match column {
+/// [`written_columns`](super::columns::TableInfo::written_columns)): its `fields`, then by name
+/// the columns that follow them, its stored terms, line tokens and space, wherever its kind's
+/// column list puts them.
+pub(crate) fn written_values<T>(fields: Vec<Param>, prepared: &Prepared<T>, columns: &[&str]) -> Result<Vec<Param>> {
+    let Prepared { space, terms, line_tokens, .. } = prepared;
+    let mut values = fields;
+    for column in columns.get(values.len()..).unwrap_or_default() {
+        values.push(match *column {
             "lexical_terms" => to_json(&terms.frequencies)?.into(),
             "lexical_length" => terms.length.into(),
-            "line_tokens" => line_tokens.into(),
-            "space" => space.into(),
+            "line_tokens" => (*line_tokens).into(),
+            "space" => space.as_str().into(),
             other => return Err(Error::storage("engram", format!("no value to write in column {other}"))),
-        })
-    };
-    columns.iter().map(|column| value(column)).collect()
+        });
+    }
+    Ok(values)
 }
 
 /// A record's fields, in the order of its kind's column list (`seq` left out).

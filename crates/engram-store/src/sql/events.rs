@@ -8,7 +8,7 @@ use engram_types::Event;
 use super::columns::table_info;
 use super::connection::Connection;
 use super::dialect::Dialect;
-use super::encode::index_values;
+use super::encode::written_values;
 use super::index_changes::IndexChanges;
 use super::record_columns::event_fields;
 use super::records::sequences_of;
@@ -52,7 +52,7 @@ fn insert_one_by_one(connection: &mut dyn Connection, prepared: &[Prepared<Event
     let mut sequences = Vec::with_capacity(prepared.len());
     for item in prepared {
         let mut statement = Statement::new(sql.as_str());
-        bind_row(&mut statement, item, &columns)?;
+        statement.params.extend(written_values(event_fields(&item.record)?, item, &columns)?);
         sequences.push(insert_returning(statement, "seq", connection)?);
     }
     Ok(sequences)
@@ -66,7 +66,7 @@ fn insert_in_chunks(connection: &mut dyn Connection, prepared: &[Prepared<Event>
     for chunk in prepared.chunks(EVENTS_PER_INSERT) {
         let mut statement = Statement::new(insert_sql(&columns, chunk.len()));
         for item in chunk {
-            bind_row(&mut statement, item, &columns)?;
+            statement.params.extend(written_values(event_fields(&item.record)?, item, &columns)?);
         }
         if connection.dialect().returns_inserted_rows() {
             statement.sql.push_str(" RETURNING tenant_id, event_id, seq");
@@ -94,15 +94,6 @@ fn insert_in_chunks(connection: &mut dyn Connection, prepared: &[Prepared<Event>
 fn insert_sql(columns: &[&str], rows: usize) -> String {
     let row = format!("({})", placeholders(columns.len()));
     format!("INSERT INTO events ({}) VALUES {}", columns.join(", "), vec![row; rows].join(", "))
-}
-
-/// Binds one event's row of `columns`.
-fn bind_row(statement: &mut Statement, item: &Prepared<Event>, columns: &[&str]) -> Result<()> {
-    let fields = event_fields(&item.record)?;
-    let tail = columns.get(fields.len()..).unwrap_or_default();
-    let index = index_values(tail, &item.space, &item.terms, item.line_tokens)?;
-    statement.params.extend(fields.into_iter().chain(index));
-    Ok(())
 }
 
 /// The sequences just given to `chunk` (MySQL cannot return them from the insert), by

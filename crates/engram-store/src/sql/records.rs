@@ -26,7 +26,8 @@ pub(crate) fn write(
     let kind = record.kind();
     let info = table_info(kind);
     let columns = info.written_columns();
-    let mut statement = Statement { sql: String::new(), params: written_values(prepared, &columns)? };
+    let mut statement =
+        Statement { sql: String::new(), params: written_values(field_values(record)?, prepared, &columns)? };
     let sequence = match sequence {
         Some(sequence) => {
             statement.sql = update_sql(info.table, &columns);
