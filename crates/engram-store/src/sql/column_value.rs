@@ -6,7 +6,7 @@ use engram_types::{CompressionLevel, EventKind, FactStatus, InsightKind, ScopeLe
 
 use super::column_reader::{ColumnReader, corrupt};
 use super::statement::Param;
-use super::stored_values::{json, millis, optional_millis, optional_vector_bytes, time, to_integer, to_json, vector};
+use super::stored_values::{json, optional_millis, time, to_integer, to_json, vector, vector_bytes};
 use crate::error::Result;
 
 /// A field type and its column. `column` (`table.field`) names the column in errors.
@@ -45,11 +45,12 @@ column_value! {
     // Use counts: u64 in engram, BIGINT (i64) in SQL.
     u64: |value, column| Ok(Param::Integer(to_integer(*value, column)?)),
         |row, index, column| u64::try_from(row.integer(index)?).map_err(|error| corrupt(row.backend(), column, error));
-    Timestamp: |value, _| Ok(Param::Integer(millis(*value))), |row, index, _| time(row.backend(), row.integer(index)?);
+    Timestamp: |value, _| Ok(Param::Integer(value.timestamp_millis())),
+        |row, index, _| time(row.backend(), row.integer(index)?);
     Option<Timestamp>: |value, _| Ok(Param::OptionalInteger(optional_millis(*value))),
         |row, index, _| row.optional_integer(index)?.map(|millis| time(row.backend(), millis)).transpose();
     // A record's vector (`embedding`), if set.
-    Option<Vec<f32>>: |value, _| Ok(Param::OptionalBlob(optional_vector_bytes(value.as_deref()))),
+    Option<Vec<f32>>: |value, _| Ok(Param::OptionalBlob(value.as_deref().map(vector_bytes))),
         |row, index, _| row.optional_blob(index)?.map(|bytes| vector(row.backend(), &bytes)).transpose();
     // Lists and JSON values, as JSON text.
     Vec<String>: |value, _| Ok(Param::Text(to_json(value)?)),

@@ -7,7 +7,6 @@
 
 use engram_types::{EventKind, FactStatus, Scope};
 
-use super::column_reader::ColumnReader;
 use super::columns::table_info;
 use super::connection::Connection;
 use super::decode::read_record;
@@ -129,12 +128,6 @@ fn order(request: &FetchRequest, walk: &Walk<'_>) -> String {
     }
 }
 
-/// A row of `request`'s [`sequence_range_queries`], on any backend.
-pub(crate) fn read_sequence_row(request: &FetchRequest, row: &(impl ColumnReader + ?Sized)) -> Result<SequenceRow> {
-    let weight = if request.selector == Selector::MostImportant { row.real(2)? } else { 0.0 };
-    Ok(SequenceRow { sequence: row.integer(0)?, time: row.integer(1)?, weight })
-}
-
 fn reach_conditions(scope: &Scope, reach: Reach, conditions: &mut Vec<String>, params: &mut Vec<Param>) {
     let columns: &[(&str, &String)] = match reach {
         Reach::Space => &[],
@@ -178,7 +171,11 @@ pub(crate) fn fetch_sequences(connection: &mut dyn Connection, request: &FetchRe
         return Ok(fetch(connection, request)?.into_iter().map(|fetched| fetched.sequence).collect());
     }
     let ranges = sequence_range_queries(request);
-    let found = union_all(connection, ranges, |row| read_sequence_row(request, row))?;
+    let found = union_all(connection, ranges, |row| {
+        // The weight is selected only most important first.
+        let weight = if request.selector == Selector::MostImportant { row.real(2)? } else { 0.0 };
+        Ok(SequenceRow { sequence: row.integer(0)?, time: row.integer(1)?, weight })
+    })?;
     Ok(merge_sequences(request, found))
 }
 

@@ -38,12 +38,8 @@ pub(crate) fn json<T: DeserializeOwned>(backend: &'static str, column: &str, tex
 }
 
 /// Stored instants are unix milliseconds.
-pub(crate) fn millis(instant: Timestamp) -> i64 {
-    instant.timestamp_millis()
-}
-
 pub(crate) fn optional_millis(instant: Option<Timestamp>) -> Option<i64> {
-    instant.map(millis)
+    instant.map(|instant| instant.timestamp_millis())
 }
 
 /// Lists, payloads and values are stored as compact JSON text.
@@ -59,11 +55,6 @@ pub(crate) fn to_integer(value: u64, column: &str) -> Result<i64> {
 /// A vector as stored: each value as 4 little-endian bytes (float32).
 pub(crate) fn vector_bytes(embedding: &[f32]) -> Vec<u8> {
     embedding.iter().flat_map(|value| value.to_le_bytes()).collect()
-}
-
-/// [`vector_bytes`] of a record's optional vector (a column value).
-pub(crate) fn optional_vector_bytes(embedding: Option<&[f32]>) -> Option<Vec<u8>> {
-    embedding.map(vector_bytes)
 }
 
 /// The smallest whole millisecond at or after `instant` (`timestamp_millis` rounds down).

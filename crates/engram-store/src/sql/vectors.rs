@@ -69,20 +69,13 @@ pub(crate) fn insert(connection: &mut dyn Connection, rows: Vec<(VectorKey, Vec<
 /// one is inserted (or found inserted by a concurrent first writer) and read again, so two
 /// first writers of one tenant cannot fix two lengths.
 pub(crate) fn check_dimensions(connection: &mut dyn Connection, claims: &[Claim<'_>]) -> Result<()> {
-    if claims.is_empty() {
-        return Ok(());
-    }
     let mut stored = HashMap::new();
     for tenant_id in tenants(claims) {
         if let Some(dimensions) = dimensions(connection, tenant_id, true)? {
             stored.insert(tenant_id.to_string(), dimensions);
         }
     }
-    let new = settle(claims, &stored)?;
-    if new.is_empty() {
-        return Ok(());
-    }
-    for (tenant_id, length) in new {
+    for (tenant_id, length) in settle(claims, &stored)? {
         let ignore = connection.dialect().ignore_existing("tenant_id", "dimensions");
         Statement::new(format!("INSERT INTO vector_dimensions (tenant_id, dimensions) VALUES (?, ?) {ignore}"))
             .bind(&tenant_id)
