@@ -68,20 +68,11 @@ impl<S: SqlStore> Store for S {
     }
 
     fn write(&self, mode: WriteMode, work: &mut (dyn FnMut(&mut dyn Transaction) -> Result<()> + Send)) -> Result<()> {
-        self.database().write(mode == WriteMode::Retry, |connection| {
-            let mut view = SqlView::new(connection, true);
-            work(&mut view)?;
-            view.finish()
-        })
+        self.database().write(mode == WriteMode::Retry, |connection| SqlView::write(connection, &mut *work))
     }
 
     fn erase(&self, work: &mut (dyn FnMut(&mut dyn Transaction) -> Result<Receipt> + Send)) -> Result<Receipt> {
-        self.database().erase(|connection| {
-            let mut view = SqlView::new(connection, true);
-            let receipt = work(&mut view)?;
-            view.finish()?;
-            Ok(receipt)
-        })
+        self.database().erase(|connection| SqlView::write(connection, &mut *work))
     }
 
     fn rewrite_tables(&self, tables: &BTreeSet<String>) -> Result<BTreeSet<String>> {
@@ -109,9 +100,12 @@ impl<'a> SqlView<'a> {
         Self { connection, locking, spaces: SpaceIds::default(), changes: IndexChanges::default() }
     }
 
-    /// Writes the index changes the transaction's writes gathered.
-    fn finish(self) -> Result<()> {
-        self.changes.apply(self.connection).map(drop)
+    /// Runs `work` inside a write transaction, then writes the index changes its writes gathered.
+    fn write<T>(connection: &'a mut dyn Connection, work: impl FnOnce(&mut dyn Transaction) -> Result<T>) -> Result<T> {
+        let mut view = Self::new(connection, true);
+        let value = work(&mut view)?;
+        view.changes.apply(view.connection)?;
+        Ok(value)
     }
 }
 
