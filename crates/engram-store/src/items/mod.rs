@@ -2,8 +2,9 @@
 //! operations over them (`Items`) are the engine's (`engine/items.rs`).
 
 mod postings;
+mod rows;
 mod scan;
 
-pub(crate) use postings::TotalsChanges;
-pub use postings::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM};
+pub use postings::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
+pub use rows::{ItemKey, ItemRow, ItemRows};
 pub use scan::{IndexedItem, ItemScan, prefix_range};
