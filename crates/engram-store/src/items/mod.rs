@@ -7,4 +7,5 @@ mod scan;
 
 pub use postings::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
 pub use rows::{ItemKey, ItemRow, ItemRows};
+pub(crate) use scan::under_prefix;
 pub use scan::{IndexedItem, ItemScan, prefix_range};

@@ -6,7 +6,7 @@ use engram_types::{Item, Timestamp};
 
 use crate::error::Result;
 use crate::items::{
-    ItemKey, ItemPosting, ItemPostings, ItemPostingsRequest, ItemRow, ItemRows, ItemScan, TotalsChanges,
+    ItemKey, ItemPosting, ItemPostings, ItemPostingsRequest, ItemRow, ItemRows, ItemScan, TotalsChanges, under_prefix,
 };
 use crate::lexical::DocumentTerms;
 
@@ -57,17 +57,11 @@ impl ItemTable {
     /// The postings of the request's terms under its prefix, as the SQL backends read them.
     pub(super) fn postings(&self, request: &ItemPostingsRequest) -> ItemPostings {
         let tenant = &request.tenant_id;
-        let under = |namespace: &str| {
-            request.namespace.is_empty() || namespace == request.namespace || {
-                let (low, high) = crate::items::prefix_range(&request.namespace);
-                namespace >= low.as_str() && namespace < high.as_str()
-            }
-        };
         let mut result = ItemPostings::default();
         for ((_, namespace), (documents, length)) in
             self.totals.range((tenant.clone(), String::new())..).take_while(|((owner, _), _)| owner == tenant)
         {
-            if under(namespace) {
+            if under_prefix(&request.namespace, namespace) {
                 result.documents += documents;
                 result.total_length += length;
             }
@@ -78,7 +72,7 @@ impl ItemTable {
                 .postings
                 .range(start..)
                 .take_while(|((owner, posted, _, _), _)| owner == tenant && posted == term)
-                .filter(|((_, _, namespace, _), _)| under(namespace))
+                .filter(|((_, _, namespace, _), _)| under_prefix(&request.namespace, namespace))
                 .take(request.per_term as usize)
                 .map(|((_, _, namespace, key), frequency)| {
                     let id = ItemKey::new(tenant.as_str(), namespace.as_str(), key.as_str());
