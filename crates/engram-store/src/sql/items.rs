@@ -11,12 +11,9 @@ use crate::items::ItemPosting;
 use crate::items::ItemScan;
 
 /// The columns an item row is read from, in this order (`data` is `NULL` without blobs).
-pub(crate) fn item_columns(without_blobs: bool) -> &'static str {
-    if without_blobs {
-        "namespace, item_key, value, NULL, created_at, updated_at, expires_at, ttl_ms"
-    } else {
-        "namespace, item_key, value, data, created_at, updated_at, expires_at, ttl_ms"
-    }
+fn item_columns(without_blobs: bool) -> String {
+    let data = if without_blobs { "NULL" } else { "data" };
+    format!("namespace, item_key, value, {data}, created_at, updated_at, expires_at, ttl_ms")
 }
 
 /// `SELECT` of one item scan page, ordered like the primary key (or its reverse).
