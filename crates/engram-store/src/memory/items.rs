@@ -154,8 +154,8 @@ impl ItemRows for &mut ItemTable {
     }
 
     fn change_totals(&mut self, totals: TotalsChanges) -> Result<()> {
-        for (namespace, (documents, length)) in totals.changes {
-            let stored = self.totals.entry(namespace).or_default();
+        for ((tenant_id, namespace), (documents, length)) in totals.changes {
+            let stored = self.totals.entry((tenant_id, namespace)).or_default();
             stored.0 = stored.0.saturating_add_signed(documents);
             stored.1 = stored.1.saturating_add_signed(length);
         }
