@@ -1,5 +1,5 @@
-//! Items: the item SQL with the dialect's conflict clauses, and the items' lexical index kept
-//! in the same transaction.
+//! Items on the SQL backends: the item primitives of a write transaction ([`ItemRows`]) with the
+//! dialect's conflict clauses, and the scan and postings reads.
 
 use engram_types::{Item, Timestamp, ttl_millis};
 
