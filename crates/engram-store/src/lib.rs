@@ -43,7 +43,10 @@ pub use embedding::{Embedder, embed_episode, embed_events, embed_fact, embed_pro
 pub use engine::Items;
 pub use engine::StoreExt;
 pub use error::{Error, ErrorKind, Result};
-pub use items::{IndexedItem, ItemPosting, ItemPostings, ItemPostingsRequest, ItemScan, MAX_POSTINGS_PER_TERM};
+pub use items::{
+    IndexedItem, ItemKey, ItemPosting, ItemPostings, ItemPostingsRequest, ItemRow, ItemRows, ItemScan,
+    MAX_POSTINGS_PER_TERM, TotalsChanges,
+};
 pub use lifecycle::Lifecycle;
 pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 pub use memory::InMemoryStore;

@@ -5,11 +5,10 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, ShortTermState, Timestamp, WorkingState};
+use engram_types::{Event, Fact, Item, Limits, Receipt, Scope, ShortTermState, WorkingState};
 
 use crate::error::Result;
-use crate::items::{IndexedItem, ItemScan};
-use crate::items::{ItemPostings, ItemPostingsRequest};
+use crate::items::{ItemPostings, ItemPostingsRequest, ItemRows, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
@@ -193,16 +192,6 @@ pub trait Transaction: Snapshot {
     /// overwritten).
     fn put_state(&mut self, stored: &StoredState, first: bool) -> Result<()>;
 
-    /// Writes items. A taken key is replaced (its `created_at` kept) or kept as stored, per
-    /// `on_conflict`; an indexed item's postings and its namespace's totals change with it.
-    fn write_items(&mut self, items: &[IndexedItem], on_conflict: OnConflict, now: Timestamp) -> Result<()>;
-
-    /// Sets new expiries of items, by (joined namespace, key); missing ones are skipped.
-    fn refresh_items(&mut self, tenant_id: &str, expiries: &[(String, String, Timestamp)]) -> Result<()>;
-
-    /// Deletes items by (joined namespace, key); missing ones are skipped.
-    fn remove_items(&mut self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt>;
-
-    /// Deletes the items of every tenant with `expires_at <= now` (the sweep).
-    fn remove_expired_items(&mut self, now: Timestamp) -> Result<Receipt>;
+    /// The item rows and their lexical index, as the engine's item writes change them.
+    fn items(&mut self) -> Box<dyn ItemRows + '_>;
 }

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use engram_types::{FactStatus, OnConflict, Receipt, Timestamp};
 
+use super::item_writes;
 use super::records::id_taken;
 use super::run::write;
 use crate::error::{Error, Result};
@@ -105,7 +106,7 @@ fn check_restorable(transaction: &mut dyn Transaction, prepared: &[Prepared<Reco
 /// Writes validated items in one transaction (callers use [`Items::put_items`](crate::Items)).
 pub(crate) fn write_items<S: Store + ?Sized>(store: &S, items: &[IndexedItem], on_conflict: OnConflict) -> Result<()> {
     let now = prepare::now();
-    write(store, WriteMode::Once, |transaction| transaction.write_items(items, on_conflict, now))
+    write(store, WriteMode::Once, |transaction| item_writes::put(&mut *transaction.items(), items, on_conflict, now))
 }
 
 pub(crate) fn refresh_items<S: Store + ?Sized>(
@@ -113,7 +114,7 @@ pub(crate) fn refresh_items<S: Store + ?Sized>(
     tenant_id: &str,
     expiries: &[(String, String, Timestamp)],
 ) -> Result<()> {
-    write(store, WriteMode::Once, |transaction| transaction.refresh_items(tenant_id, expiries))
+    write(store, WriteMode::Once, |transaction| item_writes::refresh(&mut *transaction.items(), tenant_id, expiries))
 }
 
 pub(crate) fn remove_items<S: Store + ?Sized>(
@@ -121,9 +122,10 @@ pub(crate) fn remove_items<S: Store + ?Sized>(
     tenant_id: &str,
     keys: &[(String, String)],
 ) -> Result<Receipt> {
-    store.erase(&mut |transaction: &mut dyn Transaction| transaction.remove_items(tenant_id, keys))
+    store
+        .erase(&mut |transaction: &mut dyn Transaction| item_writes::remove(&mut *transaction.items(), tenant_id, keys))
 }
 
 pub(crate) fn remove_expired_items<S: Store + ?Sized>(store: &S, now: Timestamp) -> Result<Receipt> {
-    store.erase(&mut |transaction: &mut dyn Transaction| transaction.remove_expired_items(now))
+    store.erase(&mut |transaction: &mut dyn Transaction| item_writes::remove_expired(&mut *transaction.items(), now))
 }

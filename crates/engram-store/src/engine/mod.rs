@@ -3,6 +3,7 @@
 
 mod facts;
 mod item_search;
+mod item_writes;
 mod items;
 mod maintenance;
 mod operations;

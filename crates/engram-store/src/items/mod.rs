@@ -2,8 +2,10 @@
 //! operations over them (`Items`) are the engine's (`engine/items.rs`).
 
 mod postings;
+mod rows;
 mod scan;
 
-pub(crate) use postings::TotalsChanges;
-pub use postings::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM};
+pub use postings::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
+pub use rows::{ItemKey, ItemRow, ItemRows};
+pub(crate) use scan::under_prefix;
 pub use scan::{IndexedItem, ItemScan, prefix_range};

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use super::rows::ItemKey;
+
 /// Most postings read per query term. A term found in more items under the prefix than this is
 /// scored over the first this many in (namespace, key) order; such a term weighs little anyway.
 pub const MAX_POSTINGS_PER_TERM: u32 = 10_000;
@@ -40,14 +42,15 @@ pub struct ItemPostings {
 /// Per (tenant, joined namespace), the change of indexed items and their summed length a write
 /// makes: backends add it to `item_totals` once per namespace.
 #[derive(Debug, Default)]
-pub(crate) struct TotalsChanges {
+pub struct TotalsChanges {
     pub changes: BTreeMap<(String, String), (i64, i64)>,
 }
 
 impl TotalsChanges {
-    pub(crate) fn count(&mut self, tenant_id: &str, namespace: &str, documents: i64, length: i64) {
-        let entry = self.changes.entry((tenant_id.to_string(), namespace.to_string())).or_default();
-        entry.0 += documents;
-        entry.1 += length;
+    /// Counts an item's indexed text of `length` terms in (`sign` 1) or out (`sign` -1).
+    pub(crate) fn count(&mut self, key: &ItemKey, sign: i64, length: u32) {
+        let entry = self.changes.entry((key.tenant_id.clone(), key.namespace.clone())).or_default();
+        entry.0 += sign;
+        entry.1 += sign * i64::from(length);
     }
 }

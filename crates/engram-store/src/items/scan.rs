@@ -61,14 +61,8 @@ impl ItemScan {
     /// Whether a stored (namespace, key) is one this scan selects (the in-memory store's filter;
     /// SQL backends say the same in their `WHERE`).
     pub fn selects(&self, namespace: &str, key: &str) -> bool {
-        let in_namespace = if self.prefix && self.namespace.is_empty() {
-            true
-        } else if self.prefix {
-            let (low, high) = self.prefix_range();
-            namespace == self.namespace || (namespace >= low.as_str() && namespace < high.as_str())
-        } else {
-            namespace == self.namespace
-        };
+        let in_namespace =
+            if self.prefix { under_prefix(&self.namespace, namespace) } else { namespace == self.namespace };
         in_namespace
             && (self.keys.is_empty() || self.keys.iter().any(|wanted| wanted == key))
             && self.before_key.as_deref().is_none_or(|before| key < before)
@@ -86,4 +80,13 @@ impl ItemScan {
 /// namespace that extends `namespace` sorts in `[namespace + "\u{7f}", namespace + "\u{80}")`.
 pub fn prefix_range(namespace: &str) -> (String, String) {
     (format!("{namespace}\u{7f}"), format!("{namespace}\u{80}"))
+}
+
+/// Whether a joined namespace is the joined `prefix` or lies under it (every namespace is under
+/// the empty prefix).
+pub(crate) fn under_prefix(prefix: &str, namespace: &str) -> bool {
+    prefix.is_empty() || namespace == prefix || {
+        let (low, high) = prefix_range(prefix);
+        namespace >= low.as_str() && namespace < high.as_str()
+    }
 }

@@ -1,14 +1,13 @@
 use std::collections::HashSet;
 use std::sync::RwLock;
 
-use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, Timestamp};
+use engram_types::{Event, Fact, Item, Limits, Receipt, Scope};
 
 use super::maintenance;
 use super::state::State;
 use crate::engine::first_conflict;
 use crate::error::{Error, Result};
-use crate::items::{IndexedItem, ItemScan};
-use crate::items::{ItemPostings, ItemPostingsRequest};
+use crate::items::{ItemPostings, ItemPostingsRequest, ItemRows, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
@@ -220,22 +219,8 @@ impl Transaction for MemoryTransaction<'_> {
         Ok(())
     }
 
-    fn write_items(&mut self, items: &[IndexedItem], on_conflict: OnConflict, now: Timestamp) -> Result<()> {
-        self.state.items.put(items.to_vec(), on_conflict, now);
-        Ok(())
-    }
-
-    fn refresh_items(&mut self, tenant_id: &str, expiries: &[(String, String, Timestamp)]) -> Result<()> {
-        self.state.items.refresh(tenant_id, expiries);
-        Ok(())
-    }
-
-    fn remove_items(&mut self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt> {
-        Ok(self.state.items.remove(tenant_id, keys))
-    }
-
-    fn remove_expired_items(&mut self, now: Timestamp) -> Result<Receipt> {
-        Ok(self.state.items.remove_expired(now))
+    fn items(&mut self) -> Box<dyn ItemRows + '_> {
+        Box::new(&mut self.state.items)
     }
 }
 

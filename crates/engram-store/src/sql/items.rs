@@ -4,68 +4,51 @@
 use engram_types::{Item, split_namespace};
 
 use super::column_reader::ColumnReader;
-use super::statement::{Param, Statement};
+use super::statement::{Param, Statement, placeholders};
 use super::stored_values::{json, time};
 use crate::error::Result;
 use crate::items::ItemPosting;
 use crate::items::ItemScan;
 
 /// The columns an item row is read from, in this order (`data` is `NULL` without blobs).
-pub(crate) fn item_columns(without_blobs: bool) -> &'static str {
-    if without_blobs {
-        "namespace, item_key, value, NULL, created_at, updated_at, expires_at, ttl_ms"
-    } else {
-        "namespace, item_key, value, data, created_at, updated_at, expires_at, ttl_ms"
-    }
+fn item_columns(without_blobs: bool) -> String {
+    let data = if without_blobs { "NULL" } else { "data" };
+    format!("namespace, item_key, value, {data}, created_at, updated_at, expires_at, ttl_ms")
 }
 
 /// `SELECT` of one item scan page, ordered like the primary key (or its reverse).
 pub(crate) fn item_scan_query(scan: &ItemScan) -> Statement {
-    let mut conditions = vec!["tenant_id = ?".to_string()];
-    let mut params = vec![Param::Text(scan.tenant_id.clone())];
-    if !scan.prefix {
-        conditions.push("namespace = ?".to_string());
-        params.push(Param::Text(scan.namespace.clone()));
-    } else if !scan.namespace.is_empty() {
-        let (condition, range) = namespace_range(&scan.namespace);
-        conditions.push(condition);
-        params.extend(range);
+    let columns = item_columns(scan.without_blobs);
+    let mut statement =
+        Statement::new(format!("SELECT {columns} FROM items WHERE tenant_id = ?")).bind(&scan.tenant_id);
+    if scan.prefix {
+        and_under_prefix(&mut statement, &scan.namespace);
+    } else {
+        and_where(&mut statement, "namespace = ?", [&scan.namespace]);
     }
     if !scan.keys.is_empty() {
-        conditions.push(format!("item_key IN ({})", vec!["?"; scan.keys.len()].join(", ")));
-        params.extend(scan.keys.iter().cloned().map(Param::Text));
+        and_where(&mut statement, &format!("item_key IN ({})", placeholders(scan.keys.len())), &scan.keys);
     }
     if let Some(before) = &scan.before_key {
         let (bound, cut) = key_bound(before);
-        conditions.push(if cut { "item_key <= ?" } else { "item_key < ?" }.to_string());
-        params.push(Param::Text(bound.to_string()));
+        and_where(&mut statement, if cut { "item_key <= ?" } else { "item_key < ?" }, [bound]);
     }
     if let Some(after) = &scan.after_key {
-        conditions.push("item_key > ?".to_string());
-        params.push(Param::Text(key_bound(after).0.to_string()));
+        and_where(&mut statement, "item_key > ?", [key_bound(after).0]);
     }
     if let Some(after) = &scan.after_namespace {
-        conditions.push("namespace > ?".to_string());
-        params.push(Param::Text(after.clone()));
+        and_where(&mut statement, "namespace > ?", [after]);
     }
     if let Some((namespace, key)) = &scan.cursor {
         // Spelled out rather than as a row comparison, which not every planner turns into a range.
-        let (sign, strict) = if scan.descending { ("<", "<") } else { (">", ">") };
-        conditions.push(format!("(namespace {sign} ? OR (namespace = ? AND item_key {strict} ?))"));
-        params.extend([Param::Text(namespace.clone()), Param::Text(namespace.clone()), Param::Text(key.clone())]);
+        let sign = if scan.descending { "<" } else { ">" };
+        let condition = format!("(namespace {sign} ? OR (namespace = ? AND item_key {sign} ?))");
+        and_where(&mut statement, &condition, [namespace, namespace, key]);
     }
-    conditions.push("(expires_at IS NULL OR expires_at > ?)".to_string());
-    params.push(Param::Integer(scan.now.timestamp_millis()));
+    and_where(&mut statement, "(expires_at IS NULL OR expires_at > ?)", [scan.now.timestamp_millis()]);
     let direction = if scan.descending { "DESC" } else { "ASC" };
-    Statement {
-        sql: format!(
-            "SELECT {} FROM items WHERE {} ORDER BY namespace {direction}, item_key {direction} LIMIT {}",
-            item_columns(scan.without_blobs),
-            conditions.join(" AND "),
-            scan.limit
-        ),
-        params,
-    }
+    statement.sql.push_str(&format!(" ORDER BY namespace {direction}, item_key {direction} LIMIT {}", scan.limit));
+    statement
 }
 
 /// A key bound that compares with every key as the bound itself does byte for byte, under any
@@ -89,52 +72,41 @@ pub(crate) const INSERT_ITEM: &str = "INSERT INTO items \
 pub(crate) const REPLACED_ITEM_COLUMNS: [&str; 6] =
     ["value", "data", "updated_at", "expires_at", "ttl_ms", "index_length"];
 
-/// The condition selecting the namespaces under a non-empty joined prefix, with its parameters.
-/// The outer bounds `[namespace, namespace + "\u{80}")` are an index range (a planner does not
-/// make one of the `OR` alone); inside them, siblings such as `namespacex` are left out.
-fn namespace_range(namespace: &str) -> (String, Vec<Param>) {
-    let (children, end) = crate::items::prefix_range(namespace);
-    (
-        "namespace >= ? AND namespace < ? AND (namespace = ? OR namespace >= ?)".to_string(),
-        vec![
-            Param::Text(namespace.to_string()),
-            Param::Text(end),
-            Param::Text(namespace.to_string()),
-            Param::Text(children),
-        ],
-    )
+/// Adds the condition selecting the namespaces under a joined prefix (none for the empty prefix:
+/// every namespace). The outer bounds `[namespace, namespace + "\u{80}")` are an index range (a
+/// planner does not make one of the `OR` alone); inside them, siblings such as `namespacex` are
+/// left out.
+fn and_under_prefix(statement: &mut Statement, namespace: &str) {
+    if !namespace.is_empty() {
+        let (children, end) = crate::items::prefix_range(namespace);
+        let condition = "namespace >= ? AND namespace < ? AND (namespace = ? OR namespace >= ?)";
+        and_where(statement, condition, [namespace, end.as_str(), namespace, children.as_str()]);
+    }
 }
 
-/// ` AND` the namespace range, or nothing for the empty prefix (every namespace).
-fn and_namespace_range(namespace: &str) -> (String, Vec<Param>) {
-    if namespace.is_empty() {
-        return (String::new(), Vec::new());
-    }
-    let (condition, params) = namespace_range(namespace);
-    (format!(" AND {condition}"), params)
+/// Adds ` AND condition` to the statement's `WHERE`, and the condition's parameters.
+fn and_where<P: Into<Param>>(statement: &mut Statement, condition: &str, params: impl IntoIterator<Item = P>) {
+    statement.sql.push_str(" AND ");
+    statement.sql.push_str(condition);
+    statement.push_all(params);
 }
 
 /// The totals rows of the namespaces under a prefix: `documents, total_length`.
 pub(crate) fn item_totals_query(tenant_id: &str, namespace: &str) -> Statement {
-    let (condition, range) = and_namespace_range(namespace);
-    let mut params = vec![Param::Text(tenant_id.to_string())];
-    params.extend(range);
-    Statement { sql: format!("SELECT documents, total_length FROM item_totals WHERE tenant_id = ?{condition}"), params }
+    let select = "SELECT documents, total_length FROM item_totals WHERE tenant_id = ?";
+    let mut statement = Statement::new(select).bind(tenant_id);
+    and_under_prefix(&mut statement, namespace);
+    statement
 }
 
 /// The postings of one term under a prefix, the first `limit` in key order (the index's order, so
 /// every backend caps alike): `namespace, item_key, frequency, length`.
 pub(crate) fn item_term_postings_query(tenant_id: &str, namespace: &str, term: &str, limit: u32) -> Statement {
-    let (condition, range) = and_namespace_range(namespace);
-    let mut params = vec![Param::Text(tenant_id.to_string()), Param::Text(term.to_string())];
-    params.extend(range);
-    Statement {
-        sql: format!(
-            "SELECT namespace, item_key, frequency, length FROM item_terms WHERE tenant_id = ? AND term = ?{condition} \
-             ORDER BY namespace, item_key LIMIT {limit}"
-        ),
-        params,
-    }
+    let select = "SELECT namespace, item_key, frequency, length FROM item_terms WHERE tenant_id = ? AND term = ?";
+    let mut statement = Statement::new(select).bind(tenant_id).bind(term);
+    and_under_prefix(&mut statement, namespace);
+    statement.sql.push_str(&format!(" ORDER BY namespace, item_key LIMIT {limit}"));
+    statement
 }
 
 /// Reads a row of [`item_term_postings_query`].

@@ -4,15 +4,15 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use engram_types::{Event, Fact, Item, Limits, OnConflict, Receipt, Scope, Timestamp};
+use engram_types::{Event, Fact, Item, Limits, Receipt, Scope};
 
 use super::connection::Connection;
 use super::index_changes::IndexChanges;
+use super::item_store::SqlItemRows;
 use super::spaces::SpaceIds;
 use super::{events, facts, fetch, item_store, maintenance, records, state, stats, vectors};
 use crate::error::Result;
-use crate::items::{IndexedItem, ItemScan};
-use crate::items::{ItemPostings, ItemPostingsRequest};
+use crate::items::{ItemPostings, ItemPostingsRequest, ItemRows, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
 use crate::record::{
@@ -203,19 +203,7 @@ impl Transaction for SqlView<'_> {
         state::write(self.connection, stored, !first)
     }
 
-    fn write_items(&mut self, items: &[IndexedItem], on_conflict: OnConflict, now: Timestamp) -> Result<()> {
-        item_store::put(self.connection, items, on_conflict, now)
-    }
-
-    fn refresh_items(&mut self, tenant_id: &str, expiries: &[(String, String, Timestamp)]) -> Result<()> {
-        item_store::refresh(self.connection, tenant_id, expiries)
-    }
-
-    fn remove_items(&mut self, tenant_id: &str, keys: &[(String, String)]) -> Result<Receipt> {
-        item_store::remove(self.connection, tenant_id, keys)
-    }
-
-    fn remove_expired_items(&mut self, now: Timestamp) -> Result<Receipt> {
-        item_store::remove_expired(self.connection, now)
+    fn items(&mut self) -> Box<dyn ItemRows + '_> {
+        Box::new(SqlItemRows(&mut *self.connection))
     }
 }
