@@ -19,6 +19,7 @@ mod item_store;
 mod items;
 mod maintenance;
 mod migrations;
+mod postings;
 mod record_columns;
 mod records;
 mod run;
@@ -43,8 +44,11 @@ pub(crate) use documents::Document;
 #[cfg(feature = "sqlite")]
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
 pub(crate) use migrations::{Migration, migrations, pending};
+pub(crate) use postings::read as read_postings;
+#[cfg(feature = "sqlite")]
+pub(crate) use postings::{frequencies_statement, spaces_statement};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) use run::{insert_rows, union_all};
+pub(crate) use run::insert_rows;
 #[cfg(feature = "sqlite")]
 pub(crate) use spaces::lookup as lookup_space;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
