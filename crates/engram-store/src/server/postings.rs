@@ -6,8 +6,7 @@
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest};
 use crate::sql::{
-    Connection, Document, PostingsLayout, Statement, TermCounts, Update, insert_rows, placeholders, read_postings,
-    table_info, write_totals,
+    Connection, Document, PostingsLayout, Statement, insert_rows, placeholders, read_postings, table_info,
 };
 
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
@@ -42,35 +41,6 @@ impl PostingsLayout for TablePostings {
         });
         let insert = format!("INSERT INTO {postings} (tenant_id, space_id, term, seq)");
         insert_rows(connection, &insert, "", rows, ROWS_PER_INSERT)
-    }
-
-    /// Every df delta is one row of a multi-row upsert (a negative delta only ever hits a row
-    /// that exists: its record was indexed); rows that reach zero are deleted after.
-    fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64> {
-        let dialect = connection.dialect();
-        let mut removed_terms = 0;
-        let add_df = dialect.upsert("lexical_terms", "tenant_id, space_id, term", &[("df", Update::AddAtLeastZero)]);
-        for (space_id, space) in &counts.spaces {
-            let deltas = space.frequencies.iter().filter(|(_, delta)| **delta != 0);
-            let rows = deltas
-                .map(|(term, delta)| vec![(&space.tenant_id).into(), (*space_id).into(), term.into(), (*delta).into()]);
-            let insert = "INSERT INTO lexical_terms (tenant_id, space_id, term, df)";
-            insert_rows(connection, insert, &format!(" {add_df}"), rows, ROWS_PER_INSERT)?;
-            let emptied: Vec<&String> =
-                space.frequencies.iter().filter(|(_, delta)| **delta < 0).map(|(term, _)| term).collect();
-            if !emptied.is_empty() {
-                let mut statement = Statement::new(format!(
-                    "DELETE FROM lexical_terms WHERE tenant_id = ? AND space_id = ? AND term IN ({}) AND df <= 0",
-                    placeholders(emptied.len())
-                ))
-                .bind(&space.tenant_id)
-                .bind(*space_id);
-                statement.push_all(emptied);
-                removed_terms += statement.execute(connection)?.rows;
-            }
-            write_totals(connection, *space_id, space)?;
-        }
-        Ok(removed_terms)
     }
 
     fn rows_per_document(&self, terms: usize) -> u64 {

@@ -38,8 +38,6 @@ pub(crate) use column_reader::ColumnReader;
 pub(crate) use columns::table_info;
 pub(crate) use connection::{Connection, Executed, PostingsLayout};
 pub(crate) use dialect::Dialect;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) use dialect::Update;
 pub(crate) use documents::Document;
 #[cfg(feature = "sqlite")]
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
@@ -57,7 +55,5 @@ pub(crate) use statement::{Param, Statement};
 pub(crate) use store::{Database, SqlStore};
 #[cfg(feature = "sqlite")]
 pub(crate) use stored_values::to_json;
-pub(crate) use term_counts::TermCounts;
-pub(crate) use totals::write_totals;
 #[cfg(feature = "sqlite")]
 pub(crate) use vectors::range_sql as vector_range_sql;

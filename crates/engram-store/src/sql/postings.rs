@@ -1,15 +1,64 @@
-//! The postings read of every SQL backend (DESIGN.md "Lexical index"): the spaces with their
-//! totals from `lexical_spaces`/`lexical_totals`, every df from `lexical_terms`, then the newest
-//! postings of each present (space, term) from the backend's postings layout.
+//! What every SQL backend's lexical index shares (DESIGN.md "Lexical index"), whatever its
+//! postings layout: the df and totals a transaction writes into `lexical_terms` and
+//! `lexical_totals`, and the postings read (the spaces with their totals, every df, then the
+//! newest postings of each present (space, term) from the layout).
 
 use std::collections::BTreeMap;
 
 use super::connection::Connection;
-use super::dialect::Dialect;
-use super::run::{in_list, union_all};
+use super::dialect::{Dialect, Update};
+use super::run::{in_list, insert_rows, union_all};
 use super::statement::Statement;
+use super::stored_values::to_json;
+use super::term_counts::TermCounts;
+use super::totals::write_totals;
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest, TermPostings};
+
+/// Rows per multi-row upsert on a server: well under both servers' limit of 65535 parameters.
+const ROWS_PER_UPSERT: usize = 2000;
+
+/// Writes a transaction's df and totals deltas, space by space and each in key order; how many
+/// `lexical_terms` rows reached df 0 and went. A space's deltas are one upsert (a negative delta
+/// only ever meets a row that exists: its record was indexed): on SQLite one statement, the terms
+/// as one JSON object (a bulk append touches thousands of distinct terms, and one statement per
+/// term cost more than the B-tree work itself); on a server multi-row inserts. The rows that
+/// reach zero are deleted after.
+pub(crate) fn write_counts(connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64> {
+    let dialect = connection.dialect();
+    let add_df = dialect.upsert("lexical_terms", "tenant_id, space_id, term", &[("df", Update::AddAtLeastZero)]);
+    let insert = "INSERT INTO lexical_terms (tenant_id, space_id, term, df)";
+    let mut removed_terms = 0;
+    for (space_id, space) in &counts.spaces {
+        let deltas = space.frequencies.iter().filter(|(_, delta)| **delta != 0);
+        if dialect == Dialect::Sqlite {
+            let deltas: BTreeMap<&String, &i64> = deltas.collect();
+            if !deltas.is_empty() {
+                Statement::new(format!("{insert} SELECT ?, ?, key, value FROM json_each(?) WHERE true {add_df}"))
+                    .bind(&space.tenant_id)
+                    .bind(*space_id)
+                    .bind(to_json(&deltas)?)
+                    .execute(connection)?;
+            }
+        } else {
+            let rows = deltas
+                .map(|(term, delta)| vec![(&space.tenant_id).into(), (*space_id).into(), term.into(), (*delta).into()]);
+            insert_rows(connection, insert, &format!(" {add_df}"), rows, ROWS_PER_UPSERT)?;
+        }
+        let emptied: Vec<&String> =
+            space.frequencies.iter().filter(|(_, delta)| **delta < 0).map(|(term, _)| term).collect();
+        if !emptied.is_empty() {
+            let mut statement = Statement::new("").bind(&space.tenant_id).bind(*space_id);
+            let terms = in_list(&mut statement, dialect, &emptied)?;
+            statement.sql = format!(
+                "DELETE FROM lexical_terms WHERE tenant_id = ? AND space_id = ? AND term IN ({terms}) AND df <= 0"
+            );
+            removed_terms += statement.execute(connection)?.rows;
+        }
+        write_totals(connection, *space_id, space)?;
+    }
+    Ok(removed_terms)
+}
 
 /// Reads postings as `memory/postings.rs` does: totals summed over the requested spaces, and
 /// per term the df summed and the newest `per_term` sequences merged across spaces. Three

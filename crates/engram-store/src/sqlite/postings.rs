@@ -16,7 +16,6 @@
 //!   transaction's terms in Rust and upserts each distinct (space, term) once, in key order.
 //! * `lexical_totals` keeps documents and summed length per space for BM25's average length.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use engram_types::Receipt;
@@ -25,9 +24,7 @@ use rusqlite::Connection as Rusqlite;
 use super::error::storage;
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest, RecordKind};
-use crate::sql::{
-    Connection, Document, PostingsLayout, Statement, TermCounts, read_postings, table_info, to_json, write_totals,
-};
+use crate::sql::{Connection, Document, PostingsLayout, Statement, read_postings, table_info, to_json};
 
 /// Postings as contentless FTS5 documents, one per record.
 #[derive(Debug)]
@@ -96,53 +93,6 @@ impl PostingsLayout for Fts5Postings {
         Statement::new(format!("INSERT INTO {postings} ({postings}, rank) VALUES ('merge', {MERGE_PAGES_PER_WRITE})"))
             .execute(connection)?;
         Ok(())
-    }
-
-    /// The increments of a space go in one statement (its terms as one JSON object): a bulk
-    /// append touches thousands of distinct terms, and one statement per term cost more than
-    /// the B-tree work itself.
-    fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64> {
-        let mut removed_terms = 0;
-        for (space_id, space) in &counts.spaces {
-            let tenant_id = &space.tenant_id;
-            let increments: BTreeMap<&str, i64> = space
-                .frequencies
-                .iter()
-                .filter(|(_, delta)| **delta > 0)
-                .map(|(term, delta)| (term.as_str(), *delta))
-                .collect();
-            if !increments.is_empty() {
-                Statement::new(
-                    "INSERT INTO lexical_terms (tenant_id, space_id, term, df)
-                     SELECT ?, ?, key, value FROM json_each(?) WHERE true
-                     ON CONFLICT (tenant_id, space_id, term) DO UPDATE SET df = df + excluded.df",
-                )
-                .bind(tenant_id)
-                .bind(*space_id)
-                .bind(to_json(&increments)?)
-                .execute(connection)?;
-            }
-            for (term, delta) in space.frequencies.iter().filter(|(_, delta)| **delta < 0) {
-                Statement::new(
-                    "UPDATE lexical_terms SET df = df + ? WHERE tenant_id = ? AND space_id = ? AND term = ?",
-                )
-                .bind(*delta)
-                .bind(tenant_id)
-                .bind(*space_id)
-                .bind(term)
-                .execute(connection)?;
-                removed_terms += Statement::new(
-                    "DELETE FROM lexical_terms WHERE tenant_id = ? AND space_id = ? AND term = ? AND df <= 0",
-                )
-                .bind(tenant_id)
-                .bind(*space_id)
-                .bind(term)
-                .execute(connection)?
-                .rows;
-            }
-            write_totals(connection, *space_id, space)?;
-        }
-        Ok(removed_terms)
     }
 
     fn rows_per_document(&self, _terms: usize) -> u64 {
