@@ -52,14 +52,9 @@ const ATTEMPTS: u32 = 8;
 impl Database {
     /// Connects, creating the database when it does not exist, and applies pending migrations.
     pub(super) fn open(dialect: Dialect, target: &Target) -> Result<Self> {
-        static DRIVERS: Once = Once::new();
-        DRIVERS.call_once(sqlx::any::install_default_drivers);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(RUNTIME_THREADS)
-            .thread_name(format!("engram-{}", dialect.backend()))
-            .enable_all()
-            .build()
-            .map_err(|error| Error::storage(dialect.backend(), format!("cannot start the runtime: {error}")))?;
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(RUNTIME_THREADS).thread_name(format!("engram-{}", dialect.backend()));
+        let runtime = runtime(dialect, builder)?;
         let connect = async {
             let pool = connect(dialect, target).await?;
             let mut connection = pool.acquire().await.map_err(|error| database_error(dialect, error))?;
@@ -76,11 +71,18 @@ impl Database {
         })
     }
 
-    fn parts(&self) -> Result<(&AnyPool, &Runtime)> {
-        match (&self.pool, &self.runtime) {
-            (Some(pool), Some(runtime)) => Ok((pool, runtime)),
-            _ => Err(Error::Unavailable { backend: self.dialect.backend(), detail: "the store is closed".into() }),
-        }
+    /// Runs `work` with the pool and a [`Wait`] for the store call's query timeout, off the
+    /// caller's runtime and inside the store's: connections go back to their pool by a task
+    /// spawned on it when dropped.
+    fn call<T: Send>(&self, work: impl FnOnce(&AnyPool, Wait<'_>) -> Result<T> + Send) -> Result<T> {
+        let (Some(pool), Some(runtime)) = (&self.pool, &self.runtime) else {
+            return Err(Error::Unavailable { backend: self.dialect.backend(), detail: "the store is closed".into() });
+        };
+        let (dialect, deadline) = (self.dialect, Instant::now() + self.query_timeout);
+        off_runtime(dialect, || {
+            let _entered = runtime.enter();
+            work(pool, Wait { runtime, dialect, deadline })
+        })?
     }
 
     /// Runs `work` in a transaction on a pooled connection, within the store call's query
@@ -90,16 +92,10 @@ impl Database {
         kind: TransactionKind,
         work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send,
     ) -> Result<T> {
-        let (pool, runtime) = self.parts()?;
-        let dialect = self.dialect;
-        off_runtime(dialect, || {
-            // Connections go back to their pool by a task spawned on the runtime when dropped.
-            let _entered = runtime.enter();
-            let deadline = Instant::now() + self.query_timeout;
-            let wait = Wait { runtime, dialect, deadline };
+        self.call(|pool, wait| {
             let mut open = match kind {
                 TransactionKind::Write => wait.on(pool.begin())?,
-                TransactionKind::Snapshot => wait.on(pool.begin_with(AssertSqlSafe(dialect.begin_snapshot())))?,
+                TransactionKind::Snapshot => wait.on(pool.begin_with(AssertSqlSafe(wait.dialect.begin_snapshot())))?,
             };
             let mut connection = ServerConnection { connection: &mut open, wait };
             match work(&mut connection) {
@@ -116,20 +112,16 @@ impl Database {
                     Err(error)
                 }
             }
-        })?
+        })
     }
 
     /// Rewrites one table of [`TABLES`](crate::tables::TABLES), outside any transaction:
     /// `VACUUM` refuses to run in one, and MySQL's `ALTER TABLE` commits implicitly.
     fn rewrite_table(&self, table: &str) -> Result<()> {
-        let (pool, runtime) = self.parts()?;
-        let (dialect, deadline) = (self.dialect, Instant::now() + self.query_timeout);
-        off_runtime(dialect, || {
-            let _entered = runtime.enter();
-            let wait = Wait { runtime, dialect, deadline };
+        self.call(|pool, wait| {
             let mut pooled = wait.on(pool.acquire())?;
-            wait.on(pooled.execute(AssertSqlSafe(dialect.rewrite_table(table)))).map(drop)
-        })?
+            wait.on(pooled.execute(AssertSqlSafe(wait.dialect.rewrite_table(table)))).map(drop)
+        })
     }
 }
 
@@ -164,6 +156,16 @@ impl sql::Database for Database {
         }
         Ok(rewritten)
     }
+}
+
+/// A runtime from `builder` with IO and timers on, sqlx's drivers installed (once per process).
+fn runtime(dialect: Dialect, mut builder: tokio::runtime::Builder) -> Result<Runtime> {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+    builder
+        .enable_all()
+        .build()
+        .map_err(|error| Error::storage(dialect.backend(), format!("cannot start the runtime: {error}")))
 }
 
 /// Runs `work` on this thread, or, on a thread that already runs a tokio runtime (an async
@@ -220,12 +222,8 @@ fn pool_options(dialect: Dialect, target: &Target) -> AnyPoolOptions {
 /// Session settings: MySQL reads committed rows like Postgres does (its default, REPEATABLE
 /// READ, takes gap locks that make concurrent index upserts deadlock).
 async fn configure(connection: &mut AnyConnection, dialect: Dialect) -> sqlx::Result<()> {
-    let statements: &[&'static str] = match dialect {
-        Dialect::Postgres | Dialect::Sqlite => &[],
-        Dialect::MySql => &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
-    };
-    for statement in statements {
-        connection.execute(*statement).await?;
+    if dialect == Dialect::MySql {
+        connection.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
     }
     Ok(())
 }
@@ -272,12 +270,7 @@ async fn create_database(dialect: Dialect, target: &Target) -> Result<()> {
 
 /// Drops the target database if it exists (Postgres: ending its other sessions first).
 pub(super) fn drop_database(dialect: Dialect, target: &Target) -> Result<()> {
-    static DRIVERS: Once = Once::new();
-    DRIVERS.call_once(sqlx::any::install_default_drivers);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| Error::storage(dialect.backend(), format!("cannot start the runtime: {error}")))?;
+    let runtime = runtime(dialect, tokio::runtime::Builder::new_current_thread())?;
     let sql = match dialect {
         Dialect::Postgres => format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", target.database),
         Dialect::MySql | Dialect::Sqlite => format!("DROP DATABASE IF EXISTS `{}`", target.database),
