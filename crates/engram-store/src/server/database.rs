@@ -36,15 +36,6 @@ pub(crate) struct Database {
     writer: Mutex<()>,
 }
 
-/// What a transaction of a store call is for.
-#[derive(Debug, Clone, Copy)]
-enum TransactionKind {
-    /// A read: one snapshot, read only.
-    Snapshot,
-    /// A write, at the session's isolation level (read committed).
-    Write,
-}
-
 /// Attempts of a write that reads before it writes, when it keeps losing races to writers in
 /// other processes; the last loss is the caller's `Conflict`.
 const ATTEMPTS: u32 = 8;
@@ -86,17 +77,15 @@ impl Database {
     }
 
     /// Runs `work` in a transaction on a pooled connection, within the store call's query
-    /// timeout. Committed when `work` returns `Ok`, rolled back otherwise.
+    /// timeout. Committed when `work` returns `Ok`, rolled back otherwise. `begin` opens it:
+    /// a read's snapshot; `BEGIN`, at the session's isolation level (read committed), for a write.
     fn in_transaction<T: Send>(
         &self,
-        kind: TransactionKind,
+        begin: &'static str,
         work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send,
     ) -> Result<T> {
         self.call(|pool, wait| {
-            let mut open = match kind {
-                TransactionKind::Write => wait.on(pool.begin())?,
-                TransactionKind::Snapshot => wait.on(pool.begin_with(AssertSqlSafe(wait.dialect.begin_snapshot())))?,
-            };
+            let mut open = wait.on(pool.begin_with(AssertSqlSafe(begin)))?;
             let mut connection = ServerConnection { connection: &mut open, wait };
             match work(&mut connection) {
                 Ok(value) => {
@@ -128,7 +117,7 @@ impl Database {
 impl sql::Database for Database {
     /// A read-only repeatable-read transaction: every statement of `work` sees one snapshot.
     fn read<T: Send>(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send) -> Result<T> {
-        self.in_transaction(TransactionKind::Snapshot, work)
+        self.in_transaction(self.dialect.begin_snapshot(), work)
     }
 
     fn write<T: Send>(
@@ -139,7 +128,7 @@ impl sql::Database for Database {
         let _writer = self.writer.lock().map_err(|_| Error::storage(self.dialect.backend(), "writer lock poisoned"))?;
         let mut attempt = 1;
         loop {
-            let written = self.in_transaction(TransactionKind::Write, &mut work);
+            let written = self.in_transaction("BEGIN", &mut work);
             match written {
                 Err(error) if retry && attempt < ATTEMPTS && lost_race(&error) => attempt += 1,
                 done => break done,

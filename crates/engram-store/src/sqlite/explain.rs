@@ -2,7 +2,6 @@
 
 use rusqlite::Connection as Rusqlite;
 
-use super::error::storage;
 use super::postings;
 use super::statements::SqliteConnection;
 use crate::error::Result;
@@ -39,12 +38,9 @@ pub(super) fn vectors(connection: &Rusqlite, request: &VectorRequest) -> Result<
 /// The `detail` lines of every statement's plan, in order.
 fn plans(connection: &Rusqlite, statements: Vec<Statement>) -> Result<Vec<String>> {
     let mut plans = Vec::new();
-    for statement in statements {
-        let mut explain = connection.prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sql)).map_err(storage)?;
-        let mut rows = explain.query(rusqlite::params_from_iter(statement.params.iter())).map_err(storage)?;
-        while let Some(row) = rows.next().map_err(storage)? {
-            plans.push(row.get::<_, String>(3).map_err(storage)?);
-        }
+    for Statement { sql, params } in statements {
+        let explain = Statement { sql: format!("EXPLAIN QUERY PLAN {sql}"), params };
+        plans.extend(explain.rows(&mut SqliteConnection(connection), |row| row.text(3))?);
     }
     Ok(plans)
 }
