@@ -7,8 +7,8 @@ use super::statements::SqliteConnection;
 use crate::error::Result;
 use crate::record::{FetchRequest, PostingsRequest, Selector, VectorRequest};
 use crate::sql::{
-    Dialect, Statement, frequencies_statement, range_queries, sequence_range_queries, sequences_statement,
-    spaces_statement, vector_range_sql,
+    Dialect, Statement, frequencies_statement, lookup_space, range_queries, sequence_range_queries,
+    sequences_statement, spaces_statement, vector_range_sql,
 };
 
 /// `EXPLAIN QUERY PLAN` of every statement `fetch` runs for this request.
@@ -47,11 +47,9 @@ fn plans(connection: &Rusqlite, statements: Vec<Statement>) -> Result<Vec<String
 
 /// `EXPLAIN QUERY PLAN` of every statement a postings read runs, for the first space and term.
 pub(super) fn postings(connection: &Rusqlite, request: &PostingsRequest) -> Result<Vec<String>> {
+    let mut reader = SqliteConnection(connection);
     let space_id = match request.spaces.first() {
-        Some(space) => {
-            let mut reader = SqliteConnection(connection);
-            crate::sql::lookup_space(&mut reader, &request.tenant_id, request.kind, space, false)?.unwrap_or(0)
-        }
+        Some(space) => lookup_space(&mut reader, &request.tenant_id, request.kind, space, false)?.unwrap_or(0),
         None => 0,
     };
     let term = request.terms.first().map_or("", String::as_str);
