@@ -15,12 +15,8 @@ pub mod lifecycle;
 pub mod maintenance;
 mod memory;
 mod merge;
-#[cfg(feature = "mysql")]
-mod mysql;
 mod open;
 mod packet;
-#[cfg(feature = "postgres")]
-mod postgres;
 pub mod prepare;
 pub mod record;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -50,16 +46,16 @@ pub use items::{
 pub use lifecycle::Lifecycle;
 pub use maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 pub use memory::InMemoryStore;
-#[cfg(feature = "mysql")]
-pub use mysql::MySqlStore;
 pub use open::{OpenOptions, Synchronous};
 pub use packet::build_memory_packet;
-#[cfg(feature = "postgres")]
-pub use postgres::PostgresStore;
 pub use record::{
     Anchor, FetchRequest, Fetched, MAX_VECTOR_SPACES, Postings, PostingsRequest, Reach, Record, RecordKind, Selector,
     Stats, StoredVector, TermPostings, VectorRequest, Vectors,
 };
+#[cfg(feature = "mysql")]
+pub use server::MySqlStore;
+#[cfg(feature = "postgres")]
+pub use server::PostgresStore;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub use server::{DEFAULT_DATABASE, ServerOptions};
 #[cfg(feature = "sqlite")]

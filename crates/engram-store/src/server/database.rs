@@ -36,15 +36,6 @@ pub(crate) struct Database {
     writer: Mutex<()>,
 }
 
-/// What a transaction of a store call is for.
-#[derive(Debug, Clone, Copy)]
-enum TransactionKind {
-    /// A read: one snapshot, read only.
-    Snapshot,
-    /// A write, at the session's isolation level (read committed).
-    Write,
-}
-
 /// Attempts of a write that reads before it writes, when it keeps losing races to writers in
 /// other processes; the last loss is the caller's `Conflict`.
 const ATTEMPTS: u32 = 8;
@@ -52,14 +43,9 @@ const ATTEMPTS: u32 = 8;
 impl Database {
     /// Connects, creating the database when it does not exist, and applies pending migrations.
     pub(super) fn open(dialect: Dialect, target: &Target) -> Result<Self> {
-        static DRIVERS: Once = Once::new();
-        DRIVERS.call_once(sqlx::any::install_default_drivers);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(RUNTIME_THREADS)
-            .thread_name(format!("engram-{}", dialect.backend()))
-            .enable_all()
-            .build()
-            .map_err(|error| Error::storage(dialect.backend(), format!("cannot start the runtime: {error}")))?;
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(RUNTIME_THREADS).thread_name(format!("engram-{}", dialect.backend()));
+        let runtime = runtime(dialect, builder)?;
         let connect = async {
             let pool = connect(dialect, target).await?;
             let mut connection = pool.acquire().await.map_err(|error| database_error(dialect, error))?;
@@ -76,31 +62,30 @@ impl Database {
         })
     }
 
-    fn parts(&self) -> Result<(&AnyPool, &Runtime)> {
-        match (&self.pool, &self.runtime) {
-            (Some(pool), Some(runtime)) => Ok((pool, runtime)),
-            _ => Err(Error::Unavailable { backend: self.dialect.backend(), detail: "the store is closed".into() }),
-        }
+    /// Runs `work` with the pool and a [`Wait`] for the store call's query timeout, off the
+    /// caller's runtime and inside the store's: connections go back to their pool by a task
+    /// spawned on it when dropped.
+    fn call<T: Send>(&self, work: impl FnOnce(&AnyPool, Wait<'_>) -> Result<T> + Send) -> Result<T> {
+        let (Some(pool), Some(runtime)) = (&self.pool, &self.runtime) else {
+            return Err(Error::Unavailable { backend: self.dialect.backend(), detail: "the store is closed".into() });
+        };
+        let (dialect, deadline) = (self.dialect, Instant::now() + self.query_timeout);
+        off_runtime(dialect, || {
+            let _entered = runtime.enter();
+            work(pool, Wait { runtime, dialect, deadline })
+        })?
     }
 
     /// Runs `work` in a transaction on a pooled connection, within the store call's query
-    /// timeout. Committed when `work` returns `Ok`, rolled back otherwise.
+    /// timeout. Committed when `work` returns `Ok`, rolled back otherwise. `begin` opens it:
+    /// a read's snapshot; `BEGIN`, at the session's isolation level (read committed), for a write.
     fn in_transaction<T: Send>(
         &self,
-        kind: TransactionKind,
+        begin: &'static str,
         work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send,
     ) -> Result<T> {
-        let (pool, runtime) = self.parts()?;
-        let dialect = self.dialect;
-        off_runtime(dialect, || {
-            // Connections go back to their pool by a task spawned on the runtime when dropped.
-            let _entered = runtime.enter();
-            let deadline = Instant::now() + self.query_timeout;
-            let wait = Wait { runtime, dialect, deadline };
-            let mut open = match kind {
-                TransactionKind::Write => wait.on(pool.begin())?,
-                TransactionKind::Snapshot => wait.on(pool.begin_with(AssertSqlSafe(dialect.begin_snapshot())))?,
-            };
+        self.call(|pool, wait| {
+            let mut open = wait.on(pool.begin_with(AssertSqlSafe(begin)))?;
             let mut connection = ServerConnection { connection: &mut open, wait };
             match work(&mut connection) {
                 Ok(value) => {
@@ -116,27 +101,23 @@ impl Database {
                     Err(error)
                 }
             }
-        })?
+        })
     }
 
     /// Rewrites one table of [`TABLES`](crate::tables::TABLES), outside any transaction:
     /// `VACUUM` refuses to run in one, and MySQL's `ALTER TABLE` commits implicitly.
     fn rewrite_table(&self, table: &str) -> Result<()> {
-        let (pool, runtime) = self.parts()?;
-        let (dialect, deadline) = (self.dialect, Instant::now() + self.query_timeout);
-        off_runtime(dialect, || {
-            let _entered = runtime.enter();
-            let wait = Wait { runtime, dialect, deadline };
+        self.call(|pool, wait| {
             let mut pooled = wait.on(pool.acquire())?;
-            wait.on(pooled.execute(AssertSqlSafe(dialect.rewrite_table(table)))).map(drop)
-        })?
+            wait.on(pooled.execute(AssertSqlSafe(wait.dialect.rewrite_table(table)))).map(drop)
+        })
     }
 }
 
 impl sql::Database for Database {
     /// A read-only repeatable-read transaction: every statement of `work` sees one snapshot.
     fn read<T: Send>(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send) -> Result<T> {
-        self.in_transaction(TransactionKind::Snapshot, work)
+        self.in_transaction(self.dialect.begin_snapshot(), work)
     }
 
     fn write<T: Send>(
@@ -147,7 +128,7 @@ impl sql::Database for Database {
         let _writer = self.writer.lock().map_err(|_| Error::storage(self.dialect.backend(), "writer lock poisoned"))?;
         let mut attempt = 1;
         loop {
-            let written = self.in_transaction(TransactionKind::Write, &mut work);
+            let written = self.in_transaction("BEGIN", &mut work);
             match written {
                 Err(error) if retry && attempt < ATTEMPTS && lost_race(&error) => attempt += 1,
                 done => break done,
@@ -164,6 +145,16 @@ impl sql::Database for Database {
         }
         Ok(rewritten)
     }
+}
+
+/// A runtime from `builder` with IO and timers on, sqlx's drivers installed (once per process).
+fn runtime(dialect: Dialect, mut builder: tokio::runtime::Builder) -> Result<Runtime> {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+    builder
+        .enable_all()
+        .build()
+        .map_err(|error| Error::storage(dialect.backend(), format!("cannot start the runtime: {error}")))
 }
 
 /// Runs `work` on this thread, or, on a thread that already runs a tokio runtime (an async
@@ -220,12 +211,8 @@ fn pool_options(dialect: Dialect, target: &Target) -> AnyPoolOptions {
 /// Session settings: MySQL reads committed rows like Postgres does (its default, REPEATABLE
 /// READ, takes gap locks that make concurrent index upserts deadlock).
 async fn configure(connection: &mut AnyConnection, dialect: Dialect) -> sqlx::Result<()> {
-    let statements: &[&'static str] = match dialect {
-        Dialect::Postgres | Dialect::Sqlite => &[],
-        Dialect::MySql => &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
-    };
-    for statement in statements {
-        connection.execute(*statement).await?;
+    if dialect == Dialect::MySql {
+        connection.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
     }
     Ok(())
 }
@@ -272,12 +259,7 @@ async fn create_database(dialect: Dialect, target: &Target) -> Result<()> {
 
 /// Drops the target database if it exists (Postgres: ending its other sessions first).
 pub(super) fn drop_database(dialect: Dialect, target: &Target) -> Result<()> {
-    static DRIVERS: Once = Once::new();
-    DRIVERS.call_once(sqlx::any::install_default_drivers);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| Error::storage(dialect.backend(), format!("cannot start the runtime: {error}")))?;
+    let runtime = runtime(dialect, tokio::runtime::Builder::new_current_thread())?;
     let sql = match dialect {
         Dialect::Postgres => format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", target.database),
         Dialect::MySql | Dialect::Sqlite => format!("DROP DATABASE IF EXISTS `{}`", target.database),

@@ -1,6 +1,6 @@
-//! What Postgres and MySQL share: the sqlx connection pool on its own runtime, the B-tree
-//! postings layout, migrations, options and error mapping. Everything else is the shared SQL in
-//! `sql/`; each server's folder only opens it.
+//! Postgres and MySQL: the sqlx connection pool on its own runtime, the B-tree postings layout,
+//! migrations, options, error mapping and the public store types. Everything else is the shared
+//! SQL in `sql/`.
 
 mod connection;
 mod database;
@@ -11,6 +11,8 @@ mod postings;
 mod rows;
 mod store;
 
-pub(crate) use database::Database;
 pub use options::{DEFAULT_DATABASE, ServerOptions};
-pub(crate) use store::{drop_database, open, server_store};
+#[cfg(feature = "mysql")]
+pub use store::MySqlStore;
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;

@@ -59,16 +59,17 @@ pub(super) struct Target {
 
 impl Target {
     pub(super) fn parse(dialect: Dialect, dsn: &str, options: ServerOptions) -> Result<Self> {
+        // The URL schemes the server's sqlx driver answers to, its usual one first.
+        let accepted: [&str; 2] = match dialect {
+            Dialect::Postgres => ["postgres", "postgresql"],
+            Dialect::MySql | Dialect::Sqlite => ["mysql", "mariadb"],
+        };
         let (without_query, query) = dsn.split_once('?').unwrap_or((dsn, ""));
         let Some((scheme, rest)) = without_query.split_once("://") else {
-            return Err(Error::invalid("dsn", format!("expected {}://user@host:port/database", scheme_of(dialect))));
-        };
-        let accepted: &[&str] = match dialect {
-            Dialect::Postgres => &["postgres", "postgresql"],
-            Dialect::MySql | Dialect::Sqlite => &["mysql", "mariadb"],
+            return Err(Error::invalid("dsn", format!("expected {}://user@host:port/database", accepted[0])));
         };
         if !accepted.contains(&scheme) {
-            return Err(Error::invalid("dsn", format!("expected a {}:// URL, got {scheme}://", scheme_of(dialect))));
+            return Err(Error::invalid("dsn", format!("expected a {}:// URL, got {scheme}://", accepted[0])));
         }
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         if authority.is_empty() {
@@ -120,13 +121,6 @@ impl Target {
             url.push_str(&self.query.join("&"));
         }
         url
-    }
-}
-
-const fn scheme_of(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Postgres => "postgres",
-        Dialect::MySql | Dialect::Sqlite => "mysql",
     }
 }
 

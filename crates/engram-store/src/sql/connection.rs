@@ -6,7 +6,6 @@ use super::column_reader::ColumnReader;
 use super::dialect::Dialect;
 use super::documents::Document;
 use super::statement::Statement;
-use super::term_counts::TermCounts;
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest};
 
@@ -40,9 +39,6 @@ pub(crate) trait PostingsLayout: Sync {
 
     /// Writes documents' postings into `postings` (their kind's table).
     fn add_documents(&self, connection: &mut dyn Connection, postings: &str, documents: &[Document]) -> Result<()>;
-
-    /// Writes df and totals deltas; how many `lexical_terms` rows reached df 0 and went.
-    fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64>;
 
     /// The postings rows a document of `terms` distinct terms occupies, as receipts count them.
     fn rows_per_document(&self, terms: usize) -> u64;

@@ -7,6 +7,7 @@ use engram_types::Receipt;
 use super::columns::table_info;
 use super::connection::Connection;
 use super::documents::{Document, Documents};
+use super::postings;
 use super::term_counts::TermCounts;
 use super::vectors::{self, VectorKey};
 use crate::error::Result;
@@ -89,7 +90,7 @@ impl IndexChanges {
         for (kind, documents) in &self.added {
             layout.add_documents(connection, table_info(*kind).postings, documents)?;
         }
-        removed.add("lexical_terms", layout.write_counts(connection, &self.counts)?);
+        removed.add("lexical_terms", postings::write_counts(connection, &self.counts)?);
         Ok(removed)
     }
 }

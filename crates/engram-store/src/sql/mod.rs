@@ -19,6 +19,7 @@ mod item_store;
 mod items;
 mod maintenance;
 mod migrations;
+mod postings;
 mod record_columns;
 mod records;
 mod run;
@@ -37,14 +38,15 @@ pub(crate) use column_reader::ColumnReader;
 pub(crate) use columns::table_info;
 pub(crate) use connection::{Connection, Executed, PostingsLayout};
 pub(crate) use dialect::Dialect;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) use dialect::Update;
 pub(crate) use documents::Document;
 #[cfg(feature = "sqlite")]
 pub(crate) use fetch::{range_queries, sequence_range_queries, sequences_statement};
 pub(crate) use migrations::{Migration, migrations, pending};
+pub(crate) use postings::read as read_postings;
+#[cfg(feature = "sqlite")]
+pub(crate) use postings::{frequencies_statement, spaces_statement};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) use run::{insert_rows, union_all};
+pub(crate) use run::insert_rows;
 #[cfg(feature = "sqlite")]
 pub(crate) use spaces::lookup as lookup_space;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -53,7 +55,5 @@ pub(crate) use statement::{Param, Statement};
 pub(crate) use store::{Database, SqlStore};
 #[cfg(feature = "sqlite")]
 pub(crate) use stored_values::to_json;
-pub(crate) use term_counts::TermCounts;
-pub(crate) use totals::write_totals;
 #[cfg(feature = "sqlite")]
 pub(crate) use vectors::range_sql as vector_range_sql;

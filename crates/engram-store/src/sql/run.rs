@@ -89,12 +89,15 @@ pub(crate) fn insert_rows(
 /// Adds an `IN` list of `values` to `statement` and returns its SQL (what goes between the
 /// parentheses): one placeholder per value on a server; one JSON array on SQLite, so the
 /// statement's text is the same whatever the count and stays in the statement cache.
-pub(crate) fn in_list(statement: &mut Statement, dialect: Dialect, values: &[i64]) -> Result<String> {
+pub(crate) fn in_list<T>(statement: &mut Statement, dialect: Dialect, values: &[T]) -> Result<String>
+where
+    T: serde::Serialize + Clone + Into<Param>,
+{
     if dialect == Dialect::Sqlite {
         statement.push(super::stored_values::to_json(&values)?);
         return Ok("SELECT value FROM json_each(?)".to_string());
     }
-    statement.push_all(values.iter().copied());
+    statement.push_all(values.iter().cloned());
     Ok(placeholders(values.len()))
 }
 

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, OpenFlags};
 
-use super::error::{BACKEND, poisoned, storage};
+use super::error::{BACKEND, is_busy, poisoned, storage};
 use super::migrate;
 use crate::error::{Error, Result};
 
@@ -142,10 +142,6 @@ fn retry_while_busy<T>(mut statement: impl FnMut() -> rusqlite::Result<T>) -> Re
             result => return result.map_err(storage),
         }
     }
-}
-
-fn is_busy(error: &rusqlite::Error) -> bool {
-    matches!(error.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
 fn configure(connection: &Connection, cache_kib: i64) -> Result<()> {

@@ -1,15 +1,14 @@
 //! `EXPLAIN QUERY PLAN` of the reads a packet makes, for the tests that pin each to its index.
 
 use rusqlite::Connection as Rusqlite;
-use rusqlite::ToSql;
 
-use super::error::storage;
 use super::postings;
 use super::statements::SqliteConnection;
 use crate::error::Result;
 use crate::record::{FetchRequest, PostingsRequest, Selector, VectorRequest};
 use crate::sql::{
-    Dialect, Statement, range_queries, sequence_range_queries, sequences_statement, to_json, vector_range_sql,
+    Dialect, Statement, frequencies_statement, lookup_space, range_queries, sequence_range_queries,
+    sequences_statement, spaces_statement, vector_range_sql,
 };
 
 /// `EXPLAIN QUERY PLAN` of every statement `fetch` runs for this request.
@@ -37,49 +36,27 @@ pub(super) fn vectors(connection: &Rusqlite, request: &VectorRequest) -> Result<
 }
 
 /// The `detail` lines of every statement's plan, in order.
-pub(super) fn plans(connection: &Rusqlite, statements: Vec<Statement>) -> Result<Vec<String>> {
+fn plans(connection: &Rusqlite, statements: Vec<Statement>) -> Result<Vec<String>> {
     let mut plans = Vec::new();
-    for statement in statements {
-        let params: Vec<&dyn ToSql> = statement.params.iter().map(|param| param as &dyn ToSql).collect();
-        plans.extend(plan(connection, &statement.sql, &params)?);
+    for Statement { sql, params } in statements {
+        let explain = Statement { sql: format!("EXPLAIN QUERY PLAN {sql}"), params };
+        plans.extend(explain.rows(&mut SqliteConnection(connection), |row| row.text(3))?);
     }
     Ok(plans)
-}
-
-/// The `detail` lines of `EXPLAIN QUERY PLAN sql`.
-pub(super) fn plan(connection: &Rusqlite, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<String>> {
-    let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).map_err(storage)?;
-    let mut rows = statement.query(params).map_err(storage)?;
-    let mut details = Vec::new();
-    while let Some(row) = rows.next().map_err(storage)? {
-        details.push(row.get::<_, String>(3).map_err(storage)?);
-    }
-    Ok(details)
 }
 
 /// `EXPLAIN QUERY PLAN` of every statement a postings read runs, for the first space and term.
 pub(super) fn postings(connection: &Rusqlite, request: &PostingsRequest) -> Result<Vec<String>> {
+    let mut reader = SqliteConnection(connection);
     let space_id = match request.spaces.first() {
-        Some(space) => {
-            let mut reader = SqliteConnection(connection);
-            crate::sql::lookup_space(&mut reader, &request.tenant_id, request.kind, space, false)?.unwrap_or(0)
-        }
+        Some(space) => lookup_space(&mut reader, &request.tenant_id, request.kind, space, false)?.unwrap_or(0),
         None => 0,
     };
-    let term = request.terms.first().cloned().unwrap_or_default();
-    let mut plans = Vec::new();
-    let spaces_json = to_json(&request.spaces)?;
-    plans.extend(plan(
-        connection,
-        postings::SPACES_QUERY,
-        &[&request.tenant_id, &request.kind.as_str(), &spaces_json],
-    )?);
-    let terms_json = to_json(&request.terms)?;
-    plans.extend(plan(connection, postings::DF_QUERY, &[&request.tenant_id, &space_id, &terms_json])?);
-    plans.extend(plan(
-        connection,
-        &postings::postings_query(request.kind, request.per_term),
-        &[&postings::token_query(space_id, &term)],
-    )?);
-    Ok(plans)
+    let term = request.terms.first().map_or("", String::as_str);
+    let statements = vec![
+        spaces_statement(request, Dialect::Sqlite)?,
+        frequencies_statement(request, &[space_id], Dialect::Sqlite)?,
+        postings::newest(&postings::newest_sql(request.kind, request.per_term), space_id, term),
+    ];
+    plans(connection, statements)
 }

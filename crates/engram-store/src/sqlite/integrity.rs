@@ -2,24 +2,18 @@
 
 use rusqlite::Connection;
 
-use super::error::storage;
+use super::statements::SqliteConnection;
 use crate::error::Result;
 use crate::record::RecordKind;
-use crate::sql::table_info;
+use crate::sql::{Statement, table_info};
 
 /// SQLite's `integrity_check` (every table and B-tree index), then FTS5's `integrity-check` of
 /// each postings index, which the pragma does not look inside before SQLite 3.44. Problems as
 /// SQLite words them, each prefixed with where; empty when the file is sound.
 pub(super) fn check(connection: &Connection) -> Result<Vec<String>> {
-    let mut problems = Vec::new();
-    let mut statement = connection.prepare("PRAGMA integrity_check").map_err(storage)?;
-    let mut rows = statement.query([]).map_err(storage)?;
-    while let Some(row) = rows.next().map_err(storage)? {
-        let line: String = row.get(0).map_err(storage)?;
-        if line != "ok" {
-            problems.push(format!("integrity_check: {line}"));
-        }
-    }
+    let lines = Statement::new("PRAGMA integrity_check").rows(&mut SqliteConnection(connection), |row| row.text(0))?;
+    let mut problems: Vec<String> =
+        lines.into_iter().filter(|line| line != "ok").map(|line| format!("integrity_check: {line}")).collect();
     for kind in RecordKind::ALL {
         let postings = table_info(kind).postings;
         // A damaged index fails this statement (SQLITE_CORRUPT_VTAB): that is the finding.

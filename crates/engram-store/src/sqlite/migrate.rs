@@ -1,6 +1,6 @@
 //! Applying SQLite's migrations (`sql/migrations.rs`), so reopening applies nothing twice.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::error::{BACKEND, storage};
 use crate::error::Result;
@@ -21,12 +21,10 @@ pub(super) fn apply(connection: &mut Connection) -> Result<()> {
             )",
         )
         .map_err(storage)?;
-    let latest: Option<i64> = transaction
-        .query_row("SELECT MAX(version) FROM engram_migrations", [], |row| row.get(0))
-        .optional()
-        .map_err(storage)?
-        .flatten();
-    for (version, name, sql) in pending(MIGRATIONS, latest.unwrap_or(0), BACKEND)? {
+    let latest: i64 = transaction
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM engram_migrations", [], |row| row.get(0))
+        .map_err(storage)?;
+    for (version, name, sql) in pending(MIGRATIONS, latest, BACKEND)? {
         transaction.execute_batch(sql).map_err(storage)?;
         transaction
             .execute(

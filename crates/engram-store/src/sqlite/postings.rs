@@ -16,7 +16,6 @@
 //!   transaction's terms in Rust and upserts each distinct (space, term) once, in key order.
 //! * `lexical_totals` keeps documents and summed length per space for BM25's average length.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use engram_types::Receipt;
@@ -24,8 +23,8 @@ use rusqlite::Connection as Rusqlite;
 
 use super::error::storage;
 use crate::error::Result;
-use crate::record::{Postings, PostingsRequest, RecordKind, TermPostings};
-use crate::sql::{Connection, Document, PostingsLayout, Statement, TermCounts, table_info, to_json, write_totals};
+use crate::record::{Postings, PostingsRequest, RecordKind};
+use crate::sql::{Connection, Document, PostingsLayout, Statement, read_postings, table_info, to_json};
 
 /// Postings as contentless FTS5 documents, one per record.
 #[derive(Debug)]
@@ -63,15 +62,6 @@ pub(super) fn rewrite_without_deleted(connection: &Rusqlite, receipt: &mut Recei
     Ok(())
 }
 
-/// The FTS5 query matching exactly one token.
-pub(super) fn token_query(space_id: i64, term: &str) -> String {
-    let mut query = String::with_capacity(term.len() * 2 + 24);
-    query.push('"');
-    push_token(&mut query, space_id, term);
-    query.push('"');
-    query
-}
-
 impl PostingsLayout for Fts5Postings {
     /// A document is one FTS5 row, by rowid (the record's sequence).
     fn remove_document(&self, connection: &mut dyn Connection, postings: &str, document: &Document) -> Result<u64> {
@@ -105,120 +95,32 @@ impl PostingsLayout for Fts5Postings {
         Ok(())
     }
 
-    /// The increments of a space go in one statement (its terms as one JSON object): a bulk
-    /// append touches thousands of distinct terms, and one statement per term cost more than
-    /// the B-tree work itself.
-    fn write_counts(&self, connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64> {
-        let mut removed_terms = 0;
-        for (space_id, space) in &counts.spaces {
-            let tenant_id = &space.tenant_id;
-            let increments: BTreeMap<&str, i64> = space
-                .frequencies
-                .iter()
-                .filter(|(_, delta)| **delta > 0)
-                .map(|(term, delta)| (term.as_str(), *delta))
-                .collect();
-            if !increments.is_empty() {
-                Statement::new(
-                    "INSERT INTO lexical_terms (tenant_id, space_id, term, df)
-                     SELECT ?, ?, key, value FROM json_each(?) WHERE true
-                     ON CONFLICT (tenant_id, space_id, term) DO UPDATE SET df = df + excluded.df",
-                )
-                .bind(tenant_id)
-                .bind(*space_id)
-                .bind(to_json(&increments)?)
-                .execute(connection)?;
-            }
-            for (term, delta) in space.frequencies.iter().filter(|(_, delta)| **delta < 0) {
-                Statement::new(
-                    "UPDATE lexical_terms SET df = df + ? WHERE tenant_id = ? AND space_id = ? AND term = ?",
-                )
-                .bind(*delta)
-                .bind(tenant_id)
-                .bind(*space_id)
-                .bind(term)
-                .execute(connection)?;
-                removed_terms += Statement::new(
-                    "DELETE FROM lexical_terms WHERE tenant_id = ? AND space_id = ? AND term = ? AND df <= 0",
-                )
-                .bind(tenant_id)
-                .bind(*space_id)
-                .bind(term)
-                .execute(connection)?
-                .rows;
-            }
-            write_totals(connection, *space_id, space)?;
-        }
-        Ok(removed_terms)
-    }
-
     fn rows_per_document(&self, _terms: usize) -> u64 {
         1
     }
 
+    /// The newest postings of a (space, term) are one token's doclist walked backwards.
     fn read(&self, connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings> {
-        read(connection, request)
+        let sql = newest_sql(request.kind, request.per_term);
+        read_postings(connection, request, |space_id, term| newest(&sql, space_id, term))
     }
 }
 
-/// Reads postings as `memory/postings.rs` does: totals summed over the requested spaces, and
-/// per term the df summed and the newest `per_term` sequences merged across spaces. Run inside
-/// one read transaction so the numbers come from one snapshot. Statements: one for the spaces
-/// and their totals, one per space for every term's df, one per (space, present term) for
-/// its newest postings.
-fn read(connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings> {
-    let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
-    let spaces = Statement::new(SPACES_QUERY)
-        .bind(&request.tenant_id)
-        .bind(request.kind.as_str())
-        .bind(to_json(&request.spaces)?)
-        .rows(connection, |row| Ok((row.integer(0)?, row.integer(1)?, row.integer(2)?)))?;
-    let mut space_ids = Vec::with_capacity(spaces.len());
-    for (space_id, documents, length) in spaces {
-        space_ids.push(space_id);
-        result.document_count += u64::try_from(documents).unwrap_or(0);
-        result.total_length += u64::try_from(length).unwrap_or(0);
-    }
-    let terms_json = to_json(&request.terms)?;
-    let postings_sql = postings_query(request.kind, request.per_term);
-    for term in &request.terms {
-        result.terms.insert(term.clone(), TermPostings::default());
-    }
-    for &space_id in &space_ids {
-        let frequencies = Statement::new(DF_QUERY)
-            .bind(&request.tenant_id)
-            .bind(space_id)
-            .bind(terms_json.clone())
-            .rows(connection, |row| Ok((row.text(0)?, row.integer(1)?)))?;
-        for (term, df) in frequencies {
-            let Some(merged) = result.terms.get_mut(&term) else { continue };
-            merged.document_frequency += u64::try_from(df).unwrap_or(0);
-            merged.sequences.extend(
-                Statement::new(postings_sql.as_str())
-                    .bind(token_query(space_id, &term))
-                    .rows(connection, |row| row.integer(0))?,
-            );
-        }
-    }
-    let limit = request.per_term as usize;
-    for merged in result.terms.values_mut() {
-        merged.sequences.sort_unstable_by(|left, right| right.cmp(left));
-        merged.sequences.truncate(limit);
-    }
-    Ok(result)
-}
-
-/// The requested spaces that exist, with their totals.
-pub(super) const SPACES_QUERY: &str = "SELECT s.space_id, coalesce(t.documents, 0), coalesce(t.total_length, 0)
-     FROM lexical_spaces s LEFT JOIN lexical_totals t ON t.tenant_id = s.tenant_id AND t.space_id = s.space_id
-     WHERE s.tenant_id = ?1 AND s.kind = ?2 AND s.space IN (SELECT value FROM json_each(?3))";
-
-/// The df of each requested term present in one space.
-pub(super) const DF_QUERY: &str = "SELECT term, df FROM lexical_terms WHERE tenant_id = ?1 AND space_id = ?2 AND term IN (SELECT value FROM json_each(?3))";
-
-/// The limit is written into the SQL, not bound: SQLite expires a prepared statement whenever
-/// a LIMIT parameter is bound, which re-prepared every postings read.
-pub(super) fn postings_query(kind: RecordKind, per_term: u32) -> String {
+/// The newest postings of one token: (term, sequence) rows, the term selected back so that the
+/// rows say which term they are, as on the servers. The limit is written into the SQL, not
+/// bound: SQLite expires a prepared statement whenever a LIMIT parameter is bound, which
+/// re-prepared every postings read.
+pub(super) fn newest_sql(kind: RecordKind, per_term: u32) -> String {
     let postings = table_info(kind).postings;
-    format!("SELECT rowid FROM {postings} WHERE {postings} MATCH ?1 ORDER BY rowid DESC LIMIT {per_term}")
+    format!("SELECT ?, rowid FROM {postings} WHERE {postings} MATCH ? ORDER BY rowid DESC LIMIT {per_term}")
+}
+
+/// [`newest_sql`] bound to the token of `term` in space `space_id` (the FTS5 query matching
+/// exactly that token).
+pub(super) fn newest(sql: &str, space_id: i64, term: &str) -> Statement {
+    let mut token = String::with_capacity(term.len() * 2 + 24);
+    token.push('"');
+    push_token(&mut token, space_id, term);
+    token.push('"');
+    Statement::new(sql).bind(term).bind(token)
 }

@@ -1,7 +1,6 @@
 //! rusqlite rows as [`ColumnReader`]s.
 
 use rusqlite::Row;
-use rusqlite::types::FromSql;
 
 use super::error::{BACKEND, storage};
 use crate::error::Result;
@@ -13,22 +12,18 @@ impl ColumnReader for Row<'_> {
     }
 
     fn optional_text(&self, index: usize) -> Result<Option<String>> {
-        get(self, index)
+        self.get(index).map_err(storage)
     }
 
     fn optional_integer(&self, index: usize) -> Result<Option<i64>> {
-        get(self, index)
+        self.get(index).map_err(storage)
     }
 
     fn real(&self, index: usize) -> Result<f64> {
-        get(self, index)
+        self.get(index).map_err(storage)
     }
 
     fn optional_blob(&self, index: usize) -> Result<Option<Vec<u8>>> {
-        get(self, index)
+        self.get(index).map_err(storage)
     }
-}
-
-fn get<T: FromSql>(row: &Row<'_>, index: usize) -> Result<T> {
-    row.get(index).map_err(storage)
 }

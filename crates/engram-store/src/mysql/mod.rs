@@ -1,5 +1,0 @@
-//! `MySqlStore`: engram on a MySQL server (`mysql` feature), through the shared server store.
-
-mod store;
-
-pub use store::MySqlStore;

@@ -1,5 +1,0 @@
-//! `PostgresStore`: engram on a Postgres server (`postgres` feature), through the shared server store.
-
-mod store;
-
-pub use store::PostgresStore;

@@ -1,0 +1,143 @@
+//! What every SQL backend's lexical index shares (DESIGN.md "Lexical index"), whatever its
+//! postings layout: the df and totals a transaction writes into `lexical_terms` and
+//! `lexical_totals`, and the postings read (the spaces with their totals, every df, then the
+//! newest postings of each present (space, term) from the layout).
+
+use std::collections::BTreeMap;
+
+use super::connection::Connection;
+use super::dialect::{Dialect, Update};
+use super::run::{in_list, insert_rows, union_all};
+use super::statement::Statement;
+use super::stored_values::to_json;
+use super::term_counts::TermCounts;
+use super::totals::write_totals;
+use crate::error::Result;
+use crate::record::{Postings, PostingsRequest, TermPostings};
+
+/// Rows per multi-row upsert on a server: well under both servers' limit of 65535 parameters.
+const ROWS_PER_UPSERT: usize = 2000;
+
+/// Writes a transaction's df and totals deltas, space by space and each in key order; how many
+/// `lexical_terms` rows reached df 0 and went. A space's deltas are one upsert (a negative delta
+/// only ever meets a row that exists: its record was indexed): on SQLite one statement, the terms
+/// as one JSON object (a bulk append touches thousands of distinct terms, and one statement per
+/// term cost more than the B-tree work itself); on a server multi-row inserts. The rows that
+/// reach zero are deleted after.
+pub(crate) fn write_counts(connection: &mut dyn Connection, counts: &TermCounts) -> Result<u64> {
+    let dialect = connection.dialect();
+    let add_df = dialect.upsert("lexical_terms", "tenant_id, space_id, term", &[("df", Update::AddAtLeastZero)]);
+    let insert = "INSERT INTO lexical_terms (tenant_id, space_id, term, df)";
+    let mut removed_terms = 0;
+    for (space_id, space) in &counts.spaces {
+        let deltas = space.frequencies.iter().filter(|(_, delta)| **delta != 0);
+        if dialect == Dialect::Sqlite {
+            let deltas: BTreeMap<&String, &i64> = deltas.collect();
+            if !deltas.is_empty() {
+                Statement::new(format!("{insert} SELECT ?, ?, key, value FROM json_each(?) WHERE true {add_df}"))
+                    .bind(&space.tenant_id)
+                    .bind(*space_id)
+                    .bind(to_json(&deltas)?)
+                    .execute(connection)?;
+            }
+        } else {
+            let rows = deltas
+                .map(|(term, delta)| vec![(&space.tenant_id).into(), (*space_id).into(), term.into(), (*delta).into()]);
+            insert_rows(connection, insert, &format!(" {add_df}"), rows, ROWS_PER_UPSERT)?;
+        }
+        let emptied: Vec<&String> =
+            space.frequencies.iter().filter(|(_, delta)| **delta < 0).map(|(term, _)| term).collect();
+        if !emptied.is_empty() {
+            let mut statement = Statement::new("").bind(&space.tenant_id).bind(*space_id);
+            let terms = in_list(&mut statement, dialect, &emptied)?;
+            statement.sql = format!(
+                "DELETE FROM lexical_terms WHERE tenant_id = ? AND space_id = ? AND term IN ({terms}) AND df <= 0"
+            );
+            removed_terms += statement.execute(connection)?.rows;
+        }
+        write_totals(connection, *space_id, space)?;
+    }
+    Ok(removed_terms)
+}
+
+/// Reads postings as `memory/postings.rs` does: totals summed over the requested spaces, and
+/// per term the df summed and the newest `per_term` sequences merged across spaces. Three
+/// statements whatever the number of terms and spaces (on SQLite the postings ranges run one by
+/// one from the statement cache). `newest` is the layout's range of one (space id, term): its
+/// newest `per_term` postings as (term, sequence) rows, newest first.
+pub(crate) fn read(
+    connection: &mut dyn Connection,
+    request: &PostingsRequest,
+    newest: impl Fn(i64, &str) -> Statement,
+) -> Result<Postings> {
+    let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
+    for term in &request.terms {
+        result.terms.insert(term.clone(), TermPostings::default());
+    }
+    if request.spaces.is_empty() {
+        return Ok(result);
+    }
+    let dialect = connection.dialect();
+    let mut space_ids = Vec::new();
+    for (space_id, documents, length) in spaces_statement(request, dialect)?
+        .rows(connection, |row| Ok((row.integer(0)?, row.integer(1)?, row.integer(2)?)))?
+    {
+        space_ids.push(space_id);
+        result.document_count += u64::try_from(documents).unwrap_or(0);
+        result.total_length += u64::try_from(length).unwrap_or(0);
+    }
+    // A read without terms asks for the totals only (the packet builder's small-section check).
+    if space_ids.is_empty() || request.terms.is_empty() {
+        return Ok(result);
+    }
+    let mut present: Vec<(i64, String)> = Vec::new();
+    for (space_id, term, df) in frequencies_statement(request, &space_ids, dialect)?
+        .rows(connection, |row| Ok((row.integer(0)?, row.text(1)?, row.integer(2)?)))?
+    {
+        if let Some(merged) = result.terms.get_mut(&term) {
+            merged.document_frequency += u64::try_from(df).unwrap_or(0);
+            present.push((space_id, term));
+        }
+    }
+    // Sorted so that the same request is the same statement text (prepared once per connection).
+    present.sort();
+    let ranges = present.iter().map(|(space_id, term)| newest(*space_id, term)).collect();
+    for (term, sequence) in union_all(connection, ranges, |row| Ok((row.text(0)?, row.integer(1)?)))? {
+        if let Some(merged) = result.terms.get_mut(&term) {
+            merged.sequences.push(sequence);
+        }
+    }
+    let limit = request.per_term as usize;
+    for merged in result.terms.values_mut() {
+        merged.sequences.sort_unstable_by(|left, right| right.cmp(left));
+        merged.sequences.truncate(limit);
+    }
+    Ok(result)
+}
+
+/// The requested spaces that exist, with their totals.
+pub(crate) fn spaces_statement(request: &PostingsRequest, dialect: Dialect) -> Result<Statement> {
+    let mut statement = Statement::new("").bind(&request.tenant_id).bind(request.kind.as_str());
+    let spaces = in_list(&mut statement, dialect, &request.spaces)?;
+    statement.sql = format!(
+        "SELECT s.space_id, COALESCE(t.documents, 0), COALESCE(t.total_length, 0)
+         FROM lexical_spaces s LEFT JOIN lexical_totals t ON t.tenant_id = s.tenant_id AND t.space_id = s.space_id
+         WHERE s.tenant_id = ? AND s.kind = ? AND s.space IN ({spaces})"
+    );
+    Ok(statement)
+}
+
+/// The df of each requested term present in one of `space_ids`.
+pub(crate) fn frequencies_statement(
+    request: &PostingsRequest,
+    space_ids: &[i64],
+    dialect: Dialect,
+) -> Result<Statement> {
+    let mut statement = Statement::new("").bind(&request.tenant_id);
+    let spaces = in_list(&mut statement, dialect, space_ids)?;
+    let terms = in_list(&mut statement, dialect, &request.terms)?;
+    statement.sql = format!(
+        "SELECT space_id, term, df FROM lexical_terms WHERE tenant_id = ? AND space_id IN ({spaces}) AND term IN ({terms})"
+    );
+    Ok(statement)
+}
