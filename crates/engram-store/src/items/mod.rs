@@ -5,7 +5,7 @@ mod postings;
 mod rows;
 mod scan;
 
-pub use postings::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM, TotalsChanges};
-pub use rows::{ItemKey, ItemRow, ItemRows};
+pub use postings::{ItemPosting, ItemPostings, ItemPostingsRequest, MAX_POSTINGS_PER_TERM};
+pub use rows::{ItemKey, ItemRow, ItemRows, TotalsChanges};
 pub(crate) use scan::under_prefix;
 pub use scan::{IndexedItem, ItemScan, prefix_range};

@@ -1,9 +1,7 @@
-//! The items' lexical index as backends read and write it: postings of terms under a namespace
-//! prefix, and the totals a write changes.
+//! The items' lexical index as backends read it: postings of terms under a namespace
+//! prefix.
 
 use std::collections::BTreeMap;
-
-use super::rows::ItemKey;
 
 /// Most postings read per query term. A term found in more items under the prefix than this is
 /// scored over the first this many in (namespace, key) order; such a term weighs little anyway.
@@ -37,20 +35,4 @@ pub struct ItemPostings {
     pub documents: u64,
     pub total_length: u64,
     pub terms: BTreeMap<String, Vec<ItemPosting>>,
-}
-
-/// Per (tenant, joined namespace), the change of indexed items and their summed length a write
-/// makes: backends add it to `item_totals` once per namespace.
-#[derive(Debug, Default)]
-pub struct TotalsChanges {
-    pub changes: BTreeMap<(String, String), (i64, i64)>,
-}
-
-impl TotalsChanges {
-    /// Counts an item's indexed text of `length` terms in (`sign` 1) or out (`sign` -1).
-    pub(crate) fn count(&mut self, key: &ItemKey, sign: i64, length: u32) {
-        let entry = self.changes.entry((key.tenant_id.clone(), key.namespace.clone())).or_default();
-        entry.0 += sign;
-        entry.1 += sign * i64::from(length);
-    }
 }

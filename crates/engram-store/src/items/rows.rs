@@ -2,9 +2,10 @@
 //! backend offers ([`ItemRows`]), over which the engine writes a put, a removal and the sweep of
 //! expired items once for every backend.
 
+use std::collections::BTreeMap;
+
 use engram_types::{ItemWrite, Timestamp, join_namespace};
 
-use super::postings::TotalsChanges;
 use crate::error::Result;
 use crate::lexical::DocumentTerms;
 
@@ -76,4 +77,20 @@ pub trait ItemRows {
 
     /// Deletes the rows of every tenant with `expires_at <= now`; the rows deleted.
     fn delete_expired(&mut self, now: Timestamp) -> Result<u64>;
+}
+
+/// Per (tenant, joined namespace), the change of indexed items and their summed length a write
+/// makes: backends add it to `item_totals` once per namespace.
+#[derive(Debug, Default)]
+pub struct TotalsChanges {
+    pub changes: BTreeMap<(String, String), (i64, i64)>,
+}
+
+impl TotalsChanges {
+    /// Counts an item's indexed text of `length` terms in (`sign` 1) or out (`sign` -1).
+    pub(crate) fn count(&mut self, key: &ItemKey, sign: i64, length: u32) {
+        let entry = self.changes.entry((key.tenant_id.clone(), key.namespace.clone())).or_default();
+        entry.0 += sign;
+        entry.1 += sign * i64::from(length);
+    }
 }
