@@ -51,11 +51,13 @@ impl PostingsLayout for TablePostings {
     fn read(&self, connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings> {
         let postings = table_info(request.kind).postings;
         let range = format!(
-            "SELECT term, seq FROM {postings} WHERE tenant_id = ? AND space_id = ? AND term = ? ORDER BY seq DESC LIMIT {}",
+            "seq FROM {postings} WHERE tenant_id = ? AND space_id = ? AND term = ? ORDER BY seq DESC LIMIT {}",
             request.per_term
         );
-        read_postings(connection, request, |space_id, term| {
-            Statement::new(range.as_str()).bind(&request.tenant_id).bind(space_id).bind(term)
+        // The tag is written, not bound: a bound select-list value has no column type to read
+        // an integer from on MySQL, and the union's text varies with its ranges anyway.
+        read_postings(connection, request, |tag, space_id, term| {
+            Statement::new(format!("SELECT {tag}, {range}")).bind(&request.tenant_id).bind(space_id).bind(term)
         })
     }
 }

@@ -63,12 +63,13 @@ pub(crate) fn write_counts(connection: &mut dyn Connection, counts: &TermCounts)
 /// Reads postings as `memory/postings.rs` does: totals summed over the requested spaces, and
 /// per term the df summed and the newest `per_term` sequences merged across spaces. Three
 /// statements whatever the number of terms and spaces (on SQLite the postings ranges run one by
-/// one from the statement cache). `newest` is the layout's range of one (space id, term): its
-/// newest `per_term` postings as (term, sequence) rows, newest first.
+/// one from the statement cache). `newest(tag, space id, term)` is the layout's range of one
+/// (space, term): its newest `per_term` postings as rows (`tag`, sequence), newest first; the
+/// tag says which range a row of the union came from.
 pub(crate) fn read(
     connection: &mut dyn Connection,
     request: &PostingsRequest,
-    newest: impl Fn(i64, &str) -> Statement,
+    newest: impl Fn(i64, i64, &str) -> Statement,
 ) -> Result<Postings> {
     let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
     for term in &request.terms {
@@ -101,10 +102,17 @@ pub(crate) fn read(
     }
     // Sorted so that the same request is the same statement text (prepared once per connection).
     present.sort();
-    let ranges = present.iter().map(|(space_id, term)| newest(*space_id, term)).collect();
-    for (term, sequence) in union_all(connection, ranges, |row| Ok((row.text(0)?, row.integer(1)?)))? {
-        if let Some(merged) = result.terms.get_mut(&term) {
-            merged.sequences.push(sequence);
+    let ranges = (0..).zip(&present).map(|(tag, (space_id, term))| newest(tag, *space_id, term)).collect();
+    // Rows name their range by its index: no term text to read back for each of thousands of rows.
+    let mut found: Vec<Vec<i64>> = vec![Vec::new(); present.len()];
+    for (tag, sequence) in union_all(connection, ranges, |row| Ok((row.integer(0)?, row.integer(1)?)))? {
+        if let Some(sequences) = usize::try_from(tag).ok().and_then(|tag| found.get_mut(tag)) {
+            sequences.push(sequence);
+        }
+    }
+    for ((_, term), sequences) in present.iter().zip(found) {
+        if let Some(merged) = result.terms.get_mut(term) {
+            merged.sequences.extend(sequences);
         }
     }
     let limit = request.per_term as usize;

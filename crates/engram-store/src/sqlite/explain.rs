@@ -56,7 +56,7 @@ pub(super) fn postings(connection: &Rusqlite, request: &PostingsRequest) -> Resu
     let statements = vec![
         spaces_statement(request, Dialect::Sqlite)?,
         frequencies_statement(request, &[space_id], Dialect::Sqlite)?,
-        postings::newest(&postings::newest_sql(request.kind, request.per_term), space_id, term),
+        postings::newest(&postings::newest_sql(request.kind, request.per_term), 0, space_id, term),
     ];
     plans(connection, statements)
 }

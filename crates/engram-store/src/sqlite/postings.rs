@@ -102,25 +102,24 @@ impl PostingsLayout for Fts5Postings {
     /// The newest postings of a (space, term) are one token's doclist walked backwards.
     fn read(&self, connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings> {
         let sql = newest_sql(request.kind, request.per_term);
-        read_postings(connection, request, |space_id, term| newest(&sql, space_id, term))
+        read_postings(connection, request, |tag, space_id, term| newest(&sql, tag, space_id, term))
     }
 }
 
-/// The newest postings of one token: (term, sequence) rows, the term selected back so that the
-/// rows say which term they are, as on the servers. The limit is written into the SQL, not
-/// bound: SQLite expires a prepared statement whenever a LIMIT parameter is bound, which
-/// re-prepared every postings read.
+/// The newest postings of one token: (tag, sequence) rows, the tag bound (one statement text for
+/// every range, prepared once). The limit is written into the SQL, not bound: SQLite expires a
+/// prepared statement whenever a LIMIT parameter is bound, which re-prepared every postings read.
 pub(super) fn newest_sql(kind: RecordKind, per_term: u32) -> String {
     let postings = table_info(kind).postings;
     format!("SELECT ?, rowid FROM {postings} WHERE {postings} MATCH ? ORDER BY rowid DESC LIMIT {per_term}")
 }
 
 /// [`newest_sql`] bound to the token of `term` in space `space_id` (the FTS5 query matching
-/// exactly that token).
-pub(super) fn newest(sql: &str, space_id: i64, term: &str) -> Statement {
+/// exactly that token), its rows tagged `tag`.
+pub(super) fn newest(sql: &str, tag: i64, space_id: i64, term: &str) -> Statement {
     let mut token = String::with_capacity(term.len() * 2 + 24);
     token.push('"');
     push_token(&mut token, space_id, term);
     token.push('"');
-    Statement::new(sql).bind(term).bind(token)
+    Statement::new(sql).bind(tag).bind(token)
 }
