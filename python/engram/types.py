@@ -424,6 +424,9 @@ class ShortTermUpdate(TypedDict):
     scope: Scope
     consolidated_until: NotRequired[Optional[Timestamp]]
     """Written by `consolidate_session`: events up to this time are summarized in an episode."""
+    extracted_ids: NotRequired[Optional[List[str]]]
+    """Written by `extract_facts` with `extracted_until`: the ids of the events of that
+    millisecond it sent."""
     extracted_until: NotRequired[Optional[Timestamp]]
     """Written by `extract_facts`: message events up to this time were sent to an extractor."""
     key_quotes: NotRequired[Optional[List[str]]]
@@ -1025,6 +1028,9 @@ class ShortTermState(TypedDict):
     """The time of the newest event `consolidate_session` has turned into an episode."""
     extracted_until: Optional[str]
     """The time of the newest message event `extract_facts` has sent to an extractor."""
+    extracted_ids: List[str]
+    """The ids of the message events of `extracted_until`'s millisecond already sent: a message
+    of that same millisecond written after the extraction is still sent by the next one."""
 
 
 Degradation = TypedDict(

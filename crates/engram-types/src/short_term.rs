@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{ValidationError, check_text};
+use crate::validation::{ValidationError, check_id_at, check_text};
 use crate::{Limits, Scope, Timestamp};
 
 /// A session's short-term state: a rolling summary and the quotes worth keeping verbatim.
@@ -15,6 +15,10 @@ pub struct ShortTermState {
     /// The time of the newest message event `extract_facts` has sent to an extractor.
     #[serde(default)]
     pub extracted_until: Option<Timestamp>,
+    /// The ids of the message events of `extracted_until`'s millisecond already sent: a message
+    /// of that same millisecond written after the extraction is still sent by the next one.
+    #[serde(default)]
+    pub extracted_ids: Vec<String>,
 }
 
 impl ShortTermState {
@@ -26,7 +30,7 @@ impl ShortTermState {
         for (index, quote) in self.key_quotes.iter().enumerate() {
             check_text(&format!("key_quotes[{index}]"), quote, limits)?;
         }
-        Ok(())
+        check_extracted_ids(&self.extracted_ids, limits)
     }
 }
 
@@ -47,6 +51,10 @@ pub struct ShortTermUpdate {
     /// Written by `extract_facts`: message events up to this time were sent to an extractor.
     #[serde(default)]
     pub extracted_until: Option<Timestamp>,
+    /// Written by `extract_facts` with `extracted_until`: the ids of the events of that
+    /// millisecond it sent.
+    #[serde(default)]
+    pub extracted_ids: Option<Vec<String>>,
 }
 
 impl ShortTermUpdate {
@@ -58,6 +66,7 @@ impl ShortTermUpdate {
             updated_at: None,
             consolidated_until: None,
             extracted_until: None,
+            extracted_ids: None,
         }
     }
 
@@ -69,7 +78,7 @@ impl ShortTermUpdate {
         for (index, quote) in self.key_quotes.iter().flatten().enumerate() {
             check_text(&format!("key_quotes[{index}]"), quote, limits)?;
         }
-        Ok(())
+        check_extracted_ids(self.extracted_ids.iter().flatten(), limits)
     }
 
     pub fn apply_to(&self, state: &mut ShortTermState, now: Timestamp) {
@@ -85,8 +94,30 @@ impl ShortTermUpdate {
             state.consolidated_until = Some(state.consolidated_until.map_or(until, |current| current.max(until)));
         }
         if let Some(until) = self.extracted_until {
-            state.extracted_until = Some(state.extracted_until.map_or(until, |current| current.max(until)));
+            let sent = self.extracted_ids.iter().flatten();
+            match state.extracted_until {
+                Some(current) if current > until => {}
+                // Another extraction of the same millisecond: both sets of events were sent.
+                Some(current) if current == until => {
+                    for id in sent {
+                        if !state.extracted_ids.contains(id) {
+                            state.extracted_ids.push(id.clone());
+                        }
+                    }
+                }
+                _ => {
+                    state.extracted_until = Some(until);
+                    state.extracted_ids = sent.cloned().collect();
+                }
+            }
         }
         state.updated_at = Some(self.updated_at.unwrap_or(now));
     }
+}
+
+fn check_extracted_ids<'a>(ids: impl IntoIterator<Item = &'a String>, limits: &Limits) -> Result<(), ValidationError> {
+    for (index, id) in ids.into_iter().enumerate() {
+        check_id_at("extracted_ids", index, id, limits.max_id_bytes)?;
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@
 use engram_types::{EventKind, ExtractRequest, Extraction, ShortTermUpdate};
 
 use super::Extractor;
-use super::session_events::session_events;
+use super::session_events::{just_before, session_events};
 use crate::StoreExt;
 use crate::error::{Error, Result};
 use crate::prepare;
@@ -20,14 +20,20 @@ pub(super) fn extract(store: &dyn Store, request: &ExtractRequest, extractor: Ex
     request.validate(limits)?;
     let scope = &request.scope;
     let short_term = store.get_short_term(scope)?;
-    let mut events = session_events(store, scope, &[EventKind::Message], None, short_term.extracted_until)?;
+    // From the cursor's millisecond on: a message of that millisecond not among the ids sent
+    // was written after the last extraction, and is new.
+    let since = short_term.extracted_until.map(|until| just_before(until).unwrap_or(until));
+    let mut events = session_events(store, scope, &[EventKind::Message], None, since)?;
+    events.retain(|event| {
+        Some(event.ts) != short_term.extracted_until || !short_term.extracted_ids.contains(&event.event_id)
+    });
     if events.is_empty() {
         return Ok(Extraction { short_term, ..Extraction::default() });
     }
     let most = request.max_events as usize;
     if events.len() > most {
-        // A batch ends between two milliseconds: the cursor is a time, and events of the
-        // millisecond it stops at would otherwise never be sent.
+        // A batch ends between two milliseconds, so the ids the cursor keeps are all of its
+        // last millisecond's sent so far.
         let cut = events[most].ts;
         let keep = events.iter().take(most).filter(|event| event.ts < cut).count();
         events.truncate(if keep == 0 { events.iter().filter(|event| event.ts == cut).count() } else { keep });
@@ -59,7 +65,10 @@ pub(super) fn extract(store: &dyn Store, request: &ExtractRequest, extractor: Ex
         facts.push(store.upsert_fact(input)?);
     }
     let mut update = ShortTermUpdate::new(scope.clone());
-    update.extracted_until = events.last().map(|event| event.ts);
+    let until = events.last().map(|event| event.ts);
+    update.extracted_until = until;
+    update.extracted_ids =
+        Some(events.iter().filter(|event| Some(event.ts) == until).map(|event| event.event_id.clone()).collect());
     update.updated_at = request.now.map(prepare::normalize_time);
     let short_term = store.update_short_term(update)?;
     Ok(Extraction { events: sent, facts, short_term })

@@ -54,3 +54,8 @@ pub(super) fn session_events(
 pub(super) fn just_after(instant: Timestamp) -> Option<Timestamp> {
     instant.checked_add_signed(chrono::Duration::milliseconds(1))
 }
+
+/// The bound one millisecond before `instant`; none at chrono's first instant.
+pub(super) fn just_before(instant: Timestamp) -> Option<Timestamp> {
+    instant.checked_sub_signed(chrono::Duration::milliseconds(1))
+}

@@ -148,6 +148,7 @@ fn seed(store: &dyn Store) {
                 updated_at: Some(base_time()),
                 consolidated_until: None,
                 extracted_until: None,
+                extracted_ids: None,
             })
             .unwrap();
     }

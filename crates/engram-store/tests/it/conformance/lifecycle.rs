@@ -863,7 +863,15 @@ pub fn extraction_sends_each_event_once_and_supersedes_through_upserts(store: &d
     let second = store.extract_facts(&request, &extractor).unwrap();
     assert_eq!((second.events.as_slice(), second.facts.len()), (["e2".to_string()].as_slice(), 0));
     assert!(store.extract_facts(&request, &extractor).unwrap().events.is_empty());
-    assert_eq!(*seen.lock().unwrap(), ["e0", "e1", "e2"], "every event sent once");
+    assert_eq!(second.short_term.extracted_ids, ["e2"]);
+    // A message of the cursor's millisecond written after the extraction is still new.
+    store.append_event(message(&chat, "e2b", 2, "user", "And what should I drink?")).unwrap();
+    let late = store.extract_facts(&request, &extractor).unwrap();
+    assert_eq!(late.events, ["e2b"], "sent, and the millisecond's earlier message not again");
+    assert_eq!(late.short_term.extracted_until, second.short_term.extracted_until);
+    assert_eq!(late.short_term.extracted_ids, ["e2", "e2b"]);
+    assert!(store.extract_facts(&request, &extractor).unwrap().events.is_empty());
+    assert_eq!(*seen.lock().unwrap(), ["e0", "e1", "e2", "e2b"], "every event sent once");
 
     store.append_event(message(&chat, "e3", 10, "user", "Big news: I moved to Berlin!")).unwrap();
     let moved = store.extract_facts(&request, &extractor).unwrap();

@@ -83,6 +83,7 @@ pub fn short_term_state_round_trips(store: &dyn Store) {
         updated_at: None,
         consolidated_until: None,
         extracted_until: None,
+        extracted_ids: None,
     };
     store.update_short_term(update).unwrap();
     let partial = ShortTermUpdate {
@@ -92,6 +93,7 @@ pub fn short_term_state_round_trips(store: &dyn Store) {
         updated_at: None,
         consolidated_until: None,
         extracted_until: None,
+        extracted_ids: None,
     };
     store.update_short_term(partial).unwrap();
     let state = store.get_short_term(&default_scope()).unwrap();
