@@ -1030,7 +1030,8 @@ class ShortTermState(TypedDict):
     """The time of the newest message event `extract_facts` has sent to an extractor."""
     extracted_ids: List[str]
     """The ids of the message events of `extracted_until`'s millisecond already sent: a message
-    of that same millisecond written after the extraction is still sent by the next one."""
+    of that same millisecond written after the extraction is still sent by the next one.
+    Empty with a cursor: the whole millisecond was sent (states stored before ids were kept)."""
 
 
 Degradation = TypedDict(

@@ -17,6 +17,7 @@ pub struct ShortTermState {
     pub extracted_until: Option<Timestamp>,
     /// The ids of the message events of `extracted_until`'s millisecond already sent: a message
     /// of that same millisecond written after the extraction is still sent by the next one.
+    /// Empty with a cursor: the whole millisecond was sent (states stored before ids were kept).
     #[serde(default)]
     pub extracted_ids: Vec<String>,
 }

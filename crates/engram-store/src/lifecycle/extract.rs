@@ -21,8 +21,12 @@ pub(super) fn extract(store: &dyn Store, request: &ExtractRequest, extractor: Ex
     let scope = &request.scope;
     let short_term = store.get_short_term(scope)?;
     // From the cursor's millisecond on: a message of that millisecond not among the ids sent
-    // was written after the last extraction, and is new.
-    let since = short_term.extracted_until.map(|until| just_before(until).unwrap_or(until));
+    // was written after the last extraction, and is new. A cursor without ids (a state stored
+    // before they were kept, or set by hand) says its millisecond was sent whole.
+    let since = match short_term.extracted_until {
+        Some(until) if !short_term.extracted_ids.is_empty() => Some(just_before(until).unwrap_or(until)),
+        until => until,
+    };
     let mut events = session_events(store, scope, &[EventKind::Message], None, since)?;
     events.retain(|event| {
         Some(event.ts) != short_term.extracted_until || !short_term.extracted_ids.contains(&event.event_id)

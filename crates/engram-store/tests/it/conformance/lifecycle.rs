@@ -872,6 +872,16 @@ pub fn extraction_sends_each_event_once_and_supersedes_through_upserts(store: &d
     assert_eq!(late.short_term.extracted_ids, ["e2", "e2b"]);
     assert!(store.extract_facts(&request, &extractor).unwrap().events.is_empty());
     assert_eq!(*seen.lock().unwrap(), ["e0", "e1", "e2", "e2b"], "every event sent once");
+    // A cursor without ids (a state stored before they were kept) says its millisecond was sent.
+    let mut older = chat.clone();
+    older.session_id = "older-session".into();
+    store.append_event(message(&older, "o0", 3, "user", "Hello from before")).unwrap();
+    let mut cursor = engram_types::ShortTermUpdate::new(older.clone());
+    cursor.extracted_until = Some(base_time() + minutes(3));
+    store.update_short_term(cursor).unwrap();
+    let mut older_request = engram_types::ExtractRequest::new(older);
+    older_request.now = request.now;
+    assert!(store.extract_facts(&older_request, &extractor).unwrap().events.is_empty());
 
     store.append_event(message(&chat, "e3", 10, "user", "Big news: I moved to Berlin!")).unwrap();
     let moved = store.extract_facts(&request, &extractor).unwrap();
