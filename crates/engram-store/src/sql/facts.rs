@@ -16,7 +16,8 @@ pub(crate) fn of_key(
     fact_key: &str,
     active_only: bool,
 ) -> Result<Vec<(i64, Fact)>> {
-    let active = if active_only { " AND status = 'active'" } else { "" };
+    // One active fact a space at most (the unique index `facts_active_key`): the limit says so.
+    let active = if active_only { format!(" AND status = 'active' LIMIT {}", spaces.len()) } else { String::new() };
     let mut statement = Statement::new(format!(
         "SELECT {FACT_COLUMNS} FROM facts WHERE tenant_id = ? AND space IN ({}) AND fact_key = ?{active}",
         placeholders(spaces.len())
