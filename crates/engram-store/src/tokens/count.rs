@@ -1,25 +1,28 @@
-//! Exact token counting with a real BPE vocabulary (tiktoken, embedded: no download).
+//! Counting a text's tokens, exactly, and bounds and caches of counts.
 
 use std::sync::{OnceLock, RwLock};
 
 use rustc_hash::FxHashMap;
 
 use engram_types::Tokenizer;
-use tiktoken_rs::CoreBPE;
+
+use super::pieces::for_each_piece;
+use super::vocabulary::{encoder, piece_tokens};
 
 /// Lines counted recently, so repeated builds over the same records skip the BPE work.
 const CACHE_CAPACITY: usize = 50_000;
 
-fn encoder(tokenizer: Tokenizer) -> &'static CoreBPE {
-    match tokenizer {
-        Tokenizer::O200kBase => tiktoken_rs::o200k_base_singleton(),
-        Tokenizer::Cl100kBase => tiktoken_rs::cl100k_base_singleton(),
-    }
-}
-
-/// The exact number of tokens of `text`. Special-token markup counts as plain text.
+/// The exact number of tokens of `text`. Special-token markup counts as plain text. ASCII text
+/// is split into BPE pieces here (see `pieces.rs`); other text goes through tiktoken whole.
 pub fn count_tokens(tokenizer: Tokenizer, text: &str) -> u32 {
-    u32::try_from(encoder(tokenizer).encode_ordinary(text).len()).unwrap_or(u32::MAX)
+    let count = if text.is_ascii() {
+        let mut count = 0;
+        for_each_piece(tokenizer, text.as_bytes(), |piece| count += piece_tokens(tokenizer, piece));
+        count
+    } else {
+        encoder(tokenizer).encode_ordinary(text).len()
+    };
+    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 /// A lower bound of [`count_tokens`] for either tokenizer, from one pass over the bytes: the
@@ -100,6 +103,31 @@ mod tests {
         fn the_floor_never_exceeds_the_count_of_prose(text in "([A-Za-z']{1,14}[ .,;:!?()\n-]{1,3}){0,60}") {
             for tokenizer in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
                 proptest::prop_assert!(token_floor(&text) <= count_tokens(tokenizer, &text), "{text:?}");
+            }
+        }
+    }
+
+    /// tiktoken's own count, which the ASCII path must give for every text.
+    fn tiktoken_count(tokenizer: Tokenizer, text: &str) -> u32 {
+        u32::try_from(encoder(tokenizer).encode_ordinary(text).len()).unwrap_or(u32::MAX)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn ascii_counts_are_tiktokens(text in "[\\x00-\\x7f]{0,60}") {
+            for tokenizer in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
+                proptest::prop_assert_eq!(count_tokens(tokenizer, &text), tiktoken_count(tokenizer, &text), "{:?}", text);
+            }
+        }
+
+        #[test]
+        fn ascii_prose_counts_are_tiktokens(
+            text in "([A-Za-z]{1,12}|[0-9]{1,7}|'(s|t|re|ve|m|ll|d|S|T|RE|Ll|D)|[ ]{1,4}|[\t\n\r\x0b\x0c\x1c]{1,3}|[.,;:!?()/<|>_-]{1,3}){0,40}"
+        ) {
+            for tokenizer in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
+                proptest::prop_assert_eq!(count_tokens(tokenizer, &text), tiktoken_count(tokenizer, &text), "{:?}", text);
             }
         }
     }
