@@ -17,6 +17,7 @@ mod memory;
 mod merge;
 mod open;
 mod packet;
+mod preparation;
 pub mod prepare;
 pub mod record;
 #[cfg(any(feature = "postgres", feature = "mysql"))]

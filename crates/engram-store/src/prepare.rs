@@ -94,57 +94,6 @@ pub fn event(input: EventInput, now: Timestamp, limits: &Limits) -> Result<Prepa
     Ok(Prepared::new(record, space, Record::Event))
 }
 
-/// Batches at least this long are prepared on several threads.
-const PARALLEL_PREPARE_MIN: usize = 128;
-
-/// [`event`] for every event of a bulk append, in order, after checking the batch size.
-/// Preparing (token counting, analysis) costs as much as storing, so a long batch is split
-/// over the machine's cores; the result, and the error (the one of the lowest index), are the
-/// same as preparing one by one.
-pub fn events(events: Vec<EventInput>, now: engram_types::Timestamp, limits: &Limits) -> Result<Vec<Prepared<Event>>> {
-    if events.len() > limits.max_batch {
-        return Err(Error::invalid(
-            "events",
-            format!("has {} events, the limit is {}", events.len(), limits.max_batch),
-        ));
-    }
-    let prepare_one = |(index, event): (usize, EventInput)| {
-        self::event(event, now, limits).map_err(|error| error.within_batch(index))
-    };
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8);
-    if threads < 2 || events.len() < PARALLEL_PREPARE_MIN {
-        return events.into_iter().enumerate().map(prepare_one).collect();
-    }
-    let chunk_size = events.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<(usize, EventInput)>> = Vec::with_capacity(threads);
-    let mut numbered = events.into_iter().enumerate().peekable();
-    while numbered.peek().is_some() {
-        chunks.push(numbered.by_ref().take(chunk_size).collect());
-    }
-    let mut first = chunks.remove(0);
-    let (prepared, others) = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(prepare_one).collect::<Result<Vec<_>>>()))
-            .collect();
-        // This thread prepares the first chunk meanwhile.
-        let prepared = first.drain(..).map(prepare_one).collect::<Result<Vec<_>>>();
-        let others: Vec<Result<Vec<_>>> = handles
-            .into_iter()
-            .map(|handle| {
-                handle.join().unwrap_or_else(|_| Err(Error::storage("engram", "an event preparation thread panicked")))
-            })
-            .collect();
-        (prepared, others)
-    });
-    // Chunks are in batch order, so the first error met is the one of the lowest index.
-    let mut prepared = prepared?;
-    for chunk in others {
-        prepared.extend(chunk?);
-    }
-    Ok(prepared)
-}
-
 pub fn fact(input: FactInput, now: Timestamp, limits: &Limits) -> Result<Prepared<Fact>> {
     input.validate(limits)?;
     let text = input.rendered_text();

@@ -26,12 +26,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn read(&self, work: &mut (dyn FnMut(&mut dyn Snapshot) -> Result<()> + Send)) -> Result<()>;
 
     /// Runs `work` in one write transaction: all of it is stored, or (on `Err`) none of it.
+    /// Where the store cannot roll back ([`Self::rolls_back`]), `work` must check everything
+    /// before it changes anything.
     fn write(&self, mode: WriteMode, work: &mut (dyn FnMut(&mut dyn Transaction) -> Result<()> + Send)) -> Result<()>;
 
     /// [`Self::write`] for a deletion, leaving no readable copy of what it removed where the
     /// database keeps one (SQLite: FTS5 segments rewritten, the WAL checkpointed); the receipt
     /// `work` returns says what was removed, and its `erased` what was done.
     fn erase(&self, work: &mut (dyn FnMut(&mut dyn Transaction) -> Result<Receipt> + Send)) -> Result<Receipt>;
+
+    /// Whether a write that fails after changing something leaves nothing of it behind (a
+    /// database transaction): then the engine may store part of a write before it has checked
+    /// the rest. `false` (the in-memory store, which changes its state in place) makes the
+    /// engine check all of a write before its first change.
+    fn rolls_back(&self) -> bool {
+        false
+    }
 
     /// Rewrites `tables` (named as receipts name them) so the bytes of rows deleted from them
     /// leave the database's files, and returns the tables rewritten. The servers rewrite each

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use engram_types::Event;
-
 use crate::error::{Error, Result};
 use crate::prepare::Prepared;
 use crate::record::{Record, StoredVector};
@@ -25,17 +23,15 @@ pub(crate) fn claim<'a>(tenant_id: &'a str, embedding: Option<&[f32]>) -> Vec<Cl
         .collect()
 }
 
-/// The vectors of a bulk append, named `events[i].embedding`.
-pub(crate) fn event_claims(prepared: &[Prepared<Event>]) -> Vec<Claim<'_>> {
-    prepared
+/// The vectors of a bulk append, named `events[i].embedding`: (tenant, position in the batch,
+/// length), read from its inputs before they are prepared.
+pub(crate) fn indexed_claims(vectors: &[(String, usize, usize)]) -> Vec<Claim<'_>> {
+    vectors
         .iter()
-        .enumerate()
-        .filter_map(|(index, item)| {
-            item.record.embedding.as_ref().map(|embedding| Claim {
-                tenant_id: &item.record.scope.tenant_id,
-                field: format!("events[{index}].embedding"),
-                dimensions: embedding.len(),
-            })
+        .map(|(tenant_id, index, dimensions)| Claim {
+            tenant_id,
+            field: format!("events[{index}].embedding"),
+            dimensions: *dimensions,
         })
         .collect()
 }

@@ -6,26 +6,83 @@ use engram_types::{
 
 use super::run::{read, write};
 use crate::error::{Error, Result};
+use crate::preparation::{prepare_events, prepare_events_while};
 use crate::prepare::{self, Prepared};
 use crate::record::{Record, RecordKind};
 use crate::store::{Snapshot, Store, Transaction, WriteMode};
-use crate::vectors::{claim, event_claims};
+use crate::vectors::{claim, indexed_claims};
 
 /// Appends events in one transaction: all are stored or none. Ids must be new in the tenant.
+/// Where the store rolls a failed write back, chunks are stored as they are prepared (see
+/// `preparation.rs`); a store that cannot roll back gets the whole batch prepared first.
 pub(crate) fn append_events<S: Store + ?Sized>(store: &S, events: Vec<EventInput>) -> Result<Vec<Event>> {
-    let prepared = prepare::events(events, prepare::now(), store.limits())?;
+    let limits = store.limits();
+    // Every vector is checked before any event is stored, as when the batch was prepared first.
+    let vectors: Vec<(String, usize, usize)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(index, event)| {
+            event.embedding.as_ref().map(|embedding| (event.scope.tenant_id.clone(), index, embedding.len()))
+        })
+        .collect();
+    if !store.rolls_back() {
+        let prepared = prepare_events(events, prepare::now(), limits)?;
+        return store_events(store, &vectors, prepared);
+    }
+    prepare_events_while(events, prepare::now(), limits, |preparation| {
+        let (mut prepared, mut handed, mut preparation_failed) = (Vec::new(), 0, false);
+        let written = write(store, WriteMode::Once, |transaction| {
+            transaction.check_dimensions(&indexed_claims(&vectors))?;
+            if !prepared.is_empty() {
+                transaction.insert_events(&prepared)?;
+            }
+            while handed < preparation.chunk_count() {
+                let chunk = preparation.take(handed).inspect_err(|_| preparation_failed = true)?;
+                handed += 1;
+                let start = prepared.len();
+                prepared.extend(chunk);
+                transaction.insert_events(&prepared[start..])?;
+            }
+            Ok(())
+        });
+        match written {
+            Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
+            // Chunks are handed in order, so this is the bad input of the lowest index.
+            Err(error) if preparation_failed => Err(error),
+            // Bad input anywhere in the batch is the error, as if it had all been prepared first.
+            Err(error) => {
+                for position in handed..preparation.chunk_count() {
+                    prepared.extend(preparation.take(position)?);
+                }
+                Err(conflict_named(store, &prepared, error)?)
+            }
+        }
+    })
+}
+
+/// Stores a batch prepared whole, in one transaction.
+fn store_events<S: Store + ?Sized>(
+    store: &S,
+    vectors: &[(String, usize, usize)],
+    prepared: Vec<Prepared<Event>>,
+) -> Result<Vec<Event>> {
     // Ids are not looked up first (a lookup per event on the hot path): a taken one fails the
     // insert, the batch rolls back, and the first offending event is named after.
     let written = write(store, WriteMode::Once, |transaction| {
-        transaction.check_dimensions(&event_claims(&prepared))?;
+        transaction.check_dimensions(&indexed_claims(vectors))?;
         transaction.insert_events(&prepared)
     });
     match written {
         Ok(()) => Ok(prepared.into_iter().map(|item| item.record).collect()),
-        Err(error @ Error::Conflict { .. }) => {
-            Err(read(store, |snapshot| first_conflict(snapshot, &prepared))?.unwrap_or(error))
-        }
-        Err(error) => Err(error),
+        Err(error) => Err(conflict_named(store, &prepared, error)?),
+    }
+}
+
+/// A failed append's error: a conflict names the first event whose id is taken or repeated.
+fn conflict_named<S: Store + ?Sized>(store: &S, prepared: &[Prepared<Event>], error: Error) -> Result<Error> {
+    match error {
+        Error::Conflict { .. } => Ok(read(store, |snapshot| first_conflict(snapshot, prepared))?.unwrap_or(error)),
+        other => Ok(other),
     }
 }
 

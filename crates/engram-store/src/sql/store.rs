@@ -71,6 +71,10 @@ impl<S: SqlStore> Store for S {
         self.database().write(mode == WriteMode::Retry, |connection| SqlView::write(connection, &mut *work))
     }
 
+    fn rolls_back(&self) -> bool {
+        true
+    }
+
     fn erase(&self, work: &mut (dyn FnMut(&mut dyn Transaction) -> Result<Receipt> + Send)) -> Result<Receipt> {
         self.database().erase(|connection| SqlView::write(connection, &mut *work))
     }

@@ -11,8 +11,13 @@ use tiktoken_rs::CoreBPE;
 /// from its decoder (special tokens left out: they are never a piece of ordinary text).
 type Ranks = FxHashMap<Vec<u8>, tiktoken_rs::Rank>;
 
-/// Highest rank either vocabulary uses (o200k_base's last special token is 200018).
-const MOST_RANKS: u32 = 201_000;
+/// One more than the highest rank of the vocabulary, special tokens included.
+const fn rank_bound(tokenizer: Tokenizer) -> u32 {
+    match tokenizer {
+        Tokenizer::O200kBase => 200_019,
+        Tokenizer::Cl100kBase => 100_277,
+    }
+}
 
 pub(super) fn encoder(tokenizer: Tokenizer) -> &'static CoreBPE {
     match tokenizer {
@@ -30,11 +35,16 @@ fn ranks(tokenizer: Tokenizer) -> &'static Ranks {
     };
     cell.get_or_init(|| {
         let encoder = encoder(tokenizer);
-        let special = encoder.special_tokens();
-        (0..MOST_RANKS)
-            .filter_map(|rank| encoder.decode_bytes(&[rank]).ok().map(|bytes| (bytes, rank)))
-            .filter(|(bytes, _)| std::str::from_utf8(bytes).map_or(true, |text| !special.contains(text)))
-            .collect()
+        let special: Vec<tiktoken_rs::Rank> =
+            encoder.special_tokens().into_iter().flat_map(|token| encoder.encode_with_special_tokens(token)).collect();
+        let bound = rank_bound(tokenizer);
+        let mut ranks = Ranks::with_capacity_and_hasher(bound as usize, Default::default());
+        for rank in (0..bound).filter(|rank| !special.contains(rank)) {
+            if let Ok(bytes) = encoder.decode_bytes(&[rank]) {
+                ranks.insert(bytes, rank);
+            }
+        }
+        ranks
     })
 }
 
@@ -46,4 +56,24 @@ pub(super) fn piece_tokens(tokenizer: Tokenizer, piece: &[u8]) -> usize {
         return piece.len().min(1);
     }
     tiktoken_rs::byte_pair_split(piece, ranks).len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rank_bound_is_one_past_each_vocabulary() {
+        for tokenizer in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
+            let bound = rank_bound(tokenizer);
+            assert!(encoder(tokenizer).decode_bytes(&[bound - 1]).is_ok(), "{tokenizer:?}");
+            assert!(encoder(tokenizer).decode_bytes(&[bound]).is_err(), "{tokenizer:?}");
+        }
+    }
+
+    #[test]
+    fn special_tokens_are_not_pieces() {
+        assert_eq!(piece_tokens(Tokenizer::O200kBase, b"<|endoftext|>"), 7);
+        assert_eq!(piece_tokens(Tokenizer::O200kBase, b" hello"), 1);
+    }
 }

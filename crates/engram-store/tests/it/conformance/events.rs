@@ -38,6 +38,57 @@ pub fn bulk_append_is_all_or_nothing(store: &dyn Store) {
     assert_eq!(store.list_events(&query).unwrap().len(), 50);
 }
 
+/// Batches of many chunks (stores that roll back write the first chunks while the rest are
+/// prepared): the same outcome as one batch checked whole. Bad input anywhere is the error, at
+/// its own index, even after a taken id earlier on; an id repeated across chunks is a conflict
+/// naming the repeat; a vector of another length late in the batch is refused; nothing of a
+/// failed batch is stored; a good batch is stored and returned in order.
+pub fn long_batches_fail_whole_and_keep_their_order(store: &dyn Store) {
+    let scope = default_scope();
+    let batch = |count: i64| -> Vec<EventInput> {
+        (0..count)
+            .map(|index| message(&scope, &format!("long-{index}"), index, "user", &format!("turn {index}")))
+            .collect()
+    };
+    let stored_count = |store: &dyn Store| {
+        let mut query = EventQuery::new(scope.clone());
+        query.limit = 5_000;
+        store.list_events(&query).unwrap().len()
+    };
+    store.append_event(message(&scope, "taken", 0, "user", "already here")).unwrap();
+
+    let mut bad = batch(1_300);
+    bad[1_100].importance = Some(7.0);
+    let error = store.append_events(bad.clone()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("events[1100].importance"), "{error}");
+    bad[3].event_id = Some("taken".into());
+    let error = store.append_events(bad).unwrap_err();
+    assert!(error.to_string().contains("events[1100].importance"), "bad input comes before a taken id: {error}");
+
+    let mut repeated = batch(1_300);
+    repeated[900].event_id = Some("long-20".into());
+    let error = store.append_events(repeated).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict);
+    assert!(error.to_string().contains("events[900]"), "{error}");
+
+    let mut vectors = batch(700);
+    for event in &mut vectors {
+        event.embedding = Some(vec![0.5; 4]);
+    }
+    vectors[650].embedding = Some(vec![0.5; 3]);
+    let error = store.append_events(vectors).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("events[650].embedding"), "{error}");
+    assert_eq!(stored_count(store), 1, "a failed batch leaves nothing");
+
+    let stored = store.append_events(batch(1_300)).unwrap();
+    let ids: Vec<String> = stored.iter().map(|event| event.event_id.clone()).collect();
+    assert_eq!(ids, (0..1_300).map(|index| format!("long-{index}")).collect::<Vec<_>>());
+    assert!(stored.iter().all(|event| event.token_count > 0));
+    assert_eq!(stored_count(store), 1_301);
+}
+
 pub fn duplicate_event_id_is_a_conflict(store: &dyn Store) {
     let scope = default_scope();
     store.append_event(message(&scope, "same", 0, "user", "first")).unwrap();

@@ -446,6 +446,9 @@ impl Store for Counting<'_> {
     ) -> engram_store::Result<Receipt> {
         self.inner.erase(work)
     }
+    fn rolls_back(&self) -> bool {
+        self.inner.rolls_back()
+    }
 }
 
 /// A snapshot of the store under [`Counting`], counting the reads a packet makes.

@@ -21,6 +21,7 @@ macro_rules! cases {
         $callback!($($args)*;
             events::appended_events_list_newest_first,
             events::bulk_append_is_all_or_nothing,
+            events::long_batches_fail_whole_and_keep_their_order,
             events::duplicate_event_id_is_a_conflict,
             events::list_filters_by_time_and_kind,
             events::conversation_window_is_latest_messages_of_session,
