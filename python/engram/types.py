@@ -422,6 +422,9 @@ class ShortTermUpdate(TypedDict):
     """Replaces the parts given of a session's short-term state."""
 
     scope: Scope
+    consolidated_ids: NotRequired[Optional[List[str]]]
+    """Written by `consolidate_session` with `consolidated_until`: the ids of the events of
+    that millisecond it consolidated."""
     consolidated_until: NotRequired[Optional[Timestamp]]
     """Written by `consolidate_session`: events up to this time are summarized in an episode."""
     extracted_ids: NotRequired[Optional[List[str]]]
@@ -1026,6 +1029,11 @@ class ShortTermState(TypedDict):
     updated_at: Optional[str]
     consolidated_until: Optional[str]
     """The time of the newest event `consolidate_session` has turned into an episode."""
+    consolidated_ids: List[str]
+    """The ids of the events of `consolidated_until`'s millisecond already in an episode: an
+    event of that same millisecond left for later (or written after) is still consolidated.
+    Empty with a cursor: the whole millisecond was consolidated (states stored before ids
+    were kept)."""
     extracted_until: Optional[str]
     """The time of the newest message event `extract_facts` has sent to an extractor."""
     extracted_ids: List[str]

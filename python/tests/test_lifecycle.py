@@ -208,7 +208,7 @@ def test_purge_user_removes_every_row_of_the_user_and_nothing_else(
     assert mem.fact_history(u1, "diet") == []
     assert mem.get_working_state(u1)["version"] == 0
     assert mem.get_stm(u1) == {"rolling_summary": None, "key_quotes": [], "updated_at": None,
-                               "consolidated_until": None, "extracted_until": None,
+                               "consolidated_until": None, "consolidated_ids": [], "extracted_until": None,
                                "extracted_ids": []}
     gone = mem.build_memory_packet(packet_request(u1))
     assert gone["short_term"]["working_state"] is None and gone["short_term"]["conversation_window"] == []

@@ -136,12 +136,13 @@ def test_working_state_patches_and_detects_stale_versions(mem: Memory, scope: Di
 
 def test_short_term_state_round_trips(mem: Memory, scope: Dict[str, str]) -> None:
     assert mem.get_stm(scope) == {"rolling_summary": None, "key_quotes": [], "updated_at": None,
-                                  "consolidated_until": None, "extracted_until": None, "extracted_ids": []}
+                                  "consolidated_until": None, "consolidated_ids": [], "extracted_until": None,
+                                  "extracted_ids": []}
     updated = mem.update_stm({"scope": scope, "rolling_summary": "Planning Lisbon.", "key_quotes": ["relaxed"],
                               "updated_at": NOW})
     assert updated == {"rolling_summary": "Planning Lisbon.", "key_quotes": ["relaxed"],
-                       "updated_at": "2026-05-02T18:00:00Z", "consolidated_until": None, "extracted_until": None,
-                       "extracted_ids": []}
+                       "updated_at": "2026-05-02T18:00:00Z", "consolidated_until": None, "consolidated_ids": [],
+                       "extracted_until": None, "extracted_ids": []}
     assert mem.get_stm(scope) == updated
 
 

@@ -12,6 +12,12 @@ pub struct ShortTermState {
     /// The time of the newest event `consolidate_session` has turned into an episode.
     #[serde(default)]
     pub consolidated_until: Option<Timestamp>,
+    /// The ids of the events of `consolidated_until`'s millisecond already in an episode: an
+    /// event of that same millisecond left for later (or written after) is still consolidated.
+    /// Empty with a cursor: the whole millisecond was consolidated (states stored before ids
+    /// were kept).
+    #[serde(default)]
+    pub consolidated_ids: Vec<String>,
     /// The time of the newest message event `extract_facts` has sent to an extractor.
     #[serde(default)]
     pub extracted_until: Option<Timestamp>,
@@ -31,7 +37,8 @@ impl ShortTermState {
         for (index, quote) in self.key_quotes.iter().enumerate() {
             check_text(&format!("key_quotes[{index}]"), quote, limits)?;
         }
-        check_extracted_ids(&self.extracted_ids, limits)
+        check_cursor_ids("consolidated_ids", &self.consolidated_ids, limits)?;
+        check_cursor_ids("extracted_ids", &self.extracted_ids, limits)
     }
 }
 
@@ -49,6 +56,10 @@ pub struct ShortTermUpdate {
     /// Written by `consolidate_session`: events up to this time are summarized in an episode.
     #[serde(default)]
     pub consolidated_until: Option<Timestamp>,
+    /// Written by `consolidate_session` with `consolidated_until`: the ids of the events of
+    /// that millisecond it consolidated.
+    #[serde(default)]
+    pub consolidated_ids: Option<Vec<String>>,
     /// Written by `extract_facts`: message events up to this time were sent to an extractor.
     #[serde(default)]
     pub extracted_until: Option<Timestamp>,
@@ -66,6 +77,7 @@ impl ShortTermUpdate {
             key_quotes: None,
             updated_at: None,
             consolidated_until: None,
+            consolidated_ids: None,
             extracted_until: None,
             extracted_ids: None,
         }
@@ -79,7 +91,8 @@ impl ShortTermUpdate {
         for (index, quote) in self.key_quotes.iter().flatten().enumerate() {
             check_text(&format!("key_quotes[{index}]"), quote, limits)?;
         }
-        check_extracted_ids(self.extracted_ids.iter().flatten(), limits)
+        check_cursor_ids("consolidated_ids", self.consolidated_ids.iter().flatten(), limits)?;
+        check_cursor_ids("extracted_ids", self.extracted_ids.iter().flatten(), limits)
     }
 
     pub fn apply_to(&self, state: &mut ShortTermState, now: Timestamp) {
@@ -92,33 +105,50 @@ impl ShortTermUpdate {
         // The consolidation and extraction cursors only move forward: a late writer cannot make events
         // already consolidated look new again.
         if let Some(until) = self.consolidated_until {
-            state.consolidated_until = Some(state.consolidated_until.map_or(until, |current| current.max(until)));
+            let consolidated = self.consolidated_ids.iter().flatten();
+            advance(&mut state.consolidated_until, &mut state.consolidated_ids, until, consolidated);
         }
         if let Some(until) = self.extracted_until {
-            let sent = self.extracted_ids.iter().flatten();
-            match state.extracted_until {
-                Some(current) if current > until => {}
-                // Another extraction of the same millisecond: both sets of events were sent.
-                Some(current) if current == until => {
-                    for id in sent {
-                        if !state.extracted_ids.contains(id) {
-                            state.extracted_ids.push(id.clone());
-                        }
-                    }
-                }
-                _ => {
-                    state.extracted_until = Some(until);
-                    state.extracted_ids = sent.cloned().collect();
-                }
-            }
+            advance(&mut state.extracted_until, &mut state.extracted_ids, until, self.extracted_ids.iter().flatten());
         }
         state.updated_at = Some(self.updated_at.unwrap_or(now));
     }
 }
 
-fn check_extracted_ids<'a>(ids: impl IntoIterator<Item = &'a String>, limits: &Limits) -> Result<(), ValidationError> {
+/// Moves a cursor (a time, and the ids of that millisecond's events it covers) to `until`
+/// and `ids`, unless it is past them already.
+fn advance<'a>(
+    cursor: &mut Option<Timestamp>,
+    cursor_ids: &mut Vec<String>,
+    until: Timestamp,
+    ids: impl Iterator<Item = &'a String>,
+) {
+    match *cursor {
+        Some(current) if current > until => {}
+        // No ids: the whole millisecond is covered already (a cursor stored before ids were kept).
+        Some(current) if current == until && cursor_ids.is_empty() => {}
+        // Another call that ended in the same millisecond: both sets of events are covered.
+        Some(current) if current == until => {
+            for id in ids {
+                if !cursor_ids.contains(id) {
+                    cursor_ids.push(id.clone());
+                }
+            }
+        }
+        _ => {
+            *cursor = Some(until);
+            *cursor_ids = ids.cloned().collect();
+        }
+    }
+}
+
+fn check_cursor_ids<'a>(
+    field: &str,
+    ids: impl IntoIterator<Item = &'a String>,
+    limits: &Limits,
+) -> Result<(), ValidationError> {
     for (index, id) in ids.into_iter().enumerate() {
-        check_id_at("extracted_ids", index, id, limits.max_id_bytes)?;
+        check_id_at(field, index, id, limits.max_id_bytes)?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use engram_types::{CompressionLevel, ConsolidateRequest, Consolidation, EpisodeInput, ShortTermUpdate};
 
-use super::session_events::{just_after, session_events};
+use super::session_events::{Cursor, cursor_after, just_after, session_events};
 use super::{Summarizer, summarize};
 use crate::StoreExt;
 use crate::error::{ErrorKind, Result};
@@ -36,8 +36,9 @@ pub(super) fn consolidate(
     // Events sharing the boundary's millisecond but outside the window belong beyond it too,
     // hence `before` one millisecond later and the window filtered out by id afterwards.
     let before = boundary.and_then(just_after);
-    let mut events = session_events(store, scope, &[], before, short_term.consolidated_until)?;
-    events.retain(|event| !window_ids.contains(event.event_id.as_str()));
+    let cursor = Cursor { until: short_term.consolidated_until, ids: &short_term.consolidated_ids };
+    let mut events = session_events(store, scope, &[], before, cursor.since())?;
+    events.retain(|event| cursor.is_new(event) && !window_ids.contains(event.event_id.as_str()));
     if events.len() < request.min_events.max(1) as usize {
         return Ok(Consolidation { short_term, ..Consolidation::default() });
     }
@@ -81,7 +82,9 @@ pub(super) fn consolidate(
     quotes.retain(|quote| seen.insert(quote.clone()));
     let skip = quotes.len().saturating_sub(KEY_QUOTES);
     update.key_quotes = Some(quotes.into_iter().skip(skip).collect());
-    update.consolidated_until = Some(last.ts);
+    let (until, ids) = cursor_after(&events);
+    update.consolidated_until = until;
+    update.consolidated_ids = Some(ids);
     update.updated_at = request.now.map(prepare::normalize_time);
     let short_term = store.update_short_term(update)?;
     Ok(Consolidation { consumed: u32::try_from(events.len()).unwrap_or(u32::MAX), episode: Some(episode), short_term })
@@ -113,10 +116,24 @@ fn lost_race(store: &dyn Store, scope: &engram_types::Scope, episode_id: &str) -
     scan.tenant_id = Some(scope.tenant_id.clone());
     scan.ids = vec![episode_id.to_string()];
     let mut update = ShortTermUpdate::new(scope.clone());
-    update.consolidated_until = store.scan(&scan)?.into_iter().find_map(|fetched| match fetched.record {
-        Record::Episode(episode) => Some(episode.end_ts),
+    let episode = store.scan(&scan)?.into_iter().find_map(|fetched| match fetched.record {
+        Record::Episode(episode) => Some(episode),
         _ => None,
     });
+    if let Some(episode) = episode {
+        // The cursor names the episode's events of its last millisecond (read back: the winner
+        // may have read events this call did not).
+        let count = u32::try_from(episode.sources.len()).unwrap_or(u32::MAX).max(1);
+        let mut sources = ScanRequest::new(RecordKind::Event, count);
+        sources.tenant_id = Some(scope.tenant_id.clone());
+        sources.ids.clone_from(&episode.sources);
+        let events = store.scan(&sources)?.into_iter().filter_map(|fetched| match fetched.record {
+            Record::Event(event) if event.ts == episode.end_ts => Some(event.event_id),
+            _ => None,
+        });
+        update.consolidated_until = Some(episode.end_ts);
+        update.consolidated_ids = Some(events.collect());
+    }
     let short_term = match update.consolidated_until {
         Some(_) => store.update_short_term(update)?,
         None => store.get_short_term(scope)?,

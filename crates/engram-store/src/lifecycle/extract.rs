@@ -6,7 +6,7 @@
 use engram_types::{EventKind, ExtractRequest, Extraction, ShortTermUpdate};
 
 use super::Extractor;
-use super::session_events::{just_before, session_events};
+use super::session_events::{Cursor, cursor_after, session_events};
 use crate::StoreExt;
 use crate::error::{Error, Result};
 use crate::prepare;
@@ -20,17 +20,9 @@ pub(super) fn extract(store: &dyn Store, request: &ExtractRequest, extractor: Ex
     request.validate(limits)?;
     let scope = &request.scope;
     let short_term = store.get_short_term(scope)?;
-    // From the cursor's millisecond on: a message of that millisecond not among the ids sent
-    // was written after the last extraction, and is new. A cursor without ids (a state stored
-    // before they were kept, or set by hand) says its millisecond was sent whole.
-    let since = match short_term.extracted_until {
-        Some(until) if !short_term.extracted_ids.is_empty() => Some(just_before(until).unwrap_or(until)),
-        until => until,
-    };
-    let mut events = session_events(store, scope, &[EventKind::Message], None, since)?;
-    events.retain(|event| {
-        Some(event.ts) != short_term.extracted_until || !short_term.extracted_ids.contains(&event.event_id)
-    });
+    let cursor = Cursor { until: short_term.extracted_until, ids: &short_term.extracted_ids };
+    let mut events = session_events(store, scope, &[EventKind::Message], None, cursor.since())?;
+    events.retain(|event| cursor.is_new(event));
     if events.is_empty() {
         return Ok(Extraction { short_term, ..Extraction::default() });
     }
@@ -69,10 +61,9 @@ pub(super) fn extract(store: &dyn Store, request: &ExtractRequest, extractor: Ex
         facts.push(store.upsert_fact(input)?);
     }
     let mut update = ShortTermUpdate::new(scope.clone());
-    let until = events.last().map(|event| event.ts);
+    let (until, ids) = cursor_after(&events);
     update.extracted_until = until;
-    update.extracted_ids =
-        Some(events.iter().filter(|event| Some(event.ts) == until).map(|event| event.event_id.clone()).collect());
+    update.extracted_ids = Some(ids);
     update.updated_at = request.now.map(prepare::normalize_time);
     let short_term = store.update_short_term(update)?;
     Ok(Extraction { events: sent, facts, short_term })

@@ -49,6 +49,38 @@ pub(super) fn session_events(
     Ok(found)
 }
 
+/// Where a walk over a session's events resumes: a time, and the ids of the events of its
+/// millisecond already covered. Events of that millisecond not among them (left for later, or
+/// written after) are still new; no ids say the whole millisecond was covered (a cursor stored
+/// before ids were kept, or set by hand).
+pub(super) struct Cursor<'a> {
+    pub until: Option<Timestamp>,
+    pub ids: &'a [String],
+}
+
+impl Cursor<'_> {
+    /// The `since` bound of [`session_events`] that reads every new event.
+    pub(super) fn since(&self) -> Option<Timestamp> {
+        match self.until {
+            Some(until) if !self.ids.is_empty() => Some(just_before(until).unwrap_or(until)),
+            until => until,
+        }
+    }
+
+    /// Whether `event` (read from [`Self::since`] on) is past the cursor.
+    pub(super) fn is_new(&self, event: &Event) -> bool {
+        Some(event.ts) != self.until || !self.ids.contains(&event.event_id)
+    }
+}
+
+/// A cursor after `events` (oldest first): the newest one's time and the ids of that
+/// millisecond's events among them.
+pub(super) fn cursor_after(events: &[Event]) -> (Option<Timestamp>, Vec<String>) {
+    let until = events.last().map(|event| event.ts);
+    let ids = events.iter().filter(|event| Some(event.ts) == until).map(|event| event.event_id.clone()).collect();
+    (until, ids)
+}
+
 /// The bound one millisecond after `instant`; none (no bound) at chrono's last instant, after
 /// which no event can lie.
 pub(super) fn just_after(instant: Timestamp) -> Option<Timestamp> {

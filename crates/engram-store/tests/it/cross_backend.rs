@@ -147,6 +147,7 @@ fn seed(store: &dyn Store) {
                 key_quotes: Some(vec!["do not lose invoices".into()]),
                 updated_at: Some(base_time()),
                 consolidated_until: None,
+                consolidated_ids: None,
                 extracted_until: None,
                 extracted_ids: None,
             })

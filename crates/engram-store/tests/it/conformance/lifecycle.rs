@@ -612,8 +612,10 @@ pub fn racing_consolidations_make_one_episode(store: &dyn Store) {
     // the cursor past it, and the one after consolidates the new turns.
     let mut rewound = store.get_short_term(&own).unwrap();
     assert_eq!(rewound.consolidated_until, Some(base_time() + minutes(527)));
+    assert_eq!(rewound.consolidated_ids, ["race-5-27"]);
     // Where round 4's consolidation left it: round 5's episode is written, its cursor is not.
     rewound.consolidated_until = Some(base_time() + minutes(427));
+    rewound.consolidated_ids = vec!["race-4-27".into()];
     let owner = engram_store::StateOwner::of_session(&own);
     store.restore(Vec::new(), vec![engram_store::StoredState::ShortTerm { owner, state: rewound }]).unwrap();
     let retried = store.consolidate_session(&ConsolidateRequest::new(own.clone()), None).unwrap();
@@ -626,6 +628,45 @@ pub fn racing_consolidations_make_one_episode(store: &dyn Store) {
     let late = store.consolidate_session(&ConsolidateRequest::new(own), None).unwrap();
     assert_eq!(late.consumed, 40);
     assert_eq!(late.episode.unwrap().sources.first().map(String::as_str), Some("race-5-28"));
+}
+
+/// The consolidation cursor is a time and the ids of that millisecond's events it covered: an
+/// event of the cursor's millisecond left out by `max_events`, or written after the call, is
+/// consolidated by the next call, and no event twice. A cursor without ids (stored before they
+/// were kept) covers its whole millisecond.
+pub fn consolidation_resumes_inside_a_millisecond(store: &dyn Store) {
+    let own = scope("t1", "u-ms", "s-ms", "r-ms");
+    let turns = [("e0", 0), ("e1", 1), ("e2", 2), ("e2b", 2), ("e3", 3), ("e4", 4), ("e5", 5), ("e6", 6)];
+    for (id, minute) in turns {
+        store.append_event(message(&own, id, minute, "user", &format!("turn {id}"))).unwrap();
+    }
+    let mut request = ConsolidateRequest::new(own.clone());
+    (request.window, request.min_events, request.max_events) = (2, 1, 3);
+    let first = store.consolidate_session(&request, None).unwrap();
+    assert_eq!(first.episode.unwrap().sources, ["e0", "e1", "e2"], "max_events cuts inside minute 2");
+    assert_eq!(first.short_term.consolidated_until, Some(base_time() + minutes(2)));
+    assert_eq!(first.short_term.consolidated_ids, ["e2"]);
+    let second = store.consolidate_session(&request, None).unwrap();
+    assert_eq!(second.episode.unwrap().sources, ["e2b", "e3", "e4"], "the rest of minute 2 comes next");
+    // An event of the cursor's millisecond written after the call (the window keeps e5 and e6).
+    store.append_event(message(&own, "e4b", 4, "user", "a late turn")).unwrap();
+    let late = store.consolidate_session(&request, None).unwrap();
+    assert_eq!(late.episode.unwrap().sources, ["e4b"]);
+    assert_eq!(late.short_term.consolidated_ids, ["e4", "e4b"]);
+    assert_eq!(store.consolidate_session(&request, None).unwrap().consumed, 0, "nothing twice");
+
+    let mut older = own.clone();
+    older.session_id = "s-ms-older".into();
+    for (id, minute) in [("o0", 0), ("o1", 1), ("o1b", 1), ("o2", 2), ("o3", 3)] {
+        store.append_event(message(&older, id, minute, "user", "an older turn")).unwrap();
+    }
+    let mut cursor = engram_types::ShortTermUpdate::new(older.clone());
+    cursor.consolidated_until = Some(base_time() + minutes(1));
+    store.update_short_term(cursor).unwrap();
+    let mut older_request = ConsolidateRequest::new(older);
+    (older_request.window, older_request.min_events) = (1, 1);
+    let resumed = store.consolidate_session(&older_request, None).unwrap();
+    assert_eq!(resumed.episode.unwrap().sources, ["o2"], "minute 1 was covered whole, o3 is in the window");
 }
 
 pub fn consolidating_500_turns_links_sources_and_costs_no_more(store: &dyn Store) {

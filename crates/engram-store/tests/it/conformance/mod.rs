@@ -85,6 +85,7 @@ macro_rules! cases {
             lifecycle::sweep_deletes_expired_records_and_applies_retention,
             lifecycle::promoted_insight_becomes_a_fact_the_responder_uses,
             lifecycle::end_run_expires_insights_and_ends_working_state,
+            lifecycle::consolidation_resumes_inside_a_millisecond,
             lifecycle::consolidating_500_turns_links_sources_and_costs_no_more,
             lifecycle::racing_consolidations_make_one_episode,
             lifecycle::forgetting_deletes_exactly_what_it_names,

@@ -82,6 +82,7 @@ pub fn short_term_state_round_trips(store: &dyn Store) {
         key_quotes: Some(vec!["I hate layovers".into()]),
         updated_at: None,
         consolidated_until: None,
+        consolidated_ids: None,
         extracted_until: None,
         extracted_ids: None,
     };
@@ -92,6 +93,7 @@ pub fn short_term_state_round_trips(store: &dyn Store) {
         key_quotes: None,
         updated_at: None,
         consolidated_until: None,
+        consolidated_ids: None,
         extracted_until: None,
         extracted_ids: None,
     };
