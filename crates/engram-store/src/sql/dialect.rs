@@ -181,6 +181,7 @@ impl Dialect {
 mod tests {
     use super::*;
 
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     #[test]
     fn postgres_placeholders_are_numbered_in_order() {
         assert_eq!(Dialect::Postgres.sql("a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
