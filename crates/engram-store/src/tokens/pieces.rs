@@ -95,16 +95,7 @@ fn o200k_piece_end(text: &[u8], start: usize) -> usize {
         let end = run_end(text, capitals, |byte| byte.is_ascii_lowercase());
         return contraction_end(text, end, b"stmd", &[b"re", b"ve", b"ll"]).unwrap_or(end);
     }
-    let byte = text[start];
-    if byte.is_ascii_digit() {
-        return run_end(text, start, |byte| byte.is_ascii_digit()).min(start + 3);
-    }
-    let symbols = if byte == b' ' { start + 1 } else { start };
-    if text.get(symbols).is_some_and(|byte| is_other(*byte)) {
-        let end = run_end(text, symbols, is_other);
-        return run_end(text, end, |byte| is_line_break(byte) || byte == b'/');
-    }
-    space_piece_end(text, start)
+    other_piece_end(text, start, |byte| is_line_break(byte) || byte == b'/')
 }
 
 /// cl100k_base's pattern as tiktoken-rs writes it, alternatives in order:
@@ -117,6 +108,13 @@ fn cl100k_piece_end(text: &[u8], start: usize) -> usize {
     if let Some(word) = word_start(text, start) {
         return run_end(text, word, |byte| byte.is_ascii_alphabetic());
     }
+    other_piece_end(text, start, is_line_break)
+}
+
+/// The alternatives both patterns share after their words: up to three digits
+/// (`\p{N}{1,3}`), then symbols with at most one space before them and the bytes `symbol_tail`
+/// takes after them (` ?[^\s\p{L}\p{N}]+` and a tail), then the whitespace alternatives.
+fn other_piece_end(text: &[u8], start: usize, symbol_tail: fn(u8) -> bool) -> usize {
     let byte = text[start];
     if byte.is_ascii_digit() {
         return run_end(text, start, |byte| byte.is_ascii_digit()).min(start + 3);
@@ -124,7 +122,7 @@ fn cl100k_piece_end(text: &[u8], start: usize) -> usize {
     let symbols = if byte == b' ' { start + 1 } else { start };
     if text.get(symbols).is_some_and(|byte| is_other(*byte)) {
         let end = run_end(text, symbols, is_other);
-        return run_end(text, end, is_line_break);
+        return run_end(text, end, symbol_tail);
     }
     space_piece_end(text, start)
 }
