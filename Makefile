@@ -111,8 +111,9 @@ bench-python: build ## Python SDK benchmark, load and soak runs (release build),
 	$(VENV_PYTHON) scripts/criterion_report.py
 
 .PHONY: bench-scale
-bench-scale: build ## Packets on SQLite files of 10k and 1M events in one run (stores kept under target/scale-stores; EXTREME=1 adds 10M)
-	$(VENV_PYTHON) python/scripts/bench_scale.py $(if $(EXTREME),--extreme)
+bench-scale: venv ## Packets on SQLite files of 10k and 1M events in one run, release build (stores kept under target/scale-stores; EXTREME=1 adds 10M; POSTGRES=dsn: kept Postgres databases of 20k and 1M instead)
+	$(MATURIN) develop --release -m python/Cargo.toml $(if $(POSTGRES),--features postgres)
+	$(VENV_PYTHON) python/scripts/bench_scale.py $(if $(EXTREME),--extreme) $(if $(POSTGRES),--postgres $(POSTGRES))
 
 .PHONY: clean
 clean: ## Remove build output, .venv, caches and the demo database

@@ -5,6 +5,8 @@ the first three's output.
 They run on in-memory and SQLite only: the DSN variables are removed from the scripts'
 environment, unless ENGRAM_REQUIRE_SERVERS=1, which points them at the local Postgres and MariaDB
 (conftest's servers; the test fails when those are unreachable, as the server tests do).
+bench_scale.py's Postgres mode runs on conftest's Postgres when ENGRAM_TEST_POSTGRES_DSN is set or
+servers are required, in databases of its own dropped at the end of the session.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from conftest import SERVER_DSNS, server_kwargs, servers_required
+from conftest import CREATED, SERVER_DSNS, server_kwargs, servers_required
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "python" / "scripts"
@@ -237,6 +240,40 @@ def test_bench_scale_builds_its_stores_once_and_measures_each(target: Path, tmp_
     assert "building" not in again, "a complete store is kept between runs"
     assert load(target / "scale_bench.json")["ingest"] == []
     assert (target / "scale_bench_prev.json").exists()
+
+
+def test_bench_scale_keeps_its_postgres_databases_and_measures_each(target: Path) -> None:
+    if not servers_required() and "ENGRAM_TEST_POSTGRES_DSN" not in os.environ:
+        pytest.skip("set ENGRAM_TEST_POSTGRES_DSN (or ENGRAM_REQUIRE_SERVERS=1) to run on Postgres")
+    server_kwargs("postgres")  # skips (or fails, when servers are required) if Postgres is unreachable
+    prefix = f"engram_pytest_scale_{os.getpid()}"
+    CREATED["postgres"] += [f"{prefix}_300", f"{prefix}_3000"]  # dropped when the session ends
+    arguments = ("--postgres", SERVER_DSNS["postgres"], "--database-prefix", prefix, "--scales", "300,3000",
+                 "--packets", "5", "--warmup", "1")
+    first = run("bench_scale.py", target, *arguments, "--batch", "500")
+    assert f"building the 3,000-event store at {prefix}_3000" in first and "built 3,000 events at" in first
+    data = load(target / "scale_bench.json")
+    assert data["kind"] == "scale" and data["settings"]["backend"] == "postgres"
+    assert [(row["events"], row["store"]) for row in data["packets"]] == [(300, f"{prefix}_300"),
+                                                                          (3000, f"{prefix}_3000")]
+    for row in data["packets"]:
+        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"], row
+        assert row["database_mb"] > 0
+        assert row["p50_ratio"] == pytest.approx(row["p50_ms"] / data["packets"][0]["p50_ms"], rel=1e-3)
+    assert {rate["events"] for rate in data["ingest"]} == {300, 3000}
+
+    again = run("bench_scale.py", target, *arguments)
+    assert "building" not in again, "a complete database is kept between runs"
+    assert load(target / "scale_bench.json")["ingest"] == []
+
+    # Completeness is asked of the database: one missing event makes the store be built again.
+    server = urlsplit(SERVER_DSNS["postgres"])
+    database_url = urlunsplit((server.scheme, server.netloc, f"/{prefix}_300", server.query, ""))
+    drop_one = ["psql", "-X", "-d", database_url, "-qc", "DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)"]
+    subprocess.run(drop_one, check=True, capture_output=True, timeout=60)
+    rebuilt = run("bench_scale.py", target, *arguments)
+    assert f"building the 300-event store at {prefix}_300" in rebuilt and "building the 3,000" not in rebuilt
+    assert [rate["events"] for rate in load(target / "scale_bench.json")["ingest"]] == [300]
 
 
 def test_bench_agents_session_compares_every_operation_with_sqlite_session() -> None:
