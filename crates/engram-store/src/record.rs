@@ -353,6 +353,17 @@ impl Record {
         }
     }
 
+    /// The level a long-term record is shared at; events and insights have none (their space
+    /// is their user's, or their run).
+    pub const fn scope_level(&self) -> Option<ScopeLevel> {
+        match self {
+            Self::Fact(fact) => Some(fact.scope_level),
+            Self::Episode(episode) => Some(episode.scope_level),
+            Self::Procedure(procedure) => Some(procedure.scope_level),
+            Self::Event(_) | Self::Insight(_) => None,
+        }
+    }
+
     /// The instant `Selector::Newest` orders by.
     pub const fn time(&self) -> Timestamp {
         match self {

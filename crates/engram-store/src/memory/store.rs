@@ -96,6 +96,10 @@ impl<T: StateView> Snapshot for T {
         Ok(self.state().tables.get(&request.kind).map(|table| table.fetch(request)).unwrap_or_default())
     }
 
+    fn fetch_sequences(&mut self, request: &FetchRequest) -> Result<Vec<i64>> {
+        Ok(self.state().tables.get(&request.kind).map(|table| table.fetch_sequences(request)).unwrap_or_default())
+    }
+
     fn postings(&mut self, request: &PostingsRequest) -> Result<Postings> {
         Ok(self.state().postings.read(request))
     }

@@ -111,6 +111,21 @@ impl Candidate {
     }
 }
 
+/// Sorts candidates best first, ties by id. The keys are sorted, not the candidates: a
+/// candidate is hundreds of bytes to move.
+pub(super) fn sort_best_first(candidates: &mut Vec<Candidate>) {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&left, &right| {
+        let (left, right) = (&candidates[left], &candidates[right]);
+        right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id()))
+    });
+    if order.iter().enumerate().all(|(position, index)| position == *index) {
+        return;
+    }
+    let mut slots: Vec<Option<Candidate>> = std::mem::take(candidates).into_iter().map(Some).collect();
+    candidates.extend(order.into_iter().filter_map(|index| slots[index].take()));
+}
+
 /// The analyzed query: text terms (query + keywords) and cue terms (tags, entities).
 #[derive(Debug, Clone, Default)]
 pub(super) struct QueryTerms {
