@@ -113,7 +113,7 @@ fn lost_race(store: &dyn Store, scope: &engram_types::Scope, episode_id: &str) -
     scan.tenant_id = Some(scope.tenant_id.clone());
     scan.ids = vec![episode_id.to_string()];
     let mut update = ShortTermUpdate::new(scope.clone());
-    update.consolidated_until = store.scan(&scan)?.into_iter().find_map(|fetched| match fetched.record {
+    update.consolidated_until = store.scan(&scan)?.into_iter().find_map(|fetched| match &*fetched.record {
         Record::Episode(episode) => Some(episode.end_ts),
         _ => None,
     });

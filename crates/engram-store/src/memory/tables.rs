@@ -15,7 +15,7 @@ pub(super) type SpaceKey = (RecordKind, String, String);
 /// A stored record with what its indexes need.
 #[derive(Debug, Clone)]
 pub(super) struct Row {
-    pub record: Record,
+    pub record: Arc<Record>,
     pub space: String,
     pub terms: Arc<DocumentTerms>,
     pub line_tokens: u32,
@@ -26,7 +26,7 @@ impl Row {
     pub(super) fn fetched(&self, sequence: i64) -> Fetched {
         Fetched {
             sequence,
-            record: self.record.clone(),
+            record: Arc::clone(&self.record),
             terms: Some(IndexedTerms::Analyzed(Arc::clone(&self.terms))),
             line_tokens: Some(self.line_tokens),
         }
@@ -127,7 +127,7 @@ impl Table {
                 };
                 let mut taken: HashMap<Option<EventKind>, usize> = HashMap::new();
                 for (sequence, row) in matching {
-                    let partition = match &row.record {
+                    let partition = match &*row.record {
                         Record::Event(event) if walk.from.is_some() => Some(event.kind),
                         _ => None,
                     };

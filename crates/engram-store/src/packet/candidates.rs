@@ -55,9 +55,9 @@ pub(super) struct Candidate {
     pub section: Section,
     /// The record's sequence number (its write order in its table).
     pub sequence: i64,
-    /// Boxed: candidates are moved while they are merged, sorted and placed, and a record is
-    /// most of a candidate's size.
-    pub record: Box<Record>,
+    /// Shared with the fetch that found it (the in-memory store's own copy): candidates are
+    /// moved while they are merged and placed, and most are left out.
+    pub record: Arc<Record>,
     /// The record's indexed terms when the store had them at hand (see [`Fetched::terms`]).
     pub terms: Option<IndexedTerms>,
     /// The record's line tokens kept from write time (see [`Fetched::line_tokens`]).
@@ -90,7 +90,7 @@ impl Candidate {
         Self {
             section,
             sequence,
-            record: Box::new(record),
+            record,
             terms,
             line_tokens,
             sources,

@@ -3,6 +3,7 @@
 //! reads "I live in Lisbon" six times next to one "lives in Berlin" needs to be told which holds.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use engram_types::{BuildRequest, Fact, MAX_CHANGED_FACTS, Timestamp};
 
@@ -56,7 +57,7 @@ pub(super) fn find_replaced(
     scan.ids = changed.iter().map(|(_, _, previous)| previous.clone()).collect();
     let mut found: HashMap<String, Fact> = HashMap::new();
     for fetched in snapshot.scan(&scan)? {
-        if let Record::Fact(previous) = fetched.record {
+        if let Record::Fact(previous) = Arc::unwrap_or_clone(fetched.record) {
             found.insert(previous.fact_id.clone(), previous);
         }
     }

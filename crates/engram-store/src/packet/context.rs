@@ -64,7 +64,7 @@ pub(super) fn expand_recall(
         let mut before: Vec<&Fetched> = Vec::new();
         let mut after: Vec<&Fetched> = Vec::new();
         for fetched in &found {
-            let Record::Event(event) = &fetched.record else { continue };
+            let Record::Event(event) = &*fetched.record else { continue };
             if event.scope.session_id != anchor.session_id {
                 continue;
             }
