@@ -1,20 +1,24 @@
 //! How the rows a fetch's index walks found become its answer: ordered and limited (or, for
 //! neighbours, deduplicated) alike on every backend, and the by-sequence selection.
 
-use std::collections::HashMap;
+use engram_types::{RecordKind, Scope, ScopeLevel};
 
 use crate::prepare::record_space;
 use crate::record::{FetchRequest, Fetched, Record, Selector, visible_spaces};
 
 /// The newest (or most important) `limit` of the rows a fetch's index walks found; for
 /// neighbour fetches every row found, once, newest first.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn merge_ranges(request: &FetchRequest, found: Vec<Fetched>) -> Vec<Fetched> {
+    let rows = found.into_iter().map(|fetched| (SequenceRow::of(fetched.sequence, &fetched.record), fetched));
+    merge_rows(request, rows.collect())
+}
+
+/// [`merge_ranges`] over rows of any form, each with what orders it: the same rows in the same
+/// order (the in-memory store merges borrowed rows and copies only those kept).
+pub(crate) fn merge_rows<T>(request: &FetchRequest, found: Vec<(SequenceRow, T)>) -> Vec<T> {
     let by_weight = request.selector == Selector::MostImportant;
-    let keyed = found
-        .into_iter()
-        .map(|fetched| (order_key(by_weight, &SequenceRow::of(fetched.sequence, &fetched.record)), fetched))
-        .collect();
-    merged(request, keyed)
+    merged(request, found.into_iter().map(|(row, value)| (order_key(by_weight, &row), value)).collect())
 }
 
 /// What orders a fetched row: a row of the SQL backends' sequence-only range queries.
@@ -35,9 +39,7 @@ impl SequenceRow {
 /// [`merge_ranges`] over [`SequenceRow`]s: the same sequences in the same order.
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn merge_sequences(request: &FetchRequest, found: Vec<SequenceRow>) -> Vec<i64> {
-    let by_weight = request.selector == Selector::MostImportant;
-    let keyed = found.into_iter().map(|row| (order_key(by_weight, &row), row.sequence)).collect();
-    merged(request, keyed)
+    merge_rows(request, found.into_iter().map(|row| (row, row.sequence)).collect())
 }
 
 /// Where a row sits in a fetch's order: (weight, most important first, else 0; time; sequence).
@@ -69,8 +71,13 @@ fn merged<T>(request: &FetchRequest, keyed: Vec<(OrderKey, T)>) -> Vec<T> {
 /// walked in order (duplicates included), those in its tenant and visible spaces that match it,
 /// newest sequence first, limited.
 pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found: Vec<Fetched>) -> Vec<Fetched> {
-    let spaces = visible_spaces(&request.scope, request.kind);
-    let mut found: HashMap<i64, Fetched> = found.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
+    let mut spaces = SpaceCheck::new(request);
+    // The rows stay where they are (each is hundreds of bytes): a sorted index finds them, and a
+    // row found twice is one row.
+    let mut index: Vec<(i64, usize)> = found.iter().enumerate().map(|(at, fetched)| (fetched.sequence, at)).collect();
+    index.sort_unstable_by_key(|(sequence, _)| *sequence);
+    index.dedup_by_key(|(sequence, _)| *sequence);
+    let mut rows: Vec<Option<Fetched>> = found.into_iter().map(Some).collect();
     let mut newest_first = sequences.to_vec();
     newest_first.sort_unstable_by(|left, right| right.cmp(left));
     let limit = request.limit as usize;
@@ -79,10 +86,15 @@ pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found:
         if selected.len() == limit {
             break;
         }
-        match found.remove(&sequence) {
+        let row = index
+            .binary_search_by_key(&sequence, |(found, _)| *found)
+            .ok()
+            .and_then(|position| rows.get_mut(index[position].1))
+            .and_then(Option::take);
+        match row {
             Some(fetched)
                 if fetched.record.scope().tenant_id == request.scope.tenant_id
-                    && spaces.contains(&record_space(&fetched.record))
+                    && spaces.visible(&fetched.record)
                     && request.matches(&fetched.record) =>
             {
                 selected.push(fetched);
@@ -97,4 +109,33 @@ pub(crate) fn select_sequences(request: &FetchRequest, sequences: &[i64], found:
         }
     }
     selected
+}
+
+/// Whether records lie in the spaces a request sees. A record's space follows from its kind,
+/// scope and level, which the rows of one fetch mostly share: the last owner's answer is kept.
+struct SpaceCheck {
+    spaces: Vec<String>,
+    /// The last owner checked, and whether its space is visible.
+    last: Option<(Owner, bool)>,
+}
+
+/// What a record's space follows from.
+type Owner = (RecordKind, Scope, Option<ScopeLevel>);
+
+impl SpaceCheck {
+    fn new(request: &FetchRequest) -> Self {
+        Self { spaces: visible_spaces(&request.scope, request.kind), last: None }
+    }
+
+    fn visible(&mut self, record: &Record) -> bool {
+        let owner = (record.kind(), record.scope(), record.scope_level());
+        if let Some(((kind, scope, level), visible)) = &self.last
+            && (*kind, scope, *level) == owner
+        {
+            return *visible;
+        }
+        let visible = self.spaces.contains(&record_space(record));
+        self.last = Some(((owner.0, owner.1.clone(), owner.2), visible));
+        visible
+    }
 }

@@ -2,6 +2,7 @@
 //! postings of the lexical index, and reading the newest vectors.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use engram_types::RecordKind;
 use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope, ScopeLevel, Timestamp};
@@ -155,7 +156,9 @@ impl FetchRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetched {
     pub sequence: i64,
-    pub record: Record,
+    /// Shared: the in-memory store hands out its own copy, and a packet moves it into a
+    /// candidate without copying.
+    pub record: Arc<Record>,
     /// The terms the record was indexed with, when the store keeps them at hand: a packet then
     /// scores the record without analyzing its text again.
     pub terms: Option<IndexedTerms>,
@@ -169,7 +172,7 @@ impl Fetched {
     /// A fetched record whose indexed terms and line tokens are not at hand (they are derived
     /// when needed).
     pub fn new(sequence: i64, record: Record) -> Self {
-        Self { sequence, record, terms: None, line_tokens: None }
+        Self { sequence, record: Arc::new(record), terms: None, line_tokens: None }
     }
 }
 
@@ -350,6 +353,17 @@ impl Record {
             Self::Episode(episode) => &episode.scope,
             Self::Procedure(procedure) => &procedure.scope,
             Self::Insight(insight) => &insight.scope,
+        }
+    }
+
+    /// The level a long-term record is shared at; events and insights have none (their space
+    /// is their user's, or their run).
+    pub const fn scope_level(&self) -> Option<ScopeLevel> {
+        match self {
+            Self::Fact(fact) => Some(fact.scope_level),
+            Self::Episode(episode) => Some(episode.scope_level),
+            Self::Procedure(procedure) => Some(procedure.scope_level),
+            Self::Event(_) | Self::Insight(_) => None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! Reads: each validates its request and runs on one snapshot.
 
+use std::sync::Arc;
+
 use engram_types::{Episode, Event, EventKind, EventQuery, Fact, Insight, Item, ListQuery, Procedure, Scope};
 
 use super::run::read;
@@ -62,7 +64,7 @@ pub(crate) fn list_events<S: Store + ?Sized>(store: &S, query: &EventQuery) -> R
     Ok(fetch(store, &events_request(query))?
         .into_iter()
         .filter_map(|fetched| {
-            let Record::Event(mut event) = fetched.record else { return None };
+            let Record::Event(mut event) = Arc::unwrap_or_clone(fetched.record) else { return None };
             if query.with_sequences {
                 event.sequence = Some(fetched.sequence);
             }
@@ -104,7 +106,9 @@ pub(crate) fn list_insights<S: Store + ?Sized>(store: &S, query: &ListQuery) -> 
     request.active_only = !query.include_inactive;
     Ok(fetch(store, &request)?
         .into_iter()
-        .filter_map(|fetched| if let Record::Insight(insight) = fetched.record { Some(insight) } else { None })
+        .filter_map(|fetched| {
+            if let Record::Insight(insight) = Arc::unwrap_or_clone(fetched.record) { Some(insight) } else { None }
+        })
         .collect())
 }
 
@@ -123,7 +127,9 @@ pub(crate) fn window(snapshot: &mut dyn Snapshot, scope: &Scope, limit: u32) -> 
     let mut events: Vec<Event> = snapshot
         .fetch(&events_request(&query))?
         .into_iter()
-        .filter_map(|fetched| if let Record::Event(event) = fetched.record { Some(event) } else { None })
+        .filter_map(
+            |fetched| if let Record::Event(event) = Arc::unwrap_or_clone(fetched.record) { Some(event) } else { None },
+        )
         .collect();
     events.reverse();
     Ok(events)
@@ -141,5 +147,5 @@ fn events_request(query: &EventQuery) -> FetchRequest {
 fn list_space<S: Store + ?Sized>(store: &S, kind: RecordKind, query: &ListQuery) -> Result<Vec<Record>> {
     let mut request = FetchRequest::new(kind, query.scope.clone(), Reach::Space, Selector::Newest, query.limit);
     request.active_only = !query.include_inactive;
-    Ok(fetch(store, &request)?.into_iter().map(|fetched| fetched.record).collect())
+    Ok(fetch(store, &request)?.into_iter().map(|fetched| Arc::unwrap_or_clone(fetched.record)).collect())
 }

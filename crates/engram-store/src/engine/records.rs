@@ -1,5 +1,7 @@
 //! Writing events, episodes, procedures and insights: the rules every backend follows.
 
+use std::sync::Arc;
+
 use engram_types::{
     Episode, EpisodeInput, Event, EventInput, Insight, InsightInput, InsightUpdate, Procedure, ProcedureInput, Scope,
 };
@@ -139,7 +141,7 @@ pub(crate) fn upsert_procedure<S: Store + ?Sized>(store: &S, procedure: Procedur
             None => None,
         };
         let existing = match existing {
-            Some(fetched) => match fetched.record {
+            Some(fetched) => match Arc::unwrap_or_clone(fetched.record) {
                 Record::Procedure(old) => Some((fetched.sequence, old)),
                 _ => None,
             },
@@ -177,7 +179,7 @@ pub(crate) fn update_insight<S: Store + ?Sized>(store: &S, update: InsightUpdate
     write(store, WriteMode::Once, |transaction| {
         let found = transaction.find(RecordKind::Insight, &update.scope.tenant_id, &update.insight_id)?;
         let Some(fetched) = found else { return Err(not_found()) };
-        let Record::Insight(mut insight) = fetched.record else { return Err(not_found()) };
+        let Record::Insight(mut insight) = Arc::unwrap_or_clone(fetched.record) else { return Err(not_found()) };
         if !same_run(&insight.scope, &update.scope) {
             return Err(not_found());
         }

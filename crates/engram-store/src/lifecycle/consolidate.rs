@@ -116,8 +116,8 @@ fn lost_race(store: &dyn Store, scope: &engram_types::Scope, episode_id: &str) -
     scan.tenant_id = Some(scope.tenant_id.clone());
     scan.ids = vec![episode_id.to_string()];
     let mut update = ShortTermUpdate::new(scope.clone());
-    let episode = store.scan(&scan)?.into_iter().find_map(|fetched| match fetched.record {
-        Record::Episode(episode) => Some(episode),
+    let episode = store.scan(&scan)?.into_iter().find_map(|fetched| match &*fetched.record {
+        Record::Episode(episode) => Some(episode.clone()),
         _ => None,
     });
     if let Some(episode) = episode {
@@ -127,8 +127,8 @@ fn lost_race(store: &dyn Store, scope: &engram_types::Scope, episode_id: &str) -
         let mut sources = ScanRequest::new(RecordKind::Event, count);
         sources.tenant_id = Some(scope.tenant_id.clone());
         sources.ids.clone_from(&episode.sources);
-        let events = store.scan(&sources)?.into_iter().filter_map(|fetched| match fetched.record {
-            Record::Event(event) if event.ts == episode.end_ts => Some(event.event_id),
+        let events = store.scan(&sources)?.into_iter().filter_map(|fetched| match &*fetched.record {
+            Record::Event(event) if event.ts == episode.end_ts => Some(event.event_id.clone()),
             _ => None,
         });
         update.consolidated_until = Some(episode.end_ts);

@@ -3,6 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use engram_types::{Receipt, RecordKind, SweepRequest};
 
@@ -75,7 +76,7 @@ fn trim_sessions(store: &dyn Store, keep: usize, receipt: &mut Receipt) -> Resul
     scan.before = Some(chrono::DateTime::<chrono::Utc>::MAX_UTC);
     each_page(store, &mut scan, |page| {
         for fetched in page {
-            let Record::Event(event) = fetched.record else { continue };
+            let Record::Event(event) = Arc::unwrap_or_clone(fetched.record) else { continue };
             let owner = &event.scope;
             let key =
                 (owner.tenant_id.clone(), owner.user_id.clone(), owner.agent_id.clone(), owner.session_id.clone());

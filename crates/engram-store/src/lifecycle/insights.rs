@@ -1,5 +1,7 @@
 //! Insights at the end of their run: promotion to long-term memory, expiry with the run.
 
+use std::sync::Arc;
+
 use engram_types::{
     FactInput, Insight, InsightUpdate, ProcedureInput, PromoteInsight, Promoted, Promotion, RecordKind, RunEnd, Scope,
     Timestamp, ValidationState, WorkingStatePatch,
@@ -106,7 +108,7 @@ pub(super) fn end_run(store: &dyn Store, scope: &Scope, now: Option<Timestamp>) 
     let mut expired_insights = Vec::new();
     each_page(store, &mut scan, |page| {
         for fetched in page {
-            let Record::Insight(insight) = fetched.record else { continue };
+            let Record::Insight(insight) = Arc::unwrap_or_clone(fetched.record) else { continue };
             if insight.promoted_to.is_some() || insight.expires_at.is_some_and(|expires_at| expires_at <= now) {
                 continue;
             }
@@ -133,7 +135,7 @@ fn find_in_run(store: &dyn Store, scope: &Scope, insight_id: &str) -> Result<Ins
     scan.session_id = Some(scope.session_id.clone());
     scan.run_id = Some(scope.run_id.clone());
     scan.ids = vec![insight_id.to_string()];
-    match store.scan(&scan)?.into_iter().next().map(|fetched| fetched.record) {
+    match store.scan(&scan)?.into_iter().next().map(|fetched| Arc::unwrap_or_clone(fetched.record)) {
         Some(Record::Insight(insight)) => Ok(insight),
         _ => Err(Error::NotFound { entity: "insight", id: insight_id.to_string() }),
     }

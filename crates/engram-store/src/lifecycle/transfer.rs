@@ -12,6 +12,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use engram_types::{Limits, Receipt, RecordKind, Scope, ValidationError, check_id};
 use serde::{Deserialize, Serialize};
@@ -68,7 +69,7 @@ pub(super) fn export(store: &dyn Store, scope: &Scope, path: &Path) -> Result<Re
         let mut scan = ScanRequest::owned_by(kind, scope, PAGE);
         each_page(store, &mut scan, |page| {
             for fetched in page {
-                write_line(&mut out, &Line::Record(fetched.record)).map_err(io)?;
+                write_line(&mut out, &Line::Record(Arc::unwrap_or_clone(fetched.record))).map_err(io)?;
                 receipt.add(crate::maintenance::table_names(kind).table, 1);
             }
             Ok(())

@@ -1,6 +1,8 @@
 //! The lifecycle primitives in memory: scans walk the tables in sequence order; deletes
 //! keep the id map, the active-fact map and the postings in step, as writes do.
 
+use std::sync::Arc;
+
 use engram_types::Receipt;
 
 use super::state::State;
@@ -15,7 +17,12 @@ pub(super) fn scan(state: &State, request: &ScanRequest) -> Vec<Fetched> {
         .range(request.after_sequence.saturating_add(1)..)
         .filter(|(_, row)| request.matches(&row.record))
         .take(request.limit as usize)
-        .map(|(sequence, row)| Fetched::new(*sequence, row.record.clone()))
+        .map(|(sequence, row)| Fetched {
+            sequence: *sequence,
+            record: Arc::clone(&row.record),
+            terms: None,
+            line_tokens: None,
+        })
         .collect()
 }
 

@@ -43,7 +43,7 @@ impl State {
     /// as its key's active fact when it is one.
     pub(super) fn insert_at(&mut self, sequence: i64, prepared: Prepared<Record>) {
         let Prepared { record, space, terms, line_tokens } = prepared;
-        let row = Row { record, space, terms: Arc::new(terms), line_tokens };
+        let row = Row { record: Arc::new(record), space, terms: Arc::new(terms), line_tokens };
         let key = row.space_key();
         self.ids.insert((key.0, key.1.clone(), row.record.id().to_string()), sequence);
         if prepare::is_indexed(&row.record) {
@@ -93,7 +93,7 @@ impl State {
             if main_text(&row.record) != main_text(&record) {
                 row.line_tokens = line_tail_tokens(&record);
             }
-            row.record = record;
+            row.record = Arc::new(record);
             table.insert(sequence, row);
         }
     }
@@ -101,7 +101,7 @@ impl State {
 
 /// The (tenant, space, fact key) a row is the active fact of, when it is an active fact.
 fn active_fact_key(row: &Row) -> Option<(String, String, String)> {
-    match &row.record {
+    match &*row.record {
         Record::Fact(fact) if fact.status == FactStatus::Active => {
             Some((fact.scope.tenant_id.clone(), row.space.clone(), fact.fact_key.clone()))
         }

@@ -96,6 +96,10 @@ impl<T: StateView> Snapshot for T {
         Ok(self.state().tables.get(&request.kind).map(|table| table.fetch(request)).unwrap_or_default())
     }
 
+    fn fetch_sequences(&mut self, request: &FetchRequest) -> Result<Vec<i64>> {
+        Ok(self.state().tables.get(&request.kind).map(|table| table.fetch_sequences(request)).unwrap_or_default())
+    }
+
     fn postings(&mut self, request: &PostingsRequest) -> Result<Postings> {
         Ok(self.state().postings.read(request))
     }
@@ -143,7 +147,7 @@ impl<T: StateView> Snapshot for T {
     ) -> Result<Vec<(i64, Fact)>> {
         let state = self.state();
         let Some(table) = state.tables.get(&RecordKind::Fact) else { return Ok(Vec::new()) };
-        let version = |sequence: &i64| match &table.rows.get(sequence)?.record {
+        let version = |sequence: &i64| match &*table.rows.get(sequence)?.record {
             Record::Fact(fact) if fact.fact_key == fact_key && fact.scope.tenant_id == tenant_id => {
                 Some((*sequence, fact.clone()))
             }
@@ -236,7 +240,7 @@ fn stats(state: &State, scope: &Scope) -> Stats {
                 continue;
             }
             // Counted by the states the SQL backends group by.
-            let label = match &row.record {
+            let label = match &*row.record {
                 Record::Event(event) => {
                     stats.oldest_event = Some(stats.oldest_event.map_or(event.ts, |oldest| oldest.min(event.ts)));
                     stats.newest_event = Some(stats.newest_event.map_or(event.ts, |newest| newest.max(event.ts)));

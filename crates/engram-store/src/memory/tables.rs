@@ -5,7 +5,7 @@ use std::sync::Arc;
 use engram_types::EventKind;
 
 use crate::lexical::{DocumentTerms, IndexedTerms};
-use crate::merge::{OrderKey, SequenceRow, merge_ranges, order_key, select_sequences};
+use crate::merge::{OrderKey, SequenceRow, merge_rows, order_key, select_sequences};
 use crate::record::{FetchRequest, Fetched, Record, RecordKind, Selector, visible_spaces};
 use crate::walks::{Direction, walks};
 
@@ -15,7 +15,7 @@ pub(super) type SpaceKey = (RecordKind, String, String);
 /// A stored record with what its indexes need.
 #[derive(Debug, Clone)]
 pub(super) struct Row {
-    pub record: Record,
+    pub record: Arc<Record>,
     pub space: String,
     pub terms: Arc<DocumentTerms>,
     pub line_tokens: u32,
@@ -26,7 +26,7 @@ impl Row {
     pub(super) fn fetched(&self, sequence: i64) -> Fetched {
         Fetched {
             sequence,
-            record: self.record.clone(),
+            record: Arc::clone(&self.record),
             terms: Some(IndexedTerms::Analyzed(Arc::clone(&self.terms))),
             line_tokens: Some(self.line_tokens),
         }
@@ -76,12 +76,26 @@ impl Table {
     }
 
     /// Serves a fetch by its [`walks`] over the space orderings, each as far as the SQL
-    /// backends' index ranges go, and merging alike.
+    /// backends' index ranges go, and merging alike. Only the rows kept are copied.
     pub(super) fn fetch(&self, request: &FetchRequest) -> Vec<Fetched> {
         if let Selector::Sequences(sequences) = &request.selector {
             let found = sequences.iter().filter_map(|sequence| Some(self.rows.get(sequence)?.fetched(*sequence)));
             return select_sequences(request, sequences, found.collect());
         }
+        let kept = merge_rows(request, self.walk(request));
+        kept.into_iter().map(|(sequence, row)| row.fetched(sequence)).collect()
+    }
+
+    /// The sequences [`Table::fetch`] returns, in its order, without copying a record.
+    pub(super) fn fetch_sequences(&self, request: &FetchRequest) -> Vec<i64> {
+        if let Selector::Sequences(_) = &request.selector {
+            return self.fetch(request).into_iter().map(|fetched| fetched.sequence).collect();
+        }
+        merge_rows(request, self.walk(request)).into_iter().map(|(sequence, _)| sequence).collect()
+    }
+
+    /// The rows a fetch's walks find, each with what orders it, not yet merged.
+    fn walk(&self, request: &FetchRequest) -> Vec<(SequenceRow, (i64, &Row))> {
         let by_weight = request.selector == Selector::MostImportant;
         let limit = request.limit as usize;
         let mut found = Vec::new();
@@ -113,14 +127,14 @@ impl Table {
                 };
                 let mut taken: HashMap<Option<EventKind>, usize> = HashMap::new();
                 for (sequence, row) in matching {
-                    let partition = match &row.record {
+                    let partition = match &*row.record {
                         Record::Event(event) if walk.from.is_some() => Some(event.kind),
                         _ => None,
                     };
                     let count = taken.entry(partition).or_insert(0);
                     if *count < limit {
                         *count += 1;
-                        found.push(row.fetched(sequence));
+                        found.push((SequenceRow::of(sequence, &row.record), (sequence, row)));
                     }
                     if !wanted.is_empty() && wanted.iter().all(|kind| taken.get(kind) >= Some(&limit)) {
                         break;
@@ -128,6 +142,6 @@ impl Table {
                 }
             }
         }
-        merge_ranges(request, found)
+        found
     }
 }

@@ -4,6 +4,7 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::fmt::{Display, Write as _};
 
 use engram_types::{
     BuildRequest, Degradation, Event, ItemForm, OmissionReason, OmittedItem, OutputFormat, Section, ShortTermState,
@@ -62,59 +63,131 @@ impl Entry {
             _ => "",
         }
     }
+}
 
-    /// The item's text and lines in a form; `None` when the form adds nothing (e.g. a compact
-    /// form of a text that is short already). The full text on one line is made on first use
-    /// and kept in `full`: a long text whose full form does not fit is never joined.
-    fn render(&self, form: ItemForm, full: &OnceCell<String>, show_ids: bool) -> Option<(String, Vec<String>)> {
+/// One entry's forms as one placement measures and renders them: the texts they share are made
+/// once, on first use, and a record's form is measured (its floor) without being rendered.
+struct Forms<'a> {
+    entry: &'a Entry,
+    format: OutputFormat,
+    show_ids: bool,
+    /// What a record's line says beyond the record.
+    notes: Option<render::Notes>,
+    /// The full text on one line: a long text whose full form does not fit is never joined.
+    full: OnceCell<String>,
+    /// The compact text, `None` when the text is short already.
+    compact: OnceCell<Option<String>>,
+}
+
+impl<'a> Forms<'a> {
+    fn new(entry: &'a Entry, format: OutputFormat, show_ids: bool) -> Self {
+        let notes = match &entry.content {
+            Content::Record(candidate) => Some(notes(candidate, show_ids)),
+            _ => None,
+        };
+        Self { entry, format, show_ids, notes, full: OnceCell::new(), compact: OnceCell::new() }
+    }
+
+    fn full_text(&self) -> &str {
+        self.full.get_or_init(|| render::one_line(self.entry.written_text()))
+    }
+
+    fn compact_text(&self) -> Option<&str> {
+        self.compact.get_or_init(|| render::compact(self.entry.written_text())).as_deref()
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.show_ids.then_some(self.entry.id.as_str())
+    }
+
+    /// The [`token_floor`] of the form's block, `None` when the form adds nothing (e.g. a
+    /// compact form of a text that is short already). A record's block is not rendered for it.
+    fn floor(&self, form: ItemForm) -> Option<u32> {
+        let (Content::Record(candidate), Some(notes)) = (&self.entry.content, &self.notes) else {
+            return self.render(form).map(|(_, block)| token_floor(&block));
+        };
+        let floor = |text: &dyn Display| {
+            let line = render::RecordLine { record: &candidate.record, text, form, notes };
+            render::Floor::of(&render::Block { format: self.format, id: self.id(), form, lines: &[&line] })
+        };
+        let written = self.entry.written_text();
+        match form {
+            // A markdown line ends with its text after a space: each of the text's words is one
+            // more run than the line of an empty text has.
+            ItemForm::Full if self.format == OutputFormat::Markdown => {
+                let runs = floor(&"") + render::word_count(written);
+                debug_assert_eq!(runs, floor(&render::OneLine(written)));
+                Some(runs)
+            }
+            ItemForm::Full => Some(floor(&render::OneLine(written))),
+            ItemForm::Compact => Some(floor(&self.compact_text()?)),
+            ItemForm::Reference => Some(floor(&"")),
+        }
+    }
+
+    /// The item's text and block in a form; `None` when the form adds nothing.
+    fn render(&self, form: ItemForm) -> Option<(String, String)> {
         let text = || match form {
-            ItemForm::Full => Some(full.get_or_init(|| render::one_line(self.written_text())).clone()),
-            ItemForm::Compact => render::compact(self.written_text()),
+            ItemForm::Full => Some(self.full_text().to_string()),
+            ItemForm::Compact => self.compact_text().map(str::to_string),
             ItemForm::Reference => Some(String::new()),
         };
-        match &self.content {
+        let (text, lines) = match &self.entry.content {
             Content::Record(candidate) => {
+                let notes = self.notes.as_ref()?;
                 let text = text()?;
-                let line = render::record_line(&candidate.record, &text, form, &notes(candidate, show_ids));
-                Some((if form == ItemForm::Reference { line.clone() } else { text }, vec![line]))
+                let line = render::RecordLine { record: &candidate.record, text: &text, form, notes }.to_string();
+                (if form == ItemForm::Reference { line.clone() } else { text }, vec![line])
             }
             Content::Turn(event) => {
                 let text = match form {
-                    ItemForm::Reference => render::turn_reference(event, show_ids),
+                    ItemForm::Reference => render::turn_reference(event, self.show_ids),
                     _ => text()?,
                 };
                 let line =
                     if form == ItemForm::Reference { text.clone() } else { render::turn_line(&event.role, &text) };
-                Some((text, vec![line]))
+                (text, vec![line])
             }
             Content::WorkingState(state) => {
                 let lines = render::working_state_lines(state, form);
                 if form == ItemForm::Compact && lines == render::working_state_lines(state, ItemForm::Full) {
                     return None;
                 }
-                Some((lines.join("\n"), lines))
+                (lines.join("\n"), lines)
             }
-            Content::Summary(short_term) => non_empty(render::summary_lines(short_term, form)),
-            Content::Quotes(short_term) => non_empty(render::quote_lines(short_term, form)),
-        }
+            Content::Summary(short_term) => non_empty(render::summary_lines(short_term, form))?,
+            Content::Quotes(short_term) => non_empty(render::quote_lines(short_term, form))?,
+        };
+        let block = render::block(self.format, self.id(), form, &lines);
+        Some((text, block))
     }
 
     /// The head of the full form's block and the block's exact tokens, when the record kept its
     /// line's tail count at write and the block is the markdown line that count was made for:
     /// the head (`- [date role]`, ...) counted now plus the kept tail. Known before the text is
     /// joined into one line, so a long text that cannot fit costs nothing more.
-    fn kept_full_count(&self, format: OutputFormat, tokenizer: Tokenizer) -> Option<(String, u32)> {
-        let Content::Record(candidate) = &self.content else { return None };
+    fn kept_full_count(&self, tokenizer: Tokenizer) -> Option<(String, u32)> {
+        let (Content::Record(candidate), Some(notes)) = (&self.entry.content, &self.notes) else { return None };
         let tail_tokens = candidate.line_tokens?;
-        if format != OutputFormat::Markdown || tokenizer != STORED_TOKENIZER {
+        if self.format != OutputFormat::Markdown || tokenizer != STORED_TOKENIZER {
             return None;
         }
         // Markdown names no ids, so the head is the same either way.
-        let lines = [render::record_line(&candidate.record, "", ItemForm::Full, &notes(candidate, false))];
-        let empty = render::block(format, None, ItemForm::Full, &lines);
-        let head = render::line_head(&empty, "")?;
-        head.ends_with(|last: char| last.is_ascii_punctuation())
-            .then(|| (head.to_string(), count_tokens_cached(tokenizer, head) + tail_tokens))
+        let line = render::RecordLine { record: &candidate.record, text: &"", form: ItemForm::Full, notes };
+        let mut head = String::with_capacity(64);
+        write!(head, "{}", render::Block { format: self.format, id: None, form: ItemForm::Full, lines: &[&line] })
+            .ok()?;
+        // The block of an empty text is the head, then the tail of an empty text.
+        head.truncate(render::line_head(&head, "")?.len());
+        head.ends_with(|last: char| last.is_ascii_punctuation()).then(|| {
+            let tokens = count_tokens_cached(tokenizer, &head) + tail_tokens;
+            (head, tokens)
+        })
+    }
+
+    /// The form's exact tokens.
+    fn count(&self, form: ItemForm, tokenizer: Tokenizer) -> Option<u32> {
+        self.render(form).map(|(_, block)| count_tokens_cached(tokenizer, &block))
     }
 }
 
@@ -237,58 +310,71 @@ impl<'a> SectionFill<'a> {
 
     /// Places the entry in the richest form that fits, or records why it is left out.
     ///
-    /// A form whose token floor (see [`token_floor`]) already exceeds the room is not counted:
-    /// most candidates of a full packet are left out, and counting their long texts exactly was
-    /// most of the assembly's cost. Counts that the packet reports (a degraded item's saving, a
-    /// section-budget reason) are still exact.
+    /// A form whose token floor (see [`token_floor`]) already exceeds the room is neither
+    /// rendered nor counted: most candidates of a full packet are left out, and rendering and
+    /// counting their forms was most of the assembly's cost. Counts that the packet reports (a
+    /// degraded item's saving, a section-budget reason) are still exact.
     fn place(&mut self, entry: Entry, remaining_total: &mut u32, assembly: &mut Assembly) {
         let (section, format, tokenizer) = (self.section, self.request.format, self.request.budget.tokenizer);
         let first_overhead = if self.placed.is_empty() { self.overhead } else { 0 };
         let room = self.remaining_section.min(*remaining_total);
         let mut tried: Vec<Tried> = Vec::with_capacity(3);
         let mut chosen = None;
-        let full = OnceCell::new();
-        let kept = entry.kept_full_count(format, tokenizer);
+        let forms = Forms::new(&entry, format, self.request.show_ids);
+        let kept = forms.kept_full_count(tokenizer);
         for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
             if form == ItemForm::Full
                 && let Some((_, tokens)) = kept
                 && tokens + first_overhead > room
             {
-                tried.push(Tried { form, block: String::new(), tokens: Some(tokens) });
+                tried.push(Tried { form, floor: tokens, tokens: Some(tokens) });
                 continue;
             }
-            let show_ids = self.request.show_ids;
-            let Some((text, lines)) = entry.render(form, &full, show_ids) else { continue };
-            let block = render::block(format, show_ids.then_some(entry.id.as_str()), form, &lines);
-            // A count kept or cached is as cheap as the floor; else the floor may spare the counting.
+            let floor = match (form, &kept) {
+                // Known exactly, and within the room.
+                (ItemForm::Full, Some((_, tokens))) => *tokens,
+                _ => match forms.floor(form) {
+                    Some(floor) => floor,
+                    None => continue,
+                },
+            };
+            if floor + first_overhead > room {
+                tried.push(Tried { form, floor, tokens: None });
+                continue;
+            }
+            let Some((text, block)) = forms.render(form) else { continue };
+            // A count kept or cached is as cheap as the floor; else count.
             let known = kept
                 .as_ref()
                 .filter(|(head, _)| {
-                    form == ItemForm::Full && full.get().and_then(|text| render::line_head(&block, text)) == Some(head)
+                    form == ItemForm::Full
+                        && forms.full.get().and_then(|text| render::line_head(&block, text)) == Some(head)
                 })
                 .map(|(_, tokens)| *tokens)
                 .or_else(|| cached_count(tokenizer, &block));
-            if known.is_some() || token_floor(&block) + first_overhead <= room {
-                let tokens = known.unwrap_or_else(|| count_tokens_cached(tokenizer, &block));
-                if tokens + first_overhead <= room {
-                    chosen = Some((form, text, block, tokens));
-                    break;
-                }
+            let tokens = known.unwrap_or_else(|| count_tokens_cached(tokenizer, &block));
+            if tokens + first_overhead <= room {
+                chosen = Some((form, text, block, tokens));
+                break;
             }
-            tried.push(Tried { form, block, tokens: known });
+            tried.push(Tried { form, floor, tokens: Some(tokens) });
         }
         let Some((form, text, block, tokens)) = chosen else {
             // Left out: over the section's budget if even the smallest form is, else over the total.
             let over_section = self.request.budget.per_section.contains_key(&section)
                 && (room == self.remaining_section
                     || tried.iter().all(|form| form.floor() + first_overhead > self.remaining_section)
-                    || tried.iter().all(|form| form.count(tokenizer) + first_overhead > self.remaining_section));
+                    || tried
+                        .iter()
+                        .all(|form| form.count(&forms, tokenizer) + first_overhead > self.remaining_section));
             let reason = if over_section { OmissionReason::SectionBudget } else { OmissionReason::TotalBudget };
             tracing::debug!(section = section.as_str(), id = entry.id.as_str(), room, reason = ?reason, "budget trim: left out");
             assembly.omitted.push(omission(&entry, reason));
             return;
         };
-        let full_tokens = tried.iter().find(|tried| tried.form == ItemForm::Full).map(|tried| tried.count(tokenizer));
+        let full_tokens =
+            tried.iter().find(|tried| tried.form == ItemForm::Full).map(|tried| tried.count(&forms, tokenizer));
+        drop(forms);
         if form != ItemForm::Full {
             let saved = full_tokens.unwrap_or(tokens).saturating_sub(tokens);
             tracing::debug!(section = section.as_str(), id = entry.id.as_str(), form = ?form, saved, "budget trim: degraded");
@@ -311,22 +397,21 @@ impl<'a> SectionFill<'a> {
     }
 }
 
-/// A form that did not fit: its block (empty when its kept count alone ruled it out) and its
-/// count, if known.
+/// A form that did not fit: its floor and its count, if known.
 struct Tried {
     form: ItemForm,
-    block: String,
+    floor: u32,
     tokens: Option<u32>,
 }
 
 impl Tried {
     /// A lower bound of the form's tokens, without counting.
     fn floor(&self) -> u32 {
-        self.tokens.unwrap_or_else(|| token_floor(&self.block))
+        self.tokens.unwrap_or(self.floor)
     }
 
-    fn count(&self, tokenizer: Tokenizer) -> u32 {
-        self.tokens.unwrap_or_else(|| count_tokens_cached(tokenizer, &self.block))
+    fn count(&self, forms: &Forms<'_>, tokenizer: Tokenizer) -> u32 {
+        self.tokens.or_else(|| forms.count(self.form, tokenizer)).unwrap_or(self.floor)
     }
 }
 

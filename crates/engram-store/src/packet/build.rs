@@ -137,15 +137,20 @@ fn limit_candidates(
             }
         }
     }
-    all.sort_by(|left, right| {
+    // The keys are sorted, not the candidates (hundreds of bytes each).
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by(|&left, &right| {
+        let (left, right) = (&all[left], &all[right]);
         right
             .score
             .total_cmp(&left.score)
             .then_with(|| left.section.cmp(&right.section))
             .then_with(|| left.id().cmp(right.id()))
     });
+    let mut slots: Vec<Option<Candidate>> = all.into_iter().map(Some).collect();
+    let sorted = order.into_iter().filter_map(|index| slots[index].take());
     let mut kept: BTreeMap<Section, Vec<Candidate>> = BTreeMap::new();
-    for (position, candidate) in all.into_iter().enumerate() {
+    for (position, candidate) in sorted.enumerate() {
         if position >= policy.max_total_candidates as usize {
             omitted.push(OmittedItem {
                 id: candidate.id().to_string(),

@@ -55,9 +55,9 @@ pub(super) struct Candidate {
     pub section: Section,
     /// The record's sequence number (its write order in its table).
     pub sequence: i64,
-    /// Boxed: candidates are moved while they are merged, sorted and placed, and a record is
-    /// most of a candidate's size.
-    pub record: Box<Record>,
+    /// Shared with the fetch that found it (the in-memory store's own copy): candidates are
+    /// moved while they are merged and placed, and most are left out.
+    pub record: Arc<Record>,
     /// The record's indexed terms when the store had them at hand (see [`Fetched::terms`]).
     pub terms: Option<IndexedTerms>,
     /// The record's line tokens kept from write time (see [`Fetched::line_tokens`]).
@@ -90,7 +90,7 @@ impl Candidate {
         Self {
             section,
             sequence,
-            record: Box::new(record),
+            record,
             terms,
             line_tokens,
             sources,
@@ -109,6 +109,21 @@ impl Candidate {
     pub(super) fn id(&self) -> &str {
         self.record.id()
     }
+}
+
+/// Sorts candidates best first, ties by id. The keys are sorted, not the candidates: a
+/// candidate is hundreds of bytes to move.
+pub(super) fn sort_best_first(candidates: &mut Vec<Candidate>) {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&left, &right| {
+        let (left, right) = (&candidates[left], &candidates[right]);
+        right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id()))
+    });
+    if order.iter().enumerate().all(|(position, index)| position == *index) {
+        return;
+    }
+    let mut slots: Vec<Option<Candidate>> = std::mem::take(candidates).into_iter().map(Some).collect();
+    candidates.extend(order.into_iter().filter_map(|index| slots[index].take()));
 }
 
 /// The analyzed query: text terms (query + keywords) and cue terms (tags, entities).

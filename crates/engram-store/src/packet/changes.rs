@@ -3,10 +3,11 @@
 //! reads "I live in Lisbon" six times next to one "lives in Berlin" needs to be told which holds.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use engram_types::{BuildRequest, Fact, MAX_CHANGED_FACTS, Timestamp};
 
-use super::candidates::Candidate;
+use super::candidates::{Candidate, sort_best_first};
 use super::render;
 use crate::error::Result;
 use crate::lexical::analyze;
@@ -56,7 +57,7 @@ pub(super) fn find_replaced(
     scan.ids = changed.iter().map(|(_, _, previous)| previous.clone()).collect();
     let mut found: HashMap<String, Fact> = HashMap::new();
     for fetched in snapshot.scan(&scan)? {
-        if let Record::Fact(previous) = fetched.record {
+        if let Record::Fact(previous) = Arc::unwrap_or_clone(fetched.record) {
             found.insert(previous.fact_id.clone(), previous);
         }
     }
@@ -95,7 +96,7 @@ struct Change<'fact> {
 
 /// Marks and demotes every recalled event from before a change that states the replaced value
 /// (all its words) without the new one, then re-sorts the section best first.
-pub(super) fn mark_outdated(recall: &mut [Candidate], facts: &[Candidate]) {
+pub(super) fn mark_outdated(recall: &mut Vec<Candidate>, facts: &[Candidate]) {
     let changes: Vec<Change<'_>> = facts
         .iter()
         .filter_map(|candidate| {
@@ -108,16 +109,30 @@ pub(super) fn mark_outdated(recall: &mut [Candidate], facts: &[Candidate]) {
     if changes.is_empty() {
         return;
     }
+    // Every term a change looks for, read from a turn's stored terms in one pass.
+    let wanted: Vec<&str> = changes
+        .iter()
+        .flat_map(|change| change.old_terms.iter().chain(&change.new_terms))
+        .map(String::as_str)
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .collect();
     for candidate in recall.iter_mut() {
         let Record::Event(event) = &*candidate.record else { continue };
-        let holds = |terms: &BTreeSet<String>| -> bool {
-            match candidate.terms.as_ref().filter(|indexed| indexed.readable()) {
-                Some(indexed) => terms.iter().all(|term| indexed.frequency(term).is_some_and(|count| count > 0)),
-                None => {
-                    let said: BTreeSet<String> = analyze(&event.text).into_iter().collect();
-                    terms.is_subset(&said)
-                }
-            }
+        // The wanted terms the turn holds, read once it was written before a change.
+        let mut said: Option<BTreeSet<&str>> = None;
+        let mut holds = |terms: &BTreeSet<String>| {
+            let said =
+                said.get_or_insert_with(|| match candidate.terms.as_ref().and_then(|terms| terms.counts(&wanted)) {
+                    Some(counts) => {
+                        wanted.iter().zip(counts).filter(|(_, count)| *count > 0).map(|(term, _)| *term).collect()
+                    }
+                    None => {
+                        let analyzed: BTreeSet<String> = analyze(&event.text).into_iter().collect();
+                        wanted.iter().copied().filter(|term| analyzed.contains(*term)).collect()
+                    }
+                });
+            terms.iter().all(|term| said.contains(term.as_str()))
         };
         let outdated = changes.iter().find(|change| {
             event.ts < change.changed_at
@@ -129,7 +144,7 @@ pub(super) fn mark_outdated(recall: &mut [Candidate], facts: &[Candidate]) {
             candidate.score = super::score::round(candidate.score * OUTDATED_FACTOR);
         }
     }
-    recall.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id())));
+    sort_best_first(recall);
 }
 
 /// The index terms of a value, when there are some and few enough to look for.

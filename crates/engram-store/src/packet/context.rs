@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use engram_types::{BuildRequest, EventKind, OmittedItem, Section, Timestamp};
 
-use super::candidates::{Candidate, Source, exclusion};
+use super::candidates::{Candidate, Source, exclusion, sort_best_first};
 use super::score::round;
 use crate::error::Result;
 use crate::record::{Anchor, FetchRequest, Fetched, Reach, Record, RecordKind, Selector};
@@ -64,7 +64,7 @@ pub(super) fn expand_recall(
         let mut before: Vec<&Fetched> = Vec::new();
         let mut after: Vec<&Fetched> = Vec::new();
         for fetched in &found {
-            let Record::Event(event) = &fetched.record else { continue };
+            let Record::Event(event) = &*fetched.record else { continue };
             if event.scope.session_id != anchor.session_id {
                 continue;
             }
@@ -102,7 +102,7 @@ pub(super) fn expand_recall(
         added = true;
     }
     if added {
-        candidates.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id())));
+        sort_best_first(candidates);
     }
     Ok(())
 }

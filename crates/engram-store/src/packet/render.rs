@@ -3,8 +3,12 @@
 //! boundary, so a packet's token count is exactly the sum of its blocks' counts. That lets
 //! the assembler charge each item its exact cost once, and `meta.tokens` equal the count of
 //! `rendered` without recounting it.
+//!
+//! A record's line and block are written through [`std::fmt::Display`], once: into a string
+//! for the packet, or into a [`Floor`] that only counts the runs a string would hold, so most
+//! candidates (left out, with no form that fits) are measured without being rendered.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Display, Write as _};
 
 use chrono::{Datelike, Timelike};
 use engram_types::{ItemForm, OutputFormat, Section, ShortTermState, Timestamp, WorkingState};
@@ -34,25 +38,102 @@ pub(super) fn closing(section: Section, format: OutputFormat) -> Option<String> 
 /// One item's block: its lines as `- line` (markdown) or one `<item>` element (xml, with the
 /// record's `id` attribute when ids are shown).
 pub(super) fn block(format: OutputFormat, id: Option<&str>, form: ItemForm, lines: &[String]) -> String {
-    match format {
-        OutputFormat::Markdown => lines.iter().map(|line| format!("- {line}\n")).collect(),
-        OutputFormat::Xml => {
-            let form = match form {
-                ItemForm::Full => "full",
-                ItemForm::Compact => "compact",
-                ItemForm::Reference => "reference",
-            };
-            let body = lines.iter().map(|line| escape_xml(line)).collect::<Vec<_>>().join(" | ");
-            match id {
-                Some(id) => format!("<item id=\"{}\" form=\"{form}\">{body}</item>\n", escape_xml(id)),
-                None => format!("<item form=\"{form}\">{body}</item>\n"),
+    let lines: Vec<&dyn Display> = lines.iter().map(|line| line as &dyn Display).collect();
+    Block { format, id, form, lines: &lines }.to_string()
+}
+
+/// [`block`] of lines written as they are displayed, never joined first.
+pub(super) struct Block<'a> {
+    pub format: OutputFormat,
+    pub id: Option<&'a str>,
+    pub form: ItemForm,
+    pub lines: &'a [&'a dyn Display],
+}
+
+impl Display for Block<'_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.format {
+            OutputFormat::Markdown => {
+                for line in self.lines {
+                    writeln!(out, "- {line}")?;
+                }
+                Ok(())
+            }
+            OutputFormat::Xml => {
+                let form = match self.form {
+                    ItemForm::Full => "full",
+                    ItemForm::Compact => "compact",
+                    ItemForm::Reference => "reference",
+                };
+                match self.id {
+                    Some(id) => write!(out, "<item id=\"{}\" form=\"{form}\">", EscapeXml(&id))?,
+                    None => write!(out, "<item form=\"{form}\">")?,
+                }
+                for (index, line) in self.lines.iter().enumerate() {
+                    if index > 0 {
+                        out.write_str(" | ")?;
+                    }
+                    write!(out, "{}", EscapeXml(line))?;
+                }
+                out.write_str("</item>\n")
             }
         }
     }
 }
 
-fn escape_xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// A value displayed with `&`, `<`, `>` and `"` escaped for XML.
+struct EscapeXml<'a, T: Display + ?Sized>(&'a T);
+
+impl<T: Display + ?Sized> Display for EscapeXml<'_, T> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Escaping<'a, 'b>(&'a mut fmt::Formatter<'b>);
+        impl fmt::Write for Escaping<'_, '_> {
+            fn write_str(&mut self, text: &str) -> fmt::Result {
+                let mut rest = text;
+                while let Some(at) = rest.find(['&', '<', '>', '"']) {
+                    self.0.write_str(&rest[..at])?;
+                    self.0.write_str(match rest.as_bytes()[at] {
+                        b'&' => "&amp;",
+                        b'<' => "&lt;",
+                        b'>' => "&gt;",
+                        _ => "&quot;",
+                    })?;
+                    rest = &rest[at + 1..];
+                }
+                self.0.write_str(rest)
+            }
+        }
+        write!(Escaping(out), "{}", self.0)
+    }
+}
+
+/// The [`token_floor`](crate::tokens::token_floor) of what is written to it (its runs of
+/// non-whitespace), without keeping the text.
+#[derive(Debug, Default)]
+pub(super) struct Floor {
+    runs: u32,
+    in_run: bool,
+}
+
+impl Floor {
+    /// The floor of a value's text.
+    pub(super) fn of(value: &dyn Display) -> u32 {
+        let mut floor = Self::default();
+        // Writing to a counter cannot fail; a Display that fails counts what it wrote.
+        let _ = write!(floor, "{value}");
+        floor.runs
+    }
+}
+
+impl fmt::Write for Floor {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for byte in text.bytes() {
+            let space = byte.is_ascii_whitespace();
+            self.runs += u32::from(!space && !self.in_run);
+            self.in_run = !space;
+        }
+        Ok(())
+    }
 }
 
 /// Whitespace runs (newlines included) become single spaces: one item, one line.
@@ -63,6 +144,35 @@ pub(super) fn one_line(text: &str) -> String {
         true
     });
     line
+}
+
+/// The number of words [`one_line`] joins (its runs of non-whitespace).
+pub(super) fn word_count(text: &str) -> u32 {
+    let mut words = 0_u32;
+    each_word(text, |_| {
+        words = words.saturating_add(1);
+        true
+    });
+    words
+}
+
+/// [`one_line`] as it is displayed, without joining it first.
+pub(super) struct OneLine<'a>(pub &'a str);
+
+impl Display for OneLine<'_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut result = Ok(());
+        let mut first = true;
+        each_word(self.0, |word| {
+            if !first {
+                result = out.write_char(' ');
+            }
+            first = false;
+            result = result.and_then(|()| out.write_str(word));
+            result.is_ok()
+        });
+        result
+    }
 }
 
 /// Visits the words [`one_line`] joins, in order, while `visit` says go on.
@@ -91,9 +201,14 @@ fn push_word(line: &mut String, word: &str) {
 }
 
 /// The compact form of a text as written: [`shorten`] of its [`one_line`], from its first words
-/// only (a long text is not joined whole to be cut at `COMPACT_CHARS`).
+/// only (a long text is not joined whole to be cut at `COMPACT_CHARS`). A text short already is
+/// measured, not copied.
 pub(super) fn compact(text: &str) -> Option<String> {
-    let mut line = String::new();
+    // The line has no more characters than the text has bytes.
+    if text.len() <= COMPACT_CHARS {
+        return None;
+    }
+    let mut line = String::with_capacity(COMPACT_CHARS * 2);
     let mut chars = 0;
     each_word(text, |word| {
         chars += usize::from(!line.is_empty()) + word.chars().count();
@@ -101,7 +216,10 @@ pub(super) fn compact(text: &str) -> Option<String> {
         // Past COMPACT_CHARS, the rest changes neither the cut nor whether there is one.
         chars <= COMPACT_CHARS
     });
-    shorten(&line)
+    (chars > COMPACT_CHARS).then(|| {
+        cut(&mut line);
+        line
+    })
 }
 
 /// The text cut at a word boundary near `COMPACT_CHARS`, or `None` if it is short already.
@@ -109,27 +227,63 @@ pub(super) fn shorten(text: &str) -> Option<String> {
     if text.chars().count() <= COMPACT_CHARS {
         return None;
     }
-    let cut: String = text.chars().take(COMPACT_CHARS).collect();
-    let at_word = cut.rfind(' ').filter(|&index| index > COMPACT_CHARS / 2).map_or(cut.as_str(), |index| &cut[..index]);
-    Some(format!("{}…", at_word.trim_end()))
+    let mut line = text.to_string();
+    cut(&mut line);
+    Some(line)
 }
 
-fn date(instant: Timestamp) -> String {
-    let mut text = day(instant);
-    let _ = write!(text, " {:02}:{:02}", instant.hour(), instant.minute());
-    text
-}
-
-/// `%Y-%m-%d`, written directly for the years of four digits: parsing chrono's pattern for
-/// every line was a visible share of rendering a packet.
-fn day(instant: Timestamp) -> String {
-    let mut text = String::with_capacity(16);
-    if (0..=9999).contains(&instant.year()) {
-        let _ = write!(text, "{:04}-{:02}-{:02}", instant.year(), instant.month(), instant.day());
-    } else {
-        let _ = write!(text, "{}", instant.format("%Y-%m-%d"));
+/// Cuts a text longer than `COMPACT_CHARS` characters at a word boundary near it, in place,
+/// and marks the cut with an ellipsis.
+fn cut(line: &mut String) {
+    let end = line.char_indices().nth(COMPACT_CHARS).map_or(line.len(), |(index, _)| index);
+    line.truncate(end);
+    if let Some(space) = line.rfind(' ').filter(|&index| index > COMPACT_CHARS / 2) {
+        line.truncate(space);
     }
-    text
+    line.truncate(line.trim_end().len());
+    line.push('…');
+}
+
+/// `%Y-%m-%d %H:%M`.
+struct Date(Timestamp);
+
+impl Display for Date {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut time = *b" 00:00";
+        padded(&mut time[1..3], self.0.hour());
+        padded(&mut time[4..6], self.0.minute());
+        write!(out, "{}", Day(self.0))?;
+        out.write_str(std::str::from_utf8(&time).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// `%Y-%m-%d`, written directly for the years of four digits: parsing chrono's pattern (and
+/// padding numbers through the formatter) for every line was a visible share of a packet.
+struct Day(Timestamp);
+
+impl Display for Day {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let instant = self.0;
+        match u32::try_from(instant.year()) {
+            Ok(year) if year <= 9999 => {
+                let mut day = *b"0000-00-00";
+                padded(&mut day[0..4], year);
+                padded(&mut day[5..7], instant.month());
+                padded(&mut day[8..10], instant.day());
+                out.write_str(std::str::from_utf8(&day).map_err(|_| fmt::Error)?)
+            }
+            _ => write!(out, "{}", instant.format("%Y-%m-%d")),
+        }
+    }
+}
+
+/// Writes `value` into `digits` as decimal digits, zero-padded to its length (higher digits
+/// than fit are dropped; callers pass values that fit).
+fn padded(digits: &mut [u8], mut value: u32) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// The main text of a record as written.
@@ -157,37 +311,54 @@ pub(super) struct Notes {
 /// What a reference line says in place of the item.
 const LEFT_OUT: &str = "(left out for space)";
 
-/// A record's line given the (possibly shortened) text, or its reference line.
-pub(super) fn record_line(record: &Record, text: &str, form: ItemForm, notes: &Notes) -> String {
-    if form == ItemForm::Reference {
-        let (kind, what) = match record {
-            Record::Event(event) => ("event", format!("{} {}", date(event.ts), spoken_role(&event.role))),
-            Record::Fact(fact) => ("fact", fact.fact_key.clone()),
-            Record::Episode(episode) => {
-                ("episode", format!("episode {} to {}", date(episode.start_ts), date(episode.end_ts)))
+/// A record's line given the (possibly shortened) text, or its reference line (which ignores
+/// the text).
+pub(super) struct RecordLine<'a> {
+    pub record: &'a Record,
+    pub text: &'a dyn Display,
+    pub form: ItemForm,
+    pub notes: &'a Notes,
+}
+
+impl Display for RecordLine<'_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { record, text, form, notes } = self;
+        if *form == ItemForm::Reference {
+            if notes.show_ids {
+                write!(out, "[{} {}] ", record.kind().as_str(), record.id())?;
             }
-            Record::Procedure(procedure) => ("procedure", format!("procedure {}", one_line(&procedure.title))),
-            Record::Insight(insight) => ("insight", format!("{} insight", insight.kind.as_str())),
-        };
-        return if notes.show_ids { format!("[{kind} {}] {what}", record.id()) } else { format!("{what} {LEFT_OUT}") };
-    }
-    let outdated = if notes.outdated { "; outdated" } else { "" };
-    match record {
-        Record::Event(event) => format!("[{} {}{outdated}] {text}", date(event.ts), spoken_role(&event.role)),
-        // Since when the value holds, and what it replaced lately, so a model can weigh it
-        // against what a turn said earlier.
-        Record::Fact(fact) => match &notes.was {
-            Some(was) => format!("[since {}; was {was}] {text}", day(fact.valid_from)),
-            None => format!("[since {}] {text}", day(fact.valid_from)),
-        },
-        Record::Episode(episode) => format!("{} to {}: {text}", date(episode.start_ts), date(episode.end_ts)),
-        Record::Procedure(_) => text.to_string(),
-        Record::Insight(insight) => format!(
-            "({}, {}, confidence {:.2}) {text}",
-            insight.kind.as_str(),
-            insight.validation.as_str(),
-            insight.confidence
-        ),
+            match record {
+                Record::Event(event) => write!(out, "{} {}", Date(event.ts), spoken_role(&event.role))?,
+                Record::Fact(fact) => out.write_str(&fact.fact_key)?,
+                Record::Episode(episode) => {
+                    write!(out, "episode {} to {}", Date(episode.start_ts), Date(episode.end_ts))?;
+                }
+                Record::Procedure(procedure) => write!(out, "procedure {}", OneLine(&procedure.title))?,
+                Record::Insight(insight) => write!(out, "{} insight", insight.kind.as_str())?,
+            }
+            return if notes.show_ids { Ok(()) } else { write!(out, " {LEFT_OUT}") };
+        }
+        let outdated = if notes.outdated { "; outdated" } else { "" };
+        match record {
+            Record::Event(event) => write!(out, "[{} {}{outdated}] {text}", Date(event.ts), spoken_role(&event.role)),
+            // Since when the value holds, and what it replaced lately, so a model can weigh it
+            // against what a turn said earlier.
+            Record::Fact(fact) => match &notes.was {
+                Some(was) => write!(out, "[since {}; was {was}] {text}", Day(fact.valid_from)),
+                None => write!(out, "[since {}] {text}", Day(fact.valid_from)),
+            },
+            Record::Episode(episode) => {
+                write!(out, "{} to {}: {text}", Date(episode.start_ts), Date(episode.end_ts))
+            }
+            Record::Procedure(_) => write!(out, "{text}"),
+            Record::Insight(insight) => write!(
+                out,
+                "({}, {}, confidence {:.2}) {text}",
+                insight.kind.as_str(),
+                insight.validation.as_str(),
+                insight.confidence
+            ),
+        }
     }
 }
 
@@ -348,9 +519,37 @@ mod tests {
         fn dates_read_as_chrono_writes_them(millis in chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp_millis()..=chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp_millis(), recent in 0_i64..4_102_444_800_000) {
             for millis in [millis, recent] {
                 let instant = chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default();
-                proptest::prop_assert_eq!(date(instant), instant.format("%Y-%m-%d %H:%M").to_string());
-                proptest::prop_assert_eq!(day(instant), instant.format("%Y-%m-%d").to_string());
+                proptest::prop_assert_eq!(Date(instant).to_string(), instant.format("%Y-%m-%d %H:%M").to_string());
+                proptest::prop_assert_eq!(Day(instant).to_string(), instant.format("%Y-%m-%d").to_string());
             }
+        }
+
+        #[test]
+        fn a_floor_is_the_floor_of_the_text_written(text in "(\\PC|[ \t\n\u{a0}\u{3000}]){0,200}") {
+            proptest::prop_assert_eq!(Floor::of(&text), crate::tokens::token_floor(&text));
+            proptest::prop_assert_eq!(Floor::of(&OneLine(&text)), crate::tokens::token_floor(&one_line(&text)));
+            proptest::prop_assert_eq!(word_count(&text), crate::tokens::token_floor(&one_line(&text)));
+            proptest::prop_assert_eq!(OneLine(&text).to_string(), one_line(&text));
+        }
+
+        /// Blocks read as they did when each line was escaped and joined into a string first.
+        #[test]
+        fn blocks_escape_and_join_their_lines(
+            lines in proptest::collection::vec("(\\PC|[&<>\"|]){0,30}", 1..4),
+            id in "(\\PC|[&<>\"]){1,12}",
+        ) {
+            let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+            let body = lines.iter().map(|line| escape(line)).collect::<Vec<_>>().join(" | ");
+            let markdown: String = lines.iter().map(|line| format!("- {line}\n")).collect();
+            proptest::prop_assert_eq!(block(OutputFormat::Markdown, Some(&id), ItemForm::Full, &lines), markdown);
+            proptest::prop_assert_eq!(
+                block(OutputFormat::Xml, Some(&id), ItemForm::Compact, &lines),
+                format!("<item id=\"{}\" form=\"compact\">{body}</item>\n", escape(&id))
+            );
+            proptest::prop_assert_eq!(
+                block(OutputFormat::Xml, None, ItemForm::Reference, &lines),
+                format!("<item form=\"reference\">{body}</item>\n")
+            );
         }
 
         #[test]

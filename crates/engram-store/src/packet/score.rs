@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use engram_types::{Fusion, FusionMethod, Policy, Purpose, Section, Signals, Timestamp};
 
-use super::candidates::Candidate;
+use super::candidates::{Candidate, sort_best_first};
 use crate::record::Record;
 
 /// `0.5 ^ (age / half-life)`; records from the future count as brand new.
@@ -18,7 +18,7 @@ pub(super) fn recency(now: Timestamp, time: Timestamp, half_life_hours: f64) -> 
 /// the vectors (`policy.fusion`).
 pub(super) fn score_section(
     section: Section,
-    candidates: &mut [Candidate],
+    candidates: &mut Vec<Candidate>,
     policy: &Policy,
     purpose: Purpose,
     now: Timestamp,
@@ -36,10 +36,10 @@ pub(super) fn score_section(
         session_support(candidates, &mut relevances, policy.session_support);
     }
     let half_life = policy.half_life_hours.for_section(section);
-    for candidate in candidates.iter_mut() {
+    for (candidate, relevance) in candidates.iter_mut().zip(relevances) {
         let (importance, confidence) = importance_and_confidence(&candidate.record);
         let signals = Signals {
-            relevance: relevances.get(candidate.id()).copied().unwrap_or(0.0),
+            relevance,
             recency: recency(now, candidate.record.time(), half_life),
             importance,
             confidence,
@@ -56,7 +56,7 @@ pub(super) fn score_section(
         let score = weighted / total_weight;
         candidate.score = if score.is_finite() { round(score) } else { 0.0 };
     }
-    candidates.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id())));
+    sort_best_first(candidates);
 }
 
 /// How many of a session's best relevances make its support: enough to tell a session that
@@ -66,13 +66,12 @@ const SUPPORTING_TURNS: usize = 3;
 
 /// Mixes into each recalled event's relevance the support of its session (`share` of it, see
 /// `Policy::session_support`): the sum of the session's best relevances, divided by the best
-/// session's.
-fn session_support(candidates: &[Candidate], relevances: &mut HashMap<String, f64>, share: f64) {
+/// session's. `relevances` are the candidates', in their order.
+fn session_support(candidates: &[Candidate], relevances: &mut [f64], share: f64) {
     let mut sessions: HashMap<&str, Vec<f64>> = HashMap::new();
-    for candidate in candidates {
+    for (candidate, relevance) in candidates.iter().zip(relevances.iter()) {
         if let Record::Event(event) = &*candidate.record {
-            let relevance = relevances.get(candidate.id()).copied().unwrap_or(0.0);
-            sessions.entry(event.scope.session_id.as_str()).or_default().push(relevance);
+            sessions.entry(event.scope.session_id.as_str()).or_default().push(*relevance);
         }
     }
     let support: HashMap<&str, f64> = sessions
@@ -86,10 +85,9 @@ fn session_support(candidates: &[Candidate], relevances: &mut HashMap<String, f6
     if best <= 0.0 {
         return;
     }
-    for candidate in candidates {
+    for (candidate, relevance) in candidates.iter().zip(relevances.iter_mut()) {
         if let Record::Event(event) = &*candidate.record {
             let session = support.get(event.scope.session_id.as_str()).copied().unwrap_or(0.0) / best;
-            let relevance = relevances.entry(candidate.id().to_string()).or_insert(0.0);
             *relevance = (1.0 - share) * *relevance + share * session;
         }
     }
@@ -99,68 +97,67 @@ fn session_support(candidates: &[Candidate], relevances: &mut HashMap<String, f6
 /// the section's lowest (0) to its highest (1), divided by the best. Unlike ranks, scores keep
 /// how much better one candidate is than the next, so a noisy ranking cannot push a clear word
 /// match down by rank alone.
-fn score_fusion(candidates: &[Candidate], fusion: &Fusion) -> HashMap<String, f64> {
+fn score_fusion(candidates: &[Candidate], fusion: &Fusion) -> Vec<f64> {
     let words = lexical_relevance(candidates);
     let similarities = candidates.iter().filter_map(|candidate| candidate.similarity);
     let (lowest, highest) =
         similarities.fold((f64::MAX, f64::MIN), |(lowest, highest), value| (lowest.min(value), highest.max(value)));
     let total = fusion.lexical + fusion.vector;
-    let mut fused: HashMap<String, f64> = HashMap::new();
-    for candidate in candidates {
-        let lexical = words.get(candidate.id()).copied().unwrap_or(0.0);
+    let mut fused: Vec<f64> = Vec::with_capacity(candidates.len());
+    for (candidate, lexical) in candidates.iter().zip(words) {
         let vector = candidate
             .similarity
             .filter(|_| highest > lowest)
             .map_or(0.0, |similarity| ((similarity - lowest) / (highest - lowest)).clamp(0.0, 1.0));
         let value = (fusion.lexical * lexical + fusion.vector * vector) / total;
-        if value > 0.0 {
-            fused.insert(candidate.id().to_string(), value);
-        }
+        fused.push(if value > 0.0 { value } else { 0.0 });
     }
     divide_by_best(&mut fused);
     fused
 }
 
-fn divide_by_best(values: &mut HashMap<String, f64>) {
-    let best = values.values().copied().fold(0.0_f64, f64::max);
+/// Divides every value by the best (values are 0 or more; all stay 0 if none is above).
+fn divide_by_best(values: &mut [f64]) {
+    let best = values.iter().copied().fold(0.0_f64, f64::max);
     if best > 0.0 {
-        values.values_mut().for_each(|value| *value /= best);
+        values.iter_mut().for_each(|value| *value /= best);
     }
 }
 
-/// BM25 divided by the best in the section.
-fn lexical_relevance(candidates: &[Candidate]) -> HashMap<String, f64> {
+/// BM25 divided by the best in the section, per candidate in their order.
+fn lexical_relevance(candidates: &[Candidate]) -> Vec<f64> {
     let best = candidates.iter().map(|candidate| candidate.bm25).fold(0.0_f64, f64::max);
-    candidates
-        .iter()
-        .filter(|candidate| candidate.bm25 > 0.0 && best > 0.0)
-        .map(|candidate| (candidate.id().to_string(), candidate.bm25 / best))
-        .collect()
+    let relative = |bm25: f64| if bm25 > 0.0 && best > 0.0 { bm25 / best } else { 0.0 };
+    candidates.iter().map(|candidate| relative(candidate.bm25)).collect()
 }
 
 /// Weighted reciprocal-rank fusion of the BM25 ranking (candidates that matched a query
 /// term) and the similarity ranking (candidates with a vector), divided by the best in the
 /// section. Ranks, not raw scores, are fused: BM25 and cosine live on unrelated scales.
-fn rank_fusion(candidates: &[Candidate], fusion: &Fusion) -> HashMap<String, f64> {
-    let mut fused: HashMap<String, f64> = HashMap::new();
-    let mut add_ranking = |mut ranked: Vec<(&str, f64)>, weight: f64| {
-        ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then_with(|| left.0.cmp(right.0)));
-        for (index, (id, _)) in ranked.into_iter().enumerate() {
-            *fused.entry(id.to_string()).or_insert(0.0) += weight / (fusion.rank_constant + (index + 1) as f64);
+fn rank_fusion(candidates: &[Candidate], fusion: &Fusion) -> Vec<f64> {
+    let mut fused: Vec<f64> = vec![0.0; candidates.len()];
+    let mut add_ranking = |mut ranked: Vec<(usize, f64)>, weight: f64| {
+        ranked.sort_by(|left, right| {
+            right.1.total_cmp(&left.1).then_with(|| candidates[left.0].id().cmp(candidates[right.0].id()))
+        });
+        for (rank, (index, _)) in ranked.into_iter().enumerate() {
+            fused[index] += weight / (fusion.rank_constant + (rank + 1) as f64);
         }
     };
     add_ranking(
         candidates
             .iter()
-            .filter(|candidate| candidate.bm25 > 0.0)
-            .map(|candidate| (candidate.id(), candidate.bm25))
+            .enumerate()
+            .filter(|(_, candidate)| candidate.bm25 > 0.0)
+            .map(|(index, candidate)| (index, candidate.bm25))
             .collect(),
         fusion.lexical,
     );
     add_ranking(
         candidates
             .iter()
-            .filter_map(|candidate| candidate.similarity.map(|similarity| (candidate.id(), similarity)))
+            .enumerate()
+            .filter_map(|(index, candidate)| candidate.similarity.map(|similarity| (index, similarity)))
             .collect(),
         fusion.vector,
     );

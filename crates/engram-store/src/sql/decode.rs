@@ -33,5 +33,5 @@ pub(crate) fn read_record(kind: RecordKind, row: &(impl ColumnReader + ?Sized)) 
         RecordKind::Procedure => Record::Procedure(read_procedure(row)?),
         RecordKind::Insight => Record::Insight(read_insight(row)?),
     };
-    Ok(Fetched { sequence, record, terms, line_tokens })
+    Ok(Fetched { sequence, record: std::sync::Arc::new(record), terms, line_tokens })
 }

@@ -483,7 +483,7 @@ fn fetch_records(
     }
     store
         .fetch(&request)
-        .map(|found| found.into_iter().map(|fetched| fetched.record).collect())
+        .map(|found| found.into_iter().map(|fetched| std::sync::Arc::unwrap_or_clone(fetched.record)).collect())
         .map_err(|error| error.kind())
 }
 

@@ -118,7 +118,7 @@ pub fn vectors_round_trip_on_every_kind(store: &dyn Store) {
     ] {
         let scanned = store.scan(&engram_store::maintenance::ScanRequest::owned_by(kind, &own, 100)).unwrap();
         let with: Vec<&Record> =
-            scanned.iter().map(|fetched| &fetched.record).filter(|record| record.embedding().is_some()).collect();
+            scanned.iter().map(|fetched| &*fetched.record).filter(|record| record.embedding().is_some()).collect();
         assert_eq!(with.len(), 1, "{kind:?}");
         assert_eq!(with[0].embedding(), Some(vector(seed).as_slice()));
         let vectors = read(store, kind, &own, 10);
