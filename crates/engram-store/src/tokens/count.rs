@@ -15,13 +15,16 @@ const CACHE_CAPACITY: usize = 50_000;
 /// The exact number of tokens of `text`. Special-token markup counts as plain text. ASCII text
 /// is split into BPE pieces here (see `pieces.rs`); other text goes through tiktoken whole.
 pub fn count_tokens(tokenizer: Tokenizer, text: &str) -> u32 {
-    let count = if text.is_ascii() {
-        let mut count = 0;
-        for_each_piece(tokenizer, text.as_bytes(), |piece| count += piece_tokens(tokenizer, piece));
-        count
+    let mut count = Some(0);
+    if text.is_ascii() {
+        for_each_piece(tokenizer, text.as_bytes(), |piece| {
+            count = count.and_then(|count| Some(count + piece_tokens(tokenizer, piece)?));
+        });
     } else {
-        encoder(tokenizer).encode_ordinary(text).len()
-    };
+        count = None;
+    }
+    // Other text, or a piece too long to merge here: tiktoken counts the whole text.
+    let count = count.unwrap_or_else(|| encoder(tokenizer).encode_ordinary(text).len());
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
@@ -128,6 +131,15 @@ mod tests {
         ) {
             for tokenizer in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
                 proptest::prop_assert_eq!(count_tokens(tokenizer, &text), tiktoken_count(tokenizer, &text), "{:?}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn long_pieces_are_counted_as_tiktoken_counts_them() {
+        for text in ["a".repeat(5_000), format!("x {} y", "ab1".repeat(2_000)), "!".repeat(3_000), " ".repeat(4_000)] {
+            for tokenizer in [Tokenizer::O200kBase, Tokenizer::Cl100kBase] {
+                assert_eq!(count_tokens(tokenizer, &text), tiktoken_count(tokenizer, &text), "{}", &text[..20]);
             }
         }
     }

@@ -48,14 +48,19 @@ fn ranks(tokenizer: Tokenizer) -> &'static Ranks {
     })
 }
 
+/// Longest piece merged here: `byte_pair_split` merges in quadratic time, which tiktoken itself
+/// uses only below this length (a longer piece, a run of one letter say, goes to its
+/// heap-based merge).
+pub(super) const LONGEST_PIECE: usize = 100;
+
 /// The tokens BPE makes of one piece: one when the piece is a token (tiktoken's shortcut too),
-/// else as many as the merges leave.
-pub(super) fn piece_tokens(tokenizer: Tokenizer, piece: &[u8]) -> usize {
+/// else as many as the merges leave. `None` for a piece of [`LONGEST_PIECE`] bytes or more.
+pub(super) fn piece_tokens(tokenizer: Tokenizer, piece: &[u8]) -> Option<usize> {
     let ranks = ranks(tokenizer);
     if piece.len() < 2 || ranks.contains_key(piece) {
-        return piece.len().min(1);
+        return Some(piece.len().min(1));
     }
-    tiktoken_rs::byte_pair_split(piece, ranks).len()
+    (piece.len() < LONGEST_PIECE).then(|| tiktoken_rs::byte_pair_split(piece, ranks).len())
 }
 
 #[cfg(test)]
@@ -73,7 +78,7 @@ mod tests {
 
     #[test]
     fn special_tokens_are_not_pieces() {
-        assert_eq!(piece_tokens(Tokenizer::O200kBase, b"<|endoftext|>"), 7);
-        assert_eq!(piece_tokens(Tokenizer::O200kBase, b" hello"), 1);
+        assert_eq!(piece_tokens(Tokenizer::O200kBase, b"<|endoftext|>"), Some(7));
+        assert_eq!(piece_tokens(Tokenizer::O200kBase, b" hello"), Some(1));
     }
 }
