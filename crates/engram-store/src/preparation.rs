@@ -29,6 +29,8 @@ pub(crate) struct Preparation<'limits> {
     now: Timestamp,
     limits: &'limits Limits,
     chunks: Mutex<Chunks>,
+    /// How many chunks the batch has (fixed when it is split).
+    chunk_count: usize,
     /// Signalled whenever a chunk is prepared.
     prepared: Condvar,
 }
@@ -62,11 +64,13 @@ impl<'limits> Preparation<'limits> {
         while events.peek().is_some() {
             states.push(ChunkState::Waiting(events.by_ref().take(CHUNK_EVENTS).collect()));
         }
-        Ok(Self { now, limits, chunks: Mutex::new(Chunks { states, next_waiting: 0 }), prepared: Condvar::new() })
+        let chunk_count = states.len();
+        let chunks = Mutex::new(Chunks { states, next_waiting: 0 });
+        Ok(Self { now, limits, chunks, chunk_count, prepared: Condvar::new() })
     }
 
     pub(crate) fn chunk_count(&self) -> usize {
-        self.lock().map_or(0, |chunks| chunks.states.len())
+        self.chunk_count
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Chunks>> {
