@@ -19,6 +19,7 @@ mod open;
 mod packet;
 mod preparation;
 pub mod prepare;
+pub mod reads;
 pub mod record;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server;

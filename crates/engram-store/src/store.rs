@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::items::{ItemPostings, ItemPostingsRequest, ItemRows, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
+use crate::reads::{Answer, Read, read_each};
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors, visible_spaces,
 };
@@ -91,6 +92,12 @@ pub trait Snapshot {
     /// given spaces, newest first) of a kind. Exactly the records in the lexical index have
     /// their vector here.
     fn vectors(&mut self, request: &VectorRequest) -> Result<Vectors>;
+
+    /// Answers independent reads, in order. A store that pays for each statement (a server's
+    /// round trip) sends them together; the default runs them one by one.
+    fn read_all(&mut self, reads: Vec<Read>) -> Result<Vec<Answer>> {
+        read_each(self, reads)
+    }
 
     /// Counts for a scope.
     fn stats(&mut self, scope: &Scope) -> Result<Stats>;

@@ -14,6 +14,6 @@ mod states;
 
 pub use items::Items;
 pub use operations::StoreExt;
-pub(crate) use reads::window as conversation_window;
+pub(crate) use reads::{window_events, window_request};
 pub(crate) use records::first_conflict;
 pub(crate) use run::read;

@@ -120,19 +120,28 @@ pub(crate) fn conversation_window<S: Store + ?Sized>(store: &S, scope: &Scope, l
 
 /// [`conversation_window`] in a snapshot the caller holds (the packet builder's).
 pub(crate) fn window(snapshot: &mut dyn Snapshot, scope: &Scope, limit: u32) -> Result<Vec<Event>> {
+    Ok(window_events(snapshot.fetch(&window_request(scope, limit))?))
+}
+
+/// The fetch of a conversation window: the session's newest `limit` messages.
+pub(crate) fn window_request(scope: &Scope, limit: u32) -> FetchRequest {
     let mut query = EventQuery::new(scope.clone());
     query.limit = limit;
     query.kinds = vec![EventKind::Message];
     query.session_wide = true;
-    let mut events: Vec<Event> = snapshot
-        .fetch(&events_request(&query))?
+    events_request(&query)
+}
+
+/// The window's events, oldest first, from its fetch.
+pub(crate) fn window_events(fetched: Vec<Fetched>) -> Vec<Event> {
+    let mut events: Vec<Event> = fetched
         .into_iter()
         .filter_map(
             |fetched| if let Record::Event(event) = Arc::unwrap_or_clone(fetched.record) { Some(event) } else { None },
         )
         .collect();
     events.reverse();
-    Ok(events)
+    events
 }
 
 fn events_request(query: &EventQuery) -> FetchRequest {

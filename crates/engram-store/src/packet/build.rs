@@ -9,12 +9,13 @@ use engram_types::{
 
 use super::assemble::{Assembly, Content, Entry, Placed, assemble, render_text};
 use super::candidates::{Candidate, QueryTerms, Source, gather};
-use super::changes::{find_replaced, mark_outdated};
-use super::context::expand_recall;
+use super::changes::{mark_outdated, plan_replaced, set_replaced};
+use super::context::{expand_recall, plan_neighbours};
 use super::score::{recency, round, score_section};
 use crate::engine::read;
 use crate::error::Result;
 use crate::prepare::{self, normalize_time};
+use crate::reads::ReadBatch;
 use crate::record::Record;
 use crate::store::{Snapshot, Store};
 
@@ -45,8 +46,20 @@ fn build(snapshot: &mut dyn Snapshot, request: &BuildRequest, started: Instant) 
         let fused = candidates.iter().any(|candidate| candidate.similarity.is_some());
         score_section(*section, candidates, &request.policy, request.purpose, now, cue_count, fused);
     }
+    // The third phase: the versions changed facts replaced, and the turns around recalled ones.
+    let mut context = ReadBatch::default();
+    let replaced =
+        gathered.sections.get(&Section::Facts).and_then(|facts| plan_replaced(&mut context, request, facts, now));
+    let latest_change = replaced.as_ref().map(|read| read.latest_change);
+    let neighbours = gathered
+        .sections
+        .get(&Section::Recall)
+        .and_then(|recall| plan_neighbours(&mut context, request, recall, latest_change));
+    let mut answers = context.run(snapshot)?;
     if let Some(mut facts) = gathered.sections.remove(&Section::Facts) {
-        find_replaced(snapshot, request, &mut facts, now)?;
+        if let Some(replaced) = replaced {
+            set_replaced(&mut facts, replaced, &mut answers)?;
+        }
         if let Some(recall) = gathered.sections.get_mut(&Section::Recall) {
             mark_outdated(recall, &facts);
         }
@@ -54,9 +67,10 @@ fn build(snapshot: &mut dyn Snapshot, request: &BuildRequest, started: Instant) 
     }
     let mut omitted = std::mem::take(&mut gathered.omitted);
     if let Some(recall) = gathered.sections.get_mut(&Section::Recall) {
+        let found = neighbours.map(|ticket| answers.take(ticket)).transpose()?.unwrap_or_default();
         let window_ids: HashSet<&str> = gathered.window.iter().map(|event| event.event_id.as_str()).collect();
         let considered = gathered.considered.entry(Section::Recall).or_default();
-        expand_recall(snapshot, request, recall, considered, now, &window_ids, &mut omitted)?;
+        expand_recall(found, request, recall, considered, now, &window_ids, &mut omitted);
     }
     let mut counts = ExplainCounts::default();
     // Every candidate a section considered ends selected or omitted, once.

@@ -1,7 +1,7 @@
 //! Stage 1: candidates per section, each from a bounded query (lexical, cue, most recent,
 //! most important), merged by record id. Filters that need no score happen here too.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use engram_types::{
@@ -9,12 +9,15 @@ use engram_types::{
     WorkingState,
 };
 
-use crate::engine::conversation_window;
+use crate::engine::{window_events, window_request};
 use crate::error::Result;
 use crate::lexical::{Bm25, IndexedTerms, cue_term, for_each_term};
+use crate::maintenance::{StateOwner, StoredState};
 use crate::prepare::{document_terms, document_text};
+use crate::reads::{Answers, ReadBatch, Ticket};
 use crate::record::{
-    FetchRequest, Fetched, PostingsRequest, Reach, Record, RecordKind, Selector, VectorRequest, visible_spaces,
+    FetchRequest, Fetched, Postings, PostingsRequest, Reach, Record, RecordKind, Selector, VectorRequest, Vectors,
+    visible_spaces,
 };
 use crate::store::Snapshot;
 
@@ -190,6 +193,38 @@ const SCORED: [(Section, RecordKind, Reach); 5] = [
     (Section::Recall, RecordKind::Event, Reach::Space),
 ];
 
+/// What a section's sources read in the first phase (each `None` when the source is off).
+struct SectionReads {
+    section: Section,
+    kind: RecordKind,
+    reach: Reach,
+    /// The postings of the query's terms and cues (their spaces' totals too).
+    postings: Option<Ticket<Postings>>,
+    /// Every indexed record's sequence, when the section may be small enough for one read
+    /// (see [`small_limit`]).
+    small: Option<Ticket<Vec<i64>>>,
+    newest: Option<Ticket<Vec<i64>>>,
+    important: Option<Ticket<Vec<i64>>>,
+    vectors: Option<Ticket<Vectors>>,
+}
+
+/// What a section's sources named, for the second phase to read.
+enum Named {
+    /// Every record of a small section (see [`SmallSection`]).
+    Small { sequences: Vec<i64>, totals: Bm25 },
+    /// Recalled events: the best text matches (a grown pool's rest apart, [`grown_limit`]), the
+    /// best cue matches and the most similar, with the lexical statistics.
+    Recall { text: Vec<i64>, grown: Vec<i64>, cue: Vec<i64>, vector: Vec<i64>, statistics: Option<Statistics> },
+    /// The records each source named.
+    Sources { sources: BTreeMap<i64, BTreeSet<Source>>, statistics: Option<Statistics> },
+}
+
+/// BM25's numbers for a section: the spaces' totals and each query term's df.
+type Statistics = (Bm25, Vec<(String, u64)>);
+
+/// Reads the candidates in two phases of independent reads: first the states, the window and
+/// what each section's sources name (postings, newest, most important, vectors); then the
+/// records named, one read per section.
 pub(super) fn gather(
     snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
@@ -198,109 +233,65 @@ pub(super) fn gather(
 ) -> Result<Gathered> {
     let policy = &request.policy;
     let mut gathered = Gathered::default();
-    let working_state = snapshot.working_state(&request.scope)?.unwrap_or_default();
+    let searching = !query.terms.is_empty() || !query.cues.is_empty();
+
+    let mut first = ReadBatch::default();
+    let working_state = first.state(StateOwner::of_run(&request.scope));
+    let short_term = first.state(StateOwner::of_session(&request.scope));
+    let window = (policy.conversation_window > 0)
+        .then(|| first.fetch(window_request(&request.scope, policy.conversation_window)));
+    let sections: Vec<SectionReads> =
+        SCORED.into_iter().map(|scored| plan_sources(&mut first, request, query, searching, scored)).collect();
+    let mut answers = first.run(snapshot)?;
+
+    let working_state = match answers.take(working_state)? {
+        Some(StoredState::WorkingState { state, .. }) => state,
+        _ => WorkingState::default(),
+    };
     // An ended run's state is history: readable, no longer context.
     let live = working_state.version > 0 && working_state.ended_at.is_none_or(|ended_at| ended_at > now);
     gathered.working_state = live.then_some(working_state);
-    gathered.short_term = snapshot.short_term(&request.scope)?.unwrap_or_default();
-    if policy.conversation_window > 0 {
-        gathered.window = conversation_window(snapshot, &request.scope, policy.conversation_window)?;
+    gathered.short_term = match answers.take(short_term)? {
+        Some(StoredState::ShortTerm { state, .. }) => state,
+        _ => ShortTermState::default(),
+    };
+    if let Some(window) = window {
+        gathered.window = window_events(answers.take(window)?);
     }
+
+    let mut second = ReadBatch::default();
+    let mut named = Vec::with_capacity(sections.len());
+    for reads in sections {
+        let sources = name_sources(&mut answers, request, query, &reads, &mut gathered)?;
+        let sequences: BTreeSet<i64> = match &sources {
+            Named::Small { sequences, .. } => sequences.iter().copied().collect(),
+            Named::Recall { text, grown, cue, vector, .. } => {
+                text.iter().chain(grown).chain(cue).chain(vector).copied().collect()
+            }
+            Named::Sources { sources, .. } => sources.keys().copied().collect(),
+        };
+        let fetch = (!sequences.is_empty()).then(|| {
+            let sequences: Vec<i64> = sequences.into_iter().collect();
+            let limit = u32::try_from(sequences.len()).unwrap_or(u32::MAX);
+            second.fetch(FetchRequest::new(
+                reads.kind,
+                request.scope.clone(),
+                reads.reach,
+                Selector::Sequences(sequences),
+                limit,
+            ))
+        });
+        named.push((reads.section, sources, fetch));
+    }
+    let mut records = second.run(snapshot)?;
+
     let window_ids: HashSet<&str> = gathered.window.iter().map(|event| event.event_id.as_str()).collect();
-
-    for (section, kind, reach) in SCORED {
-        let mut found: BTreeMap<String, Candidate> = BTreeMap::new();
-        let mut add = |fetched: Vec<Fetched>, source: Source| {
-            for fetched in fetched {
-                found
-                    .entry(fetched.record.id().to_string())
-                    .and_modify(|candidate| {
-                        candidate.sources.insert(source);
-                    })
-                    .or_insert_with(|| Candidate::new(section, fetched, source));
-            }
+    for (section, sources, fetch) in named {
+        let fetched = match fetch {
+            Some(fetch) => records.take(fetch)?,
+            None => Vec::new(),
         };
-        let mut statistics = None;
-        let searching = !query.terms.is_empty() || !query.cues.is_empty();
-        let small = if searching && section != Section::Recall {
-            small_section(snapshot, request, query, kind, reach)?
-        } else {
-            None
-        };
-        if let Some(small) = &small
-            && section == Section::Facts
-        {
-            gathered.fact_documents = Some(small.bm25.document_count);
-        }
-        let small_read = small.is_some();
-        if let Some(small) = small {
-            // Every record of the section is at hand: they are all the candidates each source
-            // would have returned, and their df is counted exactly from them.
-            for (fetched, document) in small.records {
-                let mut candidate = Candidate::new(section, fetched, Source::Recent);
-                candidate.sources.insert(Source::Importance);
-                if small.frequencies.iter().any(|(term, _)| holds(&document, term)) {
-                    candidate.sources.insert(Source::Lexical);
-                }
-                if query.cues.iter().any(|(term, _)| holds(&document, term)) {
-                    candidate.sources.insert(Source::Cue);
-                }
-                // The terms are readable (`small_section` replaced damaged ones).
-                let (score, matched) =
-                    small.bm25.score_document(&document, &small.frequencies).unwrap_or_else(|| (0.0, Vec::new()));
-                set_relevance(&mut candidate, score, matched);
-                found.insert(candidate.id().to_string(), candidate);
-            }
-        } else if section == Section::Recall {
-            // Events outside the window enter only by matching the query (words or vector)
-            // or a cue: recency alone is what the window is for.
-            if searching {
-                let lexical = lexical_ranking(snapshot, request, query, kind, &mut gathered.capped_terms)?;
-                let (text_matches, cue_matches) = recall_matches(snapshot, request, &lexical, kind, reach)?;
-                add(text_matches, Source::Lexical);
-                add(cue_matches, Source::Cue);
-                statistics = Some((lexical.bm25, lexical.frequencies));
-            }
-            if let Some(query_embedding) = &request.query_embedding {
-                let sequences = vector_sequences(snapshot, request, query_embedding, kind)?;
-                add(fetch_sequences(snapshot, request, kind, reach, sequences)?, Source::Vector);
-            }
-        } else {
-            // Each source names its records by sequence; the records they share are read once.
-            let limit = policy.candidates_per_source;
-            let mut sources: BTreeMap<i64, BTreeSet<Source>> = BTreeMap::new();
-            let mut name = |sequences: &[i64], source: Source| {
-                for sequence in sequences {
-                    sources.entry(*sequence).or_default().insert(source);
-                }
-            };
-            if searching {
-                let lexical = lexical_ranking(snapshot, request, query, kind, &mut gathered.capped_terms)?;
-                name(&lexical.text_ranked[..lexical.text_ranked.len().min(limit as usize)], Source::Lexical);
-                name(&lexical.cue_ranked[..lexical.cue_ranked.len().min(limit as usize)], Source::Cue);
-                if section == Section::Facts {
-                    gathered.fact_documents = Some(lexical.bm25.document_count);
-                }
-                statistics = Some((lexical.bm25, lexical.frequencies));
-            }
-            if let Some(query_embedding) = &request.query_embedding
-                && kind != RecordKind::Insight
-            {
-                name(&vector_sequences(snapshot, request, query_embedding, kind)?, Source::Vector);
-            }
-            for selector in [Selector::Newest, Selector::MostImportant] {
-                let source = if selector == Selector::Newest { Source::Recent } else { Source::Importance };
-                let read = FetchRequest::new(kind, request.scope.clone(), reach, selector, limit);
-                name(&snapshot.fetch_sequences(&read)?, source);
-            }
-            let named = sources.keys().copied().collect();
-            for fetched in fetch_sequences(snapshot, request, kind, reach, named)? {
-                let found_by = sources.remove(&fetched.sequence).unwrap_or_default();
-                let candidate = Candidate::found_by(section, fetched, found_by);
-                found.insert(candidate.id().to_string(), candidate);
-            }
-        }
-
+        let (found, statistics, small_read) = candidates_of(request, query, section, sources, fetched);
         gathered.considered.insert(section, found.keys().cloned().collect());
         let mut kept = Vec::new();
         for candidate in found.into_values() {
@@ -345,6 +336,202 @@ pub(super) fn gather(
     Ok(gathered)
 }
 
+/// The first-phase reads of one section's sources. Recalled events outside the window enter
+/// only by matching the query (words or vector) or a cue: recency alone is what the window is
+/// for. A searched section other than recall also reads every record's sequence when it may be
+/// small (decided once the totals are known, [`name_sources`]).
+fn plan_sources(
+    batch: &mut ReadBatch,
+    request: &BuildRequest,
+    query: &QueryTerms,
+    searching: bool,
+    (section, kind, reach): (Section, RecordKind, Reach),
+) -> SectionReads {
+    let policy = &request.policy;
+    let recall = section == Section::Recall;
+    let postings = searching.then(|| {
+        batch.postings(PostingsRequest {
+            kind,
+            tenant_id: request.scope.tenant_id.clone(),
+            spaces: visible_spaces(&request.scope, kind),
+            terms: query.all(),
+            per_term: policy.postings_per_term,
+        })
+    });
+    let small = (searching && !recall).then(|| {
+        // The indexed records: active facts (superseded ones leave the index), every other record.
+        let mut every = FetchRequest::new(kind, request.scope.clone(), reach, Selector::Newest, small_limit(request));
+        every.active_only = kind == RecordKind::Fact;
+        batch.sequences(every)
+    });
+    let mut recent = |selector| {
+        let read = FetchRequest::new(kind, request.scope.clone(), reach, selector, policy.candidates_per_source);
+        (!recall).then(|| batch.sequences(read))
+    };
+    let newest = recent(Selector::Newest);
+    let important = recent(Selector::MostImportant);
+    // Insights have no vector source (a small read compares every record's vector).
+    let vectors = (request.query_embedding.is_some()
+        && (recall || kind != RecordKind::Insight)
+        && policy.vector_candidates > 0
+        && policy.candidates_per_source > 0)
+        .then(|| {
+            batch.vectors(VectorRequest {
+                kind,
+                tenant_id: request.scope.tenant_id.clone(),
+                spaces: visible_spaces(&request.scope, kind),
+                limit: policy.vector_candidates,
+            })
+        });
+    SectionReads { section, kind, reach, postings, small, newest, important, vectors }
+}
+
+/// The most records a section may hold to be read whole.
+fn small_limit(request: &BuildRequest) -> u32 {
+    request.policy.candidates_per_source.min(request.policy.postings_per_term)
+}
+
+/// What a section's sources named, from the first phase's answers.
+fn name_sources(
+    answers: &mut Answers,
+    request: &BuildRequest,
+    query: &QueryTerms,
+    reads: &SectionReads,
+    gathered: &mut Gathered,
+) -> Result<Named> {
+    let postings = reads.postings.map(|ticket| answers.take(ticket)).transpose()?;
+    let small = reads.small.map(|ticket| answers.take(ticket)).transpose()?;
+    let newest = reads.newest.map(|ticket| answers.take(ticket)).transpose()?;
+    let important = reads.important.map(|ticket| answers.take(ticket)).transpose()?;
+    let vectors = reads.vectors.map(|ticket| answers.take(ticket)).transpose()?;
+    let query_embedding = request.query_embedding.as_deref();
+    if let (Some(postings), Some(small)) = (&postings, small)
+        && postings.document_count <= u64::from(small_limit(request))
+        && small.len() as u64 == postings.document_count
+    {
+        // Every record of the section is at hand: they are all the candidates each source
+        // would have returned, and their df is counted exactly from them.
+        if reads.section == Section::Facts {
+            gathered.fact_documents = Some(postings.document_count);
+        }
+        return Ok(Named::Small {
+            sequences: small,
+            totals: Bm25::new(postings.document_count, postings.total_length),
+        });
+    }
+    let limit = request.policy.candidates_per_source as usize;
+    let statistics_of = |lexical: &LexicalRanking| (lexical.bm25, lexical.frequencies.clone());
+    let lexical = postings.map(|postings| lexical_ranking(postings, query, &mut gathered.capped_terms));
+    let vector = match (vectors, query_embedding) {
+        (Some(vectors), Some(query_embedding)) => vector_sequences(request, vectors, query_embedding)?,
+        _ => Vec::new(),
+    };
+    if reads.section == Section::Recall {
+        let (mut text, mut grown, mut cue, mut statistics) = (Vec::new(), Vec::new(), Vec::new(), None);
+        if let Some(lexical) = &lexical {
+            let first = lexical.text_ranked.len().min(limit);
+            text = lexical.text_ranked[..first].to_vec();
+            if let Some(more) = grown_limit(request, reads.kind) {
+                grown = lexical.text_ranked[first..lexical.text_ranked.len().min(more as usize).max(first)].to_vec();
+            }
+            cue = lexical.cue_ranked[..lexical.cue_ranked.len().min(limit)].to_vec();
+            statistics = Some(statistics_of(lexical));
+        }
+        return Ok(Named::Recall { text, grown, cue, vector, statistics });
+    }
+    // Each source names its records by sequence; the records they share are read once.
+    let mut sources: BTreeMap<i64, BTreeSet<Source>> = BTreeMap::new();
+    let mut name = |sequences: &[i64], source: Source| {
+        for sequence in sequences {
+            sources.entry(*sequence).or_default().insert(source);
+        }
+    };
+    let mut statistics = None;
+    if let Some(lexical) = &lexical {
+        name(&lexical.text_ranked[..lexical.text_ranked.len().min(limit)], Source::Lexical);
+        name(&lexical.cue_ranked[..lexical.cue_ranked.len().min(limit)], Source::Cue);
+        if reads.section == Section::Facts {
+            gathered.fact_documents = Some(lexical.bm25.document_count);
+        }
+        statistics = Some(statistics_of(lexical));
+    }
+    if reads.kind != RecordKind::Insight {
+        name(&vector, Source::Vector);
+    }
+    name(&newest.unwrap_or_default(), Source::Recent);
+    name(&important.unwrap_or_default(), Source::Importance);
+    Ok(Named::Sources { sources, statistics })
+}
+
+/// A section's candidates from the records its sources named, with the statistics that score
+/// them, and whether the section was read whole.
+fn candidates_of(
+    request: &BuildRequest,
+    query: &QueryTerms,
+    section: Section,
+    named: Named,
+    fetched: Vec<Fetched>,
+) -> (BTreeMap<String, Candidate>, Option<Statistics>, bool) {
+    let mut found: BTreeMap<String, Candidate> = BTreeMap::new();
+    match named {
+        Named::Small { totals, .. } => {
+            let small = small_section(fetched, query, totals);
+            for (fetched, document) in small.records {
+                let mut candidate = Candidate::new(section, fetched, Source::Recent);
+                candidate.sources.insert(Source::Importance);
+                if small.frequencies.iter().any(|(term, _)| holds(&document, term)) {
+                    candidate.sources.insert(Source::Lexical);
+                }
+                if query.cues.iter().any(|(term, _)| holds(&document, term)) {
+                    candidate.sources.insert(Source::Cue);
+                }
+                // The terms are readable (`small_section` replaced damaged ones).
+                let (score, matched) =
+                    small.bm25.score_document(&document, &small.frequencies).unwrap_or_else(|| (0.0, Vec::new()));
+                set_relevance(&mut candidate, score, matched);
+                found.insert(candidate.id().to_string(), candidate);
+            }
+            (found, None, true)
+        }
+        Named::Recall { text, grown, cue, vector, statistics } => {
+            let mut by_sequence: HashMap<i64, Fetched> =
+                fetched.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
+            let mut add = |sequences: &[i64], source: Source, by_sequence: &HashMap<i64, Fetched>| {
+                for fetched in sequences.iter().filter_map(|sequence| by_sequence.get(sequence)) {
+                    found
+                        .entry(fetched.record.id().to_string())
+                        .and_modify(|candidate| {
+                            candidate.sources.insert(source);
+                        })
+                        .or_insert_with(|| Candidate::new(section, fetched.clone(), source));
+                }
+            };
+            add(&text, Source::Lexical, &by_sequence);
+            // A grown pool is read only when the first matches leave the budget unfilled.
+            let first_tokens: u64 = text
+                .iter()
+                .filter_map(|sequence| by_sequence.get(sequence))
+                .map(|fetched| u64::from(fetched.record.token_count()))
+                .sum();
+            if first_tokens < u64::from(request.budget.max_tokens) {
+                add(&grown, Source::Lexical, &by_sequence);
+            }
+            add(&cue, Source::Cue, &by_sequence);
+            add(&vector, Source::Vector, &by_sequence);
+            by_sequence.clear();
+            (found, statistics, false)
+        }
+        Named::Sources { mut sources, statistics } => {
+            for fetched in fetched {
+                let found_by = sources.remove(&fetched.sequence).unwrap_or_default();
+                let candidate = Candidate::found_by(section, fetched, found_by);
+                found.insert(candidate.id().to_string(), candidate);
+            }
+            (found, statistics, false)
+        }
+    }
+}
+
 /// A section whose spaces hold no more records than one candidate query returns.
 struct SmallSection {
     /// Every current record, with its analyzed terms.
@@ -353,35 +540,10 @@ struct SmallSection {
     frequencies: Vec<(String, u64)>,
 }
 
-/// Reads a section whole when it is small: its spaces' document count first (no postings),
-/// and if every record fits in one newest-first read, that read. The candidates are then
-/// exactly those the postings, recency and importance reads would have found (each returns
-/// every record), at a fraction of the statements. `None` when the section is larger.
-fn small_section(
-    snapshot: &mut dyn Snapshot,
-    request: &BuildRequest,
-    query: &QueryTerms,
-    kind: RecordKind,
-    reach: Reach,
-) -> Result<Option<SmallSection>> {
-    let totals = snapshot.postings(&PostingsRequest {
-        kind,
-        tenant_id: request.scope.tenant_id.clone(),
-        spaces: visible_spaces(&request.scope, kind),
-        terms: Vec::new(),
-        per_term: 1,
-    })?;
-    let limit = request.policy.candidates_per_source.min(request.policy.postings_per_term);
-    if totals.document_count > u64::from(limit) {
-        return Ok(None);
-    }
-    // The indexed records: active facts (superseded ones leave the index), every other record.
-    let mut every = FetchRequest::new(kind, request.scope.clone(), reach, Selector::Newest, limit);
-    every.active_only = kind == RecordKind::Fact;
-    let fetched = snapshot.fetch(&every)?;
-    if fetched.len() as u64 != totals.document_count {
-        return Ok(None);
-    }
+/// A section read whole ([`Named::Small`]): every indexed record with readable terms, and the
+/// df of the query's terms counted exactly from them. The candidates are then exactly those
+/// the postings, recency and importance reads would have found (each returns every record).
+fn small_section(fetched: Vec<Fetched>, query: &QueryTerms, bm25: Bm25) -> SmallSection {
     let records: Vec<(Fetched, IndexedTerms)> = fetched
         .into_iter()
         .map(|fetched| {
@@ -400,7 +562,7 @@ fn small_section(
         .map(|term| (term.clone(), records.iter().filter(|(_, document)| holds(document, term)).count() as u64))
         .collect();
     let records = records.into_iter().filter(|(fetched, _)| fetched.record.is_active()).collect();
-    Ok(Some(SmallSection { records, bm25: Bm25::new(totals.document_count, totals.total_length), frequencies }))
+    SmallSection { records, bm25, frequencies }
 }
 
 /// What the lexical source of one section found: the documents ranked for the query's text
@@ -431,28 +593,10 @@ fn grown_limit(request: &BuildRequest, kind: RecordKind) -> Option<u32> {
     (kind == RecordKind::Event && limit > 0 && grown > limit && recall_fills_budget(request)).then_some(grown)
 }
 
-/// Tokens the fetched records' texts hold (their counts from write time).
-fn text_tokens(fetched: &[Fetched]) -> u64 {
-    fetched.iter().map(|row| u64::from(row.record.token_count())).sum()
-}
-
-/// Reads postings of the query and cue terms and ranks the documents by the idf of the terms
+/// Ranks the documents the postings of the query and cue terms name by the idf of the terms
 /// they hold (then newest first), so that a fetch stays at `candidates_per_source` rows whatever
 /// the postings held (or a pool grown for short recalled turns, [`grown_limit`]).
-fn lexical_ranking(
-    snapshot: &mut dyn Snapshot,
-    request: &BuildRequest,
-    query: &QueryTerms,
-    kind: RecordKind,
-    capped_terms: &mut BTreeSet<String>,
-) -> Result<LexicalRanking> {
-    let postings = snapshot.postings(&PostingsRequest {
-        kind,
-        tenant_id: request.scope.tenant_id.clone(),
-        spaces: visible_spaces(&request.scope, kind),
-        terms: query.all(),
-        per_term: request.policy.postings_per_term,
-    })?;
+fn lexical_ranking(postings: Postings, query: &QueryTerms, capped_terms: &mut BTreeSet<String>) -> LexicalRanking {
     let bm25 = Bm25::new(postings.document_count, postings.total_length);
     // (sequence, weight) per posting, in term order; summed per sequence in `ranked`.
     let mut text_postings: Vec<(i64, f64)> = Vec::new();
@@ -469,7 +613,7 @@ fn lexical_ranking(
         };
         found.extend(term_postings.sequences.iter().map(|sequence| (*sequence, weight)));
     }
-    Ok(LexicalRanking {
+    LexicalRanking {
         text_ranked: ranked(text_postings),
         cue_ranked: ranked(cue_postings),
         bm25,
@@ -478,7 +622,7 @@ fn lexical_ranking(
             .iter()
             .map(|term| (term.clone(), postings.terms.get(term).map_or(0, |found| found.document_frequency)))
             .collect(),
-    })
+    }
 }
 
 /// Documents by the summed weight of the postings naming them, best first (then newest). A
@@ -497,68 +641,13 @@ fn ranked(mut postings: Vec<(i64, f64)>) -> Vec<i64> {
     sums.into_iter().map(|(sequence, _)| sequence).collect()
 }
 
-/// The recalled events the lexical ranking names: the best `candidates_per_source` by text
-/// (more when short turns leave the budget unfilled, [`grown_limit`]) and by cue.
-fn recall_matches(
-    snapshot: &mut dyn Snapshot,
-    request: &BuildRequest,
-    lexical: &LexicalRanking,
-    kind: RecordKind,
-    reach: Reach,
-) -> Result<(Vec<Fetched>, Vec<Fetched>)> {
-    let limit = request.policy.candidates_per_source as usize;
-    let text_ranked = &lexical.text_ranked;
-    let first = text_ranked.len().min(limit);
-    let mut text_matches = fetch_sequences(snapshot, request, kind, reach, text_ranked[..first].to_vec())?;
-    if let Some(grown) = grown_limit(request, kind)
-        && text_ranked.len() > first
-        && text_tokens(&text_matches) < u64::from(request.budget.max_tokens)
-    {
-        let more = text_ranked.len().min(grown as usize);
-        text_matches.extend(fetch_sequences(snapshot, request, kind, reach, text_ranked[first..more].to_vec())?);
-    }
-    let cue_ranked = &lexical.cue_ranked;
-    let cue_matches =
-        fetch_sequences(snapshot, request, kind, reach, cue_ranked[..cue_ranked.len().min(limit)].to_vec())?;
-    Ok((text_matches, cue_matches))
-}
-
-/// The records of a section named by sequence.
-fn fetch_sequences(
-    snapshot: &mut dyn Snapshot,
-    request: &BuildRequest,
-    kind: RecordKind,
-    reach: Reach,
-    sequences: Vec<i64>,
-) -> Result<Vec<Fetched>> {
-    if sequences.is_empty() {
-        return Ok(Vec::new());
-    }
-    let limit = sequences.len() as u32;
-    snapshot.fetch(&FetchRequest::new(kind, request.scope.clone(), reach, Selector::Sequences(sequences), limit))
-}
-
-/// The vector source: the newest `policy.vector_candidates` vectors of the section's spaces,
-/// compared with the query's; the `candidates_per_source` most similar are named (this pool
+/// The vector source: the newest `policy.vector_candidates` vectors of the section's spaces
+/// (read in the first phase), compared with the query's; the `candidates_per_source` most similar are named (this pool
 /// does not grow with the budget: on RealMem, 2,048 and 4,096 tokens, more vector candidates
 /// cost recall, 0.413 -> 0.408 and 0.503 -> 0.490). Reads one
 /// bounded index range per space whatever the store holds, so its cost is fixed by the policy.
-fn vector_sequences(
-    snapshot: &mut dyn Snapshot,
-    request: &BuildRequest,
-    query_embedding: &[f32],
-    kind: RecordKind,
-) -> Result<Vec<i64>> {
+fn vector_sequences(request: &BuildRequest, stored: Vectors, query_embedding: &[f32]) -> Result<Vec<i64>> {
     let policy = &request.policy;
-    if policy.vector_candidates == 0 || policy.candidates_per_source == 0 {
-        return Ok(Vec::new());
-    }
-    let stored = snapshot.vectors(&VectorRequest {
-        kind,
-        tenant_id: request.scope.tenant_id.clone(),
-        spaces: visible_spaces(&request.scope, kind),
-        limit: policy.vector_candidates,
-    })?;
     if let Some(dimensions) = stored.dimensions
         && dimensions as usize != query_embedding.len()
     {

@@ -12,8 +12,8 @@ use super::render;
 use crate::error::Result;
 use crate::lexical::analyze;
 use crate::maintenance::ScanRequest;
-use crate::record::{Record, RecordKind};
-use crate::store::Snapshot;
+use crate::reads::{Answers, ReadBatch, Ticket};
+use crate::record::{Fetched, Record, RecordKind};
 
 /// What an outdated turn's score is multiplied by: it stays a candidate (it may say more than
 /// the old value) but falls behind turns of equal relevance that are still true.
@@ -23,18 +23,28 @@ pub(super) const OUTDATED_FACTOR: f64 = 0.5;
 /// repeated word for word, and a partial match says little.
 const MAX_VALUE_TERMS: usize = 8;
 
-/// Looks up, for the most recently changed fact candidates (`policy.replaced_within_days`, at
-/// most [`MAX_CHANGED_FACTS`]), the version each replaced, and keeps it on the candidate: one
-/// read by id (the tenant's unique index) for all of them; facts that replaced nothing cost none.
-pub(super) fn find_replaced(
-    snapshot: &mut dyn Snapshot,
+/// The read of the versions the most recently changed fact candidates replaced
+/// ([`plan_replaced`]), and which candidate each belongs to.
+pub(super) struct ReplacedRead {
+    ticket: Ticket<Vec<Fetched>>,
+    /// (candidate index, the id of the version it replaced)
+    changed: Vec<(usize, String)>,
+    /// When the latest of these changes took effect: only turns from before it can be outdated.
+    pub latest_change: Timestamp,
+}
+
+/// Adds to `batch`, for the most recently changed fact candidates (`policy.replaced_within_days`,
+/// at most [`MAX_CHANGED_FACTS`]), the read of the version each replaced: one read by id (the
+/// tenant's unique index) for all of them; facts that replaced nothing cost none.
+pub(super) fn plan_replaced(
+    batch: &mut ReadBatch,
     request: &BuildRequest,
-    facts: &mut [Candidate],
+    facts: &[Candidate],
     now: Timestamp,
-) -> Result<()> {
+) -> Option<ReplacedRead> {
     let days = request.policy.replaced_within_days;
     if days == 0 {
-        return Ok(());
+        return None;
     }
     let since = now - chrono::Duration::days(i64::from(days));
     let mut changed: Vec<(Timestamp, usize, String)> = facts
@@ -48,27 +58,44 @@ pub(super) fn find_replaced(
         })
         .collect();
     if changed.is_empty() {
-        return Ok(());
+        return None;
     }
     changed.sort_by(|left, right| right.0.cmp(&left.0).then_with(|| facts[left.1].id().cmp(facts[right.1].id())));
     changed.truncate(MAX_CHANGED_FACTS);
+    let latest_change = changed.first().map(|(at, ..)| *at)?;
     let mut scan = ScanRequest::new(RecordKind::Fact, u32::try_from(changed.len()).unwrap_or(u32::MAX));
     scan.tenant_id = Some(request.scope.tenant_id.clone());
     scan.ids = changed.iter().map(|(_, _, previous)| previous.clone()).collect();
+    let ticket = batch.scan(scan);
+    Some(ReplacedRead {
+        ticket,
+        changed: changed.into_iter().map(|(_, index, previous)| (index, previous)).collect(),
+        latest_change,
+    })
+}
+
+/// Keeps on each changed fact candidate the version it replaced, from the read's answer.
+pub(super) fn set_replaced(facts: &mut [Candidate], read: ReplacedRead, answers: &mut Answers) -> Result<()> {
     let mut found: HashMap<String, Fact> = HashMap::new();
-    for fetched in snapshot.scan(&scan)? {
+    for fetched in answers.take(read.ticket)? {
         if let Record::Fact(previous) = Arc::unwrap_or_clone(fetched.record) {
             found.insert(previous.fact_id.clone(), previous);
         }
     }
-    for (_, index, previous_id) in changed {
+    for (index, previous_id) in read.changed {
         // A replaced version deleted since (forget, retention, purge) is not shown; the version
         // replaced shares the new one's key and space, so it is as visible as the new one.
-        let Record::Fact(fact) = &*facts[index].record else { continue };
+        let Some(candidate) = facts.get_mut(index) else { continue };
+        let Record::Fact(fact) = &*candidate.record else { continue };
         let previous = found.remove(&previous_id).filter(|previous| previous.fact_key == fact.fact_key);
-        facts[index].replaced = previous.map(Box::new);
+        candidate.replaced = previous.map(Box::new);
     }
     Ok(())
+}
+
+/// An outdated turn's score (see [`OUTDATED_FACTOR`]).
+pub(super) fn outdated_score(score: f64) -> f64 {
+    super::score::round(score * OUTDATED_FACTOR)
 }
 
 /// When a fact's change took effect for the agent: it was written, or it holds from later.
@@ -141,7 +168,7 @@ pub(super) fn mark_outdated(recall: &mut Vec<Candidate>, facts: &[Candidate]) {
         });
         if let Some(change) = outdated {
             candidate.outdated_by = Some(change.fact_id.to_string());
-            candidate.score = super::score::round(candidate.score * OUTDATED_FACTOR);
+            candidate.score = outdated_score(candidate.score);
         }
     }
     sort_best_first(recall);

@@ -6,7 +6,8 @@
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest};
 use crate::sql::{
-    Connection, Document, PostingsLayout, Statement, insert_rows, placeholders, read_postings, table_info,
+    ColumnClass, Connection, Document, PostingsLayout, Select, Statement, insert_rows, placeholders, read_postings,
+    table_info,
 };
 
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
@@ -59,5 +60,24 @@ impl PostingsLayout for TablePostings {
         read_postings(connection, request, |tag, space_id, term| {
             Statement::new(format!("SELECT {tag}, {range}")).bind(&request.tenant_id).bind(space_id).bind(term)
         })
+    }
+
+    /// The space's id is looked up by its name inside the range's condition, once per range.
+    fn newest_of_named_space(&self, request: &PostingsRequest, tag: i64, space: &str, term: &str) -> Option<Select> {
+        let postings = table_info(request.kind).postings;
+        let rest = format!(
+            "FROM {postings} WHERE tenant_id = ? AND space_id = (SELECT space_id FROM lexical_spaces \
+             WHERE tenant_id = ? AND kind = ? AND space = ?) AND term = ? ORDER BY seq DESC LIMIT {}",
+            request.per_term
+        );
+        let params = vec![
+            request.tenant_id.as_str().into(),
+            request.tenant_id.as_str().into(),
+            request.kind.as_str().into(),
+            space.into(),
+            term.into(),
+        ];
+        let tag = tag.to_string();
+        Some(Select::of(&[(tag.as_str(), ColumnClass::Integer), ("seq", ColumnClass::Integer)], rest, params))
     }
 }

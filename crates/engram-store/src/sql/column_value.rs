@@ -5,12 +5,15 @@
 use engram_types::{CompressionLevel, EventKind, FactStatus, InsightKind, ScopeLevel, Timestamp, ValidationState};
 
 use super::column_reader::{ColumnReader, corrupt};
+use super::select::ColumnClass;
 use super::statement::Param;
 use super::stored_values::{json, optional_millis, time, to_integer, to_json, vector, vector_bytes};
 use crate::error::Result;
 
 /// A field type and its column. `column` (`table.field`) names the column in errors.
 pub(crate) trait ColumnValue: Sized {
+    /// What the column holds.
+    const CLASS: ColumnClass;
     fn param(&self, column: &str) -> Result<Param>;
     fn read(row: &(impl ColumnReader + ?Sized), index: usize, column: &str) -> Result<Self>;
 }
@@ -18,10 +21,12 @@ pub(crate) trait ColumnValue: Sized {
 /// `ColumnValue` for each type: `type: |value, column| param, |row, index, column| read;`.
 macro_rules! column_value {
     ($(
-        $type:ty: |$value:ident, $param_column:tt| $param:expr,
+        $type:ty as $class:ident: |$value:ident, $param_column:tt| $param:expr,
             |$row:ident, $index:ident, $read_column:tt| $read:expr;
     )*) => {
         $(impl ColumnValue for $type {
+            const CLASS: ColumnClass = ColumnClass::$class;
+
             fn param(&self, column: &str) -> Result<Param> {
                 let ($value, $param_column) = (self, column);
                 $param
@@ -36,26 +41,26 @@ macro_rules! column_value {
 }
 
 column_value! {
-    String: |value, _| Ok(Param::Text(value.clone())), |row, index, _| row.text(index);
-    Option<String>: |value, _| Ok(Param::OptionalText(value.clone())), |row, index, _| row.optional_text(index);
-    f64: |value, _| Ok(Param::Real(*value)), |row, index, _| row.real(index);
+    String as Text: |value, _| Ok(Param::Text(value.clone())), |row, index, _| row.text(index);
+    Option<String> as Text: |value, _| Ok(Param::OptionalText(value.clone())), |row, index, _| row.optional_text(index);
+    f64 as Real: |value, _| Ok(Param::Real(*value)), |row, index, _| row.real(index);
     // Token counts.
-    u32: |value, _| Ok(Param::Integer(i64::from(*value))),
+    u32 as Integer: |value, _| Ok(Param::Integer(i64::from(*value))),
         |row, index, column| u32::try_from(row.integer(index)?).map_err(|error| corrupt(row.backend(), column, error));
     // Use counts: u64 in engram, BIGINT (i64) in SQL.
-    u64: |value, column| Ok(Param::Integer(to_integer(*value, column)?)),
+    u64 as Integer: |value, column| Ok(Param::Integer(to_integer(*value, column)?)),
         |row, index, column| u64::try_from(row.integer(index)?).map_err(|error| corrupt(row.backend(), column, error));
-    Timestamp: |value, _| Ok(Param::Integer(value.timestamp_millis())),
+    Timestamp as Integer: |value, _| Ok(Param::Integer(value.timestamp_millis())),
         |row, index, _| time(row.backend(), row.integer(index)?);
-    Option<Timestamp>: |value, _| Ok(Param::OptionalInteger(optional_millis(*value))),
+    Option<Timestamp> as Integer: |value, _| Ok(Param::OptionalInteger(optional_millis(*value))),
         |row, index, _| row.optional_integer(index)?.map(|millis| time(row.backend(), millis)).transpose();
     // A record's vector (`embedding`), if set.
-    Option<Vec<f32>>: |value, _| Ok(Param::OptionalBlob(value.as_deref().map(vector_bytes))),
+    Option<Vec<f32>> as Blob: |value, _| Ok(Param::OptionalBlob(value.as_deref().map(vector_bytes))),
         |row, index, _| row.optional_blob(index)?.map(|bytes| vector(row.backend(), &bytes)).transpose();
     // Lists and JSON values, as JSON text.
-    Vec<String>: |value, _| Ok(Param::Text(to_json(value)?)),
+    Vec<String> as Text: |value, _| Ok(Param::Text(to_json(value)?)),
         |row, index, column| json(row.backend(), column, &row.text(index)?);
-    serde_json::Value: |value, _| Ok(Param::Text(to_json(value)?)),
+    serde_json::Value as Text: |value, _| Ok(Param::Text(to_json(value)?)),
         |row, index, column| json(row.backend(), column, &row.text(index)?);
 }
 
@@ -63,7 +68,7 @@ column_value! {
 macro_rules! name_column {
     ($($type:ty),*) => {
         column_value! {$(
-            $type: |value, _| Ok(Param::Text(value.as_str().to_string())),
+            $type as Text: |value, _| Ok(Param::Text(value.as_str().to_string())),
                 |row, index, column| parse_name(row, index, column, <$type>::parse);
         )*}
     };

@@ -4,7 +4,11 @@
 //! facts (`lexical_terms`, `lexical_length`) and an event's line tokens (`line_tokens`) come
 //! last.
 
-use super::record_columns::{EPISODE_COLUMNS, EVENT_COLUMNS, FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS};
+use super::record_columns::{
+    EPISODE_COLUMNS, EVENT_COLUMNS, FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, episode_classes, event_classes,
+    fact_classes, insight_classes, procedure_classes,
+};
+use super::select::ColumnClass;
 use crate::maintenance::{TableNames, table_names};
 use crate::record::RecordKind;
 
@@ -14,6 +18,8 @@ pub(crate) struct TableInfo {
     pub table: &'static str,
     pub postings: &'static str,
     pub columns: &'static str,
+    /// The class of each of `columns`, in order.
+    pub classes: fn() -> Vec<ColumnClass>,
     /// The column `Selector::Newest` orders by (`Record::time`).
     pub time: &'static str,
     /// The column `Selector::MostImportant` orders by (`Record::weight`).
@@ -44,19 +50,19 @@ impl TableInfo {
 
 pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
     let TableNames { table, postings } = table_names(kind);
-    let (columns, time, weight) = match kind {
-        RecordKind::Event => (EVENT_COLUMNS, "ts", "importance"),
-        RecordKind::Fact => (FACT_COLUMNS, "recorded_at", "importance"),
-        RecordKind::Episode => (EPISODE_COLUMNS, "end_ts", "importance"),
-        RecordKind::Procedure => (PROCEDURE_COLUMNS, "updated_at", "priority"),
-        RecordKind::Insight => (INSIGHT_COLUMNS, "created_at", "confidence"),
+    let (columns, classes, time, weight): (_, fn() -> Vec<ColumnClass>, _, _) = match kind {
+        RecordKind::Event => (EVENT_COLUMNS, event_classes, "ts", "importance"),
+        RecordKind::Fact => (FACT_COLUMNS, fact_classes, "recorded_at", "importance"),
+        RecordKind::Episode => (EPISODE_COLUMNS, episode_classes, "end_ts", "importance"),
+        RecordKind::Procedure => (PROCEDURE_COLUMNS, procedure_classes, "updated_at", "priority"),
+        RecordKind::Insight => (INSIGHT_COLUMNS, insight_classes, "created_at", "confidence"),
     };
     let (terms_column, line_tokens_column) = match kind {
         RecordKind::Event => (Some(18), Some(20)),
         RecordKind::Fact => (Some(25), None),
         RecordKind::Episode | RecordKind::Procedure | RecordKind::Insight => (None, None),
     };
-    TableInfo { table, postings, columns, time, weight, terms_column, line_tokens_column }
+    TableInfo { table, postings, columns, classes, time, weight, terms_column, line_tokens_column }
 }
 
 #[cfg(test)]
@@ -77,6 +83,7 @@ mod tests {
             }
             let line_tokens = columns.iter().position(|column| *column == "line_tokens");
             assert_eq!(info.line_tokens_column, line_tokens, "{kind:?}");
+            assert_eq!((info.classes)().len(), columns.len(), "{kind:?}");
         }
     }
 }

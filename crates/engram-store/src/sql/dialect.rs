@@ -1,6 +1,8 @@
 //! How some SQL is spelled on each database engram speaks. Every statement is written once with
 //! `?` placeholders; [`Dialect::sql`] spells it for the database.
 
+use super::select::ColumnClass;
+
 /// A SQL database engram stores into: SQLite through rusqlite, the servers through sqlx.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(dead_code, reason = "a build without every backend never constructs the others' variants")]
@@ -153,6 +155,19 @@ impl Dialect {
     /// trip saved on a server) or run range by range from SQLite's statement cache.
     pub(crate) const fn unions_ranges(self) -> bool {
         !matches!(self, Self::Sqlite)
+    }
+
+    /// A NULL of a column class, as a branch of a batch's `UNION ALL` fills the columns other
+    /// branches use. Postgres types a union's columns pair by pair, and an untyped NULL met by
+    /// another untyped one becomes text; MySQL types each column from every branch.
+    pub(crate) const fn null_of(self, class: ColumnClass) -> &'static str {
+        match (self, class) {
+            (Self::Postgres, ColumnClass::Integer) => "NULL::bigint",
+            (Self::Postgres, ColumnClass::Real) => "NULL::double precision",
+            (Self::Postgres, ColumnClass::Text) => "NULL::text",
+            (Self::Postgres, ColumnClass::Blob) => "NULL::bytea",
+            (Self::Sqlite | Self::MySql, _) => "NULL",
+        }
     }
 
     /// The clause that ends a `SELECT` locking the rows it reads against deletion (not against

@@ -7,12 +7,14 @@
 
 use engram_types::{EventKind, FactStatus, Scope};
 
+use super::column_reader::ColumnReader;
 use super::columns::table_info;
 use super::connection::Connection;
 use super::decode::read_record;
 use super::dialect::Dialect;
 use super::run::{in_list, union_all};
 use super::scan::scan_query;
+use super::select::{ColumnClass, Select};
 use super::statement::{Param, Statement};
 use super::stored_values::ceil_millis;
 use crate::error::Result;
@@ -24,23 +26,44 @@ use crate::walks::{Direction, Walk, walks};
 /// One query per (visible space, partition, walk), each ordered like its index and limited. The
 /// limit is written into the SQL, not bound (SQLite re-prepares a statement whose LIMIT is bound).
 pub(crate) fn range_queries(request: &FetchRequest) -> Vec<Statement> {
-    ranges_selecting(request, table_info(request.kind).columns)
+    range_selects(request).into_iter().map(Select::statement).collect()
+}
+
+/// [`range_queries`] as selects.
+pub(crate) fn range_selects(request: &FetchRequest) -> Vec<Select> {
+    let info = table_info(request.kind);
+    ranges_selecting(request, info.columns, &(info.classes)())
 }
 
 /// [`range_queries`] selecting only `seq` and the time (and, most important first, the
 /// weight): the rows [`merge_sequences`] orders. For events these are index columns, so
 /// SQLite reads the index alone.
 pub(crate) fn sequence_range_queries(request: &FetchRequest) -> Vec<Statement> {
-    let info = table_info(request.kind);
-    let columns = if request.selector == Selector::MostImportant {
-        format!("seq, {}, {}", info.time, info.weight)
-    } else {
-        format!("seq, {}", info.time)
-    };
-    ranges_selecting(request, &columns)
+    sequence_range_selects(request).into_iter().map(Select::statement).collect()
 }
 
-fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
+/// [`sequence_range_queries`] as selects.
+pub(crate) fn sequence_range_selects(request: &FetchRequest) -> Vec<Select> {
+    let info = table_info(request.kind);
+    let (columns, classes) = if request.selector == Selector::MostImportant {
+        (
+            format!("seq, {}, {}", info.time, info.weight),
+            &[ColumnClass::Integer, ColumnClass::Integer, ColumnClass::Real][..],
+        )
+    } else {
+        (format!("seq, {}", info.time), &[ColumnClass::Integer, ColumnClass::Integer][..])
+    };
+    ranges_selecting(request, &columns, classes)
+}
+
+/// A sequence-only range row (see [`sequence_range_selects`]).
+pub(crate) fn read_sequence_row(request: &FetchRequest, row: &(impl ColumnReader + ?Sized)) -> Result<SequenceRow> {
+    // The weight is selected only most important first.
+    let weight = if request.selector == Selector::MostImportant { row.real(2)? } else { 0.0 };
+    Ok(SequenceRow { sequence: row.integer(0)?, time: row.integer(1)?, weight })
+}
+
+fn ranges_selecting(request: &FetchRequest, columns: &str, classes: &[ColumnClass]) -> Vec<Select> {
     let info = table_info(request.kind);
     let partitions: Vec<Option<(&str, &str)>> = match request.kind {
         RecordKind::Event => {
@@ -101,17 +124,14 @@ fn ranges_selecting(request: &FetchRequest, columns: &str) -> Vec<Statement> {
                 let millis = anchor.time.timestamp_millis();
                 params.extend([Param::Integer(millis), Param::Integer(millis), Param::Integer(anchor.sequence)]);
             }
-            queries.push(Statement {
-                sql: format!(
-                    "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {}",
-                    columns,
-                    info.table,
-                    conditions.join(" AND "),
-                    order(request, &walk),
-                    request.limit
-                ),
-                params,
-            });
+            let rest = format!(
+                "FROM {} WHERE {} ORDER BY {} LIMIT {}",
+                info.table,
+                conditions.join(" AND "),
+                order(request, &walk),
+                request.limit
+            );
+            queries.push(Select::new(columns, classes, rest, params));
         }
     }
     queries
@@ -142,7 +162,7 @@ fn reach_conditions(scope: &Scope, reach: Reach, conditions: &mut Vec<String>, p
 
 /// `Store::scan`: the shared scan statement, oldest sequence first.
 pub(crate) fn scan(connection: &mut dyn Connection, request: &ScanRequest) -> Result<Vec<Fetched>> {
-    let statement = scan_query(request);
+    let statement = scan_query(request).statement();
     statement.rows(connection, |row| read_record(request.kind, row))
 }
 
@@ -153,7 +173,7 @@ pub(crate) fn fetch(connection: &mut dyn Connection, request: &FetchRequest) -> 
             if sequences.is_empty() {
                 return Ok(Vec::new());
             }
-            let statement = sequences_statement(request, sequences, connection.dialect())?;
+            let statement = sequences_select(request, sequences, connection.dialect())?.statement();
             let found = statement.rows(connection, |row| read_record(kind, row))?;
             Ok(select_sequences(request, sequences, found))
         }
@@ -171,11 +191,7 @@ pub(crate) fn fetch_sequences(connection: &mut dyn Connection, request: &FetchRe
         return Ok(fetch(connection, request)?.into_iter().map(|fetched| fetched.sequence).collect());
     }
     let ranges = sequence_range_queries(request);
-    let found = union_all(connection, ranges, |row| {
-        // The weight is selected only most important first.
-        let weight = if request.selector == Selector::MostImportant { row.real(2)? } else { 0.0 };
-        Ok(SequenceRow { sequence: row.integer(0)?, time: row.integer(1)?, weight })
-    })?;
+    let found = union_all(connection, ranges, |row| read_sequence_row(request, row))?;
     Ok(merge_sequences(request, found))
 }
 
@@ -184,12 +200,17 @@ pub(crate) fn fetch_sequences(connection: &mut dyn Connection, request: &FetchRe
 /// row of it by seq (measured 9 ms on Postgres at 10k events, growing with the user's events);
 /// tenant and space are checked on the rows found instead, failing closed.
 pub(crate) fn sequences_statement(request: &FetchRequest, sequences: &[i64], dialect: Dialect) -> Result<Statement> {
+    Ok(sequences_select(request, sequences, dialect)?.statement())
+}
+
+/// [`sequences_statement`] as a select.
+pub(crate) fn sequences_select(request: &FetchRequest, sequences: &[i64], dialect: Dialect) -> Result<Select> {
     let mut distinct = sequences.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
     let info = table_info(request.kind);
     let mut statement = Statement::default();
     let list = in_list(&mut statement, dialect, &distinct)?;
-    statement.sql = format!("SELECT {} FROM {} WHERE seq IN ({list})", info.columns, info.table);
-    Ok(statement)
+    let rest = format!("FROM {} WHERE seq IN ({list})", info.table);
+    Ok(Select::new(info.columns, &(info.classes)(), rest, statement.params))
 }

@@ -3,6 +3,7 @@
 //! servers (sqlx) each implement [`Connection`], [`Database`] and a [`PostingsLayout`]; what
 //! differs in their SQL is spelled by the [`Dialect`].
 
+mod batch;
 mod column_reader;
 mod column_value;
 mod columns;
@@ -24,6 +25,7 @@ mod record_columns;
 mod records;
 mod run;
 mod scan;
+mod select;
 mod spaces;
 mod state;
 mod statement;
@@ -47,6 +49,8 @@ pub(crate) use postings::read as read_postings;
 pub(crate) use postings::{frequencies_statement, spaces_statement};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) use run::insert_rows;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) use select::{ColumnClass, Select};
 #[cfg(feature = "sqlite")]
 pub(crate) use spaces::lookup as lookup_space;
 #[cfg(any(feature = "postgres", feature = "mysql"))]

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::connection::Connection;
 use super::dialect::{Dialect, Update};
 use super::run::{in_list, insert_rows, union_all};
+use super::select::{ColumnClass, Select};
 use super::statement::Statement;
 use super::stored_values::to_json;
 use super::term_counts::TermCounts;
@@ -71,68 +72,145 @@ pub(crate) fn read(
     request: &PostingsRequest,
     newest: impl Fn(i64, i64, &str) -> Statement,
 ) -> Result<Postings> {
-    let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
-    for term in &request.terms {
-        result.terms.insert(term.clone(), TermPostings::default());
-    }
+    let mut found = Found::default();
     if request.spaces.is_empty() {
-        return Ok(result);
+        return Ok(found.postings(request));
     }
     let dialect = connection.dialect();
     let mut space_ids = Vec::new();
-    for (space_id, documents, length) in spaces_statement(request, dialect)?
+    for (space_id, documents, length) in spaces_select(request, dialect)?
+        .statement()
         .rows(connection, |row| Ok((row.integer(0)?, row.integer(1)?, row.integer(2)?)))?
     {
         space_ids.push(space_id);
-        result.document_count += u64::try_from(documents).unwrap_or(0);
-        result.total_length += u64::try_from(length).unwrap_or(0);
+        found.totals.push((documents, length));
     }
     // A read without terms asks for the totals only (the packet builder's small-section check).
     if space_ids.is_empty() || request.terms.is_empty() {
-        return Ok(result);
+        return Ok(found.postings(request));
     }
     let mut present: Vec<(i64, String)> = Vec::new();
     for (space_id, term, df) in frequencies_statement(request, &space_ids, dialect)?
         .rows(connection, |row| Ok((row.integer(0)?, row.text(1)?, row.integer(2)?)))?
     {
-        if let Some(merged) = result.terms.get_mut(&term) {
-            merged.document_frequency += u64::try_from(df).unwrap_or(0);
-            present.push((space_id, term));
-        }
+        present.push((space_id, term.clone()));
+        found.frequencies.push((term, df));
     }
     // Sorted so that the same request is the same statement text (prepared once per connection).
     present.sort();
     let ranges = (0..).zip(&present).map(|(tag, (space_id, term))| newest(tag, *space_id, term)).collect();
     // Rows name their range by its index: no term text to read back for each of thousands of rows.
-    let mut found: Vec<Vec<i64>> = vec![Vec::new(); present.len()];
-    for (tag, sequence) in union_all(connection, ranges, |row| Ok((row.integer(0)?, row.integer(1)?)))? {
-        if let Some(sequences) = usize::try_from(tag).ok().and_then(|tag| found.get_mut(tag)) {
-            sequences.push(sequence);
+    let ranges = union_all(connection, ranges, |row| Ok((row.integer(0)?, row.integer(1)?)))?;
+    found.sequences = ranges
+        .into_iter()
+        .filter_map(|(tag, sequence)| {
+            let (_, term) = present.get(usize::try_from(tag).ok()?)?;
+            Some((term.clone(), sequence))
+        })
+        .collect();
+    Ok(found.postings(request))
+}
+
+/// The rows of a postings read: each requested space's totals, each (space, term)'s df, and
+/// the postings of each term found in its spaces' newest ranges.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    /// (documents, total length) per space.
+    pub totals: Vec<(i64, i64)>,
+    /// (term, df) per space the term is in.
+    pub frequencies: Vec<(String, i64)>,
+    /// (term, sequence) per posting read.
+    pub sequences: Vec<(String, i64)>,
+}
+
+impl Found {
+    /// The answer: totals summed, and per requested term its df summed and its newest
+    /// `per_term` sequences across spaces.
+    pub(crate) fn postings(self, request: &PostingsRequest) -> Postings {
+        let mut result = Postings { terms: BTreeMap::new(), document_count: 0, total_length: 0 };
+        for term in &request.terms {
+            result.terms.insert(term.clone(), TermPostings::default());
         }
-    }
-    for ((_, term), sequences) in present.iter().zip(found) {
-        if let Some(merged) = result.terms.get_mut(term) {
-            merged.sequences.extend(sequences);
+        for (documents, length) in self.totals {
+            result.document_count += u64::try_from(documents).unwrap_or(0);
+            result.total_length += u64::try_from(length).unwrap_or(0);
         }
+        for (term, df) in self.frequencies {
+            if let Some(merged) = result.terms.get_mut(&term) {
+                merged.document_frequency += u64::try_from(df).unwrap_or(0);
+            }
+        }
+        for (term, sequence) in self.sequences {
+            if let Some(merged) = result.terms.get_mut(&term) {
+                merged.sequences.push(sequence);
+            }
+        }
+        let limit = request.per_term as usize;
+        for merged in result.terms.values_mut() {
+            merged.sequences.sort_unstable_by(|left, right| right.cmp(left));
+            merged.sequences.truncate(limit);
+        }
+        result
     }
-    let limit = request.per_term as usize;
-    for merged in result.terms.values_mut() {
-        merged.sequences.sort_unstable_by(|left, right| right.cmp(left));
-        merged.sequences.truncate(limit);
+}
+
+/// A postings read as selects of one statement, for a read sent with others (a server's
+/// batch): the spaces' totals; the df of the terms in them; and each (space, term)'s newest
+/// postings, tagged by its index in `request.spaces` x `request.terms` (space-major), by the
+/// layout's `newest(tag, space, term)`, which names the space rather than its id (the ids are
+/// not read yet). None when the request reads nothing.
+pub(crate) fn batch_selects(
+    request: &PostingsRequest,
+    dialect: Dialect,
+    newest: impl Fn(i64, &str, &str) -> Result<Select>,
+) -> Result<Vec<Select>> {
+    if request.spaces.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(result)
+    let mut selects = vec![spaces_select(request, dialect)?];
+    if request.terms.is_empty() {
+        return Ok(selects);
+    }
+    let mut statement = Statement::new("").bind(&request.tenant_id).bind(request.kind.as_str());
+    let spaces = in_list(&mut statement, dialect, &request.spaces)?;
+    let terms = in_list(&mut statement, dialect, &request.terms)?;
+    let rest = format!(
+        "FROM lexical_spaces s JOIN lexical_terms t ON t.tenant_id = s.tenant_id AND t.space_id = s.space_id
+         WHERE s.tenant_id = ? AND s.kind = ? AND s.space IN ({spaces}) AND t.term IN ({terms})"
+    );
+    selects.push(Select::of(&[("t.term", ColumnClass::Text), ("t.df", ColumnClass::Integer)], rest, statement.params));
+    let pairs = request.spaces.iter().flat_map(|space| request.terms.iter().map(move |term| (space, term)));
+    for (tag, (space, term)) in (0..).zip(pairs) {
+        selects.push(newest(tag, space, term)?);
+    }
+    Ok(selects)
+}
+
+/// The term a [`batch_selects`] range tag names.
+pub(crate) fn batch_tag_term(request: &PostingsRequest, tag: i64) -> Option<&String> {
+    let tag = usize::try_from(tag).ok()?;
+    request.terms.get(tag.checked_rem(request.terms.len())?)
 }
 
 /// The requested spaces that exist, with their totals.
 pub(crate) fn spaces_statement(request: &PostingsRequest, dialect: Dialect) -> Result<Statement> {
+    Ok(spaces_select(request, dialect)?.statement())
+}
+
+/// [`spaces_statement`] as a select: space id, documents, total length.
+fn spaces_select(request: &PostingsRequest, dialect: Dialect) -> Result<Select> {
     let mut statement = Statement::new("").bind(&request.tenant_id).bind(request.kind.as_str());
     let spaces = in_list(&mut statement, dialect, &request.spaces)?;
-    statement.sql = format!(
-        "SELECT s.space_id, COALESCE(t.documents, 0), COALESCE(t.total_length, 0)
-         FROM lexical_spaces s LEFT JOIN lexical_totals t ON t.tenant_id = s.tenant_id AND t.space_id = s.space_id
+    let rest = format!(
+        "FROM lexical_spaces s LEFT JOIN lexical_totals t ON t.tenant_id = s.tenant_id AND t.space_id = s.space_id
          WHERE s.tenant_id = ? AND s.kind = ? AND s.space IN ({spaces})"
     );
-    Ok(statement)
+    let columns = [
+        ("s.space_id", ColumnClass::Integer),
+        ("COALESCE(t.documents, 0)", ColumnClass::Integer),
+        ("COALESCE(t.total_length, 0)", ColumnClass::Integer),
+    ];
+    Ok(Select::of(&columns, rest, statement.params))
 }
 
 /// The df of each requested term present in one of `space_ids`.

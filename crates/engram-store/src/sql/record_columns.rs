@@ -7,6 +7,7 @@ use engram_types::{Episode, Event, Fact, Insight, Procedure, Scope};
 
 use super::column_reader::ColumnReader;
 use super::column_value::ColumnValue;
+use super::select::ColumnClass;
 use super::statement::Param;
 use crate::error::Result;
 
@@ -15,7 +16,8 @@ use crate::error::Result;
 /// `$columns` back into the record; `$unstored` fields get their given value).
 macro_rules! record_columns {
     (
-        $record:ident in $table:literal: $columns:ident, $fields:ident, $read:ident, $index_columns:literal,
+        $record:ident in $table:literal: $columns:ident, $classes:ident, $fields:ident, $read:ident,
+        $index_columns:literal [$($index_class:ident),*],
         [$($field:ident),* $(,)?] $(, $unstored:ident: $value:expr)*
     ) => {
         pub(crate) const $columns: &str = concat!(
@@ -23,6 +25,16 @@ macro_rules! record_columns {
             $(", ", stringify!($field),)*
             $index_columns
         );
+
+        /// The class of each of the column list's columns, in order (`seq`, the scope, each
+        /// field's by its type, the index columns).
+        pub(crate) fn $classes() -> Vec<ColumnClass> {
+            let mut classes = vec![ColumnClass::Integer];
+            classes.extend([ColumnClass::Text; 5]);
+            $(classes.push(class_of(|record: &$record| &record.$field));)*
+            $(classes.push(ColumnClass::$index_class);)*
+            classes
+        }
 
         pub(crate) fn $fields(record: &$record) -> Result<Vec<Param>> {
             let Scope { tenant_id, user_id, agent_id, session_id, run_id } = &record.scope;
@@ -49,13 +61,14 @@ macro_rules! record_columns {
 }
 
 record_columns! {
-    Event in "events": EVENT_COLUMNS, event_fields, read_event, ", lexical_terms, lexical_length, line_tokens",
+    Event in "events": EVENT_COLUMNS, event_classes, event_fields, read_event,
+    ", lexical_terms, lexical_length, line_tokens" [Text, Integer, Integer],
     [event_id, ts, kind, role, text, payload, tags, entities, importance, token_count, expires_at, embedding],
     sequence: None
 }
 
 record_columns! {
-    Fact in "facts": FACT_COLUMNS, fact_fields, read_fact, ", lexical_terms, lexical_length",
+    Fact in "facts": FACT_COLUMNS, fact_classes, fact_fields, read_fact, ", lexical_terms, lexical_length" [Text, Integer],
     [
         fact_id, scope_level, fact_key, value, text, status, valid_from, valid_to, recorded_at, confidence,
         importance, sources, tags, entities, expires_at, superseded_by, token_count, embedding, supersedes,
@@ -63,7 +76,7 @@ record_columns! {
 }
 
 record_columns! {
-    Episode in "episodes": EPISODE_COLUMNS, episode_fields, read_episode, "",
+    Episode in "episodes": EPISODE_COLUMNS, episode_classes, episode_fields, read_episode, "" [],
     [
         episode_id, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources,
         compression_level, importance, token_count, expires_at, embedding,
@@ -71,7 +84,7 @@ record_columns! {
 }
 
 record_columns! {
-    Procedure in "procedures": PROCEDURE_COLUMNS, procedure_fields, read_procedure, "",
+    Procedure in "procedures": PROCEDURE_COLUMNS, procedure_classes, procedure_fields, read_procedure, "" [],
     [
         procedure_id, scope_level, task_type, title, steps, content, text, priority, applicability, tags,
         entities, use_count, updated_at, token_count, expires_at, embedding,
@@ -79,11 +92,16 @@ record_columns! {
 }
 
 record_columns! {
-    Insight in "insights": INSIGHT_COLUMNS, insight_fields, read_insight, "",
+    Insight in "insights": INSIGHT_COLUMNS, insight_classes, insight_fields, read_insight, "" [],
     [
         insight_id, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at,
         token_count, promoted_to,
     ]
+}
+
+/// The class of the column a field is stored in, from the field's type (`record.field`).
+fn class_of<R, T: ColumnValue>(_field: fn(&R) -> &T) -> ColumnClass {
+    T::CLASS
 }
 
 fn read_scope(row: &(impl ColumnReader + ?Sized)) -> Result<Scope> {

@@ -2,12 +2,13 @@
 //! each, with `?` placeholders.
 
 use super::columns::table_info;
-use super::statement::{Param, Statement};
+use super::select::Select;
+use super::statement::Param;
 use super::stored_values::ceil_millis;
 use crate::maintenance::{ScanRequest, StateScan};
 
 /// `SELECT` of a record scan: the filters given, oldest sequence first, limited.
-pub(crate) fn scan_query(request: &ScanRequest) -> Statement {
+pub(crate) fn scan_query(request: &ScanRequest) -> Select {
     let info = table_info(request.kind);
     let mut conditions = vec!["seq > ?".to_string()];
     let mut params = vec![Param::Integer(request.after_sequence)];
@@ -36,16 +37,8 @@ pub(crate) fn scan_query(request: &ScanRequest) -> Statement {
         conditions.push(format!("{} < ?", info.time));
         params.push(Param::Integer(ceil_millis(before)));
     }
-    Statement {
-        sql: format!(
-            "SELECT {} FROM {} WHERE {} ORDER BY seq LIMIT {}",
-            info.columns,
-            info.table,
-            conditions.join(" AND "),
-            request.limit
-        ),
-        params,
-    }
+    let rest = format!("FROM {} WHERE {} ORDER BY seq LIMIT {}", info.table, conditions.join(" AND "), request.limit);
+    Select::new(info.columns, &(info.classes)(), rest, params)
 }
 
 /// The `WHERE` clause of a state scan. With `ended_at` it selects ended runs' working states

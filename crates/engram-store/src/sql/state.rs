@@ -6,6 +6,7 @@ use engram_types::Scope;
 use super::connection::Connection;
 use super::dialect::Update;
 use super::scan::state_filter;
+use super::select::{ColumnClass, Select};
 use super::statement::{Param, Statement, placeholders};
 use super::stored_values::{json, optional_millis, to_integer, to_json};
 use crate::error::Result;
@@ -45,8 +46,14 @@ pub(crate) fn stored(
     of_owner("SELECT state FROM", owner, lock).first_row(connection, |row| read(backend, owner.clone(), &row.text(0)?))
 }
 
+/// [`stored`] outside a write, as a select of the state's JSON.
+pub(crate) fn owner_select(owner: &StateOwner) -> Select {
+    let statement = of_owner("", owner, "");
+    Select::of(&[("state", ColumnClass::Text)], format!("FROM{}", statement.sql), statement.params)
+}
+
 /// `owner`'s state from the JSON of its row.
-fn read(backend: &'static str, owner: StateOwner, text: &str) -> Result<StoredState> {
+pub(crate) fn read(backend: &'static str, owner: StateOwner, text: &str) -> Result<StoredState> {
     let column = format!("{}.state", owner.table());
     Ok(if owner.run_id.is_some() {
         StoredState::WorkingState { state: json(backend, &column, text)?, owner }

@@ -10,11 +10,12 @@ use super::connection::Connection;
 use super::index_changes::IndexChanges;
 use super::item_store::SqlItemRows;
 use super::spaces::SpaceIds;
-use super::{events, facts, fetch, item_store, maintenance, records, state, stats, vectors};
+use super::{batch, events, facts, fetch, item_store, maintenance, records, state, stats, vectors};
 use crate::error::Result;
 use crate::items::{ItemPostings, ItemPostingsRequest, ItemRows, ItemScan};
 use crate::maintenance::{DeleteRequest, ScanRequest, StateOwner, StateScan, StoredState};
 use crate::prepare::Prepared;
+use crate::reads::{Answer, Read, read_each};
 use crate::record::{
     FetchRequest, Fetched, Postings, PostingsRequest, Record, RecordKind, Stats, VectorRequest, Vectors,
 };
@@ -120,6 +121,16 @@ impl Snapshot for SqlView<'_> {
 
     fn fetch_sequences(&mut self, request: &FetchRequest) -> Result<Vec<i64>> {
         fetch::fetch_sequences(self.connection, request)
+    }
+
+    /// On a server one statement for every read (`batch.rs`); SQLite runs them one by one from
+    /// its statement cache, where a statement costs no round trip.
+    fn read_all(&mut self, reads: Vec<Read>) -> Result<Vec<Answer>> {
+        if self.connection.dialect().unions_ranges() {
+            batch::read_all(self.connection, reads)
+        } else {
+            read_each(self, reads)
+        }
     }
 
     fn postings(&mut self, request: &PostingsRequest) -> Result<Postings> {

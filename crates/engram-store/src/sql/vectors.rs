@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::column_reader::ColumnReader;
 use super::connection::Connection;
 use super::run::{insert_rows, union_all};
+use super::select::{ColumnClass, Select};
 use super::statement::{Statement, placeholders};
 use crate::error::Result;
 use crate::record::{RecordKind, StoredVector, VectorRequest, Vectors};
@@ -92,24 +94,46 @@ pub(crate) fn check_dimensions(connection: &mut dyn Connection, claims: &[Claim<
 fn dimensions(connection: &mut dyn Connection, tenant_id: &str, locked: bool) -> Result<Option<u32>> {
     let dialect = connection.dialect();
     let lock = if locked { dialect.share_lock() } else { "" };
-    let Some(dimensions) =
-        Statement::new(format!("SELECT dimensions FROM vector_dimensions WHERE tenant_id = ?{lock}"))
-            .bind(tenant_id)
-            .first_row(connection, |row| row.integer(0))?
-    else {
-        return Ok(None);
-    };
+    let mut statement = dimensions_select(tenant_id).statement();
+    statement.sql.push_str(lock);
+    let dimensions = statement.first_row(connection, |row| row.integer(0))?;
+    dimensions.map(|dimensions| read_dimensions(dialect.backend(), dimensions)).transpose()
+}
+
+/// The select of a tenant's vector length.
+pub(crate) fn dimensions_select(tenant_id: &str) -> Select {
+    let rest = "FROM vector_dimensions WHERE tenant_id = ?".to_string();
+    Select::of(&[("dimensions", ColumnClass::Integer)], rest, vec![tenant_id.into()])
+}
+
+/// A stored vector length.
+pub(crate) fn read_dimensions(backend: &'static str, dimensions: i64) -> Result<u32> {
     u32::try_from(dimensions)
-        .map(Some)
-        .map_err(|error| crate::Error::storage(dialect.backend(), format!("unreadable vector_dimensions: {error}")))
+        .map_err(|error| crate::Error::storage(backend, format!("unreadable vector_dimensions: {error}")))
 }
 
 /// The SQL of one space's vector range: the newest `limit` rows of the primary key's range.
 /// The limit is written into the SQL: binding a LIMIT makes SQLite re-prepare the statement.
 pub(crate) fn range_sql(limit: u32) -> String {
-    format!(
-        "SELECT seq, embedding FROM record_vectors WHERE tenant_id = ? AND kind = ? AND space = ? ORDER BY seq DESC LIMIT {limit}"
-    )
+    format!("SELECT seq, embedding {}", range_rest(limit))
+}
+
+fn range_rest(limit: u32) -> String {
+    format!("FROM record_vectors WHERE tenant_id = ? AND kind = ? AND space = ? ORDER BY seq DESC LIMIT {limit}")
+}
+
+/// One space's vector range of a request, as a select.
+pub(crate) fn range_select(request: &VectorRequest, space: &str) -> Select {
+    let params = vec![request.tenant_id.as_str().into(), request.kind.as_str().into(), space.into()];
+    Select::of(&[("seq", ColumnClass::Integer), ("embedding", ColumnClass::Blob)], range_rest(request.limit), params)
+}
+
+/// A row of a vector range.
+pub(crate) fn read_vector(row: &(impl ColumnReader + ?Sized)) -> Result<StoredVector> {
+    let bytes = row.optional_blob(1)?.unwrap_or_default();
+    let embedding = from_quantized(&bytes)
+        .ok_or_else(|| crate::error::Error::storage(row.backend(), "a record_vectors row is not a quantized vector"))?;
+    Ok(StoredVector { sequence: row.integer(0)?, embedding })
 }
 
 /// The tenant's length and the newest `limit` vectors of each space (one backward range of the
@@ -119,18 +143,7 @@ pub(crate) fn read(connection: &mut dyn Connection, request: &VectorRequest) -> 
     if request.spaces.is_empty() || dimensions.is_none() {
         return Ok(Vectors { dimensions, vectors: Vec::new() });
     }
-    let backend = connection.dialect().backend();
-    let sql = range_sql(request.limit);
-    let ranges = request
-        .spaces
-        .iter()
-        .map(|space| Statement::new(sql.as_str()).bind(&request.tenant_id).bind(request.kind.as_str()).bind(space))
-        .collect();
-    let vectors = union_all(connection, ranges, |row| {
-        let bytes = row.optional_blob(1)?.unwrap_or_default();
-        let embedding = from_quantized(&bytes)
-            .ok_or_else(|| crate::error::Error::storage(backend, "a record_vectors row is not a quantized vector"))?;
-        Ok(StoredVector { sequence: row.integer(0)?, embedding })
-    })?;
+    let ranges = request.spaces.iter().map(|space| range_select(request, space).statement()).collect();
+    let vectors = union_all(connection, ranges, |row| read_vector(row))?;
     Ok(Vectors { dimensions, vectors: merge(vectors, request.limit) })
 }
