@@ -50,17 +50,25 @@ impl Connection for ServerConnection<'_> {
     }
 
     fn execute(&mut self, statement: Statement) -> Result<Executed> {
+        sent(&statement);
         let done = self.wait.on(query(statement, self.wait.dialect).execute(&mut *self.connection))?;
         Ok(Executed { rows: done.rows_affected(), last_insert_id: done.last_insert_id() })
     }
 
     fn query(&mut self, statement: Statement, each: &mut dyn FnMut(&dyn ColumnReader) -> Result<()>) -> Result<()> {
+        sent(&statement);
         let rows = self.wait.on(query(statement, self.wait.dialect).fetch_all(&mut *self.connection))?;
         for row in &rows {
             each(&ServerRow { row, dialect: self.wait.dialect })?;
         }
         Ok(())
     }
+}
+
+/// Each statement sent is a TRACE event of target `engram_store::statements`: what a call
+/// costs in round trips, countable by any subscriber (the tests count a packet's).
+fn sent(statement: &Statement) {
+    tracing::trace!(target: "engram_store::statements", parameters = statement.params.len(), "statement sent");
 }
 
 /// Engram's SQL is made of its own constants and placeholders; every value is bound, which is

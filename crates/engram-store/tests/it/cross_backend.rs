@@ -9,7 +9,7 @@ use engram_types::{
 };
 use serde_json::json;
 
-use crate::support::{base_time, build, comparable, minutes, scope};
+use crate::support::{base_time, build, comparable, count_statements, minutes, scope};
 
 const TOPICS: [&str; 8] = ["billing", "migration", "postgres", "invoice", "deadline", "rollback", "refund", "lisbon"];
 
@@ -208,6 +208,7 @@ fn same_data_and_request_give_identical_packets_on_every_backend() {
     }
     let mut compared = 0;
     let mut vector_found = 0;
+    let mut most_statements = 0;
     for scope in [scope("t1", "u1", "s2", "r2"), scope("t1", "u2", "s2", "r2"), scope("t1", "u1", "s1", "r1")] {
         for request in requests(&scope) {
             let built = build(&memory, request.clone());
@@ -219,17 +220,27 @@ fn same_data_and_request_give_identical_packets_on_every_backend() {
                 .count();
             let reference = comparable(&built);
             for (name, store) in &stores {
-                let packet = comparable(&build(*store, request.clone()));
+                let (statements, packet) = count_statements(|| comparable(&build(*store, request.clone())));
                 assert!(
                     packet == reference,
                     "{name} differs from memory for {request:?}:\n{}",
                     first_difference(&reference, &packet)
                 );
+                // A server answers each of a packet's three read phases with one statement.
+                if !name.starts_with("sqlite") {
+                    assert!(statements <= 3, "{name} sent {statements} statements for {request:?}");
+                    most_statements = most_statements.max(statements);
+                }
                 compared += 1;
             }
         }
     }
     assert_eq!(compared, stores.len() * 3 * 31);
+    if stores.len() > 2 {
+        // Counted at all: a packet reads its states at least.
+        assert!(most_statements > 0, "no statement was counted");
+        println!("most statements in one packet on a server: {most_statements}");
+    }
     assert!(vector_found > 20, "the vector requests found items by their vectors: {vector_found}");
     let listed = |store: &dyn Store| {
         format!("{:?}", store.list_facts(&engram_types::ListQuery::new(scope("t1", "u2", "s0", "r0"))).unwrap())

@@ -110,3 +110,49 @@ pub fn comparable(packet: &MemoryPacket) -> String {
     packet.explain.timings_us = engram_types::StageTimings::default();
     serde_json::to_string_pretty(&packet).unwrap_or_default()
 }
+
+/// Counts the statements a store sends to its server while `work` runs on this thread (the
+/// TRACE events of target `engram_store::statements`), with what `work` returned.
+pub fn count_statements<T>(work: impl FnOnce() -> T) -> (usize, T) {
+    let counter = std::sync::Arc::new(StatementCounter::default());
+    let dispatch = tracing::Dispatch::from(std::sync::Arc::clone(&counter));
+    let value = tracing::dispatcher::with_default(&dispatch, work);
+    (counter.statements.load(std::sync::atomic::Ordering::Relaxed), value)
+}
+
+/// A `tracing` subscriber that counts statement events and ignores everything else.
+#[derive(Default)]
+struct StatementCounter {
+    statements: std::sync::atomic::AtomicUsize,
+}
+
+const STATEMENTS: &str = "engram_store::statements";
+
+impl tracing::Subscriber for StatementCounter {
+    fn register_callsite(&self, _: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
+        // Asked again at each event: other threads run without this subscriber.
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target() == STATEMENTS
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == STATEMENTS {
+            self.statements.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
