@@ -10,6 +10,7 @@ mod purpose;
 mod render;
 mod score;
 mod similarity;
+mod sources;
 
 pub use build::build_memory_packet;
 pub(crate) use render::{line_tail_tokens, main_text};
