@@ -185,8 +185,9 @@ pub trait Transaction: Snapshot {
     /// or insight (validation, confidence, expiry, promotion); its index stays as it is.
     fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()>;
 
-    /// Removes a stored record's postings and vector row; the record stays.
-    fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Result<()>;
+    /// Removes the postings and vector row of the tenant's record stored at `sequence`; the
+    /// record stays.
+    fn unindex(&mut self, kind: RecordKind, tenant_id: &str, sequence: i64) -> Result<()>;
 
     /// Deletes records (with their postings, df and totals) and states. Ids that are not there
     /// are skipped. The receipt counts the rows removed per table.
