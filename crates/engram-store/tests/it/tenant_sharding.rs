@@ -111,7 +111,8 @@ fn violations(catalog: &BTreeMap<String, Table>) -> Vec<String> {
         for foreign in &table.foreign_keys {
             let to_reference = REFERENCE_TABLES.contains(&foreign.referenced_table.as_str());
             let leads = |columns: &[String]| columns.first().map(String::as_str) == Some("tenant_id");
-            if !to_reference && !(leads(&foreign.columns) && leads(&foreign.referenced_columns)) {
+            let co_located = leads(&foreign.columns) && leads(&foreign.referenced_columns);
+            if !(to_reference || co_located) {
                 found.push(format!(
                     "{name}: foreign key {} ({}) -> {} ({}) does not lead with tenant_id on both sides",
                     foreign.name,
@@ -192,7 +193,9 @@ async fn postgres_catalog(database: &str) -> BTreeMap<String, Table> {
     for (table, name, primary, columns) in keys {
         tables.entry(table).or_default().unique_keys.push(UniqueKey { name, primary, columns });
     }
-    let foreign: Vec<(String, String, String, Vec<String>, Vec<String>)> = sqlx::query_as(
+    // (table, name, referenced table, columns, referenced columns)
+    type ForeignRow = (String, String, String, Vec<String>, Vec<String>);
+    let foreign: Vec<ForeignRow> = sqlx::query_as(
         "SELECT c.conrelid::regclass::text, c.conname::text, c.confrelid::regclass::text,
                 ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, position)
                       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum ORDER BY k.position),
