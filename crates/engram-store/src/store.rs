@@ -184,16 +184,19 @@ pub trait Transaction: Snapshot {
     fn insert_events(&mut self, events: &[Prepared<Event>]) -> Result<()>;
 
     /// Stores a fact, episode, procedure or insight (events go by the batch: [`Self::insert_events`]);
-    /// with `sequence`, over the record stored there (a replaced procedure, its index made anew).
+    /// with `sequence`, over the record its tenant stores there (a replaced procedure, its index
+    /// made anew).
     /// A record that is not indexed (a superseded fact, restored) gets no postings.
     fn write_record(&mut self, sequence: Option<i64>, record: &Prepared<Record>) -> Result<()>;
 
-    /// Writes what an update changes on a stored fact (status, validity, confidence, sources)
-    /// or insight (validation, confidence, expiry, promotion); its index stays as it is.
+    /// Writes what an update changes on a fact (status, validity, confidence, sources) or
+    /// insight (validation, confidence, expiry, promotion) its tenant stores at `sequence`; its
+    /// index stays as it is.
     fn update_record(&mut self, sequence: i64, record: &Record) -> Result<()>;
 
-    /// Removes a stored record's postings and vector row; the record stays.
-    fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Result<()>;
+    /// Removes the postings and vector row of the tenant's record stored at `sequence`; the
+    /// record stays.
+    fn unindex(&mut self, kind: RecordKind, tenant_id: &str, sequence: i64) -> Result<()>;
 
     /// Deletes records (with their postings, df and totals) and states. Ids that are not there
     /// are skipped. The receipt counts the rows removed per table.

@@ -34,7 +34,7 @@ pub(crate) fn upsert_fact<S: Store + ?Sized>(store: &S, fact: FactInput) -> Resu
             FactPlan::Supersede { previous, new } => {
                 check_new_id(transaction, RecordKind::Fact, tenant_id, &new.record.fact_id)?;
                 if let Some(sequence) = active_sequence {
-                    transaction.unindex(RecordKind::Fact, sequence)?;
+                    transaction.unindex(RecordKind::Fact, tenant_id, sequence)?;
                     transaction.update_record(sequence, &Record::Fact(previous.clone()))?;
                 }
                 transaction.write_record(None, &new.wrapped(Record::Fact))?;

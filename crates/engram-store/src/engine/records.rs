@@ -154,7 +154,7 @@ pub(crate) fn upsert_procedure<S: Store + ?Sized>(store: &S, procedure: Procedur
         let prepared = prepare::procedure(procedure.clone(), prepare::now(), use_count, limits)?;
         let sequence = existing.map(|(sequence, _)| sequence);
         if let Some(sequence) = sequence {
-            transaction.unindex(RecordKind::Procedure, sequence)?;
+            transaction.unindex(RecordKind::Procedure, &procedure.scope.tenant_id, sequence)?;
         }
         transaction.write_record(sequence, &prepared.wrapped(Record::Procedure))?;
         Ok(prepared.record)

@@ -209,7 +209,8 @@ impl Transaction for MemoryTransaction<'_> {
         Ok(())
     }
 
-    fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Result<()> {
+    fn unindex(&mut self, kind: RecordKind, _tenant_id: &str, sequence: i64) -> Result<()> {
+        // Sequences are unique across tenants here; the SQL stores key a record by both.
         self.state.unindex(kind, sequence);
         Ok(())
     }

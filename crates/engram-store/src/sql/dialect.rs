@@ -181,6 +181,17 @@ impl Dialect {
         }
     }
 
+    /// A record table as a `SELECT` names it that reads rows by the tenant and a list of
+    /// sequences, through the primary key. On the servers that key is (tenant_id, seq); on
+    /// SQLite it is the rowid, and its planner, given `tenant_id = ?`, would rather walk the
+    /// tenant's (tenant_id, id) index and filter it: `NOT INDEXED` leaves it the rowid.
+    pub(crate) fn by_primary_key(self, table: &str) -> String {
+        match self {
+            Self::Sqlite => format!("{table} NOT INDEXED"),
+            Self::Postgres | Self::MySql => table.to_string(),
+        }
+    }
+
     /// A text column as an `ORDER BY` term sorting by bytes, as Rust sorts `String`s (the
     /// in-memory store's order). MySQL's tables are `utf8mb4_bin` already; a Postgres database
     /// sorts by its locale unless told otherwise.

@@ -35,7 +35,8 @@ pub(crate) fn delete(connection: &mut dyn Connection, request: &DeleteRequest) -
             let (terms, has_vector) = (prepare::document_terms(&record), record.embedding().is_some());
             changes.remove(*kind, sequence, tenant_id, (&space, space_id), &terms, has_vector);
         }
-        let removed = Statement::new(format!("DELETE FROM {} WHERE seq = ?", info.table))
+        let removed = Statement::new(format!("DELETE FROM {} WHERE tenant_id = ? AND seq = ?", info.table))
+            .bind(tenant_id)
             .bind(sequence)
             .execute(connection)?
             .rows;

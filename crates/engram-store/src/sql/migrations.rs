@@ -19,7 +19,8 @@ macro_rules! migrations {
             6 "0006" "one_active_fact",
             7 "0007" "event_terms",
             8 "0008" "event_line_tokens",
-            9 "0009" "fact_supersedes"
+            9 "0009" "fact_supersedes",
+            10 "0010" "tenant_keys"
         )
     };
     ($database:literal: $($version:literal $number:literal $name:literal),*) => {

@@ -28,9 +28,11 @@ pub(crate) fn write(
     let columns = info.written_columns();
     let mut statement =
         Statement { sql: String::new(), params: written_values(field_values(record)?, prepared, &columns)? };
+    let tenant_id = &record.scope().tenant_id;
     let sequence = match sequence {
         Some(sequence) => {
             statement.sql = update_sql(info.table, &columns);
+            statement.push(tenant_id);
             statement.push(sequence);
             statement.execute(connection)?;
             sequence
@@ -43,7 +45,6 @@ pub(crate) fn write(
     };
     // Only restores write superseded facts; those are not in the lexical index.
     if prepare::is_indexed(record) {
-        let tenant_id = &record.scope().tenant_id;
         let space_id = spaces::resolve(connection, tenant_id, kind, &prepared.space, known)?;
         let space = (prepared.space.as_str(), space_id);
         changes.insert(kind, sequence, tenant_id, space, &prepared.terms, record.embedding());
@@ -58,21 +59,24 @@ pub(crate) fn update(connection: &mut dyn Connection, sequence: i64, record: &Re
     let mut statement = Statement { sql: String::new(), params: field_values(record)? };
     let columns: Vec<&str> = info.columns.split(", ").skip(1).take(statement.params.len()).collect();
     statement.sql = update_sql(info.table, &columns);
+    statement.push(&record.scope().tenant_id);
     statement.push(sequence);
     statement.execute(connection).map(drop)
 }
 
-/// `UPDATE` of `columns` of the row at a sequence (bound last).
+/// `UPDATE` of `columns` of the row at a tenant's sequence (the tenant and the sequence bound
+/// last).
 fn update_sql(table: &str, columns: &[&str]) -> String {
     let assignments: Vec<String> = columns.iter().map(|column| format!("{column} = ?")).collect();
-    format!("UPDATE {table} SET {} WHERE seq = ?", assignments.join(", "))
+    format!("UPDATE {table} SET {} WHERE tenant_id = ? AND seq = ?", assignments.join(", "))
 }
 
-/// Removes a stored record's postings and, when it has one, its vector row (the record's row
-/// stays), from the terms stored with it.
+/// Removes a tenant's stored record's postings and, when it has one, its vector row (the
+/// record's row stays), from the terms stored with it.
 pub(crate) fn unindex(
     connection: &mut dyn Connection,
     kind: RecordKind,
+    tenant_id: &str,
     sequence: i64,
     changes: &mut IndexChanges,
 ) -> Result<()> {
@@ -80,19 +84,19 @@ pub(crate) fn unindex(
     // Insights carry no vector.
     let has_vector = if kind == RecordKind::Insight { "0 = 1" } else { "embedding IS NOT NULL" };
     let sql = format!(
-        "SELECT tenant_id, space, lexical_terms, lexical_length, CASE WHEN {has_vector} THEN 1 ELSE 0 END FROM {} WHERE seq = ?",
+        "SELECT space, lexical_terms, lexical_length, CASE WHEN {has_vector} THEN 1 ELSE 0 END FROM {} WHERE tenant_id = ? AND seq = ?",
         info.table
     );
     let backend = connection.dialect().backend();
-    let stored = Statement::new(sql).bind(sequence).first_row(connection, |row| {
-        let terms = stored_terms(backend, &row.text(2)?, row.integer(3)?)?;
-        Ok((row.text(0)?, row.text(1)?, terms, row.integer(4)? == 1))
+    let stored = Statement::new(sql).bind(tenant_id).bind(sequence).first_row(connection, |row| {
+        let terms = stored_terms(backend, &row.text(1)?, row.integer(2)?)?;
+        Ok((row.text(0)?, terms, row.integer(3)? == 1))
     })?;
-    let Some((tenant_id, space, terms, has_vector)) = stored else {
+    let Some((space, terms, has_vector)) = stored else {
         return Ok(());
     };
-    let space_id = spaces::lookup(connection, &tenant_id, kind, &space, false)?;
-    changes.remove(kind, sequence, &tenant_id, (&space, space_id), &terms, has_vector);
+    let space_id = spaces::lookup(connection, tenant_id, kind, &space, false)?;
+    changes.remove(kind, sequence, tenant_id, (&space, space_id), &terms, has_vector);
     Ok(())
 }
 

@@ -202,8 +202,8 @@ impl Transaction for SqlView<'_> {
         records::update(self.connection, sequence, record)
     }
 
-    fn unindex(&mut self, kind: RecordKind, sequence: i64) -> Result<()> {
-        records::unindex(self.connection, kind, sequence, &mut self.changes)
+    fn unindex(&mut self, kind: RecordKind, tenant_id: &str, sequence: i64) -> Result<()> {
+        records::unindex(self.connection, kind, tenant_id, sequence, &mut self.changes)
     }
 
     fn delete(&mut self, request: &DeleteRequest) -> Result<Receipt> {

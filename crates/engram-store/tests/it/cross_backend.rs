@@ -26,7 +26,7 @@ fn topic_vector(main: usize, other: usize, noise: usize) -> Vec<f32> {
 
 /// A few hundred records of every kind over two users and three sessions, with explicit ids
 /// and times so every backend stores exactly the same thing.
-fn seed(store: &dyn Store) {
+pub fn seed(store: &dyn Store) {
     for user in ["u1", "u2"] {
         for session in 0..3 {
             let scope = scope("t1", user, &format!("s{session}"), &format!("r{session}"));
@@ -155,7 +155,7 @@ fn seed(store: &dyn Store) {
     }
 }
 
-fn requests(scope: &Scope) -> Vec<BuildRequest> {
+pub fn requests(scope: &Scope) -> Vec<BuildRequest> {
     let now = base_time() + minutes(6000);
     let mut requests = Vec::new();
     for purpose in [Purpose::Planner, Purpose::Tool, Purpose::Responder] {

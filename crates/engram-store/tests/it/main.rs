@@ -18,4 +18,6 @@ mod servers;
 mod sqlite;
 mod sqlite_erasure;
 mod support;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod tenant_sharding;
 mod write_speed;

@@ -117,7 +117,7 @@ fn the_fact_supersedes_migration_links_existing_history() {
     assert_eq!(links(&store), expected);
     drop(store);
     let raw = open_raw(&directory);
-    raw.execute_batch("ALTER TABLE facts DROP COLUMN supersedes; DELETE FROM engram_migrations WHERE version = 9;")
+    raw.execute_batch("ALTER TABLE facts DROP COLUMN supersedes; DELETE FROM engram_migrations WHERE version >= 9;")
         .unwrap();
     drop(raw);
     assert_eq!(links(&file_store(&directory)), expected);
@@ -148,7 +148,8 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
             (6, "one_active_fact"),
             (7, "event_terms"),
             (8, "event_line_tokens"),
-            (9, "fact_supersedes")
+            (9, "fact_supersedes"),
+            (10, "tenant_keys")
         ]
     );
     drop(file_store(&directory));

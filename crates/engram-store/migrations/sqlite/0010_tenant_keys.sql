@@ -1,0 +1,6 @@
+-- engram on SQLite, schema 10: nothing changes here. On the servers this version makes every
+-- primary key lead with tenant_id, so their tables can be distributed by tenant (see
+-- migrations/postgres/0010_tenant_keys.sql). A SQLite file is one database on one host, never
+-- distributed, and its record tables keep `seq` as their rowid: a rowid lookup is SQLite's
+-- fastest read, and the statements, which name the tenant with every seq, read the same there.
+-- The version is recorded so that every database's schema numbers mean the same migrations.
