@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, AssertSqlSafe, Executor};
+use sqlx::{AnyConnection, AssertSqlSafe, Executor, Row};
 use tokio::runtime::{Handle, Runtime};
 use tokio::time::Instant;
 
 use super::connection::{ServerConnection, Wait};
-use super::error::{database_error, lost_race};
+use super::error::{aborted, database_error, lost_race};
 use super::migrate;
 use super::options::Target;
 use crate::error::{Error, Result};
@@ -36,8 +36,8 @@ pub(crate) struct Database {
     writer: Mutex<()>,
 }
 
-/// Attempts of a write that reads before it writes, when it keeps losing races to writers in
-/// other processes; the last loss is the caller's `Conflict`.
+/// Attempts of a write that keeps losing races to writers in other processes (or other Galera
+/// nodes); the last loss is the caller's `Conflict`.
 const ATTEMPTS: u32 = 8;
 
 impl Database {
@@ -130,7 +130,7 @@ impl sql::Database for Database {
         loop {
             let written = self.in_transaction("BEGIN", &mut work);
             match written {
-                Err(error) if retry && attempt < ATTEMPTS && lost_race(&error) => attempt += 1,
+                Err(error) if attempt < ATTEMPTS && (aborted(&error) || retry && lost_race(&error)) => attempt += 1,
                 done => break done,
             }
         }
@@ -210,11 +210,31 @@ fn pool_options(dialect: Dialect, target: &Target) -> AnyPoolOptions {
 
 /// Session settings: MySQL reads committed rows like Postgres does (its default, REPEATABLE
 /// READ, takes gap locks that make concurrent index upserts deadlock).
+///
+/// On a Galera cluster (`wsrep_on`) a node applies the others' writes asynchronously, so a
+/// read could miss a write another node has already acknowledged: an upsert through node 2
+/// right after one through node 1 would not see the active fact and would leave two. Causal
+/// reads close that: `wsrep_sync_wait` = 1 (READ) makes `BEGIN`, `START TRANSACTION` and
+/// `SELECT` wait until the node has applied every write the cluster committed before them.
+/// Every engram call runs in a transaction opened by one of those, so READ covers every read,
+/// the read-check-writes (one active fact per key) included; the UPDATE and INSERT bits would
+/// only wait again.
 async fn configure(connection: &mut AnyConnection, dialect: Dialect) -> sqlx::Result<()> {
     if dialect == Dialect::MySql {
         connection.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
+        if runs_galera(connection).await? {
+            connection.execute("SET SESSION wsrep_sync_wait = 1").await?;
+        }
     }
     Ok(())
+}
+
+/// Whether the MySQL server replicates through Galera. `SHOW VARIABLES` answers on servers
+/// without the variable too (MySQL, MariaDB built without wsrep), with no row.
+async fn runs_galera(connection: &mut AnyConnection) -> sqlx::Result<bool> {
+    let row = connection.fetch_optional("SHOW VARIABLES LIKE 'wsrep_on'").await?;
+    let value = row.map(|row| row.try_get::<String, _>(1)).transpose()?;
+    Ok(value.is_some_and(|value| value.eq_ignore_ascii_case("ON")))
 }
 
 /// Postgres 3D000 (invalid_catalog_name); MySQL 1049 (unknown database, SQLSTATE 42000).
