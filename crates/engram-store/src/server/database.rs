@@ -2,6 +2,8 @@
 //! reads and transactions run on them.
 
 use std::collections::BTreeSet;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
@@ -130,7 +132,10 @@ impl sql::Database for Database {
         loop {
             let written = self.in_transaction("BEGIN", &mut work);
             match written {
-                Err(error) if attempt < ATTEMPTS && (aborted(&error) || retry && lost_race(&error)) => attempt += 1,
+                Err(error) if attempt < ATTEMPTS && (aborted(&error) || retry && lost_race(&error)) => {
+                    attempt += 1;
+                    back_off(attempt);
+                }
                 done => break done,
             }
         }
@@ -145,6 +150,15 @@ impl sql::Database for Database {
         }
         Ok(rewritten)
     }
+}
+
+/// Before attempt `attempt` of a write: a random pause of up to 2^`attempt` ms (under 0.3 s in
+/// all). Writers that keep colliding on one hot key, through several Galera nodes above all,
+/// would otherwise run again in lockstep and collide again.
+fn back_off(attempt: u32) {
+    let longest = Duration::from_millis(1 << attempt.min(8));
+    let random = RandomState::new().build_hasher().finish();
+    std::thread::sleep(longest * u32::try_from(random % 1024).unwrap_or(0) / 1024);
 }
 
 /// A runtime from `builder` with IO and timers on, sqlx's drivers installed (once per process).

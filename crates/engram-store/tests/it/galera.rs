@@ -162,7 +162,7 @@ fn writes_through_every_node_survive_a_killed_node(cluster: &mut Cluster) {
     let victim = NODES - 1;
     let (stop, outcome, killed) = (AtomicBool::new(false), Mutex::new(Outcome::default()), AtomicBool::new(false));
     let dsns: Vec<String> = (0..NODES).map(|node| cluster.dsn(node, database)).collect();
-    let mut timeline = (Duration::ZERO, Duration::ZERO, Instant::now());
+    let mut timeline = (Duration::ZERO, Duration::ZERO, Instant::now(), "");
     std::thread::scope(|scope| {
         for writer in 0..WRITERS {
             let (stop, outcome, killed, dsns) = (&stop, &outcome, &killed, &dsns);
@@ -174,8 +174,8 @@ fn writes_through_every_node_survive_a_killed_node(cluster: &mut Cluster) {
         let killed_at = Instant::now();
         std::thread::sleep(Duration::from_secs(2));
         let restarted_at = Instant::now();
-        cluster.restart(victim);
-        timeline = (restarted_at - killed_at, restarted_at.elapsed(), restarted_at);
+        let transfer = cluster.restart(victim);
+        timeline = (restarted_at - killed_at, restarted_at.elapsed(), restarted_at, transfer);
         let deadline = Instant::now() + Duration::from_secs(60);
         while outcome.lock().unwrap().back_at.is_none() {
             assert!(Instant::now() < deadline, "no write went through the restarted node");
@@ -185,12 +185,12 @@ fn writes_through_every_node_survive_a_killed_node(cluster: &mut Cluster) {
         stop.store(true, Ordering::SeqCst);
     });
     let outcome = outcome.into_inner().unwrap();
-    let (down, rejoin, restarted_at) = timeline;
+    let (down, rejoin, restarted_at, transfer) = timeline;
     let back = outcome.back_at.map(|at| at - restarted_at).unwrap_or_default();
     let lost = check_every_node_holds(cluster, database, &outcome);
     eprintln!(
         "galera failover: {} events and {} upserts acknowledged (through nodes {:?}); failures seen {:?}; \
-         node {victim} killed, down {:.1} s, rejoined (IST) in {:.1} s after its restart, first write through it \
+         node {victim} killed, down {:.1} s, rejoined ({transfer}) in {:.1} s after its restart, first write through it \
          {:.1} s after the restart; lost = {lost}",
         outcome.events.len(),
         outcome.facts.len(),
@@ -270,7 +270,8 @@ fn write_until_stopped(
                 // running the write again is what the caller does with a ConflictError.
                 Err(error @ Error::Conflict { entity: "transaction" | "record", .. }) => {
                     let kind = if is_lost_certification(&error) { "certification" } else { "key taken" };
-                    *outcome.failures.entry(format!("conflict ({kind})")).or_default() += 1;
+                    let operation = if index % 2 == 0 { "append" } else { "upsert" };
+                    *outcome.failures.entry(format!("conflict ({kind}, {operation})")).or_default() += 1;
                 }
                 Err(error) if error.kind() == ErrorKind::Unavailable => {
                     *outcome.failures.entry(format!("unavailable (node {node})")).or_default() += 1;
