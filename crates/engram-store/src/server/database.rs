@@ -226,13 +226,13 @@ fn pool_options(dialect: Dialect, target: &Target) -> AnyPoolOptions {
 /// READ, takes gap locks that make concurrent index upserts deadlock).
 ///
 /// On a Galera cluster (`wsrep_on`) a node applies the others' writes asynchronously, so a
-/// read could miss a write another node has already acknowledged: an upsert through node 2
-/// right after one through node 1 would not see the active fact and would leave two. Causal
-/// reads close that: `wsrep_sync_wait` = 1 (READ) makes `BEGIN`, `START TRANSACTION` and
-/// `SELECT` wait until the node has applied every write the cluster committed before them.
-/// Every engram call runs in a transaction opened by one of those, so READ covers every read,
-/// the read-check-writes (one active fact per key) included; the UPDATE and INSERT bits would
-/// only wait again.
+/// read could miss a write another node has already acknowledged (a packet built through node
+/// 2 without the event just appended through node 1). Causal reads close that:
+/// `wsrep_sync_wait` = 1 (READ) makes `BEGIN`, `START TRANSACTION` and `SELECT` wait until the
+/// node has applied every write the cluster committed before them. Every engram call runs in a
+/// transaction opened by one of those, so READ covers every read, and a read-check-write (the
+/// active fact of a key) sees the other nodes' writes rather than losing certification and
+/// running again; the UPDATE and INSERT bits would only wait again.
 async fn configure(connection: &mut AnyConnection, dialect: Dialect) -> sqlx::Result<()> {
     if dialect == Dialect::MySql {
         connection.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await?;
