@@ -59,10 +59,12 @@ lint: venv ## cargo fmt --check, clippy (-D warnings) and mypy --strict over the
 	$(VENV_PYTHON) -m mypy --strict -p engram --config-file python/pyproject.toml
 
 .PHONY: test-rust
-test-rust: venv ## fmt check, clippy (-D warnings) and every cargo test, Postgres and MySQL included
+test-rust: venv galera ## fmt check, clippy (-D warnings) and every cargo test, Postgres, MySQL and a Galera cluster included
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
-	cargo test --workspace --all-features
+	cargo test --workspace --all-features -- --skip galera::
+	@# Alone, and with its output: it prints its figures (writes, failures, recovery time, lost).
+	cargo test -p engram-store --all-features --test it galera:: -- --nocapture
 	cargo run --quiet -p engram-store --example quickstart
 
 .PHONY: test-benches
@@ -75,6 +77,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: chromium
 chromium: ## Install headless Chromium (Debian's `chromium`) when it is missing: the report test draws in it
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+GALERA_PROVIDER := /usr/lib/galera/libgalera_smm.so
+
+.PHONY: galera
+galera: ## Install Debian's `galera-4` and `rsync` when missing: the Galera test starts a 3-node MariaDB cluster (rsync SST)
+	@missing="$$(test -f $(GALERA_PROVIDER) || echo galera-4) $$(command -v rsync >/dev/null 2>&1 || echo rsync)"; \
+	if [ -n "$$(echo $$missing)" ]; then \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 .PHONY: test-python
 test-python: build-dev chromium ## Build the extension (debug) and run pytest (stubtest, bench-script smoke and the report's browser check included)

@@ -65,7 +65,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// How a write transaction runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
-    /// Once.
+    /// Once: a unique key taken is the caller's `Conflict`. A transaction the database aborted
+    /// whole (a deadlock, a serialization or Galera certification failure) stored nothing, so
+    /// it still runs again.
     Once,
     /// Again from the start while it loses a race to a writer in another process (a unique key
     /// taken or a deadlock), so it reads what the winner committed: for writes that read first.

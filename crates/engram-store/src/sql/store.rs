@@ -29,7 +29,8 @@ pub(crate) trait Database: Send + Sync + std::fmt::Debug {
 
     /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
     /// otherwise. With `retry`, a transaction that lost a race to a writer in another process
-    /// runs again from the start, so it reads what the winner committed.
+    /// runs again from the start, so it reads what the winner committed; one the database
+    /// aborted whole (deadlock, serialization or certification failure) runs again either way.
     fn write<T: Send>(&self, retry: bool, work: impl FnMut(&mut dyn Connection) -> Result<T> + Send) -> Result<T>;
 
     /// [`Self::write`] for a deletion, leaving no readable copy of what it removed where the

@@ -6,6 +6,10 @@
 mod backends;
 mod conformance;
 mod cross_backend;
+#[cfg(feature = "mysql")]
+mod galera;
+#[cfg(feature = "mysql")]
+mod galera_cluster;
 mod hostile_writes;
 mod payloads;
 mod schema;
