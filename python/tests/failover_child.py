@@ -2,9 +2,9 @@
 
 `failover_child.py DSN NAME STOP_FILE` opens one `Memory` on DSN (several hosts), prints
 `READY`, then appends events with ids it makes itself (single appends, and every fifth call a
-batch of three) until STOP_FILE exists, printing `ACK <monotonic time> <id>...` for every
-acknowledged write (the time the call started) and `FAIL <monotonic time> <exception type>
-<message>` for every failed call. The same object is used throughout: it must carry on across the failover. At the end
+batch of three) until STOP_FILE exists, printing `ACK <started> <acknowledged> <id>...` (monotonic
+times) for every acknowledged write and `FAIL <monotonic time> <exception type> <message>` for
+every failed call. The same object is used throughout: it must carry on across the failover. At the end
 it builds a packet and prints `PACKET <used tokens>`, then `DONE`.
 """
 
@@ -42,7 +42,7 @@ def main() -> None:
                 mem.append_event(event(name, ids[0], index))
             else:
                 mem.append_events([event(name, event_id, index) for event_id in ids])
-            print("ACK", started, *ids, flush=True)
+            print("ACK", started, time.monotonic(), *ids, flush=True)
         except BackendUnavailableError as error:
             print("FAIL", time.monotonic(), "BackendUnavailableError", str(error).replace("\n", " "), flush=True)
             time.sleep(0.05)

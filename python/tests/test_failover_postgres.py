@@ -187,16 +187,20 @@ class Writer:
         return self.log.read_text()
 
 
-def read_outcome(lines: List[str]) -> Tuple[List[Tuple[float, str]], List[Tuple[float, str, str]], List[str]]:
-    """A writer's acknowledged ids (with the times their calls started), its failures and its
-    other lines."""
-    acknowledged: List[Tuple[float, str]] = []
+# An acknowledged write: when its call started and when it returned, and its event id.
+Acknowledged = Tuple[float, float, str]
+
+
+def read_outcome(lines: List[str]) -> Tuple[List[Acknowledged], List[Tuple[float, str, str]], List[str]]:
+    """A writer's acknowledged writes, its failures and its other lines."""
+    acknowledged: List[Acknowledged] = []
     failures: List[Tuple[float, str, str]] = []
     other: List[str] = []
     for line in lines:
         words = line.split(" ", 3)
         if words[0] == "ACK":
-            acknowledged += [(float(words[1]), event_id) for event_id in line.split()[2:]]
+            started, returned, *ids = line.split()[1:]
+            acknowledged += [(float(started), float(returned), event_id) for event_id in ids]
         elif words[0] == "FAIL":
             failures.append((float(words[1]), words[2], words[3] if len(words) > 3 else ""))
         else:
@@ -229,14 +233,15 @@ def test_acknowledged_writes_survive_a_failover_to_the_synchronous_standby(clust
         stop_file.touch()
         errors = [writer.finish() for writer in writers]
     new_primary = Memory(dsn=cluster.dsn(cluster.standby_port))
-    acknowledged: Dict[str, float] = {}
+    acknowledged: Dict[str, Tuple[float, float]] = {}
     failures: List[Tuple[float, str, str]] = []
     for writer, stderr in zip(writers, errors):
         acked, failed, other = read_outcome(writer.lines)
         assert writer.process.returncode == 0 and other[-1:] == ["DONE"], f"a writer failed: {other} {stderr[-2000:]}"
         assert any(line.startswith("PACKET ") for line in other), f"a writer built no packet: {other}"
-        assert any(at > stopped_at for at, _ in acked), f"a writer never wrote again after the failover: {failed[-3:]}"
-        acknowledged.update({event_id: at for at, event_id in acked})
+        assert any(started > stopped_at for started, _, _ in acked), \
+            f"a writer never wrote again after the failover: {failed[-3:]}"
+        acknowledged.update({event_id: (started, returned) for started, returned, event_id in acked})
         failures += failed
     unexpected = [failure for failure in failures if failure[1] != "BackendUnavailableError"]
     assert not unexpected, unexpected[:5]
@@ -251,12 +256,13 @@ def test_acknowledged_writes_survive_a_failover_to_the_synchronous_standby(clust
     new_primary.close()
     assert not lost, f"{len(lost)} acknowledged writes are missing on the new primary: {sorted(lost)[:5]}"
     assert packet["budget_report"]["used_tokens"] > 0
-    # The primary is gone once `pg_ctl stop` returns: a write started later was acknowledged by
-    # the new primary (`acknowledged` holds the times the calls started).
-    recovered = min(at for at in acknowledged.values() if at > stopped_at) - stopped_at
+    # The primary is gone once `pg_ctl stop` returns: a write that started later was acknowledged
+    # by the new primary. Recovery: until the first of those returned.
+    after = [returned for started, returned in acknowledged.values() if started > stopped_at]
+    recovered = min(after) - stopped_at
     report_figures("postgres failover (synchronous standby)", writers=WRITERS,
                    writes_acknowledged=len(acknowledged),
-                   acknowledged_after_failover=sum(1 for at in acknowledged.values() if at > stopped_at),
+                   acknowledged_after_failover=len(after),
                    unavailable=len(failures), other_failures=len(unexpected),
                    stored_unacknowledged=len(stored - set(acknowledged)),
                    promote_s=round(promoted_after, 2), recovery_s=round(recovered, 2), lost=len(lost))
