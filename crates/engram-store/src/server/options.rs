@@ -128,7 +128,10 @@ impl Target {
                         .filter(|count| *count > 0)
                         .ok_or_else(|| Error::invalid("dsn.max_connections", "expected a positive integer"))?;
                 }
-                "target_session_attrs" if dialect == Dialect::Postgres => {
+                "target_session_attrs" => {
+                    if dialect != Dialect::Postgres {
+                        return Err(Error::invalid("dsn.target_session_attrs", "only a postgres:// DSN takes it"));
+                    }
                     session = Some(match value {
                         "any" => SessionAttributes::Any,
                         "read-write" => SessionAttributes::ReadWrite,
@@ -295,5 +298,9 @@ mod tests {
         assert!(
             matches!(parse("mysql://root@h1:3306,h2:3306/db", None), Err(Error::InvalidInput(e)) if e.field == "dsn")
         );
+        assert!(matches!(
+            parse("mysql://root@h1:3306/db?target_session_attrs=any", None),
+            Err(Error::InvalidInput(e)) if e.field == "dsn.target_session_attrs"
+        ));
     }
 }
