@@ -221,8 +221,10 @@ def test_acknowledged_writes_survive_a_failover_to_the_synchronous_standby(clust
         while not all(writer.acknowledged_after(0.0) for writer in writers) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(BEFORE_STOP_S)
-        stopped_at = time.monotonic()
         cluster.stop_primary()
+        # `pg_ctl stop` waits until the primary is gone: a write that starts later can only be
+        # acknowledged by the new primary.
+        stopped_at = time.monotonic()
         cluster.promote_standby()
         promoted_after = time.monotonic() - stopped_at
         deadline = stopped_at + RECOVERY_LIMIT_S
@@ -256,8 +258,7 @@ def test_acknowledged_writes_survive_a_failover_to_the_synchronous_standby(clust
     new_primary.close()
     assert not lost, f"{len(lost)} acknowledged writes are missing on the new primary: {sorted(lost)[:5]}"
     assert packet["budget_report"]["used_tokens"] > 0
-    # The primary is gone once `pg_ctl stop` returns: a write that started later was acknowledged
-    # by the new primary. Recovery: until the first of those returned.
+    # Recovery: from the primary's stop to the first acknowledged write that started after it.
     after = [returned for started, returned in acknowledged.values() if started > stopped_at]
     recovered = min(after) - stopped_at
     report_figures("postgres failover (synchronous standby)", writers=WRITERS,
