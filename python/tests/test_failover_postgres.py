@@ -27,7 +27,9 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from conftest import report_figures, servers_required
+import failover_child
 from engram import BackendUnavailableError, Memory
+from engram.types import Scope
 
 HERE = Path(__file__).parent
 WRITERS = 4
@@ -148,7 +150,7 @@ def test_hosts_are_tried_in_order_and_only_a_read_write_one_takes_the_store(clus
     primary. The standby alone is `BackendUnavailableError`: read-only (said by
     `target_session_attrs=read-write`), or refusing the migrations' writes (SQLSTATE 25006)."""
     primary, standby = cluster.primary_port, cluster.standby_port
-    scope = {"tenant_id": "t", "user_id": "u", "agent_id": "a", "session_id": "s", "run_id": "r"}
+    scope: Scope = {"tenant_id": "t", "user_id": "u", "agent_id": "a", "session_id": "s", "run_id": "r"}
     with Memory(dsn=cluster.dsn(standby, primary)) as mem:
         mem.append_event({"scope": scope, "event_id": "on-the-primary", "kind": "message",
                           "payload": {"role": "user", "text": "written through the second host"}})
@@ -181,8 +183,12 @@ class Writer:
         return any(line.startswith("ACK ") and float(line.split()[1]) > moment for line in list(self.lines))
 
     def finish(self) -> str:
-        """Waits for the process to end; its standard error."""
-        self.process.wait(timeout=120)
+        """Waits for the process to end (killed if it hangs); its standard error."""
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
         self.reader.join(timeout=30)
         return self.log.read_text()
 
@@ -250,8 +256,7 @@ def test_acknowledged_writes_survive_a_failover_to_the_synchronous_standby(clust
     assert failures, "the failover was never seen"
     stored = set()
     for index in range(WRITERS):
-        scope = {"tenant_id": "failover", "user_id": "u", "agent_id": "a",
-                 "session_id": f"writer-{index}", "run_id": f"writer-{index}"}
+        scope = failover_child.scope(f"writer-{index}")
         stored |= {event["event_id"] for event in new_primary.list_events({"scope": scope, "limit": 100000})}
     lost = set(acknowledged) - stored
     packet = new_primary.build_memory_packet({"scope": scope, "purpose": "responder", "query": "failover"})

@@ -35,7 +35,9 @@ impl Hosts {
     /// Opens a pool on the first usable host, creating the database when missing, and applies
     /// pending migrations.
     pub(super) async fn open(dialect: Dialect, target: Target) -> Result<Self> {
-        let current = first_usable(dialect, &target).await?;
+        let Some(current) = first_usable(dialect, &target, None).await? else {
+            return Err(Error::storage(dialect.backend(), "no host was opened"));
+        };
         Ok(Self { dialect, target, current: RwLock::new(Arc::new(current)), searching: tokio::sync::Mutex::new(()) })
     }
 
@@ -61,12 +63,11 @@ impl Hosts {
             // Another call already moved the store while this one waited.
             return Ok(Some(current));
         }
-        let found = first_usable(self.dialect, &self.target).await?;
-        if found.host == failed.host {
-            // The failure was passing; the pool replaces broken connections itself.
-            found.pool.close().await;
+        let Some(found) = first_usable(self.dialect, &self.target, Some(&failed.host)).await? else {
+            // The same host is usable: the failure was passing, and its pool replaces broken
+            // connections itself.
             return Ok(None);
-        }
+        };
         tracing::warn!(backend = self.dialect.backend(), from = failed.host, to = found.host, "moved to another host");
         let found = Arc::new(found);
         *self.current.write().map_err(|_| Error::storage(self.dialect.backend(), "host lock poisoned"))? =
@@ -80,12 +81,19 @@ impl Hosts {
 }
 
 /// The pool of the first host of the DSN that is usable, in the DSN's order, with the
-/// migrations applied; `Unavailable` naming each host and why it was passed over when none is.
-async fn first_usable(dialect: Dialect, target: &Target) -> Result<HostPool> {
+/// migrations applied; `None` when that host is `current` (whose pool the store keeps).
+/// `Unavailable` naming each host and why it was passed over when none is usable.
+async fn first_usable(dialect: Dialect, target: &Target, current: Option<&str>) -> Result<Option<HostPool>> {
     let mut passed_over = Vec::new();
     for host in &target.hosts {
-        match open_host(dialect, target, host).await {
-            Ok(pool) => return Ok(HostPool { pool, host: host.clone() }),
+        let usable = async {
+            if target.checks_hosts() {
+                check_host(dialect, target, host).await?;
+            }
+            if current == Some(host.as_str()) { Ok(None) } else { open_host(dialect, target, host).await.map(Some) }
+        };
+        match usable.await {
+            Ok(pool) => return Ok(pool.map(|pool| HostPool { pool, host: host.clone() })),
             Err(Error::Unavailable { detail, .. }) if target.hosts.len() > 1 => passed_over.push(detail),
             Err(error) => return Err(error),
         }
@@ -96,10 +104,8 @@ async fn first_usable(dialect: Dialect, target: &Target) -> Result<HostPool> {
     })
 }
 
+/// A pool on `host` (the database created when missing) with pending migrations applied.
 async fn open_host(dialect: Dialect, target: &Target, host: &str) -> Result<AnyPool> {
-    if target.checks_hosts() {
-        check_host(dialect, target, host).await?;
-    }
     let pool = connect(dialect, target, host).await?;
     let migrated = async {
         let mut connection = pool.acquire().await.map_err(|error| database_error(dialect, error))?;
