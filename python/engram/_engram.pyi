@@ -124,7 +124,10 @@ class Memory:
 
     `Memory(in_memory=True)` keeps everything in process memory; `Memory(path=...)` uses an
     embedded SQLite file (created with its folder if missing); a `dsn` selects a server, the
-    backend read from its scheme (`postgres://`, `mysql://`) unless `backend=` says it. `limits` lowers or raises the size limits checked
+    backend read from its scheme (`postgres://`, `mysql://`) unless `backend=` says it. A Postgres
+    DSN may name several hosts (`postgres://user@primary:5432,standby:5432/engram`): the first
+    that takes writes is used, and after a failover the same object carries on on the promoted
+    standby (calls during the switch raise `BackendUnavailableError`). `limits` lowers or raises the size limits checked
     before every write; `synchronous="full"` fsyncs every SQLite commit (power-loss safe).
     `embedder(texts) -> vectors` fills the vectors of records written without one and the
     query vector of a packet request (see `engram.embeddings.LocalEmbedder`).

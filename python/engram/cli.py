@@ -287,11 +287,12 @@ def cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
 def _without_password(dsn: str) -> str:
     """The URL as a page may show it: a password is replaced by `***`."""
     parts = urlsplit(dsn)
-    if parts.password is None:
+    # The netloc is taken apart by hand: a Postgres DSN may list several hosts (`h1:5432,h2:5432`),
+    # which `parts.port` refuses.
+    user, at, hosts = parts.netloc.rpartition("@")
+    if not at or ":" not in user:
         return dsn
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{hosts}"))
 
 
 # What `engram stats` counts, from which parts of the scope (README.md says the same).

@@ -229,3 +229,13 @@ def test_commands_open_a_server_by_dsn(server: str, tmp_path: Path, capsys: pyte
     assert "dinner in Lisbon" in page.read_text(encoding="utf-8")
     with pytest.raises(SystemExit):
         cli.main(["stats", "--db", "x.db", *where, *owner])  # one store or the other
+
+
+@pytest.mark.parametrize(("dsn", "shown"), [
+    ("postgres://me:secret@db:5432/engram", "postgres://me:***@db:5432/engram"),
+    ("postgres://me:secret@primary:5432,standby:5432/engram?connect_timeout=2",
+     "postgres://me:***@primary:5432,standby:5432/engram?connect_timeout=2"),
+    ("postgres://me@primary,standby/engram", "postgres://me@primary,standby/engram"),
+])
+def test_the_inspect_page_shows_a_dsn_without_its_password(dsn: str, shown: str) -> None:
+    assert cli._without_password(dsn) == shown

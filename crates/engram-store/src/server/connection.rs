@@ -30,8 +30,13 @@ pub(super) struct Wait<'a> {
 
 impl Wait<'_> {
     pub(super) fn on<T>(&self, future: impl Future<Output = sqlx::Result<T>>) -> Result<T> {
+        self.until(async { future.await.map_err(|error| database_error(self.dialect, error)) })
+    }
+
+    /// [`Self::on`] for a future of engram's own.
+    pub(super) fn until<T>(&self, future: impl Future<Output = Result<T>>) -> Result<T> {
         match self.runtime.block_on(async { tokio::time::timeout_at(self.deadline, future).await }) {
-            Ok(done) => done.map_err(|error| database_error(self.dialect, error)),
+            Ok(done) => done,
             Err(_) => Err(Error::Unavailable {
                 backend: self.dialect.backend(),
                 detail: "no answer within the query timeout".into(),

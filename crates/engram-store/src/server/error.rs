@@ -5,8 +5,8 @@ use sqlx::error::ErrorKind as DatabaseErrorKind;
 use crate::error::Error;
 use crate::sql::Dialect;
 
-/// The server could not be reached or did not answer (network, pool, TLS, shutdown, a cancelled
-/// statement) -> `Unavailable`; a DSN sqlx cannot parse -> `InvalidInput` on `dsn`; a unique key taken -> `Conflict`; a deadlock or serialization
+/// The server could not be reached, did not answer or cannot take writes now (network, pool,
+/// TLS, shutdown, a cancelled statement, a read-only server) -> `Unavailable`; a DSN sqlx cannot parse -> `InvalidInput` on `dsn`; a unique key taken -> `Conflict`; a deadlock or serialization
 /// failure -> `Conflict` on the transaction (another process wrote the same keys; running the
 /// call again succeeds); the rest -> `Storage`.
 pub(super) fn database_error(dialect: Dialect, error: sqlx::Error) -> Error {
@@ -63,11 +63,14 @@ fn is_retryable_code(code: &str) -> bool {
 
 /// SQLSTATE class 08 (connection; a Galera node outside the primary component answers 1047,
 /// 08S01, "WSREP has not yet prepared node for application use"), 57 (operator intervention:
-/// shutdown, cancelled statement), 53 (insufficient resources: too many connections); MySQL's
-/// lock wait timeout (also Galera's causal read that timed out); a Galera commit the node could
-/// not replicate because it left the primary component meanwhile (1180, HY000: nothing stored).
+/// shutdown, cancelled statement), 53 (insufficient resources: too many connections), 25006
+/// (read_only_sql_transaction: a write sent to a standby or a read-only server, which cannot take
+/// writes now; with several hosts the store moves to one that can); MySQL's lock wait timeout
+/// (also Galera's causal read that timed out); a Galera commit the node could not replicate
+/// because it left the primary component meanwhile (1180, HY000: nothing stored).
 fn is_unavailable_code(dialect: Dialect, code: &str, message: &str) -> bool {
-    code.starts_with("08")
+    code == "25006"
+        || code.starts_with("08")
         || code.starts_with("57")
         || code.starts_with("53")
         || (dialect == Dialect::MySql

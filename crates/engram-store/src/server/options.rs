@@ -1,4 +1,5 @@
-//! How a Postgres or MySQL store connects: the DSN, the database name and the timeouts.
+//! How a Postgres or MySQL store connects: the DSN (with its hosts), the database name and the
+//! timeouts.
 
 use std::time::Duration;
 
@@ -46,15 +47,31 @@ impl ServerOptions {
     }
 }
 
-/// A DSN taken apart: what sqlx gets, the database name, and engram's own parameters applied.
+/// Which hosts a store may work on: libpq's `target_session_attrs`, of which engram takes `any`
+/// and `read-write`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SessionAttributes {
+    /// The first host that answers.
+    Any,
+    /// The first host that answers and takes writes (not a standby in recovery, not
+    /// `default_transaction_read_only`): the default with several hosts.
+    ReadWrite,
+}
+
+/// A DSN taken apart: what sqlx gets for each host, the database name, and engram's own
+/// parameters applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Target {
-    /// `scheme://authority`, no trailing slash.
-    base: String,
+    /// `scheme://` and the user part (`user:pass@`), if any.
+    prefix: String,
+    /// The DSN's hosts (`host` or `host:port`), in the order they are tried. Postgres takes
+    /// several, as libpq does (`postgres://user@host1:5432,host2:5432/db`); MySQL one.
+    pub hosts: Vec<String>,
     /// The query parameters sqlx understands (`sslmode=...`), engram's removed.
     query: Vec<String>,
     pub database: String,
     pub options: ServerOptions,
+    pub session: SessionAttributes,
 }
 
 impl Target {
@@ -72,8 +89,17 @@ impl Target {
             return Err(Error::invalid("dsn", format!("expected a {}:// URL, got {scheme}://", accepted[0])));
         }
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        if authority.is_empty() {
-            return Err(Error::invalid("dsn", "the host is missing"));
+        // The user part may hold a percent-encoded `@` or `,`, never a raw one: hosts follow the last `@`.
+        let (user, host_list) = match authority.rsplit_once('@') {
+            Some((user, hosts)) => (format!("{user}@"), hosts),
+            None => (String::new(), authority),
+        };
+        let hosts: Vec<String> = host_list.split(',').map(str::to_string).collect();
+        if hosts.iter().any(String::is_empty) {
+            return Err(Error::invalid("dsn", "a host is missing (expected host:port, or host1:port1,host2:port2)"));
+        }
+        if hosts.len() > 1 && dialect != Dialect::Postgres {
+            return Err(Error::invalid("dsn", format!("{scheme}:// takes one host, got {}", hosts.len())));
         }
         let named = path.trim_end_matches('/');
         let database = match (&options.database, named) {
@@ -88,6 +114,7 @@ impl Target {
             (_, named) => check_name("dsn", named)?,
         };
         let mut options = options;
+        let mut session = None;
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -101,17 +128,42 @@ impl Target {
                         .filter(|count| *count > 0)
                         .ok_or_else(|| Error::invalid("dsn.max_connections", "expected a positive integer"))?;
                 }
+                "target_session_attrs" => {
+                    if dialect != Dialect::Postgres {
+                        return Err(Error::invalid("dsn.target_session_attrs", "only a postgres:// DSN takes it"));
+                    }
+                    session = Some(match value {
+                        "any" => SessionAttributes::Any,
+                        "read-write" => SessionAttributes::ReadWrite,
+                        _ => {
+                            return Err(Error::invalid(
+                                "dsn.target_session_attrs",
+                                format!("expected read-write or any, got {value:?}"),
+                            ));
+                        }
+                    });
+                }
                 _ => kept.push(pair.to_string()),
             }
         }
-        let base = format!("{scheme}://{authority}");
-        Ok(Self { base, query: kept, database, options })
+        // Several hosts are a primary and its standbys: only the primary takes the writes.
+        let session =
+            session.unwrap_or(if hosts.len() > 1 { SessionAttributes::ReadWrite } else { SessionAttributes::Any });
+        let prefix = format!("{scheme}://{user}");
+        Ok(Self { prefix, hosts, query: kept, database, options, session })
     }
 
-    /// The URL sqlx connects to: this target's database, or another (`None`: none, for MySQL's
-    /// server-level connection).
-    pub(super) fn url(&self, database: Option<&str>) -> String {
-        let mut url = self.base.clone();
+    /// Whether a host must be checked before the store works on it: with several hosts (a
+    /// dead one is passed over at once, not retried until the connect timeout) or when only a
+    /// read-write one will do.
+    pub(super) fn checks_hosts(&self) -> bool {
+        self.hosts.len() > 1 || self.session == SessionAttributes::ReadWrite
+    }
+
+    /// The URL sqlx connects to on `host` (one of [`Self::hosts`]): this target's database, or
+    /// another (`None`: none, for MySQL's server-level connection).
+    pub(super) fn url(&self, host: &str, database: Option<&str>) -> String {
+        let mut url = format!("{}{host}", self.prefix);
         if let Some(database) = database {
             url.push('/');
             url.push_str(database);
@@ -160,7 +212,10 @@ mod tests {
         let target = parse("mysql://root@127.0.0.1:3306", None).map_err(|error| error.to_string());
         assert_eq!(target.map(|target| target.database), Ok("engram".to_string()));
         let target = parse("mysql://root@127.0.0.1:3306/", None).map_err(|error| error.to_string());
-        assert_eq!(target.map(|target| target.url(Some("x"))), Ok("mysql://root@127.0.0.1:3306/x".to_string()));
+        assert_eq!(
+            target.map(|target| target.url(&target.hosts[0], Some("x"))),
+            Ok("mysql://root@127.0.0.1:3306/x".to_string())
+        );
     }
 
     #[test]
@@ -179,7 +234,7 @@ mod tests {
             ServerOptions::default(),
         );
         let Ok(target) = target else { return assert!(target.is_ok()) };
-        assert_eq!(target.url(Some("db")), "postgres://h/db?sslmode=require");
+        assert_eq!(target.url("h", Some("db")), "postgres://h/db?sslmode=require");
         assert_eq!(target.options.connect_timeout, Duration::from_millis(1500));
         assert_eq!(target.options.max_connections, 2);
         assert!(matches!(
@@ -189,6 +244,63 @@ mod tests {
         assert!(matches!(
             Target::parse(Dialect::Postgres, "postgres://h/db?query_timeout=0", ServerOptions::default()),
             Err(Error::InvalidInput(e)) if e.field == "dsn.query_timeout"
+        ));
+    }
+
+    fn postgres(dsn: &str) -> Result<Target> {
+        Target::parse(Dialect::Postgres, dsn, ServerOptions::default())
+    }
+
+    #[test]
+    fn several_hosts_are_tried_in_order_and_must_take_writes() {
+        let target = postgres("postgres://me:p%40ss@db1:5432,db2:6543,[::1]:5433/memories?sslmode=disable");
+        let Ok(target) = target else { return assert!(target.is_ok()) };
+        assert_eq!(target.hosts, ["db1:5432", "db2:6543", "[::1]:5433"]);
+        assert_eq!(target.session, SessionAttributes::ReadWrite);
+        assert!(target.checks_hosts());
+        assert_eq!(target.url("db2:6543", Some("memories")), "postgres://me:p%40ss@db2:6543/memories?sslmode=disable");
+        assert_eq!(target.database, "memories");
+    }
+
+    #[test]
+    fn one_host_takes_any_session_unless_the_dsn_asks_for_read_write() {
+        let one = postgres("postgres://h:5432/db");
+        assert_eq!(
+            one.as_ref().map(|target| (target.session, target.checks_hosts())).ok(),
+            Some((SessionAttributes::Any, false))
+        );
+        let asked = postgres("postgres://h:5432/db?target_session_attrs=read-write");
+        assert_eq!(
+            asked.as_ref().map(|target| (target.session, target.checks_hosts())).ok(),
+            Some((SessionAttributes::ReadWrite, true))
+        );
+        let any = postgres("postgres://a,b/db?target_session_attrs=any&sslmode=prefer");
+        let Ok(any) = any else { return assert!(any.is_ok()) };
+        assert_eq!(any.session, SessionAttributes::Any);
+        // engram's parameter is not handed to sqlx.
+        assert_eq!(any.url("b", Some("db")), "postgres://b/db?sslmode=prefer");
+    }
+
+    #[test]
+    fn bad_host_lists_and_session_attributes_name_the_field() {
+        for dsn in
+            ["postgres://h1,,h2/db", "postgres://h1,/db", "postgres://,h2/db", "postgres://user@/db", "postgres:///db"]
+        {
+            assert!(matches!(postgres(dsn), Err(Error::InvalidInput(e)) if e.field == "dsn"), "{dsn}");
+        }
+        for value in ["read-only", "primary", "standby", "prefer-standby", ""] {
+            let dsn = format!("postgres://h1,h2/db?target_session_attrs={value}");
+            assert!(
+                matches!(postgres(&dsn), Err(Error::InvalidInput(e)) if e.field == "dsn.target_session_attrs"),
+                "{value}"
+            );
+        }
+        assert!(
+            matches!(parse("mysql://root@h1:3306,h2:3306/db", None), Err(Error::InvalidInput(e)) if e.field == "dsn")
+        );
+        assert!(matches!(
+            parse("mysql://root@h1:3306/db?target_session_attrs=any", None),
+            Err(Error::InvalidInput(e)) if e.field == "dsn.target_session_attrs"
         ));
     }
 }

@@ -24,7 +24,7 @@ macro_rules! server_store {
             }
 
             pub fn with_options(dsn: &str, options: ServerOptions) -> Result<Self> {
-                let database = Database::open($dialect, &Target::parse($dialect, dsn, options)?)?;
+                let database = Database::open($dialect, Target::parse($dialect, dsn, options)?)?;
                 Ok(Self { database, limits: engram_types::Limits::default() })
             }
 
@@ -65,6 +65,13 @@ server_store! {
     /// Connects to `dsn` (`postgres://user:pass@host:5432/engram?sslmode=require`), creating the
     /// database when it does not exist (a DSN without one means `engram`), and applies pending
     /// migrations. `sslmode` is honored; see [`ServerOptions`](crate::ServerOptions) for the timeouts.
+    ///
+    /// A DSN may name several hosts, as libpq's do (`postgres://user@primary:5432,standby:5432/engram`):
+    /// they are tried in order, at open and whenever the current one fails or turns out
+    /// read-only, and the store works on the first that takes writes (`target_session_attrs`:
+    /// `read-write`, the default with several hosts, or `any`). After such a failover a read,
+    /// or a write that failed before its COMMIT was sent, runs again on the new host; a write
+    /// whose COMMIT went unanswered is `Unavailable` (it may have committed).
 }
 
 #[cfg(feature = "postgres")]

@@ -24,8 +24,9 @@ use crate::vectors::Claim;
 
 /// How one SQL backend runs work on its database.
 pub(crate) trait Database: Send + Sync + std::fmt::Debug {
-    /// Runs `work` inside one read transaction: every statement sees one snapshot.
-    fn read<T: Send>(&self, work: impl FnOnce(&mut dyn Connection) -> Result<T> + Send) -> Result<T>;
+    /// Runs `work` inside one read transaction: every statement sees one snapshot. A read
+    /// changes nothing, so a backend may run `work` again (on another host after a failover).
+    fn read<T: Send>(&self, work: impl FnMut(&mut dyn Connection) -> Result<T> + Send) -> Result<T>;
 
     /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
     /// otherwise. With `retry`, a transaction that lost a race to a writer in another process

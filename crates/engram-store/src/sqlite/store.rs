@@ -132,7 +132,7 @@ impl Database for Connections {
     }
 
     /// A reader inside one read transaction: every statement sees one snapshot.
-    fn read<T: Send>(&self, work: impl FnOnce(&mut dyn sql::Connection) -> Result<T> + Send) -> Result<T> {
+    fn read<T: Send>(&self, mut work: impl FnMut(&mut dyn sql::Connection) -> Result<T> + Send) -> Result<T> {
         let mut connection = self.reader()?;
         let transaction = connection.transaction().map_err(storage)?;
         let value = work(&mut SqliteConnection(&transaction))?;

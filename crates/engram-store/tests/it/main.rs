@@ -17,6 +17,8 @@ mod schema;
 mod server_connections;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server_erasure;
+#[cfg(feature = "postgres")]
+mod server_hosts;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod servers;
 mod sqlite;
