@@ -6,8 +6,8 @@
 use crate::error::Result;
 use crate::record::{Postings, PostingsRequest};
 use crate::sql::{
-    ColumnClass, Connection, Document, PostingsLayout, Select, Statement, insert_rows, placeholders, read_postings,
-    table_info,
+    ColumnClass, Connection, Dialect, Document, PostingsLayout, Select, Statement, in_list, insert_rows, placeholders,
+    read_postings, table_info,
 };
 
 /// Rows per multi-row insert: well under both servers' limit of 65535 parameters.
@@ -62,22 +62,43 @@ impl PostingsLayout for TablePostings {
         })
     }
 
-    /// The space's id is looked up by its name inside the range's condition, once per range.
-    fn newest_of_named_space(&self, request: &PostingsRequest, tag: i64, space: &str, term: &str) -> Option<Select> {
+    /// Postgres: one select for every (space, term) present, each one's newest postings a
+    /// `LATERAL` range of the table's key. MariaDB has no `LATERAL`: one range per requested
+    /// (space, term), the space's id looked up by its name inside the range's condition.
+    fn newest_of_named_spaces(&self, request: &PostingsRequest, dialect: Dialect) -> Result<Option<Vec<Select>>> {
         let postings = table_info(request.kind).postings;
+        let per_term = request.per_term;
+        let columns = [("term", ColumnClass::Text), ("seq", ColumnClass::Integer)];
+        if dialect.joins_laterally() {
+            let mut statement = Statement::new("").bind(&request.tenant_id).bind(request.kind.as_str());
+            let spaces = in_list(&mut statement, dialect, &request.spaces)?;
+            let terms = in_list(&mut statement, dialect, &request.terms)?;
+            let rest = format!(
+                "FROM lexical_spaces s JOIN lexical_terms t ON t.tenant_id = s.tenant_id AND t.space_id = s.space_id \
+                 CROSS JOIN LATERAL (SELECT seq FROM {postings} p WHERE p.tenant_id = s.tenant_id \
+                 AND p.space_id = s.space_id AND p.term = t.term ORDER BY seq DESC LIMIT {per_term}) p \
+                 WHERE s.tenant_id = ? AND s.kind = ? AND s.space IN ({spaces}) AND t.term IN ({terms})"
+            );
+            let columns = [("t.term", ColumnClass::Text), ("p.seq", ColumnClass::Integer)];
+            return Ok(Some(vec![Select::of(&columns, rest, statement.params)]));
+        }
         let rest = format!(
             "FROM {postings} WHERE tenant_id = ? AND space_id = (SELECT space_id FROM lexical_spaces \
-             WHERE tenant_id = ? AND kind = ? AND space = ?) AND term = ? ORDER BY seq DESC LIMIT {}",
-            request.per_term
+             WHERE tenant_id = ? AND kind = ? AND space = ?) AND term = ? ORDER BY seq DESC LIMIT {per_term}"
         );
-        let params = vec![
-            request.tenant_id.as_str().into(),
-            request.tenant_id.as_str().into(),
-            request.kind.as_str().into(),
-            space.into(),
-            term.into(),
-        ];
-        let tag = tag.to_string();
-        Some(Select::of(&[(tag.as_str(), ColumnClass::Integer), ("seq", ColumnClass::Integer)], rest, params))
+        let pairs = request.spaces.iter().flat_map(|space| request.terms.iter().map(move |term| (space, term)));
+        let ranges = pairs
+            .map(|(space, term)| {
+                let params = vec![
+                    request.tenant_id.as_str().into(),
+                    request.tenant_id.as_str().into(),
+                    request.kind.as_str().into(),
+                    space.into(),
+                    term.into(),
+                ];
+                Select::of(&columns, rest.clone(), params)
+            })
+            .collect();
+        Ok(Some(ranges))
     }
 }

@@ -5,12 +5,14 @@
 //! not use with NULLs of their class. Rows go back to their read by tag and are answered as the
 //! read alone would answer them.
 
+use std::collections::HashMap;
+
 use super::column_reader::ColumnReader;
 use super::connection::Connection;
 use super::decode::read_record;
 use super::dialect::Dialect;
 use super::fetch::{range_selects, read_sequence_row, sequence_range_selects, sequences_select};
-use super::postings::{Found, batch_selects, batch_tag_term};
+use super::postings::{Found, batch_selects};
 use super::scan::scan_query;
 use super::select::{ColumnClass, Select};
 use super::state::{owner_select, read as read_state};
@@ -27,13 +29,24 @@ pub(crate) fn read_all(connection: &mut dyn Connection, reads: Vec<Read>) -> Res
     let dialect = connection.dialect();
     let layout = connection.postings_layout();
     let mut pending = Vec::with_capacity(reads.len());
-    // Per branch: (the read it answers, its place among that read's selects).
-    let mut owners: Vec<(usize, usize)> = Vec::new();
+    // Per branch: each (read it answers, place among that read's selects). Reads that ask the
+    // same (the whole-section read and the newest, at the same limit) share a branch.
+    let mut owners: Vec<Vec<(usize, usize)>> = Vec::new();
     let mut selects: Vec<Select> = Vec::new();
+    let mut branches: HashMap<String, Vec<usize>> = HashMap::new();
     for (index, read) in reads.into_iter().enumerate() {
         let (read_selects, waiting) = plan(read, dialect, layout)?;
-        owners.extend((0..read_selects.len()).map(|place| (index, place)));
-        selects.extend(read_selects);
+        for (place, select) in read_selects.into_iter().enumerate() {
+            let same = branches.entry(select.rest.clone()).or_default();
+            match same.iter().find(|branch| selects[**branch] == select) {
+                Some(branch) => owners[*branch].push((index, place)),
+                None => {
+                    same.push(selects.len());
+                    owners.push(vec![(index, place)]);
+                    selects.push(select);
+                }
+            }
+        }
         pending.push(waiting);
     }
     if !selects.is_empty() {
@@ -41,16 +54,19 @@ pub(crate) fn read_all(connection: &mut dyn Connection, reads: Vec<Read>) -> Res
         let statement = union.statement(dialect, selects);
         connection.query(statement, &mut |row| {
             let branch = usize::try_from(row.integer(0)?).ok();
-            let (Some(positions), Some((read, place))) =
+            let (Some(positions), Some(owners)) =
                 (branch.and_then(|branch| union.positions.get(branch)), branch.and_then(|branch| owners.get(branch)))
             else {
                 return Err(Error::storage(dialect.backend(), "a batch row names no branch"));
             };
             let row = Columns { row, positions };
-            match pending.get_mut(*read) {
-                Some(waiting) => waiting.add(*place, &row),
-                None => Err(Error::storage(dialect.backend(), "a batch row names no read")),
+            for (read, place) in owners {
+                match pending.get_mut(*read) {
+                    Some(waiting) => waiting.add(*place, &row)?,
+                    None => return Err(Error::storage(dialect.backend(), "a batch row names no read")),
+                }
             }
+            Ok(())
         })?;
     }
     pending.into_iter().map(Pending::answer).collect()
@@ -82,9 +98,9 @@ fn plan(
             (sequence_range_selects(&request), Pending::Sequences { request, found: Vec::new() })
         }
         Read::Postings(request) => {
-            let selects = batch_selects(&request, dialect, |tag, space, term| {
+            let selects = batch_selects(&request, dialect, || {
                 layout
-                    .newest_of_named_space(&request, tag, space, term)
+                    .newest_of_named_spaces(&request, dialect)?
                     .ok_or_else(|| Error::storage(dialect.backend(), "this postings layout reads no batches"))
             })?;
             (selects, Pending::Postings { request, found: Found::default() })
@@ -120,14 +136,10 @@ impl Pending {
             }
             Self::Fetch { request, found, .. } => found.push(read_record(request.kind, row)?),
             Self::Sequences { request, found } => found.push(read_sequence_row(request, row)?),
-            Self::Postings { request, found } => match place {
+            Self::Postings { found, .. } => match place {
                 0 => found.totals.push((row.integer(1)?, row.integer(2)?)),
                 1 => found.frequencies.push((row.text(0)?, row.integer(1)?)),
-                _ => {
-                    if let Some(term) = batch_tag_term(request, row.integer(0)?) {
-                        found.sequences.push((term.clone(), row.integer(1)?));
-                    }
-                }
+                _ => found.sequences.push((row.text(0)?, row.integer(1)?)),
             },
             Self::Vectors { dimensions, found, .. } => match place {
                 0 => *dimensions = Some(read_dimensions(row.backend(), row.integer(0)?)?),

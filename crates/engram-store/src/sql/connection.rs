@@ -47,12 +47,12 @@ pub(crate) trait PostingsLayout: Sync {
     /// Per term the df and the newest `per_term` sequences, plus the spaces' totals.
     fn read(&self, connection: &mut dyn Connection, request: &PostingsRequest) -> Result<Postings>;
 
-    /// The newest `per_term` postings of one (space, term) as a select of (`tag`, sequence),
-    /// newest first, the space named rather than given by its id: a range sent with other reads
-    /// in one statement, before any id is read. `None` where the layout reads one range at a
-    /// time (SQLite, which sends no batches).
-    fn newest_of_named_space(&self, request: &PostingsRequest, tag: i64, space: &str, term: &str) -> Option<Select> {
-        let _ = (request, tag, space, term);
-        None
+    /// The newest `per_term` postings of each requested (space, term) as selects of (term,
+    /// sequence) rows, the spaces named rather than given by their ids: ranges sent with other
+    /// reads in one statement, before any id is read. `None` where the layout reads one range
+    /// at a time (SQLite, which sends no batches).
+    fn newest_of_named_spaces(&self, request: &PostingsRequest, dialect: Dialect) -> Result<Option<Vec<Select>>> {
+        let _ = (request, dialect);
+        Ok(None)
     }
 }

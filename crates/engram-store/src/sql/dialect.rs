@@ -157,6 +157,12 @@ impl Dialect {
         !matches!(self, Self::Sqlite)
     }
 
+    /// Whether a join may read a subquery per row of the tables before it (`LATERAL`):
+    /// Postgres can; MariaDB cannot.
+    pub(crate) const fn joins_laterally(self) -> bool {
+        matches!(self, Self::Postgres)
+    }
+
     /// A NULL of a column class, as a branch of a batch's `UNION ALL` fills the columns other
     /// branches use. Postgres types a union's columns pair by pair, and an untyped NULL met by
     /// another untyped one becomes text; MySQL types each column from every branch.

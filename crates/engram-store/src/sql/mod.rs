@@ -48,6 +48,8 @@ pub(crate) use postings::read as read_postings;
 #[cfg(feature = "sqlite")]
 pub(crate) use postings::{frequencies_statement, spaces_statement};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) use run::in_list;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) use run::insert_rows;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) use select::{ColumnClass, Select};

@@ -156,13 +156,12 @@ impl Found {
 
 /// A postings read as selects of one statement, for a read sent with others (a server's
 /// batch): the spaces' totals; the df of the terms in them; and each (space, term)'s newest
-/// postings, tagged by its index in `request.spaces` x `request.terms` (space-major), by the
-/// layout's `newest(tag, space, term)`, which names the space rather than its id (the ids are
-/// not read yet). None when the request reads nothing.
+/// postings as (term, sequence) rows, from the layout (`newest`), which names the spaces
+/// rather than their ids (the ids are not read yet). Empty when the request reads nothing.
 pub(crate) fn batch_selects(
     request: &PostingsRequest,
     dialect: Dialect,
-    newest: impl Fn(i64, &str, &str) -> Result<Select>,
+    newest: impl FnOnce() -> Result<Vec<Select>>,
 ) -> Result<Vec<Select>> {
     if request.spaces.is_empty() {
         return Ok(Vec::new());
@@ -179,17 +178,8 @@ pub(crate) fn batch_selects(
          WHERE s.tenant_id = ? AND s.kind = ? AND s.space IN ({spaces}) AND t.term IN ({terms})"
     );
     selects.push(Select::of(&[("t.term", ColumnClass::Text), ("t.df", ColumnClass::Integer)], rest, statement.params));
-    let pairs = request.spaces.iter().flat_map(|space| request.terms.iter().map(move |term| (space, term)));
-    for (tag, (space, term)) in (0..).zip(pairs) {
-        selects.push(newest(tag, space, term)?);
-    }
+    selects.extend(newest()?);
     Ok(selects)
-}
-
-/// The term a [`batch_selects`] range tag names.
-pub(crate) fn batch_tag_term(request: &PostingsRequest, tag: i64) -> Option<&String> {
-    let tag = usize::try_from(tag).ok()?;
-    request.terms.get(tag.checked_rem(request.terms.len())?)
 }
 
 /// The requested spaces that exist, with their totals.
