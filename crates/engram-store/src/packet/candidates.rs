@@ -191,9 +191,9 @@ const SCORED: [(Section, RecordKind, Reach); 5] = [
     (Section::Recall, RecordKind::Event, Reach::Space),
 ];
 
-/// Reads the candidates in two phases of independent reads: first the states, the window and
-/// what each section's sources name (postings, newest, most important, vectors); then the
-/// records named, one read per section.
+/// Reads the candidates in two phases of independent reads: first the states, the window's
+/// sequences and what each section's sources name (postings, newest, most important,
+/// vectors); then the window's events and the records named, one read per section.
 pub(super) fn gather(
     snapshot: &mut dyn Snapshot,
     request: &BuildRequest,
@@ -207,8 +207,11 @@ pub(super) fn gather(
     let mut first = ReadBatch::default();
     let working_state = first.state(StateOwner::of_run(&request.scope));
     let short_term = first.state(StateOwner::of_session(&request.scope));
-    let window = (policy.conversation_window > 0)
-        .then(|| first.fetch(window_request(&request.scope, policy.conversation_window)));
+    // The window's sequences first and its events with the candidates: a server's first
+    // statement then returns narrow rows only (sequences, postings, states).
+    let window_read =
+        (policy.conversation_window > 0).then(|| window_request(&request.scope, policy.conversation_window));
+    let window = window_read.clone().map(|read| first.sequences(read));
     let sections: Vec<SectionReads> =
         SCORED.into_iter().map(|scored| plan_sources(&mut first, request, query, searching, scored)).collect();
     let mut answers = first.run(snapshot)?;
@@ -224,11 +227,15 @@ pub(super) fn gather(
         Some(StoredState::ShortTerm { state, .. }) => state,
         _ => ShortTermState::default(),
     };
-    if let Some(window) = window {
-        gathered.window = window_events(answers.take(window)?);
-    }
-
     let mut second = ReadBatch::default();
+    let window = match (window_read, window) {
+        (Some(mut read), Some(ticket)) => {
+            let sequences = answers.take(ticket)?;
+            read.selector = Selector::Sequences(sequences.clone());
+            Some((sequences, second.fetch(read)))
+        }
+        _ => None,
+    };
     let mut named = Vec::with_capacity(sections.len());
     for reads in sections {
         let sources = name_sources(&mut answers, request, query, &reads, &mut gathered)?;
@@ -253,6 +260,9 @@ pub(super) fn gather(
         named.push((reads.section, sources, fetch));
     }
     let mut records = second.run(snapshot)?;
+    if let Some((sequences, ticket)) = window {
+        gathered.window = window_events(in_order(&sequences, records.take(ticket)?));
+    }
 
     let window_ids: HashSet<&str> = gathered.window.iter().map(|event| event.event_id.as_str()).collect();
     for (section, sources, fetch) in named {
@@ -372,6 +382,14 @@ fn candidates_of(
             (found, statistics, false)
         }
     }
+}
+
+/// Records fetched by sequence, in the order `sequences` named them (a by-sequence fetch
+/// returns the newest sequence first; the window is ordered by time).
+fn in_order(sequences: &[i64], fetched: Vec<Fetched>) -> Vec<Fetched> {
+    let mut by_sequence: HashMap<i64, Fetched> =
+        fetched.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
+    sequences.iter().filter_map(|sequence| by_sequence.remove(sequence)).collect()
 }
 
 /// A section whose spaces hold no more records than one candidate query returns.
