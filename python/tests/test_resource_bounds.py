@@ -75,5 +75,9 @@ def test_packet_memory_does_not_grow_with_stored_events(tmp_path: Path) -> None:
     for row in (small, large):
         assert row["anon_peak_kib"] - row["anon_warm_kib"] < 16 * 1024, row
     # ...and the heap hardly moves with 100x the events: reads are index ranges with a limit,
-    # so only the B-trees' depth grows (seen here: +0.2 MiB and +0.3 MiB over an 80 MiB process).
-    assert large["anon_peak_kib"] - small["anon_peak_kib"] < 8 * 1024, figures
+    # so only the B-trees' depth grows (seen here: +0.2 MiB to +4.9 MiB over a 64-76 MiB heap).
+    # One child's heap settles on one of two levels 8.2 MiB apart, by the interpreter's hash
+    # seed and the store (seen for the 10k store with one build: 63.3 MiB under one seed, 71.5
+    # under three others; the 100k store at 76.4 under all four): the bound allows that step,
+    # and a builder reading whole postings lists would still cross it many times over.
+    assert large["anon_peak_kib"] - small["anon_peak_kib"] < 16 * 1024, figures
