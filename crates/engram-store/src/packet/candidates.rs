@@ -346,7 +346,7 @@ fn candidates_of(
             (found, None, true)
         }
         Named::Recall { text, grown, cue, vector, statistics } => {
-            let mut by_sequence: HashMap<i64, Fetched> =
+            let by_sequence: HashMap<i64, Fetched> =
                 fetched.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
             let mut add = |sequences: &[i64], source: Source, by_sequence: &HashMap<i64, Fetched>| {
                 for fetched in sequences.iter().filter_map(|sequence| by_sequence.get(sequence)) {
@@ -359,7 +359,8 @@ fn candidates_of(
                 }
             };
             add(&text, Source::Lexical, &by_sequence);
-            // A grown pool is read only when the first matches leave the budget unfilled.
+            // A grown pool is read with the rest, and joins only when the first matches leave the
+            // budget unfilled (as when it was read after them).
             let first_tokens: u64 = text
                 .iter()
                 .filter_map(|sequence| by_sequence.get(sequence))
@@ -370,7 +371,6 @@ fn candidates_of(
             }
             add(&cue, Source::Cue, &by_sequence);
             add(&vector, Source::Vector, &by_sequence);
-            by_sequence.clear();
             (found, statistics, false)
         }
         Named::Sources { mut sources, statistics } => {

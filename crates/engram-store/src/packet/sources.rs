@@ -33,7 +33,7 @@ pub(super) struct SectionReads {
 
 /// What a section's sources named, for the second phase to read.
 pub(super) enum Named {
-    /// Every record of a small section (see [`SmallSection`]).
+    /// Every record of a small section (read whole: `candidates.rs`, `small_section`).
     Small { sequences: Vec<i64>, totals: Bm25 },
     /// Recalled events: the best text matches (a grown pool's rest apart, [`grown_limit`]), the
     /// best cue matches and the most similar, with the lexical statistics.
