@@ -1,3 +1,5 @@
+use smallvec::{SmallVec, smallvec};
+
 use super::{IndexedTerms, for_each_term};
 
 /// BM25 over numbers every backend returns identically (df, document count, total length).
@@ -9,12 +11,19 @@ pub struct Bm25 {
     pub average_length: f64,
 }
 
-/// One term's share of a document's score.
-#[derive(Debug, Clone, PartialEq)]
+/// One term's share of a document's score: the term's position in the scored list and its
+/// contribution.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TermScore {
-    pub term: String,
+    pub term: usize,
     pub contribution: f64,
 }
+
+/// The matched terms of one document. Inline: thousands of candidates are scored per packet.
+pub type TermScores = SmallVec<[TermScore; 8]>;
+
+/// Per-term counts of one document, inline for the usual few query terms.
+type Counts = SmallVec<[u32; 16]>;
 
 impl Bm25 {
     pub fn new(document_count: u64, total_length: u64) -> Self {
@@ -32,8 +41,8 @@ impl Bm25 {
 
     /// The score of a document's text for the given (term, df) pairs, with each matched
     /// term's share. Only the query terms are counted: no per-document term map is built.
-    pub fn score(&self, text: &str, terms: &[(String, u64)]) -> (f64, Vec<TermScore>) {
-        let mut counts = vec![0_u32; terms.len()];
+    pub fn score(&self, text: &str, terms: &[(String, u64)]) -> (f64, TermScores) {
+        let mut counts: Counts = smallvec![0; terms.len()];
         let mut length = 0_u32;
         for_each_term(text, |term| {
             length = length.saturating_add(1);
@@ -45,9 +54,10 @@ impl Bm25 {
     }
 
     /// The same score from a document's analyzed terms, when they are at hand already.
-    pub fn score_document(&self, document: &IndexedTerms, terms: &[(String, u64)]) -> Option<(f64, Vec<TermScore>)> {
-        let wanted: Vec<&str> = terms.iter().map(|(term, _)| term.as_str()).collect();
-        Some(self.combine(document.length(), terms, &document.counts(&wanted)?))
+    pub fn score_document(&self, document: &IndexedTerms, terms: &[(String, u64)]) -> Option<(f64, TermScores)> {
+        let mut counts: Counts = smallvec![0; terms.len()];
+        document.count_into(terms.iter().map(|(term, _)| term.as_str()), &mut counts)?;
+        Some(self.combine(document.length(), terms, &counts))
     }
 
     /// One term's share of the score of a document `length` terms long that holds it
@@ -64,16 +74,16 @@ impl Bm25 {
         frequency * (self.k1 + 1.0) / (frequency + self.k1 * (1.0 - self.b + self.b * length_ratio))
     }
 
-    fn combine(&self, length: u32, terms: &[(String, u64)], counts: &[u32]) -> (f64, Vec<TermScore>) {
+    fn combine(&self, length: u32, terms: &[(String, u64)], counts: &[u32]) -> (f64, TermScores) {
         let mut total = 0.0;
-        let mut matched = Vec::new();
-        for ((term, document_frequency), count) in terms.iter().zip(counts) {
+        let mut matched = TermScores::new();
+        for (term, ((_, document_frequency), count)) in terms.iter().zip(counts).enumerate() {
             if *count == 0 {
                 continue;
             }
             let contribution = self.term_score(*count, length, *document_frequency);
             total += contribution;
-            matched.push(TermScore { term: term.clone(), contribution });
+            matched.push(TermScore { term, contribution });
         }
         (total, matched)
     }
@@ -96,6 +106,6 @@ mod tests {
         let (score, matched) = bm25.score("deploy the billing service", &[("deploy".into(), 2), ("zebra".into(), 1)]);
         assert!(score > 0.0);
         assert_eq!(matched.len(), 1);
-        assert_eq!(matched[0].term, "deploy");
+        assert_eq!(matched[0].term, 0);
     }
 }

@@ -24,25 +24,36 @@ impl IndexedTerms {
     /// How often `term` occurs in the record (0 when it does not); `None` when a stored object
     /// cannot be read (the caller analyzes the record's text instead).
     pub fn frequency(&self, term: &str) -> Option<u32> {
-        self.counts(&[term]).and_then(|counts| counts.first().copied())
+        let mut count = [0];
+        self.count_into(std::iter::once(term), &mut count)?;
+        Some(count[0])
     }
 
-    /// How often each of `terms` occurs in the record, in their order: one pass over a stored
-    /// object whatever the number of terms. `None` when a stored object cannot be read.
-    pub fn counts(&self, terms: &[&str]) -> Option<Vec<u32>> {
+    /// Writes how often each of `terms` occurs in the record into `counts`, in their order (as
+    /// many as both hold): one pass over a stored object whatever the number of terms. `None`
+    /// when a stored object cannot be read.
+    pub fn count_into<'term>(&self, terms: impl Iterator<Item = &'term str> + Clone, counts: &mut [u32]) -> Option<()> {
         match self {
-            Self::Analyzed(document) => Some(terms.iter().map(|term| document.frequency(term)).collect()),
-            Self::Stored { json, .. } => stored_counts(json, terms).or_else(|| {
+            Self::Analyzed(document) => {
+                for (count, term) in counts.iter_mut().zip(terms) {
+                    *count = document.frequency(term);
+                }
+                Some(())
+            }
+            Self::Stored { json, .. } => stored_counts(json, terms.clone(), counts).or_else(|| {
                 // Not the compact object this crate writes: read it the slow way.
                 let parsed: BTreeMap<String, u32> = serde_json::from_str(json).ok()?;
-                Some(terms.iter().map(|term| parsed.get(*term).copied().unwrap_or(0)).collect())
+                for (count, term) in counts.iter_mut().zip(terms) {
+                    *count = parsed.get(term).copied().unwrap_or(0);
+                }
+                Some(())
             }),
         }
     }
 
     /// Whether the terms can be read (a stored object may be damaged).
     pub fn readable(&self) -> bool {
-        self.counts(&[]).is_some()
+        self.count_into(std::iter::empty(), &mut []).is_some()
     }
 
     /// The record's lexical length (text terms only).
@@ -72,11 +83,11 @@ impl IndexedTerms {
     }
 }
 
-/// The counts of `terms` in a compact JSON object of counts (`{"key":1,"other":2}`), walked key
-/// by key without allocating (a key with escapes is decoded); `None` if the text is not such an
-/// object.
-fn stored_counts(json: &str, terms: &[&str]) -> Option<Vec<u32>> {
-    let mut counts = vec![0; terms.len()];
+/// Writes the counts of `terms` in a compact JSON object of counts (`{"key":1,"other":2}`) into
+/// `counts`, walking the object key by key without allocating (a key with escapes is decoded);
+/// `None` if the text is not such an object.
+fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Clone, counts: &mut [u32]) -> Option<()> {
+    counts.fill(0);
     let bytes = json.as_bytes();
     let mut at = 1;
     if bytes.first() != Some(&b'{') {
@@ -108,17 +119,17 @@ fn stored_counts(json: &str, terms: &[&str]) -> Option<Vec<u32>> {
         let digits_end =
             digits_start + bytes.get(digits_start..)?.iter().take_while(|byte| byte.is_ascii_digit()).count();
         let count: u32 = json.get(digits_start..digits_end)?.parse().ok()?;
-        if let Some(position) = terms.iter().position(|term| *term == key) {
-            counts[position] = count;
+        if let Some(slot) = terms.clone().position(|term| term == key).and_then(|position| counts.get_mut(position)) {
+            *slot = count;
         }
         at = match bytes.get(digits_end)? {
             b',' => digits_end + 1,
-            b'}' => return Some(counts),
+            b'}' => return Some(()),
             _ => return None,
         };
     }
     // An empty object.
-    (bytes.get(at) == Some(&b'}')).then_some(counts)
+    (bytes.get(at) == Some(&b'}')).then_some(())
 }
 
 #[cfg(test)]
@@ -142,11 +153,14 @@ mod tests {
     #[test]
     fn an_empty_or_foreign_object_still_answers() {
         let empty = IndexedTerms::Stored { json: "{}".into(), length: 0 };
-        assert_eq!(empty.counts(&["a", "b"]), Some(vec![0, 0]));
+        let mut counts = [7, 7];
+        assert_eq!(empty.count_into(["a", "b"].into_iter(), &mut counts), Some(()));
+        assert_eq!(counts, [0, 0]);
         let spaced = IndexedTerms::Stored { json: "{ \"a\": 2 }".into(), length: 2 };
-        assert_eq!(spaced.counts(&["a", "b"]), Some(vec![2, 0]));
+        assert_eq!(spaced.count_into(["a", "b"].into_iter(), &mut counts), Some(()));
+        assert_eq!(counts, [2, 0]);
         let damaged = IndexedTerms::Stored { json: "{\"a\":".into(), length: 2 };
-        assert_eq!(damaged.counts(&["a"]), None);
+        assert_eq!(damaged.frequency("a"), None);
         assert!(!damaged.readable() && empty.readable());
     }
 

@@ -7,6 +7,6 @@ mod document;
 mod indexed;
 
 pub use analyzer::{analyze, cue_term, for_each_term};
-pub use bm25::{Bm25, TermScore};
+pub use bm25::{Bm25, TermScore, TermScores};
 pub use document::DocumentTerms;
 pub use indexed::IndexedTerms;

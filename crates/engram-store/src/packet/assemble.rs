@@ -30,7 +30,6 @@ pub(super) enum Content {
 
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
-    pub id: String,
     pub section: Section,
     pub score: f64,
     /// 1-based rank within the section.
@@ -39,6 +38,17 @@ pub(super) struct Entry {
 }
 
 impl Entry {
+    /// The record's or turn's id, or the state's name.
+    pub(super) fn id(&self) -> &str {
+        match &self.content {
+            Content::Record(candidate) => candidate.id(),
+            Content::Turn(event) => &event.event_id,
+            Content::WorkingState(_) => "working_state",
+            Content::Summary(_) => "rolling_summary",
+            Content::Quotes(_) => "key_quotes",
+        }
+    }
+
     fn time(&self) -> Option<engram_types::Timestamp> {
         match &self.content {
             Content::Record(candidate) => Some(candidate.record.time()),
@@ -97,7 +107,7 @@ impl<'a> Forms<'a> {
     }
 
     fn id(&self) -> Option<&str> {
-        self.show_ids.then_some(self.entry.id.as_str())
+        self.show_ids.then_some(self.entry.id())
     }
 
     /// The [`token_floor`] of the form's block, `None` when the form adds nothing (e.g. a
@@ -305,7 +315,7 @@ impl<'a> SectionFill<'a> {
     }
 
     fn holds(&self, id: &str) -> bool {
-        self.placed.iter().any(|item| item.entry.id == id)
+        self.placed.iter().any(|item| item.entry.id() == id)
     }
 
     /// Places the entry in the richest form that fits, or records why it is left out.
@@ -368,7 +378,7 @@ impl<'a> SectionFill<'a> {
                         .iter()
                         .all(|form| form.count(&forms, tokenizer) + first_overhead > self.remaining_section));
             let reason = if over_section { OmissionReason::SectionBudget } else { OmissionReason::TotalBudget };
-            tracing::debug!(section = section.as_str(), id = entry.id.as_str(), room, reason = ?reason, "budget trim: left out");
+            tracing::debug!(section = section.as_str(), id = entry.id(), room, reason = ?reason, "budget trim: left out");
             assembly.omitted.push(omission(&entry, reason));
             return;
         };
@@ -377,9 +387,9 @@ impl<'a> SectionFill<'a> {
         drop(forms);
         if form != ItemForm::Full {
             let saved = full_tokens.unwrap_or(tokens).saturating_sub(tokens);
-            tracing::debug!(section = section.as_str(), id = entry.id.as_str(), form = ?form, saved, "budget trim: degraded");
+            tracing::debug!(section = section.as_str(), id = entry.id(), form = ?form, saved, "budget trim: degraded");
             assembly.degradations.push(Degradation {
-                id: entry.id.clone(),
+                id: entry.id().to_string(),
                 section,
                 from: ItemForm::Full,
                 to: form,
@@ -416,7 +426,7 @@ impl Tried {
 }
 
 fn omission(entry: &Entry, reason: OmissionReason) -> OmittedItem {
-    OmittedItem { id: entry.id.clone(), section: entry.section, reason, score: Some(entry.score) }
+    OmittedItem { id: entry.id().to_string(), section: entry.section, reason, score: Some(entry.score) }
 }
 
 /// The packet text: each section's heading, its blocks in display order, its closing line.
@@ -431,7 +441,7 @@ pub(super) fn render_text(assembly: &Assembly, request: &BuildRequest) -> String
         }
         if *section == Section::Recall {
             // Each recalled event reads with its context turns around it, in time order.
-            let rank_of = |id: &str| placed.iter().find(|item| item.entry.id == id).map_or(0, |item| item.entry.rank);
+            let rank_of = |id: &str| placed.iter().find(|item| item.entry.id() == id).map_or(0, |item| item.entry.rank);
             ordered.sort_by_key(|item| {
                 let anchor = item.entry.context_of().map_or(item.entry.rank, rank_of);
                 (anchor, item.entry.time())

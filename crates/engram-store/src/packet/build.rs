@@ -8,10 +8,11 @@ use engram_types::{
 };
 
 use super::assemble::{Assembly, Content, Entry, Placed, assemble, render_text};
-use super::candidates::{Candidate, QueryTerms, Source, gather};
+use super::candidates::{Candidate, QueryTerms, gather};
 use super::changes::{mark_outdated, plan_replaced, set_replaced};
 use super::context::{expand_recall, plan_neighbours};
 use super::score::{recency, round, score_section};
+use super::source::Source;
 use crate::engine::read;
 use crate::error::Result;
 use crate::prepare::{self, normalize_time};
@@ -191,26 +192,22 @@ fn entries(
     if let Some(state) = &gathered.working_state {
         entries.insert(
             Section::WorkingState,
-            vec![state_entry("working_state", Section::WorkingState, Content::WorkingState(state.clone()))],
+            vec![state_entry(Section::WorkingState, Content::WorkingState(state.clone()))],
         );
     }
     let short_term = &gathered.short_term;
     if short_term.rolling_summary.as_deref().is_some_and(|summary| !summary.trim().is_empty()) {
         entries.insert(
             Section::RollingSummary,
-            vec![state_entry("rolling_summary", Section::RollingSummary, Content::Summary(short_term.clone()))],
+            vec![state_entry(Section::RollingSummary, Content::Summary(short_term.clone()))],
         );
     }
     if !short_term.key_quotes.is_empty() {
-        entries.insert(
-            Section::KeyQuotes,
-            vec![state_entry("key_quotes", Section::KeyQuotes, Content::Quotes(short_term.clone()))],
-        );
+        entries.insert(Section::KeyQuotes, vec![state_entry(Section::KeyQuotes, Content::Quotes(short_term.clone()))]);
     }
     let half_life = request.policy.half_life_hours.recall;
     let turns = gathered.window.len();
     let window = gathered.window.iter().enumerate().rev().map(|(index, event)| Entry {
-        id: event.event_id.clone(),
         section: Section::ConversationWindow,
         score: round(recency(now, event.ts, half_life)),
         rank: u32::try_from(turns - index).unwrap_or(u32::MAX),
@@ -222,7 +219,6 @@ fn entries(
             .into_iter()
             .enumerate()
             .map(|(index, candidate)| Entry {
-                id: candidate.id().to_string(),
                 section,
                 score: candidate.score,
                 rank: u32::try_from(index + 1).unwrap_or(u32::MAX),
@@ -234,8 +230,8 @@ fn entries(
     entries
 }
 
-fn state_entry(id: &str, section: Section, content: Content) -> Entry {
-    Entry { id: id.to_string(), section, score: 1.0, rank: 1, content }
+fn state_entry(section: Section, content: Content) -> Entry {
+    Entry { section, score: 1.0, rank: 1, content }
 }
 
 #[expect(clippy::too_many_arguments, reason = "one call site; the pieces are the stages' outputs")]
@@ -258,7 +254,7 @@ fn packet(
     for (section, placed) in &assembly.placed {
         counts.selected.insert(*section, u32::try_from(placed.len()).unwrap_or(u32::MAX));
         for item in placed {
-            selected.push(selected_item(item, &query.words));
+            selected.push(selected_item(item, &query));
             match &item.entry.content {
                 Content::WorkingState(state) => {
                     short_term.working_state = Some(state.clone());
@@ -342,7 +338,7 @@ fn packet(
 
 fn base_item(item: &Placed, ts: chrono::DateTime<chrono::Utc>) -> PacketItem {
     PacketItem {
-        id: item.entry.id.clone(),
+        id: item.entry.id().to_string(),
         form: item.form,
         text: item.text.clone(),
         score: item.entry.score,
@@ -378,7 +374,7 @@ fn record_item(item: &Placed, record: &Record) -> PacketItem {
     }
 }
 
-fn selected_item(item: &Placed, words: &BTreeMap<String, String>) -> SelectedItem {
+fn selected_item(item: &Placed, query: &QueryTerms) -> SelectedItem {
     let entry = &item.entry;
     let (kind, time, evidence, replaced, outdated_by) = match &entry.content {
         Content::Record(candidate) => (
@@ -400,7 +396,11 @@ fn selected_item(item: &Placed, words: &BTreeMap<String, String>) -> SelectedIte
     let (signals, matched_terms, cue_hits, sources, context_of) = match &entry.content {
         Content::Record(candidate) => (
             candidate.signals,
-            candidate.matched_terms.clone(),
+            candidate
+                .matched_terms
+                .iter()
+                .filter_map(|position| query.terms.get(*position as usize).cloned())
+                .collect::<Vec<_>>(),
             candidate.cue_hits.clone(),
             candidate.sources.iter().map(|source| source.as_str().to_string()).collect::<Vec<_>>(),
             candidate.context_of.clone(),
@@ -415,7 +415,7 @@ fn selected_item(item: &Placed, words: &BTreeMap<String, String>) -> SelectedIte
         _ => (Signals::default(), Vec::new(), Vec::new(), vec![Source::State.as_str().to_string()], None),
     };
     SelectedItem {
-        id: entry.id.clone(),
+        id: entry.id().to_string(),
         section: entry.section,
         rank: entry.rank,
         score: entry.score,
@@ -429,7 +429,7 @@ fn selected_item(item: &Placed, words: &BTreeMap<String, String>) -> SelectedIte
         kind: kind.to_string(),
         text: item.text.clone(),
         time,
-        matched_words: matched_words(&matched_terms, words),
+        matched_words: matched_words(&matched_terms, &query.words),
         matched_terms,
         evidence,
         replaced,

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use engram_types::{
     BuildRequest, CompressionLevel, Event, OmissionReason, OmittedItem, Section, ShortTermState, Signals, Timestamp,
     WorkingState,
@@ -11,7 +13,7 @@ use engram_types::{
 
 use crate::engine::{window_events, window_request};
 use crate::error::Result;
-use crate::lexical::{Bm25, IndexedTerms, cue_term, for_each_term};
+use crate::lexical::{Bm25, IndexedTerms, TermScores, cue_term, for_each_term};
 use crate::maintenance::{StateOwner, StoredState};
 use crate::prepare::{document_terms, document_text};
 use crate::reads::ReadBatch;
@@ -20,35 +22,11 @@ use crate::store::Snapshot;
 
 use super::purpose::admits_insight;
 use super::similarity::QueryVector;
+use super::source::{Source, Sources};
 use super::sources::{Named, SectionReads, Statistics, name_sources, plan_sources};
 
-/// Which query found a candidate. Ordered by how telling the source is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Source {
-    Lexical,
-    Vector,
-    Cue,
-    Recent,
-    Importance,
-    Window,
-    State,
-    Context,
-}
-
-impl Source {
-    pub(super) const fn as_str(self) -> &'static str {
-        match self {
-            Self::Lexical => "lexical",
-            Self::Vector => "vector",
-            Self::Cue => "cue",
-            Self::Recent => "recent",
-            Self::Importance => "importance",
-            Self::Window => "window",
-            Self::State => "state",
-            Self::Context => "context",
-        }
-    }
-}
+/// Positions of matched query terms, inline: a packet scores thousands of candidates.
+pub(super) type MatchedTerms = SmallVec<[u32; 6]>;
 
 /// A record competing for a place in the packet.
 #[derive(Debug, Clone)]
@@ -63,12 +41,13 @@ pub(super) struct Candidate {
     pub terms: Option<IndexedTerms>,
     /// The record's line tokens kept from write time (see [`Fetched::line_tokens`]).
     pub line_tokens: Option<u32>,
-    pub sources: BTreeSet<Source>,
+    pub sources: Sources,
     /// Raw BM25 of the query terms; normalized per section when scored.
     pub bm25: f64,
     /// Cosine similarity of the record's vector to the query's, when both exist.
     pub similarity: Option<f64>,
-    pub matched_terms: Vec<String>,
+    /// The query terms the record holds (positions in `QueryTerms::terms`), by contribution.
+    pub matched_terms: MatchedTerms,
     pub cue_hits: Vec<String>,
     pub signals: Signals,
     pub score: f64,
@@ -82,11 +61,11 @@ pub(super) struct Candidate {
 
 impl Candidate {
     pub(super) fn new(section: Section, fetched: Fetched, source: Source) -> Self {
-        Self::found_by(section, fetched, BTreeSet::from([source]))
+        Self::found_by(section, fetched, Sources::of(source))
     }
 
     /// A candidate every one of `sources` found.
-    pub(super) fn found_by(section: Section, fetched: Fetched, sources: BTreeSet<Source>) -> Self {
+    pub(super) fn found_by(section: Section, fetched: Fetched, sources: Sources) -> Self {
         let Fetched { sequence, record, terms, line_tokens } = fetched;
         Self {
             section,
@@ -97,7 +76,7 @@ impl Candidate {
             sources,
             bm25: 0.0,
             similarity: None,
-            matched_terms: Vec::new(),
+            matched_terms: MatchedTerms::new(),
             cue_hits: Vec::new(),
             signals: Signals::default(),
             score: 0.0,
@@ -120,11 +99,7 @@ pub(super) fn sort_best_first(candidates: &mut Vec<Candidate>) {
         let (left, right) = (&candidates[left], &candidates[right]);
         right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id()))
     });
-    if order.iter().enumerate().all(|(position, index)| position == *index) {
-        return;
-    }
-    let mut slots: Vec<Option<Candidate>> = std::mem::take(candidates).into_iter().map(Some).collect();
-    candidates.extend(order.into_iter().filter_map(|index| slots[index].take()));
+    permute(candidates, order);
 }
 
 /// The analyzed query: text terms (query + keywords) and cue terms (tags, entities).
@@ -175,8 +150,8 @@ pub(super) struct Gathered {
     pub window: Vec<Event>,
     pub sections: BTreeMap<Section, Vec<Candidate>>,
     pub omitted: Vec<OmittedItem>,
-    /// The ids each scored section considered, whatever became of them: its candidates.
-    pub considered: BTreeMap<Section, BTreeSet<String>>,
+    /// The sequences each scored section considered, whatever became of them: its candidates.
+    pub considered: BTreeMap<Section, HashSet<i64>>,
     pub capped_terms: BTreeSet<String>,
     /// Current (indexed) facts in the scope's fact spaces, when a read told (policy guard).
     pub fact_documents: Option<u64>,
@@ -271,9 +246,9 @@ pub(super) fn gather(
             None => Vec::new(),
         };
         let (found, statistics, small_read) = candidates_of(request, query, section, sources, fetched);
-        gathered.considered.insert(section, found.keys().cloned().collect());
+        gathered.considered.insert(section, found.iter().map(|candidate| candidate.sequence).collect());
         let mut kept = Vec::new();
-        for candidate in found.into_values() {
+        for candidate in found {
             match exclusion(request, &candidate, now, &window_ids) {
                 Some(reason) => {
                     gathered.omitted.push(OmittedItem { id: candidate.id().to_string(), section, reason, score: None })
@@ -323,9 +298,9 @@ fn candidates_of(
     section: Section,
     named: Named,
     fetched: Vec<Fetched>,
-) -> (BTreeMap<String, Candidate>, Option<Statistics>, bool) {
-    let mut found: BTreeMap<String, Candidate> = BTreeMap::new();
-    match named {
+) -> (Vec<Candidate>, Option<Statistics>, bool) {
+    let mut found: Vec<Candidate> = Vec::with_capacity(fetched.len());
+    let (statistics, small_read) = match named {
         Named::Small { totals, .. } => {
             let small = small_section(fetched, query, totals);
             for (fetched, document) in small.records {
@@ -338,24 +313,28 @@ fn candidates_of(
                     candidate.sources.insert(Source::Cue);
                 }
                 // The terms are readable (`small_section` replaced damaged ones).
-                let (score, matched) =
-                    small.bm25.score_document(&document, &small.frequencies).unwrap_or_else(|| (0.0, Vec::new()));
-                set_relevance(&mut candidate, score, matched);
-                found.insert(candidate.id().to_string(), candidate);
+                let (score, matched) = small
+                    .bm25
+                    .score_document(&document, &small.frequencies)
+                    .unwrap_or_else(|| (0.0, TermScores::new()));
+                set_relevance(&mut candidate, score, matched, &small.frequencies);
+                found.push(candidate);
             }
-            (found, None, true)
+            (None, true)
         }
         Named::Recall { text, grown, cue, vector, statistics } => {
             let by_sequence: HashMap<i64, Fetched> =
                 fetched.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
+            let mut positions: HashMap<i64, usize> = HashMap::with_capacity(by_sequence.len());
             let mut add = |sequences: &[i64], source: Source, by_sequence: &HashMap<i64, Fetched>| {
                 for fetched in sequences.iter().filter_map(|sequence| by_sequence.get(sequence)) {
-                    found
-                        .entry(fetched.record.id().to_string())
-                        .and_modify(|candidate| {
-                            candidate.sources.insert(source);
-                        })
-                        .or_insert_with(|| Candidate::new(section, fetched.clone(), source));
+                    match positions.get(&fetched.sequence) {
+                        Some(position) => found[*position].sources.insert(source),
+                        None => {
+                            positions.insert(fetched.sequence, found.len());
+                            found.push(Candidate::new(section, fetched.clone(), source));
+                        }
+                    }
                 }
             };
             add(&text, Source::Lexical, &by_sequence);
@@ -371,17 +350,35 @@ fn candidates_of(
             }
             add(&cue, Source::Cue, &by_sequence);
             add(&vector, Source::Vector, &by_sequence);
-            (found, statistics, false)
+            (statistics, false)
         }
         Named::Sources { mut sources, statistics } => {
             for fetched in fetched {
                 let found_by = sources.remove(&fetched.sequence).unwrap_or_default();
-                let candidate = Candidate::found_by(section, fetched, found_by);
-                found.insert(candidate.id().to_string(), candidate);
+                found.push(Candidate::found_by(section, fetched, found_by));
             }
-            (found, statistics, false)
+            (statistics, false)
         }
+    };
+    // In id order, as every later step that lists candidates expects (omissions, ties).
+    sort_by_id(&mut found);
+    (found, statistics, small_read)
+}
+
+/// Sorts candidates by id, moving each once (see [`sort_best_first`]).
+fn sort_by_id(candidates: &mut Vec<Candidate>) {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&left, &right| candidates[left].id().cmp(candidates[right].id()));
+    permute(candidates, order);
+}
+
+/// Puts `candidates` in `order` (positions into them), moving each once.
+fn permute(candidates: &mut Vec<Candidate>, order: Vec<usize>) {
+    if order.iter().enumerate().all(|(position, index)| position == *index) {
+        return;
     }
+    let mut slots: Vec<Option<Candidate>> = std::mem::take(candidates).into_iter().map(Some).collect();
+    candidates.extend(order.into_iter().filter_map(|index| slots[index].take()));
 }
 
 /// Records fetched by sequence, in the order `sequences` named them (a by-sequence fetch
@@ -475,7 +472,7 @@ fn weakly_cued(candidate: &Candidate, now: Timestamp) -> bool {
         CompressionLevel::Theme => 3,
     };
     // Being among the most similar to the query vector counts as one match.
-    let vector_match = usize::from(candidate.sources.contains(&Source::Vector));
+    let vector_match = usize::from(candidate.sources.contains(Source::Vector));
     candidate.matched_terms.len() + candidate.cue_hits.len() + vector_match < needed
 }
 
@@ -499,7 +496,7 @@ fn relevance(candidate: &mut Candidate, bm25: &Bm25, frequencies: &[(String, u64
         scored
     });
     let (score, matched) = stored.unwrap_or_else(|| bm25.score(&document_text(&candidate.record), frequencies));
-    set_relevance(candidate, score, matched);
+    set_relevance(candidate, score, matched, frequencies);
 }
 
 /// Whether a record's (readable) terms hold `term`.
@@ -507,12 +504,14 @@ fn holds(document: &IndexedTerms, term: &str) -> bool {
     document.frequency(term).is_some_and(|count| count > 0)
 }
 
-fn set_relevance(candidate: &mut Candidate, score: f64, mut matched: Vec<crate::lexical::TermScore>) {
+/// `terms`: the scored (term, df) list, in the order of `QueryTerms::terms`.
+fn set_relevance(candidate: &mut Candidate, score: f64, mut matched: TermScores, terms: &[(String, u64)]) {
+    let name = |position: usize| terms.get(position).map(|(term, _)| term.as_str());
     matched.sort_by(|left, right| {
-        right.contribution.total_cmp(&left.contribution).then_with(|| left.term.cmp(&right.term))
+        right.contribution.total_cmp(&left.contribution).then_with(|| name(left.term).cmp(&name(right.term)))
     });
     candidate.bm25 = score;
-    candidate.matched_terms = matched.into_iter().map(|term| term.term).collect();
+    candidate.matched_terms = matched.into_iter().filter_map(|term| u32::try_from(term.term).ok()).collect();
 }
 
 fn labels(record: &Record) -> (&[String], &[String]) {

@@ -149,16 +149,20 @@ pub(super) fn mark_outdated(recall: &mut Vec<Candidate>, facts: &[Candidate]) {
         // The wanted terms the turn holds, read once it was written before a change.
         let mut said: Option<BTreeSet<&str>> = None;
         let mut holds = |terms: &BTreeSet<String>| {
-            let said =
-                said.get_or_insert_with(|| match candidate.terms.as_ref().and_then(|terms| terms.counts(&wanted)) {
-                    Some(counts) => {
+            let said = said.get_or_insert_with(|| {
+                let mut counts = vec![0; wanted.len()];
+                let stored =
+                    candidate.terms.as_ref().and_then(|terms| terms.count_into(wanted.iter().copied(), &mut counts));
+                match stored {
+                    Some(()) => {
                         wanted.iter().zip(counts).filter(|(_, count)| *count > 0).map(|(term, _)| *term).collect()
                     }
                     None => {
                         let analyzed: BTreeSet<String> = analyze(&event.text).into_iter().collect();
                         wanted.iter().copied().filter(|term| analyzed.contains(*term)).collect()
                     }
-                });
+                }
+            });
             terms.iter().all(|term| said.contains(term.as_str()))
         };
         let outdated = changes.iter().find(|change| {

@@ -2,13 +2,14 @@
 //! arrives with the question it answered, and a question with its answer.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use engram_types::{BuildRequest, EventKind, OmittedItem, Section, Timestamp};
 
-use super::candidates::{Candidate, Source, exclusion, sort_best_first};
+use super::candidates::{Candidate, exclusion, sort_best_first};
 use super::changes::outdated_score;
 use super::score::round;
+use super::source::Source;
 use crate::reads::{ReadBatch, Ticket};
 use crate::record::{Anchor, FetchRequest, Fetched, Reach, Record, RecordKind, Selector};
 
@@ -90,7 +91,7 @@ pub(super) fn expand_recall(
     found: Vec<Fetched>,
     request: &BuildRequest,
     candidates: &mut Vec<Candidate>,
-    considered: &mut BTreeSet<String>,
+    considered: &mut HashSet<i64>,
     now: Timestamp,
     window_ids: &HashSet<&str>,
     omitted: &mut Vec<OmittedItem>,
@@ -138,7 +139,7 @@ pub(super) fn expand_recall(
         let Some((_, hit_id, hit_score)) = owner.get(&sequence).and_then(|index| hits.get(*index)) else {
             continue;
         };
-        if !considered.insert(fetched.record.id().to_string()) {
+        if !considered.insert(sequence) {
             continue;
         }
         let mut candidate = Candidate::new(Section::Recall, fetched, Source::Context);

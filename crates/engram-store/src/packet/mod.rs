@@ -10,6 +10,7 @@ mod purpose;
 mod render;
 mod score;
 mod similarity;
+mod source;
 mod sources;
 
 pub use build::build_memory_packet;

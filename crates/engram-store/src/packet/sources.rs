@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use engram_types::{BuildRequest, Section};
 
-use super::candidates::{Gathered, QueryTerms, Source};
+use super::candidates::{Gathered, QueryTerms};
 use super::purpose::recall_fills_budget;
 use super::similarity::{QueryVector, dimension_mismatch};
+use super::source::{Source, Sources};
 use crate::error::Result;
 use crate::lexical::Bm25;
 use crate::reads::{Answers, ReadBatch, Ticket};
@@ -39,7 +40,7 @@ pub(super) enum Named {
     /// best cue matches and the most similar, with the lexical statistics.
     Recall { text: Vec<i64>, grown: Vec<i64>, cue: Vec<i64>, vector: Vec<i64>, statistics: Option<Statistics> },
     /// The records each source named.
-    Sources { sources: BTreeMap<i64, BTreeSet<Source>>, statistics: Option<Statistics> },
+    Sources { sources: BTreeMap<i64, Sources>, statistics: Option<Statistics> },
 }
 
 /// BM25's numbers for a section: the spaces' totals and each query term's df.
@@ -149,7 +150,7 @@ pub(super) fn name_sources(
         return Ok(Named::Recall { text, grown, cue, vector, statistics });
     }
     // Each source names its records by sequence; the records they share are read once.
-    let mut sources: BTreeMap<i64, BTreeSet<Source>> = BTreeMap::new();
+    let mut sources: BTreeMap<i64, Sources> = BTreeMap::new();
     let mut name = |sequences: &[i64], source: Source| {
         for sequence in sequences {
             sources.entry(*sequence).or_default().insert(source);
