@@ -131,54 +131,50 @@ fn elapsed_us(since: Instant) -> u64 {
 }
 
 /// Applies `min_score` and `max_total_candidates` (best scores across sections survive).
+/// Each section is sorted best first (ties by id), so what a section keeps is a prefix of it:
+/// candidates are cut, never moved.
 fn limit_candidates(
     sections: &mut BTreeMap<Section, Vec<Candidate>>,
     request: &BuildRequest,
     omitted: &mut Vec<OmittedItem>,
 ) -> BTreeMap<Section, Vec<Candidate>> {
     let policy = &request.policy;
-    let mut all: Vec<Candidate> = Vec::new();
     for candidates in sections.values_mut() {
-        for candidate in candidates.drain(..) {
-            if candidate.score < policy.min_score {
-                omitted.push(OmittedItem {
-                    id: candidate.id().to_string(),
-                    section: candidate.section,
-                    reason: OmissionReason::LowScore,
-                    score: Some(candidate.score),
-                });
-            } else {
-                all.push(candidate);
-            }
+        let scored = candidates.partition_point(|candidate| candidate.score >= policy.min_score);
+        omitted.extend(candidates[scored..].iter().map(|candidate| omission(candidate, OmissionReason::LowScore)));
+        candidates.truncate(scored);
+    }
+    // The global order, by keys: score, then section, then id.
+    let mut order: Vec<(usize, usize)> = Vec::new();
+    let lists: Vec<&Vec<Candidate>> = sections.values().collect();
+    for (list, candidates) in lists.iter().enumerate() {
+        order.extend((0..candidates.len()).map(|index| (list, index)));
+    }
+    let cap = policy.max_total_candidates as usize;
+    if order.len() > cap {
+        let candidate = |(list, index): (usize, usize)| &lists[list][index];
+        order.sort_by(|&left, &right| {
+            let (left, right) = (candidate(left), candidate(right));
+            right
+                .score
+                .total_cmp(&left.score)
+                .then_with(|| left.section.cmp(&right.section))
+                .then_with(|| left.id().cmp(right.id()))
+        });
+        let mut kept = vec![0; lists.len()];
+        for &(list, index) in &order[..cap] {
+            kept[list] = kept[list].max(index + 1);
+        }
+        omitted.extend(order[cap..].iter().map(|&key| omission(candidate(key), OmissionReason::PolicyCap)));
+        for (candidates, kept) in sections.values_mut().zip(kept) {
+            candidates.truncate(kept);
         }
     }
-    // The keys are sorted, not the candidates (hundreds of bytes each).
-    let mut order: Vec<usize> = (0..all.len()).collect();
-    order.sort_by(|&left, &right| {
-        let (left, right) = (&all[left], &all[right]);
-        right
-            .score
-            .total_cmp(&left.score)
-            .then_with(|| left.section.cmp(&right.section))
-            .then_with(|| left.id().cmp(right.id()))
-    });
-    let mut slots: Vec<Option<Candidate>> = all.into_iter().map(Some).collect();
-    let sorted = order.into_iter().filter_map(|index| slots[index].take());
-    let mut kept: BTreeMap<Section, Vec<Candidate>> = BTreeMap::new();
-    for (position, candidate) in sorted.enumerate() {
-        if position >= policy.max_total_candidates as usize {
-            omitted.push(OmittedItem {
-                id: candidate.id().to_string(),
-                section: candidate.section,
-                reason: OmissionReason::PolicyCap,
-                score: Some(candidate.score),
-            });
-        } else {
-            kept.entry(candidate.section).or_default().push(candidate);
-        }
-    }
-    // Within a section, best first, ties by id (the global sort kept that order).
-    kept
+    std::mem::take(sections).into_iter().filter(|(_, candidates)| !candidates.is_empty()).collect()
+}
+
+fn omission(candidate: &Candidate, reason: OmissionReason) -> OmittedItem {
+    OmittedItem { id: candidate.id().to_string(), section: candidate.section, reason, score: Some(candidate.score) }
 }
 
 /// Everything that competes for the budget, per section, best first.

@@ -99,7 +99,11 @@ pub(super) fn sort_best_first(candidates: &mut Vec<Candidate>) {
         let (left, right) = (&candidates[left], &candidates[right]);
         right.score.total_cmp(&left.score).then_with(|| left.id().cmp(right.id()))
     });
-    permute(candidates, order);
+    if order.iter().enumerate().all(|(position, index)| position == *index) {
+        return;
+    }
+    let mut slots: Vec<Option<Candidate>> = std::mem::take(candidates).into_iter().map(Some).collect();
+    candidates.extend(order.into_iter().filter_map(|index| slots[index].take()));
 }
 
 /// The analyzed query: text terms (query + keywords) and cue terms (tags, entities).
@@ -245,17 +249,17 @@ pub(super) fn gather(
             Some(fetch) => records.take(fetch)?,
             None => Vec::new(),
         };
-        let (found, statistics, small_read) = candidates_of(request, query, section, sources, fetched);
-        gathered.considered.insert(section, found.iter().map(|candidate| candidate.sequence).collect());
-        let mut kept = Vec::new();
-        for candidate in found {
-            match exclusion(request, &candidate, now, &window_ids) {
-                Some(reason) => {
-                    gathered.omitted.push(OmittedItem { id: candidate.id().to_string(), section, reason, score: None })
-                }
-                None => kept.push(candidate),
+        let (mut kept, statistics, small_read) = candidates_of(request, query, section, sources, fetched);
+        gathered.considered.insert(section, kept.iter().map(|candidate| candidate.sequence).collect());
+        let mut excluded = Vec::new();
+        kept.retain(|candidate| {
+            let reason = exclusion(request, candidate, now, &window_ids);
+            if let Some(reason) = reason {
+                excluded.push(OmittedItem { id: candidate.id().to_string(), section, reason, score: None });
             }
-        }
+            reason.is_none()
+        });
+        omit_in_id_order(&mut gathered.omitted, excluded);
         let query_vector = request.query_embedding.as_deref().map(QueryVector::new);
         for candidate in &mut kept {
             candidate.cue_hits = cue_hits(&candidate.record, query);
@@ -271,10 +275,11 @@ pub(super) fn gather(
             }
         }
         if section == Section::Episodes {
+            let mut weak = Vec::new();
             kept.retain(|candidate| {
                 let cued = weakly_cued(candidate, now);
                 if cued {
-                    gathered.omitted.push(OmittedItem {
+                    weak.push(OmittedItem {
                         id: candidate.id().to_string(),
                         section,
                         reason: OmissionReason::WeakCue,
@@ -283,6 +288,7 @@ pub(super) fn gather(
                 }
                 !cued
             });
+            omit_in_id_order(&mut gathered.omitted, weak);
         }
         tracing::debug!(section = section.as_str(), candidates = kept.len(), "candidates gathered");
         gathered.sections.insert(section, kept);
@@ -290,8 +296,8 @@ pub(super) fn gather(
     Ok(gathered)
 }
 
-/// A section's candidates from the records its sources named, with the statistics that score
-/// them, and whether the section was read whole.
+/// A section's candidates from the records its sources named (each once, in no set order), with
+/// the statistics that score them, and whether the section was read whole.
 fn candidates_of(
     request: &BuildRequest,
     query: &QueryTerms,
@@ -360,25 +366,14 @@ fn candidates_of(
             (statistics, false)
         }
     };
-    // In id order, as every later step that lists candidates expects (omissions, ties).
-    sort_by_id(&mut found);
     (found, statistics, small_read)
 }
 
-/// Sorts candidates by id, moving each once (see [`sort_best_first`]).
-fn sort_by_id(candidates: &mut Vec<Candidate>) {
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&left, &right| candidates[left].id().cmp(candidates[right].id()));
-    permute(candidates, order);
-}
-
-/// Puts `candidates` in `order` (positions into them), moving each once.
-fn permute(candidates: &mut Vec<Candidate>, order: Vec<usize>) {
-    if order.iter().enumerate().all(|(position, index)| position == *index) {
-        return;
-    }
-    let mut slots: Vec<Option<Candidate>> = std::mem::take(candidates).into_iter().map(Some).collect();
-    candidates.extend(order.into_iter().filter_map(|index| slots[index].take()));
+/// Lists one step's omissions in id order: candidates come in the order their reads named
+/// them, and scoring orders them by itself (ties by id).
+fn omit_in_id_order(omitted: &mut Vec<OmittedItem>, mut items: Vec<OmittedItem>) {
+    items.sort_by(|left, right| left.id.cmp(&right.id));
+    omitted.append(&mut items);
 }
 
 /// Records fetched by sequence, in the order `sequences` named them (a by-sequence fetch
