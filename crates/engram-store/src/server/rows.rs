@@ -32,6 +32,11 @@ impl ColumnReader for ServerRow<'_> {
         self.get(index)
     }
 
+    fn lend_text(&self, index: usize, read: &mut dyn FnMut(Option<&str>) -> Result<()>) -> Result<()> {
+        let text: Option<&str> = self.row.try_get(index).map_err(|error| database_error(self.dialect, error))?;
+        read(text)
+    }
+
     fn optional_integer(&self, index: usize) -> Result<Option<i64>> {
         self.get(index)
     }

@@ -287,6 +287,10 @@ impl ColumnReader for Columns<'_> {
         self.row.optional_text(self.position(index)?)
     }
 
+    fn lend_text(&self, index: usize, read: &mut dyn FnMut(Option<&str>) -> Result<()>) -> Result<()> {
+        self.row.lend_text(self.position(index)?, read)
+    }
+
     fn optional_integer(&self, index: usize) -> Result<Option<i64>> {
         self.row.optional_integer(self.position(index)?)
     }

@@ -4,7 +4,7 @@
 
 use engram_types::{CompressionLevel, EventKind, FactStatus, InsightKind, ScopeLevel, Timestamp, ValidationState};
 
-use super::column_reader::{ColumnReader, corrupt};
+use super::column_reader::{ColumnReader, corrupt, parse_text};
 use super::select::ColumnClass;
 use super::statement::Param;
 use super::stored_values::{json, optional_millis, time, to_integer, to_json, vector, vector_bytes};
@@ -59,9 +59,13 @@ column_value! {
         |row, index, _| row.optional_blob(index)?.map(|bytes| vector(row.backend(), &bytes)).transpose();
     // Lists and JSON values, as JSON text.
     Vec<String> as Text: |value, _| Ok(Param::Text(to_json(value)?)),
-        |row, index, column| json(row.backend(), column, &row.text(index)?);
+        |row, index, column| parse_text(row, index, |text| match text {
+            // Most lists are empty.
+            "[]" => Ok(Vec::new()),
+            text => json(row.backend(), column, text),
+        });
     serde_json::Value as Text: |value, _| Ok(Param::Text(to_json(value)?)),
-        |row, index, column| json(row.backend(), column, &row.text(index)?);
+        |row, index, column| parse_text(row, index, |text| json(row.backend(), column, text));
 }
 
 /// Enums stored as their names (`as_str`, read back with `parse`).
@@ -82,6 +86,7 @@ fn parse_name<T>(
     column: &str,
     parse: fn(&str) -> Option<T>,
 ) -> Result<T> {
-    let text = row.text(index)?;
-    parse(&text).ok_or_else(|| corrupt(row.backend(), column, format!("unknown value {text:?}")))
+    parse_text(row, index, |text| {
+        parse(text).ok_or_else(|| corrupt(row.backend(), column, format!("unknown value {text:?}")))
+    })
 }

@@ -1,8 +1,7 @@
 //! Table and column names of the SQL backends. Every SELECT of a record uses its kind's column
 //! list, so [`super::read_record`] reads the same positions on every backend. A record's vector
-//! (`embedding`, float32 bytes or NULL) follows its fields; the stored terms of events and
-//! facts (`lexical_terms`, `lexical_length`) and an event's line tokens (`line_tokens`) come
-//! last.
+//! (`embedding`, float32 bytes or NULL) follows its fields; the stored terms
+//! (`lexical_terms`, `lexical_length`) and an event's line tokens (`line_tokens`) come last.
 
 use super::record_columns::{
     EPISODE_COLUMNS, EVENT_COLUMNS, FACT_COLUMNS, INSIGHT_COLUMNS, PROCEDURE_COLUMNS, episode_classes, event_classes,
@@ -24,10 +23,10 @@ pub(crate) struct TableInfo {
     pub time: &'static str,
     /// The column `Selector::MostImportant` orders by (`Record::weight`).
     pub weight: &'static str,
-    /// Position of `lexical_terms` (then `lexical_length`) in `columns`, when the fetch reads
-    /// them: events and facts, which a packet scores by the dozen (other records are few per
-    /// packet).
-    pub terms_column: Option<usize>,
+    /// Position of `lexical_terms` (then `lexical_length`) in `columns`: a packet scores the
+    /// records it fetches from the terms they were indexed with, not from their text analyzed
+    /// again.
+    pub terms_column: usize,
     /// Position of `line_tokens` in `columns`, when the fetch reads it (events, for the same
     /// reason).
     pub line_tokens_column: Option<usize>,
@@ -35,15 +34,10 @@ pub(crate) struct TableInfo {
 
 impl TableInfo {
     /// The columns a write stores, in the order of [`super::encode::written_values`]: those a
-    /// fetch reads but the generated `seq`, then the space and, where a fetch does not read
-    /// them, the stored terms.
+    /// fetch reads but the generated `seq`, then the space.
     pub(crate) fn written_columns(&self) -> Vec<&'static str> {
         let mut columns: Vec<&'static str> = self.columns.split(", ").skip(1).collect();
-        if self.terms_column.is_none() {
-            columns.extend(["space", "lexical_length", "lexical_terms"]);
-        } else {
-            columns.push("space");
-        }
+        columns.push("space");
         columns
     }
 }
@@ -58,9 +52,11 @@ pub(crate) const fn table_info(kind: RecordKind) -> TableInfo {
         RecordKind::Insight => (INSIGHT_COLUMNS, insight_classes, "created_at", "confidence"),
     };
     let (terms_column, line_tokens_column) = match kind {
-        RecordKind::Event => (Some(18), Some(20)),
-        RecordKind::Fact => (Some(25), None),
-        RecordKind::Episode | RecordKind::Procedure | RecordKind::Insight => (None, None),
+        RecordKind::Event => (18, Some(20)),
+        RecordKind::Fact => (25, None),
+        RecordKind::Episode => (20, None),
+        RecordKind::Procedure => (22, None),
+        RecordKind::Insight => (18, None),
     };
     TableInfo { table, postings, columns, classes, time, weight, terms_column, line_tokens_column }
 }
@@ -77,10 +73,8 @@ mod tests {
             let info = table_info(kind);
             let columns: Vec<&str> = info.columns.split(", ").collect();
             let position = columns.iter().position(|column| *column == "lexical_terms");
-            assert_eq!(info.terms_column, position, "{kind:?}");
-            if let Some(index) = position {
-                assert_eq!(columns.get(index + 1), Some(&"lexical_length"), "{kind:?}");
-            }
+            assert_eq!(Some(info.terms_column), position, "{kind:?}");
+            assert_eq!(columns.get(info.terms_column + 1), Some(&"lexical_length"), "{kind:?}");
             let line_tokens = columns.iter().position(|column| *column == "line_tokens");
             assert_eq!(info.line_tokens_column, line_tokens, "{kind:?}");
             assert_eq!((info.classes)().len(), columns.len(), "{kind:?}");

@@ -11,15 +11,18 @@ use super::record_columns::{read_episode, read_event, read_fact, read_insight, r
 /// Reads a row selected with the kind's column list (`sql::table_info(kind).columns`).
 pub(crate) fn read_record(kind: RecordKind, row: &(impl ColumnReader + ?Sized)) -> Result<Fetched> {
     let sequence = row.integer(0)?;
-    let terms = match table_info(kind).terms_column {
-        Some(index) => match (row.optional_text(index)?, row.optional_integer(index + 1)?) {
-            (Some(json), Some(length)) => {
-                Some(IndexedTerms::Stored { json: json.into(), length: u32::try_from(length).unwrap_or(u32::MAX) })
-            }
-            // Written before the column existed: analyzed when needed.
-            _ => None,
-        },
-        None => None,
+    let index = table_info(kind).terms_column;
+    let mut json: Option<std::sync::Arc<str>> = None;
+    row.lend_text(index, &mut |text| {
+        json = text.map(std::sync::Arc::from);
+        Ok(())
+    })?;
+    let terms = match (json, row.optional_integer(index + 1)?) {
+        (Some(json), Some(length)) => {
+            Some(IndexedTerms::Stored { json, length: u32::try_from(length).unwrap_or(u32::MAX) })
+        }
+        // Written before the column existed: analyzed when needed.
+        _ => None,
     };
     // NULL for events written before the column existed: their lines are counted whole.
     let line_tokens = match table_info(kind).line_tokens_column {

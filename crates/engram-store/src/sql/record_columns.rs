@@ -76,7 +76,7 @@ record_columns! {
 }
 
 record_columns! {
-    Episode in "episodes": EPISODE_COLUMNS, episode_classes, episode_fields, read_episode, "" [],
+    Episode in "episodes": EPISODE_COLUMNS, episode_classes, episode_fields, read_episode, ", lexical_terms, lexical_length" [Text, Integer],
     [
         episode_id, scope_level, start_ts, end_ts, summary, highlights, tags, entities, sources,
         compression_level, importance, token_count, expires_at, embedding,
@@ -84,7 +84,7 @@ record_columns! {
 }
 
 record_columns! {
-    Procedure in "procedures": PROCEDURE_COLUMNS, procedure_classes, procedure_fields, read_procedure, "" [],
+    Procedure in "procedures": PROCEDURE_COLUMNS, procedure_classes, procedure_fields, read_procedure, ", lexical_terms, lexical_length" [Text, Integer],
     [
         procedure_id, scope_level, task_type, title, steps, content, text, priority, applicability, tags,
         entities, use_count, updated_at, token_count, expires_at, embedding,
@@ -92,7 +92,7 @@ record_columns! {
 }
 
 record_columns! {
-    Insight in "insights": INSIGHT_COLUMNS, insight_classes, insight_fields, read_insight, "" [],
+    Insight in "insights": INSIGHT_COLUMNS, insight_classes, insight_fields, read_insight, ", lexical_terms, lexical_length" [Text, Integer],
     [
         insight_id, kind, text, confidence, validation, tags, entities, sources, created_at, expires_at,
         token_count, promoted_to,
