@@ -85,8 +85,8 @@ struct Forms<'a> {
     notes: Option<render::Notes>,
     /// The full text on one line: a long text whose full form does not fit is never joined.
     full: OnceCell<String>,
-    /// The compact text, `None` when the text is short already.
-    compact: OnceCell<Option<String>>,
+    /// Where the compact text is cut, `None` when the text is short already.
+    cut: OnceCell<Option<render::Cut>>,
 }
 
 impl<'a> Forms<'a> {
@@ -95,15 +95,18 @@ impl<'a> Forms<'a> {
             Content::Record(candidate) => Some(notes(candidate, show_ids)),
             _ => None,
         };
-        Self { entry, format, show_ids, notes, full: OnceCell::new(), compact: OnceCell::new() }
+        Self { entry, format, show_ids, notes, full: OnceCell::new(), cut: OnceCell::new() }
     }
 
     fn full_text(&self) -> &str {
         self.full.get_or_init(|| render::one_line(self.entry.written_text()))
     }
 
-    fn compact_text(&self) -> Option<&str> {
-        self.compact.get_or_init(|| render::compact(self.entry.written_text())).as_deref()
+    /// The compact text as it is displayed, `None` when the text is short already.
+    fn compact(&self) -> Option<render::Compact<'a>> {
+        let text = self.entry.written_text();
+        let cut = *self.cut.get_or_init(|| render::compact_cut(text));
+        cut.map(|cut| render::Compact { text, cut })
     }
 
     fn id(&self) -> Option<&str> {
@@ -130,7 +133,14 @@ impl<'a> Forms<'a> {
                 Some(runs)
             }
             ItemForm::Full => Some(floor(&render::OneLine(written))),
-            ItemForm::Compact => Some(floor(&self.compact_text()?)),
+            // The same, with the compact text's runs.
+            ItemForm::Compact if self.format == OutputFormat::Markdown => {
+                let compact = self.compact()?;
+                let runs = floor(&"") + compact.cut.runs();
+                debug_assert_eq!(runs, floor(&compact));
+                Some(runs)
+            }
+            ItemForm::Compact => Some(floor(&self.compact()?)),
             ItemForm::Reference => Some(floor(&"")),
         }
     }
@@ -139,7 +149,7 @@ impl<'a> Forms<'a> {
     fn render(&self, form: ItemForm) -> Option<(String, String)> {
         let text = || match form {
             ItemForm::Full => Some(self.full_text().to_string()),
-            ItemForm::Compact => self.compact_text().map(str::to_string),
+            ItemForm::Compact => self.compact().map(|compact| compact.to_string()),
             ItemForm::Reference => Some(String::new()),
         };
         let (text, lines) = match &self.entry.content {

@@ -103,6 +103,8 @@ pub(super) fn sort_best_first(candidates: &mut Vec<Candidate>) {
         return;
     }
     let mut slots: Vec<Option<Candidate>> = std::mem::take(candidates).into_iter().map(Some).collect();
+    // Sized first: growing a vector of candidates copies them all, again and again.
+    candidates.reserve_exact(slots.len());
     candidates.extend(order.into_iter().filter_map(|index| slots[index].take()));
 }
 

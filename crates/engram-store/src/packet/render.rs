@@ -55,7 +55,9 @@ impl Display for Block<'_> {
         match self.format {
             OutputFormat::Markdown => {
                 for line in self.lines {
-                    writeln!(out, "- {line}")?;
+                    out.write_str("- ")?;
+                    line.fmt(out)?;
+                    out.write_str("\n")?;
                 }
                 Ok(())
             }
@@ -200,26 +202,86 @@ fn push_word(line: &mut String, word: &str) {
     line.push_str(word);
 }
 
-/// The compact form of a text as written: [`shorten`] of its [`one_line`], from its first words
-/// only (a long text is not joined whole to be cut at `COMPACT_CHARS`). A text short already is
-/// measured, not copied.
-pub(super) fn compact(text: &str) -> Option<String> {
+/// Where the compact form cuts a text's [`one_line`] (as [`shorten`] does): the whole words it
+/// keeps, then the first bytes of the next word when no space lies past half of
+/// `COMPACT_CHARS`. Known from the first words alone, without joining them, so a form's floor
+/// costs no copy of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Cut {
+    words: usize,
+    partial: usize,
+}
+
+impl Cut {
+    /// The runs of non-whitespace of the compact text (its `token_floor`): each word kept, the
+    /// piece of the next, the ellipsis joined to the last.
+    pub(super) fn runs(self) -> u32 {
+        u32::try_from(self.words + usize::from(self.partial > 0)).unwrap_or(u32::MAX).max(1)
+    }
+}
+
+/// The [`Cut`] of a text's compact form, `None` when the text is short already.
+pub(super) fn compact_cut(text: &str) -> Option<Cut> {
     // The line has no more characters than the text has bytes.
     if text.len() <= COMPACT_CHARS {
         return None;
     }
-    let mut line = String::with_capacity(COMPACT_CHARS * 2);
-    let mut chars = 0;
+    // The line so far: its characters, its bytes, its words, the last word's bytes.
+    let (mut chars, mut bytes, mut words, mut last_word) = (0, 0, 0, 0);
+    let mut cut = None;
     each_word(text, |word| {
-        chars += usize::from(!line.is_empty()) + word.chars().count();
-        push_word(&mut line, word);
-        // Past COMPACT_CHARS, the rest changes neither the cut nor whether there is one.
-        chars <= COMPACT_CHARS
+        let separator = usize::from(words > 0);
+        let word_chars = if word.is_ascii() { word.len() } else { word.chars().count() };
+        if chars + separator + word_chars <= COMPACT_CHARS {
+            (chars, bytes, words, last_word) =
+                (chars + separator + word_chars, bytes + separator + word.len(), words + 1, word.len());
+            return true;
+        }
+        // The line's first COMPACT_CHARS characters end in this word, or at the space before it.
+        let room = COMPACT_CHARS - chars;
+        let piece = word.char_indices().nth(room.saturating_sub(separator)).map_or(word.len(), |(index, _)| index);
+        // Their last space: the one before this word if they reach it, else the one before the
+        // last whole word; the line is cut there when it lies past half of COMPACT_CHARS.
+        let last_space = if separator == 1 && room >= 1 {
+            Some((bytes, words))
+        } else if words >= 2 {
+            Some((bytes - last_word - 1, words - 1))
+        } else {
+            None
+        };
+        cut = Some(match last_space {
+            Some((space, kept)) if space > COMPACT_CHARS / 2 => Cut { words: kept, partial: 0 },
+            _ => Cut { words, partial: piece },
+        });
+        false
     });
-    (chars > COMPACT_CHARS).then(|| {
-        cut(&mut line);
-        line
-    })
+    cut
+}
+
+/// A text's compact form: the words its [`Cut`] keeps, the piece of the next, an ellipsis.
+pub(super) struct Compact<'a> {
+    pub text: &'a str,
+    pub cut: Cut,
+}
+
+impl Display for Compact<'_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Cut { words, partial } = self.cut;
+        let mut written = 0;
+        let mut result = Ok(());
+        each_word(self.text, |word| {
+            let piece = if written < words { word } else { word.get(..partial).unwrap_or(word) };
+            if !piece.is_empty() {
+                if written > 0 {
+                    result = result.and_then(|()| out.write_char(' '));
+                }
+                result = result.and_then(|()| out.write_str(piece));
+            }
+            written += 1;
+            result.is_ok() && written <= words
+        });
+        result.and_then(|()| out.write_char('…'))
+    }
 }
 
 /// The text cut at a word boundary near `COMPACT_CHARS`, or `None` if it is short already.
@@ -252,7 +314,7 @@ impl Display for Date {
         let mut time = *b" 00:00";
         padded(&mut time[1..3], self.0.hour());
         padded(&mut time[4..6], self.0.minute());
-        write!(out, "{}", Day(self.0))?;
+        Day(self.0).fmt(out)?;
         out.write_str(std::str::from_utf8(&time).map_err(|_| fmt::Error)?)
     }
 }
@@ -320,6 +382,22 @@ pub(super) struct RecordLine<'a> {
     pub notes: &'a Notes,
 }
 
+/// Writes `pieces` one after another. A packet measures thousands of lines: written piece by
+/// piece, a line costs a fraction of what `write!` (its format string, padding each argument)
+/// does.
+fn write_all(out: &mut fmt::Formatter<'_>, pieces: &[&dyn Display]) -> fmt::Result {
+    pieces.iter().try_for_each(|piece| piece.fmt(out))
+}
+
+/// Text written as it is: a `str` displays through padding, which a line never asks for.
+struct Raw<'a>(&'a str);
+
+impl Display for Raw<'_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        out.write_str(self.0)
+    }
+}
+
 impl Display for RecordLine<'_> {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { record, text, form, notes } = self;
@@ -328,7 +406,7 @@ impl Display for RecordLine<'_> {
                 write!(out, "[{} {}] ", record.kind().as_str(), record.id())?;
             }
             match record {
-                Record::Event(event) => write!(out, "{} {}", Date(event.ts), spoken_role(&event.role))?,
+                Record::Event(event) => write_all(out, &[&Date(event.ts), &Raw(" "), &Raw(spoken_role(&event.role))])?,
                 Record::Fact(fact) => out.write_str(&fact.fact_key)?,
                 Record::Episode(episode) => {
                     write!(out, "episode {} to {}", Date(episode.start_ts), Date(episode.end_ts))?;
@@ -336,16 +414,30 @@ impl Display for RecordLine<'_> {
                 Record::Procedure(procedure) => write!(out, "procedure {}", OneLine(&procedure.title))?,
                 Record::Insight(insight) => write!(out, "{} insight", insight.kind.as_str())?,
             }
-            return if notes.show_ids { Ok(()) } else { write!(out, " {LEFT_OUT}") };
+            return if notes.show_ids { Ok(()) } else { write_all(out, &[&Raw(" "), &Raw(LEFT_OUT)]) };
         }
         let outdated = if notes.outdated { "; outdated" } else { "" };
         match record {
-            Record::Event(event) => write!(out, "[{} {}{outdated}] {text}", Date(event.ts), spoken_role(&event.role)),
+            Record::Event(event) => write_all(
+                out,
+                &[
+                    &Raw("["),
+                    &Date(event.ts),
+                    &Raw(" "),
+                    &Raw(spoken_role(&event.role)),
+                    &Raw(outdated),
+                    &Raw("] "),
+                    text,
+                ],
+            ),
             // Since when the value holds, and what it replaced lately, so a model can weigh it
             // against what a turn said earlier.
             Record::Fact(fact) => match &notes.was {
-                Some(was) => write!(out, "[since {}; was {was}] {text}", Day(fact.valid_from)),
-                None => write!(out, "[since {}] {text}", Day(fact.valid_from)),
+                Some(was) => write_all(
+                    out,
+                    &[&Raw("[since "), &Day(fact.valid_from), &Raw("; was "), &Raw(was), &Raw("] "), text],
+                ),
+                None => write_all(out, &[&Raw("[since "), &Day(fact.valid_from), &Raw("] "), text]),
             },
             Record::Episode(episode) => {
                 write!(out, "{} to {}: {text}", Date(episode.start_ts), Date(episode.end_ts))
@@ -470,6 +562,11 @@ pub(super) fn quote_lines(short_term: &ShortTermState, form: ItemForm) -> Vec<St
 mod tests {
     use super::*;
 
+    /// The compact form of a text as written, `None` when the text is short already.
+    fn compact(text: &str) -> Option<String> {
+        compact_cut(text).map(|cut| Compact { text, cut }.to_string())
+    }
+
     #[test]
     fn roles_read_as_the_model_expects_and_references_name_no_sdk_call() {
         assert_eq!(turn_line("Human", "hi"), "user: hi");
@@ -556,9 +653,15 @@ mod tests {
         fn compact_cuts_the_one_line_text(
             text in "(\\PC|[ \t\n\u{a0}\u{3000}\u{b}]){0,400}",
             words in "([A-Za-z\u{e9}]{1,12}[ \n\t]{1,3}){0,60}",
+            long_words in "([a-z\u{e9}]{1,90}[ \n]){0,8}",
         ) {
-            proptest::prop_assert_eq!(compact(&text), shorten(&one_line(&text)));
-            proptest::prop_assert_eq!(compact(&words), shorten(&one_line(&words)));
+            for text in [&text, &words, &long_words] {
+                let compacted = compact(text);
+                proptest::prop_assert_eq!(&compacted, &shorten(&one_line(text)));
+                // What a floor reads off the cut is what the text holds.
+                let runs = compact_cut(text).map(Cut::runs);
+                proptest::prop_assert_eq!(runs, compacted.as_deref().map(crate::tokens::token_floor));
+            }
         }
 
         #[test]
