@@ -247,6 +247,8 @@ pub(super) struct Assembly {
 pub(super) fn assemble(mut entries: BTreeMap<Section, Vec<Entry>>, request: &BuildRequest) -> Assembly {
     let budget = &request.budget;
     let mut assembly = Assembly::default();
+    // Most entries of a full packet are left out: room for all, so the list never regrows.
+    assembly.omitted.reserve(entries.values().map(Vec::len).sum());
     let mut remaining_total = budget.max_tokens;
     // Recalled events past `max_recall` wait for what every other section leaves, then go in
     // best first.

@@ -89,12 +89,12 @@ fn build(snapshot: &mut dyn Snapshot, request: &BuildRequest, started: Instant) 
     let score_us = elapsed_us(stage);
 
     let stage = Instant::now();
-    let assembly = assemble(entries, request);
+    let mut assembly = assemble(entries, request);
     let assemble_us = elapsed_us(stage);
 
     let stage = Instant::now();
     let rendered = render_text(&assembly, request);
-    omitted.extend(assembly.omitted.iter().cloned());
+    omitted.append(&mut assembly.omitted);
     let packet =
         packet(request, now, query, gathered.capped_terms.into_iter().collect(), assembly, omitted, counts, rendered);
     let render_us = elapsed_us(stage);
