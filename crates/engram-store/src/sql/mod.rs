@@ -60,6 +60,4 @@ pub(crate) use statement::placeholders;
 pub(crate) use statement::{Param, Statement};
 pub(crate) use store::{Database, SqlStore};
 #[cfg(feature = "sqlite")]
-pub(crate) use stored_values::to_json;
-#[cfg(feature = "sqlite")]
 pub(crate) use vectors::range_sql as vector_range_sql;

@@ -31,10 +31,10 @@ pub(crate) fn write_counts(connection: &mut dyn Connection, counts: &TermCounts)
     let insert = "INSERT INTO lexical_terms (tenant_id, space_id, term, df)";
     let mut removed_terms = 0;
     for (space_id, space) in &counts.spaces {
-        let deltas = space.frequencies.iter().filter(|(_, delta)| **delta != 0);
+        let deltas = space.deltas();
         if dialect == Dialect::Sqlite {
-            let deltas: BTreeMap<&String, &i64> = deltas.collect();
             if !deltas.is_empty() {
+                let deltas: BTreeMap<&String, i64> = deltas.iter().copied().collect();
                 Statement::new(format!("{insert} SELECT ?, ?, key, value FROM json_each(?) WHERE true {add_df}"))
                     .bind(&space.tenant_id)
                     .bind(*space_id)
@@ -42,12 +42,12 @@ pub(crate) fn write_counts(connection: &mut dyn Connection, counts: &TermCounts)
                     .execute(connection)?;
             }
         } else {
-            let rows = deltas
-                .map(|(term, delta)| vec![(&space.tenant_id).into(), (*space_id).into(), term.into(), (*delta).into()]);
+            let rows = deltas.iter().map(|(term, delta)| {
+                vec![(&space.tenant_id).into(), (*space_id).into(), (*term).into(), (*delta).into()]
+            });
             insert_rows(connection, insert, &format!(" {add_df}"), rows, ROWS_PER_UPSERT)?;
         }
-        let emptied: Vec<&String> =
-            space.frequencies.iter().filter(|(_, delta)| **delta < 0).map(|(term, _)| term).collect();
+        let emptied: Vec<&String> = deltas.iter().filter(|(_, delta)| *delta < 0).map(|(term, _)| *term).collect();
         if !emptied.is_empty() {
             let mut statement = Statement::new("").bind(&space.tenant_id).bind(*space_id);
             let terms = in_list(&mut statement, dialect, &emptied)?;

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::lexical::DocumentTerms;
 
 #[derive(Debug, Default)]
@@ -14,7 +16,9 @@ pub(crate) struct TermCounts {
 #[derive(Debug, Default)]
 pub(crate) struct SpaceCounts {
     pub tenant_id: String,
-    pub frequencies: BTreeMap<String, i64>,
+    /// Hashed, not ordered: a bulk append looks up every term of every record here, and
+    /// [`SpaceCounts::deltas`] orders them once.
+    frequencies: FxHashMap<String, i64>,
     pub documents: i64,
     pub length: i64,
 }
@@ -37,5 +41,15 @@ impl TermCounts {
         }
         space.documents += sign;
         space.length += sign * i64::from(terms.length);
+    }
+}
+
+impl SpaceCounts {
+    /// The terms whose df changes, with the change, in key order.
+    pub(crate) fn deltas(&self) -> Vec<(&String, i64)> {
+        let mut deltas: Vec<(&String, i64)> =
+            self.frequencies.iter().filter(|(_, delta)| **delta != 0).map(|(term, delta)| (term, *delta)).collect();
+        deltas.sort_unstable_by(|left, right| left.0.cmp(right.0));
+        deltas
     }
 }
