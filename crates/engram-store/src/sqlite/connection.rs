@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::checkpoint::{self, Checkpointer, WalBounds};
 use super::error::{BACKEND, is_busy, poisoned, storage};
 use super::migrate;
 use crate::error::{Error, Result};
@@ -20,10 +21,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITER_CACHE_KIB: i64 = 256 * 1024;
 /// Page cache of each reader, in KiB.
 const READER_CACHE_KIB: i64 = 32 * 1024;
-/// WAL frames between automatic checkpoints. Larger than SQLite's 1000 so that the index and
-/// df pages rewritten by every bulk commit are copied back to the database once per
-/// checkpoint rather than once per commit (the WAL peaks near 16384 pages x 4 KiB = 64 MiB).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 16384;
 /// Prepared statements kept per connection (every query engram runs fits).
 const STATEMENT_CACHE: usize = 128;
 
@@ -35,10 +32,17 @@ pub(crate) struct Connections {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Checkpoints a file database's WAL beside the writer (none in memory).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Connections {
     pub(super) fn open_file(path: &Path) -> Result<Self> {
+        Self::open_file_with(path, WalBounds::default())
+    }
+
+    /// [`Self::open_file`], checkpointing the WAL at `bounds`.
+    pub(super) fn open_file_with(path: &Path, bounds: WalBounds) -> Result<Self> {
         // No file system names a file with NUL in it: bad input, not a storage failure.
         if path.as_os_str().as_encoded_bytes().contains(&0) {
             return Err(Error::invalid(
@@ -62,8 +66,9 @@ impl Connections {
         // NORMAL in WAL mode survives any process crash; FULL (see `set_synchronous_full`)
         // also survives power loss.
         writer.pragma_update(None, "synchronous", "NORMAL").map_err(storage)?;
-        writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES).map_err(storage)?;
         migrate::apply(&mut writer)?;
+        checkpoint::watch_wal(&writer)?;
+        let checkpointer = Some(Checkpointer::start(path, BUSY_TIMEOUT, bounds)?);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let readers = (0..READERS)
             .map(|_| {
@@ -73,14 +78,19 @@ impl Connections {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), checkpointer })
     }
 
     pub(super) fn open_memory() -> Result<Self> {
         let mut connection = Connection::open_in_memory().map_err(storage)?;
         configure(&connection, WRITER_CACHE_KIB)?;
         migrate::apply(&mut connection)?;
-        Ok(Self { writer: Mutex::new(connection), readers: Vec::new(), next_reader: AtomicUsize::new(0) })
+        Ok(Self {
+            writer: Mutex::new(connection),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+            checkpointer: None,
+        })
     }
 
     /// The writer. Every write runs in one `BEGIN IMMEDIATE` transaction on it.
@@ -119,6 +129,22 @@ impl Connections {
         let busy: i64 =
             self.writer()?.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0)).map_err(storage)?;
         Ok(busy == 0)
+    }
+
+    /// After a commit on `writer`: a checkpoint when the WAL has grown (see `checkpoint.rs`).
+    /// The commit stands whatever happens here, so a failed checkpoint is only logged.
+    pub(super) fn after_commit(&self, writer: &Connection) {
+        if let Some(checkpointer) = &self.checkpointer
+            && let Err(error) = checkpointer.after_commit(writer)
+        {
+            tracing::warn!(%error, "a WAL checkpoint after a commit failed");
+        }
+    }
+
+    /// Checkpoints the checkpointer thread has completed (0 in memory).
+    #[cfg(test)]
+    pub(super) fn background_checkpoints(&self) -> u64 {
+        self.checkpointer.as_ref().map_or(0, Checkpointer::completed)
     }
 
     /// The writer's `synchronous` setting, as SQLite reports it (1 NORMAL, 2 FULL).

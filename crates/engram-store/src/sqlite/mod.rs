@@ -1,6 +1,7 @@
 //! SQLite through rusqlite: the connections (one writer, a pool of readers), the migrations,
 //! the FTS5 postings layout and error mapping. Everything else is the shared SQL in `sql/`.
 
+mod checkpoint;
 mod connection;
 mod error;
 mod explain;

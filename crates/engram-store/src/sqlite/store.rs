@@ -29,6 +29,18 @@ impl SqliteStore {
         Ok(Self { connections: Connections::open_file(path.as_ref())?, limits: Limits::default() })
     }
 
+    /// [`Self::new`], checkpointing the WAL at `bounds` (the tests' small ones).
+    #[cfg(test)]
+    pub(super) fn with_wal_bounds(path: &Path, bounds: super::checkpoint::WalBounds) -> Result<Self> {
+        Ok(Self { connections: Connections::open_file_with(path, bounds)?, limits: Limits::default() })
+    }
+
+    /// Checkpoints the checkpointer thread has completed.
+    #[cfg(test)]
+    pub(super) fn background_checkpoints(&self) -> u64 {
+        self.connections.background_checkpoints()
+    }
+
     /// A private in-memory database, gone when the store is dropped. One connection serves
     /// reads and writes.
     pub fn in_memory() -> Result<Self> {
@@ -154,6 +166,7 @@ impl Connections {
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(storage)?;
         let value = work(&transaction)?;
         transaction.commit().map_err(storage)?;
+        self.after_commit(&connection);
         Ok(value)
     }
 }
