@@ -52,7 +52,7 @@ pub(crate) fn from_list<T: DeserializeOwned>(
     if !(object.is_instance_of::<PyList>() || object.is_instance_of::<PyTuple>()) {
         return Err(ValidationError::new(argument, format!("expected a list, got {}", type_name(object))));
     }
-    let mut path = vec![Segment::Key(argument.to_string())];
+    let mut path = vec![Segment::Argument(argument)];
     let value = to_json(object, &mut path)?;
     engram_types::from_json_value(value)
         .map_err(|error| ValidationError::new(format!("{argument}{}", error.field), error.problem))
@@ -61,7 +61,7 @@ pub(crate) fn from_list<T: DeserializeOwned>(
 /// Converts a single value passed as `argument` (a timestamp, say) into `T`. Errors name the
 /// argument (`now: ...`), or the field inside it.
 pub(crate) fn from_value<T: DeserializeOwned>(object: &Bound<'_, PyAny>, argument: &str) -> Result<T, ValidationError> {
-    let mut path = vec![Segment::Key(argument.to_string())];
+    let mut path = vec![Segment::Argument(argument)];
     let value = to_json(object, &mut path)?;
     engram_types::from_json_value(value).map_err(|error| error.within(argument))
 }
@@ -111,29 +111,34 @@ pub(crate) fn string_argument(object: &Bound<'_, PyAny>, argument: &str) -> Resu
     }
 }
 
-/// One step of the path to the value being converted, printed as serde_path_to_error does.
-enum Segment {
-    Key(String),
+/// One step of the path to the value being converted, printed as serde_path_to_error does. A
+/// dict key is kept as the Python string itself: the path is only read when something fails,
+/// and copying every key of every event into it was an allocation per key.
+enum Segment<'argument, 'py> {
+    Argument(&'argument str),
+    Key(Bound<'py, PyString>),
     Index(usize),
 }
 
-fn field_path(path: &[Segment]) -> String {
+fn field_path(path: &[Segment<'_, '_>]) -> String {
     let mut text = String::new();
+    let push_name = |text: &mut String, name: &str| {
+        if !text.is_empty() {
+            text.push('.');
+        }
+        text.push_str(name);
+    };
     for segment in path {
         match segment {
-            Segment::Key(key) => {
-                if !text.is_empty() {
-                    text.push('.');
-                }
-                text.push_str(key);
-            }
+            Segment::Argument(name) => push_name(&mut text, name),
+            Segment::Key(key) => push_name(&mut text, &key.to_string_lossy()),
             Segment::Index(index) => text.push_str(&format!("[{index}]")),
         }
     }
     text
 }
 
-fn invalid(path: &[Segment], problem: impl Into<String>) -> ValidationError {
+fn invalid(path: &[Segment<'_, '_>], problem: impl Into<String>) -> ValidationError {
     ValidationError::new(field_path(path), problem)
 }
 
@@ -141,7 +146,7 @@ pub(crate) fn type_name(object: &Bound<'_, PyAny>) -> String {
     object.get_type().qualname().map_or_else(|_| "object".to_string(), |name| name.to_string())
 }
 
-fn to_json(object: &Bound<'_, PyAny>, path: &mut Vec<Segment>) -> Result<Value, ValidationError> {
+fn to_json<'py>(object: &Bound<'py, PyAny>, path: &mut Vec<Segment<'_, 'py>>) -> Result<Value, ValidationError> {
     if path.len() > MAX_DEPTH {
         return Err(invalid(path, format!("is nested more than {MAX_DEPTH} levels deep")));
     }
@@ -179,11 +184,11 @@ fn to_json(object: &Bound<'_, PyAny>, path: &mut Vec<Segment>) -> Result<Value, 
             let Ok(key) = key.cast::<PyString>() else {
                 return Err(invalid(path, format!("keys must be strings, got a key of type {}", type_name(&key))));
             };
-            let key = key.to_cow().map_err(|_| invalid(path, "has a key that is not valid UTF-8"))?.into_owned();
+            let name = key.to_cow().map_err(|_| invalid(path, "has a key that is not valid UTF-8"))?.into_owned();
             path.push(Segment::Key(key.clone()));
             let value = to_json(&item, path)?;
             path.pop();
-            map.insert(key, value);
+            map.insert(name, value);
         }
         return Ok(Value::Object(map));
     }
@@ -216,7 +221,7 @@ fn to_json(object: &Bound<'_, PyAny>, path: &mut Vec<Segment>) -> Result<Value, 
 }
 
 /// A timezone-aware datetime becomes its RFC 3339 text; a naive one is refused rather than guessed.
-fn datetime_to_json(instant: &Bound<'_, PyDateTime>, path: &[Segment]) -> Result<Value, ValidationError> {
+fn datetime_to_json(instant: &Bound<'_, PyDateTime>, path: &[Segment<'_, '_>]) -> Result<Value, ValidationError> {
     let offset = instant.call_method0("utcoffset").map_err(|_| invalid(path, "has an invalid timezone"))?;
     if offset.is_none() {
         return Err(invalid(
