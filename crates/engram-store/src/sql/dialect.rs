@@ -159,6 +159,7 @@ impl Dialect {
 
     /// Whether a join may read a subquery per row of the tables before it (`LATERAL`):
     /// Postgres can; MariaDB cannot.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) const fn joins_laterally(self) -> bool {
         matches!(self, Self::Postgres)
     }
