@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Serialize, Serializer};
+
 use super::connection::Connection;
 use super::dialect::{Dialect, Update};
 use super::run::{in_list, insert_rows, union_all};
@@ -34,11 +36,10 @@ pub(crate) fn write_counts(connection: &mut dyn Connection, counts: &TermCounts)
         let deltas = space.deltas();
         if dialect == Dialect::Sqlite {
             if !deltas.is_empty() {
-                let deltas: BTreeMap<&String, i64> = deltas.iter().copied().collect();
                 Statement::new(format!("{insert} SELECT ?, ?, key, value FROM json_each(?) WHERE true {add_df}"))
                     .bind(&space.tenant_id)
                     .bind(*space_id)
-                    .bind(to_json(&deltas)?)
+                    .bind(to_json(&JsonObject(&deltas))?)
                     .execute(connection)?;
             }
         } else {
@@ -59,6 +60,15 @@ pub(crate) fn write_counts(connection: &mut dyn Connection, counts: &TermCounts)
         write_totals(connection, *space_id, space)?;
     }
     Ok(removed_terms)
+}
+
+/// (term, delta) pairs, in key order already, serialized as one JSON object of term to delta.
+struct JsonObject<'deltas>(&'deltas [(&'deltas String, i64)]);
+
+impl Serialize for JsonObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(term, delta)| (term, delta)))
+    }
 }
 
 /// Reads postings as `memory/postings.rs` does: totals summed over the requested spaces, and

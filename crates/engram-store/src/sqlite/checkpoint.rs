@@ -207,9 +207,11 @@ mod tests {
     fn the_writer_keeps_the_wal_bounded_when_the_thread_does_not() {
         // The thread is never woken: the writer's own bound holds the WAL, to that bound and
         // the write that crossed it (under 32 frames here).
-        let bounded = wal_after_writes(WalBounds { background: i32::MAX, writer: 64 });
+        let bound = 64;
+        let bounded = wal_after_writes(WalBounds { background: i32::MAX, writer: bound });
         let unchecked = wal_after_writes(WalBounds { background: i32::MAX, writer: i32::MAX });
-        assert!(bounded <= (64 + 32) * FRAME_BYTES + 32, "wal {bounded} bytes");
+        let bound_bytes = (u64::try_from(bound).unwrap_or(0) + 32) * FRAME_BYTES + 32;
+        assert!(bounded <= bound_bytes, "wal {bounded} bytes, bound {bound_bytes}");
         assert!(unchecked > 3 * bounded, "unchecked wal {unchecked} bytes, bounded {bounded}");
     }
 }
