@@ -3,6 +3,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use engram_types::EventKind;
+use rustc_hash::FxHashMap;
 
 use crate::lexical::{DocumentTerms, IndexedTerms};
 use crate::merge::{OrderKey, SequenceRow, merge_rows, order_key, select_sequences};
@@ -125,7 +126,7 @@ impl Table {
                     Some(_) => request.event_kinds.iter().copied().map(Some).collect(),
                     None => vec![None],
                 };
-                let mut taken: HashMap<Option<EventKind>, usize> = HashMap::new();
+                let mut taken: FxHashMap<Option<EventKind>, usize> = FxHashMap::default();
                 for (sequence, row) in matching {
                     let partition = match &*row.record {
                         Record::Event(event) if walk.from.is_some() => Some(event.kind),

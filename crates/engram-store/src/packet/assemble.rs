@@ -11,6 +11,8 @@ use engram_types::{
     Tokenizer, WorkingState,
 };
 
+use smallvec::SmallVec;
+
 use super::candidates::Candidate;
 use super::changes::value_words;
 use super::purpose::{recall_fills_budget, section_order};
@@ -340,7 +342,7 @@ impl<'a> SectionFill<'a> {
         let (section, format, tokenizer) = (self.section, self.request.format, self.request.budget.tokenizer);
         let first_overhead = if self.placed.is_empty() { self.overhead } else { 0 };
         let room = self.remaining_section.min(*remaining_total);
-        let mut tried: Vec<Tried> = Vec::with_capacity(3);
+        let mut tried: SmallVec<[Tried; 3]> = SmallVec::new();
         let mut chosen = None;
         let forms = Forms::new(&entry, format, self.request.show_ids);
         let kept = forms.kept_full_count(tokenizer);

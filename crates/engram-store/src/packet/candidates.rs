@@ -1,9 +1,10 @@
 //! Stage 1: candidates per section, each from a bounded query (lexical, cue, most recent,
 //! most important), merged by record id. Filters that need no score happen here too.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
 use engram_types::{
@@ -157,7 +158,7 @@ pub(super) struct Gathered {
     pub sections: BTreeMap<Section, Vec<Candidate>>,
     pub omitted: Vec<OmittedItem>,
     /// The sequences each scored section considered, whatever became of them: its candidates.
-    pub considered: BTreeMap<Section, HashSet<i64>>,
+    pub considered: BTreeMap<Section, FxHashSet<i64>>,
     pub capped_terms: BTreeSet<String>,
     /// Current (indexed) facts in the scope's fact spaces, when a read told (policy guard).
     pub fact_documents: Option<u64>,
@@ -220,15 +221,17 @@ pub(super) fn gather(
     let mut named = Vec::with_capacity(sections.len());
     for reads in sections {
         let sources = name_sources(&mut answers, request, query, &reads, &mut gathered)?;
-        let sequences: BTreeSet<i64> = match &sources {
-            Named::Small { sequences, .. } => sequences.iter().copied().collect(),
+        // Each record once, in sequence order.
+        let mut sequences: Vec<i64> = match &sources {
+            Named::Small { sequences, .. } => sequences.clone(),
             Named::Recall { text, grown, cue, vector, .. } => {
                 text.iter().chain(grown).chain(cue).chain(vector).copied().collect()
             }
             Named::Sources { sources, .. } => sources.keys().copied().collect(),
         };
+        sequences.sort_unstable();
+        sequences.dedup();
         let fetch = (!sequences.is_empty()).then(|| {
-            let sequences: Vec<i64> = sequences.into_iter().collect();
             let limit = u32::try_from(sequences.len()).unwrap_or(u32::MAX);
             second.fetch(FetchRequest::new(
                 reads.kind,
@@ -331,10 +334,11 @@ fn candidates_of(
             (None, true)
         }
         Named::Recall { text, grown, cue, vector, statistics } => {
-            let by_sequence: HashMap<i64, Fetched> =
+            let by_sequence: FxHashMap<i64, Fetched> =
                 fetched.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
-            let mut positions: HashMap<i64, usize> = HashMap::with_capacity(by_sequence.len());
-            let mut add = |sequences: &[i64], source: Source, by_sequence: &HashMap<i64, Fetched>| {
+            let mut positions: FxHashMap<i64, usize> =
+                FxHashMap::with_capacity_and_hasher(by_sequence.len(), Default::default());
+            let mut add = |sequences: &[i64], source: Source, by_sequence: &FxHashMap<i64, Fetched>| {
                 for fetched in sequences.iter().filter_map(|sequence| by_sequence.get(sequence)) {
                     match positions.get(&fetched.sequence) {
                         Some(position) => found[*position].sources.insert(source),
@@ -381,7 +385,7 @@ fn omit_in_id_order(omitted: &mut Vec<OmittedItem>, mut items: Vec<OmittedItem>)
 /// Records fetched by sequence, in the order `sequences` named them (a by-sequence fetch
 /// returns the newest sequence first; the window is ordered by time).
 fn in_order(sequences: &[i64], fetched: Vec<Fetched>) -> Vec<Fetched> {
-    let mut by_sequence: HashMap<i64, Fetched> =
+    let mut by_sequence: FxHashMap<i64, Fetched> =
         fetched.into_iter().map(|fetched| (fetched.sequence, fetched)).collect();
     sequences.iter().filter_map(|sequence| by_sequence.remove(sequence)).collect()
 }
@@ -475,6 +479,9 @@ fn weakly_cued(candidate: &Candidate, now: Timestamp) -> bool {
 
 /// The request's tags and entities a record carries, as the agent wrote them.
 fn cue_hits(record: &Record, query: &QueryTerms) -> Vec<String> {
+    if query.cues.is_empty() {
+        return Vec::new();
+    }
     let (tags, entities) = labels(record);
     let own: HashSet<String> =
         tags.iter().map(|tag| cue_term('#', tag)).chain(entities.iter().map(|entity| cue_term('@', entity))).collect();

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
 
 use engram_types::{BuildRequest, EventKind, OmittedItem, Section, Timestamp};
+use rustc_hash::FxHashSet;
 
 use super::candidates::{Candidate, exclusion, sort_best_first};
 use super::changes::outdated_score;
@@ -91,7 +92,7 @@ pub(super) fn expand_recall(
     found: Vec<Fetched>,
     request: &BuildRequest,
     candidates: &mut Vec<Candidate>,
-    considered: &mut HashSet<i64>,
+    considered: &mut FxHashSet<i64>,
     now: Timestamp,
     window_ids: &HashSet<&str>,
     omitted: &mut Vec<OmittedItem>,
@@ -108,7 +109,7 @@ pub(super) fn expand_recall(
     if hits.is_empty() {
         return;
     }
-    let present: HashSet<i64> = candidates.iter().map(|candidate| candidate.sequence).collect();
+    let present: FxHashSet<i64> = candidates.iter().map(|candidate| candidate.sequence).collect();
     // Each neighbour belongs to the best hit that has it among its nearest (hits are best first).
     let mut owner: BTreeMap<i64, usize> = BTreeMap::new();
     for (index, (anchor, ..)) in hits.iter().enumerate() {

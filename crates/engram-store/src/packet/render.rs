@@ -311,9 +311,11 @@ struct Date(Timestamp);
 
 impl Display for Date {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The UTC fields directly: a `DateTime`'s own accessors convert to local time each.
+        let clock = self.0.naive_utc();
         let mut time = *b" 00:00";
-        padded(&mut time[1..3], self.0.hour());
-        padded(&mut time[4..6], self.0.minute());
+        padded(&mut time[1..3], clock.hour());
+        padded(&mut time[4..6], clock.minute());
         Day(self.0).fmt(out)?;
         out.write_str(std::str::from_utf8(&time).map_err(|_| fmt::Error)?)
     }
@@ -325,7 +327,7 @@ struct Day(Timestamp);
 
 impl Display for Day {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let instant = self.0;
+        let instant = self.0.naive_utc();
         match u32::try_from(instant.year()) {
             Ok(year) if year <= 9999 => {
                 let mut day = *b"0000-00-00";

@@ -2,9 +2,10 @@
 //! terms and cues, the whole section when it may be small, newest, most important, vectors), all
 //! sent together, and what they name once answered, for the second phase to read.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use engram_types::{BuildRequest, Section};
+use rustc_hash::FxHashMap;
 
 use super::candidates::{Gathered, QueryTerms};
 use super::purpose::recall_fills_budget;
@@ -40,7 +41,7 @@ pub(super) enum Named {
     /// best cue matches and the most similar, with the lexical statistics.
     Recall { text: Vec<i64>, grown: Vec<i64>, cue: Vec<i64>, vector: Vec<i64>, statistics: Option<Statistics> },
     /// The records each source named.
-    Sources { sources: BTreeMap<i64, Sources>, statistics: Option<Statistics> },
+    Sources { sources: FxHashMap<i64, Sources>, statistics: Option<Statistics> },
 }
 
 /// BM25's numbers for a section: the spaces' totals and each query term's df.
@@ -150,7 +151,7 @@ pub(super) fn name_sources(
         return Ok(Named::Recall { text, grown, cue, vector, statistics });
     }
     // Each source names its records by sequence; the records they share are read once.
-    let mut sources: BTreeMap<i64, Sources> = BTreeMap::new();
+    let mut sources: FxHashMap<i64, Sources> = FxHashMap::default();
     let mut name = |sequences: &[i64], source: Source| {
         for sequence in sequences {
             sources.entry(*sequence).or_default().insert(source);
