@@ -8,5 +8,5 @@ mod indexed;
 
 pub use analyzer::{analyze, cue_term, for_each_term};
 pub use bm25::{Bm25, TermScore, TermScores};
-pub use document::{DocumentTerms, SortedTerms};
+pub use document::DocumentTerms;
 pub use indexed::IndexedTerms;

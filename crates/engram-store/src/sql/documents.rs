@@ -20,7 +20,7 @@ pub(crate) struct Document {
 
 impl Document {
     pub(crate) fn new(sequence: i64, tenant_id: &str, space_id: i64, terms: &DocumentTerms) -> Self {
-        let terms = terms.sorted().0.into_iter().map(|(term, _)| term.to_string()).collect();
+        let terms = terms.frequencies.keys().cloned().collect();
         Self { sequence, tenant_id: tenant_id.to_string(), space_id, terms }
     }
 }

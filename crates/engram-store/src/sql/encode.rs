@@ -16,7 +16,7 @@ pub(crate) fn written_values<T>(fields: Vec<Param>, prepared: &Prepared<T>, colu
     let mut values = fields;
     for column in columns.get(values.len()..).unwrap_or_default() {
         values.push(match *column {
-            "lexical_terms" => to_json(&terms.sorted())?.into(),
+            "lexical_terms" => to_json(&terms.frequencies)?.into(),
             "lexical_length" => terms.length.into(),
             "line_tokens" => (*line_tokens).into(),
             "space" => space.as_str().into(),

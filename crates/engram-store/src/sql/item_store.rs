@@ -59,8 +59,8 @@ impl ItemRows for SqlItemRows<'_> {
 
     fn index(&mut self, key: &ItemKey, terms: &DocumentTerms) -> Result<()> {
         // A round trip per posting would be one per distinct word: rows go in chunks.
-        let rows = terms.sorted().0.into_iter().map(|(term, frequency)| {
-            let (frequency, length) = (i64::from(frequency), i64::from(terms.length));
+        let rows = terms.frequencies.iter().map(|(term, frequency)| {
+            let (frequency, length) = (i64::from(*frequency), i64::from(terms.length));
             vec![
                 key.tenant_id.as_str().into(),
                 term.into(),
