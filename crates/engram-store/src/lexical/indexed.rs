@@ -90,6 +90,9 @@ impl IndexedTerms {
 /// `None` if the text is not such an object.
 fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Clone, counts: &mut [u32]) -> Option<()> {
     counts.fill(0);
+    // Most keys are no query term: their length rules them out before any comparison, and
+    // their counts are skipped, not parsed.
+    let lengths = terms.clone().fold(0_u64, |lengths, term| lengths | length_bit(term));
     let bytes = json.as_bytes();
     let mut at = 1;
     if bytes.first() != Some(&b'{') {
@@ -120,9 +123,13 @@ fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Cl
         let digits_start = end + 2;
         let digits_end =
             digits_start + bytes.get(digits_start..)?.iter().take_while(|byte| byte.is_ascii_digit()).count();
-        let count: u32 = json.get(digits_start..digits_end)?.parse().ok()?;
-        if let Some(slot) = terms.clone().position(|term| term == key).and_then(|position| counts.get_mut(position)) {
-            *slot = count;
+        if digits_end == digits_start {
+            return None;
+        }
+        if lengths & length_bit(&key) != 0
+            && let Some(slot) = terms.clone().position(|term| term == key).and_then(|position| counts.get_mut(position))
+        {
+            *slot = json.get(digits_start..digits_end)?.parse().ok()?;
         }
         at = match bytes.get(digits_end)? {
             b',' => digits_end + 1,
@@ -132,6 +139,11 @@ fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Cl
     }
     // An empty object.
     (bytes.get(at) == Some(&b'}')).then_some(())
+}
+
+/// A term's length as one bit of a set of lengths (the longest share the last bit).
+fn length_bit(term: &str) -> u64 {
+    1 << term.len().min(63)
 }
 
 #[cfg(test)]
