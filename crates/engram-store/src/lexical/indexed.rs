@@ -195,7 +195,8 @@ mod tests {
         ) {
             let json: Arc<str> = serde_json::to_string(&entries).expect("serializes").into();
             let stored = IndexedTerms::Stored { json, length: 0 };
-            let analyzed = IndexedTerms::Analyzed(Arc::new(DocumentTerms { frequencies: entries.clone().into_iter().collect(), length: 0 }));
+            let frequencies = entries.clone().into_iter().collect();
+            let analyzed = IndexedTerms::Analyzed(Arc::new(DocumentTerms { frequencies, length: 0 }));
             for term in entries.keys().chain(std::iter::once(&probe)) {
                 proptest::prop_assert_eq!(stored.frequency(term), analyzed.frequency(term), "{}", term);
             }

@@ -10,7 +10,6 @@ use engram_types::{
     BuildRequest, Degradation, Event, ItemForm, OmissionReason, OmittedItem, OutputFormat, Section, ShortTermState,
     Tokenizer, WorkingState,
 };
-
 use smallvec::SmallVec;
 
 use super::candidates::Candidate;
