@@ -91,7 +91,7 @@ impl IndexedTerms {
 fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Clone, counts: &mut [u32]) -> Option<()> {
     counts.fill(0);
     // Most keys are no query term: their length rules them out before any comparison, and
-    // their counts are skipped, not parsed.
+    // their counts are checked, not parsed (up to 9 digits always fit a u32).
     let lengths = terms.clone().fold(0_u64, |lengths, term| lengths | length_bit(term));
     let bytes = json.as_bytes();
     let mut at = 1;
@@ -123,13 +123,18 @@ fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Cl
         let digits_start = end + 2;
         let digits_end =
             digits_start + bytes.get(digits_start..)?.iter().take_while(|byte| byte.is_ascii_digit()).count();
-        if digits_end == digits_start {
-            return None;
-        }
-        if lengths & length_bit(&key) != 0
-            && let Some(slot) = terms.clone().position(|term| term == key).and_then(|position| counts.get_mut(position))
-        {
-            *slot = json.get(digits_start..digits_end)?.parse().ok()?;
+        let digits = json.get(digits_start..digits_end)?;
+        let slot = (lengths & length_bit(&key) != 0)
+            .then(|| terms.clone().position(|term| term == key))
+            .flatten()
+            .and_then(|position| counts.get_mut(position));
+        match slot {
+            Some(slot) => *slot = digits.parse().ok()?,
+            None => {
+                if !(1..=9).contains(&digits.len()) {
+                    digits.parse::<u32>().ok()?;
+                }
+            }
         }
         at = match bytes.get(digits_end)? {
             b',' => digits_end + 1,
@@ -162,6 +167,12 @@ mod tests {
             assert_eq!(terms.frequency(term), Some(expected), "{term}");
         }
         assert_eq!(terms.length(), 9);
+        // Keys of 63 bytes and more share one length bit: they are still told apart.
+        let (long, longer) = ("#".to_string() + &"a".repeat(70), "#".to_string() + &"a".repeat(80));
+        let terms = stored(&[(long.as_str(), 4), (longer.as_str(), 6)]);
+        assert_eq!(terms.frequency(&long), Some(4));
+        assert_eq!(terms.frequency(&longer), Some(6));
+        assert_eq!(terms.frequency(&"a".repeat(64)), Some(0));
     }
 
     #[test]
@@ -175,6 +186,10 @@ mod tests {
         assert_eq!(counts, [2, 0]);
         let damaged = IndexedTerms::Stored { json: "{\"a\":".into(), length: 2 };
         assert_eq!(damaged.frequency("a"), None);
+        // A count past u32 makes the object unreadable, whichever key holds it.
+        let overflowing = IndexedTerms::Stored { json: "{\"a\":1,\"bb\":99999999999}".into(), length: 2 };
+        assert!(!overflowing.readable());
+        assert_eq!(overflowing.frequency("a"), None);
         assert!(!damaged.readable() && empty.readable());
     }
 
