@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict
 
 import pytest
@@ -33,6 +33,13 @@ def request(**changes: Any) -> Dict[str, Any]:
 
 
 WITHOUT_USER = {key: value for key, value in SCOPE.items() if key != "user_id"}
+
+
+def nested(levels: int) -> Dict[str, Any]:
+    value: Dict[str, Any] = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
 
 # (id, method, argument, field named)
 CASES = [
@@ -71,6 +78,11 @@ CASES = [
     ("time range ends before it starts", "build_memory_packet",
      request(cues={"time_range": {"start": "2026-05-02T00:00:00Z", "end": "2026-05-01T00:00:00Z"}}),
      "cues.time_range.end"),
+    ("bad event in a batch", "append_events", [event(), event(kind="chat")], "events[1].kind"),
+    ("NaN deep in a batch given as a tuple", "append_events",
+     (event(), event(payload={"a": [1, float("nan")]})), "events[1].payload.a[1]"),
+    ("integer past 64 bits", "append_event", event(payload={"n": 2**70}), "payload.n"),
+    ("nested past the conversion's depth", "append_event", event(payload=nested(70)), "payload" + ".a" * 64),
 ]
 
 
@@ -128,6 +140,40 @@ def test_unknown_key_is_named_once(mem: Memory) -> None:
     with pytest.raises(InvalidInputError) as caught:
         mem.build_memory_packet(request(policy={"max_factz": 5}))
     assert caught.value.field == "policy.max_factz"
+
+
+CONVERSION_MESSAGES = [
+    (event(payload={"tags": {"a"}}), "payload.tags", "a set is not JSON (it has no order); use a list"),
+    (event(payload={"score": float("nan")}), "payload.score", "must be a finite number, got NaN"),
+    (event(payload={"n": 2**70}), "payload.n", "integer does not fit in 64 bits"),
+    (event(payload={1: "one"}), "payload", "keys must be strings, got a key of type int"),
+    (event(ts=datetime(2026, 5, 2, 18, 0)), "ts",
+     "datetime has no timezone; pass an aware one (e.g. datetime.now(timezone.utc)) or an RFC 3339 string"),
+    (event(payload=nested(70)), "payload" + ".a" * 64, "is nested more than 64 levels deep"),
+]
+
+
+@pytest.mark.parametrize(("argument", "field", "problem"), CONVERSION_MESSAGES, ids=[c[2][:24] for c in CONVERSION_MESSAGES])
+def test_what_is_not_json_is_told_where_and_why(mem: Memory, argument: Any, field: str, problem: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        mem.append_event(argument)
+    assert (caught.value.field, caught.value.problem) == (field, problem)
+
+
+def test_a_batch_reads_as_its_events_do(mem: Memory) -> None:
+    """Dicts and lists are read straight into the events: what is stored is what one at a time stores."""
+    aware = datetime(2026, 5, 2, 18, 0, tzinfo=timezone.utc)
+    inputs = [
+        event(ts=aware, payload={"text": "one", "n": -3, "big": 2**63, "nested": [{"x": None}, (1.5, True)]}),
+        event(kind="tool_call", payload={"tool": "search", "text": "two"}, tags=("a", "b"), importance=1),
+    ]
+    batch = mem.append_events(tuple(inputs))
+    assert [stored["payload"] for stored in batch] == [
+        {"text": "one", "n": -3, "big": 2**63, "nested": [{"x": None}, [1.5, True]]},
+        {"tool": "search", "text": "two"},
+    ]
+    assert batch[0]["ts"] == "2026-05-02T18:00:00Z" and batch[1]["tags"] == ["a", "b"]
+    assert batch[1]["importance"] == 1.0
 
 
 def test_messages_name_the_value_that_was_wrong(mem: Memory) -> None:

@@ -66,8 +66,8 @@ pub use scope::{ListQuery, Scope, ScopeLevel};
 pub use section::Section;
 pub use short_term::{ShortTermState, ShortTermUpdate};
 pub use validation::{
-    MAX_EMBEDDING_DIMENSIONS, MAX_JSON_DEPTH, ValidationError, check_embedding, check_id, from_json_value, parse_json,
-    parse_json_value,
+    MAX_EMBEDDING_DIMENSIONS, MAX_JSON_DEPTH, ValidationError, check_embedding, check_id, from_deserializer,
+    from_json_value, parse_json, parse_json_value,
 };
 pub use working_state::{MAX_STATE_VERSION, WorkingState, WorkingStatePatch};
 

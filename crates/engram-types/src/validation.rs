@@ -38,6 +38,18 @@ pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<
     serde_path_to_error::deserialize(Strict(value)).map_err(path_error)
 }
 
+/// Deserializes `T` from a self-describing deserializer of the caller's own values (the Python
+/// SDK reads Python objects with one, no JSON value in between), as [`from_json_value`] does
+/// from a JSON value: a failure names the path of the offending field, and a struct is read only
+/// from a map. The deserializer bounds nesting itself.
+pub fn from_deserializer<'de, T, D>(deserializer: D) -> Result<T, ValidationError>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde_path_to_error::deserialize(Strict(deserializer)).map_err(path_error)
+}
+
 /// One step of a path into a JSON value.
 enum Step<'a> {
     Key(&'a str),

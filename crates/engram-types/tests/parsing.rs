@@ -200,3 +200,22 @@ fn nul_is_refused_in_text_and_kept_in_json() {
     assert_eq!(event(r#""a\u0000b""#).as_deref(), Some("payload"));
     assert_eq!(event(r#"{"data": "a\u0000b", "k\u0000": ["\u0000"]}"#), None);
 }
+
+/// Any self-describing deserializer reads a request as a JSON value does: the same value, the
+/// same path and words for what is wrong, and no struct read from a list.
+#[test]
+fn a_deserializer_of_ones_own_values_reads_as_json_does() {
+    let request = |extra: &str| -> serde_json::Value {
+        serde_json::from_str(&format!(r#"{{{SCOPE}, "purpose": "planner"{extra}}}"#))
+            .unwrap_or_else(|error| panic!("{error}"))
+    };
+    let read: BuildRequest = engram_types::from_deserializer(request(r#", "policy": {"max_facts": 5}"#))
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(read.policy.max_facts, 5);
+    for extra in [r#", "policy": {"max_facts": "five"}"#, r#", "budget": [5]"#, r#", "purpose": "chatbot""#] {
+        let from_value = from_json_value::<BuildRequest>(request(extra)).err();
+        let from_deserializer = engram_types::from_deserializer::<BuildRequest, _>(request(extra)).err();
+        assert!(from_value.is_some(), "{extra} was accepted");
+        assert_eq!(from_value, from_deserializer, "{extra}");
+    }
+}

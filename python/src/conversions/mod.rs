@@ -1,6 +1,7 @@
 //! Python objects <-> engram types, with no JSON text in between (polars' `Wrap<T>` idea:
 //! the conversions live here, not on the types).
 
+mod deserializer;
 mod from_python;
 mod items;
 mod open_options;
