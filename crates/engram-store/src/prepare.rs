@@ -1,6 +1,8 @@
 //! Turning write inputs into stored records, the same way for every backend: validation,
 //! defaults, generated ids, derived text, token counts and index terms.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 use engram_types::{
     DEFAULT_FACT_CONFIDENCE, DEFAULT_IMPORTANCE, DEFAULT_INSIGHT_CONFIDENCE, DEFAULT_PRIORITY, Episode, EpisodeInput,
@@ -10,7 +12,7 @@ use engram_types::{
 
 use crate::error::{Error, Result};
 use crate::lexical::DocumentTerms;
-use crate::packet::line_tail_tokens;
+use crate::packet::{SpokenDay, line_tail_tokens};
 use crate::record::{Record, run_space_key, space_key};
 use crate::tokens::count_tokens;
 
@@ -58,7 +60,8 @@ pub fn now() -> Timestamp {
 /// Time-ordered (UUIDv7), so generated ids land at the end of the id index instead of on
 /// a random page of it.
 fn generated_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+    let mut buffer = uuid::Uuid::encode_buffer();
+    [prefix, uuid::Uuid::now_v7().simple().encode_lower(&mut buffer)].join("_")
 }
 
 fn tokens_of(text: &str) -> u32 {
@@ -327,7 +330,13 @@ pub fn document_text(record: &Record) -> String {
                 .find_map(|key| event.payload.get(*key).and_then(serde_json::Value::as_str))
                 .filter(|name| name.len() <= MAX_SPEAKER_BYTES)
                 .unwrap_or("");
-            format!("{} {} {speaker} {}", event.text, event.role, event.ts.format("%B %-d %Y %A"))
+            let mut document = String::with_capacity(event.text.len() + event.role.len() + speaker.len() + 32);
+            for part in [event.text.as_str(), " ", event.role.as_str(), " ", speaker, " "] {
+                document.push_str(part);
+            }
+            // Writing to a String cannot fail.
+            let _ = write!(document, "{}", SpokenDay(event.ts));
+            document
         }
         Record::Fact(fact) => {
             let key = key_words(&fact.fact_key);

@@ -273,15 +273,15 @@ pub fn visible_spaces(scope: &Scope, kind: RecordKind) -> Vec<String> {
 /// The memory space a record of `scope` at `level` lives in.
 pub fn space_key(scope: &Scope, level: ScopeLevel) -> String {
     match level {
-        ScopeLevel::User => format!("u\u{1f}{}\u{1f}{}", scope.user_id, scope.agent_id),
-        ScopeLevel::Agent => format!("a\u{1f}{}", scope.agent_id),
+        ScopeLevel::User => ["u", &scope.user_id, &scope.agent_id].join("\u{1f}"),
+        ScopeLevel::Agent => ["a", &scope.agent_id].join("\u{1f}"),
         ScopeLevel::Tenant => "t".to_string(),
     }
 }
 
 /// Insights are scoped to their run: each run is its own space.
 pub fn run_space_key(scope: &Scope) -> String {
-    format!("r\u{1f}{}\u{1f}{}\u{1f}{}", scope.user_id, scope.agent_id, scope.run_id)
+    ["r", &scope.user_id, &scope.agent_id, &scope.run_id].join("\u{1f}")
 }
 
 /// Counts of a scope's records, for `stats`.

@@ -14,4 +14,4 @@ mod source;
 mod sources;
 
 pub use build::build_memory_packet;
-pub(crate) use render::{line_tail_tokens, main_text};
+pub(crate) use render::{SpokenDay, line_tail_tokens, main_text};

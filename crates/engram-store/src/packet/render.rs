@@ -341,6 +341,51 @@ impl Display for Day {
     }
 }
 
+/// `%B %-d %Y %A` (`December 25 2023 Monday`): how an event's day is indexed, so that a question
+/// naming the day finds it. Written directly, as [`Day`] is, for the years of four digits.
+pub(crate) struct SpokenDay(pub Timestamp);
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+impl Display for SpokenDay {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let instant = self.0.naive_utc();
+        let month = MONTHS.get(instant.month0() as usize);
+        let weekday = WEEKDAYS.get(instant.weekday().num_days_from_monday() as usize);
+        match (u32::try_from(instant.year()), month, weekday) {
+            (Ok(year), Some(month), Some(weekday)) if year <= 9999 => {
+                let mut digits = *b"0000 00";
+                padded(&mut digits[0..4], year);
+                padded(&mut digits[5..7], instant.day());
+                let (year, day) = digits.split_at(4);
+                let day = if instant.day() < 10 { &day[2..] } else { &day[1..] };
+                out.write_str(month)?;
+                out.write_str(" ")?;
+                out.write_str(std::str::from_utf8(day).map_err(|_| fmt::Error)?)?;
+                out.write_str(" ")?;
+                out.write_str(std::str::from_utf8(year).map_err(|_| fmt::Error)?)?;
+                out.write_str(" ")?;
+                out.write_str(weekday)
+            }
+            _ => write!(out, "{}", instant.format("%B %-d %Y %A")),
+        }
+    }
+}
+
 /// Writes `value` into `digits` as decimal digits, zero-padded to its length (higher digits
 /// than fit are dropped; callers pass values that fit).
 fn padded(digits: &mut [u8], mut value: u32) {
@@ -461,7 +506,7 @@ impl Display for RecordLine<'_> {
 /// punctuation, which BPE pre-tokenization never joins with a following space, so the block's
 /// token count is the head's plus this tail's: the tail's is counted once, at write.
 pub(super) fn line_tail(text: &str) -> String {
-    format!(" {text}\n")
+    [" ", text, "\n"].concat()
 }
 
 /// What precedes the [`line_tail`] of `text` in `block`, if the block ends with that tail.
@@ -620,6 +665,7 @@ mod tests {
                 let instant = chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default();
                 proptest::prop_assert_eq!(Date(instant).to_string(), instant.format("%Y-%m-%d %H:%M").to_string());
                 proptest::prop_assert_eq!(Day(instant).to_string(), instant.format("%Y-%m-%d").to_string());
+                proptest::prop_assert_eq!(SpokenDay(instant).to_string(), instant.format("%B %-d %Y %A").to_string());
             }
         }
 
