@@ -8,6 +8,7 @@
 //! for the packet, or into a [`Floor`] that only counts the runs a string would hold, so most
 //! candidates (left out, with no form that fits) are measured without being rendered.
 
+use std::borrow::Cow;
 use std::fmt::{self, Display, Write as _};
 
 use chrono::{Datelike, Timelike};
@@ -517,7 +518,20 @@ pub(super) fn line_head<'block>(block: &'block str, text: &str) -> Option<&'bloc
 /// Tokens ([`STORED_TOKENIZER`]) of the [`line_tail`] of a record's full form, kept with the
 /// record when it is written.
 pub(crate) fn line_tail_tokens(record: &Record) -> u32 {
-    count_tokens(STORED_TOKENIZER, &line_tail(&one_line(main_text(record))))
+    let text = main_text(record);
+    let line = if is_one_line(text) { Cow::Borrowed(text) } else { Cow::Owned(one_line(text)) };
+    count_tokens(STORED_TOKENIZER, &line_tail(&line))
+}
+
+/// Whether [`one_line`] would give `text` back unchanged: ASCII text whose only whitespace is
+/// single spaces between words (most written text), told by one pass over its bytes.
+fn is_one_line(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.is_ascii()
+        && bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+        && !bytes.iter().any(|byte| matches!(byte, b'\t' | b'\n' | b'\x0C' | b'\r'))
+        && !bytes.windows(2).any(|pair| pair == b"  ")
 }
 
 /// A turn's reference line.
@@ -636,6 +650,14 @@ mod tests {
     }
 
     #[test]
+    fn only_ascii_with_single_spaces_between_words_is_one_line_already() {
+        assert!(is_one_line("a b, c.") && is_one_line(""));
+        for text in ["a  b", " a", "a ", "a\tb", "a\nb", "a\rb", "a\u{c}b", "caf\u{e9} b"] {
+            assert!(!is_one_line(text), "{text:?}");
+        }
+    }
+
+    #[test]
     fn one_line_joins_every_whitespace_run_with_one_space() {
         assert_eq!(one_line("  a\n\tb  c \r\n"), "a b c");
         assert_eq!(one_line("x\u{a0}y\u{3000} z"), "x y z");
@@ -666,6 +688,13 @@ mod tests {
                 proptest::prop_assert_eq!(Date(instant).to_string(), instant.format("%Y-%m-%d %H:%M").to_string());
                 proptest::prop_assert_eq!(Day(instant).to_string(), instant.format("%Y-%m-%d").to_string());
                 proptest::prop_assert_eq!(SpokenDay(instant).to_string(), instant.format("%B %-d %Y %A").to_string());
+            }
+        }
+
+        #[test]
+        fn a_text_told_one_line_is_its_line(text in "[a-z \t\n\r\u{c}\u{b}\u{a0}.]{0,40}") {
+            if is_one_line(&text) {
+                proptest::prop_assert_eq!(one_line(&text), text);
             }
         }
 
