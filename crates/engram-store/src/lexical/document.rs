@@ -15,9 +15,16 @@ pub struct DocumentTerms {
     pub length: u32,
 }
 
+/// Most terms a record's map is sized for before any is counted.
+const MOST_TERMS_RESERVED: usize = 48;
+
 impl DocumentTerms {
     pub fn new(text: &str, tags: &[String], entities: &[String]) -> Self {
-        let mut frequencies: FxHashMap<String, u32> = FxHashMap::default();
+        // Room for a short text's terms from the start (a word takes six bytes or more with its
+        // space), so the map is not rebuilt as it grows; a long text's grow as they come.
+        let expected = (text.len() / 6).min(MOST_TERMS_RESERVED) + tags.len() + entities.len();
+        let mut frequencies: FxHashMap<String, u32> =
+            FxHashMap::with_capacity_and_hasher(expected, rustc_hash::FxBuildHasher);
         let mut length = 0_u32;
         for_each_term(text, |term| {
             length = length.saturating_add(1);

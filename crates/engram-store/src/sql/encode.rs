@@ -14,7 +14,9 @@ use crate::record::Record;
 pub(crate) fn written_values<T>(fields: Vec<Param>, prepared: &Prepared<T>, columns: &[&str]) -> Result<Vec<Param>> {
     let Prepared { space, terms, line_tokens, .. } = prepared;
     let mut values = fields;
-    for column in columns.get(values.len()..).unwrap_or_default() {
+    let rest = columns.get(values.len()..).unwrap_or_default();
+    values.reserve(rest.len());
+    for column in rest {
         values.push(match *column {
             "lexical_terms" => to_json(&terms.frequencies)?.into(),
             "lexical_length" => terms.length.into(),
