@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::IntoPyObjectExt;
@@ -176,6 +177,14 @@ impl<'py> ser::Serializer for ToPython<'py> {
 
     fn serialize_str(self, value: &str) -> Result<Self::Ok, Error> {
         Ok(PyString::new(self.py, value).into_any())
+    }
+
+    /// Timestamps come this way: written into one buffer that holds them, not into a string
+    /// regrown three times as chrono writes its parts.
+    fn collect_str<T: std::fmt::Display + ?Sized>(self, value: &T) -> Result<Self::Ok, Error> {
+        let mut text = String::with_capacity(40);
+        write!(text, "{value}").map_err(|_| <Error as ser::Error>::custom("a value could not be written as text"))?;
+        self.serialize_str(&text)
     }
 
     fn serialize_bytes(self, value: &[u8]) -> Result<Self::Ok, Error> {
