@@ -181,6 +181,25 @@ fn for_each_word(text: &str, mut visit: impl FnMut(&str)) {
             visit(lower);
         }
     };
+    // In ASCII text the word parts are exactly its runs of letters and digits (whitespace and
+    // punctuation end them alike), found in one pass over the bytes.
+    if text.is_ascii() {
+        let mut start = None;
+        for (index, byte) in text.bytes().enumerate() {
+            match (byte.is_ascii_alphanumeric(), start) {
+                (true, None) => start = Some(index),
+                (false, Some(begin)) => {
+                    emit(text.get(begin..index).unwrap_or_default(), &mut lower);
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(begin) = start {
+            emit(text.get(begin..).unwrap_or_default(), &mut lower);
+        }
+        return;
+    }
     // Words never span whitespace, so each whitespace-separated chunk is segmented alone; in an
     // ASCII chunk the word parts are exactly its runs of letters and digits, found byte by byte
     // (an order of magnitude faster than Unicode segmentation).
@@ -268,7 +287,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn ascii_words_are_the_unicode_words(text in "[ -~\t\n]{0,200}") {
+        fn ascii_words_are_the_unicode_words(text in "[ -~\t\n\r\u{b}\u{c}]{0,200}") {
             let mut words = Vec::new();
             for_each_word(&text, |word| words.push(word.to_string()));
             proptest::prop_assert_eq!(words, unicode_words_of(&text));
