@@ -93,6 +93,13 @@ pub(super) fn set_replaced(facts: &mut [Candidate], read: ReplacedRead, answers:
     Ok(())
 }
 
+/// Whether a turn was written before a change took effect, so that it may be outdated by it.
+/// Times are kept to the millisecond: a turn of the change's own millisecond counts as before
+/// it (a bulk append and the upsert that follows it often share one).
+pub(super) fn written_before(event: &engram_types::Event, changed_at: Timestamp) -> bool {
+    event.ts <= changed_at
+}
+
 /// An outdated turn's score (see [`OUTDATED_FACTOR`]).
 pub(super) fn outdated_score(score: f64) -> f64 {
     super::score::round(score * OUTDATED_FACTOR)
@@ -166,7 +173,7 @@ pub(super) fn mark_outdated(recall: &mut Vec<Candidate>, facts: &[Candidate]) {
             terms.iter().all(|term| said.contains(term.as_str()))
         };
         let outdated = changes.iter().find(|change| {
-            event.ts < change.changed_at
+            written_before(event, change.changed_at)
                 && holds(&change.old_terms)
                 && (change.new_terms.is_empty() || !holds(&change.new_terms))
         });

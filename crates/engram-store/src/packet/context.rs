@@ -8,7 +8,7 @@ use engram_types::{BuildRequest, EventKind, OmittedItem, Section, Timestamp};
 use rustc_hash::FxHashSet;
 
 use super::candidates::{Candidate, exclusion, sort_best_first};
-use super::changes::outdated_score;
+use super::changes::{outdated_score, written_before};
 use super::score::round;
 use super::source::Source;
 use crate::reads::{ReadBatch, Ticket};
@@ -53,8 +53,7 @@ pub(super) fn plan_neighbours(
 /// turns: a candidate's best place is where every turn above it that could be outdated (written
 /// before the latest change) is demoted and it is not.
 fn possible_hits(candidates: &[Candidate], best: usize, latest_change: Timestamp) -> Vec<&Candidate> {
-    let demotable =
-        |candidate: &Candidate| matches!(&*candidate.record, Record::Event(event) if event.ts < latest_change);
+    let demotable = |candidate: &Candidate| matches!(&*candidate.record, Record::Event(event) if written_before(event, latest_change));
     candidates
         .iter()
         .enumerate()

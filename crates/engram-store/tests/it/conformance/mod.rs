@@ -68,6 +68,7 @@ macro_rules! cases {
             packets::xml_and_cl100k_render_exactly,
             packets::small_sections_read_whole_give_the_postings_path_packet,
             packets::a_changed_fact_says_what_it_replaced_and_outdates_turns,
+            packets::a_turn_of_the_changes_millisecond_is_outdated_by_it,
             retrieval::vector_source_finds_what_words_miss,
             retrieval::without_query_embedding_vectors_change_nothing,
             retrieval::query_embedding_is_checked,

@@ -476,6 +476,25 @@ pub fn small_sections_read_whole_give_the_postings_path_packet(store: &dyn Store
     assert!(matched.is_some_and(|item| item.sources.contains(&"lexical".to_string())), "{:?}", whole.explain.selected);
 }
 
+/// A turn written in the same millisecond as the change that outdates it (a bulk append and the
+/// upsert right after it often share one) is marked outdated, as one written earlier is.
+pub fn a_turn_of_the_changes_millisecond_is_outdated_by_it(store: &dyn Store) {
+    let earlier = scope("t1", "u1", "s0", "r0");
+    store.append_event(message(&earlier, "same-ms", 10, "user", "I live in Lisbon, near the river.")).unwrap();
+    let mut lisbon = FactInput::new(default_scope(), "home.city", json!("Lisbon"));
+    lisbon.fact_id = Some("city-1".into());
+    lisbon.recorded_at = Some(base_time());
+    store.upsert_fact(lisbon).unwrap();
+    let mut berlin = FactInput::new(default_scope(), "home.city", json!("Berlin"));
+    berlin.fact_id = Some("city-2".into());
+    berlin.recorded_at = Some(base_time() + minutes(10));
+    store.upsert_fact(berlin).unwrap();
+
+    let packet = build(store, request(Purpose::Responder).with_query("Where do I live, near the river?"));
+    let turn = packet.explain.selected.iter().find(|item| item.id == "same-ms").expect("the turn is recalled");
+    assert_eq!(turn.outdated_by.as_deref(), Some("city-2"), "{}", packet.rendered);
+}
+
 /// After the user moved, the new fact says since when it holds and what it replaced; the
 /// explain carries the replaced version; recalled turns that still say the old city are marked
 /// outdated and rank below an equally relevant turn that is still true; the prompt names no
