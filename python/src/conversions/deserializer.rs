@@ -291,7 +291,7 @@ impl<'de> MapAccess<'de> for Entries<'_> {
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.length - self.taken)
+        Some(self.length.saturating_sub(self.taken))
     }
 }
 

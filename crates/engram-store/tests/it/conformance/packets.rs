@@ -2,8 +2,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use engram_store::{Store, StoreExt};
 use engram_types::{
-    Budget, BuildRequest, FactInput, ItemForm, OmissionReason, OutputFormat, Purpose, Section, TimeRange, Tokenizer,
-    ValidationState, WorkingStatePatch,
+    Budget, BuildRequest, FactInput, FactWrite, ItemForm, OmissionReason, OutputFormat, Purpose, Section, TimeRange,
+    Tokenizer, ValidationState, WorkingStatePatch,
 };
 use serde_json::json;
 
@@ -476,11 +476,9 @@ pub fn small_sections_read_whole_give_the_postings_path_packet(store: &dyn Store
     assert!(matched.is_some_and(|item| item.sources.contains(&"lexical".to_string())), "{:?}", whole.explain.selected);
 }
 
-/// A turn written in the same millisecond as the change that outdates it (a bulk append and the
-/// upsert right after it often share one) is marked outdated, as one written earlier is.
-pub fn a_turn_of_the_changes_millisecond_is_outdated_by_it(store: &dyn Store) {
-    let earlier = scope("t1", "u1", "s0", "r0");
-    store.append_event(message(&earlier, "same-ms", 10, "user", "I live in Lisbon, near the river.")).unwrap();
+/// The user's `home.city`: Lisbon (`city-1`) at `base_time()`, then Berlin (`city-2`) ten
+/// minutes later, superseding it. Returns Berlin's write.
+fn move_from_lisbon_to_berlin(store: &dyn Store) -> FactWrite {
     let mut lisbon = FactInput::new(default_scope(), "home.city", json!("Lisbon"));
     lisbon.fact_id = Some("city-1".into());
     lisbon.recorded_at = Some(base_time());
@@ -488,7 +486,15 @@ pub fn a_turn_of_the_changes_millisecond_is_outdated_by_it(store: &dyn Store) {
     let mut berlin = FactInput::new(default_scope(), "home.city", json!("Berlin"));
     berlin.fact_id = Some("city-2".into());
     berlin.recorded_at = Some(base_time() + minutes(10));
-    store.upsert_fact(berlin).unwrap();
+    store.upsert_fact(berlin).unwrap()
+}
+
+/// A turn written in the same millisecond as the change that outdates it (a bulk append and the
+/// upsert right after it often share one) is marked outdated, as one written earlier is.
+pub fn a_turn_of_the_changes_millisecond_is_outdated_by_it(store: &dyn Store) {
+    let earlier = scope("t1", "u1", "s0", "r0");
+    store.append_event(message(&earlier, "same-ms", 10, "user", "I live in Lisbon, near the river.")).unwrap();
+    move_from_lisbon_to_berlin(store);
 
     let packet = build(store, request(Purpose::Responder).with_query("Where do I live, near the river?"));
     let turn = packet.explain.selected.iter().find(|item| item.id == "same-ms").expect("the turn is recalled");
@@ -513,14 +519,7 @@ pub fn a_changed_fact_says_what_it_replaced_and_outdates_turns(store: &dyn Store
             .append_event(message(&earlier, &format!("s0-{index}"), i64::try_from(index).unwrap(), role, text))
             .unwrap();
     }
-    let mut lisbon = FactInput::new(default_scope(), "home.city", json!("Lisbon"));
-    lisbon.fact_id = Some("city-1".into());
-    lisbon.recorded_at = Some(base_time());
-    store.upsert_fact(lisbon).unwrap();
-    let mut berlin = FactInput::new(default_scope(), "home.city", json!("Berlin"));
-    berlin.fact_id = Some("city-2".into());
-    berlin.recorded_at = Some(base_time() + minutes(10));
-    let write = store.upsert_fact(berlin).unwrap();
+    let write = move_from_lisbon_to_berlin(store);
     assert_eq!(write.fact.supersedes.as_deref(), Some("city-1"));
     let history = store.fact_history(&default_scope(), "home.city").unwrap();
     assert_eq!(history[1].supersedes.as_deref(), Some("city-1"), "the link is stored, not only returned");
