@@ -87,68 +87,75 @@ impl IndexedTerms {
 
 /// Writes the counts of `terms` in a compact JSON object of counts (`{"key":1,"other":2}`) into
 /// `counts`, walking the object key by key without allocating (a key with escapes is decoded);
-/// `None` if the text is not such an object.
+/// `None` if the text is not such an object. Every key and count is checked, so a damaged
+/// object is told apart from one that lacks the terms.
 fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Clone, counts: &mut [u32]) -> Option<()> {
     counts.fill(0);
-    // Most keys are no query term: their length rules them out before any comparison, and
-    // their counts are checked, not parsed (up to 9 digits always fit a u32).
-    let lengths = terms.clone().fold(0_u64, |lengths, term| lengths | length_bit(term));
-    let bytes = json.as_bytes();
-    let mut at = 1;
-    if bytes.first() != Some(&b'{') {
-        return None;
+    // Most keys are no query term: their length rules them out before any comparison.
+    let lengths = terms.clone().fold(0_u64, |lengths, term| lengths | length_bit(term.len()));
+    let mut rest = json.as_bytes().strip_prefix(b"{")?;
+    if rest.first() == Some(&b'}') {
+        return Some(());
     }
-    while bytes.get(at) == Some(&b'"') {
-        let start = at + 1;
-        let mut end = start;
-        let mut escaped = false;
-        loop {
-            match bytes.get(end)? {
-                b'\\' => {
-                    escaped = true;
-                    end += 2;
-                }
-                b'"' => break,
-                _ => end += 1,
-            }
-        }
-        let key: std::borrow::Cow<'_, str> = if escaped {
-            serde_json::from_str::<String>(json.get(at..=end)?).ok()?.into()
+    loop {
+        rest = rest.strip_prefix(b"\"")?;
+        let close = rest.iter().position(|byte| matches!(byte, b'"' | b'\\'))?;
+        let (key, after_key): (std::borrow::Cow<'_, [u8]>, usize) = if rest[close] == b'"' {
+            (rest[..close].into(), close + 1)
         } else {
-            json.get(start..end)?.into()
+            escaped_key(rest)?
         };
-        if bytes.get(end + 1) != Some(&b':') {
-            return None;
+        rest = rest.get(after_key..)?.strip_prefix(b":")?;
+        let (count, digits) = leading_count(rest)?;
+        if lengths & length_bit(key.len()) != 0
+            && let Some(slot) = terms.clone().position(|term| term.as_bytes() == &*key).and_then(|at| counts.get_mut(at))
+        {
+            *slot = count;
         }
-        let digits_start = end + 2;
-        let digits_end =
-            digits_start + bytes.get(digits_start..)?.iter().take_while(|byte| byte.is_ascii_digit()).count();
-        let digits = json.get(digits_start..digits_end)?;
-        let slot = (lengths & length_bit(&key) != 0)
-            .then(|| terms.clone().position(|term| term == key))
-            .flatten()
-            .and_then(|position| counts.get_mut(position));
-        match slot {
-            Some(slot) => *slot = digits.parse().ok()?,
-            None => {
-                if !(1..=9).contains(&digits.len()) {
-                    digits.parse::<u32>().ok()?;
-                }
-            }
-        }
-        at = match bytes.get(digits_end)? {
-            b',' => digits_end + 1,
+        match rest.get(digits)? {
+            b',' => rest = &rest[digits + 1..],
             b'}' => return Some(()),
             _ => return None,
-        };
+        }
     }
-    // An empty object.
-    (bytes.get(at) == Some(&b'}')).then_some(())
+}
+
+/// A key holding escapes, decoded, and the position just past its closing quote (`rest` starts
+/// after the opening one).
+fn escaped_key(rest: &[u8]) -> Option<(std::borrow::Cow<'_, [u8]>, usize)> {
+    let mut end = 0;
+    loop {
+        match rest.get(end)? {
+            b'\\' => end += 2,
+            b'"' => break,
+            _ => end += 1,
+        }
+    }
+    // The key with its quotes: the opening one is the byte before `rest`.
+    let quoted = [b"\"", rest.get(..=end)?].concat();
+    let key: String = serde_json::from_slice(&quoted).ok()?;
+    Some((key.into_bytes().into(), end + 1))
+}
+
+/// The count a value starts with and how many digits it takes; `None` when there is none or
+/// it does not fit a u32.
+fn leading_count(text: &[u8]) -> Option<(u32, usize)> {
+    let mut value: u64 = 0;
+    let mut digits = 0;
+    while let Some(digit) = text.get(digits).filter(|byte| byte.is_ascii_digit()) {
+        value = value * 10 + u64::from(digit - b'0');
+        digits += 1;
+        if value > u64::from(u32::MAX) {
+            return None;
+        }
+    }
+    let count = u32::try_from(value).ok()?;
+    (digits > 0).then_some((count, digits))
 }
 
 /// A term's length as one bit of a set of lengths (the longest share the last bit).
-fn length_bit(term: &str) -> u64 {
-    1 << term.len().min(63)
+fn length_bit(length: usize) -> u64 {
+    1 << length.min(63)
 }
 
 #[cfg(test)]

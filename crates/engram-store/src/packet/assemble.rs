@@ -88,6 +88,9 @@ struct Forms<'a> {
     full: OnceCell<String>,
     /// Where the compact text is cut, `None` when the text is short already.
     cut: OnceCell<Option<render::Cut>>,
+    /// The floor of a record's markdown line with an empty text: what its full and compact
+    /// lines hold before their text.
+    head_floor: OnceCell<u32>,
 }
 
 impl<'a> Forms<'a> {
@@ -96,7 +99,15 @@ impl<'a> Forms<'a> {
             Content::Record(candidate) => Some(notes(candidate, show_ids)),
             _ => None,
         };
-        Self { entry, format, show_ids, notes, full: OnceCell::new(), cut: OnceCell::new() }
+        Self {
+            entry,
+            format,
+            show_ids,
+            notes,
+            full: OnceCell::new(),
+            cut: OnceCell::new(),
+            head_floor: OnceCell::new(),
+        }
     }
 
     fn full_text(&self) -> &str {
@@ -125,11 +136,13 @@ impl<'a> Forms<'a> {
             render::Floor::of(&render::Block { format: self.format, id: self.id(), form, lines: &[&line] })
         };
         let written = self.entry.written_text();
+        // The full and compact lines share it.
+        let head_floor = || *self.head_floor.get_or_init(|| floor(&""));
         match form {
             // A markdown line ends with its text after a space: each of the text's words is one
             // more run than the line of an empty text has.
             ItemForm::Full if self.format == OutputFormat::Markdown => {
-                let runs = floor(&"") + render::word_count(written);
+                let runs = head_floor() + render::word_count(written);
                 debug_assert_eq!(runs, floor(&render::OneLine(written)));
                 Some(runs)
             }
@@ -137,7 +150,7 @@ impl<'a> Forms<'a> {
             // The same, with the compact text's runs.
             ItemForm::Compact if self.format == OutputFormat::Markdown => {
                 let compact = self.compact()?;
-                let runs = floor(&"") + compact.cut.runs();
+                let runs = head_floor() + compact.cut.runs();
                 debug_assert_eq!(runs, floor(&compact));
                 Some(runs)
             }
@@ -183,27 +196,42 @@ impl<'a> Forms<'a> {
         Some((text, block))
     }
 
-    /// The head of the full form's block and the block's exact tokens, when the record kept its
-    /// line's tail count at write and the block is the markdown line that count was made for:
-    /// the head (`- [date role]`, ...) counted now plus the kept tail. Known before the text is
+    /// The tokens a record kept at write for its full line's tail, when the block is the
+    /// markdown line that count was made for: the block's exact tokens are then its head's
+    /// (`- [date role]`, ...; see [`Self::write_head`]) plus these. Known before the text is
     /// joined into one line, so a long text that cannot fit costs nothing more.
-    fn kept_full_count(&self, tokenizer: Tokenizer) -> Option<(String, u32)> {
+    fn kept_tail(&self, tokenizer: Tokenizer) -> Option<u32> {
+        let Content::Record(candidate) = &self.entry.content else { return None };
+        (self.format == OutputFormat::Markdown && tokenizer == STORED_TOKENIZER).then_some(candidate.line_tokens?)
+    }
+
+    /// Writes the head of the full form's block into `head`; `None` when the head does not end
+    /// in punctuation (which BPE never joins with the tail's space), so the kept tail does not
+    /// add up with it.
+    fn write_head(&self, head: &mut String) -> Option<()> {
         let (Content::Record(candidate), Some(notes)) = (&self.entry.content, &self.notes) else { return None };
-        let tail_tokens = candidate.line_tokens?;
-        if self.format != OutputFormat::Markdown || tokenizer != STORED_TOKENIZER {
-            return None;
-        }
         // Markdown names no ids, so the head is the same either way.
         let line = render::RecordLine { record: &candidate.record, text: &"", form: ItemForm::Full, notes };
-        let mut head = String::with_capacity(64);
+        head.clear();
         write!(head, "{}", render::Block { format: self.format, id: None, form: ItemForm::Full, lines: &[&line] })
             .ok()?;
-        // The block of an empty text is the head, then the tail of an empty text.
-        head.truncate(render::line_head(&head, "")?.len());
-        head.ends_with(|last: char| last.is_ascii_punctuation()).then(|| {
-            let tokens = count_tokens_cached(tokenizer, &head) + tail_tokens;
-            (head, tokens)
-        })
+        // The block of an empty text is the head, then the tail of an empty text, which holds
+        // no run: its floor is the head's, the floor the compact form's text adds to.
+        let _ = self.head_floor.set(token_floor(head));
+        head.truncate(render::line_head(head, "")?.len());
+        let adds_up = head.ends_with(|last: char| last.is_ascii_punctuation());
+        // Every kind's line is written so (see `render::line_tail`): the bound `place` rules
+        // full forms out with before writing their head relies on it.
+        debug_assert!(adds_up, "a markdown head ends in punctuation: {head:?}");
+        adds_up.then_some(())
+    }
+
+    /// The full form's exact tokens from its head and kept tail.
+    fn kept_full_count(&self, tokenizer: Tokenizer) -> Option<u32> {
+        let tail_tokens = self.kept_tail(tokenizer)?;
+        let mut head = String::new();
+        self.write_head(&mut head)?;
+        Some(count_tokens_cached(tokenizer, &head) + tail_tokens)
     }
 
     /// The form's exact tokens.
@@ -314,6 +342,8 @@ struct SectionFill<'a> {
     placed: Vec<Placed>,
     /// Items placed that count against the section's cap (context turns do not).
     counted: usize,
+    /// The head of the entry being placed (see [`Forms::full_head`]), written over for each.
+    head: String,
 }
 
 impl<'a> SectionFill<'a> {
@@ -324,7 +354,7 @@ impl<'a> SectionFill<'a> {
         let overhead = count_tokens_cached(tokenizer, &heading)
             + closing.as_deref().map_or(0, |line| count_tokens_cached(tokenizer, line));
         let remaining_section = request.budget.per_section.get(&section).copied().unwrap_or(u32::MAX);
-        Self { section, request, overhead, remaining_section, placed: Vec::new(), counted: 0 }
+        Self { section, request, overhead, remaining_section, placed: Vec::new(), counted: 0, head: String::new() }
     }
 
     fn holds(&self, id: &str) -> bool {
@@ -344,18 +374,39 @@ impl<'a> SectionFill<'a> {
         let mut tried: SmallVec<[Tried; 3]> = SmallVec::new();
         let mut chosen = None;
         let forms = Forms::new(&entry, format, self.request.show_ids);
-        let kept = forms.kept_full_count(tokenizer);
+        let kept_tail = forms.kept_tail(tokenizer);
+        // The full block's exact tokens, once counted from its head and kept tail.
+        let mut kept_count = None;
         for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
-            if form == ItemForm::Full
-                && let Some((_, tokens)) = kept
-                && tokens + first_overhead > room
-            {
-                tried.push(Tried { form, floor: tokens, tokens: Some(tokens) });
-                continue;
-            }
-            let floor = match (form, &kept) {
-                // Known exactly, and within the room.
-                (ItemForm::Full, Some((_, tokens))) => *tokens,
+            let floor = match (form, kept_tail) {
+                (ItemForm::Full, Some(tail_tokens)) => {
+                    // Most records are ruled out by bounds of the head's count, uncounted: it
+                    // holds the bullet at least, and no fewer tokens than runs (the kept tail
+                    // adds up with any head, see `write_head`).
+                    if 1 + tail_tokens + first_overhead > room {
+                        tried.push(Tried { form, floor: 1 + tail_tokens, tokens: None });
+                        continue;
+                    }
+                    if forms.write_head(&mut self.head).is_none() {
+                        match forms.floor(form) {
+                            Some(floor) => floor,
+                            None => continue,
+                        }
+                    } else {
+                        let floor = forms.head_floor.get().copied().unwrap_or(1) + tail_tokens;
+                        if floor + first_overhead > room {
+                            tried.push(Tried { form, floor, tokens: None });
+                            continue;
+                        }
+                        let tokens = count_tokens_cached(tokenizer, &self.head) + tail_tokens;
+                        if tokens + first_overhead > room {
+                            tried.push(Tried { form, floor: tokens, tokens: Some(tokens) });
+                            continue;
+                        }
+                        kept_count = Some(tokens);
+                        tokens
+                    }
+                }
                 _ => match forms.floor(form) {
                     Some(floor) => floor,
                     None => continue,
@@ -367,13 +418,11 @@ impl<'a> SectionFill<'a> {
             }
             let Some((text, block)) = forms.render(form) else { continue };
             // A count kept or cached is as cheap as the floor; else count.
-            let known = kept
-                .as_ref()
-                .filter(|(head, _)| {
+            let known = kept_count
+                .filter(|_| {
                     form == ItemForm::Full
-                        && forms.full.get().and_then(|text| render::line_head(&block, text)) == Some(head)
+                        && forms.full.get().and_then(|text| render::line_head(&block, text)) == Some(self.head.as_str())
                 })
-                .map(|(_, tokens)| *tokens)
                 .or_else(|| cached_count(tokenizer, &block));
             let tokens = known.unwrap_or_else(|| count_tokens_cached(tokenizer, &block));
             if tokens + first_overhead <= room {
@@ -434,7 +483,10 @@ impl Tried {
     }
 
     fn count(&self, forms: &Forms<'_>, tokenizer: Tokenizer) -> u32 {
-        self.tokens.or_else(|| forms.count(self.form, tokenizer)).unwrap_or(self.floor)
+        self.tokens
+            .or_else(|| (self.form == ItemForm::Full).then(|| forms.kept_full_count(tokenizer)).flatten())
+            .or_else(|| forms.count(self.form, tokenizer))
+            .unwrap_or(self.floor)
     }
 }
 
