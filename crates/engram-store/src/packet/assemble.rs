@@ -196,6 +196,26 @@ impl<'a> Forms<'a> {
         Some((text, block))
     }
 
+    /// A lower bound of a record's form's tokens known without measuring it: every block holds
+    /// its bullet (`-`, or `<item` in XML) and a run of its line, a full one its kept tail
+    /// after its head (see [`Self::kept_tail`]). A compact form's text is never empty, nor is a
+    /// reference line. `None` for turns and state, measured as they are.
+    fn least_floor(&self, form: ItemForm, kept_tail: Option<u32>) -> Option<u32> {
+        let Content::Record(_) = &self.entry.content else { return None };
+        Some(match form {
+            ItemForm::Full => 1 + kept_tail.unwrap_or(0),
+            ItemForm::Compact | ItemForm::Reference => 2,
+        })
+    }
+
+    /// Whether [`Self::least_floor`]'s `bound` holds for the form (for debug checks).
+    fn least_floor_holds(&self, form: ItemForm, bound: u32, tokenizer: Tokenizer) -> bool {
+        match form {
+            ItemForm::Full => self.count(form, tokenizer).is_none_or(|tokens| bound <= tokens),
+            _ => self.floor(form).is_none_or(|floor| bound <= floor),
+        }
+    }
+
     /// The tokens a record kept at write for its full line's tail, when the block is the
     /// markdown line that count was made for: the block's exact tokens are then its head's
     /// (`- [date role]`, ...; see [`Self::write_head`]) plus these. Known before the text is
@@ -378,34 +398,28 @@ impl<'a> SectionFill<'a> {
         // The full block's exact tokens, once counted from its head and kept tail.
         let mut kept_count = None;
         for form in [ItemForm::Full, ItemForm::Compact, ItemForm::Reference] {
+            // Most records of a full packet are ruled out by bounds, unmeasured.
+            if let Some(bound) = forms.least_floor(form, kept_tail)
+                && bound + first_overhead > room
+            {
+                debug_assert!(forms.least_floor_holds(form, bound, tokenizer), "{form:?} bound {bound}");
+                tried.push(Tried { form, floor: bound, tokens: None, measured: false });
+                continue;
+            }
             let floor = match (form, kept_tail) {
-                (ItemForm::Full, Some(tail_tokens)) => {
-                    // Most records are ruled out by bounds of the head's count, uncounted: it
-                    // holds the bullet at least, and no fewer tokens than runs (the kept tail
-                    // adds up with any head, see `write_head`).
-                    if 1 + tail_tokens + first_overhead > room {
-                        tried.push(Tried { form, floor: 1 + tail_tokens, tokens: None });
+                (ItemForm::Full, Some(tail_tokens)) if forms.write_head(&mut self.head).is_some() => {
+                    let floor = forms.head_floor.get().copied().unwrap_or(1) + tail_tokens;
+                    if floor + first_overhead > room {
+                        tried.push(Tried { form, floor, tokens: None, measured: true });
                         continue;
                     }
-                    if forms.write_head(&mut self.head).is_none() {
-                        match forms.floor(form) {
-                            Some(floor) => floor,
-                            None => continue,
-                        }
-                    } else {
-                        let floor = forms.head_floor.get().copied().unwrap_or(1) + tail_tokens;
-                        if floor + first_overhead > room {
-                            tried.push(Tried { form, floor, tokens: None });
-                            continue;
-                        }
-                        let tokens = count_tokens_cached(tokenizer, &self.head) + tail_tokens;
-                        if tokens + first_overhead > room {
-                            tried.push(Tried { form, floor: tokens, tokens: Some(tokens) });
-                            continue;
-                        }
-                        kept_count = Some(tokens);
-                        tokens
+                    let tokens = count_tokens_cached(tokenizer, &self.head) + tail_tokens;
+                    if tokens + first_overhead > room {
+                        tried.push(Tried { form, floor: tokens, tokens: Some(tokens), measured: true });
+                        continue;
                     }
+                    kept_count = Some(tokens);
+                    tokens
                 }
                 _ => match forms.floor(form) {
                     Some(floor) => floor,
@@ -413,7 +427,7 @@ impl<'a> SectionFill<'a> {
                 },
             };
             if floor + first_overhead > room {
-                tried.push(Tried { form, floor, tokens: None });
+                tried.push(Tried { form, floor, tokens: None, measured: true });
                 continue;
             }
             let Some((text, block)) = forms.render(form) else { continue };
@@ -429,16 +443,21 @@ impl<'a> SectionFill<'a> {
                 chosen = Some((form, text, block, tokens));
                 break;
             }
-            tried.push(Tried { form, floor, tokens: Some(tokens) });
+            tried.push(Tried { form, floor, tokens: Some(tokens), measured: true });
         }
         let Some((form, text, block, tokens)) = chosen else {
             // Left out: over the section's budget if even the smallest form is, else over the total.
             let over_section = self.request.budget.per_section.contains_key(&section)
-                && (room == self.remaining_section
-                    || tried.iter().all(|form| form.floor() + first_overhead > self.remaining_section)
-                    || tried
-                        .iter()
-                        .all(|form| form.count(&forms, tokenizer) + first_overhead > self.remaining_section));
+                && (room == self.remaining_section || {
+                    // A form ruled out by a bound may not exist (a short text has no compact
+                    // form): only the forms as measured say whether the section is too small.
+                    let measured: SmallVec<[Tried; 3]> =
+                        tried.into_iter().filter_map(|form| form.measured(&forms)).collect();
+                    measured.iter().all(|form| form.floor() + first_overhead > self.remaining_section)
+                        || measured
+                            .iter()
+                            .all(|form| form.count(&forms, tokenizer) + first_overhead > self.remaining_section)
+                });
             let reason = if over_section { OmissionReason::SectionBudget } else { OmissionReason::TotalBudget };
             tracing::debug!(section = section.as_str(), id = entry.id(), room, reason = ?reason, "budget trim: left out");
             assembly.omitted.push(omission(&entry, reason));
@@ -474,9 +493,21 @@ struct Tried {
     form: ItemForm,
     floor: u32,
     tokens: Option<u32>,
+    /// Whether the form was measured, or only ruled out by a bound that holds for any form
+    /// (see [`Forms::least_floor`]).
+    measured: bool,
 }
 
 impl Tried {
+    /// The form as measured, `None` when it does not exist.
+    fn measured(self, forms: &Forms<'_>) -> Option<Self> {
+        if self.measured {
+            return Some(self);
+        }
+        let floor = forms.floor(self.form)?.max(self.floor);
+        Some(Self { floor, measured: true, ..self })
+    }
+
     /// A lower bound of the form's tokens, without counting.
     fn floor(&self) -> u32 {
         self.tokens.unwrap_or(self.floor)
