@@ -58,6 +58,7 @@ macro_rules! cases {
             packets::expired_records_are_omitted_as_expired,
             packets::over_budget_items_degrade_before_dropping,
             packets::per_section_budget_is_respected,
+            packets::section_budget_reason_holds_when_the_total_binds,
             packets::recall_brings_back_earlier_sessions,
             packets::recall_fills_the_budget_the_other_sections_leave,
             packets::recall_pool_grows_with_the_budget,

@@ -170,6 +170,37 @@ pub fn per_section_budget_is_respected(store: &dyn Store) {
     assert!(!packet.long_term.facts.is_empty());
 }
 
+/// With the total budget binding and the section's own just above it, a fact left out once the
+/// total is used up is over the section's budget too when even its smallest form is: the reason
+/// follows from the forms as measured (a short fact has no compact form to count).
+pub fn section_budget_reason_holds_when_the_total_binds(store: &dyn Store) {
+    for index in 0..12 {
+        store.upsert_fact(numbered_fact(index)).unwrap();
+    }
+    let mut used_up = 0;
+    for max_tokens in 40..160 {
+        let mut budget = Budget::with_max_tokens(max_tokens);
+        budget.per_section = BTreeMap::from([(Section::Facts, max_tokens + 1)]);
+        let packet = build(store, request(Purpose::Planner).with_budget(budget));
+        let left = max_tokens - packet.budget_report.used_tokens;
+        let over_budget: Vec<_> = packet
+            .explain
+            .omitted
+            .iter()
+            .filter(|item| matches!(item.reason, OmissionReason::SectionBudget | OmissionReason::TotalBudget))
+            .collect();
+        // The section has one token more than the total left: every form of these facts (a
+        // reference alone is several tokens) is over both when at most one is left.
+        if left <= 1 && !over_budget.is_empty() {
+            used_up += 1;
+            for item in over_budget {
+                assert_eq!(item.reason, OmissionReason::SectionBudget, "{max_tokens}: {} ({left} left)", item.id);
+            }
+        }
+    }
+    assert!(used_up > 0, "no budget was used up to its last token");
+}
+
 /// A conversation over two sessions: the first about a database migration, the second now.
 fn seed_conversation(store: &dyn Store) {
     let earlier = scope("t1", "u1", "s0", "r0");
