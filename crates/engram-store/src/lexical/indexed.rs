@@ -100,15 +100,13 @@ fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Cl
     loop {
         rest = rest.strip_prefix(b"\"")?;
         let close = rest.iter().position(|byte| matches!(byte, b'"' | b'\\'))?;
-        let (key, after_key): (std::borrow::Cow<'_, [u8]>, usize) = if rest[close] == b'"' {
-            (rest[..close].into(), close + 1)
-        } else {
-            escaped_key(rest)?
-        };
+        let (key, after_key): (std::borrow::Cow<'_, [u8]>, usize) =
+            if rest[close] == b'"' { (rest[..close].into(), close + 1) } else { escaped_key(rest)? };
         rest = rest.get(after_key..)?.strip_prefix(b":")?;
         let (count, digits) = leading_count(rest)?;
         if lengths & length_bit(key.len()) != 0
-            && let Some(slot) = terms.clone().position(|term| term.as_bytes() == &*key).and_then(|at| counts.get_mut(at))
+            && let Some(slot) =
+                terms.clone().position(|term| term.as_bytes() == &*key).and_then(|at| counts.get_mut(at))
         {
             *slot = count;
         }
