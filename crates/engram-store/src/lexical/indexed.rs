@@ -106,7 +106,7 @@ fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Cl
         let (count, digits) = leading_count(rest)?;
         if lengths & length_bit(key.len()) != 0
             && let Some(slot) =
-                terms.clone().position(|term| term.as_bytes() == &*key).and_then(|at| counts.get_mut(at))
+                terms.clone().position(|term| same_key(term.as_bytes(), &key)).and_then(|at| counts.get_mut(at))
         {
             *slot = count;
         }
@@ -116,6 +116,11 @@ fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Cl
             _ => return None,
         }
     }
+}
+
+/// Whether a query term is the key: the first bytes tell most apart before a full comparison.
+fn same_key(term: &[u8], key: &[u8]) -> bool {
+    term.len() == key.len() && term.first() == key.first() && term == key
 }
 
 /// A key holding escapes, decoded, and the position just past its closing quote (`rest` starts

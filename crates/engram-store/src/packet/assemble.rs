@@ -199,12 +199,18 @@ impl<'a> Forms<'a> {
     /// A lower bound of a record's form's tokens known without measuring it: every block holds
     /// its bullet (`-`, or `<item` in XML) and a run of its line, a full one its kept tail
     /// after its head (see [`Self::kept_tail`]). A compact form's text is never empty, nor is a
-    /// reference line. `None` for turns and state, measured as they are.
+    /// reference line, nor a full line with a head (a procedure's is its text alone, and XML
+    /// opens the line in the bullet's run). `None` for turns and state, measured as they are.
     fn least_floor(&self, form: ItemForm, kept_tail: Option<u32>) -> Option<u32> {
-        let Content::Record(_) = &self.entry.content else { return None };
-        Some(match form {
-            ItemForm::Full => 1 + kept_tail.unwrap_or(0),
-            ItemForm::Compact | ItemForm::Reference => 2,
+        let Content::Record(candidate) = &self.entry.content else { return None };
+        Some(match (form, kept_tail) {
+            (ItemForm::Full, Some(tail_tokens)) => 1 + tail_tokens,
+            (ItemForm::Full, None)
+                if self.format == OutputFormat::Markdown && !render::full_line_has_head(&candidate.record) =>
+            {
+                1
+            }
+            _ => 2,
         })
     }
 

@@ -430,6 +430,12 @@ pub(super) struct RecordLine<'a> {
     pub notes: &'a Notes,
 }
 
+/// Whether a record's full line holds a run before its text (`[since ...]`, `[date role]`, ...):
+/// a procedure's line is its text alone, which may be empty.
+pub(super) fn full_line_has_head(record: &Record) -> bool {
+    !matches!(record, Record::Procedure(_))
+}
+
 /// Writes `pieces` one after another. A packet measures thousands of lines: written piece by
 /// piece, a line costs a fraction of what `write!` (its format string, padding each argument)
 /// does.
