@@ -196,11 +196,11 @@ impl<'a> Forms<'a> {
         Some((text, block))
     }
 
-    /// A lower bound of a record's form's tokens known without measuring it: every block holds
-    /// its bullet (`-`, or `<item` in XML) and a run of its line, a full one its kept tail
-    /// after its head (see [`Self::kept_tail`]). A compact form's text is never empty, nor is a
-    /// reference line, nor a full line with a head (a procedure's is its text alone, and XML
-    /// opens the line in the bullet's run). `None` for turns and state, measured as they are.
+    /// A lower bound of a record's form's tokens known without measuring it: a block holds its
+    /// bullet (`-`) and a run of its line, and a full one its kept tail after its head (see
+    /// [`Self::kept_tail`]). A compact text is never empty, nor is a reference line, nor a full
+    /// line with a head; a procedure's full line is its text alone, which may be empty (in XML
+    /// the opening tag alone holds two runs). `None` for turns and state, measured as they are.
     fn least_floor(&self, form: ItemForm, kept_tail: Option<u32>) -> Option<u32> {
         let Content::Record(candidate) = &self.entry.content else { return None };
         Some(match (form, kept_tail) {
@@ -368,7 +368,7 @@ struct SectionFill<'a> {
     placed: Vec<Placed>,
     /// Items placed that count against the section's cap (context turns do not).
     counted: usize,
-    /// The head of the entry being placed (see [`Forms::full_head`]), written over for each.
+    /// The head of the entry being placed (see [`Forms::write_head`]), written over for each.
     head: String,
 }
 
