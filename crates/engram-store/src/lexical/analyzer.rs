@@ -182,32 +182,16 @@ fn for_each_word(text: &str, mut visit: impl FnMut(&str)) {
         }
     };
     // In ASCII text the word parts are exactly its runs of letters and digits (whitespace and
-    // punctuation end them alike), found in one pass over the bytes.
+    // punctuation end them alike): one pass over the bytes.
     if text.is_ascii() {
-        let mut start = None;
-        for (index, byte) in text.bytes().enumerate() {
-            match (byte.is_ascii_alphanumeric(), start) {
-                (true, None) => start = Some(index),
-                (false, Some(begin)) => {
-                    emit(text.get(begin..index).unwrap_or_default(), &mut lower);
-                    start = None;
-                }
-                _ => {}
-            }
-        }
-        if let Some(begin) = start {
-            emit(text.get(begin..).unwrap_or_default(), &mut lower);
-        }
+        for_each_ascii_part(text, |part| emit(part, &mut lower));
         return;
     }
-    // Words never span whitespace, so each whitespace-separated chunk is segmented alone; in an
-    // ASCII chunk the word parts are exactly its runs of letters and digits, found byte by byte
-    // (an order of magnitude faster than Unicode segmentation).
+    // Words never span whitespace, so each whitespace-separated chunk is segmented alone, an
+    // ASCII chunk as ASCII text is (an order of magnitude faster than Unicode segmentation).
     for chunk in text.split_ascii_whitespace() {
         if chunk.is_ascii() {
-            for part in chunk.split(|character: char| !character.is_ascii_alphanumeric()) {
-                emit(part, &mut lower);
-            }
+            for_each_ascii_part(chunk, |part| emit(part, &mut lower));
             continue;
         }
         for word in chunk.unicode_words() {
@@ -215,6 +199,24 @@ fn for_each_word(text: &str, mut visit: impl FnMut(&str)) {
                 emit(part, &mut lower);
             }
         }
+    }
+}
+
+/// Calls `visit` with each run of letters and digits of ASCII `text`, found byte by byte.
+fn for_each_ascii_part(text: &str, mut visit: impl FnMut(&str)) {
+    let mut start = None;
+    for (index, byte) in text.bytes().enumerate() {
+        match (byte.is_ascii_alphanumeric(), start) {
+            (true, None) => start = Some(index),
+            (false, Some(begin)) => {
+                visit(text.get(begin..index).unwrap_or_default());
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(begin) = start {
+        visit(text.get(begin..).unwrap_or_default());
     }
 }
 

@@ -3,6 +3,7 @@
 //! column). A packet only asks for the few query terms, so the stored object is searched, not
 //! parsed: parsing every term of a long turn cost as much as analyzing its text again.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -101,7 +102,7 @@ fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Cl
     loop {
         rest = rest.strip_prefix(b"\"")?;
         let close = rest.iter().position(|byte| matches!(byte, b'"' | b'\\'))?;
-        let (key, after_key): (std::borrow::Cow<'_, [u8]>, usize) =
+        let (key, after_key): (Cow<'_, [u8]>, usize) =
             if rest[close] == b'"' { (rest[..close].into(), close + 1) } else { escaped_key(rest)? };
         rest = rest.get(after_key..)?.strip_prefix(b":")?;
         let (count, digits) = leading_count(rest)?;
@@ -121,7 +122,7 @@ fn stored_counts<'term>(json: &str, terms: impl Iterator<Item = &'term str> + Cl
 
 /// A key holding escapes, decoded, and the position just past its closing quote (`rest` starts
 /// after the opening one).
-fn escaped_key(rest: &[u8]) -> Option<(std::borrow::Cow<'_, [u8]>, usize)> {
+fn escaped_key(rest: &[u8]) -> Option<(Cow<'_, [u8]>, usize)> {
     let mut end = 0;
     loop {
         match rest.get(end)? {
