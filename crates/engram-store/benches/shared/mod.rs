@@ -2,6 +2,7 @@
 
 #![allow(dead_code, reason = "each bench binary uses a different part of the harness")]
 
+mod allocator;
 pub mod config;
 pub mod dataset;
 
