@@ -20,7 +20,8 @@ macro_rules! migrations {
             7 "0007" "event_terms",
             8 "0008" "event_line_tokens",
             9 "0009" "fact_supersedes",
-            10 "0010" "tenant_keys"
+            10 "0010" "tenant_keys",
+            11 "0011" "postings_page_size"
         )
     };
     ($database:literal: $($version:literal $number:literal $name:literal),*) => {

@@ -123,6 +123,46 @@ fn the_fact_supersedes_migration_links_existing_history() {
     assert_eq!(links(&file_store(&directory)), expected);
 }
 
+/// Schema 11: every postings table writes leaf pages of ~1,000 bytes (FTS5's default is 4,050),
+/// on a new file and on one written before the version.
+#[test]
+fn postings_tables_write_small_pages() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = file_store(&directory);
+    let talk = scope("u1", "s1", "r1");
+    // One common term in every event: its doclist spans many pages.
+    let events: Vec<EventInput> =
+        (0..3_000).map(|index| message(&talk, &format!("e{index}"), index, &format!("billing note {index}"))).collect();
+    store.append_events(events).unwrap();
+    drop(store);
+    let kinds = ["event", "fact", "episode", "procedure", "insight"];
+    let page_sizes = |raw: &rusqlite::Connection| -> Vec<Option<i64>> {
+        kinds
+            .iter()
+            .map(|kind| {
+                raw.query_row(&format!("SELECT v FROM {kind}_postings_config WHERE k = 'pgsz'"), [], |row| row.get(0))
+                    .ok()
+            })
+            .collect()
+    };
+    let raw = open_raw(&directory);
+    assert_eq!(page_sizes(&raw), vec![Some(1_000); 5]);
+    // Rows 1 to 10 hold the index's structure and averages; the rest are its pages.
+    let largest: i64 = raw
+        .query_row("SELECT max(length(block)) FROM event_postings_data WHERE id > 10", [], |row| row.get(0))
+        .unwrap();
+    assert!((500..1_200).contains(&largest), "largest page {largest} bytes");
+    // Back to schema 10: FTS5's default page size, the version not recorded.
+    for kind in kinds {
+        raw.execute(&format!("DELETE FROM {kind}_postings_config WHERE k = 'pgsz'"), []).unwrap();
+    }
+    raw.execute("DELETE FROM engram_migrations WHERE version >= 11", []).unwrap();
+    assert_eq!(page_sizes(&raw), vec![None; 5]);
+    drop(raw);
+    drop(file_store(&directory));
+    assert_eq!(page_sizes(&open_raw(&directory)), vec![Some(1_000); 5]);
+}
+
 #[test]
 fn migrations_are_recorded_once_and_reopening_applies_nothing() {
     let directory = tempfile::tempdir().unwrap();
@@ -149,7 +189,8 @@ fn migrations_are_recorded_once_and_reopening_applies_nothing() {
             (7, "event_terms"),
             (8, "event_line_tokens"),
             (9, "fact_supersedes"),
-            (10, "tenant_keys")
+            (10, "tenant_keys"),
+            (11, "postings_page_size")
         ]
     );
     drop(file_store(&directory));

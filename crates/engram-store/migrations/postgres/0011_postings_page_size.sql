@@ -1,0 +1,5 @@
+-- engram on postgres, schema 11: nothing changes here. On SQLite this version makes the FTS5
+-- postings tables write smaller leaf pages (see migrations/sqlite/0011_postings_page_size.sql);
+-- the postings here are B-tree tables read through their index, newest first, with no page to
+-- decode whole. The version is recorded so that every database's schema numbers mean the same
+-- migrations.
