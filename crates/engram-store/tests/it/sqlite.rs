@@ -35,6 +35,11 @@ fn message(scope: &Scope, id: &str, minute: i64, text: &str) -> EventInput {
     event
 }
 
+/// `count` messages `e0`, `e1`, ... a minute apart, each `words` and its number.
+fn numbered_messages(scope: &Scope, count: i64, words: &str) -> Vec<EventInput> {
+    (0..count).map(|index| message(scope, &format!("e{index}"), index, &format!("{words} {index}"))).collect()
+}
+
 fn file_store(directory: &tempfile::TempDir) -> SqliteStore {
     SqliteStore::new(directory.path().join("nested").join("engram.db")).unwrap()
 }
@@ -129,11 +134,8 @@ fn the_fact_supersedes_migration_links_existing_history() {
 fn postings_tables_write_small_pages() {
     let directory = tempfile::tempdir().unwrap();
     let store = file_store(&directory);
-    let talk = scope("u1", "s1", "r1");
     // One common term in every event: its doclist spans many pages.
-    let events: Vec<EventInput> =
-        (0..3_000).map(|index| message(&talk, &format!("e{index}"), index, &format!("billing note {index}"))).collect();
-    store.append_events(events).unwrap();
+    store.append_events(numbered_messages(&scope("u1", "s1", "r1"), 3_000, "billing note")).unwrap();
     drop(store);
     let kinds = ["event", "fact", "episode", "procedure", "insight"];
     let page_sizes = |raw: &rusqlite::Connection| -> Vec<Option<i64>> {
@@ -214,9 +216,7 @@ fn integrity_check_covers_the_postings_indexes() {
     let directory = tempfile::tempdir().unwrap();
     let store = file_store(&directory);
     let user = scope("u1", "s1", "r1");
-    let events: Vec<EventInput> =
-        (0..40).map(|index| message(&user, &format!("e{index}"), index, &format!("deploy service {index}"))).collect();
-    store.append_events(events).unwrap();
+    store.append_events(numbered_messages(&user, 40, "deploy service")).unwrap();
     store.upsert_fact(FactInput::new(user.clone(), "city", json!("Lisbon"))).unwrap();
     assert_eq!(store.check_integrity().unwrap(), Vec::<String>::new());
 
