@@ -9,7 +9,7 @@ use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use engram_store::{Error, ErrorKind, MySqlStore, Store, StoreExt};
-use engram_types::{BuildRequest, EventQuery, FactInput, ListQuery, Purpose};
+use engram_types::{BuildRequest, EventQuery, FactInput, FactWriteOutcome, ListQuery, Purpose};
 use serde_json::json;
 
 use crate::galera_cluster::{Cluster, Tools};
@@ -76,17 +76,17 @@ fn concurrent_writes_through_two_nodes_are_certified_and_retried_inside_engram(c
         (0..NODES).map(|node| cluster.status(node, "wsrep_local_cert_failures").unwrap().parse::<u64>().unwrap()).sum()
     };
     let before = certification_failures();
-    let (rounds, barrier) = (60, Barrier::new(2));
+    let (rounds, barrier, acknowledged) = (60, Barrier::new(2), Mutex::new(Vec::new()));
     std::thread::scope(|scope| {
         for (writer, store) in stores.iter().enumerate() {
-            let barrier = &barrier;
+            let (barrier, acknowledged) = (&barrier, &acknowledged);
             scope.spawn(move || {
                 for round in 0..rounds {
                     let key = format!("key{}", round % 10);
                     barrier.wait();
-                    store
-                        .upsert_fact(FactInput::new(default_scope(), key, json!(format!("{writer}-{round}"))))
-                        .unwrap();
+                    let value = json!(format!("{writer}-{round}"));
+                    let written = store.upsert_fact(FactInput::new(default_scope(), key.clone(), value)).unwrap();
+                    acknowledged.lock().unwrap().push((key, written));
                     let event = message(&default_scope(), &format!("w{writer}-{round}"), round, "user", "same scope");
                     barrier.wait();
                     store.append_event(event).unwrap();
@@ -103,7 +103,26 @@ fn concurrent_writes_through_two_nodes_are_certified_and_retried_inside_engram(c
         assert_eq!(active.len(), 10, "node {node}: one active fact per key: {active:?}");
         for key in 0..10 {
             let history = store.fact_history(&default_scope(), &format!("key{key}")).unwrap();
-            assert_eq!(history.len(), 2 * rounds as usize / 10, "node {node}: every upsert is a version of key{key}");
+            let versions: Vec<String> =
+                history.iter().map(|fact| format!("{} {:?}", fact.value, fact.status)).collect();
+            // Each value is written once: an upsert that refreshed would mean an attempt the
+            // database reported as failed had been stored after all.
+            for (_, written) in
+                acknowledged.lock().unwrap().iter().filter(|(written, _)| *written == format!("key{key}"))
+            {
+                assert_ne!(written.outcome, FactWriteOutcome::Refreshed, "{} was stored twice", written.fact.value);
+                assert!(
+                    history.iter().any(|fact| fact.fact_id == written.fact.fact_id),
+                    "node {node}: the acknowledged {:?} of {} is not a version of key{key}: {versions:?}",
+                    written.outcome,
+                    written.fact.value,
+                );
+            }
+            assert_eq!(
+                history.len(),
+                2 * rounds as usize / 10,
+                "node {node}: every upsert is a version of key{key}: {versions:?}"
+            );
         }
         let mut query = EventQuery::new(default_scope());
         query.limit = 1000;
