@@ -92,9 +92,10 @@ test-python: build-dev chromium ## Build the extension (debug) and run pytest (s
 	cd python && ENGRAM_REQUIRE_CHROMIUM=1 $(abspath $(VENV_PYTHON)) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-long
-test-long: venv ## The reliability tests' long variants (ENGRAM_LONG_TESTS=1) on a release build: 200 crash rounds, 120 s of concurrency, 10x the fuzzing, 1M events for the RSS bound
+test-long: venv galera ## The reliability tests' long variants (ENGRAM_LONG_TESTS=1) on a release build: 200 crash rounds, 120 s of concurrency, 10x the fuzzing, 1M events for the RSS bound, 600 Galera lockstep rounds
 	$(MATURIN) develop --release -m python/Cargo.toml --features mysql,postgres
 	cd python && ENGRAM_LONG_TESTS=1 $(abspath $(VENV_PYTHON)) -m pytest tests/test_crash_safety.py tests/test_concurrency_sqlite.py tests/test_hostile_input.py tests/test_resource_bounds.py tests/test_servers.py
+	ENGRAM_LONG_TESTS=1 cargo test -p engram-store --all-features --test it galera:: -- --nocapture
 
 FUZZ_SECONDS ?= 600
 

@@ -76,7 +76,8 @@ fn concurrent_writes_through_two_nodes_are_certified_and_retried_inside_engram(c
         (0..NODES).map(|node| cluster.status(node, "wsrep_local_cert_failures").unwrap().parse::<u64>().unwrap()).sum()
     };
     let before = certification_failures();
-    let (rounds, barrier, acknowledged) = (60, Barrier::new(2), Mutex::new(Vec::new()));
+    let rounds = if long_tests() { 600 } else { 60 };
+    let (barrier, acknowledged) = (Barrier::new(2), Mutex::new(Vec::new()));
     std::thread::scope(|scope| {
         for (writer, store) in stores.iter().enumerate() {
             let (barrier, acknowledged) = (&barrier, &acknowledged);
@@ -125,9 +126,14 @@ fn concurrent_writes_through_two_nodes_are_certified_and_retried_inside_engram(c
             );
         }
         let mut query = EventQuery::new(default_scope());
-        query.limit = 1000;
+        query.limit = 2 * rounds as u32;
         assert_eq!(store.list_events(&query).unwrap().len(), 2 * rounds as usize, "node {node}");
     }
+}
+
+/// `ENGRAM_LONG_TESTS=1` (`make test-long`): ten times the lockstep rounds.
+fn long_tests() -> bool {
+    std::env::var("ENGRAM_LONG_TESTS").is_ok_and(|value| value == "1")
 }
 
 /// A certification failure as engram reports it.
