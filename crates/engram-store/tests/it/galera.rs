@@ -102,19 +102,17 @@ fn concurrent_writes_through_two_nodes_are_certified_and_retried_inside_engram(c
         let store = open(cluster, node, "engram_certification").unwrap();
         let active = store.list_facts(&ListQuery::new(default_scope())).unwrap();
         assert_eq!(active.len(), 10, "node {node}: one active fact per key: {active:?}");
-        for key in 0..10 {
-            let history = store.fact_history(&default_scope(), &format!("key{key}")).unwrap();
+        for key in (0..10).map(|key| format!("key{key}")) {
+            let history = store.fact_history(&default_scope(), &key).unwrap();
             let versions: Vec<String> =
                 history.iter().map(|fact| format!("{} {:?}", fact.value, fact.status)).collect();
             // Each value is written once: an upsert that refreshed would mean an attempt the
             // database reported as failed had been stored after all.
-            for (_, written) in
-                acknowledged.lock().unwrap().iter().filter(|(written, _)| *written == format!("key{key}"))
-            {
+            for (_, written) in acknowledged.lock().unwrap().iter().filter(|(written_key, _)| *written_key == key) {
                 assert_ne!(written.outcome, FactWriteOutcome::Refreshed, "{} was stored twice", written.fact.value);
                 assert!(
                     history.iter().any(|fact| fact.fact_id == written.fact.fact_id),
-                    "node {node}: the acknowledged {:?} of {} is not a version of key{key}: {versions:?}",
+                    "node {node}: the acknowledged {:?} of {} is not a version of {key}: {versions:?}",
                     written.outcome,
                     written.fact.value,
                 );
@@ -122,7 +120,7 @@ fn concurrent_writes_through_two_nodes_are_certified_and_retried_inside_engram(c
             assert_eq!(
                 history.len(),
                 2 * rounds as usize / 10,
-                "node {node}: every upsert is a version of key{key}: {versions:?}"
+                "node {node}: every upsert is a version of {key}: {versions:?}"
             );
         }
         let mut query = EventQuery::new(default_scope());
