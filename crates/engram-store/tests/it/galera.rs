@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::galera_cluster::{Cluster, Tools};
 use crate::servers::servers_required;
-use crate::support::{build, comparable, default_scope, message};
+use crate::support::{build, comparable, default_scope, long_tests, message};
 
 const NODES: usize = 3;
 
@@ -76,6 +76,7 @@ fn concurrent_writes_through_two_nodes_are_certified_and_retried_inside_engram(c
         (0..NODES).map(|node| cluster.status(node, "wsrep_local_cert_failures").unwrap().parse::<u64>().unwrap()).sum()
     };
     let before = certification_failures();
+    // Ten times as many in `make test-long`.
     let rounds = if long_tests() { 600 } else { 60 };
     let (barrier, acknowledged) = (Barrier::new(2), Mutex::new(Vec::new()));
     std::thread::scope(|scope| {
@@ -127,11 +128,6 @@ fn concurrent_writes_through_two_nodes_are_certified_and_retried_inside_engram(c
         query.limit = 2 * rounds as u32;
         assert_eq!(store.list_events(&query).unwrap().len(), 2 * rounds as usize, "node {node}");
     }
-}
-
-/// `ENGRAM_LONG_TESTS=1` (`make test-long`): ten times the lockstep rounds.
-fn long_tests() -> bool {
-    std::env::var("ENGRAM_LONG_TESTS").is_ok_and(|value| value == "1")
 }
 
 /// A certification failure as engram reports it.

@@ -5,6 +5,12 @@ use engram_store::{Store, build_memory_packet};
 use engram_types::{BuildRequest, EventInput, EventKind, MemoryPacket, Scope};
 use serde_json::json;
 
+/// `ENGRAM_LONG_TESTS=1` (`make test-long`, as for the Python reliability tests): the long
+/// variants of the tests that have one.
+pub fn long_tests() -> bool {
+    std::env::var("ENGRAM_LONG_TESTS").is_ok_and(|value| value == "1")
+}
+
 /// A fixed instant, so packets are reproducible.
 pub fn base_time() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z").map(|time| time.with_timezone(&Utc)).unwrap_or_default()
